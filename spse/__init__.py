@@ -1,0 +1,1 @@
+"""spse: environmental-health exposure monitoring pipeline."""

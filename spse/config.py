@@ -1,0 +1,76 @@
+"""Runtime settings, read from ``SPSE_*`` environment variables at call time.
+
+Nothing here is read at import time, so tests and Airflow tasks can set the environment
+first. Secrets never pass through this module: they come from Airflow connections or
+from environment variables read by the source that needs them.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where spse keeps its files. ``home`` is ``$SPSE_HOME`` or ``./var``."""
+
+    home: Path
+
+    @property
+    def demo(self) -> Path:
+        return self.home / "demo"
+
+    @property
+    def raw(self) -> Path:
+        return self.home / "raw"
+
+    @property
+    def lake(self) -> Path:
+        return self.home / "lake"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.home / "quarantine"
+
+    @property
+    def warehouse_dir(self) -> Path:
+        return self.home / "warehouse"
+
+    @property
+    def warehouse(self) -> Path:
+        """The published warehouse file that experts query."""
+        return self.warehouse_dir / "spse.duckdb"
+
+    @property
+    def outbox(self) -> Path:
+        return self.home / "outbox"
+
+    @property
+    def bulletin(self) -> Path:
+        return self.home / "bulletin"
+
+
+def settings() -> Settings:
+    return Settings(home=Path(os.environ.get("SPSE_HOME", "var")).resolve())
+
+
+def source_url_env(source_name: str) -> str:
+    """Name of the environment variable that overrides a source's location."""
+    return f"SPSE_{source_name.upper()}_URL"
+
+
+def source_base_url(source_name: str) -> str:
+    """Base location of a source: ``$SPSE_<NAME>_URL`` or its folder in the demo bundle.
+
+    Accepts ``https://``, ``http://``, ``file://`` and plain local paths.
+    """
+    override = os.environ.get(source_url_env(source_name))
+    if override:
+        return override.rstrip("/")
+    return (settings().demo / source_name).as_uri()
+
+
+def is_demo(source_name: str) -> bool:
+    return not os.environ.get(source_url_env(source_name))

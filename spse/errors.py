@@ -1,0 +1,34 @@
+"""Errors that name the feed, the URL or file, and the row."""
+
+from __future__ import annotations
+
+
+class FeedError(Exception):
+    """A feed could not be fetched or read.
+
+    The message always names the feed, and the URL or file, and the row when there is one.
+    """
+
+    def __init__(self, feed: str, problem: str, *, url: str | None = None,
+                 file: str | None = None, row: int | None = None) -> None:
+        self.feed, self.problem, self.url, self.file, self.row = feed, problem, url, file, row
+        where = [f"feed {feed}"]
+        if url:
+            where.append(f"url {url}")
+        if file:
+            where.append(f"file {file}")
+        if row is not None:
+            where.append(f"row {row}")
+        super().__init__(f"{', '.join(where)}: {problem}")
+
+
+class FetchError(FeedError):
+    """The bytes could not be obtained (HTTP error, timeout, size cap, missing file)."""
+
+    def __init__(self, feed: str, problem: str, *, url: str, status: int | None = None) -> None:
+        self.status = status
+        super().__init__(feed, problem, url=url)
+
+
+class SchemaError(FeedError):
+    """The file is not in the shape the parser knows (header changed, HTML instead of CSV)."""

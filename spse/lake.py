@@ -1,0 +1,122 @@
+"""The lake: raw landing, Parquet partitions and quarantine, all written atomically.
+
+Layout (see docs/architecture.md)::
+
+    raw/<source>/<partition>/<file> (+ <file>.meta.json)
+    lake/<dataset>/<partition>/data.parquet
+    quarantine/<source>/<partition>/rejects.parquet
+
+A partition is ``date=YYYY-MM-DD`` or ``vintage=<label>``. Every write goes to a
+temporary file in the same folder and is renamed into place, so readers never see half a
+file and re-running a day replaces its partition instead of appending to it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from spse.config import settings
+
+QUARANTINE_COLUMNS = ["source", "file", "row", "reason", "raw"]
+
+
+def date_partition(day: dt.date) -> str:
+    return f"date={day.isoformat()}"
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_parquet_atomic(path: Path, frame: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def land_raw(source: str, partition: str, filename: str, data: bytes, meta: dict) -> Path:
+    """Keep the bytes exactly as received, with their URL, fetch time and SHA-256."""
+    path = settings().raw / source / partition / Path(filename).name
+    sha = hashlib.sha256(data).hexdigest()
+    write_bytes_atomic(path, data)
+    record = {**meta, "sha256": sha, "size_bytes": len(data), "file": filename}
+    write_bytes_atomic(path.with_name(path.name + ".meta.json"), json.dumps(record, indent=2).encode())
+    return path
+
+
+def partition_path(dataset: str, partition: str) -> Path:
+    return settings().lake / dataset / partition / "data.parquet"
+
+
+def write_partition(dataset: str, partition: str, frame: pd.DataFrame) -> Path:
+    path = partition_path(dataset, partition)
+    write_parquet_atomic(path, frame)
+    return path
+
+
+def write_quarantine(source: str, partition: str, rejects: pd.DataFrame) -> Path | None:
+    """Replace the partition's quarantine file; remove it when nothing was rejected."""
+    path = settings().quarantine / source / partition / "rejects.parquet"
+    if rejects.empty:
+        path.unlink(missing_ok=True)
+        return None
+    write_parquet_atomic(path, rejects[QUARANTINE_COLUMNS])
+    return path
+
+
+def partitions(dataset: str) -> list[str]:
+    root = settings().lake / dataset
+    if not root.exists():
+        return []
+    return sorted(p.parent.name for p in root.glob("*/data.parquet"))
+
+
+def has_partition(dataset: str, partition: str) -> bool:
+    return partition_path(dataset, partition).exists()
+
+
+def latest_partition(dataset: str) -> str | None:
+    found = partitions(dataset)
+    return found[-1] if found else None
+
+
+def read_partition(dataset: str, partition: str) -> pd.DataFrame:
+    return pd.read_parquet(partition_path(dataset, partition))
+
+
+def read_latest(dataset: str) -> pd.DataFrame:
+    partition = latest_partition(dataset)
+    if partition is None:
+        raise FileNotFoundError(f"lake dataset {dataset!r} has no partition under {settings().lake}")
+    return read_partition(dataset, partition)
+
+
+def read_days(dataset: str, days: list[dt.date]) -> pd.DataFrame:
+    """Concatenate the ``date=`` partitions that exist among ``days``."""
+    frames = [read_partition(dataset, date_partition(d)) for d in days if has_partition(dataset, date_partition(d))]
+    if not frames:
+        return pd.DataFrame()
+    return pd.concat(frames, ignore_index=True)

@@ -1,0 +1,28 @@
+"""Source registry: every module in this package that defines ``SOURCE`` is a feed."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from spse.sources.base import Source
+
+
+def discover() -> list[Source]:
+    """All registered sources, sorted by name (a stable order for generated DAGs)."""
+    found = []
+    for info in pkgutil.iter_modules(__path__):
+        if info.name.startswith("_") or info.name == "base":
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        source = getattr(module, "SOURCE", None)
+        if isinstance(source, Source):
+            found.append(source)
+    return sorted(found, key=lambda s: s.name)
+
+
+def get(name: str) -> Source:
+    for source in discover():
+        if source.name == name:
+            return source
+    raise KeyError(f"no source named {name!r}; known: {[s.name for s in discover()]}")

@@ -1,0 +1,139 @@
+"""The contract every source implements, and the checks run on what it returns.
+
+A source is one module in ``spse/sources/`` that defines a subclass of :class:`Source`
+and a module-level ``SOURCE`` instance. Its ``parse`` is pure (bytes in, frames out) so
+it is tested offline on recorded samples; fetching, landing, quarantine and lake writes
+are shared (``spse.ingest``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import pandas as pd
+
+from spse.errors import SchemaError
+from spse.lake import QUARANTINE_COLUMNS
+
+# DuckDB type names used in ``columns``, and the pandas dtype check for each.
+_TYPE_CHECKS = {
+    "VARCHAR": pd.api.types.is_object_dtype,
+    "DOUBLE": pd.api.types.is_float_dtype,
+    "INTEGER": pd.api.types.is_integer_dtype,
+    "BIGINT": pd.api.types.is_integer_dtype,
+    "BOOLEAN": pd.api.types.is_bool_dtype,
+    "TIMESTAMPTZ": lambda s: isinstance(s.dtype, pd.DatetimeTZDtype) and str(s.dtype.tz) == "UTC",
+    "DATE": lambda s: pd.api.types.is_object_dtype(s) or pd.api.types.is_datetime64_any_dtype(s),
+}
+
+
+def _is_text(series: pd.Series) -> bool:
+    return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+
+
+_TYPE_CHECKS["VARCHAR"] = _is_text
+
+
+@dataclass(frozen=True)
+class Column:
+    """A canonical column: DuckDB type, unit (``""`` when none) and definition."""
+
+    type: str
+    unit: str
+    description: str
+    nullable: bool = True
+
+
+@dataclass
+class ParseResult:
+    """Rows in the canonical schema, and the rejected rows with their reason."""
+
+    frame: pd.DataFrame
+    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUARANTINE_COLUMNS))
+
+
+def reject_rows(source: str, file: str, rows: list[int], reasons: list[str], raw: list[str]) -> pd.DataFrame:
+    """Build quarantine rows. ``rows`` are 1-based line numbers in the file (header = 1)."""
+    return pd.DataFrame({"source": source, "file": file, "row": rows, "reason": reasons, "raw": raw},
+                        columns=QUARANTINE_COLUMNS)
+
+
+class Source:
+    """Base class of a feed. Subclasses set the class attributes and implement ``parse``."""
+
+    name: ClassVar[str]
+    dataset: ClassVar[str]
+    kind: ClassVar[str]  # "air" | "noise" | "reference"
+    cadence: ClassVar[str]  # "daily" | "reference"
+    schedule: ClassVar[str]  # cron, Europe/Paris, of its ingest DAG
+    description: ClassVar[str]
+    columns: ClassVar[dict[str, Column]]
+    primary_key: ClassVar[tuple[str, ...]]
+    # Days re-fetched on each daily run because upstream rewrites them (0 = only the day).
+    refetch_days: ClassVar[int] = 0
+    # Reference sources: the label of the partition they write.
+    vintage: ClassVar[str] = "current"
+
+    def files(self, day: dt.date) -> list[str]:
+        """Paths, relative to the source's base URL, of the files for ``day``."""
+        raise NotImplementedError
+
+    def url_for(self, base: str, relative: str) -> str:
+        """Full URL of one file; override when upstream uses query strings over HTTP."""
+        from spse.fetch import join_url
+
+        return join_url(base, relative)
+
+    def request_headers(self) -> dict[str, str]:
+        """Extra HTTP headers (e.g. an API key read from the environment). Never logged."""
+        return {}
+
+    def parse(self, payload: bytes, filename: str) -> ParseResult:
+        raise NotImplementedError
+
+    def combine(self, parsed: dict[str, ParseResult]) -> ParseResult:
+        """Join the per-file results of one partition (default: stack them)."""
+        frames = [r.frame for r in parsed.values() if not r.frame.empty]
+        rejects = [r.rejects for r in parsed.values() if not r.rejects.empty]
+        frame = pd.concat(frames, ignore_index=True) if frames else self.empty_frame()
+        return ParseResult(frame, pd.concat(rejects, ignore_index=True) if rejects else ParseResult(frame).rejects)
+
+    def partition_for(self, day: dt.date) -> str:
+        return f"date={day.isoformat()}" if self.cadence == "daily" else f"vintage={self.vintage}"
+
+    def check(self, frame: pd.DataFrame, filename: str = "") -> None:
+        """Raise :class:`SchemaError` if ``frame`` breaks the declared schema or key."""
+        expected = list(self.columns)
+        if list(frame.columns) != expected:
+            missing = [c for c in expected if c not in frame.columns]
+            extra = [c for c in frame.columns if c not in self.columns]
+            raise SchemaError(self.name, f"columns differ from the schema: missing {missing}, extra {extra}",
+                              file=filename)
+        for name, col in self.columns.items():
+            series = frame[name]
+            if series.isna().all() and len(series):
+                if not col.nullable:
+                    raise SchemaError(self.name, f"column {name} is empty", file=filename)
+                continue
+            if len(series) and not _TYPE_CHECKS[col.type](series):
+                raise SchemaError(self.name, f"column {name} has dtype {series.dtype}, expected {col.type}",
+                                  file=filename)
+            if not col.nullable and series.isna().any():
+                row = int(series.isna().to_numpy().nonzero()[0][0])
+                raise SchemaError(self.name, f"column {name} has nulls", file=filename, row=row)
+        dup = frame.duplicated(list(self.primary_key), keep=False)
+        if dup.any():
+            first = frame.loc[dup, list(self.primary_key)].iloc[0].to_dict()
+            raise SchemaError(self.name, f"primary key {self.primary_key} not unique, e.g. {first}",
+                              file=filename)
+
+    def empty_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({name: pd.Series(dtype=_EMPTY_DTYPES[c.type]) for name, c in self.columns.items()})
+
+
+_EMPTY_DTYPES = {
+    "VARCHAR": "object", "DOUBLE": "float64", "INTEGER": "int64", "BIGINT": "int64",
+    "BOOLEAN": "bool", "TIMESTAMPTZ": "datetime64[ns, UTC]", "DATE": "object",
+}
