@@ -1,0 +1,175 @@
+"""The daily job, step by step. Airflow tasks and ``spse run`` call these same functions.
+
+For the local day ``day`` (Europe/Paris):
+
+1. ``ensure_inputs``  ingest each source's partitions that are missing (sources' own DAGs
+   normally land them first);
+2. ``build_grid``     the 200 m grid and its crosswalks from the reference datasets;
+3. ``build_surfaces`` hourly and daily exposure surfaces, station statistics;
+4. ``build_noise``    Lden/Ln from the noise stations' hourly LAeq;
+5. ``raise_alerts``   threshold rules → alerts partition + outbox;
+6. ``build_warehouse`` SQL models into a new DuckDB file; ``publish`` swaps it in;
+7. ``render_bulletin`` the day's HTML page.
+
+Each step reads and writes the lake only, so a failed step leaves the published warehouse
+as it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spse import lake
+from spse.errors import FetchError
+
+log = logging.getLogger(__name__)
+
+GRID_PARTITION = "vintage=current"
+
+
+def target_day(logical_date: dt.datetime) -> dt.date:
+    """The observed day a run at ``logical_date`` reports on: the day before, Europe/Paris."""
+    from zoneinfo import ZoneInfo
+
+    return (logical_date.astimezone(ZoneInfo("Europe/Paris")).date()) - dt.timedelta(days=1)
+
+
+def ingest_source(name: str, day: dt.date) -> dict:
+    """Ingest one source for ``day`` (and its re-fetch window for daily sources)."""
+    from dataclasses import asdict
+
+    from spse import sources
+    from spse.ingest import ingest
+
+    source = sources.get(name)
+    report = ingest(source, day)
+    for back in range(1, source.refetch_days + 1):
+        try:
+            ingest(source, day - dt.timedelta(days=back))
+        except FetchError as exc:
+            log.warning("re-fetch of %s for %s skipped: %s", name, day - dt.timedelta(days=back), exc)
+    return asdict(report)
+
+
+def ensure_inputs(day: dt.date) -> list[str]:
+    """Ingest what the day needs and the lake lacks; return what was ingested.
+
+    Daily sources need the partitions of ``day`` and the day before (a local day starts
+    in the previous UTC day, and O3 8-hour means reach back 7 hours). A missing previous
+    day upstream is logged, not fatal; a missing ``day`` is fatal.
+    """
+    from spse import sources
+    from spse.ingest import ingest
+
+    done = []
+    for source in sources.discover():
+        if source.cadence != "daily":
+            if lake.latest_partition(source.dataset) is None:
+                ingest(source, day)
+                done.append(f"{source.name}:{source.partition_for(day)}")
+            continue
+        for wanted in (day - dt.timedelta(days=1), day):
+            if lake.has_partition(source.dataset, source.partition_for(wanted)):
+                continue
+            try:
+                ingest(source, wanted)
+            except FetchError as exc:
+                if wanted == day:
+                    raise
+                log.warning("%s: previous day %s unavailable: %s", source.name, wanted, exc)
+                continue
+            done.append(f"{source.name}:{source.partition_for(wanted)}")
+    return done
+
+
+def build_grid() -> dict[str, int]:
+    """Grid cells and crosswalks (zones, facilities, stations, noise bands) → lake."""
+    from spse import grid
+
+    tables = grid.build_grid(
+        population=lake.read_latest("population"),
+        zones=lake.read_latest("zones"),
+        facilities=lake.read_latest("facilities"),
+        stations=lake.read_latest("air_stations"),
+        noise_bands=lake.read_latest("noise_map_bands") if lake.latest_partition("noise_map_bands") else None,
+    )
+    for name, frame in tables.items():
+        lake.write_partition(name, GRID_PARTITION, frame)
+    return {name: len(frame) for name, frame in tables.items()}
+
+
+def build_surfaces(day: dt.date) -> dict[str, int]:
+    """Hourly and daily surfaces, station statistics and LOO validation for ``day``."""
+    from spse import surfaces
+
+    air = lake.read_days("air_hourly", [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
+    if air.empty:
+        raise FileNotFoundError(f"no air_hourly partition for {day} or the day before: ingest lcsqa_e2 first")
+    tables = surfaces.build_surfaces(day, air, lake.read_latest("air_stations"),
+                                     lake.read_latest("grid_cells"))
+    for name, frame in tables.items():
+        lake.write_partition(name, lake.date_partition(day), frame)
+    return {name: len(frame) for name, frame in tables.items()}
+
+
+def build_noise(day: dt.date) -> dict[str, int]:
+    """Daily Ld, Le, Ln, Lden at the noise stations for ``day``."""
+    from spse import noise
+
+    hourly = lake.read_days("noise_hourly", [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
+    if hourly.empty:
+        log.warning("no noise_hourly data around %s", day)
+        return {"noise_station_daily": 0}
+    frame = noise.noise_daily(hourly, day)
+    lake.write_partition("noise_station_daily", lake.date_partition(day), frame)
+    return {"noise_station_daily": len(frame)}
+
+
+def raise_alerts(day: dt.date) -> int:
+    from spse import alerts
+
+    return len(alerts.run(day))
+
+
+def build_warehouse(day: dt.date) -> str:
+    from spse import warehouse
+
+    return str(warehouse.build(day))
+
+
+def publish(build_path: str) -> str:
+    from spse import warehouse
+
+    return str(warehouse.publish(Path(build_path)))
+
+
+def render_bulletin(day: dt.date) -> str:
+    from spse import bulletin
+
+    return str(bulletin.render(day))
+
+
+@dataclass
+class RunSummary:
+    day: dt.date
+    ingested: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    alerts: int = 0
+    warehouse: str = ""
+    bulletin: str = ""
+
+
+def run_day(day: dt.date) -> RunSummary:
+    """The whole daily job without Airflow (``spse run``)."""
+    summary = RunSummary(day)
+    summary.ingested = ensure_inputs(day)
+    summary.counts.update(build_grid())
+    summary.counts.update(build_surfaces(day))
+    summary.counts.update(build_noise(day))
+    summary.alerts = raise_alerts(day)
+    summary.warehouse = publish(build_warehouse(day))
+    summary.bulletin = render_bulletin(day)
+    return summary
