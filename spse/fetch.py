@@ -43,12 +43,16 @@ def join_url(base: str, relative: str) -> str:
     return f"{base.rstrip('/')}/{relative.lstrip('/')}"
 
 
-def fetch(feed: str, url: str, policy: FetchPolicy | None = None) -> Fetched:
-    """Return the bytes at ``url`` (http, https, file or a local path)."""
+def fetch(feed: str, url: str, policy: FetchPolicy | None = None, *,
+          method: str = "GET", json_body: object | None = None) -> Fetched:
+    """Return the bytes at ``url`` (http, https, file or a local path).
+
+    ``method``/``json_body`` serve APIs that answer a POST (a login, a download request).
+    """
     policy = policy or FetchPolicy()
     scheme = urlparse(url).scheme
     if scheme in ("http", "https"):
-        return _fetch_http(feed, url, policy)
+        return _fetch_http(feed, url, policy, method, json_body)
     path = Path(unquote(urlparse(url).path)) if scheme == "file" else Path(url)
     if not path.is_file():
         raise FetchError(feed, "file not found", url=url)
@@ -72,15 +76,16 @@ def _retry_after_s(value: str | None, default: float) -> float:
             return default
 
 
-def _fetch_http(feed: str, url: str, policy: FetchPolicy) -> Fetched:
+def _fetch_http(feed: str, url: str, policy: FetchPolicy, method: str = "GET",
+                json_body: object | None = None) -> Fetched:
     import requests
 
     attempt = 0
     while True:
         wait = min(policy.backoff_s * 2**attempt, policy.max_backoff_s)
         try:
-            response = requests.get(url, timeout=policy.timeout_s, headers=policy.headers,
-                                    stream=True, allow_redirects=True)
+            response = requests.request(method, url, timeout=policy.timeout_s, headers=policy.headers,
+                                        json=json_body, stream=True, allow_redirects=True)
         except requests.Timeout as exc:
             problem = f"timed out ({exc.__class__.__name__})"
         except requests.ConnectionError as exc:

@@ -36,7 +36,7 @@ def ingest(source: Source, day: dt.date) -> IngestReport:
     base = source_base_url(source.name)
     partition = source.partition_for(day)
     fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    policy = FetchPolicy(headers=source.request_headers())
+    policy = FetchPolicy(headers=source.auth_headers(base))
     parsed: dict[str, ParseResult] = {}
     files = []
     for relative in source.files(day):

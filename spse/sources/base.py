@@ -75,6 +75,11 @@ class Source:
     refetch_days: ClassVar[int] = 0
     # Reference sources: the label of the partition they write.
     vintage: ClassVar[str] = "current"
+    # Optional sources feed extra products; the daily run ingests them only when their
+    # location is configured (``SPSE_<NAME>_URL``), the demo bundle does not carry them.
+    optional: ClassVar[bool] = False
+    # Bumped when parse() changes what it produces; recorded in each partition's provenance.
+    parser_version: ClassVar[str] = "1"
 
     def files(self, day: dt.date) -> list[str]:
         """Paths, relative to the source's base URL, of the files for ``day``."""
@@ -87,8 +92,12 @@ class Source:
         return join_url(base, relative)
 
     def request_headers(self) -> dict[str, str]:
-        """Extra HTTP headers (e.g. an API key read from the environment). Never logged."""
+        """Extra HTTP headers (e.g. an API key read with ``spse.secrets``). Never logged."""
         return {}
+
+    def auth_headers(self, base: str) -> dict[str, str]:
+        """Headers for this run's requests; override for APIs that need a login first."""
+        return self.request_headers()
 
     def parse(self, payload: bytes, filename: str) -> ParseResult:
         raise NotImplementedError

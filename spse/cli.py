@@ -1,0 +1,240 @@
+"""``spse`` command line: run the daily job, query the published warehouse, read alerts.
+
+Every query command opens the published warehouse read-only, so it works while a run is
+building the next one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from exc
+
+
+def _ensure_demo_if_needed() -> None:
+    """Generate the demo bundle when at least one source still points at it."""
+    from spse import config, sources
+
+    if any(config.is_demo(s.name) for s in sources.discover()):
+        from spse import demo
+
+        demo.ensure()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from spse import pipeline
+
+    _ensure_demo_if_needed()
+    summary = pipeline.run_day(args.date)
+    print(f"spse run {summary.day}: {summary.alerts} alert rows; warehouse {summary.warehouse}; "
+          f"bulletin {summary.bulletin}")
+    if not args.quiet:
+        print_summary(args.date)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from spse import demo
+
+    path = demo.generate() if args.force else demo.ensure()
+    print(f"demo bundle: {path}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from spse import pipeline
+
+    _ensure_demo_if_needed()
+    report = pipeline.ingest_source(args.source, args.date)
+    print(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from spse import warehouse
+
+    frame = warehouse.query(args.query)
+    if args.format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        print(frame.to_json(orient="records", date_format="iso", force_ascii=False))
+    else:
+        with _wide_pandas():
+            print(frame.to_string(index=False, max_rows=args.max_rows))
+    return 0
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    from spse import warehouse
+
+    frame = warehouse.describe_tables()
+    if args.schema:
+        frame = frame[frame["schema"] == args.schema]
+    if args.table:
+        frame = frame[frame["table"] == args.table]
+    for (schema, table), cols in frame.groupby(["schema", "table"], sort=True):
+        print(f"{schema}.{table}")
+        for row in cols.itertuples():
+            unit = f" [{row.unit}]" if row.unit and row.unit != "-" else ""
+            print(f"  {row.column:<32} {row.type:<12} {row.description}{unit}")
+    return 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from spse import warehouse
+
+    frame = warehouse.query(
+        f"select * from marts.alerts where date = date '{args.date.isoformat()}' "
+        "order by kind, pollutant, level")
+    if args.json:
+        print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+        return 0
+    if frame.empty:
+        print(f"no alert for {args.date}")
+        return 0
+    for row in frame.itertuples():
+        print(_alert_line(row))
+    return 0
+
+
+def _alert_line(row) -> str:
+    if row.kind == "data_quality":
+        return f"[data quality] {row.pollutant}: {row.recommendation}"
+    return (f"[{row.status}] {row.pollutant} {row.level} ({row.set_id}, {row.averaging} > "
+            f"{row.threshold_value:g} {row.unit}): max {row.value_max:.1f} {row.unit}, basis {row.basis}; "
+            f"zones {row.zone_names or '-'}; population {row.population_total:,.0f} "
+            f"(0-5 y {row.pop_0_5:,.0f}, 65+ {row.pop_65p:,.0f}, poor households {row.pop_poor_households:,.0f}); "
+            f"{row.facility_count} sensitive facilities {row.facilities_by_category}")
+
+
+def print_summary(day: dt.date) -> None:
+    """The short end-of-run summary: tables, key indicators per arrondissement, alerts, paths."""
+    from spse import warehouse
+    from spse.config import settings
+
+    tables = warehouse.query(
+        "select table_schema || '.' || table_name as name, estimated_size as rows "
+        "from duckdb_tables() where schema_name = 'marts' order by 1")
+    print(f"\nTables built ({len(tables)} marts):")
+    print("  " + ", ".join(f"{r.name} ({r.rows:,})" for r in tables.itertuples()))
+    key = warehouse.query(f"""
+        select zone_id, any_value(zone_name) as zone,
+            max(pop_weighted_mean_ug_m3) filter (pollutant = 'PM10' and statistic = 'day_mean') as pm10_mean,
+            max(pop_weighted_mean_ug_m3) filter (pollutant = 'PM2.5' and statistic = 'day_mean') as pm25_mean,
+            max(pop_weighted_mean_ug_m3) filter (pollutant = 'NO2' and statistic = 'day_max_1h') as no2_max1h,
+            max(pop_weighted_mean_ug_m3) filter (pollutant = 'O3' and statistic = 'day_max_8h_mean') as o3_max8h,
+            max(population) as population
+        from marts.exposure_zone_daily
+        where date = date '{day.isoformat()}'
+        group by zone_id order by zone_id""")
+    print(f"\nKey indicators for {day} (population-weighted, µg/m³, Europe/Paris day):")
+    with _wide_pandas():
+        print(key.round(1).to_string(index=False))
+    alerts = warehouse.query(
+        f"select * from marts.alerts where date = date '{day.isoformat()}' order by kind, pollutant, level")
+    print(f"\nAlerts raised ({len(alerts)}):")
+    for row in alerts.itertuples():
+        print("  " + _alert_line(row))
+        if row.kind != "data_quality" and row.facility_ids:
+            print(f"      facilities: {row.facility_ids}")
+    print(f"\nBulletin:  {settings().bulletin / f'{day}.html'}")
+    print(f"Warehouse: {settings().warehouse}  (spse sql \"select ...\"; spse tables)")
+    print(f"Outbox:    {settings().outbox / 'alerts' / day.isoformat()}")
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    print_summary(args.date)
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    from spse import lake, sources
+    from spse.config import source_base_url
+
+    for source in sources.discover():
+        latest = lake.latest_partition(source.dataset)
+        rows = len(lake.read_partition(source.dataset, latest)) if latest else 0
+        print(f"{source.name:<22} {source.kind:<9} {source.cadence:<9} {source.schedule:<14} "
+              f"latest {latest or '-':<22} rows {rows:>8,}  {source_base_url(source.name)}")
+    return 0
+
+
+class _wide_pandas:
+    def __enter__(self):
+        import pandas as pd
+
+        self._ctx = pd.option_context("display.width", 200, "display.max_columns", 50)
+        self._ctx.__enter__()
+
+    def __exit__(self, *exc):
+        self._ctx.__exit__(*exc)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spse", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the daily job for one local day, without Airflow")
+    p.add_argument("--date", type=_date, required=True, help="local day (Europe/Paris), YYYY-MM-DD")
+    p.add_argument("--quiet", action="store_true", help="no summary")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="generate the synthetic demo bundle")
+    p.add_argument("--force", action="store_true", help="regenerate even if present")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ingest", help="ingest one source for one day")
+    p.add_argument("source")
+    p.add_argument("--date", type=_date, required=True)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("sql", help="run a read-only SQL query on the published warehouse")
+    p.add_argument("query")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--max-rows", type=int, default=200)
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("tables", help="list tables and columns with descriptions and units")
+    p.add_argument("--schema", default="marts", help="schema to list ('' for all)")
+    p.add_argument("--table")
+    p.set_defaults(func=cmd_tables)
+
+    p = sub.add_parser("alerts", help="the alerts of one day")
+    p.add_argument("--date", type=_date, required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("summary", help="the end-of-run summary of one day")
+    p.add_argument("--date", type=_date, required=True)
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("sources", help="registered sources and their latest partition")
+    p.set_defaults(func=cmd_sources)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except Exception as exc:  # the CLI reports, it does not dump a traceback at the user
+        if args.verbose:
+            raise
+        print(f"spse {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+from spse import lake
+
+
+def test_partition_rewrite_replaces_instead_of_appending(spse_home):
+    day = dt.date(2026, 1, 15)
+    first = pd.DataFrame({"k": [1, 2, 3]})
+    lake.write_partition("demo", lake.date_partition(day), first)
+    lake.write_partition("demo", lake.date_partition(day), pd.DataFrame({"k": [7]}))
+    assert lake.read_partition("demo", "date=2026-01-15")["k"].tolist() == [7]
+    assert lake.partitions("demo") == ["date=2026-01-15"]
+    assert not list((spse_home / "lake" / "demo").rglob("*.tmp"))
+
+
+def test_failed_write_keeps_previous_partition(spse_home):
+    lake.write_partition("demo", "vintage=current", pd.DataFrame({"k": [1]}))
+
+    class Unwritable(pd.DataFrame):
+        def to_parquet(self, *args, **kwargs):
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        lake.write_parquet_atomic(lake.partition_path("demo", "vintage=current"), Unwritable({"k": [2]}))
+    assert lake.read_latest("demo")["k"].tolist() == [1]
+    assert not list((spse_home / "lake" / "demo").rglob("*.tmp"))
+
+
+def test_raw_landing_keeps_bytes_and_hash(spse_home):
+    payload = "a;b\r\n1;µ\r\n".encode()
+    path = lake.land_raw("src", "date=2026-01-15", "2026/file.csv", payload, {"url": "file:///x"})
+    assert path.read_bytes() == payload
+    meta = json.loads(path.with_name("file.csv.meta.json").read_text())
+    # sha256 of the exact bytes, computed independently of spse
+    import hashlib
+
+    assert meta["sha256"] == hashlib.sha256(payload).hexdigest()
+    assert meta["size_bytes"] == len(payload)
+
+
+def test_read_days_skips_missing(spse_home):
+    lake.write_partition("d", "date=2026-01-14", pd.DataFrame({"k": [1]}))
+    out = lake.read_days("d", [dt.date(2026, 1, 13), dt.date(2026, 1, 14)])
+    assert out["k"].tolist() == [1]
+    assert lake.read_days("d", [dt.date(2020, 1, 1)]).empty
