@@ -6,12 +6,14 @@ import datetime as dt
 import json
 import logging
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import pandas as pd
 
 from spse import lake
 from spse.config import source_base_url
-from spse.fetch import FetchPolicy, fetch
+from spse.errors import SchemaError
+from spse.fetch import FetchPolicy
 from spse.sources.base import ParseResult, Source
 
 log = logging.getLogger(__name__)
@@ -31,35 +33,56 @@ def ingest(source: Source, day: dt.date) -> IngestReport:
     """Ingest one partition of ``source`` (the day's files, or the reference vintage).
 
     Raises :class:`spse.errors.FeedError` (naming feed, URL, file, row) if a file cannot be
-    fetched or read; in that case the lake partition is left as it was.
+    fetched or read. Raw files are landed before parsing, so they are kept even when the
+    parse fails; the lake partition is replaced only when every file of it parsed.
     """
     base = source_base_url(source.name)
     partition = source.partition_for(day)
     fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     policy = FetchPolicy(headers=source.auth_headers(base))
+    previous = {rel: lake.latest_raw_meta(source.name, partition, rel) for rel in _known_files(source, day)}
     parsed: dict[str, ParseResult] = {}
     files = []
-    for relative in source.files(day):
-        url = source.url_for(base, relative)
-        got = fetch(source.name, url, policy)
-        meta = {"source": source.name, "url": _redact(url), "fetched_at_utc": fetched_at,
+    for relative, got in source.fetch_files(base, day, policy, {k: v for k, v in previous.items() if v}):
+        meta = {"source": source.name, "url": _redact(got.url), "fetched_at_utc": fetched_at,
                 "http_status": got.status, "etag": got.headers.get("ETag"),
                 "last_modified": got.headers.get("Last-Modified")}
-        raw_path = lake.land_raw(source.name, partition, relative, got.content, meta)
-        parsed[relative] = source.parse(got.content, relative)
-        files.append({**meta, "file": relative, "raw_path": str(raw_path),
-                      "sha256": json.loads(raw_path.with_name(raw_path.name + ".meta.json").read_text())["sha256"]})
+        if got.status == 304 and previous.get(relative):
+            content = Path(previous[relative]["raw_path"]).read_bytes()
+            meta.update(etag=meta["etag"] or previous[relative].get("etag"),
+                        last_modified=meta["last_modified"] or previous[relative].get("last_modified"),
+                        not_modified=True)
+        else:
+            content = got.content
+        lake.land_raw(source.name, partition, relative, content, meta)
+        _refuse_html(source, relative, content)
+        parsed[relative] = source.parse(content, relative)
+        files.append(lake.latest_raw_meta(source.name, partition, relative))
     result = source.combine(parsed)
     source.check(result.frame, ",".join(parsed))
     lake.write_partition(source.dataset, partition, result.frame)
     lake.write_quarantine(source.name, partition, result.rejects)
     report = IngestReport(source.name, source.dataset, partition, len(result.frame), len(result.rejects), files)
+    provenance = {**asdict(report), "parser_version": source.parser_version, "ingested_at_utc": fetched_at}
     lake.write_bytes_atomic(lake.partition_path(source.dataset, partition).with_name("provenance.json"),
-                            json.dumps({**asdict(report), "parser_version": getattr(source, "parser_version", "1")},
-                                       indent=2).encode())
+                            json.dumps(provenance, indent=2).encode())
     if len(result.rejects):
         log.warning("%s %s: %d rows quarantined", source.name, partition, len(result.rejects))
     return report
+
+
+def _known_files(source: Source, day: dt.date) -> list[str]:
+    try:
+        return source.files(day)
+    except NotImplementedError:
+        return []
+
+
+def _refuse_html(source: Source, relative: str, content: bytes) -> None:
+    """An HTML page where data was expected (an error or login page served with 200)."""
+    head = content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        raise SchemaError(source.name, "received an HTML page instead of data", file=relative)
 
 
 def _redact(url: str) -> str:

@@ -58,13 +58,31 @@ def write_parquet_atomic(path: Path, frame: pd.DataFrame) -> None:
 
 
 def land_raw(source: str, partition: str, filename: str, data: bytes, meta: dict) -> Path:
-    """Keep the bytes exactly as received, with their URL, fetch time and SHA-256."""
-    path = settings().raw / source / partition / Path(filename).name
+    """Keep the bytes exactly as received, never overwritten, with URL, fetch time and SHA-256.
+
+    Files are content-addressed (``raw/<source>/<partition>/<sha256[:16]>/<name>``), so a
+    file that upstream rewrites keeps every received version; ``latest_raw_meta`` points at
+    the last one (used for conditional requests).
+    """
     sha = hashlib.sha256(data).hexdigest()
-    write_bytes_atomic(path, data)
-    record = {**meta, "sha256": sha, "size_bytes": len(data), "file": filename}
-    write_bytes_atomic(path.with_name(path.name + ".meta.json"), json.dumps(record, indent=2).encode())
+    folder = settings().raw / source / partition
+    path = folder / sha[:16] / Path(filename).name
+    record = {**meta, "sha256": sha, "size_bytes": len(data), "file": filename, "raw_path": str(path)}
+    if not path.exists():
+        write_bytes_atomic(path, data)
+        write_bytes_atomic(path.with_name(path.name + ".meta.json"), json.dumps(record, indent=2).encode())
+    write_bytes_atomic(_latest_meta_path(source, partition, filename), json.dumps(record, indent=2).encode())
     return path
+
+
+def _latest_meta_path(source: str, partition: str, filename: str) -> Path:
+    return settings().raw / source / partition / (filename.replace("/", "__") + ".latest.json")
+
+
+def latest_raw_meta(source: str, partition: str, filename: str) -> dict | None:
+    """Metadata of the last raw file landed for ``filename`` in this partition, if any."""
+    path = _latest_meta_path(source, partition, filename)
+    return json.loads(path.read_text()) if path.exists() else None
 
 
 def partition_path(dataset: str, partition: str) -> Path:

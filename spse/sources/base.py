@@ -9,13 +9,17 @@ are shared (``spse.ingest``).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import ClassVar
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, ClassVar
 
 import pandas as pd
 
 from spse.errors import SchemaError
 from spse.lake import QUARANTINE_COLUMNS
+
+if TYPE_CHECKING:
+    from spse.fetch import Fetched, FetchPolicy
 
 # DuckDB type names used in ``columns``, and the pandas dtype check for each.
 _TYPE_CHECKS = {
@@ -90,6 +94,23 @@ class Source:
         from spse.fetch import join_url
 
         return join_url(base, relative)
+
+    def fetch_files(self, base: str, day: dt.date, policy: FetchPolicy,
+                    previous: dict[str, dict]) -> Iterator[tuple[str, Fetched]]:
+        """Yield ``(relative name, fetched)`` for each file of the partition.
+
+        The default GETs ``files(day)``, sending ``If-None-Match``/``If-Modified-Since``
+        from ``previous`` (relative name → metadata of the last landed version). Override
+        for multi-step APIs (a POST that returns the list of files to download).
+        """
+        from spse.fetch import fetch
+
+        for relative in self.files(day):
+            last = previous.get(relative) or {}
+            conditional = {k: v for k, v in (("If-None-Match", last.get("etag")),
+                                             ("If-Modified-Since", last.get("last_modified"))) if v}
+            headers = {**policy.headers, **conditional}
+            yield relative, fetch(self.name, self.url_for(base, relative), replace(policy, headers=headers))
 
     def request_headers(self) -> dict[str, str]:
         """Extra HTTP headers (e.g. an API key read with ``spse.secrets``). Never logged."""

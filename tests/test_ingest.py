@@ -1,0 +1,101 @@
+"""The shared ingest path, on a toy source defined here (not registered)."""
+
+import datetime as dt
+import json
+
+import pandas as pd
+import pytest
+
+from spse import ingest, lake
+from spse.errors import SchemaError
+from spse.sources.base import Column, ParseResult, Source, reject_rows
+
+DAY = dt.date(2026, 1, 15)
+
+
+class ToySource(Source):
+    name = "toy_feed"
+    dataset = "toy"
+    kind = "air"
+    cadence = "daily"
+    schedule = "0 * * * *"
+    description = "toy"
+    columns = {"k": Column("VARCHAR", "-", "key", nullable=False), "v": Column("DOUBLE", "µg/m³", "value")}
+    primary_key = ("k",)
+
+    def files(self, day):
+        return [f"{day:%Y}/toy_{day.isoformat()}.csv"]
+
+    def parse(self, payload, filename):
+        lines = payload.decode().splitlines()
+        if lines[0] != "k;v":
+            raise SchemaError(self.name, f"unexpected header {lines[0]!r}", file=filename, row=1)
+        good, bad = [], []
+        for n, line in enumerate(lines[1:], start=2):
+            k, v = line.split(";")
+            try:
+                good.append((k, float(v)))
+            except ValueError:
+                bad.append((n, f"value {v!r} is not a number", line))
+        frame = pd.DataFrame(good, columns=["k", "v"]).astype({"k": object})
+        rejects = reject_rows(self.name, filename, [b[0] for b in bad], [b[1] for b in bad], [b[2] for b in bad])
+        return ParseResult(frame, rejects)
+
+
+def serve(httpserver, body, status=200, headers=None):
+    httpserver.clear()
+    httpserver.expect_request("/2026/toy_2026-01-15.csv").respond_with_data(body, status=status, headers=headers)
+
+
+def test_ingest_lands_raw_parses_and_quarantines(spse_home, httpserver, monkeypatch):
+    monkeypatch.setenv("SPSE_TOY_FEED_URL", httpserver.url_for("/"))
+    serve(httpserver, "k;v\na;1.5\nb;oops\n")
+    report = ingest.ingest(ToySource(), DAY)
+    assert (report.rows, report.rejected) == (1, 1)
+    rejects = pd.read_parquet(spse_home / "quarantine/toy_feed/date=2026-01-15/rejects.parquet")
+    assert rejects.loc[0, "row"] == 3 and "oops" in rejects.loc[0, "reason"]
+    provenance = json.loads((spse_home / "lake/toy/date=2026-01-15/provenance.json").read_text())
+    assert provenance["files"][0]["sha256"] and provenance["parser_version"] == "1"
+
+
+def test_rewritten_upstream_file_keeps_both_raw_versions_and_replaces_partition(spse_home, httpserver, monkeypatch):
+    monkeypatch.setenv("SPSE_TOY_FEED_URL", httpserver.url_for("/"))
+    serve(httpserver, "k;v\na;1\n")
+    ingest.ingest(ToySource(), DAY)
+    serve(httpserver, "k;v\na;2\nb;3\n")
+    ingest.ingest(ToySource(), DAY)
+    assert len(list((spse_home / "raw/toy_feed/date=2026-01-15").glob("*/toy_2026-01-15.csv"))) == 2
+    assert sorted(lake.read_partition("toy", "date=2026-01-15")["v"]) == [2.0, 3.0]
+
+
+def test_conditional_request_reuses_the_landed_file_on_304(spse_home, httpserver, monkeypatch):
+    monkeypatch.setenv("SPSE_TOY_FEED_URL", httpserver.url_for("/"))
+    serve(httpserver, "k;v\na;1\n", headers={"ETag": '"v1"'})
+    ingest.ingest(ToySource(), DAY)
+    httpserver.clear()
+    httpserver.expect_request("/2026/toy_2026-01-15.csv", headers={"If-None-Match": '"v1"'}).respond_with_data(
+        "", status=304)
+    report = ingest.ingest(ToySource(), DAY)
+    assert report.rows == 1 and report.files[0]["not_modified"] is True
+    assert lake.read_partition("toy", "date=2026-01-15")["v"].tolist() == [1.0]
+
+
+def test_html_error_page_is_refused_and_last_good_partition_kept(spse_home, httpserver, monkeypatch):
+    monkeypatch.setenv("SPSE_TOY_FEED_URL", httpserver.url_for("/"))
+    serve(httpserver, "k;v\na;1\n")
+    ingest.ingest(ToySource(), DAY)
+    serve(httpserver, "<!DOCTYPE html><html><body>Maintenance</body></html>")
+    with pytest.raises(SchemaError, match=r"feed toy_feed, file 2026/toy_2026-01-15.csv: received an HTML page"):
+        ingest.ingest(ToySource(), DAY)
+    assert lake.read_partition("toy", "date=2026-01-15")["v"].tolist() == [1.0]
+    assert len(list((spse_home / "raw/toy_feed").rglob("toy_2026-01-15.csv"))) == 2  # the HTML page is kept too
+
+
+def test_changed_header_names_feed_file_and_row(spse_home, tmp_path, monkeypatch):
+    folder = tmp_path / "up" / "2026"
+    folder.mkdir(parents=True)
+    (folder / "toy_2026-01-15.csv").write_text("key;value\na;1\n")
+    monkeypatch.setenv("SPSE_TOY_FEED_URL", str(tmp_path / "up"))
+    with pytest.raises(SchemaError, match=r"feed toy_feed, file 2026/toy_2026-01-15\.csv, row 1: unexpected header"):
+        ingest.ingest(ToySource(), DAY)
+    assert not lake.has_partition("toy", "date=2026-01-15")
