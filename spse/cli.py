@@ -157,14 +157,15 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
-    from spse import lake, sources
+    from spse import freshness, sources
     from spse.config import source_base_url
 
-    for source in sources.discover():
-        latest = lake.latest_partition(source.dataset)
-        rows = len(lake.read_partition(source.dataset, latest)) if latest else 0
-        print(f"{source.name:<22} {source.kind:<9} {source.cadence:<9} {source.schedule:<14} "
-              f"latest {latest or '-':<22} rows {rows:>8,}  {source_base_url(source.name)}")
+    frame = freshness.report(sources.discover(), day=args.date)
+    frame["location"] = [source_base_url(name) for name in frame["source"]]
+    columns = ["source", "kind", "cadence", "schedule", "latest_partition", "rows", "last_fetch_utc",
+               "age_hours", "status"] + (["location"] if args.locations else [])
+    with _wide_pandas():
+        print(frame[columns].to_string(index=False))
     return 0
 
 
@@ -218,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_date, required=True)
     p.set_defaults(func=cmd_summary)
 
-    p = sub.add_parser("sources", help="registered sources and their latest partition")
+    p = sub.add_parser("sources", help="sources: cadence, last successful fetch, rows, freshness")
+    p.add_argument("--date", type=_date, help="also flag daily sources with no partition for this day")
+    p.add_argument("--locations", action="store_true", help="show where each source is read from")
     p.set_defaults(func=cmd_sources)
     return parser
 

@@ -1,0 +1,50 @@
+"""How fresh each source is: last successful fetch, latest partition, row count.
+
+A source is ``stale`` when its last successful ingest is older than ``max_age_hours``
+(declared by the source; default by cadence) or, for a daily source, when it has no
+partition for the day the daily run reports on. Stale sources raise ``data_quality``
+alerts (``spse.alerts``) and show in ``spse sources``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+
+from spse import lake
+from spse.sources.base import Source
+
+DEFAULT_MAX_AGE_HOURS = {"daily": 36, "reference": 24 * 400}
+
+
+def max_age_hours(source: Source) -> float:
+    return float(getattr(source, "max_age_hours", None) or DEFAULT_MAX_AGE_HOURS[source.cadence])
+
+
+def status(source: Source, now: dt.datetime, day: dt.date | None = None) -> dict:
+    """One row of the freshness report for ``source`` at ``now`` (UTC)."""
+    latest = lake.latest_partition(source.dataset)
+    row = {"source": source.name, "dataset": source.dataset, "kind": source.kind, "cadence": source.cadence,
+           "schedule": source.schedule, "latest_partition": latest, "rows": 0, "last_fetch_utc": None,
+           "age_hours": None, "max_age_hours": max_age_hours(source), "status": "never"}
+    if latest is None:
+        return row
+    row["rows"] = len(lake.read_partition(source.dataset, latest))
+    provenance = lake.partition_path(source.dataset, latest).with_name("provenance.json")
+    if provenance.exists():
+        fetched = json.loads(provenance.read_text()).get("ingested_at_utc")
+        if fetched:
+            row["last_fetch_utc"] = fetched
+            row["age_hours"] = round((now - dt.datetime.fromisoformat(fetched)).total_seconds() / 3600, 1)
+    stale_age = row["age_hours"] is None or row["age_hours"] > row["max_age_hours"]
+    missing_day = (day is not None and source.cadence == "daily"
+                   and not lake.has_partition(source.dataset, source.partition_for(day)))
+    row["status"] = "stale" if stale_age or missing_day else "fresh"
+    return row
+
+
+def report(sources: list[Source], now: dt.datetime | None = None, day: dt.date | None = None) -> pd.DataFrame:
+    now = now or dt.datetime.now(dt.UTC)
+    return pd.DataFrame([status(s, now, day) for s in sources])
