@@ -1,0 +1,298 @@
+"""Background exposure surfaces on the 200 m grid by inverse-distance weighting (IDW).
+
+ẑ(x₀) = Σ wᵢ zᵢ / Σ wᵢ with wᵢ = dᵢ⁻ᵖ over the stations valid at that hour; a target at
+distance 0 from a valid station takes its value (methods.md §6.4, W11; p from the register's
+``idw_power``). Only background stations are interpolated (``idw_background_only``): traffic
+and industrial stations represent a few tens of metres around their road or plant (§6.4);
+they stay in ``station_daily`` for the alert rules. The surface is validated by leave-one-out
+cross-validation over the interpolated stations (DESIGN.md "Spatial frame").
+
+Units µg/m³ (the pollutants here are NO2, PM10, PM2.5, O3, SO2); instants UTC; daily
+statistics over the local day of the register's time base (:mod:`spse.stats`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import numpy as np
+import pandas as pd
+
+from spse import register, stats
+from spse.grid import CELL_SIZE_M, points_to_cells
+from spse.sources.base import Column
+
+log = logging.getLogger(__name__)
+
+SURFACE_POLLUTANTS = ("NO2", "PM10", "PM2.5", "O3", "SO2")
+BACKGROUND = "background"
+# Targets per block in idw(): bounds the weight matrix to CHUNK_TARGETS × n_stations doubles.
+CHUNK_TARGETS = 20_000
+
+_DAILY = {name: column for name, column in stats.COLUMNS.items() if name != "date"}
+COLUMNS: dict[str, dict[str, Column]] = {
+    "surface_hourly": {
+        "cell_id": Column("VARCHAR", "", "200 m cell (spse.grid)", nullable=False),
+        "pollutant": Column("VARCHAR", "", "NO2, PM10, PM2.5, O3 or SO2", nullable=False),
+        "ts_start_utc": Column("TIMESTAMPTZ", "UTC", "Start of the hour (hour-beginning)", nullable=False),
+        "value": Column("DOUBLE", "µg/m³", "IDW estimate at the cell centre from the valid background stations"),
+        "n_stations": Column("BIGINT", "stations", "Background stations valid in that hour and used"),
+    },
+    "surface_daily": {
+        "cell_id": Column("VARCHAR", "", "200 m cell (spse.grid)", nullable=False),
+        "date": stats.COLUMNS["date"],
+        "pollutant": Column("VARCHAR", "", "NO2, PM10, PM2.5, O3 or SO2", nullable=False),
+        **_DAILY,
+    },
+    "station_daily": {
+        "station_id": Column("VARCHAR", "", "Station id (E2 code)", nullable=False),
+        "station_class": Column("VARCHAR", "", "background | traffic | industrial"),
+        "date": stats.COLUMNS["date"],
+        "pollutant": Column("VARCHAR", "", "NO2, PM10, PM2.5, O3 or SO2", nullable=False),
+        **_DAILY,
+    },
+    "surface_validation": {
+        "date": stats.COLUMNS["date"],
+        "pollutant": Column("VARCHAR", "", "NO2, PM10, PM2.5, O3 or SO2", nullable=False),
+        "statistic": Column("VARCHAR", "", "1h (every valid station-hour of the day), day_mean, day_max_1h, "
+                                           "day_max_8h_mean"),
+        "n_stations": Column("BIGINT", "stations", "Stations with at least one compared value"),
+        "loo_rmse": Column("DOUBLE", "µg/m³", "Root-mean-square leave-one-out error (estimate − observation)"),
+        "loo_bias": Column("DOUBLE", "µg/m³", "Mean leave-one-out error (estimate − observation)"),
+        "method": Column("VARCHAR", "", "Interpolation and validation method, e.g. idw_p2_background_loo"),
+    },
+}
+
+
+def _empty(dataset: str) -> pd.DataFrame:
+    return pd.DataFrame(columns=list(COLUMNS[dataset]))
+
+
+def _idw_block(values: np.ndarray, valid: np.ndarray, distances: np.ndarray, power: float) -> np.ndarray:
+    """E = (V⊙M)·Wᵀ / (M·Wᵀ) for one block of targets; exact hits take the station's value."""
+    hit = distances == 0
+    with np.errstate(divide="ignore"):
+        weights = np.where(hit, 0.0, distances ** -power)
+    filled = np.where(valid, values, 0.0)
+    numerator = filled @ weights.T
+    denominator = valid.astype(float) @ weights.T
+    with np.errstate(invalid="ignore", divide="ignore"):
+        estimate = np.where(denominator > 0, numerator / denominator, np.nan)
+    target, station = np.nonzero(hit)
+    if target.size:
+        estimate[:, target] = np.where(valid[:, station], values[:, station], estimate[:, target])
+    return estimate
+
+
+def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1])
+
+
+def idw(station_xy: np.ndarray, values: np.ndarray, target_xy: np.ndarray, power: float = 2.0,
+        chunk_targets: int = CHUNK_TARGETS) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse-distance-weighted estimates at targets, hour by hour.
+
+    Parameters
+    ----------
+    station_xy : ndarray (n, 2)
+        Station coordinates [m, EPSG:3035].
+    values : ndarray (t, n) or (n,)
+        Station values [µg/m³]; NaN = not valid at that hour.
+    target_xy : ndarray (m, 2)
+        Target coordinates [m, EPSG:3035].
+    power : float
+        Power p of the weights d⁻ᵖ (register ``idw_power``).
+    chunk_targets : int
+        Targets per block.
+
+    Returns
+    -------
+    estimates : ndarray (t, m) [µg/m³], NaN where no station is valid.
+    n_used : ndarray (t,) of int, stations valid at each hour (all are used at every target).
+
+    Notes
+    -----
+    Memory: the output (8·t·m bytes) plus, per block, about 8·c·(3n + 2t) bytes for
+    c = ``chunk_targets`` targets (distances, weights, estimates). Île-de-France, 300 000
+    cells × 31 hours: 74 MB of output, ~20 MB per block.
+    """
+    station_xy = np.asarray(station_xy, dtype=float).reshape(-1, 2)
+    target_xy = np.asarray(target_xy, dtype=float).reshape(-1, 2)
+    values = np.asarray(values, dtype=float)
+    one_hour = values.ndim == 1
+    values = np.atleast_2d(values)
+    if values.shape[1] != len(station_xy):
+        raise ValueError(f"values have {values.shape[1]} stations, station_xy {len(station_xy)}")
+    valid = ~np.isnan(values)
+    estimates = np.full((values.shape[0], len(target_xy)), np.nan)
+    for start in range(0, len(target_xy), max(int(chunk_targets), 1)):
+        block = target_xy[start:start + chunk_targets]
+        estimates[:, start:start + len(block)] = _idw_block(values, valid, _distances(block, station_xy), power)
+    n_used = valid.sum(axis=1)
+    return (estimates[0], n_used[0]) if one_hour else (estimates, n_used)
+
+
+def loo_predictions(station_xy: np.ndarray, values: np.ndarray, power: float = 2.0) -> np.ndarray:
+    """Leave-one-out IDW estimate at each station from the other stations, (t, n) [µg/m³].
+
+    One matrix product: the self-weight is removed; a co-located other station counts as an
+    exact hit.
+    """
+    station_xy = np.asarray(station_xy, dtype=float).reshape(-1, 2)
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    distances = _distances(station_xy, station_xy)
+    np.fill_diagonal(distances, np.inf)
+    return _idw_block(values, ~np.isnan(values), distances, power)
+
+
+def _errors(predicted: np.ndarray, observed: np.ndarray) -> tuple[float, float, int, int]:
+    """RMSE, bias, compared values and stations with one, for (t, n) or (n,) arrays."""
+    both = ~np.isnan(predicted) & ~np.isnan(observed)
+    n = int(both.sum())
+    if n == 0:
+        return float("nan"), float("nan"), 0, 0
+    error = (predicted - observed)[both]
+    n_stations = int(np.atleast_2d(both).any(axis=0).sum())
+    return float(np.sqrt(np.mean(error ** 2))), float(np.mean(error)), n, n_stations
+
+
+def loo_validation(station_xy: np.ndarray, values: np.ndarray, power: float = 2.0) -> tuple[float, float, int]:
+    """Leave-one-out cross-validation of IDW over the stations.
+
+    Parameters
+    ----------
+    station_xy : ndarray (n, 2) [m]; values : ndarray (t, n) [µg/m³], NaN = not valid.
+
+    Returns
+    -------
+    rmse [µg/m³], bias (mean of estimate − observation) [µg/m³], n (station-hours compared:
+    valid observations with at least one other valid station).
+    """
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    rmse, bias, n, _ = _errors(loo_predictions(station_xy, values, power), values)
+    return rmse, bias, n
+
+
+def station_hourly(air_hourly: pd.DataFrame) -> pd.DataFrame:
+    """One hourly series per station and pollutant: ``[station_id, station_class, pollutant, ts_start_utc, value]``.
+
+    Invalid hours become NaN; several series of a station for one pollutant (E2 discriminant
+    or procedure) are averaged over their valid values, hour by hour.
+    """
+    air = air_hourly[air_hourly["pollutant"].isin(SURFACE_POLLUTANTS)]
+    valid = air["is_valid"].fillna(False).astype(bool) & air["value"].notna()
+    frame = pd.DataFrame({"station_id": air["station_id"], "pollutant": air["pollutant"],
+                          "ts_start_utc": pd.to_datetime(air["ts_start_utc"], utc=True),
+                          "value": air["value"].astype(float).where(valid)})
+    hourly = frame.groupby(["station_id", "pollutant", "ts_start_utc"], sort=True)["value"].mean().reset_index()
+    classes = (air[["station_id", "station_class"]].dropna().sort_values(["station_id", "station_class"])
+               .drop_duplicates("station_id").set_index("station_id")["station_class"])
+    hourly.insert(1, "station_class", hourly["station_id"].map(classes))
+    return hourly
+
+
+def _surface_tables(day: dt.date, pollutant: str, matrix: np.ndarray, station_xy: np.ndarray, cells: pd.DataFrame,
+                    window: pd.DatetimeIndex, n_day_hours: int, power: float, time_base: str
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    target_xy = np.column_stack([cells["cx_3035"].to_numpy(float), cells["cy_3035"].to_numpy(float)])
+    estimates, n_used = idw(station_xy, matrix.T, target_xy, power)
+    day_estimates = estimates[stats.LEAD_HOURS:]
+    n_cells = len(cells)
+    hourly = pd.DataFrame({
+        "cell_id": np.tile(cells["cell_id"].to_numpy(), n_day_hours),
+        "pollutant": pollutant,
+        "ts_start_utc": np.repeat(window[stats.LEAD_HOURS:], n_cells),
+        "value": day_estimates.reshape(-1),
+        "n_stations": np.repeat(n_used[stats.LEAD_HOURS:], n_cells).astype(np.int64),
+    })
+    hourly = hourly[hourly["value"].notna()].reset_index(drop=True)
+    series = pd.DataFrame({"cell_id": cells["cell_id"].to_numpy(), "pollutant": pollutant})
+    daily = stats.stats_frame(stats.stats_from_matrix(estimates.T, n_day_hours, pollutant == stats.O3),
+                              series, day, time_base)
+    return hourly, daily[list(COLUMNS["surface_daily"])]
+
+
+def _validation_rows(day: dt.date, pollutant: str, matrix: np.ndarray, station_xy: np.ndarray, n_day_hours: int,
+                     power: float, method: str) -> list[dict]:
+    predicted = loo_predictions(station_xy, matrix.T, power).T
+    rows = []
+    rmse, bias, _, n_st = _errors(predicted[:, stats.LEAD_HOURS:].T, matrix[:, stats.LEAD_HOURS:].T)
+    rows.append({"statistic": "1h", "n_stations": n_st, "loo_rmse": rmse, "loo_bias": bias})
+    with_8h = pollutant == stats.O3
+    observed_daily = stats.stats_from_matrix(matrix, n_day_hours, with_8h)
+    predicted_daily = stats.stats_from_matrix(predicted, n_day_hours, with_8h)
+    for statistic in stats.STATISTICS:
+        if statistic in observed_daily:
+            rmse, bias, _, n_st = _errors(predicted_daily[statistic]["value"], observed_daily[statistic]["value"])
+            rows.append({"statistic": statistic, "n_stations": n_st, "loo_rmse": rmse, "loo_bias": bias})
+    for row in rows:
+        row.update(date=day, pollutant=pollutant, method=method)
+    return rows
+
+
+def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFrame, cells: pd.DataFrame,
+                   time_base: str | None = None) -> dict[str, pd.DataFrame]:
+    """Hourly and daily surfaces, station daily statistics and LOO validation for the local ``day``.
+
+    Parameters
+    ----------
+    day : datetime.date
+        Local day (register ``day_time_base`` unless ``time_base`` is given).
+    air_hourly : DataFrame
+        The ``air_hourly`` dataset, covering at least the local day and the 7 hours before it.
+    stations : DataFrame
+        The ``air_stations`` dataset (``station_id``, ``lon``, ``lat`` [° WGS84]).
+    cells : DataFrame
+        ``grid_cells`` (``cell_id`` and ``cx_3035``/``cy_3035`` centres, or ``x_3035``/``y_3035``
+        south-west corners).
+
+    Returns
+    -------
+    dict with ``surface_hourly`` (the local day's hours; cell-hours without any valid
+    background station are left out), ``surface_daily``, ``station_daily`` (all station
+    classes) and ``surface_validation``, columns as in docs/architecture.md.
+    """
+    time_base = time_base or stats.default_time_base()
+    power = register.parameter_float("idw_power")
+    background_only = register.parameter_bool("idw_background_only")
+    method = f"idw_p{power:g}_{BACKGROUND if background_only else 'all_stations'}_loo"
+    window, n_day_hours = stats.window_hours_utc(day, time_base)
+    cells = cells.copy()
+    if "cx_3035" not in cells:
+        cells["cx_3035"] = cells["x_3035"] + CELL_SIZE_M / 2
+        cells["cy_3035"] = cells["y_3035"] + CELL_SIZE_M / 2
+
+    hourly = station_hourly(air_hourly)
+    station_daily = stats.daily_stats(hourly, ["station_id", "station_class", "pollutant"], day,
+                                      time_base=time_base)
+    station_daily = station_daily[list(COLUMNS["station_daily"])] if len(station_daily) else _empty("station_daily")
+
+    located = points_to_cells(stations.drop_duplicates("station_id"), "station_id").set_index("station_id")
+    used = hourly[hourly["station_class"].eq(BACKGROUND)] if background_only else hourly
+    unlocated = sorted(set(used["station_id"]) - set(located.index))
+    if unlocated:
+        log.warning("stations without coordinates left out of the surface: %s", ", ".join(unlocated))
+    used = used[used["station_id"].isin(located.index)]
+
+    surface_hourly, surface_daily, validation = [], [], []
+    for pollutant in [p for p in SURFACE_POLLUTANTS if p in set(used["pollutant"])]:
+        matrix, series = stats.to_window_matrix(used[used["pollutant"] == pollutant], ["station_id"], window)
+        keep = ~np.isnan(matrix).all(axis=1)
+        if not keep.any():
+            continue
+        matrix = matrix[keep]
+        station_xy = located.loc[series["station_id"][keep], ["x_3035", "y_3035"]].to_numpy(float)
+        part_hourly, part_daily = _surface_tables(day, pollutant, matrix, station_xy, cells, window, n_day_hours,
+                                                  power, time_base)
+        surface_hourly.append(part_hourly)
+        surface_daily.append(part_daily)
+        validation.extend(_validation_rows(day, pollutant, matrix, station_xy, n_day_hours, power, method))
+
+    return {
+        "surface_hourly": pd.concat(surface_hourly, ignore_index=True) if surface_hourly else _empty("surface_hourly"),
+        "surface_daily": pd.concat(surface_daily, ignore_index=True) if surface_daily else _empty("surface_daily"),
+        "station_daily": station_daily,
+        "surface_validation": (pd.DataFrame(validation, columns=list(COLUMNS["surface_validation"])) if validation
+                               else _empty("surface_validation")),
+    }
