@@ -122,7 +122,7 @@ def print_summary(day: dt.date) -> None:
     from spse.config import settings
 
     tables = warehouse.query(
-        "select table_schema || '.' || table_name as name, estimated_size as rows "
+        "select schema_name || '.' || table_name as name, estimated_size as rows "
         "from duckdb_tables() where schema_name = 'marts' order by 1")
     print(f"\nTables built ({len(tables)} marts):")
     print("  " + ", ".join(f"{r.name} ({r.rows:,})" for r in tables.itertuples()))

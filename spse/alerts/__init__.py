@@ -1,0 +1,16 @@
+"""Alerts: threshold rules → affected cells, population and facilities → lifecycle → outbox.
+
+``evaluate`` is the pure evaluation of one local day (``spse.alerts.evaluate``); ``run``
+reads the lake, evaluates, writes the ``alerts`` partition and the outbox (``spse.alerts.job``);
+``write_outbox`` writes the day's JSON notifications (``spse.alerts.outbox``). Columns of
+the ``alerts`` dataset, with units and definitions: ``spse.alerts.schema.ALERT_COLUMNS``.
+"""
+
+from spse.alerts.evaluate import evaluate
+from spse.alerts.job import register_parameters, run
+from spse.alerts.outbox import write_outbox
+from spse.alerts.recommendations import recommendations
+from spse.alerts.schema import ALERT_COLUMNS, alert_id
+
+__all__ = ["ALERT_COLUMNS", "alert_id", "evaluate", "recommendations", "register_parameters", "run",
+           "write_outbox"]

@@ -1,0 +1,257 @@
+"""Evaluate one observed local day against the alert thresholds: a pure function of frames.
+
+The thresholds are the rows of ``spse/registers/thresholds.csv`` whose ``set_id`` is listed
+in the parameter ``alert_threshold_sets`` (by default the French information and alert
+thresholds, Code de l'environnement R221-1, methods.md §1.1). Per threshold row, the alert
+is raised when a station (``air_hourly`` hours of the day, or ``station_daily``) or a cell
+of the background surface (``surface_hourly`` / ``surface_daily``) exceeds it (rules in
+``spse.alerts.rules``). Affected cells = surface exceedance cells ∪ footprint cells of the
+exceeding stations (``spse.alerts.footprint``). Stations are in scope when their footprint
+touches the zone crosswalk (so a national feed does not raise Paris alerts).
+``meets_episode_criteria`` applies the arrêté du 7 avril 2016 criteria (methods.md §1.2)
+to the grid, indicatively: the official criterion uses modelled background fields over the
+whole region.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from spse.alerts import impact, lifecycle, quality, rules
+from spse.alerts.footprint import footprint_cells
+from spse.alerts.recommendations import recommendation_text
+from spse.alerts.recommendations import recommendations as recommendation_register
+from spse.alerts.schema import COLUMNS, alert_id, conform
+from spse.timebase import day_hours_utc
+
+log = logging.getLogger(__name__)
+
+DAILY_STATISTICS = ("day_mean", "day_max_1h", "day_max_8h_mean")
+
+EMPTY_IMPACT = {"n_cells": 0, "area_km2": 0.0, "population_total": 0.0, "pop_0_5": 0.0, "pop_65p": 0.0,
+                "pop_poor_households": 0.0, "facility_count": 0, "facilities_by_category": "{}",
+                "meets_episode_criteria": False}
+
+INPUT_COLUMNS = {
+    "surface_hourly": ["cell_id", "pollutant", "ts_start_utc", "value"],
+    "surface_daily": ["cell_id", "pollutant", "statistic", "value", "is_valid"],
+    "station_hourly": ["station_id", "station_class", "pollutant", "ts_start_utc", "value", "is_valid"],
+    "station_daily": ["station_id", "station_class", "pollutant", "statistic", "value", "is_valid"],
+    "grid_cells": ["cell_id", "x_3035", "y_3035", *impact.POPULATION_COLUMNS],
+    "zone_cells": ["zone_id", "cell_id", "area_fraction"],
+    "facility_cells": ["facility_id", "cell_id"],
+    "station_cells": ["station_id", "cell_id", "x_3035", "y_3035"],
+    "zones": ["zone_id", "zone_name"],
+    "facilities": ["facility_id", "category", "name"],
+}
+
+LAKE_DATASETS = {"station_hourly": "air_hourly"}
+
+def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataFrame, surface_daily: pd.DataFrame,
+             station_hourly: pd.DataFrame, station_daily: pd.DataFrame, grid_cells: pd.DataFrame,
+             zone_cells: pd.DataFrame, facility_cells: pd.DataFrame, station_cells: pd.DataFrame,
+             zones: pd.DataFrame, facilities: pd.DataFrame, previous_alerts: pd.DataFrame | None,
+             parameters: Mapping[str, str] | pd.DataFrame, missing_inputs: Iterable[str] = (),
+             recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The ``alerts`` rows of ``day`` (columns of ``spse.alerts.schema.ALERT_COLUMNS``).
+
+    Parameters
+    ----------
+    day : datetime.date
+        Observed local day (time zone: parameter ``day_time_base``, default Europe/Paris).
+    thresholds : DataFrame
+        The threshold register (``spse.register.thresholds()``); filtered here on
+        ``alert_threshold_sets``. Values in µg/m³ (CO mg/m³).
+    surface_hourly, surface_daily, station_hourly, station_daily : DataFrame
+        Lake datasets of the day (``air_hourly`` for ``station_hourly``; it may hold the
+        neighbouring UTC days, only the hours of the local day are used).
+    grid_cells, zone_cells, facility_cells, station_cells, zones, facilities : DataFrame
+        Grid and crosswalks (docs/architecture.md).
+    previous_alerts : DataFrame or None
+        The ``alerts`` partition of ``day - 1`` (lifecycle).
+    parameters : mapping or DataFrame
+        The parameter register (name → value, or its frame with ``name``/``value``).
+    missing_inputs : iterable of str
+        Daily datasets whose partition of ``day`` is missing (data-quality alerts).
+    recommendations : DataFrame, optional
+        The recommendation register; default ``spse/registers/recommendations.csv``.
+
+    References
+    ----------
+    Code de l'environnement R221-1; arrêté du 7 avril 2016; arrêté du 20 août 2014 modifié
+    le 13 mars 2018; methods.md §1, §8, W3, W8.
+    """
+    params = _parameters(parameters)
+    surface_hourly = _shaped("surface_hourly", surface_hourly)
+    surface_daily = _shaped("surface_daily", surface_daily)
+    station_hourly = _shaped("station_hourly", station_hourly)
+    station_daily = _shaped("station_daily", station_daily)
+    grid_cells = _shaped("grid_cells", grid_cells)
+    zone_cells = _shaped("zone_cells", zone_cells)
+    facility_cells = _shaped("facility_cells", facility_cells)
+    station_cells = _shaped("station_cells", station_cells)
+    zones = _shaped("zones", zones)
+    facilities = _shaped("facilities", facilities)
+    recs = recommendation_register() if recommendations is None else recommendations
+    time_base = params["day_time_base"]
+    hours = day_hours_utc(day, time_base)
+    rounding = params["round_before_compare"].strip().lower() in ("1", "true", "yes")
+    table = alert_rules(thresholds, params)
+
+    stations = _stations(station_hourly, station_daily)
+    footprints = footprint_cells(stations, station_cells, grid_cells, params)
+    in_scope = set(footprints.loc[footprints["cell_id"].isin(zone_cells["cell_id"]), "station_id"])
+    hourly = station_hourly[station_hourly["station_id"].isin(in_scope)]
+    daily = station_daily[station_daily["station_id"].isin(in_scope)]
+
+    station_hits, cell_hits = _all_hits(table, hourly, daily, surface_hourly, surface_daily, hours, rounding)
+    from_stations = station_hits[["rule", "station_id"]].merge(footprints, on="station_id")[["rule", "cell_id"]]
+    affected = pd.concat([cell_hits[["rule", "cell_id"]], from_stations], ignore_index=True).drop_duplicates()
+    summary = impact.summarise(affected, grid_cells, zone_cells, zones, facility_cells, facilities)
+
+    raised = _raised_rows(table, station_hits, cell_hits, summary, footprints, station_cells, recs, rounding)
+    missing = set(missing_inputs) | ({"air_hourly"} if not station_hourly["ts_start_utc"].isin(hours).any() else set())
+    dq_pollutants = set(table["pollutant"]) & set(stations.loc[stations["station_id"].isin(in_scope), "pollutant"])
+    dq = pd.concat([quality.missing_partition_alerts(day.isoformat(), missing, recs),
+                    quality.background_station_alerts(dq_pollutants, station_daily, in_scope, params, recs)],
+                   ignore_index=True)
+    frames = [frame for frame in (raised, dq) if not frame.empty]
+    raised = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    raised = _with_defaults(raised.reindex(columns=COLUMNS))
+    raised["alert_id"] = [alert_id(day, p, lv, s) for p, lv, s in
+                          zip(raised["pollutant"], raised["level"], raised["set_id"], strict=True)]
+    raised["date"] = day
+    raised["time_base"] = time_base
+    raised["meets_episode_criteria"] = _episode_criteria(raised, grid_cells, params)
+    out = conform(_with_defaults(lifecycle.apply(day, raised, previous_alerts, recs)))
+    return out.sort_values(["kind", "pollutant", "set_id", "threshold_value", "level", "status"],
+                           na_position="last", kind="stable").reset_index(drop=True)
+
+
+def alert_rules(thresholds: pd.DataFrame, parameters: Mapping[str, str]) -> pd.DataFrame:
+    """Threshold rows of the alert sets that can be evaluated on one day (hourly or daily)."""
+    sets = parameters["alert_threshold_sets"].split()
+    rows = thresholds[thresholds["set_id"].isin(sets)]
+    rows = rows[rows["noise_source"].fillna("").astype(str).eq("")] if "noise_source" in rows.columns else rows
+    usable = rows["averaging"].isin([rules.HOURLY, *DAILY_STATISTICS])
+    for row in rows[~usable].itertuples():
+        log.warning("alert set %s: %s %s averaging %r is not a daily rule, skipped", row.set_id, row.pollutant,
+                    row.level, row.averaging)
+    return rows[usable].reset_index(drop=True)
+
+
+def _with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
+    """Zero impact where a row has none (data-quality and closed rows, unlocated stations)."""
+    filled = {name: frame[name].astype(object).where(frame[name].notna(), default)
+              for name, default in EMPTY_IMPACT.items()}
+    return frame.assign(**filled)
+
+
+def _shaped(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
+    """``frame``, or an empty frame with the columns used here when no partition was found."""
+    required = INPUT_COLUMNS[name]
+    if frame is None or (frame.empty and not set(required) <= set(frame.columns)):
+        return pd.DataFrame(columns=required)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ValueError(f"alerts: input {name} (lake dataset {LAKE_DATASETS.get(name, name)}) lacks columns "
+                         f"{missing}; it has {list(frame.columns)}")
+    return frame
+
+
+def _parameters(parameters: Mapping[str, str] | pd.DataFrame) -> dict[str, str]:
+    if isinstance(parameters, pd.DataFrame):
+        parameters = dict(zip(parameters["name"], parameters["value"], strict=True))
+    return {k: str(v) for k, v in parameters.items()}
+
+
+def _stations(station_hourly: pd.DataFrame, station_daily: pd.DataFrame) -> pd.DataFrame:
+    """Stations seen on the day: ``station_id``, ``station_class``, ``pollutant``."""
+    columns = ["station_id", "station_class", "pollutant"]
+    frames = [f[columns] for f in (station_hourly, station_daily) if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    both = pd.concat(frames, ignore_index=True)
+    return both.assign(station_class=both["station_class"].fillna("")).drop_duplicates()
+
+
+def _all_hits(table, hourly, daily, surface_hourly, surface_daily, hours, rounding) -> tuple[pd.DataFrame, ...]:
+    """Exceeding stations and surface cells of every rule, as long frames keyed by ``rule``."""
+    station_hits, cell_hits = [], []
+    for rule in table.itertuples():
+        s_hits, c_hits = _hits(rule, hourly, daily, surface_hourly, surface_daily, hours, rounding)
+        station_hits.append(s_hits.assign(rule=rule.Index))
+        cell_hits.append(c_hits.assign(rule=rule.Index))
+    return (_concat(station_hits, ["rule", "station_id", "station_class", "value_max", "longest_run_h"]),
+            _concat(cell_hits, ["rule", "cell_id", "value_max"]))
+
+
+def _hits(rule, hourly, daily, surface_hourly, surface_daily, hours, rounding) -> tuple[pd.DataFrame, pd.DataFrame]:
+    if rule.averaging == rules.HOURLY:
+        return (rules.station_hourly_hits(hourly, rule.pollutant, hours, rule.value, rule.consecutive_periods,
+                                          rounding),
+                rules.surface_hourly_hits(surface_hourly, rule.pollutant, hours, rule.value,
+                                          rule.consecutive_periods, rounding))
+    return (rules.daily_hits(daily, ["station_id", "station_class"], rule.pollutant, rule.averaging, rule.value,
+                             rounding),
+            rules.daily_hits(surface_daily, ["cell_id"], rule.pollutant, rule.averaging, rule.value, rounding))
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True).reindex(columns=columns) if frames else pd.DataFrame(columns=columns)
+
+
+def _raised_rows(table, station_hits, cell_hits, summary, footprints, station_cells, recs, rounding) -> pd.DataFrame:
+    """One row per threshold rule with at least one exceeding station or cell."""
+    own_cell = station_cells.drop_duplicates("station_id").set_index("station_id")["cell_id"]
+    n_footprint = footprints.groupby("station_id").size()
+    summary = summary.set_index("rule")
+    rows = []
+    for rule in table.itertuples():
+        st = station_hits[station_hits["rule"] == rule.Index].sort_values("station_id")
+        ce = cell_hits[cell_hits["rule"] == rule.Index]
+        if st.empty and ce.empty:
+            continue
+        basis = "surface+station" if len(st) and len(ce) else ("station" if len(st) else "surface")
+        stations = [{"station_id": r.station_id, "station_class": r.station_class,
+                     "cell_id": own_cell.get(r.station_id), "value_max": float(r.value_max),
+                     "longest_run_h": None if pd.isna(r.longest_run_h) else int(r.longest_run_h),
+                     "footprint_cells": int(n_footprint.get(r.station_id, 0))} for r in st.itertuples()]
+        trigger = {"rule": {"set_id": rule.set_id, "pollutant": rule.pollutant, "level": rule.level,
+                            "averaging": rule.averaging, "threshold": float(rule.value),
+                            "consecutive_periods": int(rule.consecutive_periods), "comparison": ">",
+                            "rounded_before_compare": rounding},
+                   "stations": stations,
+                   "surface": {"dataset": "surface_hourly" if rule.averaging == rules.HOURLY else "surface_daily",
+                               "averaging": rule.averaging, "n_cells": len(ce),
+                               "value_max": float(ce["value_max"].max()) if len(ce) else None}}
+        stats = summary.loc[rule.Index] if rule.Index in summary.index else None
+        row = {"kind": "air_quality", "pollutant": rule.pollutant, "level": rule.level, "set_id": rule.set_id,
+               "averaging": rule.averaging, "threshold_value": float(rule.value), "unit": rule.unit,
+               "value_max": float(np.nanmax(np.r_[st["value_max"].to_numpy(float), ce["value_max"].to_numpy(float)])),
+               "basis": basis, "station_ids": ",".join(st["station_id"].astype(str)),
+               "recommendation": recommendation_text(recs, rule.level, rule.pollutant),
+               "triggered_by": json.dumps(trigger, sort_keys=True, ensure_ascii=False)}
+        if stats is not None:
+            row.update({c: stats[c] for c in ("n_cells", "area_km2", "population_total", "pop_0_5", "pop_65p",
+                                              "pop_poor_households", "zone_ids", "zone_names", "facility_count",
+                                              "facility_ids", "facilities_by_category")})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _episode_criteria(raised: pd.DataFrame, grid_cells: pd.DataFrame, params: Mapping[str, str]) -> pd.Series:
+    """Indicative arrêté du 7 avril 2016 test: area ≥ episode_area_km2 or population ≥ share × grid total."""
+    total = float(grid_cells["population"].sum()) if not grid_cells.empty else 0.0
+    area = raised["area_km2"].astype(float).fillna(0.0)
+    people = raised["population_total"].astype(float).fillna(0.0)
+    met = (area >= float(params["episode_area_km2"])) | (
+        (people >= float(params["episode_population_share"]) * total) & (people > 0))
+    return met & raised["kind"].eq("air_quality")

@@ -1,0 +1,65 @@
+"""The daily alert run: read the lake, evaluate the day, write the ``alerts`` partition and the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pandas as pd
+
+from spse import lake, register
+from spse.alerts.evaluate import evaluate
+from spse.alerts.outbox import write_outbox
+from spse.alerts.quality import DAILY_SOURCES
+from spse.alerts.schema import DATASET, storage_frame
+
+log = logging.getLogger(__name__)
+
+REQUIRED_REFERENCE = ("grid_cells", "zone_cells", "station_cells")
+OPTIONAL_REFERENCE = ("facility_cells", "zones", "facilities")
+
+
+def register_parameters() -> dict[str, str]:
+    """The parameter register as name → value."""
+    frame = register.parameters_frame()
+    return dict(zip(frame["name"], frame["value"], strict=True))
+
+
+def run(day: dt.date) -> pd.DataFrame:
+    """Evaluate the local day ``day`` (Europe/Paris by default) and publish its alerts.
+
+    Reads ``air_hourly`` (UTC partitions ``day - 1`` and ``day``, which hold the local
+    day's hours), ``station_daily``, ``surface_hourly`` and ``surface_daily`` of ``day``,
+    the latest grid, crosswalks, zones and facilities, and the ``alerts`` of ``day - 1``.
+    Replaces the partition ``alerts/date=<day>`` and the day's outbox folder.
+    """
+    reference = {name: _latest(name, required=True) for name in REQUIRED_REFERENCE}
+    reference.update({name: _latest(name, required=False) for name in OPTIONAL_REFERENCE})
+    previous = day - dt.timedelta(days=1)
+    missing = [name for name in DAILY_SOURCES if not lake.has_partition(name, lake.date_partition(day))]
+    frame = evaluate(
+        day,
+        thresholds=register.thresholds(),
+        surface_hourly=lake.read_days("surface_hourly", [day]),
+        surface_daily=lake.read_days("surface_daily", [day]),
+        station_hourly=lake.read_days("air_hourly", [previous, day]),
+        station_daily=lake.read_days("station_daily", [day]),
+        previous_alerts=lake.read_days(DATASET, [previous]),
+        parameters=register_parameters(),
+        missing_inputs=missing,
+        **reference,
+    )
+    lake.write_partition(DATASET, lake.date_partition(day), storage_frame(frame))
+    write_outbox(frame, day, facilities=reference["facilities"], zones=reference["zones"])
+    log.info("alerts %s: %d rows (%s)", day, len(frame), ", ".join(f"{k}={v}" for k, v in
+                                                              frame["status"].value_counts().items()))
+    return frame
+
+
+def _latest(dataset: str, *, required: bool) -> pd.DataFrame:
+    if lake.latest_partition(dataset) is not None:
+        return lake.read_latest(dataset)
+    if required:
+        raise FileNotFoundError(f"alerts: lake dataset {dataset!r} has no partition; run the grid step first")
+    log.warning("alerts: lake dataset %s is empty, facilities and zone names will be missing", dataset)
+    return pd.DataFrame()
