@@ -1,0 +1,277 @@
+"""Shared parsing helpers of the source modules: decoding, delimited text, JSON, GeoJSON.
+
+Every helper raises :class:`spse.errors.SchemaError` naming the feed, the file and, when
+there is one, the row, for a file in the wrong shape (empty body, HTML page, not JSON).
+Row-level problems are not raised: :class:`RowChecks` collects them for the quarantine.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from spse.errors import SchemaError
+from spse.sources.base import reject_rows
+
+_HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body|<\?xml|<!--)", re.IGNORECASE)
+_QUOTED = r'"(?:[^"]|"")*"'
+
+
+def decode_text(payload: bytes, feed: str, file: str, fmt: str) -> str:
+    """Text of ``payload``: UTF-8 (with or without BOM), else Windows-1252/Latin-1."""
+    reject_non_data(payload, feed, file, fmt)
+    try:
+        text = payload.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        try:
+            text = payload.decode("cp1252")
+        except UnicodeDecodeError:
+            text = payload.decode("latin-1")
+    return unicodedata.normalize("NFC", text)
+
+
+def reject_non_data(payload: bytes, feed: str, file: str, fmt: str) -> None:
+    """Raise when the body is empty or is an HTML/XML page (an error page served with 200)."""
+    body = payload.removeprefix(b"\xef\xbb\xbf")
+    if not body.strip():
+        raise SchemaError(feed, f"empty body where a {fmt} file was expected", file=file)
+    if _HTML_START.match(body[:1024]):
+        raise SchemaError(feed, f"an HTML/XML page instead of a {fmt} file (starts {body[:60]!r})", file=file, row=1)
+
+
+def normalise_label(label: str) -> str:
+    return unicodedata.normalize("NFC", label).strip().strip('"').strip().casefold()
+
+
+@dataclass
+class Delimited:
+    """Rows of a delimited file as text, with their 1-based line numbers (header = line 1)."""
+
+    header: list[str]
+    frame: pd.DataFrame
+    lines: np.ndarray
+    raw: pd.Series
+    rejects: pd.DataFrame
+
+
+def read_delimited(text: str, sep: str, feed: str, file: str) -> Delimited:
+    """Split ``text`` into header and string columns; rows with a wrong field count are rejected.
+
+    Assumes one record per physical line (true of the E2, ODS and INSEE exports): a quoted
+    field holding a line break leaves unbalanced quotes on both lines, and both are rejected.
+    """
+    lines = pd.Series(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), dtype="str")
+    header_line = lines.iloc[0]
+    if not header_line.strip():
+        raise SchemaError(feed, "no header on the first line", file=file, row=1)
+    header = [h.strip() for h in next(iter(pd.read_csv(io.StringIO(header_line), sep=sep, header=None,
+                                                       dtype=str, keep_default_na=False).itertuples(index=False)))]
+    body = lines.iloc[1:]
+    body = body[body.str.strip() != ""]
+    numbers = body.index.to_numpy() + 1
+    unquoted = body.str.replace(_QUOTED, "", regex=True) if '"' in text else body
+    fields = unquoted.str.count(re.escape(sep)) + 1
+    balanced = unquoted.str.count('"') == 0
+    good = (fields == len(header)).to_numpy() & balanced.to_numpy()
+    reasons = np.where(balanced.to_numpy(), "expected " + str(len(header)) + " fields, found "
+                       + fields.astype(str).to_numpy(dtype=object), "unbalanced quote")
+    rejects = reject_rows(feed, file, numbers[~good].tolist(), reasons[~good].tolist(), body[~good].tolist())
+    kept = body[good]
+    if len(kept):
+        frame = pd.read_csv(io.StringIO("\n".join(kept)), sep=sep, header=None, names=list(range(len(header))),
+                            dtype=str, keep_default_na=False, skip_blank_lines=False)
+    else:
+        frame = pd.DataFrame({i: pd.Series(dtype=str) for i in range(len(header))})
+    if len(frame) != len(kept):
+        raise SchemaError(feed, f"read {len(frame)} records from {len(kept)} lines", file=file)
+    frame.columns = header
+    frame = frame.apply(lambda col: col.str.strip())
+    return Delimited(header, frame.reset_index(drop=True), numbers[good], kept.reset_index(drop=True), rejects)
+
+
+def resolve_columns(header: list[str], wanted: dict[str, tuple[str, ...]], required: tuple[str, ...],
+                    feed: str, file: str) -> dict[str, str | None]:
+    """Map canonical keys to the file's column labels, matched case-insensitively among aliases."""
+    by_label = {normalise_label(h): h for h in header}
+    found = {key: next((by_label[normalise_label(a)] for a in aliases if normalise_label(a) in by_label), None)
+             for key, aliases in wanted.items()}
+    missing = [wanted[k][0] for k in required if found[k] is None]
+    if missing:
+        raise SchemaError(feed, f"header lacks the columns {missing}; found {header}", file=file, row=1)
+    return found
+
+
+def load_json(payload: bytes, feed: str, file: str) -> object:
+    text = decode_text(payload, feed, file, "JSON")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SchemaError(feed, f"not JSON ({exc.msg} at column {exc.colno})", file=file, row=exc.lineno) from exc
+
+
+def as_records(value: object) -> list:
+    """A JSON list of records; a single record (XML-to-JSON conversions do that) becomes a list of one."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+class RowChecks:
+    """The first failing check of each row; failing rows go to quarantine with that reason."""
+
+    def __init__(self, n: int) -> None:
+        self.reason = np.full(n, None, dtype=object)
+
+    def fail(self, mask, reason) -> None:
+        """Mark the rows of ``mask`` with ``reason`` (a text, or one text per row) unless already marked.
+
+        A per-row reason that is NULL (text concatenated with a missing value) still marks
+        the row, so a missing detail never lets a bad row through; build details with
+        :func:`as_text` to keep them.
+        """
+        mask = np.asarray(mask, dtype=bool) & pd.isna(self.reason)
+        if not mask.any():
+            return
+        if not isinstance(reason, str):
+            reason = np.asarray(pd.Series(reason, dtype=object).to_numpy(), dtype=object)
+            reason = np.where(pd.isna(reason), "failed a check (value missing)", reason)
+        self.reason = np.where(mask, reason, self.reason)
+
+    @property
+    def bad(self) -> np.ndarray:
+        return ~pd.isna(self.reason)
+
+    def rejects(self, feed: str, file: str, rows, raw) -> pd.DataFrame:
+        bad = self.bad
+        return reject_rows(feed, file, np.asarray(rows)[bad].tolist(), self.reason[bad].tolist(),
+                           as_text(pd.Series(raw, dtype=object))[bad].tolist())
+
+    def duplicated(self, frame: pd.DataFrame, key: list[str], what: str) -> None:
+        """Reject rows repeating the key of an earlier row that passed the checks so far."""
+        ok = ~self.bad
+        dup = np.zeros(len(frame), dtype=bool)
+        dup[ok] = frame.loc[ok, key].duplicated(keep="first").to_numpy()
+        self.fail(dup, f"duplicate {what} of an earlier row")
+
+
+def as_text(series: pd.Series) -> pd.Series:
+    """Values as text for messages: NULL becomes ``(empty)``."""
+    text = series.astype(object).where(series.notna(), "(empty)")
+    return text.astype(str)
+
+
+def numbers(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Floats of a text column, and a mask of the non-empty cells that are not numbers."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = series.astype("float64")
+        return values, np.zeros(len(series), dtype=bool)
+    if pd.api.types.is_string_dtype(series) and not pd.api.types.is_object_dtype(series):
+        text = series.fillna("").str.strip()
+    else:
+        text = series.astype(object).where(series.notna(), "").astype(str).str.strip()
+    try:
+        values = text.where(text != "", None).astype("float64")
+    except (ValueError, TypeError):
+        values = pd.to_numeric(text.where(text != "", None), errors="coerce").astype("float64")
+    return values, ((text != "") & values.isna()).to_numpy()
+
+
+def blank_to_null(series: pd.Series) -> pd.Series:
+    text = series.astype(object)
+    return text.where(text.notna() & (text.astype(str).str.strip() != ""), None)
+
+
+@dataclass
+class GeoFeatures:
+    """Features of a GeoJSON FeatureCollection: properties, geometries and their 1-based number."""
+
+    properties: pd.DataFrame
+    geometries: np.ndarray
+    numbers: np.ndarray
+    raw: list[str]
+    crs: str
+
+
+def read_geojson(payload: bytes, feed: str, file: str) -> GeoFeatures:
+    """Parse a FeatureCollection; its ``crs`` member (old GeoJSON) is honoured, default WGS84."""
+    import shapely
+
+    doc = load_json(payload, feed, file)
+    if not isinstance(doc, dict) or doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
+        raise SchemaError(feed, "not a GeoJSON FeatureCollection", file=file)
+    features = doc["features"]
+    props = pd.DataFrame([f.get("properties") or {} if isinstance(f, dict) else {} for f in features])
+    geojson = [json.dumps(f["geometry"]) if isinstance(f, dict) and f.get("geometry") else None for f in features]
+    geoms = shapely.from_geojson(np.array(geojson, dtype=object), on_invalid="ignore")
+    raw = [json.dumps(f.get("properties"), ensure_ascii=False) if isinstance(f, dict) else str(f) for f in features]
+    return GeoFeatures(props.reset_index(drop=True), np.asarray(geoms, dtype=object),
+                       np.arange(1, len(features) + 1), raw, _crs_of(doc))
+
+
+def _crs_of(doc: dict) -> str:
+    name = ((doc.get("crs") or {}).get("properties") or {}).get("name", "")
+    match = re.search(r"EPSG:+(\d+)", name)
+    if match and match.group(1) != "4326":
+        return f"EPSG:{match.group(1)}"
+    return "EPSG:4326"
+
+
+@lru_cache(maxsize=8)
+def _transformer(src: str, dst: str):
+    from pyproj import Transformer
+
+    return Transformer.from_crs(src, dst, always_xy=True)
+
+
+def polygon_problems(geoms: np.ndarray) -> np.ndarray:
+    """Why each geometry is unusable as an area (``None`` when it is a valid polygon)."""
+    import shapely
+
+    present = ~shapely.is_missing(geoms)
+    kinds = np.where(present, shapely.get_type_id(geoms), -1)
+    polygonal = np.isin(kinds, (3, 6))
+    valid = np.zeros(len(geoms), dtype=bool)
+    valid[polygonal] = shapely.is_valid(geoms[polygonal]) & ~shapely.is_empty(geoms[polygonal])
+    why = np.full(len(geoms), None, dtype=object)
+    why[~present] = "missing or unreadable geometry"
+    why[present & ~polygonal] = "geometry is not a Polygon or MultiPolygon"
+    broken = polygonal & ~valid
+    if broken.any():
+        why[broken] = ["invalid geometry: " + r for r in shapely.is_valid_reason(geoms[broken])]
+    return why
+
+
+def to_3035_wkt(geoms: np.ndarray, src: str) -> np.ndarray:
+    """WKT of ``geoms`` reprojected from ``src`` to ETRS89-LAEA (EPSG:3035), centimetre precision."""
+    import shapely
+
+    if not len(geoms):
+        return np.array([], dtype=object)
+    transformer = _transformer(src, "EPSG:3035")
+
+    def project(coords: np.ndarray) -> np.ndarray:
+        x, y = transformer.transform(coords[:, 0], coords[:, 1])
+        return np.column_stack([x, y])
+
+    return np.asarray(shapely.to_wkt(shapely.transform(geoms, project), rounding_precision=2), dtype=object)
+
+
+def conform(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
+    """``frame`` with the schema's columns in order, text columns as pandas ``str``."""
+    out = frame[list(columns)].reset_index(drop=True)
+    for name, col in columns.items():
+        if col.type == "VARCHAR":
+            out[name] = out[name].astype("str")
+    return out
+
+
+def concat_rejects(*parts: pd.DataFrame) -> pd.DataFrame:
+    kept = [p for p in parts if len(p)]
+    return pd.concat(kept, ignore_index=True) if kept else parts[0]

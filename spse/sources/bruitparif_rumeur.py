@@ -1,0 +1,194 @@
+"""## Bruitparif "Rumeur" permanent noise stations, hourly LAeq
+
+* Provider: Bruitparif (Île-de-France noise observatory), open-data JSON proxy
+  `https://opendata.bruitparif.fr/data/rumeur` [R, seen in one third-party script].
+* Requests (over HTTP, built by :meth:`BruitparifRumeur.url_for`):
+  `SiteListByTags/json?tags=route&lang=fr&host=rumeur.bruitparif.fr` and, per site,
+  `PeriodicValues2/json?site_name=<name>&from_day=D&to_day=D&calculations=LAeq&periods=H&lang=fr&host=rumeur.bruitparif.fr`.
+  A local or `file://` base holds the same answers as `SiteListByTags.json` and
+  `PeriodicValues2/<site>/<YYYY-MM-DD>.json` (the demo bundle and recorded samples).
+* Licence: **not confirmed** for the Rumeur API; the legal notices restrict automated
+  extraction. Ask Bruitparif before production use [R].
+* Format: site list `{"opendata": {"site": [{"site_id", "site_name", "description",
+  "latitude", "longitude", "height", "city", "zip_code", "is_active"}]}}` [R]. Hourly
+  values `{"opendata": {"H": [{"i": "2026-01-15T00:00:00+01:00", "LAeq": 61.2,
+  "weight": 1.0}]}}` [M: shape assumed by analogy with the yearly `periods=Y` answer;
+  `periods=H` was never seen].
+* Time base: `i` is the hour-beginning local time (Europe/Paris) with its UTC offset [M];
+  stored as UTC. A partition is the local day D (23, 24 or 25 hours).
+* Units: LAeq in dB(A); `weight` is the data-completeness fraction (0-1) [R].
+* Sites followed: :data:`DEFAULT_SITES`, or the comma-separated names in
+  `$SPSE_BRUITPARIF_SITES`.
+
+`is_valid` = LAeq not NULL and weight ≥ the register's `noise_min_valid_fraction`.
+Quarantined rows: timestamp unparseable or without offset, hour outside the local day
+of the file, LAeq or weight not a number, LAeq outside :data:`LAEQ_RANGE_DBA`, weight
+outside 0-1, repeated hour, site absent from the site list or without coordinates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import re
+from pathlib import PurePosixPath
+from typing import ClassVar
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
+
+from spse import register
+from spse.errors import SchemaError
+from spse.sources._parsing import RowChecks, as_records, as_text, concat_rejects, conform, load_json, numbers
+from spse.sources.base import Column, ParseResult, Source
+from spse.timebase import DEFAULT_TIME_BASE
+
+DEFAULT_SITES = ["PARIS-PERIPHERIQUE-EST", "PARIS-BD-SOULT", "PARIS-RUE-DE-RIVOLI", "PARIS-QUAI-DE-LA-RAPEE"]
+SITES_ENV = "SPSE_BRUITPARIF_SITES"
+SITE_LIST = "SiteListByTags.json"
+HOST = "rumeur.bruitparif.fr"
+# Plausibility bounds of an hourly LAeq [dB(A)], not thresholds: below 20 is quieter than
+# a recording studio, above 140 is the threshold of pain; outside means a sensor fault.
+LAEQ_RANGE_DBA = (20.0, 140.0)
+
+_VALUES_FILE = re.compile(r"^PeriodicValues2/(?P<site>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})\.json$")
+_OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+
+
+def followed_sites() -> list[str]:
+    """Names of the Rumeur sites ingested: ``$SPSE_BRUITPARIF_SITES`` or :data:`DEFAULT_SITES`."""
+    configured = [s.strip() for s in os.environ.get(SITES_ENV, "").split(",") if s.strip()]
+    return configured or list(DEFAULT_SITES)
+
+
+class BruitparifRumeur(Source):
+    name = "bruitparif_rumeur"
+    dataset = "noise_hourly"
+    kind = "noise"
+    cadence = "daily"
+    schedule = "40 6 * * *"
+    refetch_days = 1
+    description = "Bruitparif Rumeur stations: hourly A-weighted equivalent level LAeq (UTC hours of a local day)"
+    columns: ClassVar[dict[str, Column]] = {
+        "site_id": Column("VARCHAR", "", "Bruitparif site id (site list `site_id`)", nullable=False),
+        "site_name": Column("VARCHAR", "", "Bruitparif site name (e.g. PARIS-BD-SOULT)", nullable=False),
+        "lon": Column("DOUBLE", "° (WGS84)", "Longitude of the station", nullable=False),
+        "lat": Column("DOUBLE", "° (WGS84)", "Latitude of the station", nullable=False),
+        "ts_start_utc": Column("TIMESTAMPTZ", "UTC", "Start of the hour (from the local `i` with its offset)",
+                               nullable=False),
+        "ts_end_utc": Column("TIMESTAMPTZ", "UTC", "End of the hour, start + 1 h", nullable=False),
+        "laeq_dba": Column("DOUBLE", "dB(A)", "A-weighted equivalent continuous level over the hour (LAeq,1h); "
+                           "NULL when missing"),
+        "coverage": Column("DOUBLE", "fraction 0-1", "Share of the hour with data (`weight`)"),
+        "is_valid": Column("BOOLEAN", "", "LAeq not NULL and coverage ≥ noise_min_valid_fraction (register)",
+                           nullable=False),
+    }
+    primary_key = ("site_id", "ts_start_utc")
+
+    def files(self, day: dt.date) -> list[str]:
+        return [SITE_LIST] + [f"PeriodicValues2/{site}/{day.isoformat()}.json" for site in followed_sites()]
+
+    def url_for(self, base: str, relative: str) -> str:
+        """The query URL of the real API over HTTP(S); the relative path for a local base."""
+        if not base.startswith(("http://", "https://")):
+            return super().url_for(base, relative)
+        if relative == SITE_LIST:
+            return f"{base.rstrip('/')}/SiteListByTags/json?" + urlencode({"tags": "route", "lang": "fr",
+                                                                           "host": HOST})
+        match = _VALUES_FILE.match(relative)
+        if not match:
+            return super().url_for(base, relative)
+        day = match.group("day")
+        query = {"site_name": match.group("site"), "from_day": day, "to_day": day, "calculations": "LAeq",
+                 "periods": "H", "lang": "fr", "host": HOST}
+        return f"{base.rstrip('/')}/PeriodicValues2/json?" + urlencode(query)
+
+    def parse(self, payload: bytes, filename: str) -> ParseResult:
+        """The site list, or one site-day of hourly values (joined to the sites by :meth:`combine`)."""
+        doc = load_json(payload, self.name, filename)
+        opendata = doc.get("opendata") if isinstance(doc, dict) else None
+        if not isinstance(opendata, dict):
+            raise SchemaError(self.name, "no `opendata` object at the top level", file=filename)
+        if PurePosixPath(filename).name == SITE_LIST:
+            return self._parse_sites(opendata, filename)
+        match = _VALUES_FILE.match(filename)
+        if not match:
+            raise SchemaError(self.name, "file name is neither the site list nor PeriodicValues2/<site>/<day>.json",
+                              file=filename)
+        if opendata and "H" not in opendata:
+            raise SchemaError(self.name, f"no hourly `H` list in `opendata` (keys {sorted(opendata)})", file=filename)
+        return self._parse_hours(as_records(opendata.get("H")), match.group("site"),
+                                 dt.date.fromisoformat(match.group("day")), filename)
+
+    def _parse_sites(self, opendata: dict, filename: str) -> ParseResult:
+        sites = pd.DataFrame(as_records(opendata.get("site")))
+        if sites.empty:
+            raise SchemaError(self.name, "the site list is empty", file=filename)
+        missing = [c for c in ("site_id", "site_name", "latitude", "longitude") if c not in sites.columns]
+        if missing:
+            raise SchemaError(self.name, f"site records lack {missing}", file=filename)
+        lon, lon_bad = numbers(sites["longitude"])
+        lat, lat_bad = numbers(sites["latitude"])
+        rows = np.arange(1, len(sites) + 1)
+        frame = pd.DataFrame({"site_id": sites["site_id"].astype(str), "site_name": sites["site_name"].astype(str),
+                              "lon": lon, "lat": lat, "_row": rows})
+        checks = RowChecks(len(sites))
+        checks.fail(sites["site_id"].isna() | sites["site_name"].isna(), "site without `site_id` or `site_name`")
+        checks.fail(lon_bad | lat_bad | lon.isna() | lat.isna(), "site without numeric coordinates")
+        raw = [json.dumps(r, ensure_ascii=False, default=str) for r in sites.to_dict("records")]
+        return ParseResult(frame.loc[~checks.bad].reset_index(drop=True),
+                           checks.rejects(self.name, filename, rows, raw))
+
+    def _parse_hours(self, records: list, site: str, day: dt.date, filename: str) -> ParseResult:
+        hours = pd.DataFrame(records).reindex(columns=["i", "LAeq", "weight"])
+        text = hours["i"].astype(object).where(hours["i"].notna(), "").astype(str).str.strip()
+        start = pd.to_datetime(text.where(text.str.contains(_OFFSET), None), utc=True, errors="coerce",
+                               format="ISO8601")
+        laeq, laeq_bad = numbers(hours["LAeq"])
+        weight, weight_bad = numbers(hours["weight"])
+        local_day = start.dt.tz_convert(DEFAULT_TIME_BASE).dt.date
+        low, high = LAEQ_RANGE_DBA
+        checks = RowChecks(len(hours))
+        checks.fail(~text.str.contains(_OFFSET), "timestamp `i` without a UTC offset: " + text)
+        checks.fail(start.isna(), "unparseable timestamp `i`: " + text)
+        checks.fail(local_day != day, f"hour outside the local day {day.isoformat()} of the file: " + text)
+        checks.fail(laeq_bad, "LAeq is not a number")
+        checks.fail((laeq < low) | (laeq > high), "LAeq outside the plausible range: " + as_text(laeq))
+        checks.fail(weight_bad | (weight < 0) | (weight > 1), "weight is not a fraction in 0-1")
+        threshold = register.parameter_float("noise_min_valid_fraction")
+        frame = pd.DataFrame({
+            "site_name": site, "ts_start_utc": start.astype("datetime64[ns, UTC]"),
+            "laeq_dba": laeq, "coverage": weight,
+            "is_valid": (laeq.notna() & (weight >= threshold)).astype(bool),
+            "_file": filename, "_row": np.arange(1, len(hours) + 1),
+            "_raw": [json.dumps(r, ensure_ascii=False, default=str) for r in records],
+        })
+        frame["ts_end_utc"] = frame["ts_start_utc"] + pd.Timedelta(hours=1)
+        checks.duplicated(frame, ["ts_start_utc"], "hour")
+        rejects = checks.rejects(self.name, filename, frame["_row"], frame["_raw"])
+        return ParseResult(frame.loc[~checks.bad].reset_index(drop=True), rejects)
+
+    def combine(self, parsed: dict[str, ParseResult]) -> ParseResult:
+        """Hourly values of every followed site joined to the site list's id and coordinates."""
+        sites = next((r for f, r in parsed.items() if PurePosixPath(f).name == SITE_LIST), None)
+        if sites is None:
+            raise SchemaError(self.name, f"{SITE_LIST} is needed to place the hourly values", file=",".join(parsed))
+        values = [r.frame for f, r in parsed.items() if PurePosixPath(f).name != SITE_LIST and len(r.frame)]
+        rejects = [r.rejects for r in parsed.values()]
+        if not values:
+            return ParseResult(self.empty_frame(), concat_rejects(*rejects))
+        hours = pd.concat(values, ignore_index=True)
+        site_table = sites.frame.drop_duplicates("site_name").drop(columns="_row")
+        joined = hours.merge(site_table, on="site_name", how="left", validate="many_to_one")
+        unknown = joined["site_id"].isna()
+        if unknown.any():
+            lost = joined.loc[unknown]
+            rejects.append(pd.DataFrame({"source": self.name, "file": lost["_file"], "row": lost["_row"],
+                                         "reason": "site " + lost["site_name"] + f" is not in {SITE_LIST} "
+                                         "(or has no coordinates)", "raw": lost["_raw"]}))
+        return ParseResult(conform(joined.loc[~unknown], self.columns), concat_rejects(*rejects))
+
+
+SOURCE = BruitparifRumeur()

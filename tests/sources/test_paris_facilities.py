@@ -1,0 +1,113 @@
+import datetime as dt
+import hashlib
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from spse.errors import SchemaError
+from spse.sources.paris_facilities import DATASETS, SOURCE
+
+FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "paris_facilities"
+DAY = dt.date(2026, 1, 15)
+OTHER_HEADER = "Identifiant;Nom;Catégorie;Adresse;Code postal;Arrondissement;Code INSEE;geo_point_2d"
+
+
+def other(*rows: str, dataset: str = "centres-pmi"):
+    return SOURCE.parse(("\ufeff" + "\r\n".join([OTHER_HEADER, *rows]) + "\r\n").encode(), f"{dataset}/exports/csv")
+
+
+@pytest.fixture(autouse=True)
+def _all_datasets(monkeypatch):
+    monkeypatch.delenv("SPSE_PARIS_FACILITIES_DATASETS", raising=False)
+
+
+def test_files_and_dataset_override(monkeypatch):
+    assert SOURCE.files(DAY) == [f"{d}/exports/csv" for d in DATASETS]
+    monkeypatch.setenv("SPSE_PARIS_FACILITIES_DATASETS", "etablissements-scolaires-colleges")
+    assert SOURCE.files(DAY) == ["etablissements-scolaires-colleges/exports/csv"]
+    monkeypatch.setenv("SPSE_PARIS_FACILITIES_DATASETS", "creches")
+    with pytest.raises(ValueError, match="unknown datasets"):
+        SOURCE.files(DAY)
+
+
+def test_recorded_sample():
+    result = SOURCE.combine({f: SOURCE.parse((FOLDER / f).read_bytes(), f) for f in SOURCE.files(DAY)})
+    frame = result.frame.set_index("facility_id")
+    assert result.rejects.empty
+    assert frame["category"].value_counts().to_dict() == {
+        "ecole_maternelle": 4, "ecole_elementaire": 2, "college": 2, "creche": 2, "pmi": 1, "ehpad": 1,
+        "hospital": 1, "centre_sante": 1}
+    assert set(frame.loc[frame["dataset_id"].str.startswith("etablissements-scolaires"), "school_year"]) == {
+        "2025-2026"}
+    eupatoria = "ecole_maternelle:" + hashlib.sha1(b"EUPATORIA (15) MAT|15 RUE D'EUPATORIA").hexdigest()[:12]
+    row = frame.loc[eupatoria]
+    assert (row["lat"], row["lon"], row["zone_id"]) == (48.8689, 2.3874, "75120")
+    # the empty `Année scolaire` is read from "MATERNELLES (année scolaire 2025/2026)"
+    assert "SAINT LAMBERT (10) MAT" in set(frame["name"])
+    creche = frame.loc["EAJE-0977"]
+    assert creche["zone_id"] == "75101" and pd.isna(creche["school_year"])  # from postcode 75001
+    assert frame.loc["PMI-0031", "category"] == "pmi"
+
+
+@pytest.mark.shared_data
+@pytest.mark.parametrize(("dataset", "category"), [("colleges", "college"), ("maternelles", "ecole_maternelle"),
+                                                   ("ecoles-elementaires", "ecole_elementaire")])
+def test_real_school_exports_keep_the_latest_year(shared_data, dataset, category):
+    path = shared_data / "facilities" / f"paris_opendata_etablissements-scolaires-{dataset}.csv"
+    result = SOURCE.parse(path.read_bytes(), f"etablissements-scolaires-{dataset}/exports/csv")
+    frame = result.frame
+    raw = pd.read_csv(path, sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
+    years = raw["Année scolaire"].where(raw["Année scolaire"] != "", raw.iloc[:, 0].map(
+        lambda label: "-".join(re.search(r"(\d{4})/(\d{4})", label).groups())))
+    latest = raw.loc[years == years.max()]
+    assert result.rejects.empty
+    assert set(frame["school_year"]) == {"2025-2026"} and set(frame["category"]) == {category}
+    assert len(frame) == len(latest.drop_duplicates(["Libellé établissement", "Adresse"]))
+    assert frame["zone_id"].str.fullmatch(r"751(0[1-9]|1\d|20)").all()
+    SOURCE.check(frame)
+    if dataset == "colleges":
+        assert len(raw) == 684 and len(frame) == 114  # SOURCES.md: 114 per year over 6 years
+    if dataset == "maternelles":
+        assert len(latest) == 360 and len(frame) == 351  # 9 "Polyvalent" schools listed twice in 2025-2026
+
+
+@pytest.mark.parametrize(("row", "reason"), [
+    ("HOP-9;Hôtel-Dieu;Hôpital;1 PLACE DU PARVIS;75004;4ème Ardt;75104;46.62, 2.45", "coordinates outside Paris"),
+    ("PMI-9;Centre sans point;PMI;1 RUE X;75010;10ème Ardt;75110;", "missing or unparseable geo_point_2d"),
+    ("PMI-9;Centre;PMI;1 RUE X;75010;10ème Ardt;75110;48.87 2.36", "missing or unparseable geo_point_2d"),
+    ("PMI-9;Centre;PMI;1 RUE X;75010;10ème Ardt;48.87, 2.36", "expected 8 fields, found 7"),
+])
+def test_bad_rows_are_quarantined(row, reason):
+    result = other("PMI-1;Centre de PMI Lancry;PMI;5 RUE DE LANCRY;75010;10ème Ardt;75110;48.8697, 2.3605", row)
+    assert result.frame["facility_id"].tolist() == ["PMI-1"]
+    assert result.rejects["row"].tolist() == [3] and reason in result.rejects["reason"].iloc[0]
+
+
+def test_school_row_without_a_year_is_quarantined():
+    header = ("Type d'établissement - Année scolaire;Libellé établissement;Adresse;Arrondissement;Code INSEE;"
+              "Année scolaire;Type établissement;geo_shape;geo_point_2d")
+    row = "COLLEGES;ANNE FRANK;38 RUE TROUSSEAU;11ème Ardt;75111;;Collège;;48.8519, 2.3790"
+    result = SOURCE.parse(f"{header}\n{row}\n".encode(), "etablissements-scolaires-colleges/exports/csv")
+    assert result.frame.empty and "no readable school year" in result.rejects["reason"].iloc[0]
+
+
+def test_same_id_in_two_datasets_is_quarantined():
+    line = "X-1;Centre;PMI;5 RUE DE LANCRY;75010;10ème Ardt;75110;48.8697, 2.3605"
+    parsed = {"centres-pmi/exports/csv": other(line), "centres-de-sante/exports/csv": other(
+        "X-2;Autre;CDS;1 RUE Y;75010;10ème Ardt;75110;48.8697, 2.3605", line, dataset="centres-de-sante")}
+    result = SOURCE.combine(parsed)
+    assert sorted(result.frame["facility_id"]) == ["X-1", "X-2"]
+    reject = result.rejects.iloc[0]
+    assert (reject["file"], reject["row"]) == ("centres-de-sante/exports/csv", 3)
+    assert "already used by another dataset" in reject["reason"]
+
+
+def test_wrong_shapes_are_refused():
+    with pytest.raises(SchemaError, match=r"file centres-pmi/exports/csv, row 1: header lacks the columns \['Nom'\]"):
+        SOURCE.parse(b"Identifiant;Name;Adresse;Code INSEE;geo_point_2d\n", "centres-pmi/exports/csv")
+    with pytest.raises(SchemaError, match="unknown dataset 'creches'"):
+        SOURCE.parse(b"a;b\n", "creches/exports/csv")
+    with pytest.raises(SchemaError, match="HTML"):
+        SOURCE.parse(b"<html><body>Too many requests</body></html>", "centres-pmi/exports/csv")
