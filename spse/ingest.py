@@ -39,7 +39,7 @@ def ingest(source: Source, day: dt.date) -> IngestReport:
     base = source_base_url(source.name)
     partition = source.partition_for(day)
     fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    policy = FetchPolicy(headers=source.auth_headers(base))
+    policy = FetchPolicy(headers=source.auth_headers(base), max_bytes=source.max_bytes)
     previous = {rel: lake.latest_raw_meta(source.name, partition, rel) for rel in _known_files(source, day)}
     parsed: dict[str, ParseResult] = {}
     files = []

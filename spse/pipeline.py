@@ -65,9 +65,11 @@ def ensure_inputs(day: dt.date) -> list[str]:
     from spse.config import is_demo
     from spse.ingest import ingest
 
+    active = [s for s in sources.discover() if not (s.optional and is_demo(s.name))]
+    replaced = {name for s in active if s.optional for name in s.replaces}
     done = []
-    for source in sources.discover():
-        if source.optional and is_demo(source.name):
+    for source in active:
+        if source.name in replaced:
             continue
         if source.cadence != "daily":
             if lake.latest_partition(source.dataset) is None:

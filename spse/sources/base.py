@@ -84,6 +84,10 @@ class Source:
     optional: ClassVar[bool] = False
     # Bumped when parse() changes what it produces; recorded in each partition's provenance.
     parser_version: ClassVar[str] = "1"
+    # Sources this one stands in for when configured (same dataset, another distribution).
+    replaces: ClassVar[tuple[str, ...]] = ()
+    # Largest file accepted from upstream [bytes].
+    max_bytes: ClassVar[int] = 200 * 1024 * 1024
 
     def files(self, day: dt.date) -> list[str]:
         """Paths, relative to the source's base URL, of the files for ``day``."""
