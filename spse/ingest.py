@@ -40,10 +40,10 @@ def ingest(source: Source, day: dt.date) -> IngestReport:
     partition = source.partition_for(day)
     fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     policy = FetchPolicy(headers=source.auth_headers(base), max_bytes=source.max_bytes)
-    previous = {rel: lake.latest_raw_meta(source.name, partition, rel) for rel in _known_files(source, day)}
+    previous = _LandedMeta(source.name, partition)
     parsed: dict[str, ParseResult] = {}
     files = []
-    for relative, got in source.fetch_files(base, day, policy, {k: v for k, v in previous.items() if v}):
+    for relative, got in source.fetch_files(base, day, policy, previous):
         meta = {"source": source.name, "url": _redact(got.url), "fetched_at_utc": fetched_at,
                 "http_status": got.status, "etag": got.headers.get("ETag"),
                 "last_modified": got.headers.get("Last-Modified")}
@@ -71,11 +71,23 @@ def ingest(source: Source, day: dt.date) -> IngestReport:
     return report
 
 
-def _known_files(source: Source, day: dt.date) -> list[str]:
-    try:
-        return source.files(day)
-    except NotImplementedError:
-        return []
+class _LandedMeta(dict):
+    """Relative name → metadata of its last landed version, looked up on first use.
+
+    Sources whose file list is known only while fetching (multi-step APIs) get
+    conditional requests too.
+    """
+
+    def __init__(self, source: str, partition: str) -> None:
+        super().__init__()
+        self.source, self.partition = source, partition
+
+    def __missing__(self, relative: str) -> dict | None:
+        self[relative] = lake.latest_raw_meta(self.source, self.partition, relative)
+        return self[relative]
+
+    def get(self, relative: str, default=None):
+        return self[relative] or default
 
 
 def _refuse_html(source: Source, relative: str, content: bytes) -> None:
