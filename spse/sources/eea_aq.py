@@ -1,0 +1,331 @@
+"""## EEA Air Quality Download Service: hourly E2a/E1a values as Parquet (`ParquetFile/urls`)
+
+* Provider: European Environment Agency, from the data the AASQA report through LCSQA.
+* Endpoint: `POST https://eeadmz1-downloads-api-appservice.azurewebsites.net/ParquetFile/urls`
+  with the JSON body of feeds.md §d (countries, cities, pollutants, dataset,
+  dateTimeStart/End of the UTC day, aggregationType `hour`) answers a CSV list
+  (`ParquetFileUrl`) of blob URLs, one Parquet file per sampling point [V]; each is then
+  fetched with GET (conditional when the ingest passes its last ETag in ``previous``). No
+  authentication. Settings (read at run time): `$SPSE_EEA_AQ_DATASET` (1 = E2a up-to-date,
+  unverified, the default; 2 = E1a verified), `$SPSE_EEA_AQ_COUNTRIES` (`FR`),
+  `$SPSE_EEA_AQ_CITIES` (`;`-separated, `Paris (greater city)` [R]),
+  `$SPSE_EEA_AQ_POLLUTANTS` (`NO2,PM10,PM2.5,O3,SO2`).
+  Set `SPSE_EEA_AQ_URL=https://eeadmz1-downloads-api-appservice.azurewebsites.net` to enable
+  this optional feed. A recorded folder holds `parquet_urls/YYYY-MM-DD.csv` (the list as
+  received) and each listed file as `parquet/YYYY-MM-DD/<country>/<file>.parquet`.
+* Licence: EEA reuse policy, CC BY 4.0 [M].
+* Parquet columns [R, no real file seen]: `Samplingpoint` (`FR/SPO-FR04024_6001`, the
+  station code `FR04024` inside), `Pollutant` (1 SO2, 5 PM10, 7 O3, 8 NO2, 9 NOX as NO2,
+  10 CO, 38 NO, 6001 PM2.5), `Start`, `End`, `Value` (-999/-9999/NaN missing), `Unit`
+  (`ug.m-3`, `mg.m-3`), `AggType`, `Validity` (1 valid, 2/3 valid below detection limit,
+  -1 invalid, -99 maintenance) [M], `Verification` (1 verified, 2 preliminary, 3 not
+  verified) [M], `ResultTime`, `DataCapture`, `FkObservationLog` (the last three not kept).
+* Time base: `Start`/`End` are naive; their offset from UTC is the register parameter
+  `eea_timestamp_offset` (default `+01:00`, status U: the EEA metadata give `UTC+01` for
+  French stations but nobody has compared a Paris file with E2). A file may cover more than
+  the requested day [M]: only the hours starting in the partition's UTC day are kept, as
+  for `air_hourly`.
+* Units: stored in µg/m³, CO in mg/m³ (converted when the file uses the other one).
+* Station metadata: the Parquet has none. ``combine`` takes name, organisation, ZAS,
+  setting, influence and class from the latest `air_hourly` partition (lcsqa_e2) when there
+  is one; `station_class` is `unknown` otherwise.
+
+Quarantined rows: unknown pollutant code or unit, non-hourly aggregation, unreadable
+`Start`/`End` or End ≠ Start + 1 h, non-numeric value or validity, a value outside the
+physical range of its unit, a repeated (sampling point, start).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import ClassVar
+from urllib.parse import urlparse
+
+import numpy as np
+import pandas as pd
+
+from spse import lake, register
+from spse.errors import SchemaError
+from spse.fetch import Fetched, FetchPolicy, fetch, join_url
+from spse.sources._atmo import day_of, is_http
+from spse.sources._parsing import RowChecks, decode_text, numbers, reject_non_data, resolve_columns
+from spse.sources.base import Column, ParseResult, Source
+from spse.sources.lcsqa_e2 import PHYSICAL_RANGES
+
+UPSTREAM_URL = "https://eeadmz1-downloads-api-appservice.azurewebsites.net"
+URLS_ENDPOINT = "ParquetFile/urls"
+URLS_FOLDER = "parquet_urls"
+PARQUET_FOLDER = "parquet"
+URLS_HEADER = "ParquetFileUrl"
+OFFSET_PARAMETER = "eea_timestamp_offset"
+
+POLLUTANT_CODES = {1: "SO2", 5: "PM10", 7: "O3", 8: "NO2", 9: "NOX", 10: "CO", 38: "NO", 6001: "PM2.5"}
+UNITS = {"ug.m-3": "µg/m³", "µg.m-3": "µg/m³", "ug/m3": "µg/m³", "µg/m3": "µg/m³", "µg/m³": "µg/m³",
+         "mg.m-3": "mg/m³", "mg/m3": "mg/m³", "mg/m³": "mg/m³"}
+MG_POLLUTANTS = ("CO",)
+TO_TARGET = {("µg/m³", "µg/m³"): 1.0, ("mg/m³", "mg/m³"): 1.0, ("mg/m³", "µg/m³"): 1000.0, ("µg/m³", "mg/m³"): 0.001}
+MISSING_VALUES = (-999.0, -9999.0)
+VALID_CODES = (1, 2, 3)
+VERIFIED = 1
+HOURLY = "hour"
+WANTED = ("Samplingpoint", "Pollutant", "Start", "End", "Value", "Unit", "AggType", "Validity", "Verification")
+STATION_META = ("station_name", "organisation", "zas_code", "area_type", "influence", "station_class")
+_STATION_IN_POINT = re.compile(r"^(?:[A-Z]{2}/)?SPO[-_.]?(?P<station>[A-Z]{2}\d{3,})(?:_|$)")
+_OFFSET = re.compile(r"^(?P<sign>[+-])(?P<h>\d{2}):?(?P<m>\d{2})$")
+
+_VALUE_UNIT = "µg/m³ (CO: mg/m³)"
+
+
+def settings() -> dict[str, object]:
+    """The request settings, from ``$SPSE_EEA_AQ_*`` or their defaults."""
+    def listed(name: str, default: str, sep: str = ",") -> list[str]:
+        return [v.strip() for v in (os.environ.get(name) or default).split(sep) if v.strip()]
+
+    return {"countries": listed("SPSE_EEA_AQ_COUNTRIES", "FR"),
+            "cities": listed("SPSE_EEA_AQ_CITIES", "Paris (greater city)", ";"),
+            "pollutants": listed("SPSE_EEA_AQ_POLLUTANTS", "NO2,PM10,PM2.5,O3,SO2"),
+            "dataset": int(os.environ.get("SPSE_EEA_AQ_DATASET") or 1)}
+
+
+def timestamp_offset() -> dt.timezone:
+    """The fixed offset of the naive Parquet timestamps (register ``eea_timestamp_offset``)."""
+    text = register.parameter(OFFSET_PARAMETER).strip()
+    if text.upper() in ("Z", "UTC"):
+        return dt.UTC
+    match = _OFFSET.match(text)
+    if not match:
+        raise ValueError(f"register parameter {OFFSET_PARAMETER} = {text!r} is not an offset like +01:00")
+    minutes = int(match["h"]) * 60 + int(match["m"])
+    return dt.timezone(dt.timedelta(minutes=-minutes if match["sign"] == "-" else minutes))
+
+
+def station_ids(sampling_points: pd.Series) -> pd.Series:
+    """EU station code inside each sampling point id (``FR/SPO-FR04024_6001`` → ``FR04024``).
+
+    A sampling point of another shape keeps its id without the country prefix.
+    """
+    found = sampling_points.str.extract(_STATION_IN_POINT)["station"]
+    return found.fillna(sampling_points.str.replace(r"^[A-Z]{2}/", "", regex=True))
+
+
+class EeaAq(Source):
+    name = "eea_aq"
+    dataset = "air_hourly_eea"
+    kind = "air"
+    cadence = "daily"
+    schedule = "0 7 * * *"
+    refetch_days = 2
+    optional = True
+    description = "EEA Air Quality Download Service hourly values (E2a up-to-date or E1a verified), Paris"
+    columns: ClassVar[dict[str, Column]] = {
+        "station_id": Column("VARCHAR", "", "EU station code taken from the sampling point (e.g. FR04024)",
+                             nullable=False),
+        "station_name": Column("VARCHAR", "", "Station name, from air_hourly (lcsqa_e2) when known"),
+        "organisation": Column("VARCHAR", "", "AASQA operating the station, from air_hourly when known"),
+        "zas_code": Column("VARCHAR", "", "Zone administrative de surveillance code, from air_hourly when known"),
+        "area_type": Column("VARCHAR", "", "Station setting (E2 `type d'implantation`), from air_hourly when known"),
+        "influence": Column("VARCHAR", "", "Station influence (E2 `type d'influence`), from air_hourly when known"),
+        "station_class": Column("VARCHAR", "", "background, traffic or industrial from air_hourly; unknown when "
+                                "no air_hourly partition names the station", nullable=False),
+        "pollutant": Column("VARCHAR", "", "NO2, PM10, PM2.5, O3, SO2, CO, NO or NOX (from the EEA `Pollutant` "
+                            "code)", nullable=False),
+        "discriminant": Column("VARCHAR", "", "Not given by the EEA files (NULL); sampling_point names the series"),
+        "procedure": Column("VARCHAR", "", "Not given by the EEA files (NULL)"),
+        "is_regulatory": Column("BOOLEAN", "", "Not given by the EEA files (NULL)"),
+        "ts_start_utc": Column("TIMESTAMPTZ", "UTC", "Start of the hour (`Start` minus eea_timestamp_offset)",
+                               nullable=False),
+        "ts_end_utc": Column("TIMESTAMPTZ", "UTC", "End of the hour (`End` minus eea_timestamp_offset)",
+                             nullable=False),
+        "value": Column("DOUBLE", _VALUE_UNIT, "Hourly mean (`Value`, unit-converted); NULL when missing or "
+                        "invalid"),
+        "value_raw": Column("DOUBLE", _VALUE_UNIT, "`Value` as received, unit-converted; NULL for the "
+                            "missing markers -999/-9999/NaN"),
+        "unit": Column("VARCHAR", "", "Unit of value and value_raw: µg/m³ or mg/m³ (CO)", nullable=False),
+        "value_type": Column("VARCHAR", "", "validated (`Verification` 1) or raw (2 preliminary, 3 not verified)",
+                             nullable=False),
+        "quality_code": Column("VARCHAR", "", "Not given by the EEA files (NULL); see validity and verification"),
+        "validity": Column("INTEGER", "", "EEA `Validity`: 1 valid, 2/3 valid below detection limit, -1 invalid, "
+                           "-99 maintenance"),
+        "is_valid": Column("BOOLEAN", "", "validity in (1, 2, 3) and value not NULL", nullable=False),
+        "source_file": Column("VARCHAR", "", "Parquet file, relative to the feed's base", nullable=False),
+        "source_row": Column("INTEGER", "", "1-based row of the record in source_file", nullable=False),
+        "sampling_point": Column("VARCHAR", "", "EEA sampling point id as written (`Samplingpoint`)",
+                                 nullable=False),
+        "verification": Column("INTEGER", "", "EEA `Verification`: 1 verified, 2 preliminary verified, "
+                               "3 not verified"),
+    }
+    primary_key = ("sampling_point", "ts_start_utc")
+
+    def files(self, day: dt.date) -> list[str]:
+        """The list of Parquet URLs for ``day`` (the Parquet files follow from it)."""
+        return [f"{URLS_FOLDER}/{day.isoformat()}.csv"]
+
+    def request_body(self, day: dt.date) -> dict[str, object]:
+        """JSON body of ``POST ParquetFile/urls`` for the UTC day ``day`` (feeds.md §d)."""
+        return {**settings(), "dateTimeStart": f"{day.isoformat()}T00:00:00Z",
+                "dateTimeEnd": f"{(day + dt.timedelta(days=1)).isoformat()}T00:00:00Z",
+                "aggregationType": HOURLY, "email": "", "source": "API"}
+
+    def fetch_files(self, base: str, day: dt.date, policy: FetchPolicy,
+                    previous: dict[str, dict]) -> Iterator[tuple[str, Fetched]]:
+        """POST for the list of Parquet URLs, then GET each listed file."""
+        listing_name = self.files(day)[0]
+        if is_http(base):
+            listing = fetch(self.name, join_url(base, URLS_ENDPOINT), policy, method="POST",
+                            json_body=self.request_body(day))
+        else:
+            listing = fetch(self.name, join_url(base, listing_name), policy)
+        yield listing_name, listing
+        for url in parquet_urls(listing.content, self.name, listing_name):
+            relative = parquet_name(url, day)
+            last = previous.get(relative) or {}
+            conditional = {k: v for k, v in (("If-None-Match", last.get("etag")),
+                                             ("If-Modified-Since", last.get("last_modified"))) if v}
+            target = url if is_http(base) else join_url(base, relative)
+            yield relative, fetch(self.name, target, replace(policy, headers={**policy.headers, **conditional}))
+
+    def parse(self, payload: bytes, filename: str) -> ParseResult:
+        """Hourly rows of one Parquet file in the ``air_hourly_eea`` schema (UTC); the URL list parses to none."""
+        if filename.startswith(URLS_FOLDER + "/"):
+            parquet_urls(payload, self.name, filename)
+            return ParseResult(self.empty_frame())
+        table = read_parquet(payload, self.name, filename)
+        col = resolve_columns(list(table.columns), {c: (c,) for c in WANTED}, WANTED, self.name, filename)
+        offset = timestamp_offset()
+        start = _instants(table[col["Start"]], offset)
+        end = _instants(table[col["End"]], offset)
+        day = day_of(filename)
+        if day is not None:
+            low = pd.Timestamp(day, tz="UTC")
+            in_day = start.isna() | ((start >= low) & (start < low + pd.Timedelta(days=1)))
+            keep = in_day.to_numpy()
+            table, start, end = table.loc[keep], start[keep], end[keep]
+        rows = table.index.to_numpy() + 1
+        f = table.reset_index(drop=True)
+        start, end = start.reset_index(drop=True), end.reset_index(drop=True)
+        checks = RowChecks(len(f))
+        point = f[col["Samplingpoint"]].astype(str).str.strip()
+        checks.fail(f[col["Samplingpoint"]].isna() | (point == ""), "empty `Samplingpoint`")
+        code = pd.to_numeric(f[col["Pollutant"]].astype(str).str.extract(r"(\d+)\s*$")[0], errors="coerce")
+        pollutant = code.map(POLLUTANT_CODES)
+        checks.fail(pollutant.isna(), "unknown `Pollutant` code: " + f[col["Pollutant"]].astype(str))
+        aggregation = f[col["AggType"]].astype(str).str.strip().str.casefold()
+        checks.fail(aggregation != HOURLY, "`AggType` is not hourly: " + f[col["AggType"]].astype(str))
+        checks.fail(start.isna(), "unreadable `Start`: " + f[col["Start"]].astype(str))
+        checks.fail(end.isna(), "unreadable `End`: " + f[col["End"]].astype(str))
+        checks.fail((end - start) != pd.Timedelta(hours=1), "`End` is not `Start` + 1 h")
+        unit_in = f[col["Unit"]].astype(str).str.strip().map(UNITS)
+        checks.fail(unit_in.isna(), "unknown `Unit`: " + f[col["Unit"]].astype(str))
+        unit = pd.Series(np.where(pollutant.isin(MG_POLLUTANTS), "mg/m³", "µg/m³"), dtype=object)
+        factor = pd.Series(list(zip(unit_in, unit, strict=True)), dtype=object).map(TO_TARGET).astype(float)
+        value_in, value_bad = numbers(f[col["Value"]])
+        checks.fail(value_bad, "`Value` is not a number: " + f[col["Value"]].astype(str))
+        value_raw = value_in.where(~value_in.isin(MISSING_VALUES)) * factor
+        low = unit.map({u: r[0] for u, r in PHYSICAL_RANGES.items()}).astype(float)
+        high = unit.map({u: r[1] for u, r in PHYSICAL_RANGES.items()}).astype(float)
+        checks.fail((value_raw < low) | (value_raw > high), "`Value` outside the physical range of its unit: "
+                    + value_raw.astype(str) + " " + unit)
+        validity, validity_bad = numbers(f[col["Validity"]])
+        checks.fail(validity_bad | (validity % 1 != 0), "`Validity` is not an integer: "
+                    + f[col["Validity"]].astype(str))
+        verification, verification_bad = numbers(f[col["Verification"]])
+        checks.fail(verification_bad | (verification % 1 != 0), "`Verification` is not an integer: "
+                    + f[col["Verification"]].astype(str))
+        is_valid = (validity.isin(VALID_CODES) & value_raw.notna()).to_numpy(dtype=bool)
+        out = pd.DataFrame({
+            "station_id": station_ids(point).astype(object),
+            **{name: _no_text(f.index) for name in STATION_META},
+            "pollutant": pollutant.astype(object),
+            "discriminant": _no_text(f.index),
+            "procedure": _no_text(f.index),
+            "is_regulatory": pd.Series(pd.NA, index=f.index, dtype="boolean"),
+            "ts_start_utc": start,
+            "ts_end_utc": end,
+            "value": value_raw.where(is_valid),
+            "value_raw": value_raw,
+            "unit": unit,
+            "value_type": np.where(verification == VERIFIED, "validated", "raw").astype(object),
+            "quality_code": _no_text(f.index),
+            "validity": validity.round().astype("Int64"),
+            "is_valid": is_valid,
+            "source_file": filename,
+            "source_row": rows.astype("int64"),
+            "sampling_point": point.astype(object),
+            "verification": verification.round().astype("Int64"),
+        })
+        out["station_class"] = "unknown"
+        checks.duplicated(out, list(self.primary_key), "key (sampling point, start)")
+        raw = pd.Series("", index=f.index, dtype=object)
+        if checks.bad.any():
+            raw[checks.bad] = f.loc[checks.bad].to_json(orient="records", lines=True, date_format="iso").splitlines()
+        rejects = checks.rejects(self.name, filename, rows, raw)
+        return ParseResult(out.loc[~checks.bad].reset_index(drop=True), rejects)
+
+    def combine(self, parsed: dict[str, ParseResult]) -> ParseResult:
+        """Stack the files, then add the station metadata known from the latest ``air_hourly`` partition."""
+        result = super().combine(parsed)
+        return ParseResult(with_station_metadata(result.frame)[list(self.columns)], result.rejects)
+
+
+def parquet_urls(payload: bytes, feed: str, filename: str) -> list[str]:
+    """URLs of the answer of ``POST ParquetFile/urls`` (a one-column CSV headed ``ParquetFileUrl``)."""
+    lines = [line.strip().strip('"') for line in decode_text(payload, feed, filename, "CSV").splitlines()]
+    lines = [line for line in lines if line]
+    if lines[0].casefold() != URLS_HEADER.casefold():
+        raise SchemaError(feed, f"expected the header {URLS_HEADER!r}, found {lines[0][:80]!r}", file=filename,
+                          row=1)
+    return lines[1:]
+
+
+def parquet_name(url: str, day: dt.date) -> str:
+    """Relative name of a listed Parquet file: ``parquet/<day>/<country folder>/<file>``."""
+    parts = [p for p in urlparse(url).path.split("/") if p not in ("", ".", "..")]
+    return "/".join([PARQUET_FOLDER, day.isoformat(), *parts[-2:]])
+
+
+def read_parquet(payload: bytes, feed: str, filename: str) -> pd.DataFrame:
+    """The table of a Parquet payload; :class:`SchemaError` when the bytes are not Parquet."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    reject_non_data(payload, feed, filename, "Parquet")
+    try:
+        return pq.read_table(io.BytesIO(payload)).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        raise SchemaError(feed, f"not a readable Parquet file ({exc.__class__.__name__})", file=filename) from None
+
+
+def with_station_metadata(frame: pd.DataFrame) -> pd.DataFrame:
+    """Fill the station columns from the latest ``air_hourly`` partition; class ``unknown`` when absent."""
+    partition = lake.latest_partition("air_hourly")
+    out = frame.drop(columns=list(STATION_META))
+    if partition is not None and len(frame):
+        known = (pd.read_parquet(lake.partition_path("air_hourly", partition), columns=["station_id", *STATION_META])
+                 .drop_duplicates("station_id", keep="last"))
+        out = out.merge(known.astype(object), on="station_id", how="left")
+    for name in STATION_META:
+        out[name] = out[name].astype("str") if name in out else _no_text(out.index)
+    out["station_class"] = out["station_class"].fillna("unknown")
+    return out
+
+
+def _no_text(index: pd.Index) -> pd.Series:
+    """An all-NULL text column that Parquet still types as a string (not as NULL/INTEGER)."""
+    return pd.Series(None, index=index, dtype="str")
+
+
+def _instants(values: pd.Series, offset: dt.tzinfo) -> pd.Series:
+    """UTC instants of naive local timestamps at ``offset`` (aware ones are only converted)."""
+    if not pd.api.types.is_datetime64_any_dtype(values):
+        values = pd.to_datetime(values.astype(str), format="ISO8601", errors="coerce")
+    if getattr(values.dt, "tz", None) is None:
+        values = values.dt.tz_localize(offset)
+    return values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+
+
+SOURCE = EeaAq()
