@@ -145,10 +145,19 @@ def print_summary(day: dt.date) -> None:
     for row in alerts.itertuples():
         print("  " + _alert_line(row))
         if row.kind != "data_quality" and row.facility_ids:
-            print(f"      facilities: {row.facility_ids}")
+            print("      " + _facility_names(warehouse, row.facility_ids.split(",")))
     print(f"\nBulletin:  {settings().bulletin / f'{day}.html'}")
     print(f"Warehouse: {settings().warehouse}  (spse sql \"select ...\"; spse tables)")
     print(f"Outbox:    {settings().outbox / 'alerts' / day.isoformat()}")
+
+
+def _facility_names(warehouse, ids: list[str], shown: int = 6) -> str:
+    names = warehouse.query(
+        "select distinct category, name from marts.facility_exposure_daily "
+        "where facility_id in (select unnest(?::varchar[])) order by category, name", params=[ids])
+    listed = "; ".join(f"{r.name} ({r.category})" for r in names.head(shown).itertuples())
+    more = len(names) - shown
+    return f"facilities: {listed}" + (f"; and {more} more (spse alerts --json)" if more > 0 else "")
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -166,6 +175,18 @@ def cmd_sources(args: argparse.Namespace) -> int:
                "age_hours", "status"] + (["location"] if args.locations else [])
     with _wide_pandas():
         print(frame[columns].to_string(index=False))
+    return 0
+
+
+def cmd_new_source(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from spse.scaffold import new_source
+
+    for path in new_source(args.name, Path(args.root)):
+        print(f"wrote {path}")
+    print(f"next: make test (the contract suite now runs on {args.name}); then replace the sample, "
+          "the parser and the expected values together (README, 'Add a source')")
     return 0
 
 
@@ -218,6 +239,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("summary", help="the end-of-run summary of one day")
     p.add_argument("--date", type=_date, required=True)
     p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("new-source", help="scaffold a new source: module, recorded sample, test")
+    p.add_argument("name", help="snake_case source name, e.g. city_noise_sensors")
+    p.add_argument("--root", default=".", help="repository root (default: current folder)")
+    p.set_defaults(func=cmd_new_source)
 
     p = sub.add_parser("sources", help="sources: cadence, last successful fetch, rows, freshness")
     p.add_argument("--date", type=_date, help="also flag daily sources with no partition for this day")
