@@ -22,6 +22,12 @@ def _path(env: str, default: str) -> Path:
     return Path(os.environ.get(env) or _HERE / default)
 
 
+def files() -> dict[str, Path]:
+    """The register files in use (after ``SPSE_*_FILE`` overrides), for provenance."""
+    return {"thresholds": _path("SPSE_THRESHOLDS_FILE", "thresholds.csv"),
+            "parameters": _path("SPSE_PARAMETERS_FILE", "parameters.csv")}
+
+
 def thresholds() -> pd.DataFrame:
     """Every threshold row. ``value`` is a float; ``consecutive_periods`` an int."""
     return _read_thresholds(str(_path("SPSE_THRESHOLDS_FILE", "thresholds.csv")))

@@ -1,0 +1,16 @@
+"""The DuckDB warehouse: SQL models over the lake, built into a new file, published atomically.
+
+``build(day)`` makes a complete file under ``warehouse/build/``; ``publish(path)`` swaps it
+onto ``settings().warehouse`` by atomic rename; ``query``, ``connect_readonly`` and
+``describe_tables`` read the published file read-only, also while a run builds the next one.
+See docs/architecture.md (Warehouse, Marts) and ``sql/``.
+"""
+
+from spse.warehouse.builder import build
+from spse.warehouse.models import WarehouseError, sql_dir
+from spse.warehouse.publisher import prune_builds, publish
+from spse.warehouse.reader import connect_readonly, describe_tables, query
+from spse.warehouse.schemas import EMPTY_SCHEMAS, DatasetSchema
+
+__all__ = ["EMPTY_SCHEMAS", "DatasetSchema", "WarehouseError", "build", "connect_readonly", "describe_tables",
+           "prune_builds", "publish", "query", "sql_dir"]

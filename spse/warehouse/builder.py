@@ -1,0 +1,224 @@
+"""Build a new warehouse file from the lake, the registers and the SQL models.
+
+DuckDB allows one writing process per file, so ingest tasks write only Parquet lake
+partitions, and each daily run builds a fresh file under ``warehouse/build/``; nothing
+ever writes into the published file (:func:`spse.warehouse.publish` swaps it in).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from spse import lake, register
+from spse.config import settings
+from spse.warehouse import models
+from spse.warehouse.models import REGISTER_TABLES, Model, WarehouseError
+from spse.warehouse.schemas import EMPTY_SCHEMAS
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_COMPARISONS = (">", ">=")
+
+
+def build_dir() -> Path:
+    return settings().warehouse_dir / "build"
+
+
+def build(day: dt.date | None = None, *, sql_dir: Path | None = None) -> Path:
+    """Build a complete warehouse file and return its path (not yet published).
+
+    Creates ``warehouse/build/spse-<UTC timestamp>-<pid>.duckdb`` with: schema ``lake``
+    (one view per lake dataset; reference datasets read only their latest ``vintage=``),
+    the register tables ``marts.thresholds`` and ``marts.parameters``, the models of
+    ``sql/staging``, ``sql/intermediate`` (views) and ``sql/marts`` (tables), a
+    ``COMMENT ON`` for every model and column (``"<description> [<unit>]"``), and
+    ``meta.build_info`` / ``meta.lake_partitions`` (provenance). ``day`` is the local day
+    (Europe/Paris) the run reports on; it is recorded, the marts cover every day in the lake.
+
+    Raises :class:`WarehouseError` naming the dataset, register row or model that failed;
+    the failed file stays in ``warehouse/build/`` for inspection and nothing is published.
+    """
+    from spse.warehouse.publisher import prune_builds
+
+    root = sql_dir or models.sql_dir()
+    found = models.discover(root)
+    folder = build_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    prune_builds()
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    path = folder / f"spse-{stamp}-{os.getpid()}.duckdb"
+    con = duckdb.connect(str(path))
+    try:
+        for schema in ("lake", *models.LAYERS, "meta"):
+            con.execute(f"create schema {schema}")
+        partitions = create_lake_views(con)
+        files = create_register_tables(con)
+        for index, model in enumerate(found):
+            run_model(con, model, {m.qualified for m in found[:index]})
+        document(con, root, found)
+        write_meta(con, day, root, files, partitions, len(found))
+        con.execute("checkpoint")
+    except WarehouseError:
+        raise
+    except duckdb.Error as exc:
+        raise WarehouseError(f"warehouse build {path}: {exc}") from exc
+    finally:
+        con.close()
+    log.info("warehouse built: %s (%d models)", path, len(found))
+    return path
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def create_lake_views(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One ``lake.<dataset>`` view per dataset; empty typed views for the missing ones.
+
+    Returns the partitions read (dataset, partition, path).
+    """
+    root = settings().lake
+    present = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
+    read = []
+    for dataset in present:
+        latest = lake.latest_partition(dataset)
+        if latest is None:
+            continue
+        if latest.startswith("vintage="):
+            chosen = [latest]
+            pattern = lake.partition_path(dataset, latest)
+        else:
+            chosen = [p for p in lake.partitions(dataset) if p.startswith("date=")]
+            pattern = root / dataset / "date=*" / "data.parquet"
+        con.execute(f"create view lake.{dataset} as select * from read_parquet({_sql_string(str(pattern))}, "
+                    "hive_partitioning = true, union_by_name = true)")
+        _check_lake_columns(con, dataset, lake.partition_path(dataset, chosen[-1]))
+        con.execute(f"comment on view lake.{dataset} is "
+                    f"{_sql_string(f'Lake dataset {dataset}: {len(chosen)} partition(s) read, last {chosen[-1]}')}")
+        read += [(dataset, p, str(lake.partition_path(dataset, p))) for p in chosen]
+    for dataset, schema in EMPTY_SCHEMAS.items():
+        if dataset in present and lake.latest_partition(dataset):
+            continue
+        columns = ", ".join(f"cast(null as {t}) as {c}" for c, t in schema.view_columns().items())
+        con.execute(f"create view lake.{dataset} as select {columns} limit 0")
+        con.execute(f"comment on view lake.{dataset} is "
+                    f"{_sql_string(f'Lake dataset {dataset}: absent from the lake, empty view')}")
+    return pd.DataFrame(read, columns=["dataset", "partition", "path"])
+
+
+def _check_lake_columns(con: duckdb.DuckDBPyConnection, dataset: str, example: Path) -> None:
+    schema = EMPTY_SCHEMAS.get(dataset)
+    if schema is None:
+        return
+    actual = {row[0] for row in con.execute(f"describe lake.{dataset}").fetchall()}
+    missing = [c for c in schema.view_columns() if c not in actual]
+    if missing:
+        raise WarehouseError(f"lake dataset {dataset} (e.g. file {example}) lacks the columns {missing} "
+                             "of its contract in docs/architecture.md")
+
+
+def create_register_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Path]:
+    """``marts.thresholds`` and ``marts.parameters`` from :mod:`spse.register`, with status and reference."""
+    thresholds_file = register.files()["thresholds"]
+    parameters_file = register.files()["parameters"]
+    thresholds = register.thresholds()
+    bad = ~thresholds["comparison"].isin(SUPPORTED_COMPARISONS)
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise WarehouseError(f"thresholds register {thresholds_file}, row {row + 2}: comparison "
+                             f"{thresholds['comparison'].iloc[row]!r} is not one of {SUPPORTED_COMPARISONS}")
+    con.register("register_thresholds", thresholds)
+    con.execute("""
+        create table marts.thresholds as
+        select set_id, pollutant, nullif(noise_source, '') as noise_source, averaging, value, unit, level,
+            consecutive_periods, allowed_exceedances, comparison, status, reference
+        from register_thresholds""")
+    con.unregister("register_thresholds")
+    con.register("register_parameters", register.parameters_frame())
+    con.execute("""
+        create table marts.parameters as
+        select name, value, nullif(unit, '') as unit, status, reference, description
+        from register_parameters""")
+    con.unregister("register_parameters")
+    return {"thresholds": thresholds_file, "parameters": parameters_file}
+
+
+def run_model(con: duckdb.DuckDBPyConnection, model: Model, earlier: set[str]) -> None:
+    models.check_references(model, earlier)
+    try:
+        con.execute(model.statement())
+    except duckdb.Error as exc:
+        raise WarehouseError(f"{model.label} failed: {exc}") from exc
+
+
+def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
+    rows = con.execute("select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
+                       "order by column_index", [schema, table]).fetchall()
+    return [r[0] for r in rows]
+
+
+def document(con: duckdb.DuckDBPyConnection, root: Path, found: list[Model]) -> None:
+    """``COMMENT ON`` every model and register table and their columns, from the sidecars."""
+    targets = [(m.layer, m.name, m.path.with_suffix(".yml"), m.label) for m in found]
+    targets += [("marts", t, root / "marts" / f"{t}.yml", f"register table marts.{t}") for t in REGISTER_TABLES]
+    built = {(layer, name) for layer, name, _, _ in targets}
+    for layer in models.LAYERS:
+        for extra in sorted((root / layer).glob("*.yml")):
+            if (layer, extra.stem) not in built:
+                raise WarehouseError(f"sidecar {extra} documents no model (no {extra.with_suffix('.sql').name})")
+    for layer, name, sidecar_path, label in targets:
+        sidecar = models.load_sidecar(sidecar_path, label)
+        models.check_columns(sidecar, _columns(con, layer, name), label)
+        kind = "table" if layer == "marts" else "view"
+        con.execute(f"comment on {kind} {layer}.{name} is {_sql_string(sidecar.description)}")
+        for column in sidecar.columns:
+            con.execute(f"comment on column {layer}.{name}.{column} is {_sql_string(sidecar.comment(column))}")
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, files: dict[str, Path],
+               partitions: pd.DataFrame, n_models: int) -> None:
+    """Provenance: what this file was built from. ``meta.build_info`` is written last: a file
+    without it is an incomplete build and :func:`spse.warehouse.publish` refuses it."""
+    provenance = [_provenance(Path(p)) for p in partitions["path"]]
+    partitions = partitions.assign(
+        size_bytes=[Path(p).stat().st_size for p in partitions["path"]],
+        modified_utc=pd.to_datetime([Path(p).stat().st_mtime for p in partitions["path"]], unit="s", utc=True),
+        provenance_json=pd.Series(provenance, dtype="object"),
+    )
+    con.register("lake_partitions", partitions)
+    con.execute("create table meta.lake_partitions as select * from lake_partitions")
+    con.unregister("lake_partitions")
+    info = pd.DataFrame([{
+        "built_at_utc": pd.Timestamp.now(tz="UTC"),
+        "target_day": day,
+        "duckdb_version": duckdb.__version__,
+        "sql_dir": str(root),
+        "n_models": n_models,
+        "thresholds_file": str(files["thresholds"]),
+        "thresholds_sha256": _sha256(files["thresholds"]),
+        "parameters_file": str(files["parameters"]),
+        "parameters_sha256": _sha256(files["parameters"]),
+    }])
+    con.register("build_info", info)
+    con.execute("create table meta.build_info as select * replace (cast(target_day as date) as target_day) "
+                "from build_info")
+    con.unregister("build_info")
+
+
+def _provenance(partition_file: Path) -> str | None:
+    path = partition_file.with_name("provenance.json")
+    if not path.exists():
+        return None
+    return json.dumps(json.loads(path.read_text(encoding="utf-8")), ensure_ascii=False)

@@ -1,0 +1,75 @@
+with zone_cells as (
+    select * from intermediate.int_zone_cells_allocated
+),
+
+cell_exposures as (
+    select * from intermediate.int_cell_exposures_joined
+),
+
+zone_population as (
+    -- every cell of the zone counts, with a valid value or not
+    select
+        zone_id,
+        any_value(zone_level) as zone_level,
+        any_value(zone_name) as zone_name,
+        sum(population) as population,
+        count(*) as n_cells
+    from zone_cells
+    group by zone_id
+),
+
+allocated as (
+    select
+        zone_cells.zone_id,
+        cell_exposures.date,
+        cell_exposures.pollutant,
+        cell_exposures.statistic,
+        cell_exposures.time_base,
+        zone_cells.population,
+        cell_exposures.value_ug_m3,
+        cell_exposures.is_valid
+    from zone_cells
+    inner join cell_exposures
+        on zone_cells.cell_id = cell_exposures.cell_id
+),
+
+aggregated as (
+    select
+        zone_id,
+        date,
+        pollutant,
+        statistic,
+        time_base,
+        coalesce(sum(population) filter (where is_valid), 0) as population_valid,
+        sum(population * value_ug_m3) filter (where is_valid) as pop_weighted_sum,
+        min(value_ug_m3) filter (where is_valid) as min_cell_ug_m3,
+        max(value_ug_m3) filter (where is_valid) as max_cell_ug_m3,
+        count(*) filter (where is_valid) as n_cells_valid
+    from allocated
+    group by zone_id, date, pollutant, statistic, time_base
+),
+
+final as (
+    select
+        aggregated.zone_id,
+        zone_population.zone_level,
+        zone_population.zone_name,
+        aggregated.date,
+        aggregated.pollutant,
+        aggregated.statistic,
+        aggregated.time_base,
+        zone_population.population,
+        aggregated.population_valid,
+        aggregated.pop_weighted_sum / nullif(aggregated.population_valid, 0) as pop_weighted_mean_ug_m3,
+        aggregated.pop_weighted_sum,
+        aggregated.population_valid / nullif(zone_population.population, 0) as share_population_valid,
+        aggregated.min_cell_ug_m3,
+        aggregated.max_cell_ug_m3,
+        zone_population.n_cells,
+        aggregated.n_cells_valid
+    from aggregated
+    inner join zone_population
+        on aggregated.zone_id = zone_population.zone_id
+)
+
+select * from final
