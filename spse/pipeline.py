@@ -7,6 +7,7 @@ For the local day ``day`` (Europe/Paris):
 2. ``build_grid``     the 200 m grid and its crosswalks from the reference datasets;
 3. ``build_surfaces`` hourly and daily exposure surfaces, station statistics;
 4. ``build_noise``    Lden/Ln from the noise stations' hourly LAeq;
+   ``build_forecast`` CAMS forecast J/J+1 on the grid (when that source is configured);
 5. ``raise_alerts``   threshold rules → alerts partition + outbox;
 6. ``build_warehouse`` SQL models into a new DuckDB file; ``publish`` swaps it in;
 7. ``render_bulletin`` the day's HTML page.
@@ -133,6 +134,17 @@ def build_noise(day: dt.date) -> dict[str, int]:
     return {"noise_station_daily": len(frame)}
 
 
+def build_forecast(day: dt.date) -> dict[str, int]:
+    """CAMS forecast daily statistics per cell for the run day (``day`` + 1 = J) and J+1.
+
+    Needs the optional ``cams_europe_forecast`` source; without it nothing is written.
+    """
+    from spse import forecast
+
+    tables = forecast.build_forecast(day + dt.timedelta(days=1))
+    return {name: len(frame) for name, frame in tables.items()}
+
+
 def raise_alerts(day: dt.date) -> int:
     from spse import alerts
 
@@ -174,6 +186,7 @@ def run_day(day: dt.date) -> RunSummary:
     summary.counts.update(build_grid())
     summary.counts.update(build_surfaces(day))
     summary.counts.update(build_noise(day))
+    summary.counts.update(build_forecast(day))
     summary.alerts = raise_alerts(day)
     summary.warehouse = publish(build_warehouse(day))
     summary.bulletin = render_bulletin(day)
