@@ -141,6 +141,9 @@ def build_forecast(day: dt.date) -> dict[str, int]:
     """
     from spse import forecast
 
+    if not lake.partitions("forecast_cams"):
+        log.info("no CAMS forecast in the lake (source cams_europe_forecast not configured): skipped")
+        return {}
     tables = forecast.build_forecast(day + dt.timedelta(days=1))
     return {name: len(frame) for name, frame in tables.items()}
 

@@ -33,7 +33,8 @@ def active_on(previous_alerts: pd.DataFrame) -> pd.DataFrame:
 def apply(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataFrame,
           recommendations: pd.DataFrame) -> pd.DataFrame:
     """Set ``status`` and ``episode_start_date`` of ``raised`` and append the closed rows."""
-    before = active_on(previous_alerts)
+    before = _keyed(active_on(previous_alerts))
+    raised = _keyed(raised)
     merged = raised.merge(before, on=KEY, how="left", suffixes=("", "_before"), indicator=True)
     was_active = merged["_merge"] == "both"
     merged["status"] = was_active.map({True: "ongoing", False: "opened"})
@@ -68,6 +69,11 @@ def _closed_rows(day: dt.date, ended: pd.DataFrame, previous_alerts: pd.DataFram
     rows["recommendation"] = [recommendation_text(recommendations, "closed", p) for p in rows["pollutant"]]
     rows["triggered_by"] = '{"closed": true, "reason": "not raised on this day"}'
     return rows
+
+
+def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Key columns as text, so that empty frames (dtype float64 or object) still merge."""
+    return frame.astype({column: "str" for column in KEY})
 
 
 def _as_date(value: object) -> dt.date:
