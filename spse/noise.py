@@ -9,13 +9,16 @@ with the French periods of the register (``noise_day_start_hour`` 6, ``noise_eve
 18, ``noise_night_start_hour`` 22, local time, Europe/Paris): day 06-18, evening 18-22, night
 22-06. The 12/4/8 h weights are the lengths of these periods.
 
-Daily values of local day D (design choice, no text found that fixes it for a daily Lden):
-Ld and Le cover 06:00-18:00 and 18:00-22:00 on D, Ln the night that **starts** on D at 22:00
-and ends at 06:00 on D+1. The 24 hours 06:00 D → 06:00 D+1 are then one contiguous period, as
-Lden is "évalué sur une période d'observation de 24 heures" (acnaw.be, Ldn/Lden), and the night
-is named after the evening it follows, as acoustic measurement reports do. Consequence: D's
-Lden is complete only after 06:00 on D+1, and needs D+1's ``noise_hourly`` partition.
-On daylight-saving nights the night has 7 or 9 hours; the period weights stay 12/4/8.
+Which night belongs to local day D is a design choice (no text found that fixes it for a
+daily Lden), set by the register parameter ``noise_night_attribution`` [U]:
+
+* ``calendar_day`` (default): the 24 local hours of D, night = 00:00-06:00 and 22:00-24:00
+  of D. D's Lden needs only D's hours, so the 06:00 daily run can report on D.
+* ``following_night``: the 24 hours 06:00 D → 06:00 D+1, night = 22:00 D → 06:00 D+1, one
+  contiguous period as Lden is "évalué sur une période d'observation de 24 heures"
+  (acnaw.be, Ldn/Lden). D's Lden then needs D+1's ``noise_hourly`` partition.
+
+On daylight-saving days the night has 7 or 9 hours; the period weights stay 12/4/8.
 """
 
 from __future__ import annotations
@@ -37,13 +40,13 @@ PERIODS = ("day", "evening", "night")
 
 COLUMNS: dict[str, Column] = {
     "site_id": Column("VARCHAR", "", "Noise station id (Bruitparif Rumeur)", nullable=False),
-    "date": Column("DATE", "", "Local day D (Europe/Paris): day and evening of D, night 22:00 D → 06:00 D+1"),
+    "date": Column("DATE", "", "Local day D (Europe/Paris); its night per the register's noise_night_attribution"),
     "ld_dba": Column("DOUBLE", "dB(A)", "Lday: energetic mean of the valid hourly LAeq 06-18 h; NULL if too few"),
     "le_dba": Column("DOUBLE", "dB(A)", "Levening: energetic mean of the valid hourly LAeq 18-22 h; NULL if too few"),
     "ln_dba": Column("DOUBLE", "dB(A)", "Lnight: energetic mean of the valid hourly LAeq 22-06 h; NULL if too few"),
     "lden_dba": Column("DOUBLE", "dB(A)", "Lden (END Annex I, +5 dB evening, +10 dB night); NULL unless all three "
                                           "periods are valid"),
-    "n_valid_hours": Column("BIGINT", "hours", "Valid hourly LAeq in the 24 h from 06:00 D to 06:00 D+1"),
+    "n_valid_hours": Column("BIGINT", "hours", "Valid hourly LAeq in the 24 h of D's three periods"),
     "is_valid": Column("BOOLEAN", "", "Each period has the register's noise_min_valid_fraction of its hours"),
 }
 
@@ -87,20 +90,28 @@ def lden(ld, le, ln):
     return result if np.ndim(result) else float(result)
 
 
-def period_bounds_utc(day: dt.date, time_base: str = "Europe/Paris") -> dict[str, tuple[pd.Timestamp, pd.Timestamp]]:
-    """[start, end) in UTC of the day, evening and night periods attributed to local day ``day``."""
+def period_bounds_utc(day: dt.date, time_base: str = "Europe/Paris"
+                      ) -> dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]]:
+    """[start, end) intervals in UTC of the day, evening and night periods of local day ``day``."""
     tz = tz_for(time_base)
     day_start = register.parameter_int("noise_day_start_hour")
     evening_start = register.parameter_int("noise_evening_start_hour")
     night_start = register.parameter_int("noise_night_start_hour")
+    attribution = register.parameter("noise_night_attribution")
 
     def at(d: dt.date, hour: int) -> pd.Timestamp:
         return pd.Timestamp(dt.datetime.combine(d, dt.time(hour), tzinfo=tz)).tz_convert("UTC")
 
     next_day = day + dt.timedelta(days=1)
-    return {"day": (at(day, day_start), at(day, evening_start)),
-            "evening": (at(day, evening_start), at(day, night_start)),
-            "night": (at(day, night_start), at(next_day, day_start))}
+    if attribution == "following_night":
+        night = [(at(day, night_start), at(next_day, day_start))]
+    elif attribution == "calendar_day":
+        night = [(at(day, 0), at(day, day_start)), (at(day, night_start), at(next_day, 0))]
+    else:
+        raise ValueError(f"noise_night_attribution {attribution!r}: expected calendar_day or following_night")
+    return {"day": [(at(day, day_start), at(day, evening_start))],
+            "evening": [(at(day, evening_start), at(day, night_start))],
+            "night": night}
 
 
 def noise_daily(noise_hourly: pd.DataFrame, day: dt.date, time_base: str = "Europe/Paris") -> pd.DataFrame:
@@ -110,7 +121,7 @@ def noise_daily(noise_hourly: pd.DataFrame, day: dt.date, time_base: str = "Euro
     ----------
     noise_hourly : DataFrame
         ``[site_id, ts_start_utc, laeq_dba, is_valid]``: hourly LAeq [dB(A)] with hour-beginning
-        UTC instants; must include the night's hours on D+1 (up to 06:00 local).
+        UTC instants of D (and of D+1 up to 06:00 local with ``following_night``).
     day : datetime.date
         Local day D.
     time_base : str
@@ -133,12 +144,14 @@ def noise_daily(noise_hourly: pd.DataFrame, day: dt.date, time_base: str = "Euro
     all_ok = np.ones(len(sites), dtype=bool)
     n_valid_total = np.zeros(len(sites), dtype=np.int64)
     for period in PERIODS:
-        start, end = bounds[period]
-        inside = valid & ((ts >= start) & (ts < end)).to_numpy()
+        in_period = np.zeros(len(ts), dtype=bool)
+        for start, end in bounds[period]:
+            in_period |= ((ts >= start) & (ts < end)).to_numpy()
+        inside = valid & in_period
         grouped = (pd.DataFrame({"site_id": noise_hourly["site_id"].to_numpy()[inside], "energy": energy[inside]})
                    .groupby("site_id")["energy"].agg(["sum", "count"]).reindex(sites))
         count = grouped["count"].fillna(0).to_numpy(dtype=np.int64)
-        expected = round((end - start) / HOUR)
+        expected = round(sum((end - start) / HOUR for start, end in bounds[period]))
         ok = count >= min_fraction * expected
         with np.errstate(invalid="ignore", divide="ignore"):
             level = 10.0 * np.log10(grouped["sum"].to_numpy(dtype=float) / np.maximum(count, 1))

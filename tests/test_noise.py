@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from spse import noise
+from spse import noise, register
 
 NAN = float("nan")
 
@@ -38,6 +39,39 @@ def _hours(site_id, start_local, levels, valid=None):
                          "is_valid": np.ones(len(levels), bool) if valid is None else np.asarray(valid, bool)})
 
 
+@pytest.fixture
+def following_night(tmp_path, monkeypatch):
+    """The register set to attribute to day D the night 22:00 D → 06:00 D+1."""
+    text = (Path(register.__file__).parent / "registers" / "parameters.csv").read_text()
+    custom = tmp_path / "parameters.csv"
+    custom.write_text(text.replace("noise_night_attribution,calendar_day,", "noise_night_attribution,following_night,"))
+    monkeypatch.setenv("SPSE_PARAMETERS_FILE", str(custom))
+
+
+def test_calendar_day_night_is_the_days_own_first_and_last_hours():
+    # Local D: 00-06 at 57, day 06-18 at 65, evening 18-22 at 62, 22-24 at 57; D+1's hours at 90 must not count.
+    levels = [57] * 6 + [65] * 12 + [62] * 4 + [57] * 2 + [90] * 8
+    row = noise.noise_daily(_hours("S1", "2026-01-15 00:00", levels), dt.date(2026, 1, 15)).iloc[0]
+    assert row["ln_dba"] == pytest.approx(57)
+    assert row["lden_dba"] == pytest.approx(66.11412607, abs=1e-8)  # methods.md W4
+    assert row["n_valid_hours"] == 24
+
+
+def test_calendar_day_night_on_the_spring_forward_day_has_7_hours():
+    night = noise.period_bounds_utc(dt.date(2026, 3, 29))["night"]
+    assert sum((end - start) / pd.Timedelta(hours=1) for start, end in night) == 7
+
+
+def test_unknown_night_attribution_is_refused(tmp_path, monkeypatch):
+    text = (Path(register.__file__).parent / "registers" / "parameters.csv").read_text()
+    custom = tmp_path / "parameters.csv"
+    custom.write_text(text.replace("noise_night_attribution,calendar_day,", "noise_night_attribution,midnight,"))
+    monkeypatch.setenv("SPSE_PARAMETERS_FILE", str(custom))
+    with pytest.raises(ValueError, match="noise_night_attribution"):
+        noise.period_bounds_utc(dt.date(2026, 1, 15))
+
+
+@pytest.mark.usefixtures("following_night")
 def test_noise_daily_periods_and_night_attribution():
     # 00:00 on D → 23:00 on D+1, local. Day 06-18 at 65, evening 18-22 at 62, night 22-06 (D → D+1) at 57;
     # the night that ends on D's morning and D+1's day are at 90 and must not count.
@@ -67,6 +101,7 @@ def test_noise_daily_energetic_period_mean_and_invalid_hours():
     assert row["n_valid_hours"] == 23 and row["is_valid"]
 
 
+@pytest.mark.usefixtures("following_night")
 def test_noise_daily_period_coverage():
     # Night with 5 of 8 valid hours (< 0.75 × 8 = 6): Ln and Lden NULL; with 6 it is valid.
     base = [65] * 12 + [62] * 4
@@ -83,10 +118,11 @@ def test_noise_daily_period_coverage():
     assert np.isnan(out.loc["S0", "ld_dba"])
 
 
+@pytest.mark.usefixtures("following_night")
 @pytest.mark.parametrize(("day", "night_hours"), [(dt.date(2026, 3, 28), 7), (dt.date(2026, 10, 24), 9)])
 def test_noise_daily_daylight_saving_nights(day, night_hours):
     # The night starting on 28 March 2026 loses an hour (02:00 → 03:00); the one starting on 24 October gains one.
-    start, end = noise.period_bounds_utc(day)["night"]
+    [(start, end)] = noise.period_bounds_utc(day)["night"]
     assert (end - start) / pd.Timedelta(hours=1) == night_hours
     ts = pd.date_range(f"{day} 06:00", periods=12 + 4, freq="h", tz="Europe/Paris").tz_convert("UTC")
     nights = pd.date_range(start, end, freq="h", inclusive="left")
