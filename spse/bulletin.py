@@ -28,6 +28,7 @@ import shapely
 
 from spse import lake, register
 from spse.config import settings
+from spse.warehouse.reader import fetch_frame
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def _read(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, pd.DataFram
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> pd.DataFrame:
     try:
-        return con.execute(sql, params).df()
+        return fetch_frame(con, sql, params)
     except duckdb.CatalogException as exc:
         log.warning("bulletin: %s; section left empty", str(exc).splitlines()[0])
         return pd.DataFrame()

@@ -48,12 +48,17 @@ def query(sql: str, path: Path | None = None, params: list | None = None) -> pd.
     """
     con = connect_readonly(path)
     try:
-        with warnings.catch_warnings():
-            # duckdb 1.5.5 converts TIMESTAMPTZ columns with DataFrame.drop(inplace=True), deprecated in pandas 3.1
-            warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.drop")
-            return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
+        return fetch_frame(con, sql, params)
     finally:
         con.close()
+
+
+def fetch_frame(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> pd.DataFrame:
+    """``con.execute(sql, params).df()`` without duckdb 1.5.5's pandas 3.1 deprecation warning."""
+    with warnings.catch_warnings():
+        # duckdb 1.5.5 converts TIMESTAMPTZ columns with DataFrame.drop(inplace=True), deprecated in pandas 3.1
+        warnings.filterwarnings("ignore", message="The inplace keyword in DataFrame.drop")
+        return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
 
 
 def describe_tables(path: Path | None = None) -> pd.DataFrame:
