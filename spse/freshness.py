@@ -38,10 +38,13 @@ def status(source: Source, now: dt.datetime, day: dt.date | None = None) -> dict
         if fetched:
             row["last_fetch_utc"] = fetched
             row["age_hours"] = round((now - dt.datetime.fromisoformat(fetched)).total_seconds() / 3600, 1)
-    stale_age = row["age_hours"] is None or row["age_hours"] > row["max_age_hours"]
+    stale_age = row["age_hours"] is not None and row["age_hours"] > row["max_age_hours"]
     missing_day = (day is not None and source.cadence == "daily"
                    and not lake.has_partition(source.dataset, source.partition_for(day)))
-    row["status"] = "stale" if stale_age or missing_day else "fresh"
+    if stale_age or missing_day:
+        row["status"] = "stale"
+    else:
+        row["status"] = "fresh" if row["age_hours"] is not None else "unknown"  # written without provenance
     return row
 
 

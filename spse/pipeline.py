@@ -63,15 +63,10 @@ def ensure_inputs(day: dt.date) -> list[str]:
     day upstream is logged, not fatal; a missing ``day`` is fatal.
     """
     from spse import sources
-    from spse.config import is_demo
     from spse.ingest import ingest
 
-    active = [s for s in sources.discover() if not (s.optional and is_demo(s.name))]
-    replaced = {name for s in active if s.optional for name in s.replaces}
     done = []
-    for source in active:
-        if source.name in replaced:
-            continue
+    for source in sources.active():
         if source.cadence != "daily":
             if lake.latest_partition(source.dataset) is None:
                 ingest(source, day)

@@ -25,6 +25,18 @@ def register_parameters() -> dict[str, str]:
     return dict(zip(frame["name"], frame["value"], strict=True))
 
 
+def stale_inputs(day: dt.date) -> list[str]:
+    """Datasets of the running sources that are stale for ``day`` (``spse.freshness``): a
+    daily source without the day's partition, or any source fetched longer ago than it
+    allows. The air and noise inputs of the alerts always count."""
+    from spse import freshness, sources
+
+    report = freshness.report(sources.active(), day=day)
+    stale = set(report.loc[report["status"] == "stale", "dataset"])
+    stale |= {name for name in DAILY_SOURCES if not lake.has_partition(name, lake.date_partition(day))}
+    return sorted(stale)
+
+
 def run(day: dt.date) -> pd.DataFrame:
     """Evaluate the local day ``day`` (Europe/Paris by default) and publish its alerts.
 
@@ -36,7 +48,7 @@ def run(day: dt.date) -> pd.DataFrame:
     reference = {name: _latest(name, required=True) for name in REQUIRED_REFERENCE}
     reference.update({name: _latest(name, required=False) for name in OPTIONAL_REFERENCE})
     previous = day - dt.timedelta(days=1)
-    missing = [name for name in DAILY_SOURCES if not lake.has_partition(name, lake.date_partition(day))]
+    missing = stale_inputs(day)
     frame = evaluate(
         day,
         thresholds=register.thresholds(),

@@ -2,9 +2,9 @@
 
 Two rules, so that "no alert" is never mistaken for "no exceedance":
 
-* ``DQ_MISSING_PARTITION``: the day's partition of a daily source (``air_hourly``,
-  ``noise_hourly``) is missing from the lake, or ``air_hourly`` has no row in the hours of the
-  local day. ``pollutant`` names the dataset.
+* ``DQ_MISSING_PARTITION``: a running source is stale (``spse.freshness``: the day's
+  partition of a daily source is missing, or its last fetch is older than it allows), or
+  ``air_hourly`` has no row in the hours of the local day. ``pollutant`` names the dataset.
 * ``DQ_BACKGROUND_STATIONS``: fewer than ``alert_min_background_stations`` background
   stations have a valid day (``day_mean`` meeting the coverage rule of ``station_daily``)
   for an alert pollutant that has stations; the background surface then rests on too few

@@ -21,6 +21,16 @@ def discover() -> list[Source]:
     return sorted(found, key=lambda s: s.name)
 
 
+def active() -> list[Source]:
+    """The sources this deployment runs: all but optional ones whose location is not set,
+    and but those replaced by a configured stand-in (``Source.replaces``)."""
+    from spse.config import is_demo
+
+    running = [s for s in discover() if not (s.optional and is_demo(s.name))]
+    replaced = {name for s in running if s.optional for name in s.replaces}
+    return [s for s in running if s.name not in replaced]
+
+
 def get(name: str) -> Source:
     for source in discover():
         if source.name == name:

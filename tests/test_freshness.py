@@ -1,0 +1,37 @@
+import datetime as dt
+from pathlib import Path
+
+from spse import freshness, sources
+from spse.ingest import ingest
+
+SAMPLES = Path(__file__).parent / "fixtures" / "sources"
+
+
+def _ingest_sample(name, monkeypatch):
+    folder = SAMPLES / name
+    day = dt.date.fromisoformat((folder / "SAMPLE_DAY").read_text().strip())
+    monkeypatch.setenv(f"SPSE_{name.upper()}_URL", str(folder))
+    source = sources.get(name)
+    ingest(source, day)
+    return source, day
+
+
+def test_daily_source_is_fresh_then_stale_by_age_or_missing_day(spse_home, monkeypatch):
+    source, day = _ingest_sample("lcsqa_e2", monkeypatch)
+    fetched = dt.datetime.fromisoformat(freshness.status(source, dt.datetime.now(dt.UTC))["last_fetch_utc"])
+    assert freshness.status(source, fetched + dt.timedelta(hours=1), day)["status"] == "fresh"
+    assert freshness.status(source, fetched + dt.timedelta(hours=37), day)["status"] == "stale"  # > 36 h
+    assert freshness.status(source, fetched + dt.timedelta(hours=1), day + dt.timedelta(days=1))["status"] == "stale"
+
+
+def test_never_ingested_source(spse_home):
+    row = freshness.status(sources.get("lcsqa_e2"), dt.datetime.now(dt.UTC))
+    assert (row["status"], row["rows"], row["latest_partition"]) == ("never", 0, None)
+
+
+def test_stale_source_reaches_the_alert_inputs(spse_home, monkeypatch):
+    from spse.alerts.job import stale_inputs
+
+    _, day = _ingest_sample("lcsqa_e2", monkeypatch)
+    assert "air_hourly" not in stale_inputs(day)
+    assert "air_hourly" in stale_inputs(day + dt.timedelta(days=1))
