@@ -1,0 +1,390 @@
+"""Airflow 3 DAG factories: one ingest DAG per registered source, and the daily job.
+
+This is the only module of ``spse`` that imports Airflow. It holds no science: every task
+calls one function of :mod:`spse.pipeline`, imported inside the task so that parsing the
+DAG files stays light (no pandas, DuckDB or network at parse time; Airflow
+*best-practices*, "Top level Python code").
+
+Time: schedules are cron expressions in Europe/Paris (``CronTriggerTimetable``), so a run
+keeps its local wall-clock time across daylight-saving changes. A run's reference instant
+is its logical date, or its ``run_after`` when it has none (asset-triggered and some
+manual runs in Airflow 3). The daily job reports on the local day before that instant
+(:func:`spse.pipeline.target_day`): the run of 2026-01-16 06:00 Europe/Paris reports on
+2026-01-15. An ingest run fetches the local day of its reference instant.
+
+Parsing: the DAG files do not import ``spse.sources`` (each source module imports pandas
+and numpy at top level, about 1.5 s per parse, repeated by the DAG processor every
+30 s). :func:`source_specs` reads the five scheduling attributes and the docstring of each
+source module from its syntax tree instead; a source whose attributes are not plain string
+literals is imported as a fallback. ``tests/dags`` checks it against
+:func:`spse.sources.discover`.
+
+Concurrency: DuckDB allows one writing process per file. Ingest DAGs write only Parquet
+partitions of the lake (atomic rename, one partition per source and day), never the
+warehouse. In ``spse_daily`` only ``build_warehouse`` (into a new file of its own under
+``warehouse/build/``) and ``publish`` (an atomic rename) touch DuckDB files, and the DAG
+has ``max_active_runs=1``, so no two runs build at once. That is why no pool is used; a
+1-slot ``duckdb_writer`` pool (STYLE.md §3.4) would be the alternative if several DAGs
+ever wrote one shared DuckDB file.
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import functools
+import importlib
+import inspect
+import logging
+import operator
+import pkgutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from airflow.sdk import (
+    Asset,
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    Param,
+    chain,
+    dag,
+    get_current_context,
+    task,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import DAG
+
+log = logging.getLogger(__name__)
+
+TIMEZONE = "Europe/Paris"
+OWNER = "spse-data"
+# First possible run; tz-aware. With catchup=False nothing before the latest slot runs.
+START_DATE = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+DAILY_DAG_ID = "spse_daily"
+DAILY_CRON = "0 6 * * *"
+LAKE_ASSET_SCHEME = "x-spse-lake"
+DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+
+INGEST_DEFAULT_ARGS = {
+    "owner": OWNER,
+    "retries": 3,
+    "retry_delay": dt.timedelta(minutes=5),
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": dt.timedelta(hours=1),
+}
+DAILY_DEFAULT_ARGS = {
+    "owner": OWNER,
+    "retries": 2,
+    "retry_delay": dt.timedelta(minutes=10),
+}
+
+DAILY_STEPS = ("ensure_inputs", "build_grid", "build_surfaces", "build_noise", "raise_alerts",
+               "build_warehouse", "publish", "render_bulletin", "summary")
+
+
+SPEC_FIELDS = ("name", "dataset", "kind", "cadence", "schedule")
+SOURCES_DIR = Path(__file__).parent / "sources"
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """What a DAG needs to know about a source: the scheduling attributes of
+    :class:`spse.sources.base.Source` and ``doc``, its module docstring (the DAG's ``doc_md``)."""
+
+    name: str
+    dataset: str
+    kind: str
+    cadence: str
+    schedule: str
+    doc: str
+
+    @classmethod
+    def of(cls, source: Any) -> SourceSpec:
+        """The spec of an imported source object."""
+        module = inspect.getmodule(type(source))
+        doc = module.__doc__ if module is not None and module.__doc__ else ""
+        return cls(*(getattr(source, f) for f in SPEC_FIELDS), doc=inspect.cleandoc(doc))
+
+
+class _NotStatic(Exception):
+    """The module's ``SOURCE`` cannot be read from its syntax tree alone."""
+
+
+def source_specs() -> list[SourceSpec]:
+    """Every registered source (same modules and order as :func:`spse.sources.discover`),
+    read without importing the source modules when their attributes are literals."""
+    specs = []
+    for info in pkgutil.iter_modules([str(SOURCES_DIR)]):
+        if info.name.startswith("_") or info.name == "base":
+            continue
+        try:
+            if info.ispkg:
+                raise _NotStatic(info.name)
+            spec = _static_spec(SOURCES_DIR / f"{info.name}.py")
+        except _NotStatic:
+            spec = _imported_spec(info.name)
+        if spec is not None:
+            specs.append(spec)
+    return sorted(specs, key=lambda s: s.name)
+
+
+def _assignment(stmt: ast.stmt) -> tuple[str | None, ast.expr | None]:
+    """``(name, value)`` of a plain or annotated assignment to one name, else ``(None, None)``."""
+    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+        return stmt.targets[0].id, stmt.value
+    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+        return stmt.target.id, stmt.value
+    return None, None
+
+
+def _static_spec(path: Path) -> SourceSpec | None:
+    """The spec from the module's syntax tree; ``None`` when the module assigns no ``SOURCE``.
+
+    ``SOURCE = SomeClass()`` with the five attributes as string literals in ``SomeClass`` or
+    in its bases defined in the same module; anything else raises :class:`_NotStatic`.
+    """
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    calls = [value for name, value in map(_assignment, tree.body) if name == "SOURCE"]
+    if not calls:
+        return None
+    call = calls[-1]
+    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+        raise _NotStatic(path.name)
+    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
+    fields: dict[str, str] = {}
+    lineage = [call.func.id]
+    while lineage and len(fields) < len(SPEC_FIELDS):
+        node = classes.get(lineage.pop(0))
+        if node is None:
+            continue
+        for name, value in map(_assignment, node.body):
+            if name not in SPEC_FIELDS or name in fields:
+                continue
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                raise _NotStatic(f"{path.name}: {node.name}.{name}")
+            fields[name] = value.value
+        lineage.extend(base.id for base in node.bases if isinstance(base, ast.Name))
+    if len(fields) < len(SPEC_FIELDS):
+        raise _NotStatic(path.name)
+    return SourceSpec(**fields, doc=ast.get_docstring(tree) or "")
+
+
+def _imported_spec(module_name: str) -> SourceSpec | None:
+    from spse.sources.base import Source
+
+    log.info("reading source module %s by import: its scheduling attributes are not literals", module_name)
+    source = getattr(importlib.import_module(f"spse.sources.{module_name}"), "SOURCE", None)
+    return SourceSpec.of(source) if isinstance(source, Source) else None
+
+
+def lake_asset(dataset: str) -> Asset:
+    """The Airflow Asset of one lake dataset (``$SPSE_HOME/lake/<dataset>/``).
+
+    Airflow 3 validates the URI schemes it or a provider knows; a project's own scheme
+    takes the ``x-`` prefix so that Airflow keeps the URI as written.
+    """
+    return Asset(name=f"lake.{dataset}", uri=f"{LAKE_ASSET_SCHEME}://{dataset}", group="spse-lake")
+
+
+def reference_instant(logical_date: dt.datetime | None, run_after: dt.datetime) -> dt.datetime:
+    """The instant a run stands for: its logical date, else its ``run_after`` (both tz-aware)."""
+    return logical_date if logical_date is not None else run_after
+
+
+def local_day(instant: dt.datetime) -> dt.date:
+    """Civil date of a tz-aware instant in Europe/Paris."""
+    return instant.astimezone(ZoneInfo(TIMEZONE)).date()
+
+
+def resolve_day(default: dt.date, target_date: str | None) -> dt.date:
+    """``target_date`` (``YYYY-MM-DD``, the DAG param) when given, else ``default``."""
+    if target_date:
+        return dt.date.fromisoformat(target_date)
+    return default
+
+
+def _context_instant() -> dt.datetime:
+    context = get_current_context()
+    return reference_instant(context.get("logical_date"), context["dag_run"].run_after)
+
+
+def _context_target_date() -> str | None:
+    return get_current_context()["params"].get("target_date")
+
+
+def _daily_day() -> dt.date:
+    """The day the running ``spse_daily`` reports on (local day before its instant, or the param)."""
+    from spse.pipeline import target_day
+
+    return resolve_day(target_day(_context_instant()), _context_target_date())
+
+
+def _target_date_param(what: str) -> Param:
+    return Param(None, type=["null", "string"], pattern=DATE_PATTERN, title="Target date",
+                 description=f"Local day (Europe/Paris, YYYY-MM-DD) to {what}; empty = from the run's date.")
+
+
+def build_ingest_dag(source: SourceSpec) -> DAG:
+    """``ingest_<name>``: fetch, land, parse and write one lake partition of ``source``.
+
+    Scheduled on the source's own cron in Europe/Paris. Daily sources ingest the local day
+    of the run (plus their re-fetch window, :func:`spse.pipeline.ingest_source`); reference
+    sources ingest their current vintage. The task's outlet is the dataset's lake Asset,
+    so ``spse_daily`` can be triggered by it.
+    """
+    name, dataset = source.name, source.dataset
+    asset = lake_asset(dataset)
+
+    @dag(
+        dag_id=f"ingest_{name}",
+        schedule=CronTriggerTimetable(source.schedule, timezone=TIMEZONE),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=INGEST_DEFAULT_ARGS,
+        tags=["spse", "ingest", source.kind],
+        doc_md=source.doc or f"Ingest of source {name} into lake dataset {dataset}.",
+        params={"target_date": _target_date_param("ingest")},
+    )
+    def ingest_dag() -> None:
+        @task(task_id="ingest", outlets=[asset], multiple_outputs=False)
+        def ingest() -> dict[str, Any]:
+            """Ingest the run's local day (or ``target_date``); return the partition and counts."""
+            from spse.pipeline import ingest_source
+
+            day = resolve_day(local_day(_context_instant()), _context_target_date())
+            report = ingest_source(name, day)
+            small = {"source": name, "dataset": dataset, "day": day.isoformat(),
+                     "partition": report["partition"], "rows": report["rows"],
+                     "rejected": report["rejected"], "files": len(report["files"])}
+            get_current_context()["outlet_events"][asset].extra = small
+            return small
+
+        ingest()
+
+    return ingest_dag()
+
+
+def _daily_schedule(daily_sources: list[SourceSpec]) -> CronTriggerTimetable | AssetOrTimeSchedule:
+    """06:00 Europe/Paris, and also whenever a daily source's lake dataset is updated."""
+    timetable = CronTriggerTimetable(DAILY_CRON, timezone=TIMEZONE)
+    assets = [lake_asset(s.dataset) for s in daily_sources]
+    if not assets:
+        return timetable
+    return AssetOrTimeSchedule(timetable=timetable, assets=functools.reduce(operator.or_, assets))
+
+
+DAILY_DOC = """
+### spse_daily: exposure indicators, alerts and bulletin for one local day
+
+Runs at 06:00 Europe/Paris and whenever a daily source's lake dataset is updated. It
+reports on the **day before** the run (Europe/Paris): the run of 2026-01-16 06:00 covers
+2026-01-15. Set the param `target_date` (YYYY-MM-DD) to recompute another day.
+
+Steps (one task each, `spse.pipeline`): ensure_inputs → build_grid → build_surfaces →
+build_noise → raise_alerts → build_warehouse → publish → render_bulletin → summary.
+Each step reads and writes the lake; `build_warehouse` builds a new DuckDB file and
+`publish` swaps it in atomically, so a failed run leaves the published warehouse as it
+was. XCom carries only paths and counts.
+"""
+
+
+def build_daily_dag() -> DAG:
+    """``spse_daily``: the daily job of :mod:`spse.pipeline`, one task per step."""
+    daily_sources = [s for s in source_specs() if s.cadence == "daily"]
+
+    @dag(
+        dag_id=DAILY_DAG_ID,
+        schedule=_daily_schedule(daily_sources),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DAILY_DEFAULT_ARGS,
+        tags=["spse", "daily", "alerts"],
+        doc_md=DAILY_DOC,
+        params={"target_date": _target_date_param("report on")},
+    )
+    def spse_daily() -> None:
+        @task
+        def ensure_inputs() -> list[str]:
+            """Ingest the partitions the day needs and the lake lacks; return them."""
+            from spse import pipeline
+
+            return pipeline.ensure_inputs(_daily_day())
+
+        @task(multiple_outputs=False)
+        def build_grid() -> dict[str, int]:
+            """200 m grid and crosswalks → lake; row counts."""
+            from spse import pipeline
+
+            return pipeline.build_grid()
+
+        @task(multiple_outputs=False)
+        def build_surfaces() -> dict[str, int]:
+            """Hourly and daily surfaces, station statistics, LOO validation; row counts."""
+            from spse import pipeline
+
+            return pipeline.build_surfaces(_daily_day())
+
+        @task(multiple_outputs=False)
+        def build_noise() -> dict[str, int]:
+            """Ld, Le, Ln, Lden at the noise stations; row counts."""
+            from spse import pipeline
+
+            return pipeline.build_noise(_daily_day())
+
+        @task
+        def raise_alerts() -> int:
+            """Threshold rules → alerts partition and outbox; number of alerts."""
+            from spse import pipeline
+
+            return pipeline.raise_alerts(_daily_day())
+
+        @task
+        def build_warehouse() -> str:
+            """SQL models into a new DuckDB build file of this run; its path."""
+            from spse import pipeline
+
+            return pipeline.build_warehouse(_daily_day())
+
+        @task
+        def publish(build_path: str) -> str:
+            """Swap the build file in as the published warehouse; its path."""
+            from spse import pipeline
+
+            return pipeline.publish(build_path)
+
+        @task
+        def render_bulletin() -> str:
+            """The day's HTML bulletin; its path."""
+            from spse import pipeline
+
+            return pipeline.render_bulletin(_daily_day())
+
+        @task(multiple_outputs=False)
+        def summary() -> dict[str, Any]:
+            """Log and return what the run produced (paths and counts only)."""
+            ti = get_current_context()["ti"]
+            pulled = {step: ti.xcom_pull(task_ids=step) for step in DAILY_STEPS[:-1]}
+            result = {
+                "day": _daily_day().isoformat(),
+                "ingested": list(pulled["ensure_inputs"] or []),
+                "rows": {**(pulled["build_grid"] or {}), **(pulled["build_surfaces"] or {}),
+                         **(pulled["build_noise"] or {})},
+                "alerts": pulled["raise_alerts"],
+                "warehouse": pulled["publish"],
+                "bulletin": pulled["render_bulletin"],
+            }
+            log.info("spse_daily %s: %d alerts, %d partitions ingested, warehouse %s, bulletin %s",
+                     result["day"], result["alerts"] or 0, len(result["ingested"]),
+                     result["warehouse"], result["bulletin"])
+            return result
+
+        warehouse_file = build_warehouse()
+        chain(ensure_inputs(), build_grid(), build_surfaces(), build_noise(), raise_alerts(),
+              warehouse_file, publish(warehouse_file), render_bulletin(), summary())
+
+    return spse_daily()

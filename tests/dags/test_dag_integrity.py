@@ -1,0 +1,266 @@
+"""DAG integrity: the DAG folder parses, one ingest DAG per source, the daily graph, team policies.
+
+Airflow *Testing a Dag* (DagBag import errors, structure dict) and the Astronomer policy tests
+(tags, owner, retries); the schedule checks go through the serialized DAG, as the scheduler
+sees it, with Europe/Paris cron times worked out by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from spse import sources
+from spse.sources.base import Source
+
+pytest.importorskip("airflow", reason="the airflow extra is not installed (uv sync --extra airflow)")
+
+REPO = Path(__file__).resolve().parents[2]
+DAGS = REPO / "dags"
+PARIS = ZoneInfo("Europe/Paris")
+
+EXPECTED_DAILY_GRAPH = {
+    "ensure_inputs": {"build_grid"},
+    "build_grid": {"build_surfaces"},
+    "build_surfaces": {"build_noise"},
+    "build_noise": {"raise_alerts"},
+    "raise_alerts": {"build_warehouse"},
+    "build_warehouse": {"publish"},
+    "publish": {"render_bulletin"},
+    "render_bulletin": {"summary"},
+    "summary": set(),
+}
+
+
+class _FakeDaily(Source):
+    name = "fake_feed"
+    dataset = "fake_hourly"
+    kind = "air"
+    cadence = "daily"
+    schedule = "20 * * * *"
+    description = "a fake feed"
+
+
+@functools.cache
+def _dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+@pytest.fixture
+def dagbag():
+    return _dagbag()
+
+
+def _serialized(dag):
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    return DagSerialization.from_dict(DagSerialization.to_dict(dag))
+
+
+def _next_run(timetable, after_utc: dt.datetime) -> dt.datetime:
+    """Logical date of the first run strictly after ``after_utc``, as the scheduler computes it."""
+    import pendulum
+    from airflow.timetables.base import DataInterval, TimeRestriction
+
+    after_utc = pendulum.instance(after_utc)
+    info = timetable.next_dagrun_info(
+        last_automated_data_interval=DataInterval(after_utc, after_utc),
+        restriction=TimeRestriction(earliest=dt.datetime(2020, 1, 1, tzinfo=dt.UTC), latest=None, catchup=True))
+    return info.logical_date
+
+
+def test_dag_folder_has_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}, dagbag.import_errors
+
+
+def test_one_ingest_dag_per_registered_source(dagbag):
+    expected = {f"ingest_{s.name}" for s in sources.discover()}
+    found = {dag_id for dag_id in dagbag.dag_ids if dag_id.startswith("ingest_")}
+    assert found == expected
+    assert set(dagbag.dag_ids) == expected | {"spse_daily"}
+
+
+@pytest.mark.parametrize("source", sources.discover(), ids=lambda s: s.name)
+def test_ingest_dag_matches_its_source(dagbag, source):
+    from spse.orchestration import lake_asset
+
+    dag = dagbag.dags[f"ingest_{source.name}"]
+    assert dag.timetable.expression == source.schedule
+    assert str(dag.timetable.timezone) == "Europe/Paris"
+    assert dag.tags == {"spse", "ingest", source.kind}
+    assert dag.doc_md and dag.doc_md == inspect.cleandoc(sys.modules[type(source).__module__].__doc__)
+    (task,) = dag.tasks
+    assert list(task.outlets) == [lake_asset(source.dataset)]
+
+
+def test_ingest_factory_on_a_new_source():
+    """A source added to spse/sources gets this DAG with no other change."""
+    from airflow.sdk import Asset
+
+    from spse.orchestration import SourceSpec, build_ingest_dag
+
+    dag = build_ingest_dag(SourceSpec.of(_FakeDaily()))
+    assert dag.dag_id == "ingest_fake_feed"
+    assert dag.tags == {"spse", "ingest", "air"}
+    assert dag.doc_md.startswith("DAG integrity")  # this module's docstring
+    assert dag.max_active_runs == 1 and dag.catchup is False
+    assert dag.default_args["owner"] == "spse-data" and dag.default_args["retries"] == 3
+    (task,) = dag.tasks
+    assert task.task_id == "ingest"
+    assert list(task.outlets) == [Asset(name="lake.fake_hourly", uri="x-spse-lake://fake_hourly", group="spse-lake")]
+    # 20 past each hour, Paris time; in UTC that is also minute 20.
+    timetable = _serialized(dag).timetable
+    assert _next_run(timetable, dt.datetime(2026, 1, 15, 9, 20, tzinfo=dt.UTC)) == dt.datetime(
+        2026, 1, 15, 10, 20, tzinfo=dt.UTC)
+
+
+def test_static_source_specs_match_discover():
+    """The DAG files read sources without importing them; what they read must be what discover() finds."""
+    from spse.orchestration import SourceSpec, source_specs
+
+    assert source_specs() == [SourceSpec.of(s) for s in sources.discover()]
+
+
+def test_static_spec_reads_literals_and_refuses_the_rest(tmp_path):
+    from spse.orchestration import SourceSpec, _NotStatic, _static_spec
+
+    literal = tmp_path / "literal.py"
+    literal.write_text('"""Doc of a feed."""\nclass Feed(Base):\n    kind = "noise"\n    cadence = "daily"\n'
+                       'class Mine(Feed):\n    name: ClassVar[str] = "mine"\n    dataset = "noise_x"\n'
+                       '    schedule = "5 * * * *"\nSOURCE = Mine()\n')
+    assert _static_spec(literal) == SourceSpec("mine", "noise_x", "noise", "daily", "5 * * * *", "Doc of a feed.")
+    computed = tmp_path / "computed.py"
+    computed.write_text('class Mine(Base):\n    name = "m"\n    dataset = "d"\n    kind = "air"\n'
+                        '    cadence = "daily"\n    schedule = f"{MINUTE} * * * *"\nSOURCE = Mine()\n')
+    with pytest.raises(_NotStatic):
+        _static_spec(computed)
+    overridden = tmp_path / "overridden.py"
+    overridden.write_text('class Feed(Base):\n    name = "f"\n    dataset = "d"\n    kind = "air"\n'
+                          '    cadence = "daily"\n    schedule = "0 * * * *"\n'
+                          'class Mine(Feed):\n    schedule = EVERY_HOUR\nSOURCE = Mine()\n')
+    with pytest.raises(_NotStatic):
+        _static_spec(overridden)
+    helper = tmp_path / "helper.py"
+    helper.write_text("def f():\n    return 1\n")
+    assert _static_spec(helper) is None
+
+
+def test_daily_task_graph(dagbag):
+    dag = dagbag.dags["spse_daily"]
+    assert {t.task_id: set(t.downstream_task_ids) for t in dag.tasks} == EXPECTED_DAILY_GRAPH
+
+
+def test_daily_schedule_is_six_paris_time_and_asset_aware(dagbag):
+    from airflow.sdk import AssetAny, AssetOrTimeSchedule, CronTriggerTimetable
+
+    from spse.orchestration import lake_asset
+
+    dag = dagbag.dags["spse_daily"]
+    daily = [s for s in sources.discover() if s.cadence == "daily"]
+    if daily:
+        assert isinstance(dag.timetable, AssetOrTimeSchedule)
+        cron = dag.timetable.timetable
+        condition = dag.timetable.asset_condition
+        if len(daily) > 1:
+            assert isinstance(condition, AssetAny)  # any daily input updated triggers a run
+        assert set(getattr(condition, "objects", [condition])) == {lake_asset(s.dataset) for s in daily}
+    else:
+        cron = dag.timetable
+    assert isinstance(cron, CronTriggerTimetable)
+    assert (cron.expression, str(cron.timezone)) == ("0 6 * * *", "Europe/Paris")
+
+
+@pytest.mark.parametrize(("after_utc", "expected_utc"), [
+    # Winter (CET, UTC+1): 06:00 Paris = 05:00 UTC.
+    (dt.datetime(2026, 1, 15, 5, 0, tzinfo=dt.UTC), dt.datetime(2026, 1, 16, 5, 0, tzinfo=dt.UTC)),
+    # Across the spring change (29 March 2026): 06:00 CEST = 04:00 UTC, 23 hours after the day before.
+    (dt.datetime(2026, 3, 28, 5, 0, tzinfo=dt.UTC), dt.datetime(2026, 3, 29, 4, 0, tzinfo=dt.UTC)),
+    # Across the autumn change (25 October 2026): back to 05:00 UTC, 25 hours later.
+    (dt.datetime(2026, 10, 24, 4, 0, tzinfo=dt.UTC), dt.datetime(2026, 10, 25, 5, 0, tzinfo=dt.UTC)),
+])
+def test_daily_runs_at_six_paris_wall_clock(dagbag, after_utc, expected_utc):
+    timetable = _serialized(dagbag.dags["spse_daily"]).timetable
+    timetable = getattr(timetable, "timetable", timetable)  # the time part of AssetOrTimeSchedule
+    assert _next_run(timetable, after_utc) == expected_utc
+
+
+@pytest.mark.parametrize(("instant", "daily_day", "ingest_day"), [
+    # The run of 2026-01-16 06:00 Paris reports on 2026-01-15.
+    (dt.datetime(2026, 1, 16, 5, 0, tzinfo=dt.UTC), dt.date(2026, 1, 15), dt.date(2026, 1, 16)),
+    # 23:30 UTC on the 15th is already 00:30 on the 16th in Paris.
+    (dt.datetime(2026, 1, 15, 23, 30, tzinfo=dt.UTC), dt.date(2026, 1, 15), dt.date(2026, 1, 16)),
+    # Summer (CEST): 22:30 UTC on 14 July is 00:30 on the 15th.
+    (dt.datetime(2026, 7, 14, 22, 30, tzinfo=dt.UTC), dt.date(2026, 7, 14), dt.date(2026, 7, 15)),
+    # The 23-hour day: 06:00 CEST on 29 March reports on 28 March.
+    (dt.datetime(2026, 3, 29, 6, 0, tzinfo=PARIS), dt.date(2026, 3, 28), dt.date(2026, 3, 29)),
+])
+def test_run_days_are_paris_days(instant, daily_day, ingest_day):
+    from spse.orchestration import local_day, resolve_day
+    from spse.pipeline import target_day
+
+    assert resolve_day(target_day(instant), None) == daily_day
+    assert local_day(instant) == ingest_day
+
+
+def test_target_date_param_and_runs_without_logical_date():
+    from spse.orchestration import reference_instant, resolve_day
+
+    run_after = dt.datetime(2026, 1, 16, 5, 0, tzinfo=dt.UTC)
+    assert reference_instant(None, run_after) == run_after  # asset-triggered runs have no logical date
+    assert reference_instant(run_after - dt.timedelta(hours=1), run_after) == run_after - dt.timedelta(hours=1)
+    assert resolve_day(dt.date(2026, 1, 15), "2026-01-14") == dt.date(2026, 1, 14)
+    assert resolve_day(dt.date(2026, 1, 15), "") == dt.date(2026, 1, 15)
+
+
+def test_daily_param_rejects_malformed_dates(dagbag):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    param = dagbag.dags["spse_daily"].params.get_param("target_date")
+    assert param.resolve("2026-01-15") == "2026-01-15"
+    assert param.resolve(None) is None
+    with pytest.raises(ParamValidationError):
+        param.resolve("15/01/2026")
+
+
+def _policy_dags():
+    return sorted(_dagbag().dags.values(), key=lambda d: d.dag_id)
+
+
+@pytest.mark.parametrize("dag", _policy_dags(), ids=lambda d: d.dag_id)
+def test_team_policies(dag):
+    where = f"{dag.dag_id} ({dag.fileloc})"
+    assert dag.tags and "spse" in dag.tags, where
+    assert dag.default_args.get("owner") == "spse-data", where
+    assert dag.default_args.get("retries", 0) >= 2, where
+    assert dag.doc_md and dag.doc_md.strip(), where
+    assert dag.catchup is False, where
+    assert dag.max_active_runs == 1, where
+    assert dag.start_date is not None and dag.start_date.utcoffset() is not None, where
+    for task in dag.tasks:
+        assert task.retries >= 2, f"{where}: task {task.task_id}"
+
+
+def test_parsing_the_dag_folder_imports_neither_pandas_nor_duckdb():
+    """Parse the folder in a fresh interpreter and look at sys.modules (Airflow: top-level code)."""
+    code = (
+        "import json, sys\n"
+        "from airflow.dag_processing.dagbag import DagBag\n"
+        f"bag = DagBag(dag_folder={str(DAGS)!r})\n"
+        "heavy = sorted(m for m in ('pandas', 'duckdb', 'pyarrow', 'scipy', 'xarray') if m in sys.modules)\n"
+        "print(json.dumps({'dags': len(bag.dags), 'errors': len(bag.import_errors), 'heavy': heavy}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=300,
+                         check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["errors"] == 0 and result["dags"] >= 1
+    assert result["heavy"] == [], f"parsing dags/ imported {result['heavy']}: import them inside functions"
