@@ -81,7 +81,7 @@ DAILY_DEFAULT_ARGS = {
     "retry_delay": dt.timedelta(minutes=10),
 }
 
-DAILY_STEPS = ("ensure_inputs", "build_grid", "build_surfaces", "build_noise", "raise_alerts",
+DAILY_STEPS = ("ensure_inputs", "build_grid", "build_surfaces", "build_noise", "build_forecast", "raise_alerts",
                "build_warehouse", "publish", "render_bulletin", "summary")
 
 
@@ -285,7 +285,8 @@ reports on the **day before** the run (Europe/Paris): the run of 2026-01-16 06:0
 2026-01-15. Set the param `target_date` (YYYY-MM-DD) to recompute another day.
 
 Steps (one task each, `spse.pipeline`): ensure_inputs → build_grid → build_surfaces →
-build_noise → raise_alerts → build_warehouse → publish → render_bulletin → summary.
+build_noise → build_forecast → raise_alerts → build_warehouse → publish →
+render_bulletin → summary.
 Each step reads and writes the lake; `build_warehouse` builds a new DuckDB file and
 `publish` swaps it in atomically, so a failed run leaves the published warehouse as it
 was. XCom carries only paths and counts.
@@ -336,6 +337,13 @@ def build_daily_dag() -> DAG:
 
             return pipeline.build_noise(_daily_day())
 
+        @task(multiple_outputs=False)
+        def build_forecast() -> dict[str, int]:
+            """CAMS forecast J/J+1 on the grid, when that source is configured; row counts."""
+            from spse import pipeline
+
+            return pipeline.build_forecast(_daily_day())
+
         @task
         def raise_alerts() -> int:
             """Threshold rules → alerts partition and outbox; number of alerts."""
@@ -373,7 +381,7 @@ def build_daily_dag() -> DAG:
                 "day": _daily_day().isoformat(),
                 "ingested": list(pulled["ensure_inputs"] or []),
                 "rows": {**(pulled["build_grid"] or {}), **(pulled["build_surfaces"] or {}),
-                         **(pulled["build_noise"] or {})},
+                         **(pulled["build_noise"] or {}), **(pulled["build_forecast"] or {})},
                 "alerts": pulled["raise_alerts"],
                 "warehouse": pulled["publish"],
                 "bulletin": pulled["render_bulletin"],
@@ -384,7 +392,7 @@ def build_daily_dag() -> DAG:
             return result
 
         warehouse_file = build_warehouse()
-        chain(ensure_inputs(), build_grid(), build_surfaces(), build_noise(), raise_alerts(),
+        chain(ensure_inputs(), build_grid(), build_surfaces(), build_noise(), build_forecast(), raise_alerts(),
               warehouse_file, publish(warehouse_file), render_bulletin(), summary())
 
     return spse_daily()
