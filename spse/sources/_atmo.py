@@ -172,3 +172,14 @@ def ascii_upper(text: pd.Series) -> pd.Series:
     """Upper case without accents and with single spaces, for tolerant wording matches."""
     folded = text.astype(str).str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
     return folded.str.upper().str.replace(r"\s+", " ", regex=True).str.strip()
+
+
+def record_dates(f: pd.DataFrame, col: dict[str, str], checks) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``date_ech``, ``date_dif`` (local days) and ``date_maj`` (UTC) of each row, unreadable ones failed."""
+    date = local_dates(f[col["date_ech"]])
+    published = local_dates(f[col["date_dif"]])
+    updated = updated_at_utc(f[col["date_maj"]])
+    checks.fail(date.isna(), "unreadable `date_ech`: " + f[col["date_ech"]])
+    checks.fail(published.isna(), "unreadable `date_dif`: " + f[col["date_dif"]])
+    checks.fail(updated.isna() & (f[col["date_maj"]] != ""), "unreadable `date_maj`: " + f[col["date_maj"]])
+    return date, published, updated

@@ -33,7 +33,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from spse.sources._atmo import AtmoDataSource, ascii_upper, local_dates, pad_code, read_atmo_csv, updated_at_utc
+from spse.sources._atmo import AtmoDataSource, ascii_upper, pad_code, read_atmo_csv, record_dates
 from spse.sources._parsing import RowChecks, blank_to_null, numbers
 from spse.sources.base import Column, ParseResult
 
@@ -84,12 +84,7 @@ class AtmoEpisodes(AtmoDataSource):
                     + f[col["lib_pol"]] + ")")
         level = episode_level(f[col["etat"]])
         checks.fail(level.isna(), "unknown `etat` wording: " + f[col["etat"]])
-        date = local_dates(f[col["date_ech"]])
-        published = local_dates(f[col["date_dif"]])
-        updated = updated_at_utc(f[col["date_maj"]])
-        checks.fail(date.isna(), "unreadable `date_ech`: " + f[col["date_ech"]])
-        checks.fail(published.isna(), "unreadable `date_dif`: " + f[col["date_dif"]])
-        checks.fail(updated.isna() & (f[col["date_maj"]] != ""), "unreadable `date_maj`: " + f[col["date_maj"]])
+        date, published, updated = record_dates(f, col, checks)
         out = pd.DataFrame({
             "aasqa": blank_to_null(f[col["aasqa"]]),
             "zone_code": pad_code(f[col["code_zone"]], DEPARTMENT_WIDTH).astype(object),

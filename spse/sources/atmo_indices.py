@@ -30,7 +30,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from spse.sources._atmo import AtmoDataSource, local_dates, pad_code, read_atmo_csv, updated_at_utc
+from spse.sources._atmo import AtmoDataSource, pad_code, read_atmo_csv, record_dates
 from spse.sources._parsing import RowChecks, blank_to_null, numbers
 from spse.sources.base import Column, ParseResult
 
@@ -86,12 +86,7 @@ class AtmoIndices(AtmoDataSource):
         checks = RowChecks(len(f))
         checks.fail(f[col["code_zone"]] == "", "empty `code_zone`")
         checks.fail(f[col["type_zone"]] == "", "empty `type_zone`")
-        date = local_dates(f[col["date_ech"]])
-        published = local_dates(f[col["date_dif"]])
-        updated = updated_at_utc(f[col["date_maj"]])
-        checks.fail(date.isna(), "unreadable `date_ech`: " + f[col["date_ech"]])
-        checks.fail(published.isna(), "unreadable `date_dif`: " + f[col["date_dif"]])
-        checks.fail(updated.isna() & (f[col["date_maj"]] != ""), "unreadable `date_maj`: " + f[col["date_maj"]])
+        date, published, updated = record_dates(f, col, checks)
         codes = {"code_qual": _codes(f[col["code_qual"]], checks, "code_qual", required=True)}
         for name in SUB_INDICES:
             codes[name] = _codes(f[col[name]], checks, name, required=False)
