@@ -134,7 +134,7 @@ def print_summary(day: dt.date) -> None:
             max(pop_weighted_mean_ug_m3) filter (pollutant = 'O3' and statistic = 'day_max_8h_mean') as o3_max8h,
             max(population) as population
         from marts.exposure_zone_daily
-        where date = date '{day.isoformat()}'
+        where date = date '{day.isoformat()}' and zone_level in ('arrondissement', 'commune')
         group by zone_id order by zone_id""")
     print(f"\nKey indicators for {day} (population-weighted, µg/m³, Europe/Paris day):")
     with _wide_pandas():
@@ -151,10 +151,16 @@ def print_summary(day: dt.date) -> None:
     print(f"Outbox:    {settings().outbox / 'alerts' / day.isoformat()}")
 
 
+# Most sensitive publics first in summaries: infants, young children, then older people and patients.
+SENSITIVITY_ORDER = ("creche", "pmi", "ecole_maternelle", "ecole_elementaire", "college", "lycee", "ehpad",
+                     "hospital", "centre_sante")
+
+
 def _facility_names(warehouse, ids: list[str], shown: int = 6) -> str:
     names = warehouse.query(
         "select distinct category, name from marts.facility_exposure_daily "
-        "where facility_id in (select unnest(?::varchar[])) order by category, name", params=[ids])
+        "where facility_id in (select unnest(?::varchar[])) "
+        "order by list_position(?::varchar[], category), name", params=[ids, list(SENSITIVITY_ORDER)])
     listed = "; ".join(f"{r.name} ({r.category})" for r in names.head(shown).itertuples())
     more = len(names) - shown
     return f"facilities: {listed}" + (f"; and {more} more (spse alerts --json)" if more > 0 else "")

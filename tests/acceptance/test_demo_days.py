@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -148,3 +149,26 @@ def test_bulletin_is_self_contained(demo_run):
     assert "<svg" in html
     assert "212" in html
     assert "http://" not in html and "https://" not in html
+
+
+def test_cli_reads_the_published_warehouse(demo_run, capsys):
+    from spse.cli import main
+
+    assert main(["alerts", "--date", D2.isoformat(), "--json"]) == 0
+    alerts = json.loads(capsys.readouterr().out)
+    assert sorted((a["pollutant"], a["level"]) for a in alerts if a["kind"] == "air_quality") == [
+        ("NO2", "information"), ("PM10", "information")]
+    assert main(["tables", "--table", "alerts"]) == 0
+    assert "population_total" in capsys.readouterr().out
+    assert main(["sql", "select count(*) as n from marts.thresholds where set_id = 'WHO_2021'", "--format", "csv"]) == 0
+    register_file = Path(__file__).resolve().parents[2] / "spse" / "registers" / "thresholds.csv"
+    who_rows = sum(line.startswith("WHO_2021,") for line in register_file.read_text().splitlines())
+    assert capsys.readouterr().out.split() == ["n", str(who_rows)]
+
+
+def test_cli_sql_is_read_only(demo_run, capsys):
+    from spse.cli import main
+
+    assert main(["sql", "delete from marts.alerts"]) == 1
+    assert "read-only" in capsys.readouterr().err
+    assert not _air_alerts(demo_run, D2).empty
