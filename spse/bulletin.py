@@ -91,7 +91,8 @@ def _read(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, pd.DataFram
                               "order by kind, pollutant, threshold_value, level", on_day),
         "exposure": _query(con, f"select zone_id, any_value(zone_name) as zone_name, any_value(zone_level) as "
                                 f"zone_level, {key}, max(population) as population from marts.exposure_zone_daily "
-                                "where date = ? group by zone_id order by zone_id", on_day),
+                                "where date = ? and zone_level in ('arrondissement', 'commune') "
+                                "group by zone_id order by zone_id", on_day),
         "above": _query(con, "select * from marts.population_above_threshold_daily where date = ? and zone_id = ? "
                              "and pop_total_above > 0 order by pollutant, threshold_value, set_id, level",
                         [day, PARIS]),

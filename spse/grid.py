@@ -4,7 +4,7 @@ A cell is named ``CRS3035RES200mN{y}E{x}`` where (x, y) is its south-west corner
 a multiple of 200: INSEE assigns a point to a cell by the integer part of its LAEA
 coordinates divided by 200 ("partie entière", methods.md §6.1 INSEE grid); the centre is
 (x + 100, y + 100). Points (stations, facilities) are projected and assigned to their cell;
-polygons (arrondissements, IRIS, noise-map bands) are joined to cells by area fractions
+polygons (arrondissements, IRIS, quartiers, noise-map bands) are joined to cells by area fractions
 (methods.md §6.5), so a cell cut by a boundary is shared.
 
 Functions are vectorised over arrays (numpy, shapely 2, one STRtree query), so the same code
@@ -34,6 +34,9 @@ _CELL_ID_PATTERN = rf"^{CELL_ID_PREFIX}N(\d+)E(\d+)$"
 POPULATION_COLUMNS = ["population", "pop_0_3", "pop_4_5", "pop_0_5", "pop_65_79", "pop_80p", "pop_65p",
                       "households", "households_poor", "pop_poor_households"]
 
+# Zone datasets of the lake and the level of their zones; the fractions of one level never mix with another's.
+ZONE_LEVELS = {"zones": "arrondissement", "zones_iris": "iris", "zones_quartiers": "quartier"}
+
 _CELL = "200 m INSPIRE cell id CRS3035RES200mN{y}E{x} (south-west corner, EPSG:3035)"
 COLUMNS: dict[str, dict[str, Column]] = {
     "grid_cells": {
@@ -60,9 +63,12 @@ COLUMNS: dict[str, dict[str, Column]] = {
                                             "false for added cells"),
     },
     "zone_cells": {
-        "zone_id": Column("VARCHAR", "", "Zone id (INSEE code of the arrondissement)", nullable=False),
+        "zone_id": Column("VARCHAR", "", "Zone code: arrondissement 751AA, quartier 751AAQQ or IRIS 751AAIIII (INSEE)",
+                          nullable=False),
         "cell_id": Column("VARCHAR", "", _CELL, nullable=False),
         "area_fraction": Column("DOUBLE", "0-1", "Share of the cell's 40 000 m² inside the zone", nullable=False),
+        "zone_level": Column("VARCHAR", "", "Level of the zone: arrondissement, iris or quartier (the zone's dataset, "
+                                            "ZONE_LEVELS)", nullable=False),
     },
     "facility_cells": {
         "facility_id": Column("VARCHAR", "", "Facility id (facilities dataset)", nullable=False),
@@ -232,8 +238,38 @@ def _grid_cells(population: pd.DataFrame, extra_points: list[pd.DataFrame]) -> p
     return cells[list(COLUMNS["grid_cells"])]
 
 
+def zone_cell_fractions(zone_sets: dict[str, pd.DataFrame | None], cells: pd.DataFrame) -> pd.DataFrame:
+    """The ``zone_cells`` crosswalk of every zone level present (area-weighted, methods.md §6.5, W9).
+
+    Parameters
+    ----------
+    zone_sets : dict
+        Lake dataset name (a key of :data:`ZONE_LEVELS`) → its frame (``zone_id``, ``geometry_wkt``
+        in EPSG:3035), or ``None`` when the dataset is not in the lake.
+    cells : DataFrame
+        ``cell_id``, ``x_3035``, ``y_3035`` (south-west corner [m]).
+
+    Returns
+    -------
+    DataFrame with the ``zone_cells`` columns: one row per (zone, cell) with a positive shared area,
+    ``zone_level`` from the zone's dataset. Each level is a partition of its own: sum fractions
+    or populations within one level only.
+    """
+    unknown = sorted(set(zone_sets) - set(ZONE_LEVELS))
+    if unknown:
+        raise ValueError(f"zone datasets {unknown} have no level; known: {sorted(ZONE_LEVELS)}")
+    frames = [polygon_cell_fractions(zones, cells, "zone_id").assign(zone_level=ZONE_LEVELS[dataset])
+              for dataset, zones in zone_sets.items() if zones is not None and not zones.empty]
+    if not frames:
+        frames = [polygon_cell_fractions(pd.DataFrame({"zone_id": [], "geometry_wkt": []}), cells, "zone_id")
+                  .assign(zone_level=pd.Series(dtype="str"))]
+    out = pd.concat(frames, ignore_index=True)
+    return out.astype({"zone_id": "str", "cell_id": "str", "zone_level": "str"})[list(COLUMNS["zone_cells"])]
+
+
 def build_grid(population: pd.DataFrame, zones: pd.DataFrame, facilities: pd.DataFrame, stations: pd.DataFrame,
-               noise_bands: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+               noise_bands: pd.DataFrame | None = None, zones_iris: pd.DataFrame | None = None,
+               zones_quartiers: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """The grid and its crosswalks, as the derived datasets of docs/architecture.md.
 
     Parameters
@@ -241,32 +277,36 @@ def build_grid(population: pd.DataFrame, zones: pd.DataFrame, facilities: pd.Dat
     population : DataFrame
         The ``population`` dataset (one row per populated cell, EPSG:3035 south-west corners).
     zones : DataFrame
-        The ``zones`` dataset (``zone_id``, ``geometry_wkt`` in EPSG:3035).
+        The ``zones`` dataset: arrondissements (``zone_id``, ``geometry_wkt`` in EPSG:3035).
     facilities : DataFrame
         The ``facilities`` dataset (``facility_id``, ``lon``, ``lat`` [° WGS84]).
     stations : DataFrame
         The ``air_stations`` dataset (``station_id``, ``lon``, ``lat`` [° WGS84]).
     noise_bands : DataFrame, optional
         The ``noise_map_bands`` dataset (``band_id``, ``geometry_wkt`` in EPSG:3035).
+    zones_iris, zones_quartiers : DataFrame, optional
+        The optional ``zones_iris`` and ``zones_quartiers`` datasets (same columns as ``zones``).
 
     Returns
     -------
     dict with ``grid_cells`` (populated cells ∪ cells holding a facility or a station, the
-    added cells with population 0), ``zone_cells``, ``facility_cells``, ``station_cells``
-    (station's own EPSG:3035 position) and ``noise_band_cells`` (empty without noise bands).
-    The area fractions are computed on ``grid_cells`` only.
+    added cells with population 0), ``zone_cells`` (every zone level given, with its
+    ``zone_level``), ``facility_cells``, ``station_cells`` (station's own EPSG:3035 position)
+    and ``noise_band_cells`` (empty without noise bands). The area fractions are computed on
+    ``grid_cells`` only.
     """
     facility_points = points_to_cells(facilities, "facility_id")
     station_points = points_to_cells(stations.drop_duplicates("station_id"), "station_id")
     cells = _grid_cells(population, [facility_points, station_points])
-    zone_cells = polygon_cell_fractions(zones, cells, "zone_id")
+    zone_cells = zone_cell_fractions({"zones": zones, "zones_iris": zones_iris, "zones_quartiers": zones_quartiers},
+                                     cells)
     if noise_bands is not None and not noise_bands.empty:
         band_cells = polygon_cell_fractions(noise_bands, cells, "band_id")
     else:
         band_cells = polygon_cell_fractions(pd.DataFrame({"band_id": [], "geometry_wkt": []}), cells, "band_id")
     return {
         "grid_cells": cells,
-        "zone_cells": zone_cells[list(COLUMNS["zone_cells"])],
+        "zone_cells": zone_cells,
         "facility_cells": facility_points[list(COLUMNS["facility_cells"])],
         "station_cells": station_points[list(COLUMNS["station_cells"])],
         "noise_band_cells": band_cells[list(COLUMNS["noise_band_cells"])],

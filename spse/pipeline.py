@@ -87,15 +87,25 @@ def ensure_inputs(day: dt.date) -> list[str]:
 
 
 def build_grid() -> dict[str, int]:
-    """Grid cells and crosswalks (zones, facilities, stations, noise bands) → lake."""
+    """Grid cells and crosswalks (zones, facilities, stations, noise bands) → lake.
+
+    ``zone_cells`` holds the arrondissements (``zones``) and, when their optional sources
+    have landed them, the IRIS (``zones_iris``) and quartiers (``zones_quartiers``), each row
+    with its ``zone_level`` (methods.md §6.5).
+    """
     from spse import grid
+
+    def optional(dataset: str):
+        return lake.read_latest(dataset) if lake.latest_partition(dataset) else None
 
     tables = grid.build_grid(
         population=lake.read_latest("population"),
         zones=lake.read_latest("zones"),
         facilities=lake.read_latest("facilities"),
         stations=lake.read_latest("air_stations"),
-        noise_bands=lake.read_latest("noise_map_bands") if lake.latest_partition("noise_map_bands") else None,
+        noise_bands=optional("noise_map_bands"),
+        zones_iris=optional("zones_iris"),
+        zones_quartiers=optional("zones_quartiers"),
     )
     for name, frame in tables.items():
         lake.write_partition(name, GRID_PARTITION, frame)

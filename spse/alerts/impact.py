@@ -3,8 +3,9 @@
 Input is a long frame of (``rule``, ``cell_id``) pairs, one per affected cell of each
 alert rule; output is one row per rule. Populations are INSEE Filosofi 200 m counts
 [persons] summed over whole cells (``grid_cells``); zones are the arrondissements whose
-crosswalk (``zone_cells``) touches an affected cell; facilities are those located in an
-affected cell (``facility_cells``). Reference: methods.md §1.2 and §6.5.
+crosswalk (``zone_cells`` rows of level arrondissement, never IRIS or quartiers) touches an
+affected cell; facilities are those located in an affected cell (``facility_cells``).
+Reference: methods.md §1.2 and §6.5.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import json
 import pandas as pd
 
 from spse.alerts.footprint import CELL_AREA_KM2
+from spse.grid import ZONE_LEVELS
 
 POPULATION_COLUMNS = ["population", "pop_0_5", "pop_65p", "pop_poor_households"]
+ARRONDISSEMENT = ZONE_LEVELS["zones"]
 
 
 def summarise(affected: pd.DataFrame, grid_cells: pd.DataFrame, zone_cells: pd.DataFrame, zones: pd.DataFrame,
@@ -42,7 +45,9 @@ def summarise(affected: pd.DataFrame, grid_cells: pd.DataFrame, zone_cells: pd.D
 
 
 def _zones(affected: pd.DataFrame, zone_cells: pd.DataFrame, zones: pd.DataFrame) -> pd.DataFrame:
-    crosswalk = zone_cells[zone_cells["area_fraction"] > 0][["zone_id", "cell_id"]]
+    # zone_ids name arrondissements only; a crosswalk without zone_level predates the IRIS and quartier levels
+    level = zone_cells.get("zone_level", pd.Series(index=zone_cells.index, dtype="str")).fillna(ARRONDISSEMENT)
+    crosswalk = zone_cells[(zone_cells["area_fraction"] > 0) & (level == ARRONDISSEMENT)][["zone_id", "cell_id"]]
     hit = affected.merge(crosswalk, on="cell_id")[["rule", "zone_id"]].drop_duplicates()
     hit = hit.merge(zones[["zone_id", "zone_name"]].drop_duplicates("zone_id"), on="zone_id", how="left")
     hit = hit.assign(zone_name=hit["zone_name"].fillna(hit["zone_id"])).sort_values(["rule", "zone_id"])

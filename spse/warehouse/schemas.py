@@ -50,9 +50,16 @@ EMPTY_SCHEMAS: dict[str, DatasetSchema] = {
                                   geometry_wkt=V),
     "population": _reference(cell_id=V, x_3035=D, y_3035=D, **_POPULATION, is_imputed=B),
     "zones": _reference(zone_id=V, zone_name=V, zone_label=V, zone_level=V, area_m2=D, geometry_wkt=V),
+    # optional sources iris_contours and paris_quartiers: the finer zone levels, nested in the arrondissements
+    "zones_iris": _reference(zone_id=V, zone_name=V, zone_label=V, zone_level=V, area_m2=D, geometry_wkt=V,
+                             parent_zone_id=V, geometry_repaired=B),
+    "zones_quartiers": _reference(zone_id=V, zone_name=V, zone_label=V, zone_level=V, area_m2=D, geometry_wkt=V,
+                                  parent_zone_id=V, geometry_repaired=B),
     "facilities": _reference(facility_id=V, category=V, name=V, address=V, zone_id=V, lon=D, lat=D, dataset_id=V,
                              school_year=V),
     "grid_cells": _reference(cell_id=V, x_3035=D, y_3035=D, cx_3035=D, cy_3035=D, lon=D, lat=D, **_POPULATION),
+    # zone_level (arrondissement, iris, quartier) is not required here: partitions written before the
+    # finer levels lack it and hold arrondissements only (sql/staging/stg_zone_cells.sql)
     "zone_cells": _reference(zone_id=V, cell_id=V, area_fraction=D),
     "facility_cells": _reference(facility_id=V, cell_id=V),
     "station_cells": _reference(station_id=V, cell_id=V, x_3035=D, y_3035=D),

@@ -12,6 +12,7 @@ station_cells as (
 
 zone_cells as (
     select * from staging.stg_zone_cells
+    where zone_level = 'arrondissement'
 ),
 
 zones as (

@@ -1,5 +1,5 @@
 with zones as (
-    select * from staging.stg_zones
+    select * from staging.stg_zones_all_levels
 ),
 
 zone_cells as (
@@ -10,33 +10,37 @@ grid_cells as (
     select * from staging.stg_grid_cells
 ),
 
-arrondissement_cells as (
+leveled_cells as (
     select
         zone_cells.zone_id,
-        zones.zone_level,
+        zone_cells.zone_level,
         zones.zone_name,
+        zones.parent_zone_id,
         zone_cells.cell_id,
         zone_cells.area_fraction
     from zone_cells
     inner join zones
-        on zone_cells.zone_id = zones.zone_id
-    where zones.zone_level = 'arrondissement'
+        on
+            zone_cells.zone_id = zones.zone_id
+            and zone_cells.zone_level = zones.zone_level
 ),
 
 commune_cells as (
-    -- Paris (INSEE commune 75056) is the union of its 20 arrondissements
+    -- Paris (INSEE commune 75056) is the union of its 20 arrondissements, never of the finer levels
     select
         '75056' as zone_id,
         'commune' as zone_level,
         'Paris' as zone_name,
+        cast(null as varchar) as parent_zone_id,
         cell_id,
         least(sum(area_fraction), 1.0) as area_fraction
-    from arrondissement_cells
+    from leveled_cells
+    where zone_level = 'arrondissement'
     group by cell_id
 ),
 
 unioned as (
-    select * from arrondissement_cells
+    select * from leveled_cells
     union all by name
     select * from commune_cells
 ),
@@ -46,6 +50,7 @@ final as (
         unioned.zone_id,
         unioned.zone_level,
         unioned.zone_name,
+        unioned.parent_zone_id,
         unioned.cell_id,
         unioned.area_fraction,
         grid_cells.population * unioned.area_fraction as population,

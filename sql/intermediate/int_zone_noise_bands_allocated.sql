@@ -29,8 +29,9 @@ final as (
     -- and the band covers the same share of the cell inside and outside the zone
     select
         zone_cells.zone_id,
-        any_value(zone_cells.zone_level) as zone_level,
+        zone_cells.zone_level,
         any_value(zone_cells.zone_name) as zone_name,
+        any_value(zone_cells.parent_zone_id) as parent_zone_id,
         cell_bands.indicator,
         cell_bands.source_type,
         cell_bands.db_low,
@@ -44,6 +45,7 @@ final as (
     inner join cell_bands
         on zone_cells.cell_id = cell_bands.cell_id
     group by
+        zone_cells.zone_level,
         zone_cells.zone_id,
         cell_bands.indicator,
         cell_bands.source_type,

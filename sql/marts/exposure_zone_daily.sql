@@ -10,17 +10,19 @@ zone_population as (
     -- every cell of the zone counts, with a valid value or not
     select
         zone_id,
-        any_value(zone_level) as zone_level,
+        zone_level,
         any_value(zone_name) as zone_name,
+        any_value(parent_zone_id) as parent_zone_id,
         sum(population) as population,
         count(*) as n_cells
     from zone_cells
-    group by zone_id
+    group by zone_level, zone_id
 ),
 
 allocated as (
     select
         zone_cells.zone_id,
+        zone_cells.zone_level,
         cell_exposures.date,
         cell_exposures.pollutant,
         cell_exposures.statistic,
@@ -36,6 +38,7 @@ allocated as (
 aggregated as (
     select
         zone_id,
+        zone_level,
         date,
         pollutant,
         statistic,
@@ -46,14 +49,15 @@ aggregated as (
         max(value_ug_m3) filter (where is_valid) as max_cell_ug_m3,
         count(*) filter (where is_valid) as n_cells_valid
     from allocated
-    group by zone_id, date, pollutant, statistic, time_base
+    group by zone_level, zone_id, date, pollutant, statistic, time_base
 ),
 
 final as (
     select
         aggregated.zone_id,
-        zone_population.zone_level,
+        aggregated.zone_level,
         zone_population.zone_name,
+        zone_population.parent_zone_id,
         aggregated.date,
         aggregated.pollutant,
         aggregated.statistic,
@@ -69,7 +73,9 @@ final as (
         aggregated.n_cells_valid
     from aggregated
     inner join zone_population
-        on aggregated.zone_id = zone_population.zone_id
+        on
+            aggregated.zone_level = zone_population.zone_level
+            and aggregated.zone_id = zone_population.zone_id
 )
 
 select * from final

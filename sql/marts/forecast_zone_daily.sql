@@ -11,6 +11,7 @@ allocated as (
         zone_cells.zone_id,
         zone_cells.zone_level,
         zone_cells.zone_name,
+        zone_cells.parent_zone_id,
         zone_cells.population,
         zone_cells.pop_0_5,
         zone_cells.pop_65p,
@@ -23,8 +24,9 @@ allocated as (
 aggregated as (
     select
         zone_id,
-        any_value(zone_level) as zone_level,
+        zone_level,
         any_value(zone_name) as zone_name,
+        any_value(parent_zone_id) as parent_zone_id,
         date,
         lead_day,
         any_value(run_date) as run_date,
@@ -44,7 +46,7 @@ aggregated as (
         count(*) as n_cells,
         count(*) filter (where is_valid) as n_cells_valid
     from allocated
-    group by zone_id, date, lead_day, pollutant, statistic, time_base
+    group by zone_level, zone_id, date, lead_day, pollutant, statistic, time_base
 ),
 
 final as (
@@ -52,6 +54,7 @@ final as (
         zone_id,
         zone_level,
         zone_name,
+        parent_zone_id,
         date,
         lead_day,
         run_date,

@@ -9,9 +9,10 @@ zone_cells as (
 zone_population as (
     select
         zone_id,
+        zone_level,
         sum(population) as zone_population
     from zone_cells
-    group by zone_id
+    group by zone_level, zone_id
 ),
 
 final as (
@@ -19,6 +20,7 @@ final as (
         zone_bands.zone_id,
         zone_bands.zone_level,
         zone_bands.zone_name,
+        zone_bands.parent_zone_id,
         zone_bands.indicator,
         zone_bands.source_type,
         zone_bands.db_low,
@@ -32,7 +34,9 @@ final as (
         zone_bands.n_cells
     from zone_bands
     left join zone_population
-        on zone_bands.zone_id = zone_population.zone_id
+        on
+            zone_bands.zone_level = zone_population.zone_level
+            and zone_bands.zone_id = zone_population.zone_id
 )
 
 select * from final

@@ -13,11 +13,12 @@ thresholds as (
 zone_population as (
     select
         zone_id,
-        any_value(zone_level) as zone_level,
+        zone_level,
         any_value(zone_name) as zone_name,
+        any_value(parent_zone_id) as parent_zone_id,
         sum(population) as population
     from zone_cells
-    group by zone_id
+    group by zone_level, zone_id
 ),
 
 mapped_sources as (
@@ -58,8 +59,9 @@ zone_thresholds as (
 bounded as (
     select
         zone_thresholds.zone_id,
-        any_value(zone_thresholds.zone_level) as zone_level,
+        zone_thresholds.zone_level,
         any_value(zone_thresholds.zone_name) as zone_name,
+        any_value(zone_thresholds.parent_zone_id) as parent_zone_id,
         zone_thresholds.indicator,
         zone_thresholds.source_type,
         zone_thresholds.set_id,
@@ -78,10 +80,12 @@ bounded as (
     from zone_thresholds
     left join zone_bands
         on
-            zone_thresholds.zone_id = zone_bands.zone_id
+            zone_thresholds.zone_level = zone_bands.zone_level
+            and zone_thresholds.zone_id = zone_bands.zone_id
             and zone_thresholds.indicator = zone_bands.indicator
             and zone_thresholds.source_type = zone_bands.source_type
     group by
+        zone_thresholds.zone_level,
         zone_thresholds.zone_id,
         zone_thresholds.indicator,
         zone_thresholds.source_type,
@@ -96,6 +100,7 @@ final as (
         zone_id,
         zone_level,
         zone_name,
+        parent_zone_id,
         indicator,
         source_type,
         set_id,

@@ -10,16 +10,18 @@ zone_population as (
     -- every cell of the zone counts, with a valid value or not
     select
         zone_id,
-        any_value(zone_level) as zone_level,
+        zone_level,
         any_value(zone_name) as zone_name,
+        any_value(parent_zone_id) as parent_zone_id,
         sum(population) as population
     from zone_cells
-    group by zone_id
+    group by zone_level, zone_id
 ),
 
 allocated as (
     select
         zone_cells.zone_id,
+        zone_cells.zone_level,
         zone_cells.population,
         zone_cells.pop_0_5,
         zone_cells.pop_65p,
@@ -44,6 +46,7 @@ allocated as (
 aggregated as (
     select
         zone_id,
+        zone_level,
         date,
         pollutant,
         statistic,
@@ -61,15 +64,16 @@ aggregated as (
         coalesce(sum(pop_poor_households) filter (where is_above), 0) as pop_poor_households_above
     from allocated
     group by
-        zone_id, date, pollutant, statistic, time_base,
+        zone_level, zone_id, date, pollutant, statistic, time_base,
         set_id, level, averaging, threshold_value, comparison, threshold_status
 ),
 
 final as (
     select
         aggregated.zone_id,
-        zone_population.zone_level,
+        aggregated.zone_level,
         zone_population.zone_name,
+        zone_population.parent_zone_id,
         aggregated.date,
         aggregated.pollutant,
         aggregated.statistic,
@@ -89,7 +93,9 @@ final as (
         aggregated.population_valid / nullif(zone_population.population, 0) as share_population_valid
     from aggregated
     inner join zone_population
-        on aggregated.zone_id = zone_population.zone_id
+        on
+            aggregated.zone_level = zone_population.zone_level
+            and aggregated.zone_id = zone_population.zone_id
 )
 
 select * from final
