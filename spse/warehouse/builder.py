@@ -95,11 +95,11 @@ def create_lake_views(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         if latest.startswith("vintage="):
             chosen = [latest]
             pattern = lake.partition_path(dataset, latest)
+            con.execute(f"create view lake.{dataset} as select * from read_parquet({_sql_string(str(pattern))}, "
+                        "hive_partitioning = true, union_by_name = true)")
         else:
             chosen = [p for p in lake.partitions(dataset) if p.startswith("date=")]
-            pattern = root / dataset / "date=*" / "data.parquet"
-        con.execute(f"create view lake.{dataset} as select * from read_parquet({_sql_string(str(pattern))}, "
-                    "hive_partitioning = true, union_by_name = true)")
+            _create_daily_view(con, dataset, root / dataset / "date=*" / "data.parquet")
         _check_lake_columns(con, dataset, lake.partition_path(dataset, chosen[-1]))
         con.execute(f"comment on view lake.{dataset} is "
                     f"{_sql_string(f'Lake dataset {dataset}: {len(chosen)} partition(s) read, last {chosen[-1]}')}")
@@ -112,6 +112,22 @@ def create_lake_views(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         con.execute(f"comment on view lake.{dataset} is "
                     f"{_sql_string(f'Lake dataset {dataset}: absent from the lake, empty view')}")
     return pd.DataFrame(read, columns=["dataset", "partition", "path"])
+
+
+def _create_daily_view(con: duckdb.DuckDBPyConnection, dataset: str, pattern: Path) -> None:
+    """``lake.<dataset>`` over its ``date=`` partitions, with the partition as ``partition_date``.
+
+    A file's own ``date`` column wins over the partition's (hive partitioning would hide it:
+    a forecast or forecast alert is about another day than the run that wrote it); files
+    without one get ``date`` = ``partition_date``.
+    """
+    source = (f"read_parquet({_sql_string(str(pattern))}, hive_partitioning = false, union_by_name = true, "
+              "filename = true)")
+    partition = r"cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date)"
+    columns = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
+    own_date = "" if "date" in columns else f", {partition} as date"
+    con.execute(f"create view lake.{dataset} as select * exclude (filename), {partition} as partition_date"
+                f"{own_date} from {source}")
 
 
 def _check_lake_columns(con: duckdb.DuckDBPyConnection, dataset: str, example: Path) -> None:

@@ -22,8 +22,8 @@ class DatasetSchema:
     columns: dict[str, str]
 
     def view_columns(self) -> dict[str, str]:
-        """Columns of the ``lake`` view: the file columns plus the hive partition column."""
-        hive = {"date": DATE} if self.partition == "date" else {"vintage": V}
+        """Columns of the ``lake`` view: the file columns plus the partition columns."""
+        hive = {"date": DATE, "partition_date": DATE} if self.partition == "date" else {"vintage": V}
         return {**self.columns, **{k: t for k, t in hive.items() if k not in self.columns}}
 
 

@@ -5,11 +5,9 @@ with source as (
 final as (
     select
         cast(cell_id as varchar) as cell_id,
-        -- the lake view's hive column `date` is the partition, the run day J; it hides the
-        -- file's own `date`, so the forecast day is rebuilt as J + lead_day
-        cast(date as date) + cast(lead_day as integer) as date,
+        cast(date as date) as date,
         cast(lead_day as bigint) as lead_day,
-        cast(date as date) as run_date,
+        cast(partition_date as date) as run_date,
         cast(base_time_utc as timestamptz) as base_time_utc,
         cast(pollutant as varchar) as pollutant,
         cast(statistic as varchar) as statistic,
