@@ -60,9 +60,14 @@ def ensure_inputs(day: dt.date) -> list[str]:
 
     Daily sources need the partitions of ``day`` and the day before (a local day starts
     in the previous UTC day, and O3 8-hour means reach back 7 hours). A missing previous
-    day upstream is logged, not fatal; a missing ``day`` is fatal.
+    day upstream is logged, not fatal; a missing ``day`` is fatal, except for the CAMS
+    forecast: its runs of ``day - 1`` and ``day`` (00 UTC, published in the morning of that
+    day) are what the run at 06:00 on J = ``day + 1`` has, and ``build_forecast`` takes the
+    latest on or before J; without one the forecast step writes nothing, the observed
+    alerts still go out and ``spse.freshness`` reports the forecast (stale, or never fetched).
     """
     from spse import sources
+    from spse.forecast import SOURCE_DATASET as FORECAST_DATASET
     from spse.ingest import ingest
 
     done = []
@@ -78,9 +83,9 @@ def ensure_inputs(day: dt.date) -> list[str]:
             try:
                 ingest(source, wanted)
             except FetchError as exc:
-                if wanted == day:
+                if wanted == day and source.dataset != FORECAST_DATASET:
                     raise
-                log.warning("%s: previous day %s unavailable: %s", source.name, wanted, exc)
+                log.warning("%s: %s unavailable: %s", source.name, wanted, exc)
                 continue
             done.append(f"{source.name}:{source.partition_for(wanted)}")
     return done
@@ -142,12 +147,13 @@ def build_noise(day: dt.date) -> dict[str, int]:
 def build_forecast(day: dt.date) -> dict[str, int]:
     """CAMS forecast daily statistics per cell for the run day (``day`` + 1 = J) and J+1.
 
-    Needs the optional ``cams_europe_forecast`` source; without it nothing is written.
+    Reads the ``cams_europe_forecast`` runs that ``ensure_inputs`` landed (base times
+    ``day - 1`` and ``day``, 00 UTC); without any run in the lake nothing is written.
     """
     from spse import forecast
 
     if not lake.partitions("forecast_cams"):
-        log.info("no CAMS forecast in the lake (source cams_europe_forecast not configured): skipped")
+        log.info("no CAMS forecast run in the lake (source cams_europe_forecast): skipped")
         return {}
     tables = forecast.build_forecast(day + dt.timedelta(days=1))
     return {name: len(frame) for name, frame in tables.items()}

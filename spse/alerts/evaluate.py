@@ -10,7 +10,8 @@ exceeding stations (``spse.alerts.footprint``). Stations are in scope when their
 touches the zone crosswalk (so a national feed does not raise Paris alerts).
 ``meets_episode_criteria`` applies the arrêté du 7 avril 2016 criteria (methods.md §1.2)
 to the grid, indicatively: the official criterion uses modelled background fields over the
-whole region.
+whole region. Persistence rows (``<averaging>_persistence``) span several days and are
+evaluated with the forecast (``spse.alerts.persistence``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ INPUT_COLUMNS = {
 }
 
 LAKE_DATASETS = {"station_hourly": "air_hourly"}
+# Kinds whose rows have affected cells (the episode criteria apply); data_quality rows have none.
+CELL_KINDS = ("air_quality", "forecast")
 
 def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataFrame, surface_daily: pd.DataFrame,
              station_hourly: pd.DataFrame, station_daily: pd.DataFrame, grid_cells: pd.DataFrame,
@@ -87,7 +90,7 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
     Code de l'environnement R221-1; arrêté du 7 avril 2016; arrêté du 20 août 2014 modifié
     le 13 mars 2018; methods.md §1, §8, W3, W8.
     """
-    params = _parameters(parameters)
+    params = parameters_dict(parameters)
     surface_hourly = _shaped("surface_hourly", surface_hourly)
     surface_daily = _shaped("surface_daily", surface_daily)
     station_hourly = _shaped("station_hourly", station_hourly)
@@ -123,13 +126,13 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
                    ignore_index=True)
     frames = [frame for frame in (raised, dq) if not frame.empty]
     raised = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    raised = _with_defaults(raised.reindex(columns=COLUMNS))
+    raised = with_defaults(raised.reindex(columns=COLUMNS))
     raised["alert_id"] = [alert_id(day, p, lv, s) for p, lv, s in
                           zip(raised["pollutant"], raised["level"], raised["set_id"], strict=True)]
     raised["date"] = day
     raised["time_base"] = time_base
-    raised["meets_episode_criteria"] = _episode_criteria(raised, grid_cells, params)
-    out = conform(_with_defaults(lifecycle.apply(day, raised, previous_alerts, recs)))
+    raised["meets_episode_criteria"] = episode_criteria(raised, grid_cells, params)
+    out = conform(with_defaults(lifecycle.apply(day, raised, previous_alerts, recs)))
     return out.sort_values(["kind", "pollutant", "set_id", "threshold_value", "level", "status"],
                            na_position="last", kind="stable").reset_index(drop=True)
 
@@ -140,13 +143,14 @@ def alert_rules(thresholds: pd.DataFrame, parameters: Mapping[str, str]) -> pd.D
     rows = thresholds[thresholds["set_id"].isin(sets)]
     rows = rows[rows["noise_source"].fillna("").astype(str).eq("")] if "noise_source" in rows.columns else rows
     usable = rows["averaging"].isin([rules.HOURLY, *DAILY_STATISTICS])
-    for row in rows[~usable].itertuples():
+    # persistence rows span several days: spse.alerts.persistence evaluates them with the forecast
+    for row in rows[~usable & ~rows["averaging"].str.endswith(rules.PERSISTENCE_SUFFIX)].itertuples():
         log.warning("alert set %s: %s %s averaging %r is not a daily rule, skipped", row.set_id, row.pollutant,
                     row.level, row.averaging)
     return rows[usable].reset_index(drop=True)
 
 
-def _with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
+def with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
     """Zero impact where a row has none (data-quality and closed rows, unlocated stations)."""
     filled = {name: frame[name].astype(object).where(frame[name].notna(), default)
               for name, default in EMPTY_IMPACT.items()}
@@ -165,7 +169,8 @@ def _shaped(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
     return frame
 
 
-def _parameters(parameters: Mapping[str, str] | pd.DataFrame) -> dict[str, str]:
+def parameters_dict(parameters: Mapping[str, str] | pd.DataFrame) -> dict[str, str]:
+    """The parameter register as name → text, from a mapping or its frame (``name``, ``value``)."""
     if isinstance(parameters, pd.DataFrame):
         parameters = dict(zip(parameters["name"], parameters["value"], strict=True))
     return {k: str(v) for k, v in parameters.items()}
@@ -247,11 +252,11 @@ def _raised_rows(table, station_hits, cell_hits, summary, footprints, station_ce
     return pd.DataFrame(rows)
 
 
-def _episode_criteria(raised: pd.DataFrame, grid_cells: pd.DataFrame, params: Mapping[str, str]) -> pd.Series:
+def episode_criteria(raised: pd.DataFrame, grid_cells: pd.DataFrame, params: Mapping[str, str]) -> pd.Series:
     """Indicative arrêté du 7 avril 2016 test: area ≥ episode_area_km2 or population ≥ share × grid total."""
     total = float(grid_cells["population"].sum()) if not grid_cells.empty else 0.0
     area = raised["area_km2"].astype(float).fillna(0.0)
     people = raised["population_total"].astype(float).fillna(0.0)
     met = (area >= float(params["episode_area_km2"])) | (
         (people >= float(params["episode_population_share"]) * total) & (people > 0))
-    return met & raised["kind"].eq("air_quality")
+    return met & raised["kind"].isin(CELL_KINDS)

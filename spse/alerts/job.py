@@ -9,9 +9,11 @@ import pandas as pd
 
 from spse import lake, register
 from spse.alerts.evaluate import evaluate
+from spse.alerts.forecast import evaluate_forecast
 from spse.alerts.outbox import write_outbox
 from spse.alerts.quality import DAILY_SOURCES
 from spse.alerts.schema import DATASET, storage_frame
+from spse.forecast import DATASET as FORECAST_DATASET
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +44,11 @@ def run(day: dt.date) -> pd.DataFrame:
 
     Reads ``air_hourly`` (UTC partitions ``day - 1`` and ``day``, which hold the local
     day's hours), ``station_daily``, ``surface_hourly`` and ``surface_daily`` of ``day``,
-    the latest grid, crosswalks, zones and facilities, and the ``alerts`` of ``day - 1``.
-    Replaces the partition ``alerts/date=<day>`` and the day's outbox folder.
+    the latest grid, crosswalks, zones and facilities, and the ``alerts`` of ``day - 1``;
+    then the forecast of the run day J = ``day + 1`` (``forecast_cell_daily/date=J``, when the
+    forecast step wrote it) for J and J+1 and the persistence rules
+    (``spse.alerts.forecast``). Replaces the partition ``alerts/date=<day>`` (observed,
+    data-quality and this run's forecast rows) and the day's outbox folder.
     """
     reference = {name: _latest(name, required=True) for name in REQUIRED_REFERENCE}
     reference.update({name: _latest(name, required=False) for name in OPTIONAL_REFERENCE})
@@ -61,6 +66,22 @@ def run(day: dt.date) -> pd.DataFrame:
         missing_inputs=missing,
         **reference,
     )
+    run_day = day + dt.timedelta(days=1)
+    forecast_rows = evaluate_forecast(
+        run_day,
+        thresholds=register.thresholds(),
+        forecast_daily=lake.read_days(FORECAST_DATASET, [run_day]),
+        observed=frame,
+        parameters=register_parameters(),
+        **{name: table for name, table in reference.items() if name != "station_cells"},
+    )
+    if forecast_rows.empty:
+        log.info("alerts %s: no forecast alert for %s and the day after (%s/date=%s)", day, run_day,
+                 FORECAST_DATASET, run_day)
+    elif frame.empty:
+        frame = forecast_rows
+    else:
+        frame = pd.concat([frame, forecast_rows], ignore_index=True)
     lake.write_partition(DATASET, lake.date_partition(day), storage_frame(frame))
     write_outbox(frame, day, facilities=reference["facilities"], zones=reference["zones"])
     log.info("alerts %s: %d rows (%s)", day, len(frame), ", ".join(f"{k}={v}" for k, v in

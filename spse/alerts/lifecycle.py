@@ -6,6 +6,12 @@ An air-quality alert active on the day before (``opened`` or ``ongoing``) and no
 ``day`` gets a ``closed`` row dated ``day``; data-quality alerts describe one day and are not
 closed. Nothing depends on the wall clock, so a re-run gives the same
 rows. Days are local days of the register's time base.
+
+Forecast alerts (``kind = 'forecast'``) have no lifecycle: every run re-issues the forecast
+of its J and J+1 in its own partition (replacing the previous issue of that run), with
+status ``opened``; they are neither carried nor closed, and they never make an observed
+alert ``ongoing`` or ``closed`` (methods.md §1.2 "Constaté vs prévu": a forecast triggers a
+procedure, the observation is evaluated on its own).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from spse.alerts.recommendations import recommendation_text
 from spse.alerts.schema import KEY, alert_id
 
 ACTIVE = ("opened", "ongoing")
+FORECAST = "forecast"
 
 
 def active_on(previous_alerts: pd.DataFrame) -> pd.DataFrame:
@@ -25,7 +32,7 @@ def active_on(previous_alerts: pd.DataFrame) -> pd.DataFrame:
     columns = [*KEY, "episode_start_date"]
     if previous_alerts is None or previous_alerts.empty:
         return pd.DataFrame(columns=columns)
-    rows = previous_alerts[previous_alerts["status"].isin(ACTIVE)]
+    rows = previous_alerts[previous_alerts["status"].isin(ACTIVE) & previous_alerts["kind"].ne(FORECAST)]
     start = rows["episode_start_date"].where(rows["episode_start_date"].notna(), rows["date"])
     return rows.assign(episode_start_date=start.map(_as_date))[columns].drop_duplicates(KEY)
 
@@ -35,6 +42,8 @@ def apply(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataFrame,
     """Set ``status`` and ``episode_start_date`` of ``raised`` and append the closed rows."""
     before = _keyed(active_on(previous_alerts))
     raised = _keyed(raised)
+    if raised["kind"].eq(FORECAST).any():
+        raise ValueError("lifecycle.apply: forecast rows have no lifecycle, use lifecycle.issue_forecast")
     merged = raised.merge(before, on=KEY, how="left", suffixes=("", "_before"), indicator=True)
     was_active = merged["_merge"] == "both"
     merged["status"] = was_active.map({True: "ongoing", False: "opened"})
@@ -45,6 +54,11 @@ def apply(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataFrame,
     closed = _closed_rows(day, ended, previous_alerts, recommendations)
     frames = [frame for frame in (merged, closed) if not frame.empty]
     return pd.concat(frames, ignore_index=True) if frames else merged
+
+
+def issue_forecast(raised: pd.DataFrame) -> pd.DataFrame:
+    """Forecast rows as issued by this run: ``opened``, the episode starting on the forecast day."""
+    return raised.assign(status="opened", episode_start_date=raised["date"])
 
 
 def _closed_rows(day: dt.date, ended: pd.DataFrame, previous_alerts: pd.DataFrame,

@@ -24,6 +24,11 @@ import pandas as pd
 from spse.stats import exceeds, longest_run_above
 
 HOURLY = "1h"
+# ``<averaging>_persistence``: the threshold exceeded on ``consecutive_periods`` consecutive days (methods.md §1.3).
+PERSISTENCE_SUFFIX = "_persistence"
+# Threshold averaging → the daily statistic that decides it on one day (forecast_cell_daily): one hour above
+# the value ⇔ the day's highest hourly value above it.
+DAILY_STATISTIC_OF = {"day_mean": "day_mean", HOURLY: "day_max_1h"}
 SERIES_KEYS = ("discriminant", "procedure")
 
 
@@ -90,3 +95,10 @@ def surface_hourly_hits(surface_hourly: pd.DataFrame, pollutant: str, hours: pd.
         return pd.DataFrame(columns=["cell_id", "value_max", "longest_run_h"])
     rows = surface_hourly[surface_hourly["pollutant"] == pollutant]
     return hourly_hits(hourly_matrix(rows, ["cell_id"], hours), threshold, periods, rounding)
+
+
+def rule_json(rule, statistic: str) -> dict:
+    """The threshold row behind an alert, for its ``triggered_by`` JSON."""
+    return {"set_id": rule["set_id"], "pollutant": rule["pollutant"], "level": rule["level"],
+            "averaging": rule["averaging"], "threshold": float(rule["value"]),
+            "consecutive_periods": int(rule["consecutive_periods"]), "comparison": ">", "statistic": statistic}

@@ -1,6 +1,9 @@
 """The ``alerts`` dataset: its columns (type, unit, definition), the alert id, an empty frame.
 
-One row per (date, pollutant, level, set); see docs/architecture.md "Alerts".
+One row per (date, kind, pollutant, level, set); see docs/architecture.md "Alerts". The
+partition ``alerts/date=<d>`` is the run that evaluated the observed day ``d`` (reported at
+06:00 Europe/Paris on ``d + 1`` = J); it holds that day's observed and data-quality rows and
+the run's forecast rows, whose ``date`` is the forecast day (J or J+1).
 """
 
 from __future__ import annotations
@@ -16,27 +19,33 @@ from spse.sources.base import Column
 DATASET = "alerts"
 
 ALERT_COLUMNS: dict[str, Column] = {
-    "alert_id": Column("VARCHAR", "", "Stable id: first 16 hex digits of SHA-256 of 'date|pollutant|level|set_id'; "
-                       "a re-run of the day gives the same id", nullable=False),
-    "date": Column("DATE", "", "Observed local day the alert is about (time_base)", nullable=False),
-    "kind": Column("VARCHAR", "", "air_quality (a threshold exceeded) or data_quality (inputs missing or thin)",
+    "alert_id": Column("VARCHAR", "", "Stable id: first 16 hex digits of SHA-256 of 'date|pollutant|level|set_id' "
+                       "('...|set_id|forecast' for forecast rows); a re-run of the day gives the same id",
+                       nullable=False),
+    "date": Column("DATE", "", "Local day the alert is about (time_base): the observed day for air_quality and "
+                   "data_quality rows, the forecast day (J or J+1) for forecast rows", nullable=False),
+    "kind": Column("VARCHAR", "", "air_quality (a threshold exceeded on the observed day), forecast (exceeded in "
+                   "the CAMS forecast of J or J+1, or a persistence rule) or data_quality (inputs missing or thin)",
                    nullable=False),
     "pollutant": Column("VARCHAR", "", "Pollutant (NO2, O3, PM10, SO2, ...); for a missing input, the lake dataset",
                         nullable=False),
-    "level": Column("VARCHAR", "", "Threshold level of the register (information, alerte, alerte_mesures_1, ...) "
-                    "or data_quality", nullable=False),
+    "level": Column("VARCHAR", "", "Threshold level of the register (information, alerte, alerte_mesures_1, "
+                    "alerte_persistance, ...) or data_quality", nullable=False),
     "set_id": Column("VARCHAR", "", "Threshold set of the register (FR_R221-1, ...) or the data-quality rule "
                      "(DQ_MISSING_PARTITION, DQ_BACKGROUND_STATIONS)", nullable=False),
-    "averaging": Column("VARCHAR", "", "Averaging of the threshold: 1h (hourly means, with consecutive_periods) "
-                        "or day_mean (calendar-day mean)"),
+    "averaging": Column("VARCHAR", "", "Averaging of the threshold: 1h (hourly means, with consecutive_periods), "
+                        "day_mean (calendar-day mean), or <averaging>_persistence (information threshold exceeded "
+                        "on consecutive_periods consecutive days)"),
     "threshold_value": Column("DOUBLE", "µg/m³ (CO mg/m³); stations for DQ_BACKGROUND_STATIONS",
                               "Threshold exceeded strictly (>) by the observed statistic"),
     "unit": Column("VARCHAR", "", "Unit of threshold_value and value_max"),
     "value_max": Column("DOUBLE", "same as unit", "Highest observed (station) or interpolated (cell) value of the "
-                        "statistic among the stations and cells that triggered the alert; for "
-                        "DQ_BACKGROUND_STATIONS the number of background stations with a valid day"),
-    "basis": Column("VARCHAR", "", "surface (background surface cells only), station (station exceedances only) "
-                    "or surface+station"),
+                        "statistic among the stations and cells that triggered the alert; forecast rows: the "
+                        "highest forecast cell value (persistence: the highest, over the cells exceeding on every "
+                        "forecast day, of the cell's lowest daily value); for DQ_BACKGROUND_STATIONS the number "
+                        "of background stations with a valid day"),
+    "basis": Column("VARCHAR", "", "surface (background surface cells only), station (station exceedances only), "
+                    "surface+station, or forecast (CAMS forecast cells, forecast_cell_daily)"),
     "station_ids": Column("VARCHAR", "", "Comma-separated ids of the stations whose observed statistic exceeded"),
     "zone_ids": Column("VARCHAR", "", "Comma-separated INSEE codes of the arrondissements touching affected cells"),
     "zone_names": Column("VARCHAR", "", "Names of those arrondissements, same order, separated by ', '"),
@@ -54,13 +63,15 @@ ALERT_COLUMNS: dict[str, Column] = {
                              "spse/registers/recommendations.csv (arrêté du 20 août 2014 modifié le 13 mars 2018); "
                              "for data_quality alerts, what is missing"),
     "status": Column("VARCHAR", "", "opened (not active on the day before), ongoing (active on the day before) or "
-                     "closed (active on the day before, not raised on this day)", nullable=False),
+                     "closed (active on the day before, not raised on this day); forecast rows are always "
+                     "opened: each run re-issues its forecast and never closes one", nullable=False),
     "episode_start_date": Column("DATE", "", "First day of the episode this row belongs to (time_base)"),
     "meets_episode_criteria": Column("BOOLEAN", "", "Indicative: area_km2 ≥ episode_area_km2 or population_total "
                                      "≥ episode_population_share × grid population (arrêté du 7 avril 2016); the "
                                      "official criterion uses modelled background fields over the region"),
     "triggered_by": Column("VARCHAR", "", "JSON: the station rows (id, class, cell, value, run length) and the "
-                           "surface summary (cells, value) behind the alert, so it can be reproduced from the lake"),
+                           "surface summary (cells, value) behind the alert, so it can be reproduced from the lake; "
+                           "forecast rows: the CAMS run (base_time_utc), lead_day and forecast cells"),
     "time_base": Column("VARCHAR", "", "Time zone of the day (register parameter day_time_base)", nullable=False),
 }
 
@@ -71,11 +82,20 @@ _ARROW = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "BIGINT": pa.int64(), 
 _DTYPES = {"VARCHAR": "object", "DOUBLE": "float64", "BIGINT": "int64", "BOOLEAN": "bool", "DATE": "object"}
 
 KEY = ["kind", "pollutant", "level", "set_id"]
+# Top-level key of a forecast row's triggered_by holding its date: the warehouse's lake view shows the hive
+# partition (the run's observed day) in place of the file's ``date``, and sql/marts/alerts.sql restores it.
+FORECAST_DATE = "forecast_date"
+# Kinds whose id includes the kind; observed and data-quality ids keep their original text.
+KINDS_IN_ID = ("forecast",)
 
 
-def alert_id(day: dt.date, pollutant: str, level: str, set_id: str) -> str:
-    """Stable id of one (date, pollutant, level, set): re-running a day replaces, never duplicates."""
-    text = f"{day.isoformat()}|{pollutant}|{level}|{set_id}"
+def alert_id(day: dt.date, pollutant: str, level: str, set_id: str, kind: str | None = None) -> str:
+    """Stable id of one (date, pollutant, level, set[, kind]): re-running a day replaces, never duplicates.
+
+    A forecast alert's id also hashes its kind, so it never equals the id of the observed
+    alert of the same day, pollutant, level and set.
+    """
+    text = f"{day.isoformat()}|{pollutant}|{level}|{set_id}" + (f"|{kind}" if kind in KINDS_IN_ID else "")
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

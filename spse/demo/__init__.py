@@ -6,7 +6,8 @@ laid out as upstream, in the feeds' real formats, read by the production connect
 so two generations are byte-identical; the stations, arrondissements and their populations
 are real facts (``spse.demo.facts``). ``docs/demo.md`` lists the designed facts: a PM10
 episode in the north and east on 2026-01-15, an NO2 peak of 212.0 µg/m³ at FR04329, the
-invalid hours, the noise levels, and the crèche row that must be quarantined.
+invalid hours, the noise levels, the crèche row that must be quarantined, and a CAMS run of
+2026-01-15 00 UTC forecasting PM10 above 50 in the north-east on 2026-01-16 and 2026-01-17.
 """
 
 from __future__ import annotations
@@ -52,9 +53,10 @@ def _default_root() -> Path:
 
 
 def _write_all(root: Path) -> None:
-    from spse.demo import air, facilities, noise, noise_map, population, zones
+    from spse.demo import air, facilities, forecast, noise, noise_map, population, zones
 
     air.write(root, _rng("air"))
+    forecast.write(root)
     noise.write(root, _rng("noise"))
     noise_map.write(root)
     population.write(root, _rng("population"))

@@ -24,6 +24,7 @@ SOURCES = {  # name → days to ingest
     "insee_filosofi_200m": (D2,),
     "paris_arrondissements": (D2,),
     "paris_facilities": (D2,),
+    "cams_europe_forecast": (D2,),
 }
 
 
@@ -96,3 +97,14 @@ def test_population_and_facilities_totals(home):
                       "ehpad": 20, "hospital": 12, "centre_sante": 12}
     assert set(rows.loc[rows["school_year"].notna(), "school_year"]) == {"2025-2026"}
     assert "CRE-0001" in set(rows["facility_id"])
+
+
+def test_cams_forecast_is_the_designed_run(home):
+    source, _ = _ingest("cams_europe_forecast")
+    rows = lake.read_partition(source.dataset, source.partition_for(D2))
+    # 6 pollutants × 97 lead times × 3 latitudes × 5 longitudes (docs/demo.md "CAMS forecast")
+    assert len(rows) == 6 * 97 * 3 * 5
+    assert set(rows["base_time_utc"]) == {pd.Timestamp("2026-01-15 00:00", tz="UTC")}
+    assert set(rows["model"]) == {"ENSEMBLE"} and rows["lead_hours"].max() == 96
+    co = rows.loc[rows["pollutant"] == "CO", "value"]
+    assert co.to_numpy() == pytest.approx(0.3)  # 300 µg/m3 in the file, mg/m³ in the lake
