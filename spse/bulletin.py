@@ -87,8 +87,11 @@ def _read(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, pd.DataFram
         f"max(pop_weighted_mean_ug_m3) filter (where pollutant = '{p}' and statistic = '{s}') as \"{p} {s}\""
         for p, s, _ in KEY_NUMBERS)
     return {
-        "alerts": _query(con, "select * from marts.alerts where date = ? "
+        "alerts": _query(con, "select * from marts.alerts where date = ? and kind <> 'forecast' "
                               "order by kind, pollutant, threshold_value, level", on_day),
+        "forecast": _query(con, "select * from marts.alerts where kind = 'forecast' and date in (?, ?) "
+                                "order by date, pollutant, threshold_value, level",
+                           [day + dt.timedelta(days=1), day + dt.timedelta(days=2)]),
         "exposure": _query(con, f"select zone_id, any_value(zone_name) as zone_name, any_value(zone_level) as "
                                 f"zone_level, {key}, max(population) as population from marts.exposure_zone_daily "
                                 "where date = ? and zone_level in ('arrondissement', 'commune') "
@@ -125,14 +128,21 @@ def _zones(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def page_html(day: dt.date, *, alerts: pd.DataFrame, exposure: pd.DataFrame, above: pd.DataFrame,
-              stations: pd.DataFrame, zones: pd.DataFrame, build: pd.DataFrame, partitions: pd.DataFrame) -> str:
-    """The bulletin page from the day's frames (pure; used by :func:`render`)."""
+              stations: pd.DataFrame, zones: pd.DataFrame, build: pd.DataFrame, partitions: pd.DataFrame,
+              forecast: pd.DataFrame | None = None) -> str:
+    """The bulletin page from the day's frames (pure; used by :func:`render`).
+
+    ``forecast`` holds the forecast alerts the same run raised for J and J+1 (the two days
+    after ``day``), from the CAMS forecast.
+    """
+    forecast = forecast if forecast is not None else pd.DataFrame()
     title = f"Qualité de l'air à Paris : bulletin du {french_date(day)}"
     parts = [f"<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{_e(title)}</title>"
              f"<style>{CSS}</style></head><body>",
              f"<h1>{_e(title)}</h1><p class=\"muted\">Journée civile du {_e(day.isoformat())}, heure de Paris "
-             "(Europe/Paris). Mesures observées ; pas de prévision.</p>",
-             _alerts_section(alerts), _map_section(zones, exposure), _key_numbers_section(exposure),
+             "(Europe/Paris). Mesures observées ; prévisions CAMS pour les deux jours suivants.</p>",
+             _alerts_section(alerts), _forecast_section(day, forecast), _map_section(zones, exposure),
+             _key_numbers_section(exposure),
              _above_section(above), _stations_section(stations), _method_section(build, partitions),
              "</body></html>\n"]
     return "\n".join(parts)
@@ -156,6 +166,18 @@ def _alerts_section(alerts: pd.DataFrame) -> str:
                         f"<span class=\"rec\">{_e(r['recommendation'])}</span></li>"
                         for r in quality.to_dict("records"))
         blocks.append(f"<h3>Qualité des données</h3><ul>{items}</ul>")
+    return "\n".join(blocks)
+
+
+def _forecast_section(day: dt.date, forecast: pd.DataFrame) -> str:
+    days = f"{french_date(day + dt.timedelta(days=1))} et {french_date(day + dt.timedelta(days=2))}"
+    if forecast.empty:
+        return (f"<h2>Prévisions ({_e(days)})</h2><p>Aucun dépassement prévu des seuils d'information ou "
+                "d'alerte, ou pas de prévision disponible (source CAMS).</p>")
+    blocks = [f"<h2>Prévisions ({_e(days)})</h2>"]
+    for row in forecast.to_dict("records"):
+        blocks.append(f"<p class=\"muted\">Prévision pour le {_e(french_date(pd.Timestamp(row['date']).date()))}"
+                      "</p>" + _alert_block(row))
     return "\n".join(blocks)
 
 

@@ -146,6 +146,13 @@ def print_summary(day: dt.date) -> None:
         print("  " + _alert_line(row))
         if row.kind != "data_quality" and row.facility_ids:
             print("      " + _facility_names(warehouse, row.facility_ids.split(",")))
+    forecast = warehouse.query(
+        "select * from marts.alerts where kind = 'forecast' and date in (?, ?) order by date, pollutant, level",
+        params=[day + dt.timedelta(days=1), day + dt.timedelta(days=2)])
+    print(f"\nForecast alerts for {day + dt.timedelta(days=1)} and {day + dt.timedelta(days=2)} "
+          f"(CAMS, {len(forecast)}):")
+    for row in forecast.itertuples():
+        print(f"  {row.date:%Y-%m-%d} " + _alert_line(row))
     print(f"\nBulletin:  {settings().bulletin / f'{day}.html'}")
     print(f"Warehouse: {settings().warehouse}  (spse sql \"select ...\"; spse tables)")
     print(f"Outbox:    {settings().outbox / 'alerts' / day.isoformat()}")
