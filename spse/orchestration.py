@@ -269,18 +269,24 @@ def build_ingest_dag(source: SourceSpec) -> DAG:
 
 
 def _daily_schedule(daily_sources: list[SourceSpec]) -> CronTriggerTimetable | AssetOrTimeSchedule:
-    """06:00 Europe/Paris, and also whenever a daily source's lake dataset is updated."""
+    """06:00 Europe/Paris, and again once every daily source's lake dataset has been updated.
+
+    All inputs (``&``), not any: ``lcsqa_e2`` lands every hour, and a run per hourly E2
+    update would recompute the same day all day long. When the late rewrites of every
+    daily feed have landed, the day is recomputed with them.
+    """
     timetable = CronTriggerTimetable(DAILY_CRON, timezone=TIMEZONE)
     assets = [lake_asset(s.dataset) for s in daily_sources]
     if not assets:
         return timetable
-    return AssetOrTimeSchedule(timetable=timetable, assets=functools.reduce(operator.or_, assets))
+    return AssetOrTimeSchedule(timetable=timetable, assets=functools.reduce(operator.and_, assets))
 
 
 DAILY_DOC = """
 ### spse_daily: exposure indicators, alerts and bulletin for one local day
 
-Runs at 06:00 Europe/Paris and whenever a daily source's lake dataset is updated. It
+Runs at 06:00 Europe/Paris, and again once every daily source's lake dataset has been
+updated since its last run (Airflow asset-aware scheduling). It
 reports on the **day before** the run (Europe/Paris): the run of 2026-01-16 06:00 covers
 2026-01-15. Set the param `target_date` (YYYY-MM-DD) to recompute another day.
 

@@ -162,7 +162,7 @@ def test_daily_task_graph(dagbag):
 
 
 def test_daily_schedule_is_six_paris_time_and_asset_aware(dagbag):
-    from airflow.sdk import AssetAny, AssetOrTimeSchedule, CronTriggerTimetable
+    from airflow.sdk import AssetAll, AssetOrTimeSchedule, CronTriggerTimetable
 
     from spse.orchestration import lake_asset
 
@@ -173,7 +173,7 @@ def test_daily_schedule_is_six_paris_time_and_asset_aware(dagbag):
         cron = dag.timetable.timetable
         condition = dag.timetable.asset_condition
         if len(daily) > 1:
-            assert isinstance(condition, AssetAny)  # any daily input updated triggers a run
+            assert isinstance(condition, AssetAll)  # every daily input updated triggers a run
         assert set(getattr(condition, "objects", [condition])) == {lake_asset(s.dataset) for s in daily}
     else:
         cron = dag.timetable
