@@ -82,7 +82,7 @@ DAILY_DEFAULT_ARGS = {
 }
 
 DAILY_STEPS = ("ensure_inputs", "build_grid", "build_surfaces", "build_noise", "build_forecast", "raise_alerts",
-               "build_warehouse", "publish", "render_bulletin", "summary")
+               "build_warehouse", "publish", "render_bulletin", "notify_alerts", "summary")
 
 
 SPEC_FIELDS = ("name", "dataset", "kind", "cadence", "schedule")
@@ -292,7 +292,7 @@ reports on the **day before** the run (Europe/Paris): the run of 2026-01-16 06:0
 
 Steps (one task each, `spse.pipeline`): ensure_inputs → build_grid → build_surfaces →
 build_noise → build_forecast → raise_alerts → build_warehouse → publish →
-render_bulletin → summary.
+render_bulletin → notify_alerts → summary.
 Each step reads and writes the lake; `build_warehouse` builds a new DuckDB file and
 `publish` swaps it in atomically, so a failed run leaves the published warehouse as it
 was. XCom carries only paths and counts.
@@ -379,6 +379,13 @@ def build_daily_dag() -> DAG:
             return pipeline.render_bulletin(_daily_day())
 
         @task(multiple_outputs=False)
+        def notify_alerts() -> dict[str, Any]:
+            """POST new or changed notifications to the webhook, when configured; counts."""
+            from spse import pipeline
+
+            return pipeline.notify_alerts(_daily_day())
+
+        @task(multiple_outputs=False)
         def summary() -> dict[str, Any]:
             """Log and return what the run produced (paths and counts only)."""
             ti = get_current_context()["ti"]
@@ -391,6 +398,7 @@ def build_daily_dag() -> DAG:
                 "alerts": pulled["raise_alerts"],
                 "warehouse": pulled["publish"],
                 "bulletin": pulled["render_bulletin"],
+                "notifications": pulled["notify_alerts"],
             }
             log.info("spse_daily %s: %d alerts, %d partitions ingested, warehouse %s, bulletin %s",
                      result["day"], result["alerts"] or 0, len(result["ingested"]),
@@ -399,6 +407,6 @@ def build_daily_dag() -> DAG:
 
         warehouse_file = build_warehouse()
         chain(ensure_inputs(), build_grid(), build_surfaces(), build_noise(), build_forecast(), raise_alerts(),
-              warehouse_file, publish(warehouse_file), render_bulletin(), summary())
+              warehouse_file, publish(warehouse_file), render_bulletin(), notify_alerts(), summary())
 
     return spse_daily()

@@ -10,7 +10,8 @@ For the local day ``day`` (Europe/Paris):
    ``build_forecast`` CAMS forecast J/J+1 on the grid (when that source is configured);
 5. ``raise_alerts``   threshold rules → alerts partition + outbox;
 6. ``build_warehouse`` SQL models into a new DuckDB file; ``publish`` swaps it in;
-7. ``render_bulletin`` the day's HTML page.
+7. ``render_bulletin`` the day's HTML page; ``notify_alerts`` posts new notifications to
+   the webhook when one is configured.
 
 Each step reads and writes the lake only, so a failed step leaves the published warehouse
 as it was.
@@ -183,6 +184,13 @@ def render_bulletin(day: dt.date) -> str:
     return str(bulletin.render(day))
 
 
+def notify_alerts(day: dt.date) -> dict:
+    """Send the day's new or changed notifications to the webhook, if one is configured."""
+    from spse import notify
+
+    return notify.deliver(day)
+
+
 @dataclass
 class RunSummary:
     day: dt.date
@@ -191,6 +199,7 @@ class RunSummary:
     alerts: int = 0
     warehouse: str = ""
     bulletin: str = ""
+    notifications: dict = field(default_factory=dict)
 
 
 def run_day(day: dt.date) -> RunSummary:
@@ -204,4 +213,5 @@ def run_day(day: dt.date) -> RunSummary:
     summary.alerts = raise_alerts(day)
     summary.warehouse = publish(build_warehouse(day))
     summary.bulletin = render_bulletin(day)
+    summary.notifications = notify_alerts(day)
     return summary

@@ -36,7 +36,8 @@ EXPECTED_DAILY_GRAPH = {
     "raise_alerts": {"build_warehouse"},
     "build_warehouse": {"publish"},
     "publish": {"render_bulletin"},
-    "render_bulletin": {"summary"},
+    "render_bulletin": {"notify_alerts"},
+    "notify_alerts": {"summary"},
     "summary": set(),
 }
 
