@@ -271,6 +271,9 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
+    except BrokenPipeError:  # output piped into head or less, closed early
+        sys.stderr.close()
+        return 0
     except Exception as exc:  # the CLI reports, it does not dump a traceback at the user
         if args.verbose:
             raise
