@@ -183,11 +183,13 @@ def cmd_sources(args: argparse.Namespace) -> int:
     from spse.config import source_base_url
 
     frame = freshness.report(sources.discover(), day=args.date)
+    running = {s.name for s in sources.active()}
+    frame["runs"] = ["yes" if name in running else "not configured" for name in frame["source"]]
     frame["location"] = [source_base_url(name) for name in frame["source"]]
-    columns = ["source", "kind", "cadence", "schedule", "latest_partition", "rows", "last_fetch_utc",
+    columns = ["source", "kind", "cadence", "schedule", "runs", "latest_partition", "rows", "last_fetch_utc",
                "age_hours", "status"] + (["location"] if args.locations else [])
     with _wide_pandas():
-        print(frame[columns].to_string(index=False))
+        print(frame[columns].astype(object).where(frame[columns].notna(), "-").to_string(index=False))
     return 0
 
 
