@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from spse.demo.cams_netcdf import VARIABLES, write_forecast
 from spse.demo.timeline import TIME_ZONE
 
 SOURCE = "cams_europe_forecast"
@@ -34,7 +35,6 @@ RELATIVE_PATH = f"{BASE_DAY.isoformat()}/cams_europe_ensemble_forecast.nc"
 LEAD_HOURS = np.arange(0, 97)
 LATITUDES = (48.95, 48.85, 48.75)  # north → south, as in ADS files
 LONGITUDES = (2.15, 2.25, 2.35, 2.45, 2.55)
-FILL = -999.0
 # The north-east grid points carry the PM10 episode.
 NORTH_EAST = (48.85, 2.35)  # latitude ≥, longitude ≥
 PM10_NORTH_EAST = {dt.date(2026, 1, 15): 45.0, dt.date(2026, 1, 16): 55.0, dt.date(2026, 1, 17): 52.0,
@@ -47,14 +47,6 @@ SO2_LEVEL = 3.0
 PM25_SHARE = 0.6
 CO_LEVEL = 300.0  # µg/m3 in the file (0.3 mg/m³ once read)
 RUSH_HOURS = (7, 8, 9, 17, 18, 19)
-VARIABLES = {  # file variable → (species, CF standard name), in the order of the real files
-    "co_conc": ("Carbon Monoxide", "mass_concentration_of_carbon_monoxide_in_air"),
-    "no2_conc": ("Nitrogen Dioxide", "mass_concentration_of_nitrogen_dioxide_in_air"),
-    "o3_conc": ("Ozone", "mass_concentration_of_ozone_in_air"),
-    "pm10_conc": ("PM10 Aerosol", "mass_concentration_of_pm10_ambient_aerosol_in_air"),
-    "pm2p5_conc": ("PM2.5 Aerosol", "mass_concentration_of_pm2p5_ambient_aerosol_in_air"),
-    "so2_conc": ("Sulphur Dioxide", "mass_concentration_of_sulfur_dioxide_in_air"),
-}
 
 
 def fields() -> dict[str, np.ndarray]:
@@ -83,41 +75,4 @@ def fields() -> dict[str, np.ndarray]:
 
 def write(root: Path) -> Path:
     """Write the run's file at ``root/cams_europe_forecast/2026-01-15/…`` and return its path."""
-    import netCDF4
-
-    path = root / SOURCE / RELATIVE_PATH
-    path.parent.mkdir(parents=True, exist_ok=True)
-    stamp = BASE_DAY.strftime("%Y%m%d")
-    last = int(LEAD_HOURS[-1])
-    data = fields()
-    with netCDF4.Dataset(path, "w", format="NETCDF3_CLASSIC") as nc:
-        nc.setncatts({
-            "title": "CO/NO2/O3/PM10/PM25/SO2 Air Pollutant FORECAST at the Surface",
-            "institution": "Data produced by Meteo France",
-            "source": "Data from ENSEMBLE model",
-            "history": "Model ENSEMBLE FORECAST",
-            "FORECAST": f"Europe, {stamp}+[0H_{last}H]",
-            "summary": f"ENSEMBLE model hourly FORECAST of CO/NO2/O3/PM10/PM25/SO2 concentration at the Surface "
-                       f"from {stamp}+[0H_{last}H] on Europe",
-            "project": "MACC-RAQ (http://macc-raq.gmes-atmosphere.eu)",
-        })
-        nc.createDimension("longitude", len(LONGITUDES))
-        nc.createDimension("latitude", len(LATITUDES))
-        nc.createDimension("level", 1)
-        nc.createDimension("time", None)
-        for name, dims, values, attrs in (
-            ("longitude", ("longitude",), LONGITUDES, {"long_name": "longitude", "units": "degrees_east"}),
-            ("latitude", ("latitude",), LATITUDES, {"long_name": "latitude", "units": "degrees_north"}),
-            ("level", ("level",), (0.0,), {"long_name": "level", "units": "m"}),
-            ("time", ("time",), LEAD_HOURS, {"long_name": f"FORECAST time from {stamp}", "units": "hours"}),
-        ):
-            var = nc.createVariable(name, "f4", dims)
-            var.setncatts(attrs)
-            var[:] = np.asarray(values, dtype=np.float32)
-        for name, (species, standard_name) in VARIABLES.items():
-            var = nc.createVariable(name, "f4", ("time", "level", "latitude", "longitude"), fill_value=FILL)
-            var.setncatts({"species": species, "units": "µg/m3", "value": "hourly values",
-                           "standard_name": standard_name})
-            var.set_auto_maskandscale(False)
-            var[:] = data[name]
-    return path
+    return write_forecast(root / SOURCE / RELATIVE_PATH, BASE_DAY, LEAD_HOURS, LATITUDES, LONGITUDES, fields())
