@@ -2,20 +2,12 @@ with zone_cells as (
     select * from intermediate.int_zone_cells_allocated
 ),
 
-cell_thresholds as (
-    select * from intermediate.int_cell_thresholds_compared
+zone_population as (
+    select * from intermediate.int_zone_population_summed
 ),
 
-zone_population as (
-    -- every cell of the zone counts, with a valid value or not
-    select
-        zone_id,
-        zone_level,
-        any_value(zone_name) as zone_name,
-        any_value(parent_zone_id) as parent_zone_id,
-        sum(population) as population
-    from zone_cells
-    group by zone_level, zone_id
+cell_thresholds as (
+    select * from intermediate.int_cell_thresholds_compared
 ),
 
 allocated as (
