@@ -119,14 +119,28 @@ def build_grid() -> dict[str, int]:
 
 
 def build_surfaces(day: dt.date) -> dict[str, int]:
-    """Hourly and daily surfaces, station statistics and LOO validation for ``day``."""
-    from spse import surfaces
+    """Hourly and daily surfaces, station statistics and LOO validation for ``day``.
+
+    When a CAMS run on or before ``day`` is in the lake (``forecast_cams`` partitions of
+    ``day`` and the ``forecast.LOOKBACK_DAYS`` days before; :func:`spse.forecast.select_run`),
+    it is passed as the model background: ``surface_validation`` then holds the LOO errors of
+    both IDW and CAMS + residual IDW, and the register's ``surface_method`` picks the stored
+    surface. Without a run (logged) the surfaces are IDW only.
+    """
+    from spse import forecast, surfaces
 
     air = lake.read_days("air_hourly", [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
     if air.empty:
         raise FileNotFoundError(f"no air_hourly partition for {day} or the day before: ingest lcsqa_e2 first")
+    runs = lake.read_days(forecast.SOURCE_DATASET, [day - dt.timedelta(days=back)
+                                                    for back in range(forecast.LOOKBACK_DAYS + 1)])
+    model_hourly = forecast.select_run(runs, day) if not runs.empty else None
+    if model_hourly is None or model_hourly.empty:
+        log.info("no CAMS run on or before %s in the lake (%s): surfaces validated by IDW only",
+                 day, forecast.SOURCE_DATASET)
+        model_hourly = None
     tables = surfaces.build_surfaces(day, air, lake.read_latest("air_stations"),
-                                     lake.read_latest("grid_cells"))
+                                     lake.read_latest("grid_cells"), model_hourly=model_hourly)
     for name, frame in tables.items():
         lake.write_partition(name, lake.date_partition(day), frame)
     return {name: len(frame) for name, frame in tables.items()}

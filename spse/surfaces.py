@@ -7,6 +7,11 @@ and industrial stations represent a few tens of metres around their road or plan
 they stay in ``station_daily`` for the alert rules. The surface is validated by leave-one-out
 cross-validation over the interpolated stations (DESIGN.md "Spatial frame").
 
+With a CAMS run (``model_hourly``), :func:`build_surfaces` also validates the model-background
+method of :mod:`spse.residual` (CAMS at the point plus IDW of the station residuals, methods.md
+§6.2) by leave-one-out, and the register's ``surface_method`` chooses which method the stored
+surface uses (``idw`` by default).
+
 Units µg/m³ (the pollutants here are NO2, PM10, PM2.5, O3, SO2); instants UTC; daily
 statistics over the local day of the register's time base (:mod:`spse.stats`).
 """
@@ -27,6 +32,9 @@ log = logging.getLogger(__name__)
 
 SURFACE_POLLUTANTS = ("NO2", "PM10", "PM2.5", "O3", "SO2")
 BACKGROUND = "background"
+IDW = "idw"
+MODEL_RESIDUAL_IDW = "model_residual_idw"
+SURFACE_METHODS = (IDW, MODEL_RESIDUAL_IDW)
 # Targets per block in idw(): bounds the weight matrix to CHUNK_TARGETS × n_stations doubles.
 CHUNK_TARGETS = 20_000
 
@@ -36,7 +44,8 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "cell_id": Column("VARCHAR", "", "200 m cell (spse.grid)", nullable=False),
         "pollutant": Column("VARCHAR", "", "NO2, PM10, PM2.5, O3 or SO2", nullable=False),
         "ts_start_utc": Column("TIMESTAMPTZ", "UTC", "Start of the hour (hour-beginning)", nullable=False),
-        "value": Column("DOUBLE", "µg/m³", "IDW estimate at the cell centre from the valid background stations"),
+        "value": Column("DOUBLE", "µg/m³", "Estimate at the cell centre from the valid background stations, by the "
+                                           "register's surface_method (IDW, or CAMS + IDW of the station residuals)"),
         "n_stations": Column("BIGINT", "stations", "Background stations valid in that hour and used"),
     },
     "surface_daily": {
@@ -60,7 +69,8 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "n_stations": Column("BIGINT", "stations", "Stations with at least one compared value"),
         "loo_rmse": Column("DOUBLE", "µg/m³", "Root-mean-square leave-one-out error (estimate − observation)"),
         "loo_bias": Column("DOUBLE", "µg/m³", "Mean leave-one-out error (estimate − observation)"),
-        "method": Column("VARCHAR", "", "Interpolation and validation method, e.g. idw_p2_background_loo"),
+        "method": Column("VARCHAR", "", "Interpolation and validation method: idw_p2_background_loo, and with a "
+                                        "CAMS run model_residual_idw_p2_background_loo"),
     },
 }
 
@@ -192,11 +202,8 @@ def station_hourly(air_hourly: pd.DataFrame) -> pd.DataFrame:
     return hourly
 
 
-def _surface_tables(day: dt.date, pollutant: str, matrix: np.ndarray, station_xy: np.ndarray, cells: pd.DataFrame,
-                    window: pd.DatetimeIndex, n_day_hours: int, power: float, time_base: str
-                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    target_xy = np.column_stack([cells["cx_3035"].to_numpy(float), cells["cy_3035"].to_numpy(float)])
-    estimates, n_used = idw(station_xy, matrix.T, target_xy, power)
+def _surface_tables(day: dt.date, pollutant: str, estimates: np.ndarray, n_used: np.ndarray, cells: pd.DataFrame,
+                    window: pd.DatetimeIndex, n_day_hours: int, time_base: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     day_estimates = estimates[stats.LEAD_HOURS:]
     n_cells = len(cells)
     hourly = pd.DataFrame({
@@ -213,9 +220,9 @@ def _surface_tables(day: dt.date, pollutant: str, matrix: np.ndarray, station_xy
     return hourly, daily[list(COLUMNS["surface_daily"])]
 
 
-def _validation_rows(day: dt.date, pollutant: str, matrix: np.ndarray, station_xy: np.ndarray, n_day_hours: int,
-                     power: float, method: str) -> list[dict]:
-    predicted = loo_predictions(station_xy, matrix.T, power).T
+def _validation_rows(day: dt.date, pollutant: str, matrix: np.ndarray, predicted: np.ndarray, n_day_hours: int,
+                     method: str) -> list[dict]:
+    """LOO error rows; ``matrix`` and ``predicted`` are (stations × window hours) [µg/m³]."""
     rows = []
     rmse, bias, _, n_st = _errors(predicted[:, stats.LEAD_HOURS:].T, matrix[:, stats.LEAD_HOURS:].T)
     rows.append({"statistic": "1h", "n_stations": n_st, "loo_rmse": rmse, "loo_bias": bias})
@@ -231,8 +238,19 @@ def _validation_rows(day: dt.date, pollutant: str, matrix: np.ndarray, station_x
     return rows
 
 
+def _model_run(model_hourly: pd.DataFrame | None, surface_method: str) -> pd.DataFrame | None:
+    if surface_method not in SURFACE_METHODS:
+        raise ValueError(f"register parameter surface_method = {surface_method!r}: expected one of "
+                         f"{', '.join(SURFACE_METHODS)} (spse/registers/parameters.csv)")
+    if model_hourly is None or model_hourly.empty:
+        if surface_method == MODEL_RESIDUAL_IDW:
+            log.warning("surface_method %s but no CAMS run given: the surfaces are plain IDW", MODEL_RESIDUAL_IDW)
+        return None
+    return model_hourly
+
+
 def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFrame, cells: pd.DataFrame,
-                   time_base: str | None = None) -> dict[str, pd.DataFrame]:
+                   time_base: str | None = None, model_hourly: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Hourly and daily surfaces, station daily statistics and LOO validation for the local ``day``.
 
     Parameters
@@ -246,6 +264,15 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
     cells : DataFrame
         ``grid_cells`` (``cell_id`` and ``cx_3035``/``cy_3035`` centres, or ``x_3035``/``y_3035``
         south-west corners).
+    time_base : str, optional
+        Time zone of the day; default the register's ``day_time_base``.
+    model_hourly : DataFrame, optional
+        ``forecast_cams`` rows of one CAMS run, one model and one level
+        (:func:`spse.forecast.select_run`), µg/m³, covering (part of) the window. When given,
+        it is regridded bilinearly to the cells and to the background stations, both methods
+        are validated by leave-one-out (``method`` ``idw_p2_background_loo`` and
+        ``model_residual_idw_p2_background_loo``), and the stored surface uses the register's
+        ``surface_method``. Hours the run does not cover fall back to IDW (:mod:`spse.residual`).
 
     Returns
     -------
@@ -256,7 +283,9 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
     time_base = time_base or stats.default_time_base()
     power = register.parameter_float("idw_power")
     background_only = register.parameter_bool("idw_background_only")
-    method = f"idw_p{power:g}_{BACKGROUND if background_only else 'all_stations'}_loo"
+    suffix = f"p{power:g}_{BACKGROUND if background_only else 'all_stations'}_loo"
+    surface_method = register.parameter("surface_method").strip()
+    model_run = _model_run(model_hourly, surface_method)
     window, n_day_hours = stats.window_hours_utc(day, time_base)
     cells = cells.copy()
     if "cx_3035" not in cells:
@@ -275,6 +304,7 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
         log.warning("stations without coordinates left out of the surface: %s", ", ".join(unlocated))
     used = used[used["station_id"].isin(located.index)]
 
+    target_xy = np.column_stack([cells["cx_3035"].to_numpy(float), cells["cy_3035"].to_numpy(float)])
     surface_hourly, surface_daily, validation = [], [], []
     for pollutant in [p for p in SURFACE_POLLUTANTS if p in set(used["pollutant"])]:
         matrix, series = stats.to_window_matrix(used[used["pollutant"] == pollutant], ["station_id"], window)
@@ -282,12 +312,23 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
         if not keep.any():
             continue
         matrix = matrix[keep]
-        station_xy = located.loc[series["station_id"][keep], ["x_3035", "y_3035"]].to_numpy(float)
-        part_hourly, part_daily = _surface_tables(day, pollutant, matrix, station_xy, cells, window, n_day_hours,
-                                                  power, time_base)
+        station_ids = series["station_id"][keep]
+        station_xy = located.loc[station_ids, ["x_3035", "y_3035"]].to_numpy(float)
+        estimates, n_used = idw(station_xy, matrix.T, target_xy, power)
+        validation.extend(_validation_rows(day, pollutant, matrix, loo_predictions(station_xy, matrix.T, power).T,
+                                           n_day_hours, f"{IDW}_{suffix}"))
+        if model_run is not None:
+            model_estimates, model_rows = _model_residual(day, pollutant, matrix, station_ids, station_xy, stations,
+                                                          cells, target_xy, model_run, window, n_day_hours, power,
+                                                          f"{MODEL_RESIDUAL_IDW}_{suffix}",
+                                                          with_surface=surface_method == MODEL_RESIDUAL_IDW)
+            validation.extend(model_rows)
+            if model_estimates is not None:
+                estimates = model_estimates
+        part_hourly, part_daily = _surface_tables(day, pollutant, estimates, n_used, cells, window, n_day_hours,
+                                                  time_base)
         surface_hourly.append(part_hourly)
         surface_daily.append(part_daily)
-        validation.extend(_validation_rows(day, pollutant, matrix, station_xy, n_day_hours, power, method))
 
     return {
         "surface_hourly": pd.concat(surface_hourly, ignore_index=True) if surface_hourly else _empty("surface_hourly"),
@@ -296,3 +337,34 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
         "surface_validation": (pd.DataFrame(validation, columns=list(COLUMNS["surface_validation"])) if validation
                                else _empty("surface_validation")),
     }
+
+
+def _model_residual(day: dt.date, pollutant: str, matrix: np.ndarray, station_ids: pd.Series,
+                    station_xy: np.ndarray, stations: pd.DataFrame, cells: pd.DataFrame, target_xy: np.ndarray,
+                    model_run: pd.DataFrame, window: pd.DatetimeIndex, n_day_hours: int, power: float, method: str,
+                    with_surface: bool) -> tuple[np.ndarray | None, list[dict]]:
+    """LOO rows and, if ``with_surface``, estimates (window hours × cells) of the CAMS + residual IDW method.
+
+    ``(None, [])`` when the run has no value of ``pollutant`` at a valid station in the window.
+    """
+    from spse import residual
+
+    points = (stations.drop_duplicates("station_id").set_index("station_id")
+              .loc[station_ids, ["lon", "lat"]].rename_axis("station_id").reset_index())
+    model_stations = residual.model_matrix(model_run, pollutant, window, points, "station_id")
+    observed = matrix.T
+    if not (~np.isnan(observed) & ~np.isnan(model_stations)).any():
+        log.info("%s %s: the CAMS run has no %s value at a valid background station in the window: %s not "
+                 "validated", day, pollutant, pollutant, residual.METHOD)
+        return None, []
+    predicted = residual.model_residual_loo_predictions(station_xy, observed, model_stations, power).T
+    rows = _validation_rows(day, pollutant, matrix, predicted, n_day_hours, method)
+    if not with_surface:
+        return None, rows
+    model_cells = residual.model_matrix(model_run, pollutant, window, cells, "cell_id")
+    estimates, _, fallback = residual.model_residual_idw(station_xy, observed, model_stations, target_xy,
+                                                         model_cells, power)
+    if fallback.any():
+        log.info("%s %s: %d of %d cell-hours without a CAMS value (at the cell or at a valid station) are plain IDW",
+                 day, pollutant, int(fallback.sum()), fallback.size)
+    return estimates, rows
