@@ -22,18 +22,26 @@ def checkout(tmp_path):
     return root
 
 
+def _unused_name(root, name="scaffold_probe"):
+    """A source name the checkout does not have yet (a data engineer may have scaffolded one)."""
+    while (root / "spse" / "sources" / f"{name}.py").exists():
+        name += "_x"
+    return name
+
+
 def test_fresh_scaffold_passes_its_tests_and_the_contract_suite(checkout):
-    written = new_source("city_noise_sensors", checkout)
-    assert checkout / "spse/sources/city_noise_sensors.py" in written
+    name = _unused_name(checkout)
+    written = new_source(name, checkout)
+    assert checkout / f"spse/sources/{name}.py" in written
     env = {**os.environ, "PYTHONPATH": str(checkout)}
     env.pop("SPSE_HOME", None)
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-         "tests/sources/test_city_noise_sensors.py", "tests/sources/test_contract.py", "-k", "city_noise_sensors"],
+         f"tests/sources/test_{name}.py", "tests/sources/test_contract.py", "-k", name],
         cwd=checkout, env=env, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-2000:]
     assert " passed" in run.stdout
-    assert "city_noise_sensors" in subprocess.run(
+    assert name in subprocess.run(
         [sys.executable, "-c", "from spse.sources import discover; print([s.name for s in discover()])"],
         cwd=checkout, env=env, capture_output=True, text=True).stdout
 
