@@ -92,9 +92,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
 def cmd_alerts(args: argparse.Namespace) -> int:
     from spse import warehouse
 
-    frame = warehouse.query(
-        f"select * from marts.alerts where date = date '{args.date.isoformat()}' "
-        "order by kind, pollutant, level")
+    frame = _alerts_on(warehouse, args.date)
     if args.json:
         print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
         return 0
@@ -104,6 +102,12 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     for row in frame.itertuples():
         print(_alert_line(row))
     return 0
+
+
+def _alerts_on(warehouse, day: dt.date):
+    """Every alert about ``day`` (observed, data quality, and forecast rows dated that day)."""
+    return warehouse.query("select * from marts.alerts where date = ? order by kind, pollutant, level",
+                           params=[day])
 
 
 def _alert_line(row) -> str:
@@ -126,7 +130,7 @@ def print_summary(day: dt.date) -> None:
         "from duckdb_tables() where schema_name = 'marts' order by 1")
     print(f"\nTables built ({len(tables)} marts):")
     print("  " + ", ".join(f"{r.name} ({r.rows:,})" for r in tables.itertuples()))
-    key = warehouse.query(f"""
+    key = warehouse.query("""
         select zone_id, any_value(zone_name) as zone,
             max(pop_weighted_mean_ug_m3) filter (pollutant = 'PM10' and statistic = 'day_mean') as pm10_mean,
             max(pop_weighted_mean_ug_m3) filter (pollutant = 'PM2.5' and statistic = 'day_mean') as pm25_mean,
@@ -134,13 +138,12 @@ def print_summary(day: dt.date) -> None:
             max(pop_weighted_mean_ug_m3) filter (pollutant = 'O3' and statistic = 'day_max_8h_mean') as o3_max8h,
             max(population) as population
         from marts.exposure_zone_daily
-        where date = date '{day.isoformat()}' and zone_level in ('arrondissement', 'commune')
-        group by zone_id order by zone_id""")
+        where date = ? and zone_level in ('arrondissement', 'commune')
+        group by zone_id order by zone_id""", params=[day])
     print(f"\nKey indicators for {day} (population-weighted, µg/m³, Europe/Paris day):")
     with _wide_pandas():
         print(key.round(1).to_string(index=False))
-    alerts = warehouse.query(
-        f"select * from marts.alerts where date = date '{day.isoformat()}' order by kind, pollutant, level")
+    alerts = _alerts_on(warehouse, day)
     print(f"\nAlerts raised ({len(alerts)}):")
     for row in alerts.itertuples():
         print("  " + _alert_line(row))
