@@ -11,11 +11,11 @@ import json
 import math
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 from pyproj import Transformer
+from warehouse_reader import read_warehouse
 
 D1, D2 = dt.date(2026, 1, 14), dt.date(2026, 1, 15)
 
@@ -36,12 +36,7 @@ def demo_run(tmp_path_factory):
 
 
 def _query(demo_run, sql: str) -> pd.DataFrame:
-    con = duckdb.connect(":memory:")
-    con.execute(f"attach '{demo_run['settings'].warehouse}' as w (read_only)")
-    try:
-        return con.execute(sql.replace("marts.", "w.marts.")).df()
-    finally:
-        con.close()
+    return read_warehouse(demo_run["settings"].warehouse, sql)
 
 
 def _air_alerts(demo_run, day: dt.date) -> pd.DataFrame:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 
-import duckdb
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
 from pyproj import Transformer
 from shapely.geometry import Point, shape
+from warehouse_reader import read_warehouse
 
 D2 = dt.date(2026, 1, 15)
 SCHOOLS = ("etablissements-scolaires-maternelles", "etablissements-scolaires-ecoles-elementaires",
@@ -54,12 +54,7 @@ def real_run(shared_data, tmp_path_factory):
 
 
 def _query(run, sql):
-    con = duckdb.connect(":memory:")
-    con.execute(f"attach '{run['warehouse']}' as w (read_only)")
-    try:
-        return con.execute(sql.replace("marts.", "w.marts.")).df()
-    finally:
-        con.close()
+    return read_warehouse(run["warehouse"], sql)
 
 
 def test_real_arrondissements_and_strip_population(real_run):
