@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from spse import lake
+from spse import lake, qualitylog
 from spse.config import source_base_url
-from spse.errors import SchemaError
+from spse.errors import FeedError, SchemaError
 from spse.fetch import FetchPolicy
 from spse.sources.base import ParseResult, Source
 
 log = logging.getLogger(__name__)
+
+# Quarantined rows quoted in the quality log (all of them stay in the quarantine file).
+QUARANTINE_SHOWN = 20
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,27 @@ class IngestReport:
 
 
 def ingest(source: Source, day: dt.date) -> IngestReport:
+    """Ingest one partition of ``source`` and record the outcome in the quality log.
+
+    See :func:`_ingest`; a :class:`spse.errors.FeedError` is recorded as ``failed`` (with
+    the feed, file and row it names) before it is raised again.
+    """
+    partition = source.partition_for(day)
+    try:
+        report = _ingest(source, day)
+    except FeedError as exc:
+        qualitylog.record(source.name, source.dataset, partition, "failed",
+                          [{"check": type(exc).__name__, "file": exc.file or exc.url, "row": exc.row,
+                            "detail": exc.problem}])
+        raise
+    rejects = read_quarantine(source, day).head(QUARANTINE_SHOWN)
+    qualitylog.record(source.name, source.dataset, partition, "ok", quarantined=report.rejected, rows=report.rows,
+                      problems=[{"check": "quarantine", "file": r.file, "row": int(r.row), "detail": r.reason}
+                                for r in rejects.itertuples()])
+    return report
+
+
+def _ingest(source: Source, day: dt.date) -> IngestReport:
     """Ingest one partition of ``source`` (the day's files, or the reference vintage).
 
     Raises :class:`spse.errors.FeedError` (naming feed, URL, file, row) if a file cannot be

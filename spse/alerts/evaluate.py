@@ -61,7 +61,7 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
              zone_cells: pd.DataFrame, facility_cells: pd.DataFrame, station_cells: pd.DataFrame,
              zones: pd.DataFrame, facilities: pd.DataFrame, previous_alerts: pd.DataFrame | None,
              parameters: Mapping[str, str] | pd.DataFrame, missing_inputs: Iterable[str] = (),
-             recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
+             input_problems: Iterable[dict] = (), recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ``alerts`` rows of ``day`` (columns of ``spse.alerts.schema.ALERT_COLUMNS``).
 
     Parameters
@@ -82,6 +82,9 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
         The parameter register (name → value, or its frame with ``name``/``value``).
     missing_inputs : iterable of str
         Daily datasets whose partition of ``day`` is missing (data-quality alerts).
+    input_problems : iterable of dict
+        Quality-log records of the inputs (:func:`spse.qualitylog.concerning`): refused,
+        partial, failed or quarantined inputs, one data-quality alert per source and outcome.
     recommendations : DataFrame, optional
         The recommendation register; default ``spse/registers/recommendations.csv``.
 
@@ -122,7 +125,8 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
     missing = set(missing_inputs) | ({"air_hourly"} if not station_hourly["ts_start_utc"].isin(hours).any() else set())
     dq_pollutants = set(table["pollutant"]) & set(stations.loc[stations["station_id"].isin(in_scope), "pollutant"])
     dq = pd.concat([quality.missing_partition_alerts(day.isoformat(), missing, recs),
-                    quality.background_station_alerts(dq_pollutants, station_daily, in_scope, params, recs)],
+                    quality.background_station_alerts(dq_pollutants, station_daily, in_scope, params, recs),
+                    quality.input_problem_alerts(input_problems, recs)],
                    ignore_index=True)
     frames = [frame for frame in (raised, dq) if not frame.empty]
     raised = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

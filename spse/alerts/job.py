@@ -7,7 +7,7 @@ import logging
 
 import pandas as pd
 
-from spse import lake, register
+from spse import lake, qualitylog, register
 from spse.alerts.evaluate import evaluate
 from spse.alerts.forecast import evaluate_forecast
 from spse.alerts.outbox import write_outbox
@@ -39,6 +39,12 @@ def stale_inputs(day: dt.date) -> list[str]:
     return sorted(stale)
 
 
+def active_sources() -> list:
+    from spse import sources
+
+    return sources.active()
+
+
 def run(day: dt.date) -> pd.DataFrame:
     """Evaluate the local day ``day`` (Europe/Paris by default) and publish its alerts.
 
@@ -54,6 +60,7 @@ def run(day: dt.date) -> pd.DataFrame:
     reference.update({name: _latest(name, required=False) for name in OPTIONAL_REFERENCE})
     previous = day - dt.timedelta(days=1)
     missing = stale_inputs(day)
+    problems = qualitylog.concerning(day, active_sources())
     frame = evaluate(
         day,
         thresholds=register.thresholds(),
@@ -64,6 +71,7 @@ def run(day: dt.date) -> pd.DataFrame:
         previous_alerts=lake.read_days(DATASET, [previous]),
         parameters=register_parameters(),
         missing_inputs=missing,
+        input_problems=problems,
         **reference,
     )
     run_day = day + dt.timedelta(days=1)

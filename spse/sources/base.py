@@ -86,6 +86,9 @@ class Source:
     parser_version: ClassVar[str] = "1"
     # Sources this one stands in for when configured (same dataset, another distribution).
     replaces: ClassVar[tuple[str, ...]] = ()
+    # Daily sources: the run of a day also needs the partition of the day before (a local day
+    # spans two UTC days); False when only the latest partition counts (forecast runs).
+    uses_previous_day: ClassVar[bool] = True
     # Largest file accepted from upstream [bytes].
     max_bytes: ClassVar[int] = 200 * 1024 * 1024
 

@@ -126,7 +126,16 @@ def test_rerun_creates_no_duplicate(demo_run):
     forecast = _query(demo_run, f"select alert_id from marts.alerts where kind = 'forecast' "
                                 f"and date in (date '{D2 + dt.timedelta(days=1)}', date '{D2 + dt.timedelta(days=2)}')")
     assert forecast["alert_id"].is_unique
-    assert len(outbox) == len(_air_alerts(demo_run, D2)) + len(forecast)
+    quality = _query(demo_run, f"select alert_id from marts.alerts where kind = 'data_quality' and date = date '{D2}'")
+    assert len(outbox) == len(_air_alerts(demo_run, D2)) + len(forecast) + len(quality)
+
+
+def test_the_designed_quarantined_row_raises_the_only_data_quality_alert(demo_run):
+    quality = _query(demo_run, f"select pollutant, set_id, recommendation from marts.alerts "
+                               f"where kind = 'data_quality' and date = date '{D2}'")
+    assert list(zip(quality["pollutant"], quality["set_id"], strict=True)) == [
+        ("paris_facilities", "DQ_INPUT_QUARANTINE")]
+    assert "etablissements-petite-enfance/exports/csv, ligne 62" in quality["recommendation"].iloc[0]
 
 
 def test_only_the_designed_facility_row_is_quarantined(demo_run):
