@@ -15,10 +15,11 @@ REDACTED = "***"
 # ``scheme://userinfo@``: everything between ``//`` and the last ``@`` before the host.
 _USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/?#\s@'\"<>]*@")
 # A query parameter whose name looks like a secret (api_key, access_token, password,
-# X-Amz-Signature, X-Amz-Credential, Azure SAS ``sig``…): its value is replaced.
+# X-Amz-Signature, X-Amz-Credential, Azure SAS ``sig``…): its value is replaced, up to the
+# next parameter, a space, or a colon ending the URL in a message ("url …?key=K: HTTP 404").
 _SECRET_PARAM = re.compile(
     r"(?P<name>[?&;](?:[^=&;#\s'\"<>]*?(?:key|token|passw|pwd|secret|signature|credential|auth|session)"
-    r"[^=&;#\s'\"<>]*|sig)=)[^&;#\s'\"<>]*",
+    r"[^=&;#\s'\"<>]*|sig)=)(?:[^&;#\s'\"<>:]|:(?!\s|$))*",
     re.IGNORECASE)
 
 
