@@ -126,6 +126,8 @@ def _fetch_http(feed: str, url: str, policy: FetchPolicy, method: str = "GET",
             problem = f"timed out ({exc.__class__.__name__})"
         except requests.ConnectionError as exc:
             problem = f"connection failed ({exc.__class__.__name__})"
+        except requests.RequestException as exc:  # its text may quote the URL with its credentials
+            raise FetchError(feed, f"request refused before sending ({exc.__class__.__name__})", url=url) from None
         else:
             if response.status_code in RETRY_STATUSES:
                 problem = f"HTTP {response.status_code}"
@@ -164,7 +166,7 @@ class _Clock:
 
 def _read_body(feed: str, url: str, response, policy: FetchPolicy, clock: _Clock) -> Fetched:
     """The body as decoded, read as it arrives, under the size cap and the deadline."""
-    from urllib3.exceptions import DecodeError, HTTPError
+    from urllib3.exceptions import DecodeError, HTTPError, ReadTimeoutError
 
     declared = response.headers.get("Content-Length")
     encoded = "Content-Encoding" in response.headers
@@ -188,6 +190,9 @@ def _read_body(feed: str, url: str, response, policy: FetchPolicy, clock: _Clock
         if clock.passed():
             raise FetchError(feed, f"deadline of {clock.deadline_s:g} s exceeded after {total} bytes",
                              url=url) from None
+        if isinstance(exc, ReadTimeoutError):
+            raise FetchError(feed, f"body stalled after {total} bytes (no data for the read timeout of "
+                                   f"{policy.timeout_s[1]:g} s)", url=url) from None
         raise FetchError(feed, f"truncated body after {total} bytes ({_cause(exc)})", url=url) from None
     finally:
         response.close()

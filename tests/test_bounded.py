@@ -96,3 +96,11 @@ def test_retries_stop_at_the_deadline(httpserver):
     with pytest.raises(FetchError, match=r"HTTP 503 after 3 attempts; the deadline of 1 s leaves no time for another"):
         fetch("demo", httpserver.url_for("/down"), policy)
     assert time.monotonic() - start < 1.0 and len(httpserver.log) == 3  # 0, 0.4, 0.8 s; 1.2 s is past
+
+
+def test_invalid_url_error_does_not_quote_the_credentials():
+    with pytest.raises(FetchError) as err:
+        fetch("demo", "http://me:pw@127.0.0.1:99999999/x", FetchPolicy(retries=0))
+    assert str(err.value) == ("feed demo, url http://***@127.0.0.1:99999999/x: request refused before sending "
+                              "(InvalidURL)")
+    assert err.value.__cause__ is None and err.value.__suppress_context__

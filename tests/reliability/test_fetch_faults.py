@@ -224,6 +224,18 @@ def test_content_length_larger_than_the_body(raw_server, monkeypatch):
     assert str(err) == f"feed lcsqa_e2, url {url}: truncated body after 100 bytes (IncompleteRead)"
 
 
+def test_body_that_stalls_past_the_read_timeout(raw_server, monkeypatch):
+    def stall(sock):
+        sock.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\n" + b"s" * 10)
+        time.sleep(2.0)
+
+    url = e2_from(monkeypatch, raw_server(stall))
+    monkeypatch.setattr(spse.ingest, "FetchPolicy", functools.partial(
+        FetchPolicy, timeout_s=(2.0, 0.5), retries=2, backoff_s=0.01, max_backoff_s=0.05))
+    err = failed(E2, FetchError)
+    assert str(err) == f"feed lcsqa_e2, url {url}: body stalled after 10 bytes (no data for the read timeout of 0.5 s)"
+
+
 def test_body_over_max_bytes_without_content_length(httpserver, monkeypatch):
     def chunks():
         for _ in range(10):
