@@ -130,11 +130,12 @@ def check_parquet(payload: bytes, feed: str, file: str) -> None:
                                 "(max_decompressed_bytes)", file=file)
 
 
-def check_netcdf(ds, feed: str, file: str) -> None:
-    """Refuse a NetCDF dataset whose data variables hold too many values, before any is loaded.
+def check_netcdf(handle, feed: str, file: str) -> None:
+    """Refuse a NetCDF file whose variables (coordinates included) hold too many values, before any is read.
 
-    Sizes come from the dimensions (``ds[var].shape``), which xarray reads from the header
-    without decompressing the data.
+    ``handle`` is an open ``netCDF4.Dataset`` (or anything with ``variables`` having a
+    ``shape``): shapes come from the header, without decompressing or loading the data, and
+    are checked before xarray loads the coordinate variables into indexes.
     """
-    count = sum(prod(ds[var].shape) for var in ds.data_vars)
-    check_values(count, f"the NetCDF variables {sorted(map(str, ds.data_vars))}", feed, file)
+    count = sum(prod(var.shape) for var in handle.variables.values())
+    check_values(count, f"the NetCDF variables {sorted(map(str, handle.variables))}", feed, file)

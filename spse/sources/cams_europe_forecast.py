@@ -378,14 +378,13 @@ def open_netcdf(content: bytes, feed: str, where: str):
         handle = netCDF4.Dataset("cams.nc", mode="r", memory=content)
     except OSError as exc:
         raise SchemaError(feed, f"unreadable NetCDF ({exc})", file=where) from None
-    store = xr.backends.NetCDF4DataStore(handle)
-    ds = xr.open_dataset(store, decode_times=False, decode_timedelta=False, mask_and_scale=False)
     try:
-        check_netcdf(ds, feed, where)
+        check_netcdf(handle, feed, where)
     except SchemaError:
-        ds.close()
+        handle.close()
         raise
-    return ds
+    store = xr.backends.NetCDF4DataStore(handle)
+    return xr.open_dataset(store, decode_times=False, decode_timedelta=False, mask_and_scale=False)
 
 
 def base_time_utc(ds, feed: str, where: str) -> pd.Timestamp:

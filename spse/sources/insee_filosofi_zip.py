@@ -11,8 +11,11 @@
   Martinique and Réunion. The metropolitan member is picked by name
   (:data:`METROPOLITAN_MEMBER`); a nested `.zip` is opened, a nested `.7z` is refused
   (no 7z reader among the dependencies).
-* Size: the archive is fetched whole by `spse.ingest`, whose cap is
-  `spse.fetch.DEFAULT_MAX_BYTES` (200 MiB): check the vintage's archive against it.
+* Size: the archive is fetched whole by `spse.ingest`, under :attr:`InseeFilosofiZip.max_bytes`
+  (2 GiB) and :attr:`InseeFilosofiZip.fetch_deadline_s` (2 h). The member (and a nested
+  archive) is decompressed under :attr:`InseeFilosofiZip.max_decompressed_bytes` (4 GiB) and
+  the register's `max_compression_ratio`, on the declared size and while reading
+  (:mod:`spse.sources._bounded`): a ZIP bomb is refused with the member and the cap named.
 * CRS: ETRS89-LAEA (EPSG:3035); the cell id gives the south-west corner [V].
 * Time base: none (reference year of the vintage; partition `vintage=current`).
 * Selection: Paris cells only. When the file has `lcog_geo` (2017, 2019: the communes the
