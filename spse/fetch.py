@@ -137,7 +137,7 @@ def _fetch_http(feed: str, url: str, policy: FetchPolicy, method: str = "GET",
                 response.close()
                 raise FetchError(feed, f"HTTP {response.status_code}", url=url, status=response.status_code)
             else:
-                return _read_body(feed, url, response, policy, clock)
+                return _read_body(feed, url, response, policy, clock, timeout[1])
         attempt += 1
         if attempt > policy.retries:
             raise FetchError(feed, f"{problem} after {policy.retries + 1} attempts", url=url)
@@ -164,8 +164,8 @@ class _Clock:
         return self.elapsed() > self.deadline_s
 
 
-def _read_body(feed: str, url: str, response, policy: FetchPolicy, clock: _Clock) -> Fetched:
-    """The body as decoded, read as it arrives, under the size cap and the deadline."""
+def _read_body(feed: str, url: str, response, policy: FetchPolicy, clock: _Clock, read_s: float) -> Fetched:
+    """The body as decoded, read as it arrives, under the size cap and the deadline (``read_s``: read timeout)."""
     from urllib3.exceptions import DecodeError, HTTPError, ReadTimeoutError
 
     declared = response.headers.get("Content-Length")
@@ -192,7 +192,7 @@ def _read_body(feed: str, url: str, response, policy: FetchPolicy, clock: _Clock
                              url=url) from None
         if isinstance(exc, ReadTimeoutError):
             raise FetchError(feed, f"body stalled after {total} bytes (no data for the read timeout of "
-                                   f"{policy.timeout_s[1]:g} s)", url=url) from None
+                                   f"{read_s:g} s)", url=url) from None
         raise FetchError(feed, f"truncated body after {total} bytes ({_cause(exc)})", url=url) from None
     finally:
         response.close()
