@@ -184,11 +184,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_sources(args: argparse.Namespace) -> int:
     from spse import freshness, sources
     from spse.config import source_base_url
+    from spse.redaction import redact_url
 
     frame = freshness.report(sources.discover(), day=args.date)
     running = {s.name for s in sources.active()}
     frame["runs"] = ["yes" if name in running else "not configured" for name in frame["source"]]
-    frame["location"] = [source_base_url(name) for name in frame["source"]]
+    frame["location"] = [redact_url(source_base_url(name)) for name in frame["source"]]
     columns = ["source", "kind", "cadence", "schedule", "runs", "latest_partition", "rows", "last_fetch_utc",
                "age_hours", "status"] + (["location"] if args.locations else [])
     with _wide_pandas():

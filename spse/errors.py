@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from spse.redaction import redact_url
+
 
 class FeedError(Exception):
     """A feed could not be fetched or read.
 
     The message always names the feed, and the URL or file, and the row when there is one.
+    URL, file and problem are kept with their credentials removed (:func:`spse.redaction.redact_url`):
+    they reach logs, the quality log and alerts.
     """
 
     def __init__(self, feed: str, problem: str, *, url: str | None = None,
                  file: str | None = None, row: int | None = None) -> None:
+        url, file, problem = redact_url(url), redact_url(file), redact_url(problem)
         self.feed, self.problem, self.url, self.file, self.row = feed, problem, url, file, row
         where = [f"feed {feed}"]
         if url:
@@ -23,7 +28,7 @@ class FeedError(Exception):
 
 
 class FetchError(FeedError):
-    """The bytes could not be obtained (HTTP error, timeout, size cap, missing file)."""
+    """The bytes could not be obtained (HTTP error, deadline, size cap, missing file)."""
 
     def __init__(self, feed: str, problem: str, *, url: str, status: int | None = None) -> None:
         self.status = status

@@ -13,7 +13,7 @@ import pandas as pd
 from spse import lake, qualitylog
 from spse.config import source_base_url
 from spse.errors import FeedError, SchemaError
-from spse.fetch import FetchPolicy
+from spse.fetch import FetchPolicy, redact_url
 from spse.sources.base import ParseResult, Source
 
 log = logging.getLogger(__name__)
@@ -63,12 +63,13 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
     base = source_base_url(source.name)
     partition = source.partition_for(day)
     fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    policy = FetchPolicy(headers=source.auth_headers(base), max_bytes=source.max_bytes)
+    policy = FetchPolicy(headers=source.auth_headers(base), max_bytes=source.max_bytes,
+                         deadline_s=source.fetch_deadline_s)
     previous = _LandedMeta(source.name, partition)
     parsed: dict[str, ParseResult] = {}
     files = []
     for relative, got in source.fetch_files(base, day, policy, previous):
-        meta = {"source": source.name, "url": _redact(got.url), "fetched_at_utc": fetched_at,
+        meta = {"source": source.name, "url": redact_url(got.url), "fetched_at_utc": fetched_at,
                 "http_status": got.status, "etag": got.headers.get("ETag"),
                 "last_modified": got.headers.get("Last-Modified")}
         if got.status == 304 and previous.get(relative):
@@ -119,16 +120,6 @@ def _refuse_html(source: Source, relative: str, content: bytes) -> None:
     head = content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith((b"<!doctype html", b"<html")):
         raise SchemaError(source.name, "received an HTML page instead of data", file=relative)
-
-
-def _redact(url: str) -> str:
-    """Drop query-string values that could carry a secret from what is recorded."""
-    from urllib.parse import parse_qsl, urlencode, urlparse, urlunparse
-
-    parts = urlparse(url)
-    query = [(k, "***" if any(s in k.lower() for s in ("key", "token", "password", "secret")) else v)
-             for k, v in parse_qsl(parts.query)]
-    return urlunparse(parts._replace(query=urlencode(query)))
 
 
 def read_quarantine(source: Source, day: dt.date) -> pd.DataFrame:

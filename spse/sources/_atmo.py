@@ -12,7 +12,6 @@ bundle needs none. Neither the password nor the token is ever put in a message o
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -25,7 +24,7 @@ import pandas as pd
 from spse import secrets
 from spse.errors import FeedError, FetchError, SchemaError
 from spse.fetch import Fetched, FetchPolicy, fetch, join_url
-from spse.sources._parsing import Delimited, decode_text, read_delimited, resolve_columns
+from spse.sources._parsing import Delimited, decode_text, load_json, read_delimited, resolve_columns
 from spse.sources.base import Source
 
 CONN_ID = "atmo_data"
@@ -62,8 +61,8 @@ def login_headers(feed: str, base: str, policy: FetchPolicy | None = None) -> di
                              url=url, status=exc.status) from None
         raise
     try:
-        token = json.loads(got.content)["token"]
-    except (ValueError, KeyError, TypeError):
+        token = load_json(got.content, feed, LOGIN_PATH)["token"]
+    except (SchemaError, KeyError, TypeError):
         token = None
     if not isinstance(token, str) or not token:
         raise SchemaError(feed, "the login answer holds no token", file=LOGIN_PATH)

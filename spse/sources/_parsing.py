@@ -17,11 +17,17 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from spse import register
 from spse.errors import SchemaError
 from spse.sources.base import reject_rows
 
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body|<\?xml|<!--)", re.IGNORECASE)
 _QUOTED = r'"(?:[^"]|"")*"'
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_BRACKET_STEP = np.zeros(256, dtype=np.int32)
+_BRACKET_STEP[[ord("["), ord("{")]] = 1
+_BRACKET_STEP[[ord("]"), ord("}")]] = -1
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 
 
 def decode_text(payload: bytes, feed: str, file: str, fmt: str) -> str:
@@ -109,11 +115,32 @@ def resolve_columns(header: list[str], wanted: dict[str, tuple[str, ...]], requi
 
 
 def load_json(payload: bytes, feed: str, file: str) -> object:
+    """The JSON document in ``payload``, refused (:class:`SchemaError`) when it is not JSON or
+    nests arrays and objects deeper than the register's ``max_json_depth``."""
     text = decode_text(payload, feed, file, "JSON")
+    limit = register.parameter_int("max_json_depth")
+    depth = json_depth(text)
+    if depth > limit:
+        raise SchemaError(feed, f"JSON nested {depth} levels deep, over the limit of {limit} (max_json_depth)",
+                          file=file)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise SchemaError(feed, f"not JSON ({exc.msg} at column {exc.colno})", file=file, row=exc.lineno) from exc
+    except RecursionError:
+        raise SchemaError(feed, "JSON nested too deep for the parser", file=file) from None
+
+
+def json_depth(text: str) -> int:
+    """Deepest nesting of ``[``/``{`` in JSON ``text``, brackets inside strings not counted.
+
+    Linear: strings are removed with one regular expression, then the running bracket
+    balance is summed with numpy (no recursion, whatever the depth).
+    """
+    outside = _JSON_STRING.sub("", text).encode("utf-8", "surrogatepass")
+    brackets = outside.translate(None, _NOT_BRACKETS)
+    step = _BRACKET_STEP[np.frombuffer(brackets, dtype=np.uint8)]
+    return int(np.cumsum(step, dtype=np.int64).max(initial=0))
 
 
 def as_records(value: object) -> list:

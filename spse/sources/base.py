@@ -91,6 +91,10 @@ class Source:
     uses_previous_day: ClassVar[bool] = True
     # Largest file accepted from upstream [bytes].
     max_bytes: ClassVar[int] = 200 * 1024 * 1024
+    # Longest fetch of one file [s], all attempts included; None: the register's fetch_deadline_s.
+    fetch_deadline_s: ClassVar[float | None] = None
+    # Largest decompressed ZIP member [bytes]; None: the register's max_decompressed_bytes.
+    max_decompressed_bytes: ClassVar[int | None] = None
 
     def files(self, day: dt.date) -> list[str]:
         """Paths, relative to the source's base URL, of the files for ``day``."""

@@ -46,13 +46,10 @@ values between that and 0 are read as 0).
 from __future__ import annotations
 
 import datetime as dt
-import io
-import json
 import logging
 import os
 import re
 import time
-import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import ClassVar
@@ -65,7 +62,8 @@ from spse import register, secrets
 from spse.errors import FeedError, FetchError, SchemaError
 from spse.fetch import Fetched, FetchPolicy, fetch, join_url
 from spse.sources._atmo import is_http
-from spse.sources._parsing import reject_non_data
+from spse.sources._bounded import check_netcdf, open_zip, read_member
+from spse.sources._parsing import load_json, reject_non_data
 from spse.sources.base import Column, ParseResult, Source, reject_rows
 
 log = logging.getLogger(__name__)
@@ -237,9 +235,9 @@ class CamsEuropeForecast(Source):
 
     def _json(self, got: Fetched, url: str) -> dict:
         try:
-            doc = json.loads(got.content)
-        except ValueError:
-            raise FetchError(self.name, f"answer is not JSON (starts {got.content[:60]!r})", url=url) from None
+            doc = load_json(got.content, self.name, url)
+        except SchemaError as exc:
+            raise FetchError(self.name, f"answer is not usable JSON: {exc.problem}", url=url) from None
         if not isinstance(doc, dict):
             raise FetchError(self.name, f"answer is a JSON {type(doc).__name__}, expected an object", url=url)
         return doc
@@ -357,19 +355,20 @@ def _unit_key(unit: str) -> str:
 
 
 def _zip_members(payload: bytes, feed: str, filename: str) -> list[tuple[str, bytes]]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(payload))
-    except zipfile.BadZipFile as exc:
-        raise SchemaError(feed, f"unreadable zip ({exc})", file=filename) from None
-    with archive:
+    """The ``.nc`` members of a zip answer, each decompressed under the register's caps."""
+    with open_zip(payload, feed, filename) as archive:
         names = sorted(n for n in archive.namelist() if n.lower().endswith(".nc"))
         if not names:
             raise SchemaError(feed, f"zip without a .nc member (holds {archive.namelist()})", file=filename)
-        return [(name, archive.read(name)) for name in names]
+        return [(name, read_member(archive, name, feed, filename)) for name in names]
 
 
 def open_netcdf(content: bytes, feed: str, where: str):
-    """An ``xarray.Dataset`` over NetCDF bytes (classic or NetCDF-4), values as stored (no masking)."""
+    """An ``xarray.Dataset`` over NetCDF bytes (classic or NetCDF-4), values as stored (no masking).
+
+    Refused before any value is loaded when its variables hold more values than the
+    register's ``max_decoded_values`` (:func:`spse.sources._bounded.check_netcdf`).
+    """
     import netCDF4
     import xarray as xr
 
@@ -379,6 +378,11 @@ def open_netcdf(content: bytes, feed: str, where: str):
         handle = netCDF4.Dataset("cams.nc", mode="r", memory=content)
     except OSError as exc:
         raise SchemaError(feed, f"unreadable NetCDF ({exc})", file=where) from None
+    try:
+        check_netcdf(handle, feed, where)
+    except SchemaError:
+        handle.close()
+        raise
     store = xr.backends.NetCDF4DataStore(handle)
     return xr.open_dataset(store, decode_times=False, decode_timedelta=False, mask_and_scale=False)
 

@@ -53,6 +53,7 @@ from spse import lake, register
 from spse.errors import SchemaError
 from spse.fetch import Fetched, FetchPolicy, fetch, join_url
 from spse.sources._atmo import day_of, is_http
+from spse.sources._bounded import check_parquet
 from spse.sources._parsing import RowChecks, decode_text, numbers, reject_non_data, resolve_columns
 from spse.sources.base import Column, ParseResult, Source
 from spse.sources.lcsqa_e2 import PHYSICAL_RANGES
@@ -289,11 +290,13 @@ def parquet_name(url: str, day: dt.date) -> str:
 
 
 def read_parquet(payload: bytes, feed: str, filename: str) -> pd.DataFrame:
-    """The table of a Parquet payload; :class:`SchemaError` when the bytes are not Parquet."""
+    """The table of a Parquet payload; :class:`SchemaError` when the bytes are not Parquet, or when
+    its footer announces more cells or bytes than the register allows (:func:`check_parquet`)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     reject_non_data(payload, feed, filename, "Parquet")
+    check_parquet(payload, feed, filename)
     try:
         return pq.read_table(io.BytesIO(payload)).to_pandas()
     except (pa.ArrowException, OSError) as exc:

@@ -11,8 +11,11 @@
   Martinique and Réunion. The metropolitan member is picked by name
   (:data:`METROPOLITAN_MEMBER`); a nested `.zip` is opened, a nested `.7z` is refused
   (no 7z reader among the dependencies).
-* Size: the archive is fetched whole by `spse.ingest`, whose cap is
-  `spse.fetch.DEFAULT_MAX_BYTES` (200 MiB): check the vintage's archive against it.
+* Size: the archive is fetched whole by `spse.ingest`, under :attr:`InseeFilosofiZip.max_bytes`
+  (2 GiB) and :attr:`InseeFilosofiZip.fetch_deadline_s` (2 h). The member (and a nested
+  archive) is decompressed under :attr:`InseeFilosofiZip.max_decompressed_bytes` (4 GiB) and
+  the register's `max_compression_ratio`, on the declared size and while reading
+  (:mod:`spse.sources._bounded`): a ZIP bomb is refused with the member and the cap named.
 * CRS: ETRS89-LAEA (EPSG:3035); the cell id gives the south-west corner [V].
 * Time base: none (reference year of the vintage; partition `vintage=current`).
 * Selection: Paris cells only. When the file has `lcog_geo` (2017, 2019: the communes the
@@ -48,6 +51,7 @@ import re
 import zipfile
 import zlib
 from typing import ClassVar
+from urllib.parse import urlsplit
 
 import numpy as np
 import pandas as pd
@@ -55,6 +59,7 @@ import pandas as pd
 from spse.config import source_base_url
 from spse.errors import SchemaError
 from spse.sources import insee_filosofi_200m as plain
+from spse.sources._bounded import ZIP_MAGIC, open_member, open_zip, read_member
 from spse.sources._parsing import reject_non_data, resolve_columns
 from spse.sources.base import Column, ParseResult, Source
 
@@ -69,7 +74,6 @@ NESTED_ARCHIVE = re.compile(r"carreaux_200m[^/]*\.(zip|7z)$", re.IGNORECASE)
 GEO_FIELDS = {"id": plain.FIELDS["id"], "communes": ("lcog_geo", "depcom")}
 PARIS_CODE = r"(?:751(?:0[1-9]|1\d|20)|75056)"
 CELL_CORNER = r"CRS3035RES200mN(\d+)E(\d+)"
-_ZIP_MAGIC = b"PK\x03\x04"
 
 
 class InseeFilosofiZip(Source):
@@ -81,6 +85,8 @@ class InseeFilosofiZip(Source):
     optional = True
     replaces = ("insee_filosofi_200m",)
     max_bytes = 2 * 1024**3  # the national archives are several hundred MB
+    fetch_deadline_s = 2 * 3600.0  # 2 GiB at about 2.5 Mbit/s
+    max_decompressed_bytes = 4 * 1024**3  # the metropolitan CSV is about 1 GB, twice that in later vintages
     description = "INSEE Filosofi 200 m gridded population read from INSEE's ZIP archive, Paris cells (EPSG:3035)"
     columns: ClassVar[dict[str, Column]] = plain.InseeFilosofi200m.columns
     primary_key = plain.InseeFilosofi200m.primary_key
@@ -95,19 +101,24 @@ class InseeFilosofiZip(Source):
         self.block_bytes = block_bytes
 
     def files(self, day: dt.date) -> list[str]:
-        base = source_base_url(self.name)
-        return [base.rsplit("/", 1)[-1]] if base.lower().endswith(".zip") else [self.archive]
+        path = urlsplit(source_base_url(self.name)).path
+        return [path.rsplit("/", 1)[-1]] if path.lower().endswith(".zip") else [self.archive]
 
     def url_for(self, base: str, relative: str) -> str:
-        return base if base.lower().endswith(".zip") else super().url_for(base, relative)
+        return base if urlsplit(base).path.lower().endswith(".zip") else super().url_for(base, relative)
 
     def parse(self, payload: bytes, filename: str) -> ParseResult:
-        """Paris cells of the archive's metropolitan CSV in the ``population`` schema (EPSG:3035 m, persons)."""
+        """Paris cells of the archive's metropolitan CSV in the ``population`` schema (EPSG:3035 m, persons).
+
+        The member is decompressed under :attr:`max_decompressed_bytes` and the register's
+        ``max_compression_ratio`` (:mod:`spse.sources._bounded`).
+        """
         archive = _open_zip(payload, self.name, filename)
-        member_archive, member = _metropolitan_member(archive, self.name, filename)
+        member_archive, member, holder = _metropolitan_member(archive, self.name, filename,
+                                                              cap=self.max_decompressed_bytes)
         where = f"{filename}/{member}"
         try:
-            with member_archive.open(member) as raw:
+            with open_member(member_archive, member, self.name, holder, self.max_decompressed_bytes) as raw:
                 stream = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
                 header, lines, numbers = self._paris_lines(stream, where)
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
@@ -163,21 +174,18 @@ class InseeFilosofiZip(Source):
 
 
 def _open_zip(payload: bytes, feed: str, filename: str) -> zipfile.ZipFile:
-    if not payload.startswith(_ZIP_MAGIC):
+    if not payload.startswith(ZIP_MAGIC):
         reject_non_data(payload, feed, filename, "ZIP")
-        raise SchemaError(feed, f"not a ZIP archive (starts {payload[:16]!r})", file=filename)
-    try:
-        return zipfile.ZipFile(io.BytesIO(payload))
-    except zipfile.BadZipFile as exc:
-        raise SchemaError(feed, f"truncated or damaged ZIP archive ({exc})", file=filename) from exc
+    return open_zip(payload, feed, filename)
 
 
-def _metropolitan_member(archive: zipfile.ZipFile, feed: str, filename: str,
-                         depth: int = 0) -> tuple[zipfile.ZipFile, str]:
+def _metropolitan_member(archive: zipfile.ZipFile, feed: str, filename: str, depth: int = 0,
+                         cap: int | None = None) -> tuple[zipfile.ZipFile, str, str]:
+    """The archive holding the metropolitan CSV, its member name, and the archive's name for messages."""
     names = archive.namelist()
     found = [n for n in names if METROPOLITAN_MEMBER.search(n)]
     if len(found) == 1:
-        return archive, found[0]
+        return archive, found[0], filename
     if len(found) > 1:
         raise SchemaError(feed, f"several metropolitan CSV members: {found}", file=filename)
     nested = [n for n in names if NESTED_ARCHIVE.search(n) and re.search(r"_met", n, re.IGNORECASE)]
@@ -185,11 +193,8 @@ def _metropolitan_member(archive: zipfile.ZipFile, feed: str, filename: str,
         if nested[0].lower().endswith(".7z"):
             raise SchemaError(feed, f"the metropolitan CSV is inside the 7z archive {nested[0]}, which "
                               "spse cannot open (no 7z reader): unpack it and use insee_filosofi_200m", file=filename)
-        try:
-            inner = zipfile.ZipFile(io.BytesIO(archive.read(nested[0])))
-        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-            raise SchemaError(feed, f"damaged nested archive {nested[0]} ({exc})", file=filename) from exc
-        return _metropolitan_member(inner, feed, f"{filename}/{nested[0]}", depth + 1)
+        inner = open_zip(read_member(archive, nested[0], feed, filename, cap), feed, f"{filename}/{nested[0]}")
+        return _metropolitan_member(inner, feed, f"{filename}/{nested[0]}", depth + 1, cap)
     raise SchemaError(feed, f"no metropolitan 200 m CSV (…carreaux_200m_met.csv) among the members {names[:20]}",
                       file=filename)
 

@@ -234,7 +234,10 @@ def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, 
 
 
 def _provenance(partition_file: Path) -> str | None:
+    """The partition's ``provenance.json``, credentials removed from its URLs (older files may hold them)."""
+    from spse.redaction import redact_url
+
     path = partition_file.with_name("provenance.json")
     if not path.exists():
         return None
-    return json.dumps(json.loads(path.read_text(encoding="utf-8")), ensure_ascii=False)
+    return redact_url(json.dumps(json.loads(path.read_text(encoding="utf-8")), ensure_ascii=False))
