@@ -30,6 +30,7 @@ from spse.config import settings, sql_limits
 from spse.warehouse.reader import connect_readonly, fetch_frame
 
 T = TypeVar("T")
+_KEYWORD = re.compile(r"\s*([a-z]+)", re.IGNORECASE)
 _EXPLAIN = re.compile(r"^\s*explain\s+(analyze\s+)?", re.IGNORECASE)
 
 
@@ -52,7 +53,9 @@ def read_statement(sql: str) -> str:
             raise Refused("EXPLAIN is allowed only as 'explain [analyze] <select>'")
         read_statement(inner)
     elif statement.type != duckdb.StatementType.SELECT:
-        raise Refused(f"{statement.type.name} is not a read statement: spse sql is read-only "
+        keyword = _KEYWORD.match(statement.query)
+        name = keyword[1].upper() if keyword else statement.type.name
+        raise Refused(f"{name} is not a read statement ({statement.type.name}): spse sql is read-only "
                       "(one SELECT, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN)")
     return statement.query
 
