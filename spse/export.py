@@ -33,7 +33,7 @@ import json
 import math
 import os
 import re
-import tempfile
+import secrets
 from pathlib import Path
 
 import duckdb
@@ -213,7 +213,8 @@ def _json_bytes(document: dict) -> bytes:
 
 def _write(path: Path, data: bytes, force: bool) -> None:
     """Write ``data`` to ``path`` in one step; without ``force`` never replace an existing file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # the user's umask applies, unlike mkstemp
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -227,4 +228,4 @@ def _write(path: Path, data: bytes, force: bool) -> None:
             except FileExistsError as exc:
                 raise Refused(f"{path} exists: choose another path or pass --force to replace it") from exc
     finally:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)

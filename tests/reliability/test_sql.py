@@ -245,6 +245,9 @@ def test_export_csv_round_trip_with_provenance_sidecar(guarded, tmp_path, capsys
     provenance = json.loads((tmp_path / "zones.csv.provenance.json").read_text(encoding="utf-8"))
     _check_provenance(guarded, provenance, ZONE_SQL, len(expected))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["zones.csv", "zones.csv.provenance.json"]
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o666 & ~umask  # an ordinary file, not mkstemp's 0600
 
 
 def test_export_parquet_round_trip_with_provenance_metadata(guarded, tmp_path):
