@@ -2,10 +2,11 @@
 
 The query runs like ``spse sql`` (:mod:`spse.warehouse.expert`: one read statement, guarded
 connection, time and memory limits); the file is written by Python, never by SQL. It goes
-only to the path given: refused inside ``SPSE_HOME``'s lake, warehouse, raw and quarantine
-folders, refused when it exists unless ``force``, written to a temporary file beside it and
-moved into place in one step (a hard link when it must not replace anything, so a file
-created meanwhile is not overwritten either).
+only to the path given: refused inside ``SPSE_HOME`` (lake, warehouse, raw, quarantine,
+outbox, bulletin, demo bundle) and inside any source's local input folder, refused when it
+exists unless ``force``, written to a temporary file beside it and moved into place in one
+step (a hard link when it must not replace anything, so a file created meanwhile is not
+overwritten either).
 
 Formats:
 
@@ -35,6 +36,7 @@ import os
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import duckdb
 import numpy as np
@@ -85,12 +87,26 @@ def _destination(output: Path) -> Path:
     target = folder.resolve() / output.name
     if target.is_dir():
         raise Refused(f"{target} is a folder: give a file path")
-    home = settings()
-    for protected in (home.lake, home.warehouse_dir, home.raw, home.quarantine):
-        if target.is_relative_to(protected.resolve()):
-            raise Refused(f"{target} is inside {protected}, which only the daily run writes: "
-                          "export somewhere else")
+    for protected, what in _protected_folders():
+        if target.is_relative_to(protected):
+            raise Refused(f"{target} is inside {protected} ({what}): export somewhere else")
     return target
+
+
+def _protected_folders() -> list[tuple[Path, str]]:
+    """``SPSE_HOME`` (lake, warehouse, raw, quarantine, outbox, bulletin, demo bundle) and every
+    source read from a local folder: an export there could replace an input or a published file."""
+    from spse import sources
+    from spse.config import source_base_url
+
+    folders = [(settings().home.resolve(), "SPSE_HOME, the pipeline's own files")]
+    for source in sources.discover():
+        url = source_base_url(source.name)
+        scheme = urlparse(url).scheme
+        if scheme in ("file", ""):
+            folder = Path(unquote(urlparse(url).path)) if scheme == "file" else Path(url)
+            folders.append((folder.expanduser().resolve(), f"input of source {source.name}"))
+    return folders
 
 
 def _read_with_provenance(con: duckdb.DuckDBPyConnection, statement: str) -> tuple[pa.Table, dict]:

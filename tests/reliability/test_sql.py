@@ -331,13 +331,17 @@ def test_export_geojson_stations_are_points(guarded, tmp_path):
         [round(lon, 7), round(lat, 7)] for lon, lat in zip(expected["lon"], expected["lat"], strict=True)]
 
 
+IN_HOME = r"is inside .*/spse_home\d* \(SPSE_HOME, the pipeline's own files\): export somewhere else"
 EXPORT_REFUSALS = [
     ("into_a_lake_partition", "select * from marts.alerts", "parquet", "lake/alerts/date=2026-01-15/data.parquet",
-     ["--force"], r"is inside .*/lake, which only the daily run writes"),
-    ("into_the_lake_root", "select 1 as x", "csv", "lake/new.csv", [], r"is inside .*/lake"),
+     ["--force"], IN_HOME),
+    ("into_the_lake_root", "select 1 as x", "csv", "lake/new.csv", [], IN_HOME),
     ("over_the_warehouse", "select 1 as x", "parquet", "warehouse/spse.duckdb", ["--force"],
-     r"is inside .*/warehouse, which only the daily run writes"),
-    ("into_raw", "select 1 as x", "csv", "raw/x.csv", [], r"is inside .*/raw"),
+     IN_HOME),
+    ("into_raw", "select 1 as x", "csv", "raw/x.csv", [], IN_HOME),
+    ("into_the_outbox", "select 1 as x", "csv", "outbox/alerts/x.csv", [], IN_HOME),
+    ("into_a_source_input_folder", "select 1 as x", "csv", "{src}/FR_E2_2026-01-16.csv", [],
+     r"is inside .*/e2_feed\d* \(input of source lcsqa_e2\): export somewhere else"),
     ("geojson_without_location", "select zone_id from marts.exposure_zone_daily", "geojson", "{tmp}/z.geojson", [],
      r"GeoJSON needs a location: select lon and lat"),
     ("geojson_bad_cell_id", "select 'N2890000E3760000' as cell_id", "geojson", "{tmp}/c.geojson", [],
@@ -351,17 +355,27 @@ EXPORT_REFUSALS = [
 
 @pytest.mark.parametrize(("sql", "fmt", "output", "extra", "expected"), [c[1:] for c in EXPORT_REFUSALS],
                          ids=[c[0] for c in EXPORT_REFUSALS])
-def test_spse_export_refuses(guarded, tmp_path, capsys, sql, fmt, output, extra, expected):
+def test_spse_export_refuses(guarded, tmp_path_factory, tmp_path, capsys, monkeypatch, sql, fmt, output, extra,
+                             expected):
     from spse.cli import main
 
-    target = output.format(tmp=tmp_path) if output.startswith("{tmp}") else str(guarded / output)
+    feed = tmp_path_factory.mktemp("e2_feed")  # a local folder an operator pointed a source at
+    monkeypatch.setenv("SPSE_LCSQA_E2_URL", str(feed))
+    (guarded / "outbox" / "alerts").mkdir(parents=True, exist_ok=True)
+    if output.startswith("{tmp}"):
+        target = output.format(tmp=tmp_path)
+    elif output.startswith("{src}"):
+        target = output.format(src=feed)
+    else:
+        target = str(guarded / output)
     code = main(["export", sql.format(tmp=tmp_path), "--format", fmt, "--output", target, *extra])
     assert code == 1
     err = capsys.readouterr().err
     assert err.startswith("spse export: refused: ") and err.count("\n") == 1
     assert re.search(expected, err), err
-    assert list(tmp_path.iterdir()) == []
+    assert list(tmp_path.iterdir()) == [] and list(feed.iterdir()) == []
     assert not (guarded / "lake" / "new.csv").exists() and not (guarded / "raw" / "x.csv").exists()
+    assert not (guarded / "outbox" / "alerts" / "x.csv").exists()
 
 
 def test_export_refuses_to_overwrite_unless_forced(guarded, tmp_path, capsys):
@@ -375,3 +389,13 @@ def test_export_refuses_to_overwrite_unless_forced(guarded, tmp_path, capsys):
     assert main(["export", "select 1 as x", "--format", "csv", "--output", str(out), "--force"]) == 0
     assert out.read_text() == "x\n1\n"
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_export_follows_a_symlinked_folder_into_the_lake_and_refuses(guarded, tmp_path, capsys):
+    from spse.cli import main
+
+    (tmp_path / "looks_harmless").symlink_to(guarded / "lake" / "alerts", target_is_directory=True)
+    out = tmp_path / "looks_harmless" / "x.parquet"
+    assert main(["export", "select 1 as x", "--format", "parquet", "--output", str(out)]) == 1
+    assert re.search(IN_HOME, capsys.readouterr().err)
+    assert not (guarded / "lake" / "alerts" / "x.parquet").exists()
