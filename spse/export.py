@@ -13,7 +13,8 @@ Formats:
 * ``csv``: UTF-8, header, comma; provenance in the sidecar ``<path>.provenance.json``.
 * ``parquet``: provenance in the file's key-value metadata ``spse_provenance`` (JSON).
 * ``geojson``: RFC 7946 FeatureCollection in WGS84 (EPSG:4326, lon/lat, 7 decimals), provenance
-  in its ``metadata`` member. Geometry, first match: ``lon``/``lat`` columns (WGS84) → point;
+  in its ``metadata`` member. Geometry, first match: ``geometry_wkt`` (WKT in EPSG:3035, the
+  lake's zone outlines) → that geometry reprojected; ``lon``/``lat`` columns (WGS84) → point;
   ``x_3035``/``y_3035`` (EPSG:3035, m) → point; ``cell_id`` (INSPIRE grid id
   ``CRS3035RES<size>mN<northing>E<easting>``, south-west corner in EPSG:3035) → the cell's
   square, corners reprojected with pyproj (``always_xy``). A NULL location gives a NULL
@@ -42,6 +43,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+import shapely
 from pyproj import Transformer
 
 from spse.config import settings
@@ -143,6 +145,8 @@ def feature_collection(table: pa.Table, provenance: dict) -> dict:
 
 def _geometries(table: pa.Table) -> list[dict | None]:
     columns = set(table.column_names)
+    if "geometry_wkt" in columns:
+        return _wkt_geometries(table.column("geometry_wkt").to_pylist())
     if {"lon", "lat"} <= columns:
         lon = _floats(table, "lon")
         lat = _floats(table, "lat")
@@ -152,8 +156,25 @@ def _geometries(table: pa.Table) -> list[dict | None]:
         return [_point(x, y) for x, y in zip(lon, lat, strict=True)]
     if "cell_id" in columns:
         return _cell_polygons(table.column("cell_id").to_pylist())
-    raise Refused("GeoJSON needs a location: select lon and lat (WGS84), x_3035 and y_3035 (EPSG:3035) "
-                  "or cell_id (INSPIRE 200 m cell id)")
+    raise Refused("GeoJSON needs a location: select lon and lat (WGS84), x_3035 and y_3035 (EPSG:3035), "
+                  "cell_id (INSPIRE 200 m cell id) or geometry_wkt (WKT, EPSG:3035)")
+
+
+def _wkt_geometries(texts: list) -> list[dict | None]:
+    shapes = []
+    for i, text in enumerate(texts):
+        try:
+            shapes.append(None if text is None else shapely.from_wkt(text))
+        except shapely.errors.GEOSException as exc:
+            raise Refused(f"row {i + 1}: geometry_wkt is not WKT ({exc})") from exc
+    transformer = Transformer.from_crs("EPSG:3035", "EPSG:4326", always_xy=True)
+
+    def to_wgs84(xy: np.ndarray) -> np.ndarray:
+        lon, lat = transformer.transform(xy[:, 0], xy[:, 1])
+        return np.round(np.column_stack([lon, lat]), WGS84_DECIMALS)
+
+    return [None if shape is None else json.loads(shapely.to_geojson(shapely.transform(shape, to_wgs84)))
+            for shape in shapes]
 
 
 def _cell_polygons(ids: list) -> list[dict | None]:

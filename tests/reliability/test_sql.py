@@ -343,7 +343,9 @@ EXPORT_REFUSALS = [
     ("into_a_source_input_folder", "select 1 as x", "csv", "{src}/FR_E2_2026-01-16.csv", [],
      r"is inside .*/e2_feed\d* \(input of source lcsqa_e2\): export somewhere else"),
     ("geojson_without_location", "select zone_id from marts.exposure_zone_daily", "geojson", "{tmp}/z.geojson", [],
-     r"GeoJSON needs a location: select lon and lat"),
+     r"GeoJSON needs a location: select lon and lat .* or geometry_wkt \(WKT, EPSG:3035\)"),
+    ("geojson_bad_wkt", "select 'POLYGON ((1 2' as geometry_wkt", "geojson", "{tmp}/w.geojson", [],
+     r"row 1: geometry_wkt is not WKT"),
     ("geojson_bad_cell_id", "select 'N2890000E3760000' as cell_id", "geojson", "{tmp}/c.geojson", [],
      r"row 1: cell_id 'N2890000E3760000' is not an INSPIRE grid id"),
     ("write_statement", "copy marts.alerts to '{tmp}/a.csv'", "csv", "{tmp}/b.csv", [],
@@ -399,3 +401,17 @@ def test_export_follows_a_symlinked_folder_into_the_lake_and_refuses(guarded, tm
     assert main(["export", "select 1 as x", "--format", "parquet", "--output", str(out)]) == 1
     assert re.search(IN_HOME, capsys.readouterr().err)
     assert not (guarded / "lake" / "alerts" / "x.parquet").exists()
+
+
+def test_export_geojson_from_a_wkt_column_in_epsg_3035(guarded, tmp_path):
+    """The same square as a cell id and as WKT (EPSG:3035) gives the same WGS84 ring."""
+    from spse.export import export
+
+    wkt = "POLYGON ((3760000 2890000, 3760200 2890000, 3760200 2890200, 3760000 2890200, 3760000 2890000))"
+    out = export(f"select '{wkt}' as geometry_wkt, 'x' as name", tmp_path / "w.geojson", "geojson")
+    feature = json.loads(out.read_text())["features"][0]
+    assert feature["geometry"]["type"] == "Polygon"
+    assert feature["properties"]["name"] == "x"
+    ring = feature["geometry"]["coordinates"][0]
+    for (lon, lat), (x, y) in zip(ring[:4], _corners_wgs84("CRS3035RES200mN2890000E3760000"), strict=True):
+        assert lon == pytest.approx(x, abs=1e-7) and lat == pytest.approx(y, abs=1e-7)
