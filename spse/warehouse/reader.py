@@ -13,7 +13,9 @@ DuckDB"): ``enable_external_access = false`` (no file or network access from SQL
 folder, ``threads``, and finally ``lock_configuration = true`` so no statement can set any of
 them back. ``allowed_directories`` re-opens the lake folder to the internal readers only
 (the ``lake`` views, and the ``staging``/``intermediate`` views over them, read its Parquet
-files); DuckDB allows writes there too, so expert SQL never gets it.
+files); DuckDB allows writes there too, so expert SQL never gets it. DuckDB itself adds the
+private temporary folder to the allowed ones: it holds nothing but this connection's spill
+files and is removed with the connection.
 """
 
 from __future__ import annotations
