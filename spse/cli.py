@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import logging
 import sys
+from pathlib import Path
 
 
 def _date(text: str) -> dt.date:
@@ -60,9 +61,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
-    from spse import warehouse
+    from spse.warehouse import expert
 
-    frame = warehouse.query(args.query)
+    try:
+        frame = expert.frame(args.query, timeout_s=args.timeout, memory_limit=args.memory_limit)
+    except expert.Refused as exc:
+        print(f"spse sql: refused: {exc}", file=sys.stderr)
+        return 1
     if args.format == "csv":
         frame.to_csv(sys.stdout, index=False)
     elif args.format == "json":
@@ -70,6 +75,20 @@ def cmd_sql(args: argparse.Namespace) -> int:
     else:
         with _wide_pandas():
             print(frame.to_string(index=False, max_rows=args.max_rows))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from spse import export
+    from spse.warehouse import expert
+
+    try:
+        path = export.export(args.query, args.output, args.format, force=args.force, timeout_s=args.timeout,
+                             memory_limit=args.memory_limit)
+    except expert.Refused as exc:
+        print(f"spse export: refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"spse export: wrote {path}")
     return 0
 
 
@@ -198,8 +217,6 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_new_source(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from spse.scaffold import new_source
 
     for path in new_source(args.name, Path(args.root)):
@@ -239,11 +256,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_date, required=True)
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("sql", help="run a read-only SQL query on the published warehouse")
-    p.add_argument("query")
+    p = sub.add_parser("sql", help="run one read-only query on the published warehouse (no file access, "
+                                   "time and memory limits)")
+    p.add_argument("query", help="one SELECT (or DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) on the marts and meta tables")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--max-rows", type=int, default=200)
+    _add_limits(p)
     p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("export", help="write one read-only query's rows to a CSV, Parquet or GeoJSON (WGS84) file")
+    p.add_argument("query", help="one SELECT on the marts and meta tables")
+    p.add_argument("--format", choices=["csv", "parquet", "geojson"], required=True)
+    p.add_argument("--output", type=Path, required=True, help="file to write (not inside SPSE_HOME's lake, "
+                                                              "warehouse, raw or quarantine)")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
+    _add_limits(p)
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("tables", help="list tables and columns with descriptions and units")
     p.add_argument("--schema", default="marts", help="schema to list ('' for all)")
@@ -269,6 +297,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--locations", action="store_true", help="show where each source is read from")
     p.set_defaults(func=cmd_sources)
     return parser
+
+
+def _add_limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="stop the query after this many seconds (default $SPSE_SQL_TIMEOUT_S or 60)")
+    p.add_argument("--memory-limit", metavar="SIZE",
+                   help="DuckDB memory limit, e.g. 512MB (default $SPSE_SQL_MEMORY_LIMIT or 1GB)")
 
 
 def main(argv: list[str] | None = None) -> int:

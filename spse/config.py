@@ -74,3 +74,29 @@ def source_base_url(source_name: str) -> str:
 
 def is_demo(source_name: str) -> bool:
     return not os.environ.get(source_url_env(source_name))
+
+
+@dataclass(frozen=True)
+class SqlLimits:
+    """Resource limits of every connection that reads the published warehouse.
+
+    ``timeout_s`` (seconds, wall clock) bounds one expert query (``spse sql``, ``spse export``);
+    ``memory`` and ``temp`` are DuckDB size strings (``memory_limit``, ``max_temp_directory_size``:
+    what a query may hold in memory and spill to its own temporary folder); ``threads`` bounds
+    DuckDB's worker threads. Operational settings, not method parameters, hence here and not
+    in the register.
+    """
+
+    timeout_s: float
+    memory: str
+    temp: str
+    threads: int
+
+
+def sql_limits() -> SqlLimits:
+    """``$SPSE_SQL_TIMEOUT_S`` (60), ``$SPSE_SQL_MEMORY_LIMIT`` (1GB), ``$SPSE_SQL_TEMP_LIMIT`` (2GB),
+    ``$SPSE_SQL_THREADS`` (2)."""
+    return SqlLimits(timeout_s=float(os.environ.get("SPSE_SQL_TIMEOUT_S", "60")),
+                     memory=os.environ.get("SPSE_SQL_MEMORY_LIMIT", "1GB"),
+                     temp=os.environ.get("SPSE_SQL_TEMP_LIMIT", "2GB"),
+                     threads=int(os.environ.get("SPSE_SQL_THREADS", "2")))

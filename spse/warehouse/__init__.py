@@ -2,7 +2,9 @@
 
 ``build(day)`` makes a complete file under ``warehouse/build/``; ``publish(path)`` swaps it
 onto ``settings().warehouse`` by atomic rename; ``query``, ``connect_readonly`` and
-``describe_tables`` read the published file read-only, also while a run builds the next one.
+``describe_tables`` read the published file read-only, also while a run builds the next one,
+on a connection with no file or network access and locked limits; ``expert`` runs experts'
+SQL (one read statement, time and memory limits).
 See docs/architecture.md (Warehouse, Marts) and ``sql/``.
 """
 
