@@ -88,11 +88,12 @@ def check_values(values: pd.Series, quantity, unit=None, *, with_sentinels: bool
     used_unit = expected_unit if unit is None else _as_series(unit, n, index)
     present = values.notna().to_numpy()
     wrong_unit = present & (expected_unit.notna() & used_unit.notna() & (used_unit != expected_unit)).to_numpy()
-    bounds = {(r.quantity, r.unit): (r.min, r.max) for r in table.itertuples()}
-    pairs = [bounds.get((q, u), bounds.get(("*", u), (np.nan, np.nan))) for q, u in zip(quantity, used_unit,
-                                                                                           strict=True)]
-    low = np.array([p[0] for p in pairs], dtype=float)
-    high = np.array([p[1] for p in pairs], dtype=float)
+    keys = pd.DataFrame({"quantity": quantity.to_numpy(), "unit": used_unit.to_numpy()})
+    ranges = table[["quantity", "unit", "min", "max"]]
+    exact = keys.merge(ranges, on=["quantity", "unit"], how="left")
+    fallback = keys.assign(quantity="*").merge(ranges, on=["quantity", "unit"], how="left")
+    low = exact["min"].fillna(fallback["min"]).to_numpy(dtype=float)
+    high = exact["max"].fillna(fallback["max"]).to_numpy(dtype=float)
     sentinel = present & values.isin(sentinels()).to_numpy() if with_sentinels else np.zeros(n, dtype=bool)
     no_range = present & ~wrong_unit & np.isnan(low)
     with np.errstate(invalid="ignore"):
