@@ -505,3 +505,36 @@ def test_demo_day_with_a_pm10_sentinel_raises_no_alerte(spse_home, bundle):
     assert len(quality) == 1 and quality.iloc[0]["kind"] == "data_quality"
     message = quality.iloc[0]["recommendation"]
     assert f"fichier {E2_D2}, ligne {line}" in message and "no-data sentinel 9999" in message
+
+
+def test_cams_forecast_sentinel_is_quarantined(feed):
+    import xarray as xr
+
+    folder = feed("cams_europe_forecast")
+    relative = "2026-01-15/cams_europe_ensemble_forecast.nc"
+    with xr.open_dataset(folder / relative) as ds:
+        ds = ds.load()
+    ds["pm10_conc"][10, 0, 0, 0] = 9999.0  # lead 10 h, 48.95 N 2.15 E
+    ds.to_netcdf(folder / relative)
+    source = sources.get("cams_europe_forecast")
+    report = ingest(source, D2)
+    rejects = read_quarantine(source, D2)
+    assert report.rows == 97 * 15 * 6 - 1 and len(rejects) == 1  # leads × grid points × pollutants
+    assert rejects.loc[0, "file"] == relative and pd.isna(rejects.loc[0, "row"])
+    assert rejects.loc[0, "reason"] == "no-data sentinel 9999 in `value` (PM10)"
+    assert '"lead_hours": 10' in rejects.loc[0, "raw"]
+
+
+def test_noise_map_band_of_999_db_refuses_the_vintage(feed):
+    folder = feed("noise_map_cbs")
+    source = sources.get("noise_map_cbs")
+    ingest(source, D2)
+    good = _partition_bytes(source, D2)
+    path = folder / "N_BRUIT_ZBRD_INFRA_R_A_LD_S_075.geojson"
+    doc = json.loads(path.read_text())
+    doc["features"][0]["properties"]["legende"] = "999-1000"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(RefusedInput, match=r"file N_BRUIT_ZBRD_INFRA_R_A_LD_S_075.geojson,.*1 implausible "
+                                           r"feature\(s\).*no-data sentinel 999 in `db_low` \(Lden\)"):
+        ingest(source, D2)
+    assert _partition_bytes(source, D2) == good
