@@ -209,8 +209,9 @@ def cmd_sources(args: argparse.Namespace) -> int:
     running = {s.name for s in sources.active()}
     frame["runs"] = ["yes" if name in running else "not configured" for name in frame["source"]]
     frame["location"] = [redact_url(source_base_url(name)) for name in frame["source"]]
+    frame["status"] = [freshness.shown_status(row) for row in frame.to_dict("records")]
     columns = ["source", "kind", "cadence", "schedule", "runs", "latest_partition", "rows", "last_fetch_utc",
-               "age_hours", "status"] + (["location"] if args.locations else [])
+               "age_hours", "status", "quality"] + (["location"] if args.locations else [])
     with _wide_pandas():
         print(frame[columns].astype(object).where(frame[columns].notna(), "-").to_string(index=False))
     return 0
@@ -292,8 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=".", help="repository root (default: current folder)")
     p.set_defaults(func=cmd_new_source)
 
-    p = sub.add_parser("sources", help="sources: cadence, last successful fetch, rows, freshness")
-    p.add_argument("--date", type=_date, help="also flag daily sources with no partition for this day")
+    p = sub.add_parser("sources", help="sources: cadence, last successful fetch, rows, freshness, quality")
+    p.add_argument("--date", type=_date, help="also flag daily sources with no partition for this day, and show "
+                   "the quality outcome (ok, partial, refused, failed) of that day's partition")
     p.add_argument("--locations", action="store_true", help="show where each source is read from")
     p.set_defaults(func=cmd_sources)
     return parser

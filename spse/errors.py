@@ -37,3 +37,7 @@ class FetchError(FeedError):
 
 class SchemaError(FeedError):
     """The file is not in the shape the parser knows (header changed, HTML instead of CSV)."""
+
+
+class RefusedInput(FeedError):
+    """The data-quality gate refused an input (``spse.gate``): the last good partition is kept."""

@@ -1,9 +1,13 @@
-"""How fresh each source is: last successful fetch, latest partition, row count.
+"""How fresh each source is: last successful fetch, latest partition, row count, quality.
 
 A source is ``stale`` when its last successful ingest is older than ``max_age_hours``
 (declared by the source; default by cadence) or, for a daily source, when it has no
 partition for the day the daily run reports on. Stale sources raise ``data_quality``
-alerts (``spse.alerts``) and show in ``spse sources``.
+alerts (``spse.alerts``) and show in ``spse sources``. ``quality`` is the outcome of the
+last attempt at the day's partition in the quality log (``ok``, ``partial``, ``refused``,
+``failed``; ``spse.qualitylog``, written by the gate ``spse.gate``); :func:`shown_status`
+is what ``spse sources`` prints (``partial`` for a fresh but incomplete day) and
+:func:`needs_refetch` what the daily run ingests again.
 """
 
 from __future__ import annotations
@@ -13,8 +17,11 @@ import json
 
 import pandas as pd
 
-from spse import lake
+from spse import lake, qualitylog
 from spse.sources.base import Source
+
+# Quality-log outcomes after which the day's partition is ingested again.
+REFETCH_OUTCOMES = ("partial", "failed")
 
 DEFAULT_MAX_AGE_HOURS = {"daily": 36, "reference": 24 * 400}
 
@@ -23,12 +30,28 @@ def max_age_hours(source: Source) -> float:
     return float(getattr(source, "max_age_hours", None) or DEFAULT_MAX_AGE_HOURS[source.cadence])
 
 
+def quality(source: Source, day: dt.date | None = None) -> dict | None:
+    """Quality-log record of the last attempt at ``day``'s partition (latest partition without a day)."""
+    partition = source.partition_for(day) if day is not None else lake.latest_partition(source.dataset)
+    return qualitylog.read(source.name, partition) if partition else None
+
+
+def needs_refetch(source: Source, day: dt.date) -> bool:
+    """Whether ``day``'s partition must be ingested again: missing, or last recorded partial or failed."""
+    if not lake.has_partition(source.dataset, source.partition_for(day)):
+        return True
+    record = quality(source, day)
+    return record is not None and record["outcome"] in REFETCH_OUTCOMES
+
+
 def status(source: Source, now: dt.datetime, day: dt.date | None = None) -> dict:
     """One row of the freshness report for ``source`` at ``now`` (UTC)."""
     latest = lake.latest_partition(source.dataset)
+    record = quality(source, day)
     row = {"source": source.name, "dataset": source.dataset, "kind": source.kind, "cadence": source.cadence,
            "schedule": source.schedule, "latest_partition": latest, "rows": 0, "last_fetch_utc": None,
-           "age_hours": None, "max_age_hours": max_age_hours(source), "status": "never"}
+           "age_hours": None, "max_age_hours": max_age_hours(source), "status": "never",
+           "quality": record["outcome"] if record else None}
     if latest is None:
         return row
     row["rows"] = len(lake.read_partition(source.dataset, latest))
@@ -46,6 +69,11 @@ def status(source: Source, now: dt.datetime, day: dt.date | None = None) -> dict
     else:
         row["status"] = "fresh" if row["age_hours"] is not None else "unknown"  # written without provenance
     return row
+
+
+def shown_status(row: dict) -> str:
+    """Status printed by ``spse sources``: ``partial`` when a fresh day's partition is incomplete."""
+    return "partial" if row["status"] == "fresh" and row.get("quality") == "partial" else row["status"]
 
 
 def report(sources: list[Source], now: dt.datetime | None = None, day: dt.date | None = None) -> pd.DataFrame:

@@ -1,18 +1,18 @@
-"""Fetch → land raw → parse → check → lake partition + quarantine, the same for every source."""
+"""Fetch → land raw → parse → check → gate → lake partition + quarantine, the same for every source."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from spse import lake, qualitylog
+from spse import gate, lake, qualitylog
 from spse.config import source_base_url
-from spse.errors import FeedError, SchemaError
+from spse.errors import FeedError, RefusedInput, SchemaError
 from spse.fetch import FetchPolicy, redact_url
 from spse.sources.base import ParseResult, Source
 
@@ -30,26 +30,33 @@ class IngestReport:
     rows: int
     rejected: int
     files: list[dict]
+    outcome: str = "ok"  # ok | partial (quality log outcomes of a written partition)
+    problems: list[dict] = field(default_factory=list)
+    completeness: dict | None = None
 
 
 def ingest(source: Source, day: dt.date) -> IngestReport:
     """Ingest one partition of ``source`` and record the outcome in the quality log.
 
-    See :func:`_ingest`; a :class:`spse.errors.FeedError` is recorded as ``failed`` (with
-    the feed, file and row it names) before it is raised again.
+    See :func:`_ingest`; a :class:`spse.errors.RefusedInput` (the gate refused the input)
+    is recorded as ``refused``, any other :class:`spse.errors.FeedError` as ``failed``
+    (with the feed, file and row it names), before it is raised again. A written partition
+    is recorded ``ok`` or ``partial`` (incomplete day) with its quarantined rows.
     """
     partition = source.partition_for(day)
     try:
         report = _ingest(source, day)
     except FeedError as exc:
-        qualitylog.record(source.name, source.dataset, partition, "failed",
-                          [{"check": type(exc).__name__, "file": exc.file or exc.url, "row": exc.row,
-                            "detail": exc.problem}])
+        outcome = "refused" if isinstance(exc, RefusedInput) else "failed"
+        qualitylog.record(source.name, source.dataset, partition, outcome,
+                          [{"check": "gate" if outcome == "refused" else type(exc).__name__,
+                            "file": exc.file or exc.url, "row": exc.row, "detail": exc.problem}])
         raise
     rejects = read_quarantine(source, day).head(QUARANTINE_SHOWN)
-    qualitylog.record(source.name, source.dataset, partition, "ok", quarantined=report.rejected, rows=report.rows,
-                      problems=[{"check": "quarantine", "file": r.file, "row": int(r.row), "detail": r.reason}
-                                for r in rejects.itertuples()])
+    quarantined = [{"check": "quarantine", "file": r.file, "row": None if pd.isna(r.row) else int(r.row),
+                    "detail": r.reason} for r in rejects.itertuples()]
+    qualitylog.record(source.name, source.dataset, partition, report.outcome, report.problems + quarantined,
+                      quarantined=report.rejected, rows=report.rows)
     return report
 
 
@@ -57,8 +64,10 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
     """Ingest one partition of ``source`` (the day's files, or the reference vintage).
 
     Raises :class:`spse.errors.FeedError` (naming feed, URL, file, row) if a file cannot be
-    fetched or read. Raw files are landed before parsing, so they are kept even when the
-    parse fails; the lake partition is replaced only when every file of it parsed.
+    fetched or read, :class:`spse.errors.RefusedInput` if the data-quality gate
+    (:func:`spse.gate.inspect`) refuses it. Raw files are landed before parsing, so they
+    are kept even when the parse fails; the lake partition is replaced only when every
+    file of it parsed and the gate let it through.
     """
     base = source_base_url(source.name)
     partition = source.partition_for(day)
@@ -85,14 +94,18 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
         files.append(lake.latest_raw_meta(source.name, partition, relative))
     result = source.combine(parsed)
     source.check(result.frame, ",".join(parsed))
-    lake.write_partition(source.dataset, partition, result.frame)
-    lake.write_quarantine(source.name, partition, result.rejects)
-    report = IngestReport(source.name, source.dataset, partition, len(result.frame), len(result.rejects), files)
+    verdict = gate.inspect(source, day, result, list(parsed), now=dt.datetime.fromisoformat(fetched_at))
+    lake.write_partition(source.dataset, partition, verdict.frame)
+    lake.write_quarantine(source.name, partition, verdict.rejects)
+    report = IngestReport(source.name, source.dataset, partition, len(verdict.frame), len(verdict.rejects), files,
+                          verdict.outcome, verdict.problems, verdict.completeness)
     provenance = {**asdict(report), "parser_version": source.parser_version, "ingested_at_utc": fetched_at}
     lake.write_bytes_atomic(lake.partition_path(source.dataset, partition).with_name("provenance.json"),
                             json.dumps(provenance, indent=2).encode())
-    if len(result.rejects):
-        log.warning("%s %s: %d rows quarantined", source.name, partition, len(result.rejects))
+    if len(verdict.rejects):
+        log.warning("%s %s: %d rows quarantined", source.name, partition, len(verdict.rejects))
+    for problem in verdict.problems:
+        log.warning("%s %s: %s", source.name, partition, problem["detail"])
     return report
 
 

@@ -2,7 +2,9 @@
 
 Thresholds and method parameters are data, not literals: ``registers/thresholds.csv``
 (one row per set × pollutant or noise indicator × averaging × level, with its status tag
-and reference) and ``registers/parameters.csv``. Values tagged ``U`` are unconfirmed
+and reference), ``registers/parameters.csv``, and the data-quality gate's
+``registers/plausibility.csv`` (hourly plausible range per quantity and unit) and
+``registers/reference_checks.csv`` (what a complete reference vintage holds). Values tagged ``U`` are unconfirmed
 (see ``../shared/reference/methods.md`` §10); change them in the file, or point
 ``SPSE_THRESHOLDS_FILE`` / ``SPSE_PARAMETERS_FILE`` at a corrected copy.
 """
@@ -25,7 +27,9 @@ def _path(env: str, default: str) -> Path:
 def files() -> dict[str, Path]:
     """The register files in use (after ``SPSE_*_FILE`` overrides), for provenance."""
     return {"thresholds": _path("SPSE_THRESHOLDS_FILE", "thresholds.csv"),
-            "parameters": _path("SPSE_PARAMETERS_FILE", "parameters.csv")}
+            "parameters": _path("SPSE_PARAMETERS_FILE", "parameters.csv"),
+            "plausibility": _path("SPSE_PLAUSIBILITY_FILE", "plausibility.csv"),
+            "reference_checks": _path("SPSE_REFERENCE_CHECKS_FILE", "reference_checks.csv")}
 
 
 def thresholds() -> pd.DataFrame:
@@ -69,3 +73,24 @@ def parameter_int(name: str) -> int:
 
 def parameter_bool(name: str) -> bool:
     return parameter(name).strip().lower() in ("1", "true", "yes")
+
+
+def plausibility() -> pd.DataFrame:
+    """Plausible hourly range per ``quantity`` and ``unit`` (``min``/``max`` floats, inclusive).
+
+    ``quantity`` ``*`` is the fallback of its unit for quantities without a row.
+    """
+    return _read_ranges(str(files()["plausibility"]))
+
+
+def reference_checks() -> pd.DataFrame:
+    """What a complete reference vintage holds: ``dataset``, ``measure``, ``min``, ``max``."""
+    return _read_ranges(str(files()["reference_checks"]))
+
+
+@lru_cache(maxsize=8)
+def _read_ranges(path: str) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame["min"] = frame["min"].astype(float)
+    frame["max"] = frame["max"].astype(float)
+    return frame

@@ -50,6 +50,24 @@ class Column:
     nullable: bool = True
 
 
+@dataclass(frozen=True)
+class Measure:
+    """Measured values the data-quality gate checks against ``registers/plausibility.csv``.
+
+    ``columns`` hold the values; their quantity (pollutant or indicator) is the literal
+    ``quantity`` or the row's ``quantity_column``; their unit the literal ``unit``, the
+    row's ``unit_column``, or, with neither, the register's unit of the quantity (the
+    source has converted). ``sentinels``: whether no-data sentinels apply (not to counts).
+    """
+
+    columns: tuple[str, ...]
+    quantity: str | None = None
+    quantity_column: str | None = None
+    unit: str | None = None
+    unit_column: str | None = None
+    sentinels: bool = True
+
+
 @dataclass
 class ParseResult:
     """Rows in the canonical schema, and the rejected rows with their reason."""
@@ -95,6 +113,23 @@ class Source:
     fetch_deadline_s: ClassVar[float | None] = None
     # Largest decompressed ZIP member [bytes]; None: the register's max_decompressed_bytes.
     max_decompressed_bytes: ClassVar[int | None] = None
+    # Data-quality gate (spse.gate): measured values checked against the plausibility
+    # register, the series whose station-hours a daily measurement partition should hold
+    # (empty: no completeness check), and the instant column checked against day_window.
+    measures: ClassVar[tuple[Measure, ...]] = ()
+    series_key: ClassVar[tuple[str, ...]] = ()
+    time_column: ClassVar[str] = "ts_start_utc"
+
+    def day_window(self, day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """UTC instants [start, end) the rows of ``day``'s partition must fall in; ``None`` = any.
+
+        Daily measurement sources override it with their file convention
+        (:func:`utc_day`, :func:`local_day`); forecasts and reference data have none.
+        """
+        return None
+
+    def day_window_label(self, day: dt.date) -> str:
+        return day.isoformat()
 
     def files(self, day: dt.date) -> list[str]:
         """Paths, relative to the source's base URL, of the files for ``day``."""
@@ -172,6 +207,19 @@ class Source:
 
     def empty_frame(self) -> pd.DataFrame:
         return pd.DataFrame({name: pd.Series(dtype=_EMPTY_DTYPES[c.type]) for name, c in self.columns.items()})
+
+
+def utc_day(day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """[00:00, 24:00) UTC of ``day``."""
+    start = pd.Timestamp(day, tz="UTC")
+    return start, start + pd.Timedelta(days=1)
+
+
+def local_day(day: dt.date, zone: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """[00:00, 24:00) local of ``day`` in ``zone``, in UTC: 23, 24 or 25 hours."""
+    start = pd.Timestamp(day).tz_localize(zone)
+    end = pd.Timestamp(day + dt.timedelta(days=1)).tz_localize(zone)
+    return start.tz_convert("UTC"), end.tz_convert("UTC")
 
 
 _EMPTY_DTYPES = {

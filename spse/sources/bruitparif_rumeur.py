@@ -22,8 +22,10 @@
 
 `is_valid` = LAeq not NULL and weight ≥ the register's `noise_min_valid_fraction`.
 Quarantined rows: timestamp unparseable or without offset, hour outside the local day
-of the file, LAeq or weight not a number, LAeq outside :data:`LAEQ_RANGE_DBA`, weight
-outside 0-1, repeated hour, site absent from the site list or without coordinates.
+of the file, LAeq or weight not a number, LAeq a no-data sentinel or outside its plausible
+range (``registers/plausibility.csv``, quantity ``LAeq``), weight outside 0-1, repeated
+hour, site absent from the site list or without coordinates. The gate (:mod:`spse.gate`)
+then records a day holding fewer site-hours than expected as ``partial``.
 """
 
 from __future__ import annotations
@@ -41,17 +43,16 @@ import pandas as pd
 
 from spse import register
 from spse.errors import SchemaError
+from spse.gate import check_values
 from spse.sources._parsing import RowChecks, as_records, as_text, concat_rejects, conform, load_json, numbers
-from spse.sources.base import Column, ParseResult, Source
+from spse.sources.base import Column, Measure, ParseResult, Source, local_day
 from spse.timebase import DEFAULT_TIME_BASE
 
 DEFAULT_SITES = ["PARIS-PERIPHERIQUE-EST", "PARIS-BD-SOULT", "PARIS-RUE-DE-RIVOLI", "PARIS-QUAI-DE-LA-RAPEE"]
 SITES_ENV = "SPSE_BRUITPARIF_SITES"
 SITE_LIST = "SiteListByTags.json"
 HOST = "rumeur.bruitparif.fr"
-# Plausibility bounds of an hourly LAeq [dB(A)], not thresholds: below 20 is quieter than
-# a recording studio, above 140 is the threshold of pain; outside means a sensor fault.
-LAEQ_RANGE_DBA = (20.0, 140.0)
+LAEQ = Measure(("laeq_dba",), quantity="LAeq", unit="dB(A)")
 
 _VALUES_FILE = re.compile(r"^PeriodicValues2/(?P<site>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})\.json$")
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
@@ -86,6 +87,15 @@ class BruitparifRumeur(Source):
                            nullable=False),
     }
     primary_key = ("site_id", "ts_start_utc")
+    measures = (LAEQ,)
+    series_key = ("site_id",)
+
+    def day_window(self, day: dt.date):
+        """A partition is the local day (23, 24 or 25 hours)."""
+        return local_day(day, DEFAULT_TIME_BASE)
+
+    def day_window_label(self, day: dt.date) -> str:
+        return f"{day.isoformat()} {DEFAULT_TIME_BASE}"
 
     def files(self, day: dt.date) -> list[str]:
         return [SITE_LIST] + [f"PeriodicValues2/{site}/{day.isoformat()}.json" for site in followed_sites()]
@@ -149,13 +159,14 @@ class BruitparifRumeur(Source):
         laeq, laeq_bad = numbers(hours["LAeq"])
         weight, weight_bad = numbers(hours["weight"])
         local_day = start.dt.tz_convert(DEFAULT_TIME_BASE).dt.date
-        low, high = LAEQ_RANGE_DBA
+        plausible = check_values(laeq, LAEQ.quantity, LAEQ.unit)
         checks = RowChecks(len(hours))
         checks.fail(~text.str.contains(_OFFSET), "timestamp `i` without a UTC offset: " + text)
         checks.fail(start.isna(), "unparseable timestamp `i`: " + text)
         checks.fail(local_day != day, f"hour outside the local day {day.isoformat()} of the file: " + text)
         checks.fail(laeq_bad, "LAeq is not a number")
-        checks.fail((laeq < low) | (laeq > high), "LAeq outside the plausible range: " + as_text(laeq))
+        checks.fail(plausible.sentinel, "LAeq is a no-data sentinel: " + as_text(laeq))
+        checks.fail(plausible.outside, "LAeq outside the plausible range: " + as_text(laeq) + " dB(A)")
         checks.fail(weight_bad | (weight < 0) | (weight > 1), "weight is not a fraction in 0-1")
         threshold = register.parameter_float("noise_min_valid_fraction")
         frame = pd.DataFrame({

@@ -64,7 +64,7 @@ from spse.fetch import Fetched, FetchPolicy, fetch, join_url
 from spse.sources._atmo import is_http
 from spse.sources._bounded import check_netcdf, open_zip, read_member
 from spse.sources._parsing import load_json, reject_non_data
-from spse.sources.base import Column, ParseResult, Source, reject_rows
+from spse.sources.base import Column, Measure, ParseResult, Source, reject_rows
 
 log = logging.getLogger(__name__)
 
@@ -158,6 +158,8 @@ class CamsEuropeForecast(Source):
                           nullable=False),
     }
     primary_key = ("model", "base_time_utc", "lead_hours", "level_m", "lat", "lon", "pollutant")
+    # Values are converted to the register unit of their pollutant (CO mg/m³).
+    measures = (Measure(("value",), quantity_column="pollutant"),)
 
     def files(self, day: dt.date) -> list[str]:
         return [f"{day.isoformat()}/{FILE_STEM}.nc"]

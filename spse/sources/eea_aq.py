@@ -52,11 +52,11 @@ import pandas as pd
 from spse import lake, register
 from spse.errors import SchemaError
 from spse.fetch import Fetched, FetchPolicy, fetch, join_url
+from spse.gate import value_reasons
 from spse.sources._atmo import day_of, is_http
 from spse.sources._bounded import check_parquet
 from spse.sources._parsing import RowChecks, decode_text, numbers, reject_non_data, resolve_columns
-from spse.sources.base import Column, ParseResult, Source
-from spse.sources.lcsqa_e2 import PHYSICAL_RANGES
+from spse.sources.base import Column, Measure, ParseResult, Source
 
 UPSTREAM_URL = "https://eeadmz1-downloads-api-appservice.azurewebsites.net"
 URLS_ENDPOINT = "ParquetFile/urls"
@@ -161,6 +161,7 @@ class EeaAq(Source):
                                "3 not verified"),
     }
     primary_key = ("sampling_point", "ts_start_utc")
+    measures = (Measure(("value", "value_raw"), quantity_column="pollutant", unit_column="unit"),)
 
     def files(self, day: dt.date) -> list[str]:
         """The list of Parquet URLs for ``day`` (the Parquet files follow from it)."""
@@ -227,10 +228,8 @@ class EeaAq(Source):
         value_in, value_bad = numbers(f[col["Value"]])
         checks.fail(value_bad, "`Value` is not a number: " + f[col["Value"]].astype(str))
         value_raw = value_in.where(~value_in.isin(MISSING_VALUES)) * factor
-        low = unit.map({u: r[0] for u, r in PHYSICAL_RANGES.items()}).astype(float)
-        high = unit.map({u: r[1] for u, r in PHYSICAL_RANGES.items()}).astype(float)
-        checks.fail((value_raw < low) | (value_raw > high), "`Value` outside the physical range of its unit: "
-                    + value_raw.astype(str) + " " + unit)
+        why = value_reasons("Value", value_raw, pollutant, unit)
+        checks.fail(pd.notna(why), why)
         validity, validity_bad = numbers(f[col["Validity"]])
         checks.fail(validity_bad | (validity % 1 != 0), "`Validity` is not an integer: "
                     + f[col["Validity"]].astype(str))

@@ -40,7 +40,7 @@ from spse.sources._parsing import (
     read_delimited,
     resolve_columns,
 )
-from spse.sources.base import Column, ParseResult, Source
+from spse.sources.base import Column, Measure, ParseResult, Source
 
 CELL_SIZE_M = 200
 CELL_ID = r"^CRS3035RES200mN(?P<y>\d+)E(?P<x>\d+)$"
@@ -86,6 +86,8 @@ class InseeFilosofi200m(Source):
                              "NULL when the file has no flag"),
     }
     primary_key = ("cell_id",)
+    # Population of one 200 m cell; a count, so no-data sentinels do not apply.
+    measures = (Measure(("population",), quantity="population", unit="persons", sentinels=False),)
 
     def files(self, day: dt.date) -> list[str]:
         return ["Filosofi2017_carreaux_200m_met.csv"]

@@ -90,6 +90,7 @@ class InseeFilosofiZip(Source):
     description = "INSEE Filosofi 200 m gridded population read from INSEE's ZIP archive, Paris cells (EPSG:3035)"
     columns: ClassVar[dict[str, Column]] = plain.InseeFilosofi200m.columns
     primary_key = plain.InseeFilosofi200m.primary_key
+    measures = plain.InseeFilosofi200m.measures
 
     def __init__(self, archive: str = "Filosofi2019_carreaux_200m_csv.zip",
                  bbox_3035: tuple[float, float, float, float] = PARIS_BBOX_3035,

@@ -19,8 +19,11 @@
   `moyenne horaire brute` for non-validated rows [R].
 
 Quarantined rows: wrong field count, missing key field, unparseable dates, end ≠ start
-+ 1 h, unknown unit, non-numeric value or validity, value outside :data:`PHYSICAL_RANGES`,
-unknown `type de valeur`, repeated key.
++ 1 h, unknown unit, non-numeric value or validity, a no-data sentinel, a unit that is not
+the pollutant's or a value outside its plausible range (``registers/plausibility.csv``,
+:func:`spse.gate.value_reasons`), unknown `type de valeur`, repeated key; then, in the
+gate (:mod:`spse.gate`), rows dated outside the file's UTC day. A day holding fewer
+station-hours than expected is recorded ``partial``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from typing import ClassVar
 import pandas as pd
 
 from spse.errors import SchemaError
+from spse.gate import value_reasons
 from spse.sources._parsing import (
     RowChecks,
     blank_to_null,
@@ -41,7 +45,7 @@ from spse.sources._parsing import (
     numbers,
     read_delimited,
 )
-from spse.sources.base import Column, ParseResult, Source
+from spse.sources.base import Column, Measure, ParseResult, Source, utc_day
 
 HEADER = ("Date de début", "Date de fin", "Organisme", "code zas", "Zas", "code site", "nom site",
           "type d'implantation", "Polluant", "type d'influence", "discriminant", "Réglementaire",
@@ -53,11 +57,6 @@ TIME_FORMAT = "%Y/%m/%d %H:%M:%S"
 
 UNITS = {"µg-m3": "µg/m³", "μg-m3": "µg/m³", "ug-m3": "µg/m³", "µg/m3": "µg/m³", "µg/m³": "µg/m³",
          "mg-m3": "mg/m³", "mg/m3": "mg/m³", "mg/m³": "mg/m³"}
-
-# Plausibility bounds per unit, not thresholds: a value outside is an instrument or
-# transmission error. Automatic analysers drift slightly below zero, so a few negative
-# µg/m³ are real data; 10 000 µg/m³ and 100 mg/m³ of CO are far above any urban record.
-PHYSICAL_RANGES = {"µg/m³": (-5.0, 10_000.0), "mg/m³": (-0.005, 100.0)}
 
 POLLUTANTS = {"nox as no2": "NOX"}
 STATION_CLASSES = {"fond": "background", "trafic": "traffic", "industrielle": "industrial"}
@@ -107,9 +106,18 @@ class LcsqaE2(Source):
         "source_row": Column("INTEGER", "", "1-based line of the row in source_file (header = 1)", nullable=False),
     }
     primary_key = ("station_id", "pollutant", "discriminant", "procedure", "ts_start_utc")
+    measures = (Measure(("value", "value_raw"), quantity_column="pollutant", unit_column="unit"),)
+    series_key = ("station_id", "pollutant", "discriminant", "procedure")
 
     def files(self, day: dt.date) -> list[str]:
         return [f"{day:%Y}/FR_E2_{day.isoformat()}.csv"]
+
+    def day_window(self, day: dt.date):
+        """``FR_E2_<day>.csv`` holds the hours starting on ``day``, UTC."""
+        return utc_day(day)
+
+    def day_window_label(self, day: dt.date) -> str:
+        return f"{day.isoformat()} UTC"
 
     def parse(self, payload: bytes, filename: str) -> ParseResult:
         """Rows of one E2 day file in the ``air_hourly`` schema; timestamps UTC."""
@@ -133,14 +141,12 @@ class LcsqaE2(Source):
         checks.fail(raw_bad, "`valeur brute` is not a number: " + f["valeur brute"])
         checks.fail(validity_bad | (validity.notna() & (validity % 1 != 0)), "`validité` is not an integer: "
                     + f["validité"])
-        low = unit.map({u: r[0] for u, r in PHYSICAL_RANGES.items()}).astype(float)
-        high = unit.map({u: r[1] for u, r in PHYSICAL_RANGES.items()}).astype(float)
+        pollutant = f["Polluant"].str.casefold().map(POLLUTANTS).fillna(f["Polluant"])
         for col, series in (("valeur", value), ("valeur brute", value_raw)):
-            checks.fail((series < low) | (series > high),
-                        f"`{col}` outside the physical range of its unit: " + f[col] + " " + f["unité de mesure"])
+            why = value_reasons(col, series, pollutant, unit)
+            checks.fail(pd.notna(why), why)
         value_type = f["type de valeur"].str.casefold().map(VALUE_TYPES)
         checks.fail(value_type.isna(), "unknown `type de valeur`: " + f["type de valeur"])
-        pollutant = f["Polluant"].str.casefold().map(POLLUTANTS).fillna(f["Polluant"])
         out = pd.DataFrame({
             "station_id": f["code site"],
             "station_name": blank_to_null(f["nom site"]),

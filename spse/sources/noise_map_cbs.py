@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from spse.sources._parsing import RowChecks, as_text, conform, polygon_problems, read_geojson, to_3035_wkt
-from spse.sources.base import Column, ParseResult, Source
+from spse.sources.base import Column, Measure, ParseResult, Source
 
 LAYERS = ("N_BRUIT_ZBRD_INFRA_R_A_LD_S_075", "N_BRUIT_ZBRD_INFRA_R_A_LN_S_075")
 INDICATORS = {"LD": "Lden", "LDEN": "Lden", "LN": "Ln", "LNIGHT": "Ln"}
@@ -90,6 +90,7 @@ class NoiseMapCbs(Source):
         "geometry_wkt": Column("VARCHAR", "WKT, EPSG:3035 (m)", "Band polygon in ETRS89-LAEA", nullable=False),
     }
     primary_key = ("band_id",)
+    measures = (Measure(("db_low", "db_high"), quantity_column="indicator", unit="dB(A)"),)
 
     def files(self, day: dt.date) -> list[str]:
         return [f"{layer}.geojson" for layer in LAYERS]

@@ -137,9 +137,9 @@ class ParisFacilities(Source):
         cols = resolve_columns(table.header, fields, required, self.name, filename)
         f = table.frame
         checks = RowChecks(len(f))
-        point = f[cols["point"]].str.split(",", n=1, expand=True).reindex(columns=[0, 1])
-        lat = pd.to_numeric(point[0].str.strip(), errors="coerce")
-        lon = pd.to_numeric(point[1].str.strip(), errors="coerce")
+        point = f[cols["point"]].str.split(",", n=1, expand=True).reindex(columns=[0, 1]).astype(object)
+        lat = pd.to_numeric(point[0].astype(str).str.strip().where(point[0].notna()), errors="coerce")
+        lon = pd.to_numeric(point[1].astype(str).str.strip().where(point[1].notna()), errors="coerce")
         lon_min, lon_max, lat_min, lat_max = PARIS_BBOX
         checks.fail(lat.isna() | lon.isna(), "missing or unparseable geo_point_2d: " + f[cols["point"]])
         checks.fail(~lon.between(lon_min, lon_max) | ~lat.between(lat_min, lat_max),
