@@ -61,7 +61,8 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
              zone_cells: pd.DataFrame, facility_cells: pd.DataFrame, station_cells: pd.DataFrame,
              zones: pd.DataFrame, facilities: pd.DataFrame, previous_alerts: pd.DataFrame | None,
              parameters: Mapping[str, str] | pd.DataFrame, missing_inputs: Iterable[str] = (),
-             input_problems: Iterable[dict] = (), recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
+             input_problems: Iterable[dict] = (), recommendations: pd.DataFrame | None = None,
+             air_stations: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ``alerts`` rows of ``day`` (columns of ``spse.alerts.schema.ALERT_COLUMNS``).
 
     Parameters
@@ -87,6 +88,10 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
         partial, failed or quarantined inputs, one data-quality alert per source and outcome.
     recommendations : DataFrame, optional
         The recommendation register; default ``spse/registers/recommendations.csv``.
+    air_stations : DataFrame, optional
+        The station list (``station_id``, ``lon``, ``lat``); stations of ``station_hourly``
+        in the local day without coordinates there raise ``DQ_STATIONS_UNLOCATED``. Not
+        checked when ``None``.
 
     References
     ----------
@@ -126,7 +131,9 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
     dq_pollutants = set(table["pollutant"]) & set(stations.loc[stations["station_id"].isin(in_scope), "pollutant"])
     dq = pd.concat([quality.missing_partition_alerts(day.isoformat(), missing, recs),
                     quality.background_station_alerts(dq_pollutants, station_daily, in_scope, params, recs),
-                    quality.input_problem_alerts(input_problems, recs)],
+                    quality.input_problem_alerts(input_problems, recs),
+                    quality.unlocated_station_alerts(station_hourly, air_stations, hours, recs)
+                    if air_stations is not None else pd.DataFrame()],
                    ignore_index=True)
     frames = [frame for frame in (raised, dq) if not frame.empty]
     raised = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
