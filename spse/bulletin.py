@@ -99,10 +99,12 @@ def _read(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, pd.DataFram
         "above": _query(con, "select * from marts.population_above_threshold_daily where date = ? and zone_id = ? "
                              "and pop_total_above > 0 order by pollutant, threshold_value, set_id, level",
                         [day, PARIS]),
+        # the station of the maximum value, named by its id when the station list has no name for it
         "stations": _query(con, "select pollutant, statistic, count(distinct station_id) as n_stations, "
                                 "count(distinct station_id) filter (where is_valid) as n_valid, max(value) as "
-                                "value_max, arg_max(coalesce(station_name, station_id), value) as station_max from marts.station_daily "
-                                "where date = ? group by pollutant, statistic order by pollutant, statistic", on_day),
+                                "value_max, arg_max(coalesce(station_name, station_id), value) as station_max "
+                                "from marts.station_daily where date = ? group by pollutant, statistic "
+                                "order by pollutant, statistic", on_day),
         "zones": _zones(con),
         "build": _query(con, "select * from meta.build_info", []),
         "partitions": _query(con, "select dataset, partition from meta.lake_partitions where partition = ? "

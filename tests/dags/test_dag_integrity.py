@@ -163,7 +163,8 @@ def test_static_spec_reads_literals_and_refuses_the_rest(tmp_path):
     assert _static_spec(flagged).optional is True
     computed_flag = tmp_path / "computed_flag.py"
     computed_flag.write_text('class Mine(Base):\n    name = "m"\n    dataset = "d"\n    kind = "air"\n'
-                             '    cadence = "daily"\n    schedule = "0 * * * *"\n    optional = FLAG\nSOURCE = Mine()\n')
+                             '    cadence = "daily"\n    schedule = "0 * * * *"\n    optional = FLAG\n'
+                             'SOURCE = Mine()\n')
     with pytest.raises(_NotStatic):
         _static_spec(computed_flag)
 
