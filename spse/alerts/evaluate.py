@@ -61,8 +61,7 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
              zone_cells: pd.DataFrame, facility_cells: pd.DataFrame, station_cells: pd.DataFrame,
              zones: pd.DataFrame, facilities: pd.DataFrame, previous_alerts: pd.DataFrame | None,
              parameters: Mapping[str, str] | pd.DataFrame, missing_inputs: Iterable[str] = (),
-             input_problems: Iterable[dict] = (), recommendations: pd.DataFrame | None = None,
-             air_stations: pd.DataFrame | None = None) -> pd.DataFrame:
+             input_problems: Iterable[dict] = (), recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ``alerts`` rows of ``day`` (columns of ``spse.alerts.schema.ALERT_COLUMNS``).
 
     Parameters
@@ -76,7 +75,9 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
         Lake datasets of the day (``air_hourly`` for ``station_hourly``; it may hold the
         neighbouring UTC days, only the hours of the local day are used).
     grid_cells, zone_cells, facility_cells, station_cells, zones, facilities : DataFrame
-        Grid and crosswalks (docs/architecture.md).
+        Grid and crosswalks (docs/architecture.md). Stations of ``station_hourly`` in the
+        local day without a ``station_cells`` row (no coordinates in the station list) raise
+        ``DQ_STATIONS_UNLOCATED``.
     previous_alerts : DataFrame or None
         The ``alerts`` partition of ``day - 1`` (lifecycle).
     parameters : mapping or DataFrame
@@ -88,10 +89,6 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
         partial, failed or quarantined inputs, one data-quality alert per source and outcome.
     recommendations : DataFrame, optional
         The recommendation register; default ``spse/registers/recommendations.csv``.
-    air_stations : DataFrame, optional
-        The station list (``station_id``, ``lon``, ``lat``); stations of ``station_hourly``
-        in the local day without coordinates there raise ``DQ_STATIONS_UNLOCATED``. Not
-        checked when ``None``.
 
     References
     ----------
@@ -132,8 +129,7 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
     dq = pd.concat([quality.missing_partition_alerts(day.isoformat(), missing, recs),
                     quality.background_station_alerts(dq_pollutants, station_daily, in_scope, params, recs),
                     quality.input_problem_alerts(input_problems, recs),
-                    quality.unlocated_station_alerts(station_hourly, air_stations, hours, recs)
-                    if air_stations is not None else pd.DataFrame()],
+                    quality.unlocated_station_alerts(station_hourly, station_cells, hours, recs)],
                    ignore_index=True)
     frames = [frame for frame in (raised, dq) if not frame.empty]
     raised = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

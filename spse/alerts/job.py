@@ -72,7 +72,6 @@ def run(day: dt.date) -> pd.DataFrame:
         parameters=register_parameters(),
         missing_inputs=missing,
         input_problems=problems,
-        air_stations=_latest("air_stations", required=False),
         **reference,
     )
     run_day = day + dt.timedelta(days=1)

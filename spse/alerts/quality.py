@@ -119,18 +119,17 @@ def input_problem_alerts(records: Iterable[dict], recommendations: pd.DataFrame)
     return pd.DataFrame(rows)
 
 
-def unlocated_station_alerts(station_hourly: pd.DataFrame, stations: pd.DataFrame | None, hours: Iterable,
+def unlocated_station_alerts(station_hourly: pd.DataFrame, station_cells: pd.DataFrame, hours: Iterable,
                              recommendations: pd.DataFrame) -> pd.DataFrame:
-    """One row listing the stations with rows in ``hours`` (UTC) and no coordinates in ``stations``.
+    """One row listing the stations with rows in ``hours`` (UTC) but no place on the grid.
 
     ``station_hourly`` is ``air_hourly`` (``station_id``, ``pollutant``, ``ts_start_utc`` and,
-    when present, ``station_name``); ``stations`` the ``air_stations`` dataset (``station_id``,
-    ``lon``, ``lat`` [° WGS84]) or ``None`` when it has no vintage.
+    when present, ``station_name``); ``station_cells`` the crosswalk built from the station
+    list (``air_stations``): a station has a row there only when the list gives its
+    coordinates, so the others are used neither by the surfaces nor by the station rules.
     """
     day_rows = station_hourly[pd.to_datetime(station_hourly["ts_start_utc"], utc=True).isin(pd.DatetimeIndex(hours))]
-    located: set[str] = set()
-    if stations is not None and not stations.empty:
-        located = set(stations.loc[stations["lon"].notna() & stations["lat"].notna(), "station_id"].astype(str))
+    located = set(station_cells["station_id"].astype(str))
     lost = day_rows[~day_rows["station_id"].astype(str).isin(located)]
     if lost.empty:
         return pd.DataFrame()
