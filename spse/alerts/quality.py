@@ -190,10 +190,20 @@ def lacking_lines(alerts: pd.DataFrame) -> list[str]:
     """
     if alerts.empty:
         return []
+    rows = alerts[alerts["kind"] == "data_quality"].to_dict("records")
+    # a dataset's missing partition already told by the failed attempt at its source
+    told = {(entry.get("dataset"), entry.get("partition")) for row in rows if row["set_id"] in INPUT_RULES.values()
+            for entry in _trigger(row).get("records", [])}
     lines = []
-    for row in alerts[alerts["kind"] == "data_quality"].to_dict("records"):
+    for row in rows:
+        if row["set_id"] == MISSING_PARTITION and (row["pollutant"], _trigger(row).get("partition")) in told:
+            continue
         lines.extend(_plain(row))
     return list(dict.fromkeys(lines))
+
+
+def _trigger(row: dict) -> dict:
+    return json.loads(row["triggered_by"]) if isinstance(row.get("triggered_by"), str) else {}
 
 
 def _label(name: str) -> str:
@@ -203,7 +213,7 @@ def _label(name: str) -> str:
 
 def _plain(row: dict) -> list[str]:
     rule, name = row["set_id"], str(row["pollutant"])
-    trigger = json.loads(row["triggered_by"]) if isinstance(row.get("triggered_by"), str) else {}
+    trigger = _trigger(row)
     day = pd.Timestamp(row["date"]).date().isoformat() if row.get("date") is not None else ""
     if rule == MISSING_PARTITION:
         if name in DAILY_SOURCES or str(trigger.get("partition", "")).startswith("date="):

@@ -286,3 +286,46 @@ def test_partial_or_failed_partition_is_fetched_again(home, outcome):
     assert f"bruitparif_rumeur:date={D1}" in done
     assert qualitylog.read("bruitparif_rumeur", f"date={D1}")["outcome"] == "ok"
     assert f"bruitparif_rumeur:date={D1}" not in pipeline.ensure_inputs(D2)  # once is enough
+
+
+def _dq(pollutant: str, set_id: str, trigger: dict, value_max=None, recommendation="") -> dict:
+    return {"kind": "data_quality", "pollutant": pollutant, "set_id": set_id, "date": dt.date(2025, 8, 4),
+            "value_max": value_max, "recommendation": recommendation, "triggered_by": json.dumps(trigger)}
+
+
+def _record(source: str, dataset: str, partition: str, outcome: str, quarantined: int = 0) -> dict:
+    return {"source": source, "dataset": dataset, "partition": partition, "outcome": outcome,
+            "quarantined": quarantined, "problems": []}
+
+
+def test_lacking_lines_say_each_problem_once_in_plain_words():
+    from spse.alerts.quality import lacking_lines
+
+    rows = pd.DataFrame([
+        _dq("noise_hourly", "DQ_MISSING_PARTITION", {"dataset": "noise_hourly", "partition": "date=2025-08-04"}),
+        _dq("bruitparif_rumeur", "DQ_INPUT_FAILED",
+            {"records": [_record("bruitparif_rumeur", "noise_hourly", "date=2025-08-04", "failed")]}),
+        _dq("paris_arrondissements", "DQ_INPUT_REFUSED",
+            {"records": [_record("paris_arrondissements", "zones", "vintage=current", "refused")]}),
+        _dq("lcsqa_e2", "DQ_INPUT_PARTIAL", {"records": [_record("lcsqa_e2", "air_hourly", "date=2025-08-04",
+                                                                 "partial")]}),
+        _dq("lcsqa_e2", "DQ_INPUT_QUARANTINE", {"records": [_record("lcsqa_e2", "air_hourly", "date=2025-08-04",
+                                                                    "ok", quarantined=3)]}),
+        _dq("O3", "DQ_BACKGROUND_STATIONS", {}, value_max=2.0),
+        _dq("air_stations", "DQ_STATIONS_UNLOCATED", {"stations": [{"station_id": "FR04002"},
+                                                                   {"station_id": "FR04023"}]}, value_max=2.0),
+        _dq("lcsqa_e2", "DQ_GATE_SOMETHING", {}, recommendation="Fichier coupé à la ligne 1200.\nDétail."),
+        {**_dq("NO2", "FR_R221-1", {}), "kind": "air_quality"},
+    ])
+    assert lacking_lines(rows) == [
+        "bruit (bruitparif_rumeur) : pas de données le 2025-08-04 (fichier absent, illisible ou non téléchargé)",
+        "arrondissements (paris_arrondissements) : nouvelle version refusée par le contrôle qualité, "
+        "la version précédente est utilisée",
+        "air, mesures horaires (lcsqa_e2) : données incomplètes le 2025-08-04",
+        "air, mesures horaires (lcsqa_e2) : 3 ligne(s) du 2025-08-04 écartée(s) par le contrôle qualité",
+        "O3 : 2 station(s) de fond valide(s) seulement, surface de fond peu fiable",
+        "liste des stations de mesure (air_stations) : 2 station(s) sans coordonnées, leurs mesures ne sont pas "
+        "utilisées (FR04002, FR04023)",
+        "air, mesures horaires (lcsqa_e2) : Fichier coupé à la ligne 1200.",
+    ]
+    assert lacking_lines(rows.iloc[:1]) == ["bruit (noise_hourly) : pas de données le 2025-08-04"]
