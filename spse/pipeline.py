@@ -2,8 +2,10 @@
 
 For the local day ``day`` (Europe/Paris):
 
-1. ``ensure_inputs``  ingest each source's partitions that are missing (sources' own DAGs
-   normally land them first);
+1. ``ensure_inputs``  ingest each source's partitions that are missing, incomplete or due
+   again (sources' own DAGs normally land them first); only the day's air observations
+   stop the run when they cannot be had, any other input degrades it (a ``data_quality``
+   alert, the last good version kept);
 2. ``build_grid``     the 200 m grid and its crosswalks from the reference datasets;
 3. ``build_surfaces`` hourly and daily exposure surfaces, station statistics;
 4. ``build_noise``    Lden/Ln from the noise stations' hourly LAeq;
