@@ -1,6 +1,6 @@
 """Data-quality alerts: the evaluation of the day is incomplete.
 
-Two rules, so that "no alert" is never mistaken for "no exceedance":
+These rules exist so that "no alert" is never mistaken for "no exceedance":
 
 * ``DQ_MISSING_PARTITION``: a running source is stale (``spse.freshness``: the day's
   partition of a daily source is missing, or its last fetch is older than it allows), or
