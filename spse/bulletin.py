@@ -99,10 +99,12 @@ def _read(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, pd.DataFram
         "above": _query(con, "select * from marts.population_above_threshold_daily where date = ? and zone_id = ? "
                              "and pop_total_above > 0 order by pollutant, threshold_value, set_id, level",
                         [day, PARIS]),
+        # the station of the maximum value, named by its id when the station list has no name for it
         "stations": _query(con, "select pollutant, statistic, count(distinct station_id) as n_stations, "
                                 "count(distinct station_id) filter (where is_valid) as n_valid, max(value) as "
-                                "value_max, arg_max(station_name, value) as station_max from marts.station_daily "
-                                "where date = ? group by pollutant, statistic order by pollutant, statistic", on_day),
+                                "value_max, arg_max(coalesce(station_name, station_id), value) as station_max "
+                                "from marts.station_daily where date = ? group by pollutant, statistic "
+                                "order by pollutant, statistic", on_day),
         "zones": _zones(con),
         "build": _query(con, "select * from meta.build_info", []),
         "partitions": _query(con, "select dataset, partition from meta.lake_partitions where partition = ? "
@@ -141,7 +143,8 @@ def page_html(day: dt.date, *, alerts: pd.DataFrame, exposure: pd.DataFrame, abo
              f"<style>{CSS}</style></head><body>",
              f"<h1>{_e(title)}</h1><p class=\"muted\">Journée civile du {_e(day.isoformat())}, heure de Paris "
              "(Europe/Paris). Mesures observées ; prévisions CAMS pour les deux jours suivants.</p>",
-             _alerts_section(alerts), _forecast_section(day, forecast), _map_section(zones, exposure),
+             _lacking_section(alerts), _alerts_section(alerts), _forecast_section(day, forecast),
+             _map_section(zones, exposure),
              _key_numbers_section(exposure),
              _above_section(above), _stations_section(stations), _method_section(build, partitions),
              "</body></html>\n"]
@@ -167,6 +170,19 @@ def _alerts_section(alerts: pd.DataFrame) -> str:
                         for r in quality.to_dict("records"))
         blocks.append(f"<h3>Qualité des données</h3><ul>{items}</ul>")
     return "\n".join(blocks)
+
+
+def _lacking_section(alerts: pd.DataFrame) -> str:
+    """What the day's figures lack, in plain words, from its ``data_quality`` alerts."""
+    from spse.alerts.quality import lacking_lines
+
+    lines = lacking_lines(alerts)
+    if not lines:
+        return ""
+    items = "".join(f"<li>{_e(line)}</li>" for line in lines)
+    return (f"<h2>Ce qui manque aux chiffres du jour</h2><ul>{items}</ul><p class=\"muted\">Les chiffres ci-dessous "
+            "sont calculés avec les données valides disponibles ; le détail est dans la section « Qualité des "
+            "données ».</p>")
 
 
 def _forecast_section(day: dt.date, forecast: pd.DataFrame) -> str:

@@ -163,6 +163,7 @@ def print_summary(day: dt.date) -> None:
     with _wide_pandas():
         print(key.round(1).to_string(index=False))
     alerts = _alerts_on(warehouse, day)
+    print_lacking(alerts)
     print(f"\nAlerts raised ({len(alerts)}):")
     for row in alerts.itertuples():
         print("  " + _alert_line(row))
@@ -178,6 +179,17 @@ def print_summary(day: dt.date) -> None:
     print(f"\nBulletin:  {settings().bulletin / f'{day}.html'}")
     print(f"Warehouse: {settings().warehouse}  (spse sql \"select ...\"; spse tables)")
     print(f"Outbox:    {settings().outbox / 'alerts' / day.isoformat()}")
+
+
+def print_lacking(alerts) -> None:
+    """What the day's figures lack, in French, from its ``data_quality`` rows of ``marts.alerts``."""
+    from spse.alerts.quality import lacking_lines
+
+    lines = lacking_lines(alerts)
+    if lines:
+        print("\nCe qui manque aux chiffres du jour :")
+        for line in lines:
+            print(f"  - {line}")
 
 
 # Most sensitive publics first in summaries: infants, young children, then older people and patients.

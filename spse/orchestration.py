@@ -14,9 +14,9 @@ manual runs in Airflow 3). The daily job reports on the local day before that in
 
 Parsing: the DAG files do not import ``spse.sources`` (each source module imports pandas
 and numpy at top level, about 1.5 s per parse, repeated by the DAG processor every
-30 s). :func:`source_specs` reads the five scheduling attributes and the docstring of each
-source module from its syntax tree instead; a source whose attributes are not plain string
-literals is imported as a fallback. ``tests/dags`` checks it against
+30 s). :func:`source_specs` reads the five scheduling attributes, ``optional`` and the
+docstring of each source module from its syntax tree instead; a source whose attributes
+are not plain literals is imported as a fallback. ``tests/dags`` checks it against
 :func:`spse.sources.discover`.
 
 Concurrency: DuckDB allows one writing process per file. Ingest DAGs write only Parquet
@@ -100,13 +100,22 @@ class SourceSpec:
     cadence: str
     schedule: str
     doc: str
+    optional: bool = False
 
     @classmethod
     def of(cls, source: Any) -> SourceSpec:
         """The spec of an imported source object."""
         module = inspect.getmodule(type(source))
         doc = module.__doc__ if module is not None and module.__doc__ else ""
-        return cls(*(getattr(source, f) for f in SPEC_FIELDS), doc=inspect.cleandoc(doc))
+        return cls(*(getattr(source, f) for f in SPEC_FIELDS), doc=inspect.cleandoc(doc),
+                   optional=bool(source.optional))
+
+    def runs(self) -> bool:
+        """Whether this deployment runs the source: not optional, or its ``SPSE_<NAME>_URL`` is set
+        (as :func:`spse.sources.active`, without importing the source module)."""
+        from spse.config import is_demo
+
+        return not (self.optional and is_demo(self.name))
 
 
 class _NotStatic(Exception):
@@ -145,6 +154,9 @@ def _static_spec(path: Path) -> SourceSpec | None:
 
     ``SOURCE = SomeClass()`` with the five attributes as string literals in ``SomeClass`` or
     in its bases defined in the same module; anything else raises :class:`_NotStatic`.
+    ``optional`` is a bool literal in that lineage or in a base imported from another
+    module of ``spse.sources`` (parsed in turn); ``False`` (the default of
+    :class:`spse.sources.base.Source`) when no class of the lineage sets it.
     """
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     calls = [value for name, value in map(_assignment, tree.body) if name == "SOURCE"]
@@ -153,23 +165,38 @@ def _static_spec(path: Path) -> SourceSpec | None:
     call = calls[-1]
     if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
         raise _NotStatic(path.name)
-    classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-    fields: dict[str, str] = {}
-    lineage = [call.func.id]
-    while lineage and len(fields) < len(SPEC_FIELDS):
-        node = classes.get(lineage.pop(0))
+    fields: dict[str, Any] = {}
+    lineage = [(tree, call.func.id)]
+    while lineage and len(fields) < len(SPEC_FIELDS) + 1:
+        module, class_name = lineage.pop(0)
+        node, module = _find_class(module, class_name)
         if node is None:
             continue
         for name, value in map(_assignment, node.body):
-            if name not in SPEC_FIELDS or name in fields:
+            if name in fields or name not in (*SPEC_FIELDS, "optional"):
                 continue
-            if not (isinstance(value, ast.Constant) and isinstance(value.value, str)):
+            kind = bool if name == "optional" else str
+            if not (isinstance(value, ast.Constant) and isinstance(value.value, kind)):
                 raise _NotStatic(f"{path.name}: {node.name}.{name}")
             fields[name] = value.value
-        lineage.extend(base.id for base in node.bases if isinstance(base, ast.Name))
-    if len(fields) < len(SPEC_FIELDS):
+        lineage.extend((module, base.id) for base in node.bases if isinstance(base, ast.Name))
+    if not set(SPEC_FIELDS) <= set(fields):
         raise _NotStatic(path.name)
     return SourceSpec(**fields, doc=ast.get_docstring(tree) or "")
+
+
+def _find_class(tree: ast.Module, name: str) -> tuple[ast.ClassDef | None, ast.Module]:
+    """The class ``name`` defined in ``tree``, or imported there from a sibling source module."""
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return node, tree
+    for node in tree.body:
+        if (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("spse.sources.")
+                and node.module != "spse.sources.base" and any(alias.name == name for alias in node.names)):
+            sibling = SOURCES_DIR / f"{node.module.removeprefix('spse.sources.')}.py"
+            if sibling.is_file():
+                return _find_class(ast.parse(sibling.read_text(encoding="utf-8"), filename=str(sibling)), name)
+    return None, tree
 
 
 def _imported_spec(module_name: str) -> SourceSpec | None:
@@ -269,14 +296,17 @@ def build_ingest_dag(source: SourceSpec) -> DAG:
 
 
 def _daily_schedule(daily_sources: list[SourceSpec]) -> CronTriggerTimetable | AssetOrTimeSchedule:
-    """06:00 Europe/Paris, and again once every daily source's lake dataset has been updated.
+    """06:00 Europe/Paris, and again once the lake dataset of every daily source that runs
+    has been updated.
 
     All inputs (``&``), not any: ``lcsqa_e2`` lands every hour, and a run per hourly E2
     update would recompute the same day all day long. When the late rewrites of every
-    daily feed have landed, the day is recomputed with them.
+    daily feed have landed, the day is recomputed with them. Optional sources not
+    configured (:meth:`SourceSpec.runs`) are never updated, so they are left out: waiting
+    on them would keep the asset trigger from ever firing.
     """
     timetable = CronTriggerTimetable(DAILY_CRON, timezone=TIMEZONE)
-    assets = [lake_asset(s.dataset) for s in daily_sources]
+    assets = [lake_asset(s.dataset) for s in daily_sources if s.runs()]
     if not assets:
         return timetable
     return AssetOrTimeSchedule(timetable=timetable, assets=functools.reduce(operator.and_, assets))
@@ -285,8 +315,8 @@ def _daily_schedule(daily_sources: list[SourceSpec]) -> CronTriggerTimetable | A
 DAILY_DOC = """
 ### spse_daily: exposure indicators, alerts and bulletin for one local day
 
-Runs at 06:00 Europe/Paris, and again once every daily source's lake dataset has been
-updated since its last run (Airflow asset-aware scheduling). It
+Runs at 06:00 Europe/Paris, and again once the lake dataset of every daily source this
+deployment runs has been updated since its last run (Airflow asset-aware scheduling). It
 reports on the **day before** the run (Europe/Paris): the run of 2026-01-16 06:00 covers
 2026-01-15. Set the param `target_date` (YYYY-MM-DD) to recompute another day.
 

@@ -2,8 +2,10 @@
 
 For the local day ``day`` (Europe/Paris):
 
-1. ``ensure_inputs``  ingest each source's partitions that are missing (sources' own DAGs
-   normally land them first);
+1. ``ensure_inputs``  ingest each source's partitions that are missing, incomplete or due
+   again (sources' own DAGs normally land them first); only the day's air observations
+   stop the run when they cannot be had, any other input degrades it (a ``data_quality``
+   alert, the last good version kept);
 2. ``build_grid``     the 200 m grid and its crosswalks from the reference datasets;
 3. ``build_surfaces`` hourly and daily exposure surfaces, station statistics;
 4. ``build_noise``    Lden/Ln from the noise stations' hourly LAeq;
@@ -25,11 +27,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from spse import lake
-from spse.errors import FetchError
+from spse.errors import FeedError
 
 log = logging.getLogger(__name__)
 
 GRID_PARTITION = "vintage=current"
+# The one input whose absence stops the daily run: the day's hourly air observations.
+AIR_DATASET = "air_hourly"
+# Quality-log outcomes of a partition that the next run fetches again (spse.qualitylog).
+RETRIED_OUTCOMES = ("partial", "failed")
 
 
 def target_day(logical_date: dt.datetime) -> dt.date:
@@ -40,7 +46,11 @@ def target_day(logical_date: dt.datetime) -> dt.date:
 
 
 def ingest_source(name: str, day: dt.date) -> dict:
-    """Ingest one source for ``day`` (and its re-fetch window for daily sources)."""
+    """Ingest one source for ``day`` (and its re-fetch window for daily sources).
+
+    A failed re-fetch of an earlier day keeps that day's last good partition; ``ingest``
+    has recorded it in the quality log.
+    """
     from dataclasses import asdict
 
     from spse import sources
@@ -51,64 +61,110 @@ def ingest_source(name: str, day: dt.date) -> dict:
     for back in range(1, source.refetch_days + 1):
         try:
             ingest(source, day - dt.timedelta(days=back))
-        except FetchError as exc:
+        except FeedError as exc:
             log.warning("re-fetch of %s for %s skipped: %s", name, day - dt.timedelta(days=back), exc)
     return asdict(report)
 
 
+class MissingObservations(RuntimeError):
+    """The day's air observations (``air_hourly``) could not be obtained: the run stops.
+
+    The message names the feed and its URL or file (from the underlying
+    :class:`spse.errors.FeedError`, also recorded as ``failed`` in the quality log).
+    """
+
+
+def needs_ingest(source, partition: str, now: dt.datetime) -> bool:
+    """Whether ``ensure_inputs`` must (re-)ingest ``partition`` of ``source``.
+
+    Yes when the lake lacks it, when the quality log says its last attempt was ``partial``
+    or ``failed`` (re-fetched by the next run), and, for a reference source, when its last
+    successful fetch is older than :func:`spse.freshness.max_age_hours` (its cadence).
+    """
+    from spse import freshness, qualitylog
+
+    if not lake.has_partition(source.dataset, partition):
+        return True
+    last = qualitylog.read(source.name, partition)
+    if last is not None and last["outcome"] in RETRIED_OUTCOMES:
+        return True
+    if source.cadence == "daily":
+        return False
+    age = freshness.status(source, now)["age_hours"]
+    return age is not None and age > freshness.max_age_hours(source)
+
+
 def ensure_inputs(day: dt.date) -> list[str]:
-    """Ingest what the day needs and the lake lacks; return what was ingested.
+    """Ingest what the day needs and the lake lacks or holds stale; return what was ingested.
 
     Daily sources need the partitions of ``day`` and the day before (a local day starts
-    in the previous UTC day, and O3 8-hour means reach back 7 hours). A missing previous
-    day upstream is logged, not fatal; a missing ``day`` is fatal, except for the CAMS
-    forecast: its runs of ``day - 1`` and ``day`` (00 UTC, published in the morning of that
-    day) are what the run at 06:00 on J = ``day + 1`` has, and ``build_forecast`` takes the
-    latest on or before J; without one the forecast step writes nothing, the observed
-    alerts still go out and ``spse.freshness`` reports the forecast (stale, or never fetched).
+    in the previous UTC day, and O3 8-hour means reach back 7 hours); reference sources
+    their current vintage, re-fetched on their cadence (:func:`needs_ingest`).
+
+    Only the air observations of ``day`` are indispensable: when they cannot be fetched
+    or read (and the lake has no earlier good copy of that partition),
+    :class:`MissingObservations` stops the run. Any other input that is missing, fails,
+    is refused or is stale leaves the run going on with what is valid: ``ingest`` has
+    recorded the attempt in the quality log (a ``data_quality`` alert of the day), the
+    last good partition or vintage is kept, and the steps after this one work without it.
+    The CAMS forecast's runs of ``day - 1`` and ``day`` (00 UTC) are what the run at 06:00
+    on J = ``day + 1`` has; ``build_forecast`` takes the latest on or before J.
     """
     from spse import sources
-    from spse.forecast import SOURCE_DATASET as FORECAST_DATASET
     from spse.ingest import ingest
 
+    now = dt.datetime.now(dt.UTC)
     done = []
     for source in sources.active():
-        if source.cadence != "daily":
-            if lake.latest_partition(source.dataset) is None:
-                ingest(source, day)
-                done.append(f"{source.name}:{source.partition_for(day)}")
-            continue
-        for wanted in (day - dt.timedelta(days=1), day):
-            if lake.has_partition(source.dataset, source.partition_for(wanted)):
+        wanted = [day - dt.timedelta(days=1), day] if source.cadence == "daily" else [day]
+        for when in wanted:
+            partition = source.partition_for(when)
+            if not needs_ingest(source, partition, now):
                 continue
             try:
-                ingest(source, wanted)
-            except FetchError as exc:
-                if wanted == day and source.dataset != FORECAST_DATASET:
-                    raise
-                log.warning("%s: %s unavailable: %s", source.name, wanted, exc)
+                ingest(source, when)
+            except FeedError as exc:
+                if source.dataset == AIR_DATASET and when == day and not lake.has_partition(AIR_DATASET, partition):
+                    raise MissingObservations(
+                        f"the air observations of {day} are missing, the run stops: {exc}") from exc
+                kept = "last good copy kept" if lake.has_partition(source.dataset, partition) else "run goes on without"
+                log.warning("%s %s unavailable (%s): %s", source.name, partition, kept, exc)
                 continue
-            done.append(f"{source.name}:{source.partition_for(wanted)}")
+            done.append(f"{source.name}:{partition}")
     return done
 
 
 def build_grid() -> dict[str, int]:
     """Grid cells and crosswalks (zones, facilities, stations, noise bands) → lake.
 
-    ``zone_cells`` holds the arrondissements (``zones``) and, when their optional sources
-    have landed them, the IRIS (``zones_iris``) and quartiers (``zones_quartiers``), each row
-    with its ``zone_level`` (methods.md §6.5).
+    Reads the latest vintage of each reference dataset (a refused or failed update keeps
+    the previous one). ``zone_cells`` holds the arrondissements (``zones``) and, when their
+    optional sources have landed them, the IRIS (``zones_iris``) and quartiers
+    (``zones_quartiers``), each row with its ``zone_level`` (methods.md §6.5). Without any
+    vintage of the facilities or the station list, the grid is built without them (the
+    stations then raise the ``DQ_STATIONS_UNLOCATED`` alert); the population and the zones
+    are the grid itself and must have been ingested once.
     """
+    import pandas as pd
+
     from spse import grid
 
     def optional(dataset: str):
         return lake.read_latest(dataset) if lake.latest_partition(dataset) else None
 
+    def points(dataset: str, id_col: str) -> pd.DataFrame:
+        frame = optional(dataset)
+        if frame is None:
+            log.warning("grid: no vintage of %s in the lake, built without it", dataset)
+            return pd.DataFrame({id_col: pd.Series(dtype=str), "lon": pd.Series(dtype=float),
+                                 "lat": pd.Series(dtype=float)})
+        return frame
+
     tables = grid.build_grid(
-        population=lake.read_latest("population"),
-        zones=lake.read_latest("zones"),
-        facilities=lake.read_latest("facilities"),
-        stations=lake.read_latest("air_stations"),
+        population=_required_reference("population"),
+        zones=_required_reference("zones"),
+        facilities=points("facilities", "facility_id"),
+        stations=points("air_stations", "station_id"),
         noise_bands=optional("noise_map_bands"),
         zones_iris=optional("zones_iris"),
         zones_quartiers=optional("zones_quartiers"),
@@ -116,6 +172,16 @@ def build_grid() -> dict[str, int]:
     for name, frame in tables.items():
         lake.write_partition(name, GRID_PARTITION, frame)
     return {name: len(frame) for name, frame in tables.items()}
+
+
+def _required_reference(dataset: str):
+    if lake.latest_partition(dataset) is None:
+        from spse import sources
+
+        feeds = [s.name for s in sources.active() if s.dataset == dataset]
+        raise FileNotFoundError(f"the grid needs lake dataset {dataset!r}, never ingested (source "
+                                f"{', '.join(feeds) or '?'}): see the quality log and `spse sources`")
+    return lake.read_latest(dataset)
 
 
 def build_surfaces(day: dt.date) -> dict[str, int]:
@@ -129,9 +195,9 @@ def build_surfaces(day: dt.date) -> dict[str, int]:
     """
     from spse import forecast, surfaces
 
-    air = lake.read_days("air_hourly", [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
+    air = lake.read_days(AIR_DATASET, [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
     if air.empty:
-        raise FileNotFoundError(f"no air_hourly partition for {day} or the day before: ingest lcsqa_e2 first")
+        raise MissingObservations(f"no {AIR_DATASET} partition for {day} or the day before: ingest lcsqa_e2 first")
     runs = lake.read_days(forecast.SOURCE_DATASET, [day - dt.timedelta(days=back)
                                                     for back in range(forecast.LOOKBACK_DAYS + 1)])
     model_hourly = forecast.select_run(runs, day) if not runs.empty else None
@@ -139,8 +205,8 @@ def build_surfaces(day: dt.date) -> dict[str, int]:
         log.info("no CAMS run on or before %s in the lake (%s): surfaces validated by IDW only",
                  day, forecast.SOURCE_DATASET)
         model_hourly = None
-    tables = surfaces.build_surfaces(day, air, lake.read_latest("air_stations"),
-                                     lake.read_latest("grid_cells"), model_hourly=model_hourly)
+    stations = lake.read_latest("air_stations") if lake.latest_partition("air_stations") else None
+    tables = surfaces.build_surfaces(day, air, stations, lake.read_latest("grid_cells"), model_hourly=model_hourly)
     for name, frame in tables.items():
         lake.write_partition(name, lake.date_partition(day), frame)
     return {name: len(frame) for name, frame in tables.items()}

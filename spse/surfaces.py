@@ -249,7 +249,7 @@ def _model_run(model_hourly: pd.DataFrame | None, surface_method: str) -> pd.Dat
     return model_hourly
 
 
-def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFrame, cells: pd.DataFrame,
+def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFrame | None, cells: pd.DataFrame,
                    time_base: str | None = None, model_hourly: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Hourly and daily surfaces, station daily statistics and LOO validation for the local ``day``.
 
@@ -259,8 +259,10 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
         Local day (register ``day_time_base`` unless ``time_base`` is given).
     air_hourly : DataFrame
         The ``air_hourly`` dataset, covering at least the local day and the 7 hours before it.
-    stations : DataFrame
-        The ``air_stations`` dataset (``station_id``, ``lon``, ``lat`` [° WGS84]).
+    stations : DataFrame or None
+        The ``air_stations`` dataset (``station_id``, ``lon``, ``lat`` [° WGS84]); ``None``
+        when no vintage exists. Stations of ``air_hourly`` without coordinates there are
+        left out of the surfaces (the alert run reports them: ``DQ_STATIONS_UNLOCATED``).
     cells : DataFrame
         ``grid_cells`` (``cell_id`` and ``cx_3035``/``cy_3035`` centres, or ``x_3035``/``y_3035``
         south-west corners).
@@ -297,11 +299,15 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
                                       time_base=time_base)
     station_daily = station_daily[list(COLUMNS["station_daily"])] if len(station_daily) else _empty("station_daily")
 
+    if stations is None:
+        stations = pd.DataFrame({"station_id": pd.Series(dtype=str), "lon": pd.Series(dtype=float),
+                                 "lat": pd.Series(dtype=float)})
     located = points_to_cells(stations.drop_duplicates("station_id"), "station_id").set_index("station_id")
     used = hourly[hourly["station_class"].eq(BACKGROUND)] if background_only else hourly
     unlocated = sorted(set(used["station_id"]) - set(located.index))
     if unlocated:
-        log.warning("stations without coordinates left out of the surface: %s", ", ".join(unlocated))
+        log.warning("%d background stations without coordinates left out of the surface (data_quality alert "
+                    "DQ_STATIONS_UNLOCATED): %s", len(unlocated), ", ".join(unlocated))
     used = used[used["station_id"].isin(located.index)]
 
     target_xy = np.column_stack([cells["cx_3035"].to_numpy(float), cells["cy_3035"].to_numpy(float)])

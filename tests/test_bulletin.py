@@ -123,3 +123,21 @@ def test_key_numbers_and_population_above_thresholds(warehouse, spse_home):
 def test_rerender_is_identical(warehouse, spse_home):
     first = bulletin.render(DAY, warehouse_path=warehouse).read_bytes()
     assert bulletin.render(DAY, warehouse_path=warehouse).read_bytes() == first
+
+
+def test_station_of_the_maximum_is_named_even_without_a_name(warehouse, spse_home):
+    """A station missing from the station list (no name) holding the maximum is named by its id."""
+    con = duckdb.connect(warehouse)
+    con.execute("insert into marts.station_daily (station_id, station_name, station_class, date, pollutant, "
+                "statistic, value, is_valid) values ('FR04LOST', null, 'traffic', ?, 'NO2', 'day_max_1h', 251.0, true)",
+                [DAY])
+    con.close()
+    page = bulletin.render(DAY, warehouse_path=warehouse).read_text(encoding="utf-8")
+    row = re.search(r"<tr><td>NO2</td><td>day_max_1h</td>(.*?)</tr>", page).group(1)
+    assert re.findall(r"<td[^>]*>([^<]*)</td>", row) == ["2 / 2", "251,0", "FR04LOST"]
+
+
+def test_bulletin_says_what_the_figures_lack(warehouse, spse_home):
+    page = bulletin.render(DAY, warehouse_path=warehouse).read_text(encoding="utf-8")
+    section = page.split("<h2>Ce qui manque aux chiffres du jour</h2>")[1].split("<h2>")[0]
+    assert re.findall(r"<li>(.*?)</li>", section) == ["bruit (noise_hourly) : pas de données le 2025-07-02"]

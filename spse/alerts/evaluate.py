@@ -75,7 +75,9 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
         Lake datasets of the day (``air_hourly`` for ``station_hourly``; it may hold the
         neighbouring UTC days, only the hours of the local day are used).
     grid_cells, zone_cells, facility_cells, station_cells, zones, facilities : DataFrame
-        Grid and crosswalks (docs/architecture.md).
+        Grid and crosswalks (docs/architecture.md). Stations of ``station_hourly`` in the
+        local day without a ``station_cells`` row (no coordinates in the station list) raise
+        ``DQ_STATIONS_UNLOCATED``.
     previous_alerts : DataFrame or None
         The ``alerts`` partition of ``day - 1`` (lifecycle).
     parameters : mapping or DataFrame
@@ -126,7 +128,8 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
     dq_pollutants = set(table["pollutant"]) & set(stations.loc[stations["station_id"].isin(in_scope), "pollutant"])
     dq = pd.concat([quality.missing_partition_alerts(day.isoformat(), missing, recs),
                     quality.background_station_alerts(dq_pollutants, station_daily, in_scope, params, recs),
-                    quality.input_problem_alerts(input_problems, recs)],
+                    quality.input_problem_alerts(input_problems, recs),
+                    quality.unlocated_station_alerts(station_hourly, station_cells, hours, recs)],
                    ignore_index=True)
     frames = [frame for frame in (raised, dq) if not frame.empty]
     raised = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import inspect
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -155,6 +156,17 @@ def test_static_spec_reads_literals_and_refuses_the_rest(tmp_path):
     helper = tmp_path / "helper.py"
     helper.write_text("def f():\n    return 1\n")
     assert _static_spec(helper) is None
+    flagged = tmp_path / "flagged.py"
+    flagged.write_text('class Feed(Base):\n    optional = True\n    name = "f"\n    dataset = "d"\n    kind = "air"\n'
+                       '    cadence = "daily"\n    schedule = "0 * * * *"\nclass Mine(Feed):\n    pass\n'
+                       'SOURCE = Mine()\n')
+    assert _static_spec(flagged).optional is True
+    computed_flag = tmp_path / "computed_flag.py"
+    computed_flag.write_text('class Mine(Base):\n    name = "m"\n    dataset = "d"\n    kind = "air"\n'
+                             '    cadence = "daily"\n    schedule = "0 * * * *"\n    optional = FLAG\n'
+                             'SOURCE = Mine()\n')
+    with pytest.raises(_NotStatic):
+        _static_spec(computed_flag)
 
 
 def test_daily_task_graph(dagbag):
@@ -168,7 +180,8 @@ def test_daily_schedule_is_six_paris_time_and_asset_aware(dagbag):
     from spse.orchestration import lake_asset
 
     dag = dagbag.dags["spse_daily"]
-    daily = [s for s in sources.discover() if s.cadence == "daily"]
+    # only the daily sources this deployment runs: an unconfigured optional one never updates
+    daily = [s for s in sources.active() if s.cadence == "daily"]
     if daily:
         assert isinstance(dag.timetable, AssetOrTimeSchedule)
         cron = dag.timetable.timetable
@@ -180,6 +193,27 @@ def test_daily_schedule_is_six_paris_time_and_asset_aware(dagbag):
         cron = dag.timetable
     assert isinstance(cron, CronTriggerTimetable)
     assert (cron.expression, str(cron.timezone)) == ("0 6 * * *", "Europe/Paris")
+
+
+def test_daily_asset_trigger_waits_only_on_the_sources_that_run(monkeypatch):
+    """Unconfigured optional daily feeds are left out; configuring one adds its asset."""
+    from spse.orchestration import _daily_schedule, lake_asset, source_specs
+
+    for key in [k for k in os.environ if k.startswith("SPSE_") and k.endswith("_URL")]:
+        monkeypatch.delenv(key)
+    specs = [s for s in source_specs() if s.cadence == "daily"]
+    optional = {s.name for s in specs if s.optional}
+    assert {"atmo_indices", "atmo_episodes", "eea_aq", "airparif_indices"} <= optional  # read from the syntax tree
+    assert not {"lcsqa_e2", "bruitparif_rumeur", "cams_europe_forecast"} & optional
+
+    def assets(schedule):
+        condition = schedule.asset_condition
+        return set(getattr(condition, "objects", [condition]))
+
+    assert assets(_daily_schedule(specs)) == {lake_asset(d) for d in ("air_hourly", "noise_hourly", "forecast_cams")}
+    monkeypatch.setenv("SPSE_ATMO_INDICES_URL", "https://example.invalid/atmo")
+    assert assets(_daily_schedule(specs)) == {lake_asset(d) for d in
+                                              ("air_hourly", "noise_hourly", "forecast_cams", "atmo_index_daily")}
 
 
 @pytest.mark.parametrize(("after_utc", "expected_utc"), [
