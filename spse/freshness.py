@@ -36,12 +36,22 @@ def quality(source: Source, day: dt.date | None = None) -> dict | None:
     return qualitylog.read(source.name, partition) if partition else None
 
 
-def needs_refetch(source: Source, day: dt.date) -> bool:
-    """Whether ``day``'s partition must be ingested again: missing, or last recorded partial or failed."""
+def needs_refetch(source: Source, day: dt.date, now: dt.datetime | None = None) -> bool:
+    """Whether ``day``'s partition of ``source`` must be ingested (again) by the daily run.
+
+    Yes when the lake lacks it, when the quality log says its last attempt was ``partial``
+    or ``failed``, and, for a reference source, when its last successful fetch is older
+    than :func:`max_age_hours` (its cadence; a refused vintage waits for that too).
+    """
     if not lake.has_partition(source.dataset, source.partition_for(day)):
         return True
     record = quality(source, day)
-    return record is not None and record["outcome"] in REFETCH_OUTCOMES
+    if record is not None and record["outcome"] in REFETCH_OUTCOMES:
+        return True
+    if source.cadence == "daily":
+        return False
+    age = status(source, now or dt.datetime.now(dt.UTC))["age_hours"]
+    return age is not None and age > max_age_hours(source)
 
 
 def status(source: Source, now: dt.datetime, day: dt.date | None = None) -> dict:

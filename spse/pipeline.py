@@ -34,8 +34,6 @@ log = logging.getLogger(__name__)
 GRID_PARTITION = "vintage=current"
 # The one input whose absence stops the daily run: the day's hourly air observations.
 AIR_DATASET = "air_hourly"
-# Quality-log outcomes of a partition that the next run fetches again (spse.qualitylog).
-RETRIED_OUTCOMES = ("partial", "failed")
 
 
 def target_day(logical_date: dt.datetime) -> dt.date:
@@ -74,32 +72,12 @@ class MissingObservations(RuntimeError):
     """
 
 
-def needs_ingest(source, partition: str, now: dt.datetime) -> bool:
-    """Whether ``ensure_inputs`` must (re-)ingest ``partition`` of ``source``.
-
-    Yes when the lake lacks it, when the quality log says its last attempt was ``partial``
-    or ``failed`` (re-fetched by the next run), and, for a reference source, when its last
-    successful fetch is older than :func:`spse.freshness.max_age_hours` (its cadence).
-    """
-    from spse import freshness, qualitylog
-
-    if not lake.has_partition(source.dataset, partition):
-        return True
-    last = qualitylog.read(source.name, partition)
-    if last is not None and last["outcome"] in RETRIED_OUTCOMES:
-        return True
-    if source.cadence == "daily":
-        return False
-    age = freshness.status(source, now)["age_hours"]
-    return age is not None and age > freshness.max_age_hours(source)
-
-
 def ensure_inputs(day: dt.date) -> list[str]:
     """Ingest what the day needs and the lake lacks or holds stale; return what was ingested.
 
     Daily sources need the partitions of ``day`` and the day before (a local day starts
     in the previous UTC day, and O3 8-hour means reach back 7 hours); reference sources
-    their current vintage, re-fetched on their cadence (:func:`needs_ingest`).
+    their current vintage, re-fetched on their cadence (:func:`spse.freshness.needs_refetch`).
 
     Only the air observations of ``day`` are indispensable: when they cannot be fetched
     or read (and the lake has no earlier good copy of that partition),
@@ -110,7 +88,7 @@ def ensure_inputs(day: dt.date) -> list[str]:
     The CAMS forecast's runs of ``day - 1`` and ``day`` (00 UTC) are what the run at 06:00
     on J = ``day + 1`` has; ``build_forecast`` takes the latest on or before J.
     """
-    from spse import sources
+    from spse import freshness, sources
     from spse.ingest import ingest
 
     now = dt.datetime.now(dt.UTC)
@@ -119,7 +97,7 @@ def ensure_inputs(day: dt.date) -> list[str]:
         wanted = [day - dt.timedelta(days=1), day] if source.cadence == "daily" else [day]
         for when in wanted:
             partition = source.partition_for(when)
-            if not needs_ingest(source, partition, now):
+            if not freshness.needs_refetch(source, when, now):
                 continue
             try:
                 ingest(source, when)
