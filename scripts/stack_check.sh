@@ -84,6 +84,9 @@ export AIRFLOW__API__WORKERS=1
 export AIRFLOW__API__BASE_URL="http://127.0.0.1:$API_PORT"
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$API_PORT/execution/"
 export AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK=True
+export AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=60
+# The writer lock as in docker-compose: an advisory lock on the metadata server.
+export SPSE_LOCK_DATABASE_URL="postgresql://$PGUSER@$PGHOST_ADDR:$PGPORT/$STACK_DB"
 export AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT="$HEALTH_PORT"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$AIRFLOW_HOME/passwords.json"
@@ -135,6 +138,8 @@ log "demo bundle into $SPSE_HOME"
 "$VENV_BIN/spse" demo >"$WORK/logs/demo.log" 2>&1
 log "airflow db migrate"
 "$VENV_BIN/airflow" db migrate >"$WORK/logs/db-migrate.log" 2>&1
+log "pool spse_writer (1 slot) for spse_daily's writing steps"
+"$VENV_BIN/airflow" pools set spse_writer 1 "spse_daily writing steps" >"$WORK/logs/pools.log" 2>&1
 
 start api-server "$VENV_BIN/airflow" api-server --port "$API_PORT"
 start scheduler "$VENV_BIN/airflow" scheduler
@@ -172,4 +177,7 @@ log "api-server health: $health"
 grep -q '"metadatabase":{"status":"healthy"' <<<"${health// /}"
 curl -fsS "http://127.0.0.1:$HEALTH_PORT/health" >/dev/null
 [[ -f "$SPSE_HOME/warehouse/spse.duckdb" && -f "$SPSE_HOME/bulletin/2026-01-15.html" ]]
+pool_tis="$(psql_db -d "$STACK_DB" -c "select count(*) from task_instance where dag_id = 'spse_daily'
+  and run_id = '$RUN_ID' and pool = 'spse_writer' and state = 'success'")"
+[[ "$pool_tis" == 3 ]] || { log "expected 3 tasks run in pool spse_writer, found $pool_tis"; exit 1; }
 log "OK: spse_daily succeeded on CeleryExecutor (PostgreSQL $STACK_DB, Redis $REDIS_URL) in ${SECONDS}s"

@@ -89,9 +89,18 @@ def lock_timeout_s() -> float:
     return float(os.environ.get("SPSE_LOCK_TIMEOUT_S") or 600)
 
 
+ALERT_WEBHOOK_URL_ENV = "SPSE_ALERT_WEBHOOK_URL"
+
+
 def alert_webhook_url() -> str | None:
     """Where alert notifications and run failures are POSTed (``$SPSE_ALERT_WEBHOOK_URL``); ``None``: nowhere."""
-    return os.environ.get("SPSE_ALERT_WEBHOOK_URL") or None
+    return os.environ.get(ALERT_WEBHOOK_URL_ENV) or None
+
+
+def alert_email_to() -> str | None:
+    """Operators' address(es) (comma-separated) mailed when the daily run fails or is late
+    (``$SPSE_ALERT_EMAIL_TO``, through the Airflow connection ``smtp_default``); ``None``: no e-mail."""
+    return os.environ.get("SPSE_ALERT_EMAIL_TO") or None
 
 
 def airflow_run() -> str | None:
