@@ -67,7 +67,7 @@ def build(day: dt.date | None = None, *, sql_dir: Path | None = None) -> Path:
         for index, model in enumerate(found):
             run_model(con, model, {m.qualified for m in found[:index]})
         document(con, root, found)
-        write_meta(con, day, root, files, partitions, len(found), started=started)
+        write_meta(con, day, root, files, partitions, len(found), started=started, build_name=path.name)
         con.execute("checkpoint")
     except WarehouseError:
         raise
@@ -207,13 +207,15 @@ def _sha256(path: Path) -> str:
 
 
 def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, files: dict[str, Path],
-               partitions: pd.DataFrame, n_models: int, *, started: dt.datetime | None = None) -> None:
+               partitions: pd.DataFrame, n_models: int, *, started: dt.datetime | None = None,
+               build_name: str | None = None) -> None:
     """Provenance: what this file was built from. ``meta.build_info`` is written last: a file
     without it is an incomplete build and :func:`spse.warehouse.publish` refuses it.
 
     ``build_started_utc`` is ``started`` (default: now); ``lake_state_sha256`` the SHA-256 of the
     sorted ``dataset/partition size mtime_ns`` lines of the partitions read, and
-    ``lake_modified_max_utc`` the newest of their modification times."""
+    ``lake_modified_max_utc`` the newest of their modification times; ``build_name`` the build
+    file's name (a retried publish recognises its build already published)."""
     provenance = [_provenance(Path(p)) for p in partitions["path"]]
     stats = [Path(p).stat() for p in partitions["path"]]
     partitions = partitions.assign(
@@ -229,6 +231,7 @@ def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, 
     info = pd.DataFrame([{
         "built_at_utc": pd.Timestamp.now(tz="UTC"),
         "build_started_utc": pd.Timestamp(started or dt.datetime.now(dt.UTC)),
+        "build_name": build_name,
         "lake_state_sha256": hashlib.sha256(state.encode()).hexdigest(),
         "lake_modified_max_utc": partitions["modified_utc"].max() if len(partitions) else pd.NaT,
         "target_day": day,

@@ -57,11 +57,15 @@ def publish_build(build_path: Path) -> Published:
     from spse import locking
 
     build_path = Path(build_path)
+    target = settings().warehouse
     with locking.writer_lock(f"publish {build_path.name}"):
         if not build_path.exists():
+            if target.exists() and _build_info(target).get("build_name") == build_path.name:
+                reason = f"build {build_path.name} is already the published warehouse (a retried publish)"
+                log.info("%s", reason)
+                return Published(target, build_path, replaced=False, reason=reason)
             raise FileNotFoundError(f"warehouse build file {build_path} does not exist")
         started = _checkpoint(build_path)
-        target = settings().warehouse
         current = build_started(target) if target.exists() else None
         if current is not None and started < current:
             reason = (f"build {build_path.name} started at {started.isoformat()}, before the published warehouse's "
@@ -98,13 +102,23 @@ def _checkpoint(build_path: Path) -> dt.datetime:
 def build_started(path: Path) -> dt.datetime | None:
     """When the build of the warehouse file ``path`` started (UTC): ``build_started_utc``, or
     ``built_at_utc`` for files built before that column existed; ``None`` without ``meta.build_info``."""
+    info = _build_info(path)
+    value = info.get("build_started_utc", info.get("built_at_utc"))
+    return value.astimezone(dt.UTC) if value is not None else None
+
+
+def _build_info(path: Path) -> dict:
+    """The row of ``meta.build_info`` of the warehouse file ``path`` (read-only); ``{}`` without it."""
     from spse.warehouse.reader import CATALOG, connect_readonly
 
     con = connect_readonly(path)
     try:
         found = con.execute("select count(*) from duckdb_tables() where database_name = ? "
                             "and schema_name = 'meta' and table_name = 'build_info'", [CATALOG]).fetchone()[0]
-        return _started(con, f"{CATALOG}.meta.build_info") if found else None
+        if not found:
+            return {}
+        cursor = con.execute(f"select * from {CATALOG}.meta.build_info")
+        return dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
     finally:
         con.close()
 

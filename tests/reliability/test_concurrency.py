@@ -279,6 +279,20 @@ def test_publish_refuses_a_build_older_than_the_published_one(spse_home, caplog)
     assert warehouse.publish_build(again).replaced and _sha256(published) != before
 
 
+def test_a_retried_publish_of_an_already_published_build_succeeds(spse_home):
+    """A worker killed right after the swap: Airflow retries ``publish`` with a build path that
+    is gone because it is the published file now."""
+    build = warehouse.build(DAY)
+    assert warehouse.publish_build(build).replaced and not build.exists()
+    before = _sha256(settings().warehouse)
+    again = warehouse.publish_build(build)
+    assert (again.path, again.replaced) == (settings().warehouse, False)
+    assert "already the published warehouse" in again.reason
+    assert _sha256(settings().warehouse) == before
+    with pytest.raises(FileNotFoundError, match=r"spse-19990101T000000000000Z-1\.duckdb does not exist"):
+        warehouse.publish_build(build.with_name("spse-19990101T000000000000Z-1.duckdb"))
+
+
 def test_two_concurrent_spse_runs_publish_the_newer_build_once(demo_day, tmp_path):
     home = tmp_path / "home"
     shutil.copytree(demo_day["ingested"], home)
