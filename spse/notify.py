@@ -51,10 +51,20 @@ def _headers() -> dict[str, str]:
 
 
 def deliver(day: dt.date) -> dict[str, int | str]:
-    """POST the day's new or changed notifications; return counts (sent, already delivered)."""
+    """POST the day's new or changed notifications; return counts (sent, already delivered).
+
+    Under the writer lock (:mod:`spse.locking`): the delivery ledger is read, posted from and
+    rewritten by one run at a time, so two runs of a day never post the same alert twice."""
+    from spse import locking
+
     url = config.alert_webhook_url()
     if not url:
         return {"webhook": "not configured", "sent": 0, "already_delivered": 0}
+    with locking.writer_lock(f"notify_alerts {day}"):
+        return _deliver(day, url)
+
+
+def _deliver(day: dt.date, url: str) -> dict[str, int | str]:
     folder = settings().outbox / "alerts" / day.isoformat()
     ledger_path = settings().outbox / "deliveries" / f"{day.isoformat()}.json"
     ledger = json.loads(ledger_path.read_text()) if ledger_path.exists() else {}

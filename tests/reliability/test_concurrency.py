@@ -104,6 +104,23 @@ def _build_started(path: Path) -> dt.datetime:
         return con.execute("select build_started_utc from meta.build_info").fetchone()[0].astimezone(dt.UTC)
 
 
+_LOCK_LOG = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO spse\.locking: lock writer "
+                       r"(acquired|released) by pid (\d+)", re.MULTILINE)
+
+
+def _lock_intervals(log: str) -> list[tuple[str, str]]:
+    """(acquired, released) of each hold of the writer lock logged by ``spse -v``, as the log's
+    local timestamps (same clock and format for both runs, so they compare as strings). The
+    lock is taken before "acquired" is logged and released after "released" is."""
+    intervals, start = [], ""
+    for at, event, _pid in _LOCK_LOG.findall(log):
+        if event == "acquired":
+            start = at
+        else:
+            intervals.append((start, at))
+    return intervals
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -300,6 +317,13 @@ def test_two_concurrent_spse_runs_publish_the_newer_build_once(demo_day, tmp_pat
     runs = [_spse(home, "run", "--date", DAY.isoformat(), "--quiet", log=log) for log in logs]
     for proc, log in zip(runs, logs, strict=True):
         _wait(proc, log)
+    # The writing steps of the two runs never overlap: each log's lock intervals (acquired,
+    # released, by that process) are disjoint from the other's.
+    held = [_lock_intervals(log.read_text()) for log in logs]
+    assert [len(h) for h in held] == [3, 3]  # raise_alerts, build_warehouse, publish
+    for start_a, end_a in held[0]:
+        for start_b, end_b in held[1]:
+            assert end_a <= start_b or end_b <= start_a, (held[0], held[1])
     text = "".join(log.read_text() for log in logs)
     built = re.findall(r"warehouse built: \S+/spse-(\d{8}T\d{12})Z-\d+\.duckdb", text)
     assert len(built) == 2
@@ -310,6 +334,37 @@ def test_two_concurrent_spse_runs_publish_the_newer_build_once(demo_day, tmp_pat
     assert not marts["alerts"]["alert_id"].duplicated().any()
     _assert_same_marts(marts, demo_day["marts"])
     assert _outbox(home) == _outbox(demo_day["clean"]) != []
+
+
+def test_two_runs_delivering_the_same_day_post_each_alert_once(spse_home, httpserver, monkeypatch):
+    import json
+
+    from werkzeug import Response
+
+    from spse import notify
+
+    folder = settings().outbox / "alerts" / DAY.isoformat()
+    folder.mkdir(parents=True)
+    for alert_id in ("a1", "a2", "a3"):
+        (folder / f"{alert_id}.json").write_text(json.dumps({"alert_id": alert_id}))
+    monkeypatch.setenv("SPSE_ALERT_WEBHOOK_URL", httpserver.url_for("/hook"))
+    monkeypatch.delenv("SPSE_ALERT_WEBHOOK_TOKEN", raising=False)
+    posted: list[str] = []
+
+    def slow(request):
+        time.sleep(0.2)  # a slow receiver widens the read-post-record window of the ledger
+        posted.append(request.get_json()["alert_id"])
+        return Response("ok")
+
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(slow)
+    results: list[dict] = []
+    runs = [threading.Thread(target=lambda: results.append(notify.deliver(DAY))) for _ in range(2)]
+    for run in runs:
+        run.start()
+    for run in runs:
+        run.join(60)
+    assert sorted(posted) == ["a1", "a2", "a3"]
+    assert sorted(r["sent"] for r in results) == [0, 3]
 
 
 # ---------------------------------------------------------------- kill -9 at each step
