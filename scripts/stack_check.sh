@@ -85,14 +85,15 @@ export AIRFLOW__API__BASE_URL="http://127.0.0.1:$API_PORT"
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$API_PORT/execution/"
 export AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK=True
 export AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=60
-# The writer lock as in docker-compose: an advisory lock on the metadata server.
-export SPSE_LOCK_DATABASE_URL="postgresql://$PGUSER@$PGHOST_ADDR:$PGPORT/$STACK_DB"
 export AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT="$HEALTH_PORT"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$AIRFLOW_HOME/passwords.json"
 for var in $(compgen -e); do
   [[ "$var" == SPSE_*_URL ]] && unset "$var"
 done
+# The writer lock as in docker-compose: an advisory lock on the metadata server (so no
+# $SPSE_HOME/locks/writer.lock may appear, checked at the end).
+export SPSE_LOCK_DATABASE_URL="postgresql://$PGUSER@$PGHOST_ADDR:$PGPORT/$STACK_DB"
 
 PIDS=()
 cleanup() {
@@ -180,4 +181,5 @@ curl -fsS "http://127.0.0.1:$HEALTH_PORT/health" >/dev/null
 pool_tis="$(psql_db -d "$STACK_DB" -c "select count(*) from task_instance where dag_id = 'spse_daily'
   and run_id = '$RUN_ID' and pool = 'spse_writer' and state = 'success'")"
 [[ "$pool_tis" == 3 ]] || { log "expected 3 tasks run in pool spse_writer, found $pool_tis"; exit 1; }
+[[ ! -e "$SPSE_HOME/locks/writer.lock" ]] || { log "the writer lock fell back to a file, not PostgreSQL"; exit 1; }
 log "OK: spse_daily succeeded on CeleryExecutor (PostgreSQL $STACK_DB, Redis $REDIS_URL) in ${SECONDS}s"
