@@ -276,6 +276,16 @@ def test_postgres_advisory_lock_is_freed_when_its_holder_is_killed(spse_home, pg
         pass
 
 
+def test_an_unreachable_lock_database_fails_clearly_without_its_password(spse_home, monkeypatch):
+    monkeypatch.setenv("SPSE_LOCK_DATABASE_URL", "postgresql+psycopg2://spse:canary-4b1d@127.0.0.1:1/locks")
+    with pytest.raises(RuntimeError) as error, locking.writer_lock("raise_alerts 2026-01-15", timeout_s=1):
+        pytest.fail("no lock without its database")
+    message = str(error.value)
+    assert message.startswith("PostgreSQL advisory lock (")
+    assert "on postgresql+psycopg2://spse:***@127.0.0.1:1/locks: cannot connect" in message
+    assert "canary-4b1d" not in message and "canary-4b1d" not in repr(error.value.__cause__)
+
+
 # ---------------------------------------------------------------- newer wins
 
 def test_publish_refuses_a_build_older_than_the_published_one(spse_home, caplog):
