@@ -54,6 +54,9 @@ demo: setup
 	@echo "airflow db migrate (log: $(AIRFLOW_DIR)/db-migrate.log)"
 	@$(AIRFLOW_ENV) $(RUN) airflow db migrate > $(AIRFLOW_DIR)/db-migrate.log 2>&1 \
 		|| { tail -n 30 $(AIRFLOW_DIR)/db-migrate.log; echo "airflow db migrate failed: see $(AIRFLOW_DIR)/db-migrate.log"; exit 1; }
+	@# `dags test` runs tasks whatever their pool; the pool is created so the same metadata DB serves a scheduler too.
+	@$(AIRFLOW_ENV) $(RUN) airflow pools set spse_writer 1 "spse_daily writing steps" > $(AIRFLOW_DIR)/pools.log 2>&1 \
+		|| { cat $(AIRFLOW_DIR)/pools.log; echo "airflow pools set failed"; exit 1; }
 	@echo "airflow dags test spse_daily $(DEMO_LOGICAL_DATE) (log: $(AIRFLOW_DIR)/dags-test.log)"
 	@$(AIRFLOW_ENV) $(RUN) airflow dags test spse_daily $(DEMO_LOGICAL_DATE) > $(AIRFLOW_DIR)/dags-test.log 2>&1 \
 		|| { tail -n 40 $(AIRFLOW_DIR)/dags-test.log; echo "spse_daily failed: see $(AIRFLOW_DIR)/dags-test.log"; exit 1; }

@@ -2,7 +2,10 @@
 # Prove the production stack of docker-compose.yml without a Docker engine: the same Airflow
 # services (api-server, scheduler, dag-processor, triggerer, Celery worker) run here as
 # processes against the local PostgreSQL (metadata + Celery results) and Redis (broker),
-# with CeleryExecutor. They run spse_daily for the demo day and must succeed.
+# with CeleryExecutor. They run spse_daily for the demo day and must succeed, its three
+# writing tasks in the pool spse_writer under a PostgreSQL writer lock. Then (unless
+# STACK_CRASH_CHECK=0) a second run's worker is killed with -9 while raise_alerts runs: the
+# task must be retried on a new worker within STACK_CRASH_LIMIT_S (240 s) and the run succeed.
 #
 #   bash scripts/stack_check.sh        (or: make stack-check)
 #
@@ -84,12 +87,16 @@ export AIRFLOW__API__WORKERS=1
 export AIRFLOW__API__BASE_URL="http://127.0.0.1:$API_PORT"
 export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$API_PORT/execution/"
 export AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK=True
+export AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT=60
 export AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT="$HEALTH_PORT"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="admin:admin"
 export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$AIRFLOW_HOME/passwords.json"
 for var in $(compgen -e); do
   [[ "$var" == SPSE_*_URL ]] && unset "$var"
 done
+# The writer lock as in docker-compose: an advisory lock on the metadata server (so no
+# $SPSE_HOME/locks/writer.lock may appear, checked at the end).
+export SPSE_LOCK_DATABASE_URL="postgresql://$PGUSER@$PGHOST_ADDR:$PGPORT/$STACK_DB"
 
 PIDS=()
 cleanup() {
@@ -119,6 +126,12 @@ start() {  # start NAME CMD...: in its own process group, output to logs/NAME.lo
   log "started $name (pid $!)"
 }
 
+forget() {  # forget PID: a service stopped on purpose, no longer watched nor stopped on exit
+  local keep=() pid
+  for pid in "${PIDS[@]}"; do [[ "$pid" == "$1" ]] || keep+=("$pid"); done
+  PIDS=("${keep[@]}")
+}
+
 wait_for() {  # wait_for SECONDS DESCRIPTION CMD...
   local limit=$1 what=$2; shift 2
   local deadline=$((SECONDS + limit))
@@ -135,12 +148,15 @@ log "demo bundle into $SPSE_HOME"
 "$VENV_BIN/spse" demo >"$WORK/logs/demo.log" 2>&1
 log "airflow db migrate"
 "$VENV_BIN/airflow" db migrate >"$WORK/logs/db-migrate.log" 2>&1
+log "pool spse_writer (1 slot) for spse_daily's writing steps"
+"$VENV_BIN/airflow" pools set spse_writer 1 "spse_daily writing steps" >"$WORK/logs/pools.log" 2>&1
 
 start api-server "$VENV_BIN/airflow" api-server --port "$API_PORT"
 start scheduler "$VENV_BIN/airflow" scheduler
 start dag-processor "$VENV_BIN/airflow" dag-processor
 start triggerer "$VENV_BIN/airflow" triggerer
 start celery-worker "$VENV_BIN/airflow" celery worker --concurrency 2
+WORKER_PID=$!
 
 api_up() { curl -fsS "http://127.0.0.1:$API_PORT/api/v2/version"; }
 wait_for 180 "the api-server" api_up
@@ -172,4 +188,47 @@ log "api-server health: $health"
 grep -q '"metadatabase":{"status":"healthy"' <<<"${health// /}"
 curl -fsS "http://127.0.0.1:$HEALTH_PORT/health" >/dev/null
 [[ -f "$SPSE_HOME/warehouse/spse.duckdb" && -f "$SPSE_HOME/bulletin/2026-01-15.html" ]]
+pool_tis="$(psql_db -d "$STACK_DB" -c "select count(*) from task_instance where dag_id = 'spse_daily'
+  and run_id = '$RUN_ID' and pool = 'spse_writer' and state = 'success'")"
+[[ "$pool_tis" == 3 ]] || { log "expected 3 tasks run in pool spse_writer, found $pool_tis"; exit 1; }
+[[ ! -e "$SPSE_HOME/locks/writer.lock" ]] || { log "the writer lock fell back to a file, not PostgreSQL"; exit 1; }
+if [[ "${STACK_CRASH_CHECK:-1}" != 0 ]]; then
+  # A Celery worker dies (kill -9) while it runs raise_alerts: the scheduler must fail the
+  # task once its heartbeat is TASK_INSTANCE_HEARTBEAT_TIMEOUT (60 s) old, and a new worker
+  # retry it after spse_daily's 1-minute retry_delay: within STACK_CRASH_LIMIT_S of the kill.
+  # raise_alerts is held running by a process holding the writer lock until the kill.
+  CRASH_RUN_ID="stack_crash__$(date -u +%Y%m%dT%H%M%S)"
+  held="$WORK/lock-held"
+  start lock-holder "$VENV_BIN/python" -c "
+import pathlib, time
+from spse import locking
+with locking.writer_lock('stack-check crash phase', timeout_s=30):
+    pathlib.Path('$held').touch()
+    time.sleep(900)"
+  HOLDER_PID=$!
+  wait_for 60 "the lock holder" test -f "$held"
+  "$VENV_BIN/airflow" dags trigger spse_daily --logical-date 2026-01-17T05:00:00+00:00 --run-id "$CRASH_RUN_ID" \
+    --conf '{"target_date": "2026-01-15"}' >"$WORK/logs/trigger-crash.log" 2>&1
+  ti_state() { psql_db -d "$STACK_DB" -c "select state || ' ' || try_number from task_instance where dag_id = 'spse_daily'
+    and run_id = '$CRASH_RUN_ID' and task_id = 'raise_alerts'"; }
+  raise_alerts_running() { [[ "$(ti_state)" == "running 1" ]]; }
+  wait_for 300 "raise_alerts of $CRASH_RUN_ID to run (waiting on the lock)" raise_alerts_running
+  sleep 5
+  kill -KILL -- "-$WORKER_PID"
+  killed_at=$SECONDS
+  forget "$WORKER_PID"
+  log "killed the Celery worker (process group $WORKER_PID) while raise_alerts ran"
+  kill -TERM -- "-$HOLDER_PID"
+  forget "$HOLDER_PID"
+  start celery-worker-2 "$VENV_BIN/airflow" celery worker --concurrency 2
+  limit="${STACK_CRASH_LIMIT_S:-240}"
+  retried() { [[ "$(ti_state)" == "success 2" ]]; }
+  wait_for "$limit" "raise_alerts to be retried after the worker's death" retried
+  log "raise_alerts retried and succeeded $((SECONDS - killed_at)) s after its worker was killed (limit ${limit} s)"
+  deadline=$((SECONDS + RUN_TIMEOUT_S))
+  until [[ "$(psql_db -d "$STACK_DB" -c "select state from dag_run where run_id = '$CRASH_RUN_ID'")" == success ]]; do
+    (( SECONDS < deadline )) || { log "run $CRASH_RUN_ID did not succeed after the retry"; exit 1; }
+    sleep 5
+  done
+fi
 log "OK: spse_daily succeeded on CeleryExecutor (PostgreSQL $STACK_DB, Redis $REDIS_URL) in ${SECONDS}s"

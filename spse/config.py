@@ -100,3 +100,37 @@ def sql_limits() -> SqlLimits:
                      memory=os.environ.get("SPSE_SQL_MEMORY_LIMIT", "1GB"),
                      temp=os.environ.get("SPSE_SQL_TEMP_LIMIT", "2GB"),
                      threads=int(os.environ.get("SPSE_SQL_THREADS", "2")))
+
+
+def lock_database_url() -> str | None:
+    """PostgreSQL server whose advisory locks serialise the writers (``$SPSE_LOCK_DATABASE_URL``,
+    e.g. ``postgresql://airflow@postgres:5432/airflow``, without password: the password is the
+    secret ``lock_database``/``password``); ``None``: a file lock under SPSE_HOME (:mod:`spse.locking`)."""
+    return os.environ.get("SPSE_LOCK_DATABASE_URL") or None
+
+
+def lock_timeout_s() -> float:
+    """Seconds a writing step waits for the writer lock before failing (``$SPSE_LOCK_TIMEOUT_S``, default
+    600: below the daily DAG's ``execution_timeout`` of the writing tasks, so the lock error is what fails)."""
+    return float(os.environ.get("SPSE_LOCK_TIMEOUT_S") or 600)
+
+
+ALERT_WEBHOOK_URL_ENV = "SPSE_ALERT_WEBHOOK_URL"
+
+
+def alert_webhook_url() -> str | None:
+    """Where alert notifications and run failures are POSTed (``$SPSE_ALERT_WEBHOOK_URL``); ``None``: nowhere."""
+    return os.environ.get(ALERT_WEBHOOK_URL_ENV) or None
+
+
+def alert_email_to() -> str | None:
+    """Operators' address(es) (comma-separated) mailed when the daily run fails or is late
+    (``$SPSE_ALERT_EMAIL_TO``, through the Airflow connection ``smtp_default``); ``None``: no e-mail."""
+    return os.environ.get("SPSE_ALERT_EMAIL_TO") or None
+
+
+def airflow_run() -> str | None:
+    """``<dag_id>/<run_id>/<task_id>`` of the Airflow task this process runs, from the ``AIRFLOW_CTX_*``
+    variables Airflow's task runner exports; ``None`` outside a task."""
+    parts = [os.environ.get(f"AIRFLOW_CTX_{key}") for key in ("DAG_ID", "DAG_RUN_ID", "TASK_ID")]
+    return "/".join(parts) if all(parts) else None

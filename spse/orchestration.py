@@ -19,13 +19,29 @@ docstring of each source module from its syntax tree instead; a source whose att
 are not plain literals is imported as a fallback. ``tests/dags`` checks it against
 :func:`spse.sources.discover`.
 
-Concurrency: DuckDB allows one writing process per file. Ingest DAGs write only Parquet
-partitions of the lake (atomic rename, one partition per source and day), never the
-warehouse. In ``spse_daily`` only ``build_warehouse`` (into a new file of its own under
-``warehouse/build/``) and ``publish`` (an atomic rename) touch DuckDB files, and the DAG
-has ``max_active_runs=1``, so no two runs build at once. That is why no pool is used; a
-1-slot ``duckdb_writer`` pool (STYLE.md §3.4) would be the alternative if several DAGs
-ever wrote one shared DuckDB file.
+Concurrency: one writer at a time. Ingest DAGs write only Parquet partitions of the lake
+(atomic rename, one partition per source and day), never the warehouse. In ``spse_daily`` the
+writing steps (``raise_alerts``: the alerts of the day before, the day's partition and outbox;
+``build_warehouse``; ``publish``) take the writer lock of :mod:`spse.locking`, which holds across
+processes and Celery workers, and run in the one-slot pool ``spse_writer`` (:data:`WRITER_POOL`,
+created by docker-compose's ``airflow-init``, ``scripts/stack_check.sh`` and ``make demo``), so a
+backfill, whose runs start together whatever ``max_active_runs`` says, queues them instead of
+holding worker slots on the lock. ``publish`` never replaces a newer warehouse with an older
+build (:func:`spse.warehouse.publisher.publish_build`).
+
+Failures: the daily tasks retry twice after :data:`DAILY_RETRY_DELAY` (a task whose worker died is
+failed by the scheduler after ``[scheduler] task_instance_heartbeat_timeout``, 60 s in
+docker-compose, then retried), each within its ``execution_timeout`` (:data:`STEP_TIMEOUTS`). A
+failed run is posted to the alert webhook by :class:`RunEventNotifier`
+(:func:`spse.notify.post_run_event`), and mailed by the SMTP provider's ``SmtpNotifier`` when
+:func:`spse.config.alert_email_to` is set. Lateness is checked by ``spse_daily_watch`` at
+:data:`WATCH_CRON` (07:00 Paris): when the day's bulletin and alerts are not published by then,
+it posts a ``late`` event (:func:`spse.notify.watch_day`) and fails. Airflow's Deadline Alerts
+(``DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT, ...)``) would be the built-in way,
+but ``airflow dags test`` of Airflow 3.3.2 fails every run of a DAG that has one, at the end
+(``DagRun.update_state`` passes the serialized alert to ``DeadlineAlertModel.get_by_id``:
+"'dict' object has no attribute 'hex'"), and ``make demo`` runs that command; the watch also
+catches a 06:00 run that was never created.
 """
 
 from __future__ import annotations
@@ -46,6 +62,7 @@ from zoneinfo import ZoneInfo
 from airflow.sdk import (
     Asset,
     AssetOrTimeSchedule,
+    BaseNotifier,
     CronTriggerTimetable,
     Param,
     chain,
@@ -75,14 +92,37 @@ INGEST_DEFAULT_ARGS = {
     "retry_exponential_backoff": 2.0,
     "max_retry_delay": dt.timedelta(hours=1),
 }
+# A day's alerts are due in the morning: retry soon (a dead worker's task, a webhook blip).
+DAILY_RETRY_DELAY = dt.timedelta(minutes=1)
 DAILY_DEFAULT_ARGS = {
     "owner": OWNER,
     "retries": 2,
-    "retry_delay": dt.timedelta(minutes=10),
+    "retry_delay": DAILY_RETRY_DELAY,
 }
 
 DAILY_STEPS = ("ensure_inputs", "build_grid", "build_surfaces", "build_noise", "build_forecast", "raise_alerts",
                "build_warehouse", "publish", "render_bulletin", "notify_alerts", "summary")
+# The steps that write alert state or the warehouse: one at a time across runs.
+WRITER_POOL = "spse_writer"
+WRITER_STEPS = ("raise_alerts", "build_warehouse", "publish")
+# Longest a try of each step may run (the demo day takes seconds per step). The writing steps
+# allow more than spse.config.lock_timeout_s (600 s) so that a lock wait fails with the lock's error.
+STEP_TIMEOUTS = {
+    "ensure_inputs": dt.timedelta(minutes=45),
+    "build_grid": dt.timedelta(minutes=20),
+    "build_surfaces": dt.timedelta(minutes=30),
+    "build_noise": dt.timedelta(minutes=10),
+    "build_forecast": dt.timedelta(minutes=20),
+    "raise_alerts": dt.timedelta(minutes=20),
+    "build_warehouse": dt.timedelta(minutes=30),
+    "publish": dt.timedelta(minutes=15),
+    "render_bulletin": dt.timedelta(minutes=10),
+    "notify_alerts": dt.timedelta(minutes=10),
+    "summary": dt.timedelta(minutes=5),
+}
+WATCH_DAG_ID = "spse_daily_watch"
+# The day's bulletin and alerts are late when not published at this time (Europe/Paris).
+WATCH_CRON = "0 7 * * *"
 
 
 SPEC_FIELDS = ("name", "dataset", "kind", "cadence", "schedule")
@@ -312,6 +352,63 @@ def _daily_schedule(daily_sources: list[SourceSpec]) -> CronTriggerTimetable | A
     return AssetOrTimeSchedule(timetable=timetable, assets=functools.reduce(operator.and_, assets))
 
 
+class RunEventNotifier(BaseNotifier):
+    """Posts a run of ``spse_daily`` that ``failed`` or is ``late`` to the alert webhook
+    (:func:`spse.notify.post_run_event`).
+
+    A DAG ``on_failure_callback``, run by the DAG processor with the run's context
+    (``dag_run``, ``ti`` of the last task, ``reason``).
+    """
+
+    def __init__(self, event: str) -> None:
+        super().__init__()
+        self.event = event
+
+    def notify(self, context: Any) -> None:
+        from spse import notify
+
+        notify.post_run_event(self.event, **run_facts(context))
+
+
+def run_facts(context: Any) -> dict[str, str | None]:
+    """``dag_id``, ``run_id``, ``logical_date`` and a French ``detail`` (failed task, reason) from
+    a DAG callback context."""
+    run = context.get("dag_run")
+    dag_object = context.get("dag")
+    ti = context.get("ti")
+    detail = []
+    if ti is not None and getattr(ti, "task_id", None):
+        detail.append(f"Dernière tâche : {ti.task_id}.")
+    if context.get("reason"):
+        detail.append(f"Motif : {context['reason']}.")
+    logical = getattr(run, "logical_date", None)
+    return {
+        "dag_id": getattr(run, "dag_id", None) or getattr(dag_object, "dag_id", None) or DAILY_DAG_ID,
+        "run_id": getattr(run, "run_id", None) or context.get("run_id") or "?",
+        "logical_date": logical.isoformat() if isinstance(logical, dt.datetime) else logical,
+        "detail": " ".join(detail),
+    }
+
+
+def _failure_callbacks() -> list[BaseNotifier]:
+    return [RunEventNotifier("failed"), *_email_callbacks("failed")]
+
+
+def _email_callbacks(event: str) -> list[BaseNotifier]:
+    """An ``SmtpNotifier`` (Airflow connection ``smtp_default``) when e-mail is configured."""
+    from spse import config
+
+    to = config.alert_email_to()
+    if not to:
+        return []
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    subject = {"failed": "[spse] Échec du traitement quotidien, run {{ run_id }}",
+               "late": "[spse] Retard du traitement quotidien, contrôle {{ run_id }}"}[event]
+    return [SmtpNotifier(to=to, from_email=None, subject=subject,
+                         html_content=subject.removeprefix("[spse] ") + " : voir l'interface Airflow.")]
+
+
 DAILY_DOC = """
 ### spse_daily: exposure indicators, alerts and bulletin for one local day
 
@@ -329,6 +426,14 @@ was. XCom carries only paths and counts.
 """
 
 
+def _step(name: str, **kwargs: Any):
+    """``@task`` of the daily step ``name``: its ``execution_timeout``, and the writer pool for
+    the writing steps."""
+    if name in WRITER_STEPS:
+        kwargs["pool"] = WRITER_POOL
+    return task(task_id=name, execution_timeout=STEP_TIMEOUTS[name], **kwargs)
+
+
 def build_daily_dag() -> DAG:
     """``spse_daily``: the daily job of :mod:`spse.pipeline`, one task per step."""
     daily_sources = [s for s in source_specs() if s.cadence == "daily"]
@@ -340,82 +445,83 @@ def build_daily_dag() -> DAG:
         catchup=False,
         max_active_runs=1,
         default_args=DAILY_DEFAULT_ARGS,
+        on_failure_callback=_failure_callbacks(),
         tags=["spse", "daily", "alerts"],
         doc_md=DAILY_DOC,
         params={"target_date": _target_date_param("report on")},
     )
     def spse_daily() -> None:
-        @task
+        @_step("ensure_inputs")
         def ensure_inputs() -> list[str]:
             """Ingest the partitions the day needs and the lake lacks; return them."""
             from spse import pipeline
 
             return pipeline.ensure_inputs(_daily_day())
 
-        @task(multiple_outputs=False)
+        @_step("build_grid", multiple_outputs=False)
         def build_grid() -> dict[str, int]:
             """200 m grid and crosswalks → lake; row counts."""
             from spse import pipeline
 
             return pipeline.build_grid()
 
-        @task(multiple_outputs=False)
+        @_step("build_surfaces", multiple_outputs=False)
         def build_surfaces() -> dict[str, int]:
             """Hourly and daily surfaces, station statistics, LOO validation; row counts."""
             from spse import pipeline
 
             return pipeline.build_surfaces(_daily_day())
 
-        @task(multiple_outputs=False)
+        @_step("build_noise", multiple_outputs=False)
         def build_noise() -> dict[str, int]:
             """Ld, Le, Ln, Lden at the noise stations; row counts."""
             from spse import pipeline
 
             return pipeline.build_noise(_daily_day())
 
-        @task(multiple_outputs=False)
+        @_step("build_forecast", multiple_outputs=False)
         def build_forecast() -> dict[str, int]:
             """CAMS forecast J/J+1 on the grid, when that source is configured; row counts."""
             from spse import pipeline
 
             return pipeline.build_forecast(_daily_day())
 
-        @task
+        @_step("raise_alerts")
         def raise_alerts() -> int:
             """Threshold rules → alerts partition and outbox; number of alerts."""
             from spse import pipeline
 
             return pipeline.raise_alerts(_daily_day())
 
-        @task
+        @_step("build_warehouse")
         def build_warehouse() -> str:
             """SQL models into a new DuckDB build file of this run; its path."""
             from spse import pipeline
 
             return pipeline.build_warehouse(_daily_day())
 
-        @task
+        @_step("publish")
         def publish(build_path: str) -> str:
             """Swap the build file in as the published warehouse; its path."""
             from spse import pipeline
 
             return pipeline.publish(build_path)
 
-        @task
+        @_step("render_bulletin")
         def render_bulletin() -> str:
             """The day's HTML bulletin; its path."""
             from spse import pipeline
 
             return pipeline.render_bulletin(_daily_day())
 
-        @task(multiple_outputs=False)
+        @_step("notify_alerts", multiple_outputs=False)
         def notify_alerts() -> dict[str, Any]:
             """POST new or changed notifications to the webhook, when configured; counts."""
             from spse import pipeline
 
             return pipeline.notify_alerts(_daily_day())
 
-        @task(multiple_outputs=False)
+        @_step("summary", multiple_outputs=False)
         def summary() -> dict[str, Any]:
             """Log and return what the run produced (paths and counts only)."""
             ti = get_current_context()["ti"]
@@ -440,3 +546,50 @@ def build_daily_dag() -> DAG:
               warehouse_file, publish(warehouse_file), render_bulletin(), notify_alerts(), summary())
 
     return spse_daily()
+
+
+WATCH_DOC = """
+### spse_daily_watch: are the day's alerts and bulletin out by 07:00?
+
+Runs at 07:00 Europe/Paris and checks the **day before** (as `spse_daily` of 06:00): the
+bulletin `<SPSE_HOME>/bulletin/<day>.html` and the day's `alerts` partition in the published
+warehouse. When either is missing it posts a `spse_run_late` message to the alert webhook
+(`spse.notify.watch_day`) and fails (and mails, when e-mail is configured).
+"""
+
+
+def build_watch_dag() -> DAG:
+    """``spse_daily_watch``: the lateness check of ``spse_daily`` (module docstring, Failures)."""
+
+    @dag(
+        dag_id=WATCH_DAG_ID,
+        schedule=CronTriggerTimetable(WATCH_CRON, timezone=TIMEZONE),
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args=DAILY_DEFAULT_ARGS,
+        on_failure_callback=_email_callbacks("late"),
+        tags=["spse", "daily", "watch"],
+        doc_md=WATCH_DOC,
+        params={"target_date": _target_date_param("check")},
+    )
+    def spse_daily_watch() -> None:
+        @task(task_id="check_published", execution_timeout=dt.timedelta(minutes=5))
+        def check_published() -> list[str]:
+            """Post a ``late`` event and fail when the day's outputs are missing; else nothing."""
+            from airflow.sdk.exceptions import AirflowFailException
+
+            from spse import notify
+
+            instant = _context_instant()
+            day = _daily_day()
+            missing = notify.watch_day(
+                day, dag_id=DAILY_DAG_ID, run_id=get_current_context()["run_id"],
+                deadline=f"{instant.astimezone(ZoneInfo(TIMEZONE)):%Y-%m-%d %H:%M} {TIMEZONE}")
+            if missing:
+                raise AirflowFailException(f"{DAILY_DAG_ID} {day}: " + "; ".join(missing))
+            return missing
+
+        check_published()
+
+    return spse_daily_watch()

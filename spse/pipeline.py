@@ -219,18 +219,23 @@ def build_forecast(day: dt.date) -> dict[str, int]:
 
 
 def raise_alerts(day: dt.date) -> int:
-    from spse import alerts
+    """Alerts of ``day`` under the writer lock: they read the alerts of the day before."""
+    from spse import alerts, locking
 
-    return len(alerts.run(day))
+    with locking.writer_lock(f"raise_alerts {day}"):
+        return len(alerts.run(day))
 
 
 def build_warehouse(day: dt.date) -> str:
-    from spse import warehouse
+    from spse import locking, warehouse
 
-    return str(warehouse.build(day))
+    with locking.writer_lock(f"build_warehouse {day}"):
+        return str(warehouse.build(day))
 
 
 def publish(build_path: str) -> str:
+    """Publish the build under the writer lock, unless the published warehouse is newer
+    (:func:`spse.warehouse.publisher.publish_build`); the published path either way."""
     from spse import warehouse
 
     return str(warehouse.publish(Path(build_path)))

@@ -56,3 +56,50 @@ def test_a_failing_webhook_raises_naming_it_and_keeps_what_was_delivered(outbox,
     with pytest.raises(FetchError, match=r"feed alert_webhook.*HTTP 404"):
         notify.deliver(DAY)
     assert not (settings().outbox / "deliveries" / f"{DAY}.json").exists()
+
+
+def _published(partitions: list[tuple[str, str]]) -> None:
+    """A published warehouse whose ``meta.lake_partitions`` lists ``(dataset, partition)``."""
+    import duckdb
+
+    settings().warehouse.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(settings().warehouse)) as con:
+        con.execute('create schema meta; create table meta.lake_partitions (dataset varchar, "partition" varchar, '
+                    'path varchar)')
+        con.executemany("insert into meta.lake_partitions values (?, ?, '')", partitions)
+
+
+def test_watch_posts_late_naming_what_is_missing(spse_home, httpserver, monkeypatch):
+    monkeypatch.setenv(notify.URL_ENV, httpserver.url_for("/ops"))
+    monkeypatch.delenv("SPSE_ALERT_WEBHOOK_TOKEN", raising=False)
+    httpserver.expect_request("/ops", method="POST").respond_with_data("ok")
+    missing = notify.watch_day(DAY, dag_id="spse_daily", run_id="scheduled__2026-01-16T06:00:00+00:00",
+                               deadline="2026-01-16 07:00 Europe/Paris")
+    assert missing == ["pas de bulletin du 2026-01-15", "aucun entrepôt publié"]
+    (request, _), = httpserver.log
+    body = request.get_json()
+    assert body["type"] == "spse_run_late"
+    assert request.headers["Idempotency-Key"] == "spse_daily:scheduled__2026-01-16T06:00:00+00:00:late"
+    assert body["message"] == ("Retard du traitement quotidien spse_daily : à l'échéance 2026-01-16 07:00 "
+                               "Europe/Paris, pas de bulletin du 2026-01-15; aucun entrepôt publié.")
+    # The bulletin is out but the published warehouse holds only the day before's alerts.
+    (settings().bulletin).mkdir(parents=True)
+    (settings().bulletin / "2026-01-15.html").write_text("<html></html>")
+    _published([("alerts", "date=2026-01-14"), ("air_hourly", "date=2026-01-15")])
+    assert notify.missing_outputs(DAY) == ["les alertes du 2026-01-15 ne sont pas dans l'entrepôt publié"]
+
+
+def test_watch_is_silent_when_the_day_is_published(spse_home, httpserver, monkeypatch):
+    monkeypatch.setenv(notify.URL_ENV, httpserver.url_for("/ops"))
+    (settings().bulletin).mkdir(parents=True)
+    (settings().bulletin / "2026-01-15.html").write_text("<html></html>")
+    _published([("alerts", "date=2026-01-15")])
+    assert notify.watch_day(DAY, dag_id="spse_daily", run_id="r", deadline="d") == []
+    assert httpserver.log == []
+
+
+def test_a_run_event_without_webhook_is_logged(spse_home, monkeypatch, caplog):
+    monkeypatch.delenv(notify.URL_ENV, raising=False)
+    result = notify.post_run_event("failed", dag_id="spse_daily", run_id="manual__x", detail="Motif : test.")
+    assert result == {"webhook": "not configured", "event": "failed"}
+    assert "Échec du traitement quotidien spse_daily (run manual__x)" in caplog.text

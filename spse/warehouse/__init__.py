@@ -10,9 +10,9 @@ See docs/architecture.md (Warehouse, Marts) and ``sql/``.
 
 from spse.warehouse.builder import build
 from spse.warehouse.models import WarehouseError, sql_dir
-from spse.warehouse.publisher import prune_builds, publish
+from spse.warehouse.publisher import Published, build_started, prune_builds, publish, publish_build
 from spse.warehouse.reader import connect_readonly, describe_tables, query
 from spse.warehouse.schemas import EMPTY_SCHEMAS, DatasetSchema
 
-__all__ = ["EMPTY_SCHEMAS", "DatasetSchema", "WarehouseError", "build", "connect_readonly", "describe_tables",
-           "prune_builds", "publish", "query", "sql_dir"]
+__all__ = ["EMPTY_SCHEMAS", "DatasetSchema", "Published", "WarehouseError", "build", "build_started",
+           "connect_readonly", "describe_tables", "prune_builds", "publish", "publish_build", "query", "sql_dir"]

@@ -42,18 +42,21 @@ def build(day: dt.date | None = None, *, sql_dir: Path | None = None) -> Path:
     ``COMMENT ON`` for every model and column (``"<description> [<unit>]"``), and
     ``meta.build_info`` / ``meta.lake_partitions`` (provenance). ``day`` is the local day
     (Europe/Paris) the run reports on; it is recorded, the marts cover every day in the lake.
+    ``build_info.build_started_utc`` (taken before the lake is read) and ``lake_state_sha256``
+    tell which of two builds saw the newer lake: publish never replaces a later one.
 
     Raises :class:`WarehouseError` naming the dataset, register row or model that failed;
     the failed file stays in ``warehouse/build/`` for inspection and nothing is published.
     """
     from spse.warehouse.publisher import prune_builds
 
+    started = dt.datetime.now(dt.UTC)
     root = sql_dir or models.sql_dir()
     found = models.discover(root)
     folder = build_dir()
     folder.mkdir(parents=True, exist_ok=True)
     prune_builds()
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = started.strftime("%Y%m%dT%H%M%S%fZ")
     path = folder / f"spse-{stamp}-{os.getpid()}.duckdb"
     con = duckdb.connect(str(path))
     try:
@@ -64,7 +67,7 @@ def build(day: dt.date | None = None, *, sql_dir: Path | None = None) -> Path:
         for index, model in enumerate(found):
             run_model(con, model, {m.qualified for m in found[:index]})
         document(con, root, found)
-        write_meta(con, day, root, files, partitions, len(found))
+        write_meta(con, day, root, files, partitions, len(found), started=started, build_name=path.name)
         con.execute("checkpoint")
     except WarehouseError:
         raise
@@ -204,20 +207,33 @@ def _sha256(path: Path) -> str:
 
 
 def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, files: dict[str, Path],
-               partitions: pd.DataFrame, n_models: int) -> None:
+               partitions: pd.DataFrame, n_models: int, *, started: dt.datetime | None = None,
+               build_name: str | None = None) -> None:
     """Provenance: what this file was built from. ``meta.build_info`` is written last: a file
-    without it is an incomplete build and :func:`spse.warehouse.publish` refuses it."""
+    without it is an incomplete build and :func:`spse.warehouse.publish` refuses it.
+
+    ``build_started_utc`` is ``started`` (default: now); ``lake_state_sha256`` the SHA-256 of the
+    sorted ``dataset/partition size mtime_ns`` lines of the partitions read, and
+    ``lake_modified_max_utc`` the newest of their modification times; ``build_name`` the build
+    file's name (a retried publish recognises its build already published)."""
     provenance = [_provenance(Path(p)) for p in partitions["path"]]
+    stats = [Path(p).stat() for p in partitions["path"]]
     partitions = partitions.assign(
-        size_bytes=[Path(p).stat().st_size for p in partitions["path"]],
-        modified_utc=pd.to_datetime([Path(p).stat().st_mtime for p in partitions["path"]], unit="s", utc=True),
+        size_bytes=[st.st_size for st in stats],
+        modified_utc=pd.to_datetime([st.st_mtime for st in stats], unit="s", utc=True),
         provenance_json=pd.Series(provenance, dtype="object"),
     )
     con.register("lake_partitions", partitions)
     con.execute("create table meta.lake_partitions as select * from lake_partitions")
     con.unregister("lake_partitions")
+    state = "\n".join(sorted(f"{d}/{p} {st.st_size} {st.st_mtime_ns}" for d, p, st in
+                             zip(partitions["dataset"], partitions["partition"], stats, strict=True)))
     info = pd.DataFrame([{
         "built_at_utc": pd.Timestamp.now(tz="UTC"),
+        "build_started_utc": pd.Timestamp(started or dt.datetime.now(dt.UTC)),
+        "build_name": build_name,
+        "lake_state_sha256": hashlib.sha256(state.encode()).hexdigest(),
+        "lake_modified_max_utc": partitions["modified_utc"].max() if len(partitions) else pd.NaT,
         "target_day": day,
         "duckdb_version": duckdb.__version__,
         "sql_dir": str(root),

@@ -90,7 +90,7 @@ def test_one_ingest_dag_per_registered_source(dagbag):
     expected = {f"ingest_{s.name}" for s in sources.discover()}
     found = {dag_id for dag_id in dagbag.dag_ids if dag_id.startswith("ingest_")}
     assert found == expected
-    assert set(dagbag.dag_ids) == expected | {"spse_daily"}
+    assert set(dagbag.dag_ids) == expected | {"spse_daily", "spse_daily_watch"}
 
 
 @pytest.mark.parametrize("source", sources.discover(), ids=lambda s: s.name)
@@ -300,3 +300,75 @@ def test_parsing_the_dag_folder_imports_neither_pandas_nor_duckdb():
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["errors"] == 0 and result["dags"] >= 1
     assert result["heavy"] == [], f"parsing dags/ imported {result['heavy']}: import them inside functions"
+
+
+def test_daily_writing_steps_run_one_at_a_time_and_every_step_has_a_timeout(dagbag):
+    """Issue item 5: the alert state, build and publish tasks share a one-slot pool across runs;
+    retries come after one minute, not ten; no try runs forever."""
+    dag = dagbag.dags["spse_daily"]
+    pools = {t.task_id: t.pool for t in dag.tasks}
+    assert {task_id for task_id, pool in pools.items() if pool == "spse_writer"} == {
+        "raise_alerts", "build_warehouse", "publish"}
+    assert set(pools.values()) == {"spse_writer", "default_pool"}
+    for task in dag.tasks:
+        assert task.retries == 2, task.task_id
+        assert task.retry_delay == dt.timedelta(minutes=1), task.task_id
+        assert task.execution_timeout is not None, task.task_id
+        assert dt.timedelta(0) < task.execution_timeout <= dt.timedelta(hours=1), task.task_id
+    # A writing step waits up to 600 s for the writer lock (spse.config.lock_timeout_s): its
+    # try must outlast that wait, so the lock's error (naming the holder) is what fails it.
+    for task_id in ("raise_alerts", "build_warehouse", "publish"):
+        assert dag.get_task(task_id).execution_timeout > dt.timedelta(seconds=600), task_id
+    serialized = _serialized(dag)
+    assert {t.task_id: t.pool for t in serialized.tasks} == pools
+
+
+def test_a_failed_daily_run_is_posted_to_the_alert_webhook(dagbag, httpserver, monkeypatch):
+    from types import SimpleNamespace
+
+    from spse.orchestration import RunEventNotifier
+
+    dag = dagbag.dags["spse_daily"]
+    (notifier,) = [c for c in dag.on_failure_callback if isinstance(c, RunEventNotifier)]
+    monkeypatch.setenv("SPSE_ALERT_WEBHOOK_URL", httpserver.url_for("/ops"))
+    monkeypatch.delenv("SPSE_ALERT_WEBHOOK_TOKEN", raising=False)
+    httpserver.expect_oneshot_request("/ops", method="POST").respond_with_data("ok")
+    run_id = "scheduled__2026-01-16T05:00:00+00:00"
+    # What the DAG processor passes to a DAG's on_failure_callback (context of the last task).
+    notifier({"dag": dag, "run_id": run_id, "reason": "task_failure", "ti": SimpleNamespace(task_id="publish"),
+              "dag_run": SimpleNamespace(dag_id="spse_daily", run_id=run_id,
+                                         logical_date=dt.datetime(2026, 1, 16, 5, tzinfo=dt.UTC))})
+    (request, _response), = httpserver.log
+    body = request.get_json()
+    assert request.headers["Idempotency-Key"] == f"spse_daily:{run_id}:failed"
+    assert body["type"] == "spse_run_failed" and body["run_id"] == run_id
+    assert body["logical_date"] == "2026-01-16T05:00:00+00:00"
+    assert body["message"].startswith("Échec du traitement quotidien spse_daily (run scheduled__2026-01-16")
+    assert "Dernière tâche : publish." in body["message"] and "Motif : task_failure." in body["message"]
+
+
+def test_failure_and_lateness_are_mailed_when_an_address_is_configured(monkeypatch):
+    from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+
+    from spse.orchestration import RunEventNotifier, build_daily_dag, build_watch_dag
+
+    monkeypatch.setenv("SPSE_ALERT_EMAIL_TO", "sante-environnement@example.org")
+    daily, watch = build_daily_dag(), build_watch_dag()
+    kinds = [type(c) for c in daily.on_failure_callback]
+    assert kinds == [RunEventNotifier, SmtpNotifier]
+    (mail,) = watch.on_failure_callback
+    assert mail.to == "sante-environnement@example.org" and mail.subject.startswith("[spse] Retard")
+    monkeypatch.delenv("SPSE_ALERT_EMAIL_TO")
+    assert [type(c) for c in build_daily_dag().on_failure_callback] == [RunEventNotifier]
+
+
+def test_watch_runs_at_seven_paris_and_checks_the_day_before(dagbag):
+    from airflow.sdk import CronTriggerTimetable
+
+    dag = dagbag.dags["spse_daily_watch"]
+    assert isinstance(dag.timetable, CronTriggerTimetable)
+    assert (dag.timetable.expression, str(dag.timetable.timezone)) == ("0 7 * * *", "Europe/Paris")
+    # Winter: 07:00 Paris = 06:00 UTC, one hour after spse_daily's 05:00 UTC slot.
+    assert _next_run(_serialized(dag).timetable, dt.datetime(2026, 1, 15, 6, 0, tzinfo=dt.UTC)) == dt.datetime(
+        2026, 1, 16, 6, 0, tzinfo=dt.UTC)
+    assert [t.task_id for t in dag.tasks] == ["check_published"]
