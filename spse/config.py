@@ -55,7 +55,7 @@ class Settings:
 
     @property
     def bulletin(self) -> Path:
-        """Daily bulletins, one folder per local day (Europe/Paris)."""
+        """Daily bulletins, one self-contained ``<day>.html`` per local day (Europe/Paris)."""
         return self.home / "bulletin"
 
 

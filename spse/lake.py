@@ -28,7 +28,7 @@ QUARANTINE_COLUMNS = ["source", "file", "row", "reason", "raw"]
 
 
 def date_partition(day: dt.date) -> str:
-    """The partition name of a local day, ``date=YYYY-MM-DD`` (the day as the source reports it)."""
+    """The partition name of ``day``, ``date=YYYY-MM-DD`` (the day of the source's file convention)."""
     return f"date={day.isoformat()}"
 
 

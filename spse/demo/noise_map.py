@@ -43,7 +43,7 @@ PERIPHERIQUE_LDEN = 82.0
 
 
 def layer_name(indicetype: str) -> str:
-    """Layer name of a CBS noise map (``LD``: Lden, ``LN``: Lnight) for Paris, as the GéoRisques export names it."""
+    """Layer name of a CBS noise map (``LD``: Lden, ``LN``: Lnight) for Paris, as the COVADIS layers name it."""
     return f"N_BRUIT_ZBRD_INFRA_R_A_{indicetype}_S_{DEPARTMENT}"
 
 

@@ -92,7 +92,7 @@ class InseeFilosofi200m(Source):
     measures = (Measure(("population",), quantity="population", unit="persons", sentinels=False),)
 
     def files(self, day: dt.date) -> list[str]:
-        """The extracted CSV of the vintage (one file)."""
+        """The extracted CSV of the 2017 vintage, ``Filosofi2017_carreaux_200m_met.csv``."""
         return ["Filosofi2017_carreaux_200m_met.csv"]
 
     def parse(self, payload: bytes, filename: str) -> ParseResult:

@@ -52,8 +52,8 @@ def publish(build_path: Path) -> Path:
 def publish_build(build_path: Path) -> Published:
     """Checkpoint and close ``build_path``, then atomically replace the published warehouse.
 
-    Unless the published one was built from a later start: then log, keep it, leave the
-    build in ``warehouse/build/`` and say so in the result.
+    When the published one was built from a later start, it is kept instead: the build stays
+    in ``warehouse/build/``, which is logged and said in the result.
 
     Refuses a file that has no ``meta.build_info`` (an incomplete build). Keeps at most
     ``KEEP_OLD_BUILDS`` older files in ``warehouse/build/``. Runs under the writer lock.
