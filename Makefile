@@ -32,7 +32,7 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(AIRFLOW_DIR) \
 help:
 	@echo "make demo         run spse_daily through Airflow on the demo bundle (day $(DEMO_DAY)) and print the summary"
 	@echo "make test         run the whole test suite"
-	@echo "make lint         ruff"
+	@echo "make lint         ruff (numpy docstrings included) and sqlfluff on sql/ (DuckDB dialect)"
 	@echo "make bench        the benchmark (baseline and spse in the same run)"
 	@echo "make stack-check  the production services (PostgreSQL, Redis, Celery) run the DAG on this machine"
 	@echo "make clean        remove runtime data (var/, .airflow/, caches); distclean also the venvs"
@@ -67,6 +67,7 @@ test: setup
 
 lint: setup
 	$(RUN) ruff check .
+	$(RUN) sqlfluff lint sql/
 
 bench: setup
 	for script in bench/bench_*.py; do $(RUN) python "$$script"; done

@@ -29,6 +29,11 @@ RNG = np.random.default_rng(20260115)
 
 
 def naive_idw(station_xy: np.ndarray, values: np.ndarray, target_xy: np.ndarray, power: float) -> np.ndarray:
+    """Reference IDW, one target and one hour at a time: the loop that :func:`surfaces.idw` replaces.
+
+    ``station_xy`` and ``target_xy`` [m, EPSG:3035]; ``values`` (hours × stations) [µg/m³], NaN
+    missing; returns estimates (hours × targets) [µg/m³], NaN when an hour has no station.
+    """
     out = np.full((values.shape[0], len(target_xy)), np.nan)
     for j, (x, y) in enumerate(target_xy):
         d = np.hypot(station_xy[:, 0] - x, station_xy[:, 1] - y)
@@ -41,6 +46,7 @@ def naive_idw(station_xy: np.ndarray, values: np.ndarray, target_xy: np.ndarray,
 
 
 def measure(fn, *args):
+    """Call ``fn(*args)``; return its result, wall-clock time [s] and peak traced memory [MiB]."""
     tracemalloc.start()
     start = time.perf_counter()
     result = fn(*args)
@@ -51,6 +57,11 @@ def measure(fn, *args):
 
 
 def scenario(name: str, n_cells: int, n_stations: int, n_hours: int, baseline_sample: int) -> dict:
+    """Time vectorised IDW against the loop baseline on random stations and cells; check they agree.
+
+    The baseline runs on ``baseline_sample`` cells and is scaled to ``n_cells``; values are
+    uniform 5-80 µg/m³ with 5 % missing.
+    """
     extent = np.sqrt(n_cells) * 200.0
     targets = RNG.uniform(0, extent, size=(n_cells, 2))
     stations = RNG.uniform(0, extent, size=(n_stations, 2))
@@ -97,6 +108,7 @@ def build_surfaces_scenario(n_cells: int, n_stations: int) -> dict:
 
 
 def main() -> None:
+    """Run the scenarios (``--quick``: a smaller Île-de-France case) and write the results to ``bench/out/``."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller Île-de-France case")
     args = parser.parse_args()

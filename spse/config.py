@@ -20,22 +20,27 @@ class Settings:
 
     @property
     def demo(self) -> Path:
+        """The demo bundle, served to the sources as ``file://`` URLs when no ``$SPSE_<NAME>_URL`` is set."""
         return self.home / "demo"
 
     @property
     def raw(self) -> Path:
+        """Raw landing: the bytes of every fetched file as received (``raw/<source>/<partition>/``)."""
         return self.home / "raw"
 
     @property
     def lake(self) -> Path:
+        """The lake: one Parquet file per dataset and partition (``lake/<dataset>/<partition>/data.parquet``)."""
         return self.home / "lake"
 
     @property
     def quarantine(self) -> Path:
+        """Rows refused by a parser or the gate, with their reason (``quarantine/<source>/<partition>/``)."""
         return self.home / "quarantine"
 
     @property
     def warehouse_dir(self) -> Path:
+        """Folder of the published warehouse file and of its builds."""
         return self.home / "warehouse"
 
     @property
@@ -45,14 +50,17 @@ class Settings:
 
     @property
     def outbox(self) -> Path:
+        """Alert notifications written before they are sent (:mod:`spse.alerts.outbox`)."""
         return self.home / "outbox"
 
     @property
     def bulletin(self) -> Path:
+        """Daily bulletins, one self-contained ``<day>.html`` per local day (Europe/Paris)."""
         return self.home / "bulletin"
 
 
 def settings() -> Settings:
+    """The settings of this process: ``$SPSE_HOME`` (default ``./var``), made absolute."""
     return Settings(home=Path(os.environ.get("SPSE_HOME", "var")).resolve())
 
 
@@ -73,6 +81,7 @@ def source_base_url(source_name: str) -> str:
 
 
 def is_demo(source_name: str) -> bool:
+    """Whether ``source_name`` reads the demo bundle (no ``$SPSE_<NAME>_URL`` set)."""
     return not os.environ.get(source_url_env(source_name))
 
 
@@ -94,8 +103,11 @@ class SqlLimits:
 
 
 def sql_limits() -> SqlLimits:
-    """``$SPSE_SQL_TIMEOUT_S`` (60), ``$SPSE_SQL_MEMORY_LIMIT`` (1GB), ``$SPSE_SQL_TEMP_LIMIT`` (2GB),
-    ``$SPSE_SQL_THREADS`` (2)."""
+    """Limits of the warehouse readers, from the environment or their defaults.
+
+    ``$SPSE_SQL_TIMEOUT_S`` (60 s), ``$SPSE_SQL_MEMORY_LIMIT`` (1GB), ``$SPSE_SQL_TEMP_LIMIT``
+    (2GB), ``$SPSE_SQL_THREADS`` (2).
+    """
     return SqlLimits(timeout_s=float(os.environ.get("SPSE_SQL_TIMEOUT_S", "60")),
                      memory=os.environ.get("SPSE_SQL_MEMORY_LIMIT", "1GB"),
                      temp=os.environ.get("SPSE_SQL_TEMP_LIMIT", "2GB"),
@@ -103,15 +115,20 @@ def sql_limits() -> SqlLimits:
 
 
 def lock_database_url() -> str | None:
-    """PostgreSQL server whose advisory locks serialise the writers (``$SPSE_LOCK_DATABASE_URL``,
-    e.g. ``postgresql://airflow@postgres:5432/airflow``, without password: the password is the
-    secret ``lock_database``/``password``); ``None``: a file lock under SPSE_HOME (:mod:`spse.locking`)."""
+    """PostgreSQL server whose advisory locks serialise the writers (``$SPSE_LOCK_DATABASE_URL``).
+
+    E.g. ``postgresql://airflow@postgres:5432/airflow``, without password: the password is the
+    secret ``lock_database``/``password``; ``None``: a file lock under SPSE_HOME (:mod:`spse.locking`).
+    """
     return os.environ.get("SPSE_LOCK_DATABASE_URL") or None
 
 
 def lock_timeout_s() -> float:
-    """Seconds a writing step waits for the writer lock before failing (``$SPSE_LOCK_TIMEOUT_S``, default
-    600: below the daily DAG's ``execution_timeout`` of the writing tasks, so the lock error is what fails)."""
+    """Time [s] a writing step waits for the writer lock before failing (``$SPSE_LOCK_TIMEOUT_S``).
+
+    Default 600 s: below the daily DAG's ``execution_timeout`` of the writing tasks, so the lock
+    error is what fails.
+    """
     return float(os.environ.get("SPSE_LOCK_TIMEOUT_S") or 600)
 
 
@@ -124,13 +141,17 @@ def alert_webhook_url() -> str | None:
 
 
 def alert_email_to() -> str | None:
-    """Operators' address(es) (comma-separated) mailed when the daily run fails or is late
-    (``$SPSE_ALERT_EMAIL_TO``, through the Airflow connection ``smtp_default``); ``None``: no e-mail."""
+    """Operators' address(es), comma-separated, mailed when the daily run fails or is late.
+
+    ``$SPSE_ALERT_EMAIL_TO``, sent through the Airflow connection ``smtp_default``; ``None``: no e-mail.
+    """
     return os.environ.get("SPSE_ALERT_EMAIL_TO") or None
 
 
 def airflow_run() -> str | None:
-    """``<dag_id>/<run_id>/<task_id>`` of the Airflow task this process runs, from the ``AIRFLOW_CTX_*``
-    variables Airflow's task runner exports; ``None`` outside a task."""
+    """``<dag_id>/<run_id>/<task_id>`` of the Airflow task this process runs; ``None`` outside a task.
+
+    Read from the ``AIRFLOW_CTX_*`` variables Airflow's task runner exports.
+    """
     parts = [os.environ.get(f"AIRFLOW_CTX_{key}") for key in ("DAG_ID", "DAG_RUN_ID", "TASK_ID")]
     return "/".join(parts) if all(parts) else None

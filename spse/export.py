@@ -96,8 +96,11 @@ def _destination(output: Path) -> Path:
 
 
 def _protected_folders() -> list[tuple[Path, str]]:
-    """``SPSE_HOME`` (lake, warehouse, raw, quarantine, outbox, bulletin, demo bundle) and every
-    source read from a local folder: an export there could replace an input or a published file."""
+    """Folders an export must not write into: an export there could replace an input or a published file.
+
+    ``SPSE_HOME`` (lake, warehouse, raw, quarantine, outbox, bulletin, demo bundle) and every
+    source read from a local folder.
+    """
     from spse import sources
     from spse.config import source_base_url
 

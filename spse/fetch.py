@@ -70,6 +70,7 @@ class Fetched:
 
 
 def join_url(base: str, relative: str) -> str:
+    """``relative`` appended to ``base`` with exactly one ``/`` between them."""
     return f"{base.rstrip('/')}/{relative.lstrip('/')}"
 
 

@@ -199,6 +199,7 @@ def forecast_daily(forecast: pd.DataFrame, cells: pd.DataFrame, day: dt.date,
 
 
 def empty_frame() -> pd.DataFrame:
+    """A forecast frame with no row and the columns and dtypes of ``COLUMNS``."""
     dtypes = {"VARCHAR": "object", "DOUBLE": "float64", "BIGINT": "int64", "BOOLEAN": "bool",
               "TIMESTAMPTZ": "datetime64[ns, UTC]", "DATE": "object"}
     return pd.DataFrame({name: pd.Series(dtype=dtypes[c.type]) for name, c in COLUMNS.items()})

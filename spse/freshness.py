@@ -27,6 +27,11 @@ DEFAULT_MAX_AGE_HOURS = {"daily": 36, "reference": 24 * 400}
 
 
 def max_age_hours(source: Source) -> float:
+    """Age [h] after which the last successful ingest of ``source`` is stale.
+
+    The source's own ``max_age_hours``, else the default of its cadence (daily: 36 h,
+    reference: 400 days).
+    """
     return float(getattr(source, "max_age_hours", None) or DEFAULT_MAX_AGE_HOURS[source.cadence])
 
 
@@ -87,5 +92,6 @@ def shown_status(row: dict) -> str:
 
 
 def report(sources: list[Source], now: dt.datetime | None = None, day: dt.date | None = None) -> pd.DataFrame:
+    """One :func:`status` row per source, at ``now`` (default: the current UTC time) for local day ``day``."""
     now = now or dt.datetime.now(dt.UTC)
     return pd.DataFrame([status(s, now, day) for s in sources])

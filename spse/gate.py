@@ -57,6 +57,7 @@ class Plausibility:
 
     @property
     def bad(self) -> np.ndarray:
+        """Values refused for any reason: sentinel, wrong unit, no plausible range, or outside it."""
         return self.sentinel | self.wrong_unit | self.no_range | self.outside
 
 

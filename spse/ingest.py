@@ -24,6 +24,13 @@ QUARANTINE_SHOWN = 20
 
 @dataclass(frozen=True)
 class IngestReport:
+    """What one ingest wrote: the partition of ``dataset``, its rows and quarantined rows.
+
+    ``files`` holds the raw metadata of every landed file (URL, SHA-256, fetch time UTC);
+    ``outcome`` is ``ok`` or ``partial`` (an incomplete day), with the gate's ``problems`` and
+    ``completeness`` (expected and present station-hours) when it checked them.
+    """
+
     source: str
     dataset: str
     partition: str
@@ -136,5 +143,6 @@ def _refuse_html(source: Source, relative: str, content: bytes) -> None:
 
 
 def read_quarantine(source: Source, day: dt.date) -> pd.DataFrame:
+    """The rows of ``source`` quarantined for local day ``day`` (empty frame with ``QUARANTINE_COLUMNS`` if none)."""
     path = lake.settings().quarantine / source.name / source.partition_for(day) / "rejects.parquet"
     return pd.read_parquet(path) if path.exists() else pd.DataFrame(columns=lake.QUARANTINE_COLUMNS)

@@ -28,10 +28,16 @@ QUARANTINE_COLUMNS = ["source", "file", "row", "reason", "raw"]
 
 
 def date_partition(day: dt.date) -> str:
+    """The partition name of ``day``, ``date=YYYY-MM-DD`` (the day of the source's file convention)."""
     return f"date={day.isoformat()}"
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same folder, fsynced then renamed.
+
+    Readers see the old file or the new one, never half of it; the temporary file is removed
+    when the write fails.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -46,6 +52,7 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
 
 
 def write_parquet_atomic(path: Path, frame: pd.DataFrame) -> None:
+    """Write ``frame`` (without its index) to ``path`` as Parquet, atomically (see :func:`write_bytes_atomic`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
@@ -86,10 +93,12 @@ def latest_raw_meta(source: str, partition: str, filename: str) -> dict | None:
 
 
 def partition_path(dataset: str, partition: str) -> Path:
+    """Path of a lake partition's Parquet file, ``lake/<dataset>/<partition>/data.parquet``."""
     return settings().lake / dataset / partition / "data.parquet"
 
 
 def write_partition(dataset: str, partition: str, frame: pd.DataFrame) -> Path:
+    """Replace the partition of ``dataset`` with ``frame``, atomically; return its path."""
     path = partition_path(dataset, partition)
     write_parquet_atomic(path, frame)
     return path
@@ -106,6 +115,7 @@ def write_quarantine(source: str, partition: str, rejects: pd.DataFrame) -> Path
 
 
 def partitions(dataset: str) -> list[str]:
+    """Names of the partitions of ``dataset`` that hold a Parquet file, sorted (oldest first)."""
     root = settings().lake / dataset
     if not root.exists():
         return []
@@ -113,19 +123,26 @@ def partitions(dataset: str) -> list[str]:
 
 
 def has_partition(dataset: str, partition: str) -> bool:
+    """Whether the lake holds the partition ``partition`` of ``dataset``."""
     return partition_path(dataset, partition).exists()
 
 
 def latest_partition(dataset: str) -> str | None:
+    """The last partition of ``dataset`` in name order (latest day or vintage), or ``None``."""
     found = partitions(dataset)
     return found[-1] if found else None
 
 
 def read_partition(dataset: str, partition: str) -> pd.DataFrame:
+    """Read one partition of ``dataset``; ``FileNotFoundError`` when it is absent."""
     return pd.read_parquet(partition_path(dataset, partition))
 
 
 def read_latest(dataset: str) -> pd.DataFrame:
+    """Read the latest partition of ``dataset`` (reference datasets: the latest vintage).
+
+    Raises ``FileNotFoundError`` naming the dataset and the lake folder when it has none.
+    """
     partition = latest_partition(dataset)
     if partition is None:
         raise FileNotFoundError(f"lake dataset {dataset!r} has no partition under {settings().lake}")

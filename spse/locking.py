@@ -67,19 +67,23 @@ class Holder:
 
     @classmethod
     def me(cls, what: str) -> Holder:
+        """The holder record of this process doing step ``what``, from now (UTC, seconds)."""
         run = config.airflow_run() or " ".join(Path(sys.argv[0]).name.split() + sys.argv[1:])
         return cls(os.getpid(), socket.gethostname(), run, what,
                    dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     def describe(self) -> str:
+        """One line for error messages: pid, host, run, step and since when (UTC)."""
         return f"pid {self.pid} on host {self.host}, run {self.run!r}, step {self.what!r}, since {self.since_utc}"
 
 
 @contextlib.contextmanager
 def writer_lock(what: str, *, name: str = WRITER, timeout_s: float | None = None) -> Iterator[Holder]:
-    """Hold the lock ``name`` while the block runs; ``what`` (e.g. ``"publish 2026-01-15"``) is
-    shown to whoever waits for it. Raises :class:`LockTimeout` after ``timeout_s`` seconds
-    (default :func:`spse.config.lock_timeout_s`)."""
+    """Hold the lock ``name`` while the block runs.
+
+    ``what`` (e.g. ``"publish 2026-01-15"``) is shown to whoever waits for it. Raises
+    :class:`LockTimeout` after ``timeout_s`` seconds (default :func:`spse.config.lock_timeout_s`).
+    """
     depth = getattr(_held, name, 0)
     me = Holder.me(what)
     if depth:
@@ -103,6 +107,7 @@ def writer_lock(what: str, *, name: str = WRITER, timeout_s: float | None = None
 
 
 def lock_path(name: str = WRITER) -> Path:
+    """The lock file of ``name`` under ``$SPSE_HOME/locks/`` (used without a lock database)."""
     return config.settings().home / "locks" / f"{name}.lock"
 
 

@@ -1,5 +1,6 @@
-"""Deliver the day's outbox notifications to a webhook, once per alert version; and tell
-the operators when the daily run failed or is late.
+"""Deliver the day's outbox notifications to a webhook; tell the operators of a failed or late run.
+
+Each alert version is delivered once.
 
 The outbox (``spse.alerts.outbox``) holds one JSON file per alert of the day. When
 ``SPSE_ALERT_WEBHOOK_URL`` is set (:func:`spse.config.alert_webhook_url`), each file is POSTed
@@ -54,7 +55,8 @@ def deliver(day: dt.date) -> dict[str, int | str]:
     """POST the day's new or changed notifications; return counts (sent, already delivered).
 
     Under the writer lock (:mod:`spse.locking`): the delivery ledger is read, posted from and
-    rewritten by one run at a time, so two runs of a day never post the same alert twice."""
+    rewritten by one run at a time, so two runs of a day never post the same alert twice.
+    """
     from spse import locking
 
     url = config.alert_webhook_url()
@@ -91,10 +93,13 @@ def _post(url: str, body: dict, key: str, headers: dict[str, str] | None = None)
 
 def post_run_event(event: str, *, dag_id: str, run_id: str, logical_date: str | None = None,
                    deadline: str | None = None, detail: str = "") -> dict[str, str]:
-    """POST ``{"type": "spse_run_<event>", "dag_id", "run_id", "logical_date", "deadline",
+    """Tell the operators that a daily run failed or is late, through the alert webhook.
+
+    POST ``{"type": "spse_run_<event>", "dag_id", "run_id", "logical_date", "deadline",
     "message", "detail"}`` to the alert webhook; ``event`` is ``failed`` or ``late``
     (:data:`RUN_EVENTS`, French message). Without a webhook the message is only logged
-    (ERROR). Raises :class:`spse.errors.FetchError` when the webhook refuses it."""
+    (ERROR). Raises :class:`spse.errors.FetchError` when the webhook refuses it.
+    """
     message = RUN_EVENTS[event].format(dag_id=dag_id, run_id=run_id, deadline=deadline or "?", detail=detail).strip()
     body = {"type": f"spse_run_{event}", "dag_id": dag_id, "run_id": run_id, "logical_date": logical_date,
             "deadline": deadline, "message": message, "detail": detail}
@@ -107,9 +112,11 @@ def post_run_event(event: str, *, dag_id: str, run_id: str, logical_date: str | 
 
 
 def missing_outputs(day: dt.date) -> list[str]:
-    """What the operators still lack for the local day ``day`` (French): its bulletin
-    (``<bulletin>/<day>.html``) and its alerts in the published warehouse (``alerts/date=<day>``
-    among ``meta.lake_partitions``); empty when both are published."""
+    """What the operators still lack for the local day ``day``, in French; empty when nothing.
+
+    Its bulletin (``<bulletin>/<day>.html``) and its alerts in the published warehouse
+    (``alerts/date=<day>`` among ``meta.lake_partitions``).
+    """
     from spse.warehouse.reader import connect_readonly, fetch_frame
 
     missing = []
@@ -130,8 +137,10 @@ def missing_outputs(day: dt.date) -> list[str]:
 
 
 def watch_day(day: dt.date, *, dag_id: str, run_id: str, deadline: str) -> list[str]:
-    """At ``deadline``, post a ``late`` event for ``dag_id`` when :func:`missing_outputs` of ``day``
-    is not empty; return what is missing."""
+    """At ``deadline``, post a ``late`` event for ``dag_id`` if outputs of ``day`` are missing.
+
+    Returns :func:`missing_outputs` of ``day`` (empty: nothing posted).
+    """
     missing = missing_outputs(day)
     if missing:
         post_run_event("late", dag_id=dag_id, run_id=run_id, deadline=deadline,

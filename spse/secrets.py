@@ -20,12 +20,15 @@ class MissingSecret(LookupError):
 
 
 class Secret:
+    """A secret value whose ``repr`` and ``str`` are ``Secret('***')``, so logs and tracebacks never show it."""
+
     __slots__ = ("_value",)
 
     def __init__(self, value: str) -> None:
         self._value = value
 
     def reveal(self) -> str:
+        """The value itself, to pass to the request that needs it (never to a log)."""
         return self._value
 
     def __repr__(self) -> str:
@@ -35,6 +38,10 @@ class Secret:
 
 
 def get(conn_id: str, field: str) -> Secret:
+    """The secret ``field`` of the connection ``conn_id``, in the lookup order of this module.
+
+    Raises :class:`MissingSecret` naming the environment variable and the Airflow connection to set.
+    """
     env = f"SPSE_{conn_id.upper()}_{field.upper()}"
     if os.environ.get(env):
         return Secret(os.environ[env])

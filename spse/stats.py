@@ -53,6 +53,7 @@ COLUMNS: dict[str, Column] = {
 
 
 def default_time_base() -> str:
+    """The register's time base of a day (``day_time_base``: Europe/Paris, CET or UTC)."""
     return register.parameter("day_time_base")
 
 

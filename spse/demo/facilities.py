@@ -44,6 +44,14 @@ MAX_STREET_NUMBER = 120  # invented addresses are unique within a dataset
 
 @dataclass(frozen=True)
 class Dataset:
+    """One Paris open-data facility dataset of the demo bundle and how its rows are drawn.
+
+    ``count`` rows in all, at least ``min_per_zone`` per arrondissement; ``prefix`` is the label
+    suffix of a school dataset (``MAT``, ``ELEM``) or the ``Identifiant`` prefix of the others;
+    ``kind`` the school type, or the ``|``-separated categories of the others; ``school_label``
+    the first column of a school export (empty for the others).
+    """
+
     dataset_id: str
     count: int
     min_per_zone: int
@@ -53,6 +61,7 @@ class Dataset:
 
     @property
     def is_school(self) -> bool:
+        """Whether the dataset uses the school export header (``SCHOOL_HEADER``), two school years."""
         return bool(self.school_label)
 
 
@@ -69,6 +78,7 @@ DATASETS: tuple[Dataset, ...] = (
 
 
 def relative_path(dataset_id: str) -> str:
+    """Path of the dataset's CSV export in the demo bundle, as the Paris open-data API names it."""
     return f"paris_facilities/{dataset_id}/exports/csv"
 
 
@@ -88,8 +98,11 @@ def _short(street: str) -> str:
 
 
 def near_station_points() -> tuple[np.ndarray, np.ndarray]:
-    """Two points [m, EPSG:3035] in the 200 m cell of ``NEAR_STATION``, in Paris, outside the woods,
-    at about ``NEAR_DISTANCES_M`` from the station and at least 25 m apart."""
+    """Two points [m, EPSG:3035] in the 200 m cell of ``NEAR_STATION``, near the station.
+
+    In Paris, outside the woods, at about ``NEAR_DISTANCES_M`` from the station and at least
+    25 m apart.
+    """
     station = next(s for s in facts.STATIONS if s.code == NEAR_STATION)
     sx, sy = geometry.to_3035(station.lon, station.lat)
     x0, y0 = np.floor(sx / geometry.CELL_M) * geometry.CELL_M, np.floor(sy / geometry.CELL_M) * geometry.CELL_M
@@ -141,6 +154,7 @@ def _point_text(frame: pd.DataFrame) -> pd.Series:
 
 
 def school_frame(dataset: Dataset, rng: np.random.Generator) -> pd.DataFrame:
+    """The school export of ``dataset``: both school years, new and closed schools, rows shuffled."""
     places = _places(dataset, rng)
     names = np.array(facts.PERSON_NAMES)[rng.integers(0, len(facts.PERSON_NAMES), len(places))]
     places["name"] = (places["short"] + " (" + places["number"].astype(str) + ") " + dataset.prefix
@@ -167,6 +181,7 @@ def school_frame(dataset: Dataset, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def other_frame(dataset: Dataset, rng: np.random.Generator) -> pd.DataFrame:
+    """The export of a non-school ``dataset`` (``OTHER_HEADER``), plus the crèche without a point."""
     places = _places(dataset, rng)
     categories = np.array(dataset.kind.split("|"))
     category = categories[rng.integers(0, len(categories), len(places))]
@@ -190,6 +205,7 @@ def other_frame(dataset: Dataset, rng: np.random.Generator) -> pd.DataFrame:
 
 
 def frame(dataset: Dataset, rng: np.random.Generator) -> pd.DataFrame:
+    """The CSV table of ``dataset``, school or other layout, drawn with ``rng``."""
     return school_frame(dataset, rng) if dataset.is_school else other_frame(dataset, rng)
 
 

@@ -1,4 +1,4 @@
-"""Writing bundle files with fixed bytes: UTF-8, ``\\n`` line ends, stable key order."""
+"""Writing bundle files with fixed bytes: UTF-8, LF line ends, stable key order."""
 
 from __future__ import annotations
 
@@ -23,13 +23,14 @@ def write(root: Path, relative: str, data: bytes | str, *, bom: bool = False) ->
 
 
 def csv_text(frame: pd.DataFrame, sep: str) -> str:
-    """A CSV text of ``frame`` (header included), minimal quoting, ``\\n`` line ends."""
+    """A CSV text of ``frame`` (header included), minimal quoting, LF line ends."""
     buffer = io.StringIO()
     frame.to_csv(buffer, sep=sep, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
     return buffer.getvalue()
 
 
 def json_text(obj) -> str:
+    """``obj`` as JSON text, non-ASCII characters kept (French names and units)."""
     return json.dumps(obj, ensure_ascii=False)
 
 

@@ -1,5 +1,7 @@
-"""Shapes of the demo city in EPSG:3035 (metres): outline, woods and parks, Voronoi
-arrondissements, 200 m grid cells, and point sampling inside polygons.
+"""Shapes of the demo city in EPSG:3035 (metres).
+
+Outline, woods and parks, Voronoi arrondissements, 200 m grid cells, and point sampling
+inside polygons.
 
 All functions are deterministic; the random ones take a seeded ``numpy.random.Generator``.
 """

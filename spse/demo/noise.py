@@ -75,6 +75,7 @@ def hourly(site: str, day: dt.date, rng: np.random.Generator) -> dict:
 
 
 def site_list() -> dict:
+    """The Bruitparif RUMEUR site list document (``opendata.site``) of the demo noise sites."""
     return {"opendata": {"site": [{
         "site_id": s.site_id, "site_name": s.name, "description": s.description, "latitude": s.lat,
         "longitude": s.lon, "height": s.height_m, "city": s.city, "zip_code": s.zip_code, "is_active": True,
@@ -82,6 +83,7 @@ def site_list() -> dict:
 
 
 def write(root: Path, rng: np.random.Generator) -> list[str]:
+    """Write the site list and one hourly document per site and demo day under ``root``; return the paths."""
     written = [write_file(root, SITE_LIST_PATH, json_text(site_list()))]
     for site in facts.NOISE_SITES:
         for day in timeline.DEMO_DAYS:

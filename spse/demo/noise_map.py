@@ -43,6 +43,7 @@ PERIPHERIQUE_LDEN = 82.0
 
 
 def layer_name(indicetype: str) -> str:
+    """Layer name of a CBS noise map (``LD``: Lden, ``LN``: Lnight) for Paris, as the COVADIS layers name it."""
     return f"N_BRUIT_ZBRD_INFRA_R_A_{indicetype}_S_{DEPARTMENT}"
 
 
@@ -115,4 +116,5 @@ def layer(indicetype: str) -> str:
 
 
 def write(root: Path) -> list[str]:
+    """Write one GeoJSON layer per indicator (Lden, Lnight) under ``root``; return the paths."""
     return [str(write_file(root, f"noise_map_cbs/{layer_name(t)}.geojson", layer(t))) for t in INDICATORS]

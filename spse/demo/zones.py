@@ -39,5 +39,6 @@ def features() -> tuple[list[shapely.Geometry], list[dict]]:
 
 
 def write(root: Path) -> list[str]:
+    """Write the arrondissement contours (GeoJSON, WGS84) under ``root``; return the path."""
     geoms, props = features()
     return [str(write_file(root, RELATIVE_PATH, feature_collection("arrondissements", geoms, props)))]

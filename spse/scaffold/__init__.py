@@ -29,6 +29,7 @@ def _camel(name: str) -> str:
 
 
 def check_name(name: str, root: Path) -> None:
+    """Refuse a ``name`` that is not a snake_case identifier, or a source that already exists under ``root``."""
     if not re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", name) or keyword.iskeyword(name):
         raise ValueError(f"source name {name!r} must be snake_case, e.g. 'city_noise_sensors'")
     if (root / "spse" / "sources" / f"{name}.py").exists():

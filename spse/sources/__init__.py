@@ -22,8 +22,11 @@ def discover() -> list[Source]:
 
 
 def active() -> list[Source]:
-    """The sources this deployment runs: all but optional ones whose location is not set,
-    and but those replaced by a configured stand-in (``Source.replaces``)."""
+    """The sources this deployment runs.
+
+    All of them but optional ones whose location is not set, and but those replaced by a
+    configured stand-in (``Source.replaces``).
+    """
     from spse.config import is_demo
 
     running = [s for s in discover() if not (s.optional and is_demo(s.name))]
@@ -32,6 +35,7 @@ def active() -> list[Source]:
 
 
 def get(name: str) -> Source:
+    """The discovered source named ``name``; ``KeyError`` listing the known names otherwise."""
     for source in discover():
         if source.name == name:
             return source

@@ -55,8 +55,11 @@ def check_member(archive: zipfile.ZipFile, name: str, feed: str, file: str, cap:
 
 
 class _CappedReader(io.RawIOBase):
-    """A ZIP member read with a running count: more than ``cap`` bytes out, or more than
-    ``ratio`` × its compressed size, is refused whatever the entry declared."""
+    """A ZIP member read with a running count of its decompressed bytes.
+
+    More than ``cap`` bytes out, or more than ``ratio`` × its compressed size, is refused
+    whatever the entry declared.
+    """
 
     def __init__(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, feed: str, file: str, cap: int) -> None:
         self.inner = archive.open(info)

@@ -115,8 +115,11 @@ def resolve_columns(header: list[str], wanted: dict[str, tuple[str, ...]], requi
 
 
 def load_json(payload: bytes, feed: str, file: str) -> object:
-    """The JSON document in ``payload``, refused (:class:`SchemaError`) when it is not JSON or
-    nests arrays and objects deeper than the register's ``max_json_depth``."""
+    """The JSON document in ``payload``, bounded in depth.
+
+    Refused (:class:`SchemaError`) when it is not JSON or nests arrays and objects deeper than
+    the register's ``max_json_depth``.
+    """
     text = decode_text(payload, feed, file, "JSON")
     limit = register.parameter_int("max_json_depth")
     depth = json_depth(text)

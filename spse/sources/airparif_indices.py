@@ -57,6 +57,8 @@ def insee_codes() -> list[str]:
 
 
 class AirparifIndices(Source):
+    """Source ``airparif_indices``: Airparif forecast ATMO classes per commune, D and D+1."""
+
     name = "airparif_indices"
     dataset = "airparif_index_forecast"
     kind = "air"
@@ -79,14 +81,20 @@ class AirparifIndices(Source):
     primary_key = ("insee", "date", "pollutant")
 
     def files(self, day: dt.date) -> list[str]:
+        """One answer per day, ``indices_prevision_commune/<day>.json``."""
         return [f"{FOLDER}/{day.isoformat()}.json"]
 
     def url_for(self, base: str, relative: str) -> str:
+        """The API query for the followed INSEE codes over HTTP(S); the relative path for a local base."""
         if not is_http(base):
             return join_url(base, relative)
         return f"{join_url(base, ENDPOINT)}?insee={','.join(insee_codes())}"
 
     def auth_headers(self, base: str) -> dict[str, str]:
+        """``X-Api-Key`` from the secret ``airparif``/``api_key`` over HTTP(S); none for a local base.
+
+        Raises :class:`FeedError` naming the source when the key is not configured.
+        """
         if not is_http(base):
             return {}
         try:

@@ -100,6 +100,8 @@ def _fold_values(series: pd.Series) -> pd.Series:
 
 
 class AnnuaireEducation(Source):
+    """Source ``annuaire_education``: Paris schools from the national Annuaire de l'éducation."""
+
     name = "annuaire_education"
     dataset = "facilities_education"
     kind = "reference"
@@ -126,9 +128,11 @@ class AnnuaireEducation(Source):
     primary_key = ("facility_id",)
 
     def files(self, day: dt.date) -> list[str]:
+        """The dataset's CSV export (one file per vintage)."""
         return [f"{DATASET_ID}/exports/csv"]
 
     def url_for(self, base: str, relative: str) -> str:
+        """The export URL, restricted to Paris (département 075) with ``;`` separators over HTTP(S)."""
         url = super().url_for(base, relative)
         return f"{url}?{HTTP_QUERY}" if urlparse(url).scheme in ("http", "https") else url
 

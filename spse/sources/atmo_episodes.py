@@ -45,6 +45,8 @@ DEPARTMENT_WIDTH = 2
 
 
 class AtmoEpisodes(AtmoDataSource):
+    """Source ``atmo_episodes``: pollution-episode procedure state for Paris, D-1, D and D+1."""
+
     name = "atmo_episodes"
     dataset = "episode_status"
     kind = "air"

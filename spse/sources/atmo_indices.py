@@ -50,6 +50,8 @@ def _sub_index(pollutant: str) -> Column:
 
 
 class AtmoIndices(AtmoDataSource):
+    """Source ``atmo_indices``: ATMO index of Paris, observed D-1 and forecast D and D+1."""
+
     name = "atmo_indices"
     dataset = "atmo_index_daily"
     kind = "air"

@@ -129,6 +129,7 @@ class Source:
         return None
 
     def day_window_label(self, day: dt.date) -> str:
+        """How messages name the window of ``day`` (a UTC or local day); the ISO date by default."""
         return day.isoformat()
 
     def files(self, day: dt.date) -> list[str]:
@@ -167,6 +168,11 @@ class Source:
         return self.request_headers()
 
     def parse(self, payload: bytes, filename: str) -> ParseResult:
+        """Parse one fetched file into rows of ``columns`` and quarantined rejects (pure, no I/O).
+
+        ``filename`` is the file's path relative to the base URL, named in errors and rejects.
+        Raises :class:`SchemaError` when the file is not in the documented format.
+        """
         raise NotImplementedError
 
     def combine(self, parsed: dict[str, ParseResult]) -> ParseResult:
@@ -177,6 +183,7 @@ class Source:
         return ParseResult(frame, pd.concat(rejects, ignore_index=True) if rejects else ParseResult(frame).rejects)
 
     def partition_for(self, day: dt.date) -> str:
+        """``date=YYYY-MM-DD`` for a daily source, ``vintage=<vintage>`` for reference data."""
         return f"date={day.isoformat()}" if self.cadence == "daily" else f"vintage={self.vintage}"
 
     def check(self, frame: pd.DataFrame, filename: str = "") -> None:
@@ -206,6 +213,7 @@ class Source:
                               file=filename)
 
     def empty_frame(self) -> pd.DataFrame:
+        """A frame with no row and the columns and pandas dtypes of ``columns``."""
         return pd.DataFrame({name: pd.Series(dtype=_EMPTY_DTYPES[c.type]) for name, c in self.columns.items()})
 
 

@@ -65,6 +65,8 @@ def followed_sites() -> list[str]:
 
 
 class BruitparifRumeur(Source):
+    """Source ``bruitparif_rumeur``: hourly LAeq [dB(A)] of the followed Bruitparif stations."""
+
     name = "bruitparif_rumeur"
     dataset = "noise_hourly"
     kind = "noise"
@@ -95,9 +97,11 @@ class BruitparifRumeur(Source):
         return local_day(day, DEFAULT_TIME_BASE)
 
     def day_window_label(self, day: dt.date) -> str:
+        """``<day> Europe/Paris``: a partition holds the UTC hours of the local day."""
         return f"{day.isoformat()} {DEFAULT_TIME_BASE}"
 
     def files(self, day: dt.date) -> list[str]:
+        """The site list, then one ``PeriodicValues2`` document per followed site for local day ``day``."""
         return [SITE_LIST] + [f"PeriodicValues2/{site}/{day.isoformat()}.json" for site in followed_sites()]
 
     def url_for(self, base: str, relative: str) -> str:

@@ -127,6 +127,8 @@ def request_body(day: dt.date) -> dict:
 
 
 class CamsEuropeForecast(Source):
+    """Source ``cams_europe_forecast``: CAMS European ensemble forecast of the 00 UTC run."""
+
     name = "cams_europe_forecast"
     dataset = "forecast_cams"
     kind = "air"
@@ -162,9 +164,14 @@ class CamsEuropeForecast(Source):
     measures = (Measure(("value",), quantity_column="pollutant"),)
 
     def files(self, day: dt.date) -> list[str]:
+        """One NetCDF file per run, ``<day>/cams_europe_ensemble_forecast.nc``."""
         return [f"{day.isoformat()}/{FILE_STEM}.nc"]
 
     def auth_headers(self, base: str) -> dict[str, str]:
+        """``PRIVATE-TOKEN`` from the secret ``cams_ads``/``key`` over HTTP(S); none for a local base.
+
+        Raises :class:`FeedError` naming the source when the key is not configured.
+        """
         if not is_http(base):
             return {}
         try:

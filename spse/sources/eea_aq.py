@@ -115,6 +115,8 @@ def station_ids(sampling_points: pd.Series) -> pd.Series:
 
 
 class EeaAq(Source):
+    """Source ``eea_aq``: EEA hourly values of the Paris stations, E2a or E1a, as Parquet."""
+
     name = "eea_aq"
     dataset = "air_hourly_eea"
     kind = "air"
@@ -289,8 +291,11 @@ def parquet_name(url: str, day: dt.date) -> str:
 
 
 def read_parquet(payload: bytes, feed: str, filename: str) -> pd.DataFrame:
-    """The table of a Parquet payload; :class:`SchemaError` when the bytes are not Parquet, or when
-    its footer announces more cells or bytes than the register allows (:func:`check_parquet`)."""
+    """The table of a Parquet payload, bounded in size.
+
+    :class:`SchemaError` when the bytes are not Parquet, or when its footer announces more
+    cells or bytes than the register allows (:func:`check_parquet`).
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 

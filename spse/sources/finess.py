@@ -108,6 +108,8 @@ _CEDEX = re.compile(r"CEDEX\s+(\d{1,2})\b", re.IGNORECASE)
 
 
 class Finess(Source):
+    """Source ``finess``: FINESS health and social establishments of Paris, geolocated."""
+
     name = "finess"
     dataset = "facilities_finess"
     kind = "reference"

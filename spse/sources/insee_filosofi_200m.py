@@ -60,6 +60,8 @@ COUNTS = ("ind", "men", "men_pauv", "ind_0_3", "ind_4_5", "ind_65_79", "ind_80p"
 
 
 class InseeFilosofi200m(Source):
+    """Source ``insee_filosofi_200m``: Filosofi 200 m population grid, extracted CSV."""
+
     name = "insee_filosofi_200m"
     dataset = "population"
     kind = "reference"
@@ -90,6 +92,7 @@ class InseeFilosofi200m(Source):
     measures = (Measure(("population",), quantity="population", unit="persons", sentinels=False),)
 
     def files(self, day: dt.date) -> list[str]:
+        """The extracted CSV of the 2017 vintage, ``Filosofi2017_carreaux_200m_met.csv``."""
         return ["Filosofi2017_carreaux_200m_met.csv"]
 
     def parse(self, payload: bytes, filename: str) -> ParseResult:

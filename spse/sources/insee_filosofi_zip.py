@@ -77,6 +77,8 @@ CELL_CORNER = r"CRS3035RES200mN(\d+)E(\d+)"
 
 
 class InseeFilosofiZip(Source):
+    """Source ``insee_filosofi_zip``: Filosofi 200 m population grid, read from INSEE's ZIP archive."""
+
     name = "insee_filosofi_zip"
     dataset = "population"
     kind = "reference"
@@ -95,17 +97,22 @@ class InseeFilosofiZip(Source):
     def __init__(self, archive: str = "Filosofi2019_carreaux_200m_csv.zip",
                  bbox_3035: tuple[float, float, float, float] = PARIS_BBOX_3035,
                  block_bytes: int = 16 * 1024 * 1024) -> None:
-        """``archive``: file name under a folder URL; ``bbox_3035``: Paris box [m] used without
-        ``lcog_geo``/``Depcom``; ``block_bytes``: decompressed text read per block [bytes]."""
+        """Set how the archive is found and read.
+
+        ``archive``: file name under a folder URL; ``bbox_3035``: Paris box [m] used without
+        ``lcog_geo``/``Depcom``; ``block_bytes``: decompressed text read per block [bytes].
+        """
         self.archive = archive
         self.bbox_3035 = bbox_3035
         self.block_bytes = block_bytes
 
     def files(self, day: dt.date) -> list[str]:
+        """The archive's file name: taken from the configured URL when it names a ``.zip``, else :attr:`archive`."""
         path = urlsplit(source_base_url(self.name)).path
         return [path.rsplit("/", 1)[-1]] if path.lower().endswith(".zip") else [self.archive]
 
     def url_for(self, base: str, relative: str) -> str:
+        """The configured URL itself when it names the archive, else ``relative`` under it."""
         return base if urlsplit(base).path.lower().endswith(".zip") else super().url_for(base, relative)
 
     def parse(self, payload: bytes, filename: str) -> ParseResult:

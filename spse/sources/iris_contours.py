@@ -132,6 +132,8 @@ def ordinal(number: pd.Series) -> pd.Series:
 
 
 class IrisContours(Source):
+    """Source ``iris_contours``: IRIS contours of Paris (zone level ``iris``)."""
+
     name = "iris_contours"
     dataset = "zones_iris"
     kind = "reference"
@@ -154,9 +156,11 @@ class IrisContours(Source):
     primary_key = ("zone_id",)
 
     def files(self, day: dt.date) -> list[str]:
+        """The IRIS GeoJSON export (one file per vintage)."""
         return [DATASET_PATH]
 
     def url_for(self, base: str, relative: str) -> str:
+        """The export URL, restricted to Paris communes (INSEE ``751xx``) over HTTP(S)."""
         url = super().url_for(base, relative)
         return f"{url}?{HTTP_QUERY}" if urlparse(url).scheme in ("http", "https") else url
 
@@ -201,6 +205,7 @@ class IrisContours(Source):
 
 
 def log_repairs(feed: str, filename: str, ids: pd.Series) -> None:
+    """Log a warning naming up to 20 of the ``ids`` whose polygon ``make_valid`` repaired."""
     if len(ids):
         log.warning("%s %s: %d invalid polygons repaired with make_valid: %s", feed, filename, len(ids),
                     ", ".join(ids.head(20)))

@@ -66,6 +66,8 @@ VALID_CODES = (1, 2, 3)
 
 
 class LcsqaE2(Source):
+    """Source ``lcsqa_e2``: real-time hourly concentrations of the French stations, E2 files [µg/m³; CO mg/m³]."""
+
     name = "lcsqa_e2"
     dataset = "air_hourly"
     kind = "air"
@@ -110,6 +112,7 @@ class LcsqaE2(Source):
     series_key = ("station_id", "pollutant", "discriminant", "procedure")
 
     def files(self, day: dt.date) -> list[str]:
+        """One CSV per UTC day, ``<year>/FR_E2_<day>.csv``."""
         return [f"{day:%Y}/FR_E2_{day.isoformat()}.csv"]
 
     def day_window(self, day: dt.date):
@@ -117,6 +120,7 @@ class LcsqaE2(Source):
         return utc_day(day)
 
     def day_window_label(self, day: dt.date) -> str:
+        """``<day> UTC``: a partition holds the hours of the UTC day."""
         return f"{day.isoformat()} UTC"
 
     def parse(self, payload: bytes, filename: str) -> ParseResult:

@@ -44,6 +44,8 @@ HEADER = {"department": ("department", "departement"), "code_site": ("code_site"
 
 
 class LcsqaStations(Source):
+    """Source ``lcsqa_stations``: metadata of the air-quality stations (LCSQA)."""
+
     name = "lcsqa_stations"
     dataset = "air_stations"
     kind = "reference"
@@ -60,6 +62,7 @@ class LcsqaStations(Source):
     primary_key = ("station_id",)
 
     def files(self, day: dt.date) -> list[str]:
+        """The station list, ``stations.csv`` (one file per vintage)."""
         return ["stations.csv"]
 
     def parse(self, payload: bytes, filename: str) -> ParseResult:

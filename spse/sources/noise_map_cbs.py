@@ -73,6 +73,8 @@ def parse_band(label: str) -> tuple[float, float] | None:
 
 
 class NoiseMapCbs(Source):
+    """Source ``noise_map_cbs``: strategic noise map bands of Paris roads, Lden and Lnight [dB(A)]."""
+
     name = "noise_map_cbs"
     dataset = "noise_map_bands"
     kind = "reference"
@@ -93,6 +95,7 @@ class NoiseMapCbs(Source):
     measures = (Measure(("db_low", "db_high"), quantity_column="indicator", unit="dB(A)"),)
 
     def files(self, day: dt.date) -> list[str]:
+        """The two GeoJSON layers, Lden (``LD``) and Lnight (``LN``), of Paris (075)."""
         return [f"{layer}.geojson" for layer in LAYERS]
 
     def parse(self, payload: bytes, filename: str) -> ParseResult:

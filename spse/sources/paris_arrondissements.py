@@ -41,6 +41,8 @@ REQUIRED = ("c_arinsee", "l_ar", "l_aroff", "surface")
 
 
 class ParisArrondissements(Source):
+    """Source ``paris_arrondissements``: contours of the 20 arrondissements (zone level ``arrondissement``)."""
+
     name = "paris_arrondissements"
     dataset = "zones"
     kind = "reference"
@@ -58,6 +60,7 @@ class ParisArrondissements(Source):
     primary_key = ("zone_id",)
 
     def files(self, day: dt.date) -> list[str]:
+        """The arrondissement GeoJSON export of Paris open data (one file per vintage)."""
         return ["arrondissements/exports/geojson"]
 
     def parse(self, payload: bytes, filename: str) -> ParseResult:

@@ -99,6 +99,8 @@ def followed_datasets() -> list[str]:
 
 
 class ParisFacilities(Source):
+    """Source ``paris_facilities``: sensitive facilities of Paris open data (schools, crèches, ...)."""
+
     name = "paris_facilities"
     dataset = "facilities"
     kind = "reference"
@@ -122,6 +124,7 @@ class ParisFacilities(Source):
     primary_key = ("facility_id",)
 
     def files(self, day: dt.date) -> list[str]:
+        """One CSV export per followed Paris open-data dataset."""
         return [f"{dataset_id}/exports/csv" for dataset_id in followed_datasets()]
 
     def parse(self, payload: bytes, filename: str) -> ParseResult:

@@ -55,6 +55,8 @@ QUARTIER_CODE = r"^751(?:0[1-9]|1\d|20)\d{2}$"
 
 
 class ParisQuartiers(Source):
+    """Source ``paris_quartiers``: contours of the 80 administrative quartiers (zone level ``quartier``)."""
+
     name = "paris_quartiers"
     dataset = "zones_quartiers"
     kind = "reference"
@@ -74,6 +76,7 @@ class ParisQuartiers(Source):
     primary_key = ("zone_id",)
 
     def files(self, day: dt.date) -> list[str]:
+        """The quartier GeoJSON export of Paris open data (one file per vintage)."""
         return ["quartier_paris/exports/geojson"]
 
     def parse(self, payload: bytes, filename: str) -> ParseResult:

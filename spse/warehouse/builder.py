@@ -29,6 +29,7 @@ SUPPORTED_COMPARISONS = (">", ">=")
 
 
 def build_dir() -> Path:
+    """Folder where new warehouse files are built before :func:`spse.warehouse.publish` moves one in."""
     return settings().warehouse_dir / "build"
 
 
@@ -171,6 +172,10 @@ def create_register_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Path]:
 
 
 def run_model(con: duckdb.DuckDBPyConnection, model: Model, earlier: set[str]) -> None:
+    """Build ``model`` on ``con`` after checking its references against the ``earlier`` models.
+
+    Raises :class:`WarehouseError` naming the model and its file when DuckDB refuses the statement.
+    """
     models.check_references(model, earlier)
     try:
         con.execute(model.statement())
@@ -209,13 +214,16 @@ def _sha256(path: Path) -> str:
 def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, files: dict[str, Path],
                partitions: pd.DataFrame, n_models: int, *, started: dt.datetime | None = None,
                build_name: str | None = None) -> None:
-    """Provenance: what this file was built from. ``meta.build_info`` is written last: a file
-    without it is an incomplete build and :func:`spse.warehouse.publish` refuses it.
+    """Provenance: what this file was built from.
+
+    ``meta.build_info`` is written last: a file without it is an incomplete build and
+    :func:`spse.warehouse.publish` refuses it.
 
     ``build_started_utc`` is ``started`` (default: now); ``lake_state_sha256`` the SHA-256 of the
     sorted ``dataset/partition size mtime_ns`` lines of the partitions read, and
     ``lake_modified_max_utc`` the newest of their modification times; ``build_name`` the build
-    file's name (a retried publish recognises its build already published)."""
+    file's name (a retried publish recognises its build already published).
+    """
     provenance = [_provenance(Path(p)) for p in partitions["path"]]
     stats = [Path(p).stat() for p in partitions["path"]]
     partitions = partitions.assign(

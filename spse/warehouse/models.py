@@ -50,28 +50,35 @@ class Sidecar:
     columns: dict[str, tuple[str, str]]
 
     def comment(self, column: str) -> str:
+        """``"<description> [<unit>]"``, the ``COMMENT ON`` text of ``column``."""
         description, unit = self.columns[column]
         return f"{description} [{unit}]"
 
 
 @dataclass(frozen=True)
 class Model:
+    """One SQL model: its layer (``staging``, ``intermediate``, ``marts``), name and ``.sql`` file."""
+
     layer: str
     name: str
     path: Path
 
     @property
     def qualified(self) -> str:
+        """``<layer>.<name>``, the schema-qualified name it is built under."""
         return f"{self.layer}.{self.name}"
 
     @property
     def label(self) -> str:
+        """``model <layer>.<name> (<path>)``, how error messages name it."""
         return f"model {self.qualified} ({self.path})"
 
     def select(self) -> str:
+        """The model's ``select`` statement, without a trailing semicolon."""
         return self.path.read_text(encoding="utf-8").strip().rstrip(";").rstrip()
 
     def statement(self) -> str:
+        """``create view`` (staging, intermediate) or ``create table`` (marts) of the model."""
         kind = "table" if self.layer == "marts" else "view"
         return f"create {kind} {self.qualified} as\n{self.select()}"
 

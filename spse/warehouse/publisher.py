@@ -32,8 +32,11 @@ _BUILD_NAME = re.compile(r"^spse-(\d{8}T\d{6}\d*Z)-(\d+)\.duckdb$")
 
 @dataclass(frozen=True)
 class Published:
-    """What :func:`publish_build` did: ``path`` is the published warehouse either way;
-    ``replaced`` is False when the build was older than it (``reason`` says why)."""
+    """What :func:`publish_build` did.
+
+    ``path`` is the published warehouse either way; ``replaced`` is False when the build was
+    older than it (``reason`` says why).
+    """
 
     path: Path
     build: Path
@@ -47,9 +50,10 @@ def publish(build_path: Path) -> Path:
 
 
 def publish_build(build_path: Path) -> Published:
-    """Checkpoint and close ``build_path``, then atomically replace the published warehouse,
-    unless the published one was built from a later start (then log, keep it, leave the
-    build in ``warehouse/build/`` and say so in the result).
+    """Checkpoint and close ``build_path``, then atomically replace the published warehouse.
+
+    When the published one was built from a later start, it is kept instead: the build stays
+    in ``warehouse/build/``, which is logged and said in the result.
 
     Refuses a file that has no ``meta.build_info`` (an incomplete build). Keeps at most
     ``KEEP_OLD_BUILDS`` older files in ``warehouse/build/``. Runs under the writer lock.
@@ -100,8 +104,10 @@ def _checkpoint(build_path: Path) -> dt.datetime:
 
 
 def build_started(path: Path) -> dt.datetime | None:
-    """When the build of the warehouse file ``path`` started (UTC): ``build_started_utc``, or
-    ``built_at_utc`` for files built before that column existed; ``None`` without ``meta.build_info``."""
+    """When the build of the warehouse file ``path`` started (UTC); ``None`` without ``meta.build_info``.
+
+    ``build_started_utc``, or ``built_at_utc`` for files built before that column existed.
+    """
     info = _build_info(path)
     value = info.get("build_started_utc", info.get("built_at_utc"))
     return value.astimezone(dt.UTC) if value is not None else None

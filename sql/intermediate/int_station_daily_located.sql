@@ -33,7 +33,7 @@ station_zones as (
         on zone_cells.zone_id = zones.zone_id
     qualify row_number() over (
         partition by station_cells.station_id
-        order by zone_cells.area_fraction desc nulls last, zone_cells.zone_id
+        order by zone_cells.area_fraction desc nulls last, zone_cells.zone_id asc
     ) = 1
 ),
 
