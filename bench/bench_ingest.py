@@ -74,6 +74,7 @@ def e2_day(day: dt.date, n_sites: int, rng: np.random.Generator) -> bytes:
 
 
 def run(tree: Path, feed: Path, home: Path, day: dt.date) -> dict:
+    """Ingest ``day`` with the ``spse`` package of ``tree`` in a child process; its seconds and peak RSS (MiB)."""
     env = {**os.environ, "PYTHONPATH": str(tree), "SPSE_HOME": str(home), "SPSE_LCSQA_E2_URL": feed.as_uri()}
     out = subprocess.run([sys.executable, "-c", CHILD, day.isoformat()], env=env, check=True,
                          capture_output=True, text=True, cwd=tree)
@@ -81,6 +82,7 @@ def run(tree: Path, feed: Path, home: Path, day: dt.date) -> dict:
 
 
 def export_tree(rev: str, into: Path) -> Path:
+    """The ``spse`` package as it was at ``rev``, extracted under ``into``."""
     archive = subprocess.run(["git", "-C", str(REPO), "archive", rev, "spse"], check=True, capture_output=True)
     with tarfile.open(fileobj=BytesIO(archive.stdout)) as tar:
         tar.extractall(into, filter="data")
@@ -88,6 +90,7 @@ def export_tree(rev: str, into: Path) -> Path:
 
 
 def main() -> None:
+    """Write both ingests' timings to ``bench/out/ingest.json`` and print them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=600)
     parser.add_argument("--repeat", type=int, default=3)
