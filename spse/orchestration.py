@@ -120,8 +120,11 @@ SOURCES_DIR = Path(__file__).parent / "sources"
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """What a DAG needs to know about a source: the scheduling attributes of
-    :class:`spse.sources.base.Source` and ``doc``, its module docstring (the DAG's ``doc_md``)."""
+    """What a DAG needs to know about a source.
+
+    The scheduling attributes of :class:`spse.sources.base.Source`, and ``doc``, its module
+    docstring (the ingest DAG's ``doc_md``).
+    """
 
     name: str
     dataset: str
@@ -133,15 +136,18 @@ class SourceSpec:
 
     @classmethod
     def of(cls, source: Any) -> SourceSpec:
-        """The spec of an imported source object."""
+        """Read the spec of an imported source object."""
         module = inspect.getmodule(type(source))
         doc = module.__doc__ if module is not None and module.__doc__ else ""
         return cls(*(getattr(source, f) for f in SPEC_FIELDS), doc=inspect.cleandoc(doc),
                    optional=bool(source.optional))
 
     def runs(self) -> bool:
-        """Whether this deployment runs the source: not optional, or its ``SPSE_<NAME>_URL`` is set
-        (as :func:`spse.sources.active`, without importing the source module)."""
+        """Tell whether this deployment runs the source.
+
+        True when the source is not optional or its ``SPSE_<NAME>_URL`` is set (as
+        :func:`spse.sources.active`, without importing the source module).
+        """
         from spse.config import is_demo
 
         return not (self.optional and is_demo(self.name))
@@ -152,8 +158,10 @@ class _NotStatic(Exception):
 
 
 def source_specs() -> list[SourceSpec]:
-    """Every registered source (same modules and order as :func:`spse.sources.discover`),
-    read without importing the source modules when their attributes are literals."""
+    """Read every registered source's spec, without importing it when its attributes are literals.
+
+    Same modules and order as :func:`spse.sources.discover`.
+    """
     specs = []
     for info in pkgutil.iter_modules([str(SOURCES_DIR)]):
         if info.name.startswith("_") or info.name == "base":
@@ -179,7 +187,7 @@ def _assignment(stmt: ast.stmt) -> tuple[str | None, ast.expr | None]:
 
 
 def _static_spec(path: Path) -> SourceSpec | None:
-    """The spec from the module's syntax tree; ``None`` when the module assigns no ``SOURCE``.
+    """Read the spec from the module's syntax tree; ``None`` when the module assigns no ``SOURCE``.
 
     ``SOURCE = SomeClass()`` with the five attributes as string literals in ``SomeClass`` or
     in its bases defined in the same module; anything else raises :class:`_NotStatic`.
@@ -215,7 +223,7 @@ def _static_spec(path: Path) -> SourceSpec | None:
 
 
 def _find_class(tree: ast.Module, name: str) -> tuple[ast.ClassDef | None, ast.Module]:
-    """The class ``name`` defined in ``tree``, or imported there from a sibling source module."""
+    """Find the class ``name`` defined in ``tree``, or imported there from a sibling source module."""
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name == name:
             return node, tree
@@ -237,7 +245,7 @@ def _imported_spec(module_name: str) -> SourceSpec | None:
 
 
 def lake_asset(dataset: str) -> Asset:
-    """The Airflow Asset of one lake dataset (``$SPSE_HOME/lake/<dataset>/``).
+    """Return the Airflow Asset of one lake dataset (``$SPSE_HOME/lake/<dataset>/``).
 
     Airflow 3 validates the URI schemes it or a provider knows; a project's own scheme
     takes the ``x-`` prefix so that Airflow keeps the URI as written.
@@ -246,7 +254,7 @@ def lake_asset(dataset: str) -> Asset:
 
 
 def reference_instant(logical_date: dt.datetime | None, run_after: dt.datetime) -> dt.datetime:
-    """The instant a run stands for: its logical date, else its ``run_after`` (both tz-aware)."""
+    """Return the instant a run stands for: its logical date, else its ``run_after`` (both tz-aware)."""
     return logical_date if logical_date is not None else run_after
 
 
@@ -272,7 +280,7 @@ def _context_target_date() -> str | None:
 
 
 def _daily_day() -> dt.date:
-    """The day the running ``spse_daily`` reports on (local day before its instant, or the param)."""
+    """Return the day the running ``spse_daily`` reports on (local day before its instant, or the param)."""
     from spse.pipeline import target_day
 
     return resolve_day(target_day(_context_instant()), _context_target_date())
@@ -325,8 +333,9 @@ def build_ingest_dag(source: SourceSpec) -> DAG:
 
 
 def _daily_schedule(daily_sources: list[SourceSpec]) -> CronTriggerTimetable | AssetOrTimeSchedule:
-    """06:00 Europe/Paris, and again once the lake dataset of every daily source that runs
-    has been updated.
+    """Schedule ``spse_daily`` at 06:00 Europe/Paris, and when every daily input has been updated.
+
+    The asset condition is the lake dataset of every daily source that runs.
 
     All inputs (``&``), not any: ``lcsqa_e2`` lands every hour, and a run per hourly E2
     update would recompute the same day all day long. When the late rewrites of every
@@ -342,8 +351,9 @@ def _daily_schedule(daily_sources: list[SourceSpec]) -> CronTriggerTimetable | A
 
 
 class RunEventNotifier(BaseNotifier):
-    """Posts a run of ``spse_daily`` that ``failed`` or is ``late`` to the alert webhook
-    (:func:`spse.notify.post_run_event`).
+    """Post a run of ``spse_daily`` that ``failed`` or is ``late`` to the alert webhook.
+
+    Through :func:`spse.notify.post_run_event`.
 
     A DAG ``on_failure_callback``, run by the DAG processor with the run's context
     (``dag_run``, ``ti`` of the last task, ``reason``).
@@ -354,14 +364,21 @@ class RunEventNotifier(BaseNotifier):
         self.event = event
 
     def notify(self, context: Any) -> None:
+        """Post the event of the run in ``context`` (a DAG callback context)."""
         from spse import notify
 
         notify.post_run_event(self.event, **run_facts(context))
 
 
 def run_facts(context: Any) -> dict[str, str | None]:
-    """``dag_id``, ``run_id``, ``logical_date`` and a French ``detail`` (failed task, reason) from
-    a DAG callback context."""
+    """Read the facts of a run from a DAG callback context.
+
+    Returns
+    -------
+    dict
+        ``dag_id``, ``run_id``, ``logical_date`` (ISO 8601, UTC offset) and a French
+        ``detail`` (last task, reason).
+    """
     run = context.get("dag_run")
     dag_object = context.get("dag")
     ti = context.get("ti")
@@ -384,7 +401,7 @@ def _failure_callbacks() -> list[BaseNotifier]:
 
 
 def _email_callbacks(event: str) -> list[BaseNotifier]:
-    """An ``SmtpNotifier`` (Airflow connection ``smtp_default``) when e-mail is configured."""
+    """Return an ``SmtpNotifier`` (Airflow connection ``smtp_default``) when e-mail is configured."""
     from spse import config
 
     to = config.alert_email_to()

@@ -26,7 +26,7 @@ AIR_DATASET = "air_hourly"
 
 
 def target_day(logical_date: dt.datetime) -> dt.date:
-    """The observed day a run at ``logical_date`` reports on: the day before, Europe/Paris."""
+    """Return the observed day a run at ``logical_date`` reports on: the day before, Europe/Paris."""
     from zoneinfo import ZoneInfo
 
     return (logical_date.astimezone(ZoneInfo("Europe/Paris")).date()) - dt.timedelta(days=1)
@@ -216,6 +216,7 @@ def raise_alerts(day: dt.date) -> int:
 
 
 def build_warehouse(day: dt.date) -> str:
+    """Build the SQL models for ``day`` into a new DuckDB file, under the writer lock; its path."""
     from spse import locking, warehouse
 
     with locking.writer_lock(f"build_warehouse {day}"):
@@ -223,14 +224,17 @@ def build_warehouse(day: dt.date) -> str:
 
 
 def publish(build_path: str) -> str:
-    """Publish the build under the writer lock, unless the published warehouse is newer
-    (:func:`spse.warehouse.publisher.publish_build`); the published path either way."""
+    """Publish the build under the writer lock, unless the published warehouse is newer.
+
+    See :func:`spse.warehouse.publisher.publish_build`. Returns the published path either way.
+    """
     from spse import warehouse
 
     return str(warehouse.publish(Path(build_path)))
 
 
 def render_bulletin(day: dt.date) -> str:
+    """Render the HTML bulletin of ``day`` (Europe/Paris) from the published warehouse; its path."""
     from spse import bulletin
 
     return str(bulletin.render(day))
