@@ -20,7 +20,7 @@ import dataclasses
 import datetime as dt
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 
@@ -68,10 +68,10 @@ class Step:
         ``takes_day``, then the outputs of ``uses`` in that order.
     doc : str
         One line: what it makes and what it returns.
+    timeout : datetime.timedelta
+        Longest one try may run (Airflow ``execution_timeout``); no default, every step says.
     after : tuple of str
         Earlier steps that must have succeeded first (the Airflow upstream tasks).
-    timeout : datetime.timedelta
-        Longest one try may run (Airflow ``execution_timeout``).
     writer : bool
         Writes alert state or the warehouse: takes the writer lock in its function, and in
         Airflow runs in the one-slot pool ``spse_writer``.
@@ -87,8 +87,9 @@ class Step:
     name: str
     func: str
     doc: str
+    _: KW_ONLY
+    timeout: dt.timedelta
     after: tuple[str, ...] = ()
-    timeout: dt.timedelta = dt.timedelta(minutes=10)
     writer: bool = False
     uses: tuple[str, ...] = ()
     takes_day: bool = True

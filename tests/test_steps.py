@@ -17,6 +17,7 @@ from spse.steps import RunSummary, Step
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 1, 15)
+MINUTE = dt.timedelta(minutes=1)
 
 
 def _recording(monkeypatch) -> list[tuple]:
@@ -76,12 +77,16 @@ def test_writers_and_timeouts():
         assert dt.timedelta(0) < step.timeout <= dt.timedelta(hours=1), step.name
 
 
+def _step(name: str, func: str = "spse.pipeline:publish", **fields) -> Step:
+    return Step(name, func, "d", timeout=MINUTE, **fields)
+
+
 @pytest.mark.parametrize(("bad", "message"), [
-    (Step("late", "spse.pipeline:build_grid", "d", after=("nowhere",)), "after ['nowhere'], not listed before it"),
-    (Step("publish", "spse.pipeline:publish", "d"), "its name is taken"),
-    (Step("x", "spse.pipeline:publish", "d", uses=("publish",)), "uses ['publish'], not in its after"),
-    (Step("x", "spse.pipeline:publish", "d", report="rows"), "reports to 'rows', not a RunSummary field"),
-    (Step("x", "publish", "d"), "func 'publish' is not 'module:function'"),
+    (_step("late", after=("nowhere",)), "after ['nowhere'], not listed before it"),
+    (_step("publish"), "its name is taken"),
+    (_step("x", uses=("publish",)), "uses ['publish'], not in its after"),
+    (_step("x", report="rows"), "reports to 'rows', not a RunSummary field"),
+    (_step("x", "publish"), "func 'publish' is not 'module:function'"),
 ])
 def test_a_wrong_entry_is_refused_naming_the_step(monkeypatch, bad, message):
     monkeypatch.setattr(steps, "DAILY_STEPS", (*steps.DAILY_STEPS, bad))
@@ -90,8 +95,7 @@ def test_a_wrong_entry_is_refused_naming_the_step(monkeypatch, bad, message):
 
 
 def test_run_summary_merges_dict_fields_and_skips_missing_outputs():
-    listed = (Step("a", "m:f", "d", report="counts"), Step("b", "m:f", "d", report="counts"),
-              Step("c", "m:f", "d", report="alerts"), Step("d", "m:f", "d"))
+    listed = (_step("a", report="counts"), _step("b", report="counts"), _step("c", report="alerts"), _step("d"))
     summary = steps.run_summary(DAY, {"a": {"x": 1}, "b": {"y": 2}, "c": None, "d": "ignored"}, listed)
     assert summary == RunSummary(DAY, counts={"x": 1, "y": 2}, alerts=0)
     assert dataclasses.asdict(summary)["warehouse"] == ""
