@@ -1,8 +1,9 @@
-"""Airflow DAGs ``spse_daily`` (surfaces, alerts, warehouse and bulletin for the day before) and
-``spse_daily_watch`` (are they out by 07:00?).
+"""Airflow DAGs ``spse_daily`` and ``spse_daily_watch``.
 
-Runs at 06:00 Europe/Paris and when a daily source's lake dataset is updated; see
-``spse.orchestration``.
+``spse_daily`` makes the surfaces, alerts, warehouse and bulletin of the day before, one task
+per step of ``spse.steps.DAILY_STEPS``; it runs at 06:00 Europe/Paris and when the daily
+sources' lake datasets are updated. ``spse_daily_watch`` checks at 07:00 that they are out.
+See ``spse.orchestration``.
 """
 
 from spse.orchestration import build_daily_dag, build_watch_dag

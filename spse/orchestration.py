@@ -3,7 +3,8 @@
 This is the only module of ``spse`` that imports Airflow. It holds no science: every task
 calls one function of :mod:`spse.pipeline`, imported inside the task so that parsing the
 DAG files stays light (no pandas, DuckDB or network at parse time; Airflow
-*best-practices*, "Top level Python code").
+*best-practices*, "Top level Python code"). ``spse_daily``'s tasks, their dependencies and
+its documentation are written from the step list :data:`spse.steps.DAILY_STEPS`.
 
 Time: schedules are cron expressions in Europe/Paris (``CronTriggerTimetable``), so a run
 keeps its local wall-clock time across daylight-saving changes. A run's reference instant
@@ -19,29 +20,30 @@ docstring of each source module from its syntax tree instead; a source whose att
 are not plain literals is imported as a fallback. ``tests/dags`` checks it against
 :func:`spse.sources.discover`.
 
-Concurrency: one writer at a time. Ingest DAGs write only Parquet partitions of the lake
-(atomic rename, one partition per source and day), never the warehouse. In ``spse_daily`` the
-writing steps (``raise_alerts``: the alerts of the day before, the day's partition and outbox;
-``build_warehouse``; ``publish``) take the writer lock of :mod:`spse.locking`, which holds across
-processes and Celery workers, and run in the one-slot pool ``spse_writer`` (:data:`WRITER_POOL`,
-created by docker-compose's ``airflow-init``, ``scripts/stack_check.sh`` and ``make demo``), so a
-backfill, whose runs start together whatever ``max_active_runs`` says, queues them instead of
-holding worker slots on the lock. ``publish`` never replaces a newer warehouse with an older
-build (:func:`spse.warehouse.publisher.publish_build`).
+Concurrency: one writer at a time. Ingest DAGs write only Parquet partitions of the lake (atomic
+rename, one partition per source and day), never the warehouse. In ``spse_daily`` the writing
+steps (:attr:`spse.steps.Step.writer`: ``raise_alerts``: the alerts of the day before, the day's
+partition and outbox; ``build_warehouse``; ``publish``) take the writer lock of
+:mod:`spse.locking`, which holds across processes and Celery workers, and run in the one-slot
+pool ``spse_writer`` (:data:`WRITER_POOL`, created by docker-compose's ``airflow-init``,
+``scripts/stack_check.sh`` and ``make demo``), so a backfill, whose runs start together whatever
+``max_active_runs`` says, queues them instead of holding worker slots on the lock. ``publish``
+never replaces a newer warehouse with an older build
+(:func:`spse.warehouse.publisher.publish_build`).
 
-Failures: the daily tasks retry twice after :data:`DAILY_RETRY_DELAY` (a task whose worker died is
-failed by the scheduler after ``[scheduler] task_instance_heartbeat_timeout``, 60 s in
-docker-compose, then retried), each within its ``execution_timeout`` (:data:`STEP_TIMEOUTS`). A
-failed run is posted to the alert webhook by :class:`RunEventNotifier`
-(:func:`spse.notify.post_run_event`), and mailed by the SMTP provider's ``SmtpNotifier`` when
-:func:`spse.config.alert_email_to` is set. Lateness is checked by ``spse_daily_watch`` at
-:data:`WATCH_CRON` (07:00 Paris): when the day's bulletin and alerts are not published by then,
-it posts a ``late`` event (:func:`spse.notify.watch_day`) and fails. Airflow's Deadline Alerts
-(``DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT, ...)``) would be the built-in way,
-but ``airflow dags test`` of Airflow 3.3.2 fails every run of a DAG that has one, at the end
-(``DagRun.update_state`` passes the serialized alert to ``DeadlineAlertModel.get_by_id``:
-"'dict' object has no attribute 'hex'"), and ``make demo`` runs that command; the watch also
-catches a 06:00 run that was never created.
+Failures: the daily tasks retry twice after :data:`DAILY_RETRY_DELAY` (a task whose worker died
+is failed by the scheduler after ``[scheduler] task_instance_heartbeat_timeout``, 60 s in
+docker-compose, then retried), each within its ``execution_timeout``
+(:attr:`spse.steps.Step.timeout`). A failed run is posted to the alert webhook by
+:class:`RunEventNotifier` (:func:`spse.notify.post_run_event`), and mailed by the SMTP
+provider's ``SmtpNotifier`` when :func:`spse.config.alert_email_to` is set. Lateness is checked
+by ``spse_daily_watch`` at :data:`WATCH_CRON` (07:00 Paris): when the day's bulletin and alerts
+are not published by then, it posts a ``late`` event (:func:`spse.notify.watch_day`) and fails.
+Airflow's Deadline Alerts (``DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT, ...)``)
+would be the built-in way, but ``airflow dags test`` of Airflow 3.3.2 fails every run of a DAG
+that has one, at the end (``DagRun.update_state`` passes the serialized alert to
+``DeadlineAlertModel.get_by_id``: "'dict' object has no attribute 'hex'"), and ``make demo``
+runs that command; the watch also catches a 06:00 run that was never created.
 """
 
 from __future__ import annotations
@@ -65,11 +67,13 @@ from airflow.sdk import (
     BaseNotifier,
     CronTriggerTimetable,
     Param,
-    chain,
     dag,
     get_current_context,
     task,
 )
+
+from spse import steps
+from spse.steps import RunSummary, Step, last_steps
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -100,26 +104,11 @@ DAILY_DEFAULT_ARGS = {
     "retry_delay": DAILY_RETRY_DELAY,
 }
 
-DAILY_STEPS = ("ensure_inputs", "build_grid", "build_surfaces", "build_noise", "build_forecast", "raise_alerts",
-               "build_warehouse", "publish", "render_bulletin", "notify_alerts", "summary")
-# The steps that write alert state or the warehouse: one at a time across runs.
+# The steps that write alert state or the warehouse (spse.steps.Step.writer): one at a time across runs.
 WRITER_POOL = "spse_writer"
-WRITER_STEPS = ("raise_alerts", "build_warehouse", "publish")
-# Longest a try of each step may run (the demo day takes seconds per step). The writing steps
-# allow more than spse.config.lock_timeout_s (600 s) so that a lock wait fails with the lock's error.
-STEP_TIMEOUTS = {
-    "ensure_inputs": dt.timedelta(minutes=45),
-    "build_grid": dt.timedelta(minutes=20),
-    "build_surfaces": dt.timedelta(minutes=30),
-    "build_noise": dt.timedelta(minutes=10),
-    "build_forecast": dt.timedelta(minutes=20),
-    "raise_alerts": dt.timedelta(minutes=20),
-    "build_warehouse": dt.timedelta(minutes=30),
-    "publish": dt.timedelta(minutes=15),
-    "render_bulletin": dt.timedelta(minutes=10),
-    "notify_alerts": dt.timedelta(minutes=10),
-    "summary": dt.timedelta(minutes=5),
-}
+SUMMARY_TASK = "summary"
+SUMMARY_TIMEOUT = dt.timedelta(minutes=5)
+SUMMARY_DOC = "Log and return what the run produced (paths and counts only)."
 WATCH_DAG_ID = "spse_daily_watch"
 # The day's bulletin and alerts are late when not published at this time (Europe/Paris).
 WATCH_CRON = "0 7 * * *"
@@ -131,8 +120,11 @@ SOURCES_DIR = Path(__file__).parent / "sources"
 
 @dataclass(frozen=True)
 class SourceSpec:
-    """What a DAG needs to know about a source: the scheduling attributes of
-    :class:`spse.sources.base.Source` and ``doc``, its module docstring (the DAG's ``doc_md``)."""
+    """What a DAG needs to know about a source.
+
+    The scheduling attributes of :class:`spse.sources.base.Source`, and ``doc``, its module
+    docstring (the ingest DAG's ``doc_md``).
+    """
 
     name: str
     dataset: str
@@ -144,15 +136,18 @@ class SourceSpec:
 
     @classmethod
     def of(cls, source: Any) -> SourceSpec:
-        """The spec of an imported source object."""
+        """Read the spec of an imported source object."""
         module = inspect.getmodule(type(source))
         doc = module.__doc__ if module is not None and module.__doc__ else ""
         return cls(*(getattr(source, f) for f in SPEC_FIELDS), doc=inspect.cleandoc(doc),
                    optional=bool(source.optional))
 
     def runs(self) -> bool:
-        """Whether this deployment runs the source: not optional, or its ``SPSE_<NAME>_URL`` is set
-        (as :func:`spse.sources.active`, without importing the source module)."""
+        """Tell whether this deployment runs the source.
+
+        True when the source is not optional or its ``SPSE_<NAME>_URL`` is set (as
+        :func:`spse.sources.active`, without importing the source module).
+        """
         from spse.config import is_demo
 
         return not (self.optional and is_demo(self.name))
@@ -163,8 +158,10 @@ class _NotStatic(Exception):
 
 
 def source_specs() -> list[SourceSpec]:
-    """Every registered source (same modules and order as :func:`spse.sources.discover`),
-    read without importing the source modules when their attributes are literals."""
+    """Read every registered source's spec, without importing it when its attributes are literals.
+
+    Same modules and order as :func:`spse.sources.discover`.
+    """
     specs = []
     for info in pkgutil.iter_modules([str(SOURCES_DIR)]):
         if info.name.startswith("_") or info.name == "base":
@@ -190,7 +187,7 @@ def _assignment(stmt: ast.stmt) -> tuple[str | None, ast.expr | None]:
 
 
 def _static_spec(path: Path) -> SourceSpec | None:
-    """The spec from the module's syntax tree; ``None`` when the module assigns no ``SOURCE``.
+    """Read the spec from the module's syntax tree; ``None`` when the module assigns no ``SOURCE``.
 
     ``SOURCE = SomeClass()`` with the five attributes as string literals in ``SomeClass`` or
     in its bases defined in the same module; anything else raises :class:`_NotStatic`.
@@ -226,7 +223,7 @@ def _static_spec(path: Path) -> SourceSpec | None:
 
 
 def _find_class(tree: ast.Module, name: str) -> tuple[ast.ClassDef | None, ast.Module]:
-    """The class ``name`` defined in ``tree``, or imported there from a sibling source module."""
+    """Find the class ``name`` defined in ``tree``, or imported there from a sibling source module."""
     for node in tree.body:
         if isinstance(node, ast.ClassDef) and node.name == name:
             return node, tree
@@ -248,7 +245,7 @@ def _imported_spec(module_name: str) -> SourceSpec | None:
 
 
 def lake_asset(dataset: str) -> Asset:
-    """The Airflow Asset of one lake dataset (``$SPSE_HOME/lake/<dataset>/``).
+    """Return the Airflow Asset of one lake dataset (``$SPSE_HOME/lake/<dataset>/``).
 
     Airflow 3 validates the URI schemes it or a provider knows; a project's own scheme
     takes the ``x-`` prefix so that Airflow keeps the URI as written.
@@ -257,7 +254,7 @@ def lake_asset(dataset: str) -> Asset:
 
 
 def reference_instant(logical_date: dt.datetime | None, run_after: dt.datetime) -> dt.datetime:
-    """The instant a run stands for: its logical date, else its ``run_after`` (both tz-aware)."""
+    """Return the instant a run stands for: its logical date, else its ``run_after`` (both tz-aware)."""
     return logical_date if logical_date is not None else run_after
 
 
@@ -283,7 +280,7 @@ def _context_target_date() -> str | None:
 
 
 def _daily_day() -> dt.date:
-    """The day the running ``spse_daily`` reports on (local day before its instant, or the param)."""
+    """Return the day the running ``spse_daily`` reports on (local day before its instant, or the param)."""
     from spse.pipeline import target_day
 
     return resolve_day(target_day(_context_instant()), _context_target_date())
@@ -336,8 +333,9 @@ def build_ingest_dag(source: SourceSpec) -> DAG:
 
 
 def _daily_schedule(daily_sources: list[SourceSpec]) -> CronTriggerTimetable | AssetOrTimeSchedule:
-    """06:00 Europe/Paris, and again once the lake dataset of every daily source that runs
-    has been updated.
+    """Schedule ``spse_daily`` at 06:00 Europe/Paris, and when every daily input has been updated.
+
+    The asset condition is the lake dataset of every daily source that runs.
 
     All inputs (``&``), not any: ``lcsqa_e2`` lands every hour, and a run per hourly E2
     update would recompute the same day all day long. When the late rewrites of every
@@ -353,8 +351,9 @@ def _daily_schedule(daily_sources: list[SourceSpec]) -> CronTriggerTimetable | A
 
 
 class RunEventNotifier(BaseNotifier):
-    """Posts a run of ``spse_daily`` that ``failed`` or is ``late`` to the alert webhook
-    (:func:`spse.notify.post_run_event`).
+    """Post a run of ``spse_daily`` that ``failed`` or is ``late`` to the alert webhook.
+
+    Through :func:`spse.notify.post_run_event`.
 
     A DAG ``on_failure_callback``, run by the DAG processor with the run's context
     (``dag_run``, ``ti`` of the last task, ``reason``).
@@ -365,14 +364,21 @@ class RunEventNotifier(BaseNotifier):
         self.event = event
 
     def notify(self, context: Any) -> None:
+        """Post the event of the run in ``context`` (a DAG callback context)."""
         from spse import notify
 
         notify.post_run_event(self.event, **run_facts(context))
 
 
 def run_facts(context: Any) -> dict[str, str | None]:
-    """``dag_id``, ``run_id``, ``logical_date`` and a French ``detail`` (failed task, reason) from
-    a DAG callback context."""
+    """Read the facts of a run from a DAG callback context.
+
+    Returns
+    -------
+    dict
+        ``dag_id``, ``run_id``, ``logical_date`` (ISO 8601, UTC offset) and a French
+        ``detail`` (last task, reason).
+    """
     run = context.get("dag_run")
     dag_object = context.get("dag")
     ti = context.get("ti")
@@ -395,7 +401,7 @@ def _failure_callbacks() -> list[BaseNotifier]:
 
 
 def _email_callbacks(event: str) -> list[BaseNotifier]:
-    """An ``SmtpNotifier`` (Airflow connection ``smtp_default``) when e-mail is configured."""
+    """Return an ``SmtpNotifier`` (Airflow connection ``smtp_default``) when e-mail is configured."""
     from spse import config
 
     to = config.alert_email_to()
@@ -409,7 +415,7 @@ def _email_callbacks(event: str) -> list[BaseNotifier]:
                          html_content=subject.removeprefix("[spse] ") + " : voir l'interface Airflow.")]
 
 
-DAILY_DOC = """
+DAILY_DOC_HEAD = """
 ### spse_daily: exposure indicators, alerts and bulletin for one local day
 
 Runs at 06:00 Europe/Paris, and again once the lake dataset of every daily source this
@@ -417,26 +423,62 @@ deployment runs has been updated since its last run (Airflow asset-aware schedul
 reports on the **day before** the run (Europe/Paris): the run of 2026-01-16 06:00 covers
 2026-01-15. Set the param `target_date` (YYYY-MM-DD) to recompute another day.
 
-Steps (one task each, `spse.pipeline`): ensure_inputs → build_grid → build_surfaces →
-build_noise → build_forecast → raise_alerts → build_warehouse → publish →
-render_bulletin → notify_alerts → summary.
+Steps (one task each, `spse.steps.DAILY_STEPS`); a step starts when the steps it waits
+for have succeeded, so steps that do not wait for each other run in parallel:
+
+| task | waits for | what it does |
+|---|---|---|
+"""
+
+DAILY_DOC_TAIL = """
 Each step reads and writes the lake; `build_warehouse` builds a new DuckDB file and
 `publish` swaps it in atomically, so a failed run leaves the published warehouse as it
 was. XCom carries only paths and counts.
 """
 
 
-def _step(name: str, **kwargs: Any):
-    """``@task`` of the daily step ``name``: its ``execution_timeout``, and the writer pool for
-    the writing steps."""
-    if name in WRITER_STEPS:
-        kwargs["pool"] = WRITER_POOL
-    return task(task_id=name, execution_timeout=STEP_TIMEOUTS[name], **kwargs)
+def daily_doc(daily: tuple[Step, ...]) -> str:
+    """Write the Markdown documentation (``doc_md``) of ``spse_daily``, its step table from ``daily``."""
+    rows = [f"| `{s.name}` | {', '.join(f'`{a}`' for a in s.after)} | {s.doc} |" for s in daily]
+    summary = (f"| `{SUMMARY_TASK}` | {', '.join(f'`{n}`' for n in last_steps(daily))} "
+               f"| {SUMMARY_DOC} |")
+    return DAILY_DOC_HEAD + "\n".join([*rows, summary]) + "\n" + DAILY_DOC_TAIL
+
+
+def _step_task(step: Step):
+    """Make the ``@task`` of one daily step: it calls the step's function for the run's day.
+
+    The outputs of the steps it ``uses`` come as XComs; its ``execution_timeout`` is the
+    step's, and a writing step runs in the one-slot pool :data:`WRITER_POOL`.
+    """
+    options: dict[str, Any] = {"pool": WRITER_POOL} if step.writer else {}
+
+    def run_step(*inputs: Any) -> Any:
+        return step.run(_daily_day(), *inputs)
+
+    return task(task_id=step.name, execution_timeout=step.timeout, multiple_outputs=False, doc_md=step.doc,
+                **options)(run_step)
+
+
+def summary_record(summary: RunSummary) -> dict[str, Any]:
+    """Return what the ``summary`` task returns (its XCom): the run's paths and counts.
+
+    Keys ``day`` (ISO date, Europe/Paris), ``ingested``, ``rows`` (rows per lake dataset),
+    ``alerts``, ``warehouse``, ``bulletin`` and ``notifications``.
+    """
+    return {"day": summary.day.isoformat(), "ingested": list(summary.ingested), "rows": dict(summary.counts),
+            "alerts": summary.alerts, "warehouse": summary.warehouse, "bulletin": summary.bulletin,
+            "notifications": summary.notifications}
 
 
 def build_daily_dag() -> DAG:
-    """``spse_daily``: the daily job of :mod:`spse.pipeline`, one task per step."""
+    """Build ``spse_daily``: one task per step of :func:`spse.steps.daily_steps`, then ``summary``.
+
+    Each task waits for the steps of its ``after``; ``summary`` waits for the steps no
+    other step waits for.
+    """
     daily_sources = [s for s in source_specs() if s.cadence == "daily"]
+    daily = steps.daily_steps()
 
     @dag(
         dag_id=DAILY_DAG_ID,
@@ -447,103 +489,27 @@ def build_daily_dag() -> DAG:
         default_args=DAILY_DEFAULT_ARGS,
         on_failure_callback=_failure_callbacks(),
         tags=["spse", "daily", "alerts"],
-        doc_md=DAILY_DOC,
+        doc_md=daily_doc(daily),
         params={"target_date": _target_date_param("report on")},
     )
     def spse_daily() -> None:
-        @_step("ensure_inputs")
-        def ensure_inputs() -> list[str]:
-            """Ingest the partitions the day needs and the lake lacks; return them."""
-            from spse import pipeline
+        tasks: dict[str, Any] = {}
+        for step in daily:
+            tasks[step.name] = _step_task(step)(*(tasks[name] for name in step.uses))
+            for name in [name for name in step.after if name not in step.uses]:
+                tasks[name] >> tasks[step.name]
 
-            return pipeline.ensure_inputs(_daily_day())
-
-        @_step("build_grid", multiple_outputs=False)
-        def build_grid() -> dict[str, int]:
-            """200 m grid and crosswalks → lake; row counts."""
-            from spse import pipeline
-
-            return pipeline.build_grid()
-
-        @_step("build_surfaces", multiple_outputs=False)
-        def build_surfaces() -> dict[str, int]:
-            """Hourly and daily surfaces, station statistics, LOO validation; row counts."""
-            from spse import pipeline
-
-            return pipeline.build_surfaces(_daily_day())
-
-        @_step("build_noise", multiple_outputs=False)
-        def build_noise() -> dict[str, int]:
-            """Ld, Le, Ln, Lden at the noise stations; row counts."""
-            from spse import pipeline
-
-            return pipeline.build_noise(_daily_day())
-
-        @_step("build_forecast", multiple_outputs=False)
-        def build_forecast() -> dict[str, int]:
-            """CAMS forecast J/J+1 on the grid, when that source is configured; row counts."""
-            from spse import pipeline
-
-            return pipeline.build_forecast(_daily_day())
-
-        @_step("raise_alerts")
-        def raise_alerts() -> int:
-            """Threshold rules → alerts partition and outbox; number of alerts."""
-            from spse import pipeline
-
-            return pipeline.raise_alerts(_daily_day())
-
-        @_step("build_warehouse")
-        def build_warehouse() -> str:
-            """SQL models into a new DuckDB build file of this run; its path."""
-            from spse import pipeline
-
-            return pipeline.build_warehouse(_daily_day())
-
-        @_step("publish")
-        def publish(build_path: str) -> str:
-            """Swap the build file in as the published warehouse; its path."""
-            from spse import pipeline
-
-            return pipeline.publish(build_path)
-
-        @_step("render_bulletin")
-        def render_bulletin() -> str:
-            """The day's HTML bulletin; its path."""
-            from spse import pipeline
-
-            return pipeline.render_bulletin(_daily_day())
-
-        @_step("notify_alerts", multiple_outputs=False)
-        def notify_alerts() -> dict[str, Any]:
-            """POST new or changed notifications to the webhook, when configured; counts."""
-            from spse import pipeline
-
-            return pipeline.notify_alerts(_daily_day())
-
-        @_step("summary", multiple_outputs=False)
+        @task(task_id=SUMMARY_TASK, execution_timeout=SUMMARY_TIMEOUT, multiple_outputs=False, doc_md=SUMMARY_DOC)
         def summary() -> dict[str, Any]:
-            """Log and return what the run produced (paths and counts only)."""
             ti = get_current_context()["ti"]
-            pulled = {step: ti.xcom_pull(task_ids=step) for step in DAILY_STEPS[:-1]}
-            result = {
-                "day": _daily_day().isoformat(),
-                "ingested": list(pulled["ensure_inputs"] or []),
-                "rows": {**(pulled["build_grid"] or {}), **(pulled["build_surfaces"] or {}),
-                         **(pulled["build_noise"] or {}), **(pulled["build_forecast"] or {})},
-                "alerts": pulled["raise_alerts"],
-                "warehouse": pulled["publish"],
-                "bulletin": pulled["render_bulletin"],
-                "notifications": pulled["notify_alerts"],
-            }
+            outputs = {step.name: ti.xcom_pull(task_ids=step.name) for step in daily}
+            result = summary_record(steps.run_summary(_daily_day(), outputs, daily))
             log.info("spse_daily %s: %d alerts, %d partitions ingested, warehouse %s, bulletin %s",
                      result["day"], result["alerts"] or 0, len(result["ingested"]),
                      result["warehouse"], result["bulletin"])
             return result
 
-        warehouse_file = build_warehouse()
-        chain(ensure_inputs(), build_grid(), build_surfaces(), build_noise(), build_forecast(), raise_alerts(),
-              warehouse_file, publish(warehouse_file), render_bulletin(), notify_alerts(), summary())
+        [tasks[name] for name in last_steps(daily)] >> summary()
 
     return spse_daily()
 

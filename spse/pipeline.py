@@ -1,19 +1,8 @@
 """The daily job, step by step. Airflow tasks and ``spse run`` call these same functions.
 
-For the local day ``day`` (Europe/Paris):
-
-1. ``ensure_inputs``  ingest each source's partitions that are missing, incomplete or due
-   again (sources' own DAGs normally land them first); only the day's air observations
-   stop the run when they cannot be had, any other input degrades it (a ``data_quality``
-   alert, the last good version kept);
-2. ``build_grid``     the 200 m grid and its crosswalks from the reference datasets;
-3. ``build_surfaces`` hourly and daily exposure surfaces, station statistics;
-4. ``build_noise``    Lden/Ln from the noise stations' hourly LAeq;
-   ``build_forecast`` CAMS forecast J/J+1 on the grid (when that source is configured);
-5. ``raise_alerts``   threshold rules → alerts partition + outbox;
-6. ``build_warehouse`` SQL models into a new DuckDB file; ``publish`` swaps it in;
-7. ``render_bulletin`` the day's HTML page; ``notify_alerts`` posts new notifications to
-   the webhook when one is configured.
+The steps, their order and what each waits for are listed once, in
+:data:`spse.steps.DAILY_STEPS`; :func:`run_day` walks that list for one local day
+(Europe/Paris).
 
 Each step reads and writes the lake only, so a failed step leaves the published warehouse
 as it was.
@@ -23,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from spse import lake
+from spse import lake, steps
 from spse.errors import FeedError
+from spse.steps import RunSummary
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +26,7 @@ AIR_DATASET = "air_hourly"
 
 
 def target_day(logical_date: dt.datetime) -> dt.date:
-    """The observed day a run at ``logical_date`` reports on: the day before, Europe/Paris."""
+    """Return the observed day a run at ``logical_date`` reports on: the day before, Europe/Paris."""
     from zoneinfo import ZoneInfo
 
     return (logical_date.astimezone(ZoneInfo("Europe/Paris")).date()) - dt.timedelta(days=1)
@@ -227,6 +216,7 @@ def raise_alerts(day: dt.date) -> int:
 
 
 def build_warehouse(day: dt.date) -> str:
+    """Build the SQL models for ``day`` into a new DuckDB file, under the writer lock; its path."""
     from spse import locking, warehouse
 
     with locking.writer_lock(f"build_warehouse {day}"):
@@ -234,14 +224,17 @@ def build_warehouse(day: dt.date) -> str:
 
 
 def publish(build_path: str) -> str:
-    """Publish the build under the writer lock, unless the published warehouse is newer
-    (:func:`spse.warehouse.publisher.publish_build`); the published path either way."""
+    """Publish the build under the writer lock, unless the published warehouse is newer.
+
+    See :func:`spse.warehouse.publisher.publish_build`. Returns the published path either way.
+    """
     from spse import warehouse
 
     return str(warehouse.publish(Path(build_path)))
 
 
 def render_bulletin(day: dt.date) -> str:
+    """Render the HTML bulletin of ``day`` (Europe/Paris) from the published warehouse; its path."""
     from spse import bulletin
 
     return str(bulletin.render(day))
@@ -254,27 +247,15 @@ def notify_alerts(day: dt.date) -> dict:
     return notify.deliver(day)
 
 
-@dataclass
-class RunSummary:
-    day: dt.date
-    ingested: list[str] = field(default_factory=list)
-    counts: dict[str, int] = field(default_factory=dict)
-    alerts: int = 0
-    warehouse: str = ""
-    bulletin: str = ""
-    notifications: dict = field(default_factory=dict)
-
-
 def run_day(day: dt.date) -> RunSummary:
-    """The whole daily job without Airflow (``spse run``)."""
-    summary = RunSummary(day)
-    summary.ingested = ensure_inputs(day)
-    summary.counts.update(build_grid())
-    summary.counts.update(build_surfaces(day))
-    summary.counts.update(build_noise(day))
-    summary.counts.update(build_forecast(day))
-    summary.alerts = raise_alerts(day)
-    summary.warehouse = publish(build_warehouse(day))
-    summary.bulletin = render_bulletin(day)
-    summary.notifications = notify_alerts(day)
-    return summary
+    """Run the whole daily job for ``day`` (Europe/Paris) without Airflow (``spse run``).
+
+    Runs each step of :func:`spse.steps.daily_steps` in list order, passing a step the
+    outputs of the steps it ``uses``, and gathers their outputs
+    (:func:`spse.steps.run_summary`).
+    """
+    daily = steps.daily_steps()
+    outputs: dict[str, object] = {}
+    for step in daily:
+        outputs[step.name] = step.run(day, *(outputs[name] for name in step.uses))
+    return steps.run_summary(day, outputs, daily)

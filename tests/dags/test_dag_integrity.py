@@ -28,19 +28,17 @@ REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
 PARIS = ZoneInfo("Europe/Paris")
 
-EXPECTED_DAILY_GRAPH = {
-    "ensure_inputs": {"build_grid"},
-    "build_grid": {"build_surfaces"},
-    "build_surfaces": {"build_noise"},
-    "build_noise": {"build_forecast"},
-    "build_forecast": {"raise_alerts"},
-    "raise_alerts": {"build_warehouse"},
-    "build_warehouse": {"publish"},
-    "publish": {"render_bulletin"},
-    "render_bulletin": {"notify_alerts"},
-    "notify_alerts": {"summary"},
-    "summary": set(),
-}
+
+
+def _expected_daily_graph() -> dict[str, set[str]]:
+    """Downstream task ids of each task of spse_daily, written from the step list."""
+    from spse.steps import daily_steps, last_steps
+
+    daily = daily_steps()
+    graph = {step.name: {later.name for later in daily if step.name in later.after} for step in daily}
+    for name in last_steps(daily):
+        graph[name].add("summary")
+    return {**graph, "summary": set()}
 
 
 class _FakeDaily(Source):
@@ -171,7 +169,24 @@ def test_static_spec_reads_literals_and_refuses_the_rest(tmp_path):
 
 def test_daily_task_graph(dagbag):
     dag = dagbag.dags["spse_daily"]
-    assert {t.task_id: set(t.downstream_task_ids) for t in dag.tasks} == EXPECTED_DAILY_GRAPH
+    assert {t.task_id: set(t.downstream_task_ids) for t in dag.tasks} == _expected_daily_graph()
+    upstream = {t.task_id: set(t.upstream_task_ids) for t in dag.tasks}
+    assert upstream["ensure_inputs"] == set()
+    assert upstream["build_grid"] == {"ensure_inputs"}
+    # surfaces and forecast read the grid, noise only its stations' hourly levels; none waits
+    # for another, so they run in parallel, and the alerts wait for all three
+    parallel = {"build_surfaces", "build_noise", "build_forecast"}
+    assert upstream["build_surfaces"] == upstream["build_forecast"] == {"build_grid"}
+    assert upstream["build_noise"] == {"ensure_inputs"}
+    assert upstream["raise_alerts"] == parallel
+    assert upstream["build_warehouse"] == {"raise_alerts"}
+    assert upstream["publish"] == {"build_warehouse"}
+    assert upstream["render_bulletin"] == {"publish"}
+    assert upstream["notify_alerts"] == {"render_bulletin"}
+    assert upstream["summary"] == {"notify_alerts"}
+    assert not dag.get_task("summary").downstream_task_ids
+    # publish is passed build_warehouse's build path (an XCom)
+    assert [arg.operator.task_id for arg in dag.get_task("publish").op_args] == ["build_warehouse"]
 
 
 def test_daily_schedule_is_six_paris_time_and_asset_aware(dagbag):
