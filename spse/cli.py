@@ -109,9 +109,13 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from spse import warehouse
+    from spse.warehouse import connect_readonly, report
 
-    frame = _alerts_on(warehouse, args.date)
+    con = connect_readonly()
+    try:
+        frame = report.day_alerts(con, args.date, forecast=True, order=report.BY_LEVEL)
+    finally:
+        con.close()
     if args.json:
         print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
         return 0
@@ -121,12 +125,6 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     for row in frame.itertuples():
         print(_alert_line(row))
     return 0
-
-
-def _alerts_on(warehouse, day: dt.date):
-    """Every alert about ``day`` (observed, data quality, and forecast rows dated that day)."""
-    return warehouse.query("select * from marts.alerts where date = ? order by kind, pollutant, level",
-                           params=[day])
 
 
 def _alert_line(row) -> str:
@@ -139,39 +137,46 @@ def _alert_line(row) -> str:
             f"{row.facility_count} sensitive facilities {row.facilities_by_category}")
 
 
-def print_summary(day: dt.date) -> None:
-    """The short end-of-run summary: tables, key indicators per arrondissement, alerts, paths."""
-    from spse import warehouse
-    from spse.config import settings
+# Column labels of the key indicators in the summary.
+KEY_LABELS = {"zone_id": "zone_id", "zone_name": "zone", "pm10_day_mean_ug_m3": "pm10_mean",
+              "pm25_day_mean_ug_m3": "pm25_mean", "no2_day_max_1h_ug_m3": "no2_max1h",
+              "o3_day_max_8h_mean_ug_m3": "o3_max8h", "population": "population"}
 
-    tables = warehouse.query(
-        "select schema_name || '.' || table_name as name, estimated_size as rows "
-        "from duckdb_tables() where schema_name = 'marts' order by 1")
+
+def print_summary(day: dt.date) -> None:
+    """Print the short end-of-run summary of local day ``day`` (Europe/Paris).
+
+    Tables built, key indicators per arrondissement, what the figures lack, alerts (with the
+    facilities concerned) and forecast alerts, from one read of the published warehouse
+    (:mod:`spse.warehouse.report`); then the paths of the bulletin, warehouse and outbox.
+    """
+    from spse.config import settings
+    from spse.warehouse import connect_readonly, report
+    from spse.warehouse.reader import fetch_frame
+
+    con = connect_readonly()
+    try:
+        tables = fetch_frame(con, "select schema_name || '.' || table_name as name, estimated_size as rows "
+                                  "from duckdb_tables() where schema_name = 'marts' order by 1")
+        key = report.key_indicators(con, day)[list(KEY_LABELS)].rename(columns=KEY_LABELS)
+        alerts = report.day_alerts(con, day, forecast=True, order=report.BY_LEVEL)
+        lacking = report.lacking(con, day)
+        facilities = {row.Index: report.facility_names(con, row.facility_ids.split(","))
+                      for row in alerts.itertuples() if row.kind != "data_quality" and row.facility_ids}
+        forecast = report.forecast_alerts(con, day, order=report.BY_LEVEL)
+    finally:
+        con.close()
     print(f"\nTables built ({len(tables)} marts):")
     print("  " + ", ".join(f"{r.name} ({r.rows:,})" for r in tables.itertuples()))
-    key = warehouse.query("""
-        select zone_id, any_value(zone_name) as zone,
-            max(pop_weighted_mean_ug_m3) filter (pollutant = 'PM10' and statistic = 'day_mean') as pm10_mean,
-            max(pop_weighted_mean_ug_m3) filter (pollutant = 'PM2.5' and statistic = 'day_mean') as pm25_mean,
-            max(pop_weighted_mean_ug_m3) filter (pollutant = 'NO2' and statistic = 'day_max_1h') as no2_max1h,
-            max(pop_weighted_mean_ug_m3) filter (pollutant = 'O3' and statistic = 'day_max_8h_mean') as o3_max8h,
-            max(population) as population
-        from marts.exposure_zone_daily
-        where date = ? and zone_level in ('arrondissement', 'commune')
-        group by zone_id order by zone_id""", params=[day])
     print(f"\nKey indicators for {day} (population-weighted, µg/m³, Europe/Paris day):")
     with _wide_pandas():
         print(key.round(1).to_string(index=False))
-    alerts = _alerts_on(warehouse, day)
-    print_lacking(alerts)
+    print_lacking(lacking)
     print(f"\nAlerts raised ({len(alerts)}):")
     for row in alerts.itertuples():
         print("  " + _alert_line(row))
-        if row.kind != "data_quality" and row.facility_ids:
-            print("      " + _facility_names(warehouse, row.facility_ids.split(",")))
-    forecast = warehouse.query(
-        "select * from marts.alerts where kind = 'forecast' and date in (?, ?) order by date, pollutant, level",
-        params=[day + dt.timedelta(days=1), day + dt.timedelta(days=2)])
+        if row.Index in facilities:
+            print("      " + _facility_line(facilities[row.Index]))
     print(f"\nForecast alerts for {day + dt.timedelta(days=1)} and {day + dt.timedelta(days=2)} "
           f"(CAMS, {len(forecast)}):")
     for row in forecast.itertuples():
@@ -181,27 +186,15 @@ def print_summary(day: dt.date) -> None:
     print(f"Outbox:    {settings().outbox / 'alerts' / day.isoformat()}")
 
 
-def print_lacking(alerts) -> None:
-    """What the day's figures lack, in French, from its ``data_quality`` rows of ``marts.alerts``."""
-    from spse.alerts.quality import lacking_lines
-
-    lines = lacking_lines(alerts)
+def print_lacking(lines: list[str]) -> None:
+    """Print what the day's figures lack, in French (:func:`spse.warehouse.report.lacking`)."""
     if lines:
         print("\nCe qui manque aux chiffres du jour :")
         for line in lines:
             print(f"  - {line}")
 
 
-# Most sensitive publics first in summaries: infants, young children, then older people and patients.
-SENSITIVITY_ORDER = ("creche", "pmi", "ecole_maternelle", "ecole_elementaire", "college", "lycee", "ehpad",
-                     "hospital", "centre_sante")
-
-
-def _facility_names(warehouse, ids: list[str], shown: int = 6) -> str:
-    names = warehouse.query(
-        "select distinct category, name from marts.facility_exposure_daily "
-        "where facility_id in (select unnest(?::varchar[])) "
-        "order by list_position(?::varchar[], category), name", params=[ids, list(SENSITIVITY_ORDER)])
+def _facility_line(names, shown: int = 6) -> str:
     listed = "; ".join(f"{r.name} ({r.category})" for r in names.head(shown).itertuples())
     more = len(names) - shown
     return f"facilities: {listed}" + (f"; and {more} more (spse alerts --json)" if more > 0 else "")
