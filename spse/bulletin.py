@@ -1,8 +1,9 @@
 """The daily bulletin: one self-contained HTML page per local day, from the published warehouse.
 
-``render(day)`` reads the published warehouse read-only (``spse.warehouse.read``) and writes
+``render(day)`` reads the published warehouse read-only (the queries it shares with the
+summary through :mod:`spse.warehouse.report`) and writes
 ``settings().bulletin / f"{day}.html"`` atomically. The page holds the day's alerts
-(``marts.alerts``), key numbers per arrondissement (``marts.exposure_zone_daily``:
+(``marts.alerts``), key numbers per arrondissement (``marts.zone_key_indicators_daily``:
 population-weighted PM10 and PM2.5 daily means, NO2 daily maximum hourly value, O3 daily
 maximum 8-hour mean, µg/m³), residents above daily thresholds
 (``marts.population_above_threshold_daily``), station coverage (``marts.station_daily``), an

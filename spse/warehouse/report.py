@@ -15,8 +15,10 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from spse.warehouse import models
 from spse.warehouse.reader import fetch_frame
 
+KEY_INDICATORS_MART = "zone_key_indicators_daily"
 KEY_INDICATORS = ("pm10_day_mean_ug_m3", "pm25_day_mean_ug_m3", "no2_day_max_1h_ug_m3", "o3_day_max_8h_mean_ug_m3")
 REPORT_ZONE_LEVELS = ("arrondissement", "commune")
 # Ordering of alert rows within a kind and a pollutant: by threshold (the lower level first,
@@ -30,6 +32,12 @@ SENSITIVITY_ORDER = ("creche", "pmi", "ecole_maternelle", "ecole_elementaire", "
 
 def key_indicators(con: duckdb.DuckDBPyConnection, day: dt.date) -> pd.DataFrame:
     """Key exposure indicators of local day ``day`` per arrondissement and for Paris.
+
+    The rows of the mart ``marts.zone_key_indicators_daily`` for ``day``, evaluated from its
+    definition (``sql/marts/zone_key_indicators_daily.sql``) over ``marts.exposure_zone_daily``:
+    one definition for the mart experts query and for the reports, which thus also read a
+    warehouse built before that mart existed. That definition reads only the zone, day,
+    pollutant, statistic, time base, population and ``pop_weighted_mean_ug_m3`` columns.
 
     Parameters
     ----------
@@ -47,20 +55,10 @@ def key_indicators(con: duckdb.DuckDBPyConnection, day: dt.date) -> pd.DataFrame
         (``KEY_INDICATORS``, µg/m³, NULL when invalid; methods.md §6.1) and ``population``
         (residents allocated to the zone).
     """
-    return fetch_frame(con, """
-        select zone_id, any_value(zone_name) as zone_name, any_value(zone_level) as zone_level,
-            max(pop_weighted_mean_ug_m3) filter (pollutant = 'PM10' and statistic = 'day_mean')
-                as pm10_day_mean_ug_m3,
-            max(pop_weighted_mean_ug_m3) filter (pollutant = 'PM2.5' and statistic = 'day_mean')
-                as pm25_day_mean_ug_m3,
-            max(pop_weighted_mean_ug_m3) filter (pollutant = 'NO2' and statistic = 'day_max_1h')
-                as no2_day_max_1h_ug_m3,
-            max(pop_weighted_mean_ug_m3) filter (pollutant = 'O3' and statistic = 'day_max_8h_mean')
-                as o3_day_max_8h_mean_ug_m3,
-            max(population) as population
-        from marts.exposure_zone_daily
-        where date = ? and zone_level in (select unnest(?::varchar[]))
-        group by zone_id order by zone_id""", [day, list(REPORT_ZONE_LEVELS)])
+    columns = ", ".join(("zone_id", "zone_name", "zone_level", *KEY_INDICATORS, "population"))
+    return fetch_frame(con, f"select {columns} from ({_definition(KEY_INDICATORS_MART)}) as key_indicators "
+                            "where date = ? and zone_level in (select unnest(?::varchar[])) order by zone_id",
+                       [day, list(REPORT_ZONE_LEVELS)])
 
 
 def day_alerts(con: duckdb.DuckDBPyConnection, day: dt.date, *, forecast: bool = False,
@@ -155,6 +153,11 @@ def facility_names(con: duckdb.DuckDBPyConnection, ids: list[str]) -> pd.DataFra
                             "where facility_id in (select unnest(?::varchar[])) "
                             "order by list_position(?::varchar[], category), name",
                        [ids, list(SENSITIVITY_ORDER)])
+
+
+def _definition(mart: str) -> str:
+    """The ``select`` of ``sql/marts/<mart>.sql``."""
+    return models.Model("marts", mart, models.sql_dir() / "marts" / f"{mart}.sql").select()
 
 
 def _order(order: str) -> str:
