@@ -153,6 +153,7 @@ def page_html(day: dt.date, *, alerts: pd.DataFrame, exposure: pd.DataFrame, abo
 
 
 def french_date(day: dt.date) -> str:
+    """Local day ``day`` written in French, e.g. ``jeudi 1er janvier 2026``."""
     return f"{DAYS[day.weekday()]} {day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
 
 

@@ -32,6 +32,7 @@ def _ensure_demo_if_needed() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Run the daily job for local day ``args.date`` (Europe/Paris) without Airflow, then print its summary."""
     from spse import pipeline
 
     _ensure_demo_if_needed()
@@ -44,6 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate the synthetic demo bundle (again with ``--force``) and print its folder."""
     from spse import demo
 
     path = demo.generate() if args.force else demo.ensure()
@@ -52,6 +54,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    """Ingest one source for local day ``args.date`` and print the ingest report as JSON."""
     from spse import pipeline
 
     _ensure_demo_if_needed()
@@ -61,6 +64,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    """Run one expert read statement on the published warehouse; print its rows as a table, CSV or JSON."""
     from spse.warehouse import expert
 
     try:
@@ -79,6 +83,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """Write one expert read statement's rows to a CSV, Parquet or GeoJSON file."""
     from spse import export
     from spse.warehouse import expert
 
@@ -93,6 +98,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
+    """Print the warehouse's tables and columns with their descriptions and units."""
     from spse import warehouse
 
     frame = warehouse.describe_tables()
@@ -109,6 +115,7 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
+    """Print every alert dated local day ``args.date`` (observed, data quality, forecast), one per line or JSON."""
     from spse.warehouse import connect_readonly, report
 
     con = connect_readonly()
@@ -201,11 +208,13 @@ def _facility_line(names, shown: int = 6) -> str:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    """Print the end-of-run summary of local day ``args.date`` (:func:`print_summary`)."""
     print_summary(args.date)
     return 0
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    """Print each source's cadence, last successful fetch, rows, freshness and quality."""
     from spse import freshness, sources
     from spse.config import source_base_url
     from spse.redaction import redact_url
@@ -223,6 +232,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_new_source(args: argparse.Namespace) -> int:
+    """Scaffold a new source plug-in (module, recorded sample, test) and print the files written."""
     from spse.scaffold import new_source
 
     for path in new_source(args.name, Path(args.root)):
@@ -244,6 +254,7 @@ class _wide_pandas:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``spse`` argument parser, one sub-command per ``cmd_*`` function."""
     parser = argparse.ArgumentParser(prog="spse", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -314,6 +325,7 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``spse`` command line on ``argv``; return the process exit status (0 when it succeeded)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
