@@ -1,8 +1,9 @@
 """The daily bulletin: one self-contained HTML page per local day, from the published warehouse.
 
-``render(day)`` reads the published warehouse read-only (``spse.warehouse.read``) and writes
+``render(day)`` reads the published warehouse read-only (the queries it shares with the
+summary through :mod:`spse.warehouse.report`) and writes
 ``settings().bulletin / f"{day}.html"`` atomically. The page holds the day's alerts
-(``marts.alerts``), key numbers per arrondissement (``marts.exposure_zone_daily``:
+(``marts.alerts``), key numbers per arrondissement (``marts.zone_key_indicators_daily``:
 population-weighted PM10 and PM2.5 daily means, NO2 daily maximum hourly value, O3 daily
 maximum 8-hour mean, µg/m³), residents above daily thresholds
 (``marts.population_above_threshold_daily``), station coverage (``marts.station_daily``), an
@@ -28,13 +29,15 @@ import shapely
 
 from spse import lake, register
 from spse.config import settings
+from spse.warehouse import report
 from spse.warehouse.reader import fetch_frame
 
 log = logging.getLogger(__name__)
 
 PARIS = "75056"
-KEY_NUMBERS = [("PM10", "day_mean", "PM10 moyenne journalière"), ("PM2.5", "day_mean", "PM2,5 moyenne journalière"),
-               ("NO2", "day_max_1h", "NO2 maximum horaire"), ("O3", "day_max_8h_mean", "O3 maximum 8 h")]
+KEY_NUMBERS = dict(zip(report.KEY_INDICATORS, ("PM10 moyenne journalière", "PM2,5 moyenne journalière",
+                                                "NO2 maximum horaire", "O3 maximum 8 h"), strict=True))
+PM10 = "pm10_day_mean_ug_m3"  # the map's indicator, a column of report.key_indicators
 # Legend bounds: (set_id, pollutant, averaging, level) rows of the threshold register, PM10 daily mean.
 MAP_BOUNDS = [("WHO_2021", "guideline", "ligne directrice OMS 2021"),
               ("FR_R221-1", "information", "seuil d'information"), ("FR_R221-1", "alerte", "seuil d'alerte")]
@@ -81,21 +84,13 @@ def render(day: dt.date, warehouse_path: Path | None = None) -> Path:
     return path
 
 
-def _read(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, pd.DataFrame]:
+def _read(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict:
     on_day = [day]
-    key = ", ".join(
-        f"max(pop_weighted_mean_ug_m3) filter (where pollutant = '{p}' and statistic = '{s}') as \"{p} {s}\""
-        for p, s, _ in KEY_NUMBERS)
     return {
-        "alerts": _query(con, "select * from marts.alerts where date = ? and kind <> 'forecast' "
-                              "order by kind, pollutant, threshold_value, level", on_day),
-        "forecast": _query(con, "select * from marts.alerts where kind = 'forecast' and date in (?, ?) "
-                                "order by date, pollutant, threshold_value, level",
-                           [day + dt.timedelta(days=1), day + dt.timedelta(days=2)]),
-        "exposure": _query(con, f"select zone_id, any_value(zone_name) as zone_name, any_value(zone_level) as "
-                                f"zone_level, {key}, max(population) as population from marts.exposure_zone_daily "
-                                "where date = ? and zone_level in ('arrondissement', 'commune') "
-                                "group by zone_id order by zone_id", on_day),
+        "alerts": _section(report.day_alerts, con, day),
+        "forecast": _section(report.forecast_alerts, con, day),
+        "exposure": _section(report.key_indicators, con, day),
+        "lacking": _section(report.lacking, con, day, empty=[]),
         "above": _query(con, "select * from marts.population_above_threshold_daily where date = ? and zone_id = ? "
                              "and pop_total_above > 0 order by pollutant, threshold_value, set_id, level",
                         [day, PARIS]),
@@ -114,11 +109,16 @@ def _read(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, pd.DataFram
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> pd.DataFrame:
+    return _section(fetch_frame, con, sql, params)
+
+
+def _section(read, *args, empty=None):
+    """``read(*args)``, or ``empty`` (an empty frame by default) when a table it reads is absent."""
     try:
-        return fetch_frame(con, sql, params)
+        return read(*args)
     except duckdb.CatalogException as exc:
         log.warning("bulletin: %s; section left empty", str(exc).splitlines()[0])
-        return pd.DataFrame()
+        return pd.DataFrame() if empty is None else empty
 
 
 def _zones(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
@@ -131,11 +131,12 @@ def _zones(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def page_html(day: dt.date, *, alerts: pd.DataFrame, exposure: pd.DataFrame, above: pd.DataFrame,
               stations: pd.DataFrame, zones: pd.DataFrame, build: pd.DataFrame, partitions: pd.DataFrame,
-              forecast: pd.DataFrame | None = None) -> str:
+              forecast: pd.DataFrame | None = None, lacking: list[str] | None = None) -> str:
     """The bulletin page from the day's frames (pure; used by :func:`render`).
 
-    ``forecast`` holds the forecast alerts the same run raised for J and J+1 (the two days
-    after ``day``), from the CAMS forecast.
+    ``exposure`` is :func:`spse.warehouse.report.key_indicators`; ``forecast`` holds the
+    forecast alerts the same run raised for J and J+1 (the two days after ``day``), from the
+    CAMS forecast; ``lacking`` the lines of :func:`spse.warehouse.report.lacking`.
     """
     forecast = forecast if forecast is not None else pd.DataFrame()
     title = f"Qualité de l'air à Paris : bulletin du {french_date(day)}"
@@ -143,7 +144,7 @@ def page_html(day: dt.date, *, alerts: pd.DataFrame, exposure: pd.DataFrame, abo
              f"<style>{CSS}</style></head><body>",
              f"<h1>{_e(title)}</h1><p class=\"muted\">Journée civile du {_e(day.isoformat())}, heure de Paris "
              "(Europe/Paris). Mesures observées ; prévisions CAMS pour les deux jours suivants.</p>",
-             _lacking_section(alerts), _alerts_section(alerts), _forecast_section(day, forecast),
+             _lacking_section(lacking or []), _alerts_section(alerts), _forecast_section(day, forecast),
              _map_section(zones, exposure),
              _key_numbers_section(exposure),
              _above_section(above), _stations_section(stations), _method_section(build, partitions),
@@ -152,6 +153,7 @@ def page_html(day: dt.date, *, alerts: pd.DataFrame, exposure: pd.DataFrame, abo
 
 
 def french_date(day: dt.date) -> str:
+    """Local day ``day`` written in French, e.g. ``jeudi 1er janvier 2026``."""
     return f"{DAYS[day.weekday()]} {day.day}{'er' if day.day == 1 else ''} {MONTHS[day.month - 1]} {day.year}"
 
 
@@ -172,11 +174,8 @@ def _alerts_section(alerts: pd.DataFrame) -> str:
     return "\n".join(blocks)
 
 
-def _lacking_section(alerts: pd.DataFrame) -> str:
-    """What the day's figures lack, in plain words, from its ``data_quality`` alerts."""
-    from spse.alerts.quality import lacking_lines
-
-    lines = lacking_lines(alerts)
+def _lacking_section(lines: list[str]) -> str:
+    """What the day's figures lack, in plain words (from its ``data_quality`` alerts)."""
     if not lines:
         return ""
     items = "".join(f"<li>{_e(line)}</li>" for line in lines)
@@ -243,9 +242,9 @@ def _map_section(zones: pd.DataFrame, exposure: pd.DataFrame) -> str:
     if zones.empty or "geometry_wkt" not in zones.columns:
         return head + "<p>Géométries des arrondissements indisponibles.</p>"
     bounds = legend_classes()
-    values = zones[["zone_id"]].merge(exposure[["zone_id", "PM10 day_mean"]], on="zone_id", how="left") \
-        if not exposure.empty else zones[["zone_id"]].assign(**{"PM10 day_mean": np.nan})
-    pm10 = values["PM10 day_mean"].to_numpy(float)
+    values = zones[["zone_id"]].merge(exposure[["zone_id", PM10]], on="zone_id", how="left") \
+        if not exposure.empty else zones[["zone_id"]].assign(**{PM10: np.nan})
+    pm10 = values[PM10].to_numpy(float)
     cls = np.searchsorted([b for b, _ in bounds], pm10, side="left")  # value == bound stays below (strict >)
     fill = np.where(np.isnan(pm10), NO_DATA_COLOUR, np.array(MAP_COLOURS)[np.minimum(cls, len(MAP_COLOURS) - 1)])
     return head + svg_map(zones, fill, pm10) + _legend(bounds)
@@ -294,10 +293,10 @@ def _key_numbers_section(exposure: pd.DataFrame) -> str:
     if exposure.empty:
         return head + "<p>Pas d'indicateur d'exposition pour cette journée.</p>"
     rows = pd.concat([exposure[exposure["zone_id"] != PARIS], exposure[exposure["zone_id"] == PARIS]])
-    header = "".join(f"<th>{_e(label)} (µg/m³)</th>" for _, _, label in KEY_NUMBERS)
+    header = "".join(f"<th>{_e(label)} (µg/m³)</th>" for label in KEY_NUMBERS.values())
     lines = []
     for r in rows.to_dict("records"):
-        cells = "".join(f"<td class=\"n\">{_num(r[f'{p} {s}'], 1)}</td>" for p, s, _ in KEY_NUMBERS)
+        cells = "".join(f"<td class=\"n\">{_num(r[column], 1)}</td>" for column in KEY_NUMBERS)
         name = r["zone_name"] if r["zone_id"] != PARIS else f"{r['zone_name']} (ensemble)"
         lines.append(f"<tr><td>{_e(name)}</td>{cells}<td class=\"n\">{_num(r['population'])}</td></tr>")
     return (head + f"<table><tr><th>Zone</th>{header}<th>Population</th></tr>{''.join(lines)}</table>"

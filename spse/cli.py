@@ -32,6 +32,7 @@ def _ensure_demo_if_needed() -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Run the daily job for local day ``args.date`` (Europe/Paris) without Airflow, then print its summary."""
     from spse import pipeline
 
     _ensure_demo_if_needed()
@@ -44,6 +45,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate the synthetic demo bundle (again with ``--force``) and print its folder."""
     from spse import demo
 
     path = demo.generate() if args.force else demo.ensure()
@@ -52,6 +54,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
+    """Ingest one source for local day ``args.date`` and print the ingest report as JSON."""
     from spse import pipeline
 
     _ensure_demo_if_needed()
@@ -61,6 +64,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    """Run one expert read statement on the published warehouse; print its rows as a table, CSV or JSON."""
     from spse.warehouse import expert
 
     try:
@@ -79,6 +83,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    """Write one expert read statement's rows to a CSV, Parquet or GeoJSON file."""
     from spse import export
     from spse.warehouse import expert
 
@@ -93,6 +98,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
+    """Print the warehouse's tables and columns with their descriptions and units."""
     from spse import warehouse
 
     frame = warehouse.describe_tables()
@@ -109,9 +115,14 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    from spse import warehouse
+    """Print every alert dated local day ``args.date`` (observed, data quality, forecast), one per line or JSON."""
+    from spse.warehouse import connect_readonly, report
 
-    frame = _alerts_on(warehouse, args.date)
+    con = connect_readonly()
+    try:
+        frame = report.day_alerts(con, args.date, forecast=True, order=report.BY_LEVEL)
+    finally:
+        con.close()
     if args.json:
         print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
         return 0
@@ -121,12 +132,6 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     for row in frame.itertuples():
         print(_alert_line(row))
     return 0
-
-
-def _alerts_on(warehouse, day: dt.date):
-    """Every alert about ``day`` (observed, data quality, and forecast rows dated that day)."""
-    return warehouse.query("select * from marts.alerts where date = ? order by kind, pollutant, level",
-                           params=[day])
 
 
 def _alert_line(row) -> str:
@@ -139,39 +144,46 @@ def _alert_line(row) -> str:
             f"{row.facility_count} sensitive facilities {row.facilities_by_category}")
 
 
-def print_summary(day: dt.date) -> None:
-    """The short end-of-run summary: tables, key indicators per arrondissement, alerts, paths."""
-    from spse import warehouse
-    from spse.config import settings
+# Column labels of the key indicators in the summary.
+KEY_LABELS = {"zone_id": "zone_id", "zone_name": "zone", "pm10_day_mean_ug_m3": "pm10_mean",
+              "pm25_day_mean_ug_m3": "pm25_mean", "no2_day_max_1h_ug_m3": "no2_max1h",
+              "o3_day_max_8h_mean_ug_m3": "o3_max8h", "population": "population"}
 
-    tables = warehouse.query(
-        "select schema_name || '.' || table_name as name, estimated_size as rows "
-        "from duckdb_tables() where schema_name = 'marts' order by 1")
+
+def print_summary(day: dt.date) -> None:
+    """Print the short end-of-run summary of local day ``day`` (Europe/Paris).
+
+    Tables built, key indicators per arrondissement, what the figures lack, alerts (with the
+    facilities concerned) and forecast alerts, from one read of the published warehouse
+    (:mod:`spse.warehouse.report`); then the paths of the bulletin, warehouse and outbox.
+    """
+    from spse.config import settings
+    from spse.warehouse import connect_readonly, report
+    from spse.warehouse.reader import fetch_frame
+
+    con = connect_readonly()
+    try:
+        tables = fetch_frame(con, "select schema_name || '.' || table_name as name, estimated_size as rows "
+                                  "from duckdb_tables() where schema_name = 'marts' order by 1")
+        key = report.key_indicators(con, day)[list(KEY_LABELS)].rename(columns=KEY_LABELS)
+        alerts = report.day_alerts(con, day, forecast=True, order=report.BY_LEVEL)
+        lacking = report.lacking(con, day)
+        facilities = {row.Index: report.facility_names(con, row.facility_ids.split(","))
+                      for row in alerts.itertuples() if row.kind != "data_quality" and row.facility_ids}
+        forecast = report.forecast_alerts(con, day, order=report.BY_LEVEL)
+    finally:
+        con.close()
     print(f"\nTables built ({len(tables)} marts):")
     print("  " + ", ".join(f"{r.name} ({r.rows:,})" for r in tables.itertuples()))
-    key = warehouse.query("""
-        select zone_id, any_value(zone_name) as zone,
-            max(pop_weighted_mean_ug_m3) filter (pollutant = 'PM10' and statistic = 'day_mean') as pm10_mean,
-            max(pop_weighted_mean_ug_m3) filter (pollutant = 'PM2.5' and statistic = 'day_mean') as pm25_mean,
-            max(pop_weighted_mean_ug_m3) filter (pollutant = 'NO2' and statistic = 'day_max_1h') as no2_max1h,
-            max(pop_weighted_mean_ug_m3) filter (pollutant = 'O3' and statistic = 'day_max_8h_mean') as o3_max8h,
-            max(population) as population
-        from marts.exposure_zone_daily
-        where date = ? and zone_level in ('arrondissement', 'commune')
-        group by zone_id order by zone_id""", params=[day])
     print(f"\nKey indicators for {day} (population-weighted, µg/m³, Europe/Paris day):")
     with _wide_pandas():
         print(key.round(1).to_string(index=False))
-    alerts = _alerts_on(warehouse, day)
-    print_lacking(alerts)
+    print_lacking(lacking)
     print(f"\nAlerts raised ({len(alerts)}):")
     for row in alerts.itertuples():
         print("  " + _alert_line(row))
-        if row.kind != "data_quality" and row.facility_ids:
-            print("      " + _facility_names(warehouse, row.facility_ids.split(",")))
-    forecast = warehouse.query(
-        "select * from marts.alerts where kind = 'forecast' and date in (?, ?) order by date, pollutant, level",
-        params=[day + dt.timedelta(days=1), day + dt.timedelta(days=2)])
+        if row.Index in facilities:
+            print("      " + _facility_line(facilities[row.Index]))
     print(f"\nForecast alerts for {day + dt.timedelta(days=1)} and {day + dt.timedelta(days=2)} "
           f"(CAMS, {len(forecast)}):")
     for row in forecast.itertuples():
@@ -181,38 +193,28 @@ def print_summary(day: dt.date) -> None:
     print(f"Outbox:    {settings().outbox / 'alerts' / day.isoformat()}")
 
 
-def print_lacking(alerts) -> None:
-    """What the day's figures lack, in French, from its ``data_quality`` rows of ``marts.alerts``."""
-    from spse.alerts.quality import lacking_lines
-
-    lines = lacking_lines(alerts)
+def print_lacking(lines: list[str]) -> None:
+    """Print what the day's figures lack, in French (:func:`spse.warehouse.report.lacking`)."""
     if lines:
         print("\nCe qui manque aux chiffres du jour :")
         for line in lines:
             print(f"  - {line}")
 
 
-# Most sensitive publics first in summaries: infants, young children, then older people and patients.
-SENSITIVITY_ORDER = ("creche", "pmi", "ecole_maternelle", "ecole_elementaire", "college", "lycee", "ehpad",
-                     "hospital", "centre_sante")
-
-
-def _facility_names(warehouse, ids: list[str], shown: int = 6) -> str:
-    names = warehouse.query(
-        "select distinct category, name from marts.facility_exposure_daily "
-        "where facility_id in (select unnest(?::varchar[])) "
-        "order by list_position(?::varchar[], category), name", params=[ids, list(SENSITIVITY_ORDER)])
+def _facility_line(names, shown: int = 6) -> str:
     listed = "; ".join(f"{r.name} ({r.category})" for r in names.head(shown).itertuples())
     more = len(names) - shown
     return f"facilities: {listed}" + (f"; and {more} more (spse alerts --json)" if more > 0 else "")
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    """Print the end-of-run summary of local day ``args.date`` (:func:`print_summary`)."""
     print_summary(args.date)
     return 0
 
 
 def cmd_sources(args: argparse.Namespace) -> int:
+    """Print each source's cadence, last successful fetch, rows, freshness and quality."""
     from spse import freshness, sources
     from spse.config import source_base_url
     from spse.redaction import redact_url
@@ -230,6 +232,7 @@ def cmd_sources(args: argparse.Namespace) -> int:
 
 
 def cmd_new_source(args: argparse.Namespace) -> int:
+    """Scaffold a new source plug-in (module, recorded sample, test) and print the files written."""
     from spse.scaffold import new_source
 
     for path in new_source(args.name, Path(args.root)):
@@ -251,6 +254,7 @@ class _wide_pandas:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``spse`` argument parser, one sub-command per ``cmd_*`` function."""
     parser = argparse.ArgumentParser(prog="spse", description=__doc__.splitlines()[0])
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -321,6 +325,7 @@ def _add_limits(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``spse`` command line on ``argv``; return the process exit status (0 when it succeeded)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

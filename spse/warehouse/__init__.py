@@ -4,7 +4,8 @@
 onto ``settings().warehouse`` by atomic rename; ``query``, ``connect_readonly`` and
 ``describe_tables`` read the published file read-only, also while a run builds the next one,
 on a connection with no file or network access and locked limits; ``expert`` runs experts'
-SQL (one read statement, time and memory limits).
+SQL (one read statement, time and memory limits); ``report`` holds the queries the bulletin
+and the summary share.
 See docs/architecture.md (Warehouse, Marts) and ``sql/``.
 """
 

@@ -1,5 +1,6 @@
-"""Guarded, read-only access to the published warehouse (``spse sql``, ``spse export``,
-``spse tables``, the summary and the bulletin).
+"""Guarded, read-only access to the published warehouse.
+
+Used by ``spse sql``, ``spse export``, ``spse tables``, the summary and the bulletin.
 
 The file is attached read-only to a fresh in-memory DuckDB instance rather than opened
 with ``duckdb.connect(path)``: DuckDB caches one database instance per path inside a
@@ -72,10 +73,10 @@ def connect_readonly(path: Path | None = None, *, lake: bool = True,
 
 
 def query(sql: str, path: Path | None = None, params: list | None = None) -> pd.DataFrame:
-    """Run spse's own ``sql`` (with ``?`` placeholders bound to ``params``) on the published
-    warehouse, through :func:`connect_readonly`.
+    """Run spse's own ``sql`` on the published warehouse, through :func:`connect_readonly`.
 
-    A write statement raises ``duckdb.InvalidInputException`` ("... attached in read-only mode").
+    ``?`` placeholders in ``sql`` are bound to ``params``. A write statement raises
+    ``duckdb.InvalidInputException`` ("... attached in read-only mode").
     Experts' SQL goes through :mod:`spse.warehouse.expert` instead.
     """
     con = connect_readonly(path)

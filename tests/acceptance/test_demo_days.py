@@ -180,3 +180,26 @@ def test_cli_sql_is_read_only(demo_run, capsys):
     assert main(["sql", "delete from marts.alerts"]) == 1
     assert "read-only" in capsys.readouterr().err
     assert not _air_alerts(demo_run, D2).empty
+
+
+def test_zone_key_indicators_pivot_the_zone_mart(demo_run, capsys):
+    """marts.zone_key_indicators_daily against a pandas pivot of the exposure_zone_daily rows."""
+    from spse.cli import main
+
+    zone = _query(demo_run, "select * from marts.exposure_zone_daily")
+    key = _query(demo_run, "select * from marts.zone_key_indicators_daily").set_index(["date", "zone_level", "zone_id"])
+    indicators = {"pm10_day_mean_ug_m3": ("PM10", "day_mean"), "pm25_day_mean_ug_m3": ("PM2.5", "day_mean"),
+                  "no2_day_max_1h_ug_m3": ("NO2", "day_max_1h"), "o3_day_max_8h_mean_ug_m3": ("O3", "day_max_8h_mean")}
+    zones = zone.drop_duplicates(["date", "zone_level", "zone_id"]).set_index(["date", "zone_level", "zone_id"])
+    assert key.index.is_unique and sorted(key.index) == sorted(zones.index)
+    assert {d.date() for d in key.index.get_level_values("date")} == {D1, D2}
+    assert (key["population"] == zones.loc[key.index, "population"]).all()
+    assert (key["zone_name"] == zones.loc[key.index, "zone_name"]).all()
+    for column, (pollutant, statistic) in indicators.items():
+        rows = zone[(zone["pollutant"] == pollutant) & (zone["statistic"] == statistic)]
+        expected = rows.set_index(["date", "zone_level", "zone_id"])["pop_weighted_mean_ug_m3"]
+        assert len(expected) == len(key)  # the demo has every key indicator in every zone
+        assert key.loc[expected.index, column].to_numpy() == pytest.approx(expected.to_numpy(), nan_ok=True)
+    assert main(["tables", "--table", "zone_key_indicators_daily"]) == 0
+    listed = capsys.readouterr().out
+    assert "marts.zone_key_indicators_daily" in listed and "pm10_day_mean_ug_m3" in listed and "[µg/m³]" in listed
