@@ -71,12 +71,12 @@ def world() -> dict[str, pd.DataFrame]:
             "facility_cells": facility_cells, "station_cells": station_cells}
 
 
-def params(**overrides: str) -> dict[str, str]:
+def params(**overrides: str) -> register.Parameters:
     pinned = {"day_time_base": "Europe/Paris", "round_before_compare": "false",
               "station_footprint_traffic_m": "100", "station_footprint_background_m": "1000",
               "episode_area_km2": "100", "episode_population_share": "0.10",
               "alert_threshold_sets": "FR_R221-1", "alert_min_background_stations": "3"}
-    return {**alerts.register_parameters(), **pinned, **overrides}
+    return register.Parameters({**register.parameters(), **pinned, **overrides})
 
 
 def hourly(station: str, station_class: str, pollutant: str, values: list[float | None],

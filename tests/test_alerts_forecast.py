@@ -48,10 +48,10 @@ def world() -> dict[str, pd.DataFrame]:
     }
 
 
-def params(**overrides: str) -> dict[str, str]:
+def params(**overrides: str) -> register.Parameters:
     pinned = {"day_time_base": "Europe/Paris", "round_before_compare": "false", "episode_area_km2": "100",
               "episode_population_share": "0.10", "alert_threshold_sets": "FR_R221-1"}
-    return {**alerts.register_parameters(), **pinned, **overrides}
+    return register.Parameters({**register.parameters(), **pinned, **overrides})
 
 
 def forecast(values: dict[tuple[str, str, str, int], float], valid: bool = True) -> pd.DataFrame:

@@ -10,10 +10,10 @@ the ``alerts`` dataset, with units and definitions: ``spse.alerts.schema.ALERT_C
 
 from spse.alerts.evaluate import evaluate
 from spse.alerts.forecast import evaluate_forecast
-from spse.alerts.job import register_parameters, run
+from spse.alerts.job import run
 from spse.alerts.outbox import write_outbox
 from spse.alerts.recommendations import recommendations
 from spse.alerts.schema import ALERT_COLUMNS, alert_id
 
-__all__ = ["ALERT_COLUMNS", "alert_id", "evaluate", "evaluate_forecast", "recommendations", "register_parameters",
-           "run", "write_outbox"]
+__all__ = ["ALERT_COLUMNS", "alert_id", "evaluate", "evaluate_forecast", "recommendations", "run",
+           "write_outbox"]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,7 @@ from spse.alerts.footprint import footprint_cells
 from spse.alerts.recommendations import recommendation_text
 from spse.alerts.recommendations import recommendations as recommendation_register
 from spse.alerts.schema import COLUMNS, alert_id, conform
+from spse.register import Parameters
 from spse.timebase import day_hours_utc
 
 log = logging.getLogger(__name__)
@@ -60,7 +61,7 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
              station_hourly: pd.DataFrame, station_daily: pd.DataFrame, grid_cells: pd.DataFrame,
              zone_cells: pd.DataFrame, facility_cells: pd.DataFrame, station_cells: pd.DataFrame,
              zones: pd.DataFrame, facilities: pd.DataFrame, previous_alerts: pd.DataFrame | None,
-             parameters: Mapping[str, str] | pd.DataFrame, missing_inputs: Iterable[str] = (),
+             parameters: Parameters, missing_inputs: Iterable[str] = (),
              input_problems: Iterable[dict] = (), recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
     """The ``alerts`` rows of ``day`` (columns of ``spse.alerts.schema.ALERT_COLUMNS``).
 
@@ -80,8 +81,8 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
         ``DQ_STATIONS_UNLOCATED``.
     previous_alerts : DataFrame or None
         The ``alerts`` partition of ``day - 1`` (lifecycle).
-    parameters : mapping or DataFrame
-        The parameter register (name → value, or its frame with ``name``/``value``).
+    parameters : spse.register.Parameters
+        The parameter register (``spse.register.parameters()``).
     missing_inputs : iterable of str
         Daily datasets whose partition of ``day`` is missing (data-quality alerts).
     input_problems : iterable of dict
@@ -95,7 +96,6 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
     Code de l'environnement R221-1; arrêté du 7 avril 2016; arrêté du 20 août 2014 modifié
     le 13 mars 2018; methods.md §1, §8, W3, W8.
     """
-    params = parameters_dict(parameters)
     surface_hourly = _shaped("surface_hourly", surface_hourly)
     surface_daily = _shaped("surface_daily", surface_daily)
     station_hourly = _shaped("station_hourly", station_hourly)
@@ -107,13 +107,13 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
     zones = _shaped("zones", zones)
     facilities = _shaped("facilities", facilities)
     recs = recommendation_register() if recommendations is None else recommendations
-    time_base = params["day_time_base"]
+    time_base = parameters.text("day_time_base")
     hours = day_hours_utc(day, time_base)
-    rounding = params["round_before_compare"].strip().lower() in ("1", "true", "yes")
-    table = alert_rules(thresholds, params)
+    rounding = parameters.bool("round_before_compare")
+    table = alert_rules(thresholds, parameters)
 
     stations = _stations(station_hourly, station_daily)
-    footprints = footprint_cells(stations, station_cells, grid_cells, params)
+    footprints = footprint_cells(stations, station_cells, grid_cells, parameters)
     in_scope = set(footprints.loc[footprints["cell_id"].isin(zone_cells["cell_id"]), "station_id"])
     hourly = station_hourly[station_hourly["station_id"].isin(in_scope)]
     daily = station_daily[station_daily["station_id"].isin(in_scope)]
@@ -127,7 +127,7 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
     missing = set(missing_inputs) | ({"air_hourly"} if not station_hourly["ts_start_utc"].isin(hours).any() else set())
     dq_pollutants = set(table["pollutant"]) & set(stations.loc[stations["station_id"].isin(in_scope), "pollutant"])
     dq = pd.concat([quality.missing_partition_alerts(day.isoformat(), missing, recs),
-                    quality.background_station_alerts(dq_pollutants, station_daily, in_scope, params, recs),
+                    quality.background_station_alerts(dq_pollutants, station_daily, in_scope, parameters, recs),
                     quality.input_problem_alerts(input_problems, recs),
                     quality.unlocated_station_alerts(station_hourly, station_cells, hours, recs)],
                    ignore_index=True)
@@ -138,15 +138,15 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
                           zip(raised["pollutant"], raised["level"], raised["set_id"], strict=True)]
     raised["date"] = day
     raised["time_base"] = time_base
-    raised["meets_episode_criteria"] = episode_criteria(raised, grid_cells, params)
+    raised["meets_episode_criteria"] = episode_criteria(raised, grid_cells, parameters)
     out = conform(with_defaults(lifecycle.apply(day, raised, previous_alerts, recs)))
     return out.sort_values(["kind", "pollutant", "set_id", "threshold_value", "level", "status"],
                            na_position="last", kind="stable").reset_index(drop=True)
 
 
-def alert_rules(thresholds: pd.DataFrame, parameters: Mapping[str, str]) -> pd.DataFrame:
+def alert_rules(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
     """Threshold rows of the alert sets that can be evaluated on one day (hourly or daily)."""
-    sets = parameters["alert_threshold_sets"].split()
+    sets = parameters.words("alert_threshold_sets")
     rows = thresholds[thresholds["set_id"].isin(sets)]
     rows = rows[rows["noise_source"].fillna("").astype(str).eq("")] if "noise_source" in rows.columns else rows
     usable = rows["averaging"].isin([rules.HOURLY, *DAILY_STATISTICS])
@@ -174,13 +174,6 @@ def _shaped(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
         raise ValueError(f"alerts: input {name} (lake dataset {LAKE_DATASETS.get(name, name)}) lacks columns "
                          f"{missing}; it has {list(frame.columns)}")
     return frame
-
-
-def parameters_dict(parameters: Mapping[str, str] | pd.DataFrame) -> dict[str, str]:
-    """The parameter register as name → text, from a mapping or its frame (``name``, ``value``)."""
-    if isinstance(parameters, pd.DataFrame):
-        parameters = dict(zip(parameters["name"], parameters["value"], strict=True))
-    return {k: str(v) for k, v in parameters.items()}
 
 
 def _stations(station_hourly: pd.DataFrame, station_daily: pd.DataFrame) -> pd.DataFrame:
@@ -259,11 +252,11 @@ def _raised_rows(table, station_hits, cell_hits, summary, footprints, station_ce
     return pd.DataFrame(rows)
 
 
-def episode_criteria(raised: pd.DataFrame, grid_cells: pd.DataFrame, params: Mapping[str, str]) -> pd.Series:
+def episode_criteria(raised: pd.DataFrame, grid_cells: pd.DataFrame, params: Parameters) -> pd.Series:
     """Indicative arrêté du 7 avril 2016 test: area ≥ episode_area_km2 or population ≥ share × grid total."""
     total = float(grid_cells["population"].sum()) if not grid_cells.empty else 0.0
     area = raised["area_km2"].astype(float).fillna(0.0)
     people = raised["population_total"].astype(float).fillna(0.0)
-    met = (area >= float(params["episode_area_km2"])) | (
-        (people >= float(params["episode_population_share"]) * total) & (people > 0))
+    met = (area >= params.float("episode_area_km2")) | (
+        (people >= params.float("episode_population_share") * total) & (people > 0))
     return met & raised["kind"].isin(CELL_KINDS)

@@ -30,17 +30,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from spse import forecast as cams
 from spse.alerts import impact, lifecycle, persistence, rules
-from spse.alerts.evaluate import episode_criteria, parameters_dict, with_defaults
+from spse.alerts.evaluate import episode_criteria, with_defaults
 from spse.alerts.recommendations import recommendation_text
 from spse.alerts.recommendations import recommendations as recommendation_register
 from spse.alerts.schema import COLUMNS, FORECAST_DATE, alert_id, conform, empty_alerts
+from spse.register import Parameters
 from spse.stats import exceeds
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ IMPACT_COLUMNS = ("n_cells", "area_km2", "population_total", "pop_0_5", "pop_65p
 def evaluate_forecast(run_day: dt.date, *, thresholds: pd.DataFrame, forecast_daily: pd.DataFrame | None,
                       observed: pd.DataFrame | None, grid_cells: pd.DataFrame, zone_cells: pd.DataFrame,
                       facility_cells: pd.DataFrame, zones: pd.DataFrame, facilities: pd.DataFrame,
-                      parameters: Mapping[str, str] | pd.DataFrame,
+                      parameters: Parameters,
                       recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
     """The forecast ``alerts`` rows of the run of J = ``run_day`` (columns of ``ALERT_COLUMNS``).
 
@@ -73,8 +73,8 @@ def evaluate_forecast(run_day: dt.date, *, thresholds: pd.DataFrame, forecast_da
         The observed alerts of J-1 (``spse.alerts.evaluate``), for the NO2 persistence rule.
     grid_cells, zone_cells, facility_cells, zones, facilities : DataFrame
         Grid and crosswalks (docs/architecture.md).
-    parameters : mapping or DataFrame
-        The parameter register.
+    parameters : spse.register.Parameters
+        The parameter register (``spse.register.parameters()``).
     recommendations : DataFrame, optional
         The recommendation register; default ``spse/registers/recommendations.csv``.
 
@@ -83,16 +83,15 @@ def evaluate_forecast(run_day: dt.date, *, thresholds: pd.DataFrame, forecast_da
     Code de l'environnement R221-1; arrêté du 7 avril 2016 modifié; arrêté inter-préfectoral
     Île-de-France 2016-01383; methods.md §1.2, §1.3, §8, W8.
     """
-    params = parameters_dict(parameters)
     forecast = valid_forecast(forecast_daily, zone_cells)
     if forecast.empty:
         return empty_alerts()
     recs = recommendation_register() if recommendations is None else recommendations
-    rounding = params["round_before_compare"].strip().lower() in ("1", "true", "yes")
+    rounding = parameters.bool("round_before_compare")
     run = _run_facts(forecast, run_day)
-    table = forecast_rules(thresholds, params)
+    table = forecast_rules(thresholds, parameters)
     day_rows, day_cells = _day_alerts(table, cell_hits(table, forecast, rounding), run, recs)
-    persist_rows, persist_cells = persistence.evaluate(run_day, thresholds=thresholds, parameters=params,
+    persist_rows, persist_cells = persistence.evaluate(run_day, thresholds=thresholds, parameters=parameters,
                                                        forecast=forecast, observed=observed, run=run,
                                                        rounding=rounding, recommendations=recs,
                                                        first_issue=len(day_rows))
@@ -107,19 +106,19 @@ def evaluate_forecast(run_day: dt.date, *, thresholds: pd.DataFrame, forecast_da
     frame["kind"] = KIND
     frame["basis"] = BASIS
     frame["station_ids"] = ""
-    frame["time_base"] = params["day_time_base"]
+    frame["time_base"] = parameters.text("day_time_base")
     frame["alert_id"] = [alert_id(d, p, lv, s, KIND) for d, p, lv, s in
                          zip(frame["date"], frame["pollutant"], frame["level"], frame["set_id"], strict=True)]
     frame = with_defaults(frame.reindex(columns=COLUMNS))
-    frame["meets_episode_criteria"] = episode_criteria(frame, grid_cells, params)
+    frame["meets_episode_criteria"] = episode_criteria(frame, grid_cells, parameters)
     out = conform(lifecycle.issue_forecast(frame))
     return out.sort_values(["date", "pollutant", "set_id", "threshold_value", "level"],
                            kind="stable").reset_index(drop=True)
 
 
-def forecast_rules(thresholds: pd.DataFrame, parameters: Mapping[str, str]) -> pd.DataFrame:
+def forecast_rules(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
     """Rows of the alert sets that one daily forecast statistic decides, with that ``statistic``."""
-    rows = thresholds[thresholds["set_id"].isin(parameters["alert_threshold_sets"].split())]
+    rows = thresholds[thresholds["set_id"].isin(parameters.words("alert_threshold_sets"))]
     if "noise_source" in rows.columns:
         rows = rows[rows["noise_source"].fillna("").astype(str).eq("")]
     one_day = rows["averaging"].ne(rules.HOURLY) | rows["consecutive_periods"].eq(1)

@@ -21,12 +21,6 @@ REQUIRED_REFERENCE = ("grid_cells", "zone_cells", "station_cells")
 OPTIONAL_REFERENCE = ("facility_cells", "zones", "facilities")
 
 
-def register_parameters() -> dict[str, str]:
-    """The parameter register as name → value."""
-    frame = register.parameters_frame()
-    return dict(zip(frame["name"], frame["value"], strict=True))
-
-
 def stale_inputs(day: dt.date) -> list[str]:
     """Datasets of the running sources that are stale for ``day`` (``spse.freshness``): a
     daily source without the day's partition, or any source fetched longer ago than it
@@ -69,7 +63,7 @@ def run(day: dt.date) -> pd.DataFrame:
         station_hourly=lake.read_days("air_hourly", [previous, day]),
         station_daily=lake.read_days("station_daily", [day]),
         previous_alerts=lake.read_days(DATASET, [previous]),
-        parameters=register_parameters(),
+        parameters=register.parameters(),
         missing_inputs=missing,
         input_problems=problems,
         **reference,
@@ -80,7 +74,7 @@ def run(day: dt.date) -> pd.DataFrame:
         thresholds=register.thresholds(),
         forecast_daily=lake.read_days(FORECAST_DATASET, [run_day]),
         observed=frame,
-        parameters=register_parameters(),
+        parameters=register.parameters(),
         **{name: table for name, table in reference.items() if name != "station_cells"},
     )
     if forecast_rows.empty:
