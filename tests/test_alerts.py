@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from spse import alerts, lake, register
+from spse.alerts.inputs import AlertInputs
 from spse.alerts.schema import COLUMNS
 from spse.config import settings
 from spse.timebase import day_bounds_utc
@@ -103,14 +104,15 @@ EMPTY_SURFACE_DAILY = pd.DataFrame(columns=["cell_id", "date", "pollutant", "sta
 
 def run_evaluate(world, *, station_hourly=None, station_daily=None, surface_hourly=None, surface_daily=None,
                  previous=None, day=DAY, parameters=None, missing=()) -> pd.DataFrame:
-    return alerts.evaluate(
-        day, thresholds=register.thresholds(),
+    inputs = AlertInputs(
         surface_hourly=EMPTY_SURFACE_HOURLY if surface_hourly is None else surface_hourly,
         surface_daily=EMPTY_SURFACE_DAILY if surface_daily is None else surface_daily,
         station_hourly=hourly("FR04BG1", "background", "NO2", [20.0]) if station_hourly is None else station_hourly,
         station_daily=daily([]) if station_daily is None else station_daily,
-        previous_alerts=previous, parameters=params() if parameters is None else parameters,
-        missing_inputs=missing, **world)
+        previous_alerts=previous, missing_inputs=missing, **world)
+    return alerts.evaluate(day, inputs, thresholds=register.thresholds(),
+                           parameters=params() if parameters is None else parameters,
+                           recommendations=alerts.recommendations())
 
 
 def air(frame: pd.DataFrame) -> pd.DataFrame:
