@@ -316,3 +316,40 @@ def test_recommendation_register_is_complete():
     assert (recs["reference"].str.len() > 10).all()
     for level in ("information", "alerte", "closed", "data_quality"):
         assert (recs["level"] == level).any()
+
+
+def test_alert_inputs_name_the_input_that_lacks_columns(world):
+    with pytest.raises(ValueError, match=r"input station_hourly \(lake dataset air_hourly\) lacks columns "
+                                         r"\['station_class', 'pollutant', 'ts_start_utc', 'value', 'is_valid'\]"):
+        AlertInputs(station_hourly=pd.DataFrame({"station_id": ["FR04BG1"]}), **world)
+    with pytest.raises(ValueError, match=r"input forecast_daily \(lake dataset forecast_cell_daily\) lacks columns "
+                                         r"\['base_time_utc', 'lead_day'\]"):
+        AlertInputs(forecast_daily=pd.DataFrame({c: [1] for c in ("cell_id", "date", "pollutant", "statistic",
+                                                                  "value", "is_valid")}), **world)
+
+
+def test_alert_inputs_without_a_partition_are_empty_with_their_columns(world):
+    inputs = AlertInputs(**world, missing_inputs=["noise_hourly"])
+    assert inputs.surface_daily.empty
+    assert list(inputs.surface_daily.columns) == ["cell_id", "pollutant", "statistic", "value", "is_valid"]
+    assert inputs.forecast_daily.empty and "lead_day" in inputs.forecast_daily.columns
+    assert inputs.grid_cells is world["grid_cells"] and inputs.previous_alerts is None
+    assert inputs.missing_inputs == ("noise_hourly",) and inputs.input_problems == ()
+    with pytest.raises(AttributeError):
+        inputs.zones = pd.DataFrame()  # type: ignore[misc]
+
+
+def test_alert_inputs_from_lake(world, spse_home):
+    write_lake(world, DAY, hourly("FR04TRAF", "traffic", "NO2", [212.0, 190.0], 8))
+    inputs = AlertInputs.from_lake(DAY)
+    # two hours of one station; the three background stations' day means; the 3 × 3 grid
+    assert sorted(inputs.station_hourly["value"]) == [190.0, 212.0]
+    assert sorted(inputs.station_daily["station_id"]) == ["FR04BG1", "FR04BG2", "FR04BG3"]
+    assert len(inputs.grid_cells) == 9 and len(inputs.zones) == 3 and len(inputs.facilities) == 5
+    assert inputs.surface_hourly.empty and inputs.forecast_daily.empty and inputs.previous_alerts.empty
+    assert "air_hourly" not in inputs.missing_inputs
+
+
+def test_alert_inputs_from_lake_need_the_grid(spse_home):
+    with pytest.raises(FileNotFoundError, match="'grid_cells' has no partition"):
+        AlertInputs.from_lake(DAY)
