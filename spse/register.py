@@ -7,6 +7,10 @@ and reference), ``registers/parameters.csv``, and the data-quality gate's
 ``registers/reference_checks.csv`` (what a complete reference vintage holds). Values tagged ``U`` are unconfirmed
 (see ``../shared/reference/methods.md`` §10); change them in the file, or point
 ``SPSE_THRESHOLDS_FILE`` / ``SPSE_PARAMETERS_FILE`` at a corrected copy.
+
+Method parameters are read one way: ``parameters()`` returns the register as a typed,
+read-only :class:`Parameters` (``.text``, ``.words``, ``.float``, ``.int``, ``.bool``), read
+once per file; pure functions receive it (or the values) from the pipeline.
 """
 
 from __future__ import annotations
@@ -157,19 +161,9 @@ def parameter(name: str) -> str:
     return parameters().text(name)
 
 
-def parameter_float(name: str) -> float:
-    """Shorthand for ``parameters().float(name)``."""
-    return parameters().float(name)
-
-
 def parameter_int(name: str) -> int:
     """Shorthand for ``parameters().int(name)``."""
     return parameters().int(name)
-
-
-def parameter_bool(name: str) -> bool:
-    """Shorthand for ``parameters().bool(name)``."""
-    return parameters().bool(name)
 
 
 def plausibility() -> pd.DataFrame:
