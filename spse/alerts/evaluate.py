@@ -212,7 +212,7 @@ def _raised_rows(table, station_hits, cell_hits, summary, footprints, station_ce
 
 
 def episode_criteria(raised: pd.DataFrame, grid_cells: pd.DataFrame, params: Parameters) -> pd.Series:
-    """Indicative arrêté du 7 avril 2016 test: area ≥ episode_area_km2 or population ≥ share × grid total."""
+    """Apply the indicative arrêté du 7 avril 2016 test: area ≥ episode_area_km2 or population ≥ share × grid total."""
     total = float(grid_cells["population"].sum()) if not grid_cells.empty else 0.0
     area = raised["area_km2"].astype(float).fillna(0.0)
     people = raised["population_total"].astype(float).fillna(0.0)

@@ -150,7 +150,7 @@ def cell_hits(table: pd.DataFrame, forecast: pd.DataFrame, rounding: bool) -> pd
 
 
 def _run_facts(forecast: pd.DataFrame, run_day: dt.date) -> dict:
-    """The CAMS run behind the partition: its base time (UTC, ISO) and the forecast days by lead day."""
+    """Describe the CAMS run behind the partition: its base time (UTC, ISO) and the forecast days by lead day."""
     base = pd.to_datetime(forecast["base_time_utc"], utc=True).max()
     days = {int(lead): run_day + dt.timedelta(days=int(lead)) for lead in cams.LEAD_DAYS}
     return {"base_time_utc": base.isoformat(), "days": days, "dataset": cams.DATASET,

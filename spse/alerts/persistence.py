@@ -43,7 +43,7 @@ OBSERVED_KIND = "air_quality"
 
 
 def persistence_rules(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
-    """Persistence rows of the alert sets, with their one-day ``base_averaging`` and forecast ``statistic``."""
+    """Select the persistence rows of the alert sets, with their ``base_averaging`` and forecast ``statistic``."""
     rows = thresholds[thresholds["set_id"].isin(parameters.words("alert_threshold_sets"))
                       & thresholds["averaging"].str.endswith(rules.PERSISTENCE_SUFFIX)]
     base = rows["averaging"].str.slice(stop=-len(rules.PERSISTENCE_SUFFIX))
@@ -57,7 +57,7 @@ def persistence_rules(thresholds: pd.DataFrame, parameters: Parameters) -> pd.Da
 def evaluate(run_day: dt.date, *, thresholds: pd.DataFrame, parameters: Parameters, forecast: pd.DataFrame,
              observed: pd.DataFrame | None, run: dict, rounding: bool, recommendations: pd.DataFrame,
              first_issue: int = 0) -> tuple[list[dict], pd.DataFrame]:
-    """Persistence alert rows for J = ``run_day`` and their affected cells.
+    """Return the persistence alert rows for J = ``run_day`` and their affected cells.
 
     ``forecast`` holds the valid ``forecast_cell_daily`` rows in scope (``lead_day`` 0 = J,
     1 = J+1); ``observed`` the observed alerts of J-1; ``run`` the CAMS run facts

@@ -183,7 +183,7 @@ _PLAIN_REFERENCE = {"failed": "mise à jour impossible, la dernière version val
 
 
 def lacking_lines(alerts: pd.DataFrame) -> list[str]:
-    """What the figures of the day lack, in plain French, one line per problem (duplicates merged).
+    """Say what the figures of the day lack, in plain French, one line per problem (duplicates merged).
 
     ``alerts`` holds ``data_quality`` rows of ``marts.alerts`` (``pollutant``, ``set_id``,
     ``date``, ``value_max``, ``recommendation``, ``triggered_by``); other kinds are ignored.

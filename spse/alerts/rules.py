@@ -33,7 +33,7 @@ SERIES_KEYS = ("discriminant", "procedure")
 
 
 def hourly_matrix(frame: pd.DataFrame, keys: list[str], hours: pd.DatetimeIndex) -> pd.DataFrame:
-    """Valid hourly values pivoted to (series × hours of the day); absent hours are NaN."""
+    """Pivot the valid hourly values to (series × hours of the day); absent hours are NaN."""
     valid = frame[frame["value"].notna() & frame["ts_start_utc"].isin(hours)]
     if "is_valid" in valid.columns:
         valid = valid[valid["is_valid"].astype(bool)]
@@ -98,7 +98,7 @@ def surface_hourly_hits(surface_hourly: pd.DataFrame, pollutant: str, hours: pd.
 
 
 def rule_json(rule, statistic: str) -> dict:
-    """The threshold row behind an alert, for its ``triggered_by`` JSON."""
+    """Describe the threshold row behind an alert, for its ``triggered_by`` JSON."""
     return {"set_id": rule["set_id"], "pollutant": rule["pollutant"], "level": rule["level"],
             "averaging": rule["averaging"], "threshold": float(rule["value"]),
             "consecutive_periods": int(rule["consecutive_periods"]), "comparison": ">", "statistic": statistic}
