@@ -117,9 +117,7 @@ def evaluate(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFrame, par
 
 def alert_rules(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
     """Threshold rows of the alert sets that can be evaluated on one day (hourly or daily)."""
-    sets = parameters.words("alert_threshold_sets")
-    rows = thresholds[thresholds["set_id"].isin(sets)]
-    rows = rows[rows["noise_source"].fillna("").astype(str).eq("")] if "noise_source" in rows.columns else rows
+    rows = rules.alert_set_rows(thresholds, parameters)
     usable = rows["averaging"].isin([rules.HOURLY, *DAILY_STATISTICS])
     # persistence rows span several days: spse.alerts.persistence evaluates them with the forecast
     for row in rows[~usable & ~rows["averaging"].str.endswith(rules.PERSISTENCE_SUFFIX)].itertuples():

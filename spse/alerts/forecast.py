@@ -116,9 +116,7 @@ def evaluate_forecast(run_day: dt.date, inputs: AlertInputs, *, observed: pd.Dat
 
 def forecast_rules(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
     """Rows of the alert sets that one daily forecast statistic decides, with that ``statistic``."""
-    rows = thresholds[thresholds["set_id"].isin(parameters.words("alert_threshold_sets"))]
-    if "noise_source" in rows.columns:
-        rows = rows[rows["noise_source"].fillna("").astype(str).eq("")]
+    rows = rules.alert_set_rows(thresholds, parameters)
     one_day = rows["averaging"].ne(rules.HOURLY) | rows["consecutive_periods"].eq(1)
     decided = rows["averaging"].isin(list(rules.DAILY_STATISTIC_OF)) & one_day
     rows = rows[decided]

@@ -44,8 +44,8 @@ OBSERVED_KIND = "air_quality"
 
 def persistence_rules(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
     """Select the persistence rows of the alert sets, with their ``base_averaging`` and forecast ``statistic``."""
-    rows = thresholds[thresholds["set_id"].isin(parameters.words("alert_threshold_sets"))
-                      & thresholds["averaging"].str.endswith(rules.PERSISTENCE_SUFFIX)]
+    rows = rules.alert_set_rows(thresholds, parameters)
+    rows = rows[rows["averaging"].str.endswith(rules.PERSISTENCE_SUFFIX)]
     base = rows["averaging"].str.slice(stop=-len(rules.PERSISTENCE_SUFFIX))
     rows = rows.assign(base_averaging=base, statistic=base.map(rules.DAILY_STATISTIC_OF))
     for row in rows[rows["statistic"].isna()].itertuples():

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from spse.register import Parameters
 from spse.stats import exceeds, longest_run_above
 
 HOURLY = "1h"
@@ -30,6 +31,14 @@ PERSISTENCE_SUFFIX = "_persistence"
 # the value ⇔ the day's highest hourly value above it.
 DAILY_STATISTIC_OF = {"day_mean": "day_mean", HOURLY: "day_max_1h"}
 SERIES_KEYS = ("discriminant", "procedure")
+
+
+def alert_set_rows(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
+    """Select the air-quality rows (no ``noise_source``) of the sets listed in ``alert_threshold_sets``."""
+    rows = thresholds[thresholds["set_id"].isin(parameters.words("alert_threshold_sets"))]
+    if "noise_source" in rows.columns:
+        rows = rows[rows["noise_source"].fillna("").astype(str).eq("")]
+    return rows
 
 
 def hourly_matrix(frame: pd.DataFrame, keys: list[str], hours: pd.DatetimeIndex) -> pd.DataFrame:
