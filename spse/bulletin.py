@@ -331,12 +331,13 @@ def _stations_section(stations: pd.DataFrame) -> str:
 
 
 def _method_section(build: pd.DataFrame, partitions: pd.DataFrame) -> str:
-    hours = register.parameter("min_valid_hours_day")
+    params = register.parameters()
+    hours = params.text("min_valid_hours_day")
     text = [
         "Sources : mesures horaires du flux E2 LCSQA / Geod'air (Airparif), population INSEE Filosofi carroyée "
         "200 m, arrondissements et établissements sensibles (Ville de Paris, FINESS), seuils du registre "
         "(Code de l'environnement R221-1, OMS 2021, directives européennes).",
-        f"Base de temps : instants stockés en UTC ; journée civile {register.parameter('day_time_base')}, de 23, "
+        f"Base de temps : instants stockés en UTC ; journée civile {params.text('day_time_base')}, de 23, "
         f"24 ou 25 heures. Règle de couverture : une statistique journalière exige au moins {hours} valeurs "
         "horaires valides (75 %) ; sinon elle est vide et signalée invalide.",
         "Surfaces : interpolation des seules stations de fond (inverse de la distance) sur les carreaux de 200 m. "

@@ -56,7 +56,7 @@ class FetchPolicy:
             return float(self.deadline_s)
         from spse import register
 
-        return register.parameter_float("fetch_deadline_s")
+        return register.parameters().float("fetch_deadline_s")
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ class Plausibility:
 
 def sentinels() -> frozenset[float]:
     """The no-data sentinel values of the register (``no_data_sentinels``)."""
-    return frozenset(float(v) for v in register.parameter("no_data_sentinels").split())
+    return frozenset(float(v) for v in register.parameters().words("no_data_sentinels"))
 
 
 def _as_series(value, n: int, index) -> pd.Series:
@@ -189,11 +189,12 @@ def inspect(source: Source, day: dt.date, result: ParseResult, files: list[str],
                                "quarantined or none); the previous partition, if any, is kept", file=label)
         verdict.completeness = completeness(source, day, frame, kept, now or dt.datetime.now(dt.UTC))
         c = verdict.completeness
-        if c["fraction"] < register.parameter_float("completeness_min_fraction"):
+        minimum = register.parameters().float("completeness_min_fraction")
+        if c["fraction"] < minimum:
             verdict.outcome = "partial"
             verdict.problems.append({"check": "completeness", "file": label, "row": None, "detail": (
                 f"{c['present']} of {c['expected']} expected station-hours ({c['series']} series × {c['hours']} h, "
-                f"{c['fraction']:.0%} < {register.parameter_float('completeness_min_fraction'):.0%}): "
+                f"{c['fraction']:.0%} < {minimum:.0%}): "
                 "the day is incomplete and will be re-fetched")})
     return verdict
 
@@ -209,7 +210,7 @@ def completeness(source: Source, day: dt.date, received: pd.DataFrame, kept: pd.
     """
     key = list(source.series_key)
     start, end = source.day_window(day)
-    lag = pd.Timedelta(hours=register.parameter_float("completeness_publication_lag_hours"))
+    lag = pd.Timedelta(hours=register.parameters().float("completeness_publication_lag_hours"))
     cutoff = min(end, max(start, pd.Timestamp(now).tz_convert("UTC").floor("h") - lag))
     hours = int((cutoff - start) / HOUR)
     series = received[key].drop_duplicates()
@@ -240,21 +241,22 @@ def check_reference(source: Source, frame: pd.DataFrame, label: str) -> None:
     if latest is None:
         return
     previous = lake.read_partition(source.dataset, latest)
-    if len(previous) < register.parameter_int("reference_min_compared_features"):
+    params = register.parameters()
+    if len(previous) < params.int("reference_min_compared_features"):
         return
     change = (n - len(previous)) / len(previous)
-    tolerance = register.parameter_float("reference_max_feature_change")
+    tolerance = params.float("reference_max_feature_change")
     if abs(change) > tolerance:
         refuse(f"{n} features against {len(previous)} in the previous vintage ({change:+.0%}, "
                f"tolerance ±{tolerance:.0%})")
     if "population" in frame.columns and "population" in previous.columns:
         new_total, old_total = float(frame["population"].sum()), float(previous["population"].sum())
-        tolerance = register.parameter_float("population_max_total_change")
+        tolerance = params.float("population_max_total_change")
         if old_total > 0 and abs(new_total - old_total) / old_total > tolerance:
             refuse(f"total population {new_total:,.0f} against {old_total:,.0f} in the previous vintage "
                    f"({(new_total - old_total) / old_total:+.0%}, tolerance ±{tolerance:.0%})")
     overlap = extent_overlap(extent(previous), extent(frame))
-    minimum = register.parameter_float("reference_min_extent_overlap")
+    minimum = params.float("reference_min_extent_overlap")
     if overlap is not None and overlap < minimum:
         refuse(f"the extent {_box(extent(frame))} overlaps the previous vintage's {_box(extent(previous))} "
                f"by {overlap:.0%} (intersection over union, minimum {minimum:.0%}): swapped axes or another "

@@ -67,9 +67,10 @@ def energetic_mean(levels_db, axis=None):
 
 def period_hours() -> dict[str, int]:
     """Nominal hours of the day, evening and night periods from the register (12, 4, 8)."""
-    day_start = register.parameter_int("noise_day_start_hour")
-    evening_start = register.parameter_int("noise_evening_start_hour")
-    night_start = register.parameter_int("noise_night_start_hour")
+    params = register.parameters()
+    day_start = params.int("noise_day_start_hour")
+    evening_start = params.int("noise_evening_start_hour")
+    night_start = params.int("noise_night_start_hour")
     return {"day": evening_start - day_start, "evening": night_start - evening_start,
             "night": 24 - night_start + day_start}
 
@@ -94,10 +95,11 @@ def period_bounds_utc(day: dt.date, time_base: str = "Europe/Paris"
                       ) -> dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]]:
     """[start, end) intervals in UTC of the day, evening and night periods of local day ``day``."""
     tz = tz_for(time_base)
-    day_start = register.parameter_int("noise_day_start_hour")
-    evening_start = register.parameter_int("noise_evening_start_hour")
-    night_start = register.parameter_int("noise_night_start_hour")
-    attribution = register.parameter("noise_night_attribution")
+    params = register.parameters()
+    day_start = params.int("noise_day_start_hour")
+    evening_start = params.int("noise_evening_start_hour")
+    night_start = params.int("noise_night_start_hour")
+    attribution = params.text("noise_night_attribution")
 
     def at(d: dt.date, hour: int) -> pd.Timestamp:
         return pd.Timestamp(dt.datetime.combine(d, dt.time(hour), tzinfo=tz)).tz_convert("UTC")
@@ -135,7 +137,7 @@ def noise_daily(noise_hourly: pd.DataFrame, day: dt.date, time_base: str = "Euro
     daylight-saving changes) are valid; Lden is NULL unless the three periods are valid.
     """
     bounds = period_bounds_utc(day, time_base)
-    min_fraction = register.parameter_float("noise_min_valid_fraction")
+    min_fraction = register.parameters().float("noise_min_valid_fraction")
     sites = pd.Index(noise_hourly["site_id"].dropna().unique(), name="site_id").sort_values()
     ts = pd.to_datetime(noise_hourly["ts_start_utc"], utc=True)
     valid = (noise_hourly["is_valid"].fillna(False).astype(bool) & noise_hourly["laeq_dba"].notna()).to_numpy()

@@ -54,7 +54,7 @@ COLUMNS: dict[str, Column] = {
 
 def default_time_base() -> str:
     """The register's time base of a day (``day_time_base``: Europe/Paris, CET or UTC)."""
-    return register.parameter("day_time_base")
+    return register.parameters().text("day_time_base")
 
 
 def window_hours_utc(day: dt.date, time_base: str) -> tuple[pd.DatetimeIndex, int]:
@@ -72,7 +72,7 @@ def exceeds(value, threshold, round_values: bool | None = None):
     §1.1 "Rounding", [U]).
     """
     if round_values is None:
-        round_values = register.parameter_bool("round_before_compare")
+        round_values = register.parameters().bool("round_before_compare")
     values = np.asarray(value, dtype=float)
     if round_values:
         values = np.sign(values) * np.floor(np.abs(values) + 0.5)
@@ -154,7 +154,7 @@ def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.n
     n_series, n_window = window_values.shape
     if n_window != LEAD_HOURS + n_day_hours:
         raise ValueError(f"window has {n_window} hours, expected {LEAD_HOURS} + {n_day_hours}")
-    min_hours = register.parameter_int("min_valid_hours_day")
+    min_hours = register.parameters().int("min_valid_hours_day")
     day = window_values[:, LEAD_HOURS:]
     valid = ~np.isnan(day)
     mean, n_valid = _row_mean(day, valid)
@@ -171,9 +171,9 @@ def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.n
     rows = everyone[np.broadcast_to(np.asarray(with_8h, dtype=bool), (n_series,))]
     if rows.size:
         means_8h, hours_8h = running_means_8h(window_values[rows])
-        valid_8h = hours_8h >= register.parameter_int("min_valid_hours_8h")
+        valid_8h = hours_8h >= register.parameters().int("min_valid_hours_8h")
         n_valid_8h = valid_8h.sum(axis=1)
-        ok_8h = n_valid_8h >= register.parameter_int("min_valid_8h_means_day")
+        ok_8h = n_valid_8h >= register.parameters().int("min_valid_8h_means_day")
         best = np.where(valid_8h, means_8h, -np.inf).max(axis=1)
         result["day_max_8h_mean"] = {"value": np.where(ok_8h, best, np.nan), "n_valid": n_valid_8h,
                                      "n_expected": np.full(rows.size, n_day_hours), "is_valid": ok_8h, "rows": rows}

@@ -283,10 +283,11 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
     classes) and ``surface_validation``, columns as in docs/architecture.md.
     """
     time_base = time_base or stats.default_time_base()
-    power = register.parameter_float("idw_power")
-    background_only = register.parameter_bool("idw_background_only")
+    params = register.parameters()
+    power = params.float("idw_power")
+    background_only = params.bool("idw_background_only")
     suffix = f"p{power:g}_{BACKGROUND if background_only else 'all_stations'}_loo"
-    surface_method = register.parameter("surface_method").strip()
+    surface_method = params.text("surface_method").strip()
     model_run = _model_run(model_hourly, surface_method)
     window, n_day_hours = stats.window_hours_utc(day, time_base)
     cells = cells.copy()

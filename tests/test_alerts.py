@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from spse import alerts, lake, register
+from spse.alerts.inputs import AlertInputs
 from spse.alerts.schema import COLUMNS
 from spse.config import settings
 from spse.timebase import day_bounds_utc
@@ -71,12 +72,12 @@ def world() -> dict[str, pd.DataFrame]:
             "facility_cells": facility_cells, "station_cells": station_cells}
 
 
-def params(**overrides: str) -> dict[str, str]:
+def params(**overrides: str) -> register.Parameters:
     pinned = {"day_time_base": "Europe/Paris", "round_before_compare": "false",
               "station_footprint_traffic_m": "100", "station_footprint_background_m": "1000",
               "episode_area_km2": "100", "episode_population_share": "0.10",
               "alert_threshold_sets": "FR_R221-1", "alert_min_background_stations": "3"}
-    return {**alerts.register_parameters(), **pinned, **overrides}
+    return register.Parameters({**register.parameters(), **pinned, **overrides})
 
 
 def hourly(station: str, station_class: str, pollutant: str, values: list[float | None],
@@ -103,14 +104,15 @@ EMPTY_SURFACE_DAILY = pd.DataFrame(columns=["cell_id", "date", "pollutant", "sta
 
 def run_evaluate(world, *, station_hourly=None, station_daily=None, surface_hourly=None, surface_daily=None,
                  previous=None, day=DAY, parameters=None, missing=()) -> pd.DataFrame:
-    return alerts.evaluate(
-        day, thresholds=register.thresholds(),
+    inputs = AlertInputs(
         surface_hourly=EMPTY_SURFACE_HOURLY if surface_hourly is None else surface_hourly,
         surface_daily=EMPTY_SURFACE_DAILY if surface_daily is None else surface_daily,
         station_hourly=hourly("FR04BG1", "background", "NO2", [20.0]) if station_hourly is None else station_hourly,
         station_daily=daily([]) if station_daily is None else station_daily,
-        previous_alerts=previous, parameters=params() if parameters is None else parameters,
-        missing_inputs=missing, **world)
+        previous_alerts=previous, missing_inputs=missing, **world)
+    return alerts.evaluate(day, inputs, thresholds=register.thresholds(),
+                           parameters=params() if parameters is None else parameters,
+                           recommendations=alerts.recommendations())
 
 
 def air(frame: pd.DataFrame) -> pd.DataFrame:
@@ -314,3 +316,40 @@ def test_recommendation_register_is_complete():
     assert (recs["reference"].str.len() > 10).all()
     for level in ("information", "alerte", "closed", "data_quality"):
         assert (recs["level"] == level).any()
+
+
+def test_alert_inputs_name_the_input_that_lacks_columns(world):
+    with pytest.raises(ValueError, match=r"input station_hourly \(lake dataset air_hourly\) lacks columns "
+                                         r"\['station_class', 'pollutant', 'ts_start_utc', 'value', 'is_valid'\]"):
+        AlertInputs(station_hourly=pd.DataFrame({"station_id": ["FR04BG1"]}), **world)
+    with pytest.raises(ValueError, match=r"input forecast_daily \(lake dataset forecast_cell_daily\) lacks columns "
+                                         r"\['base_time_utc', 'lead_day'\]"):
+        AlertInputs(forecast_daily=pd.DataFrame({c: [1] for c in ("cell_id", "date", "pollutant", "statistic",
+                                                                  "value", "is_valid")}), **world)
+
+
+def test_alert_inputs_without_a_partition_are_empty_with_their_columns(world):
+    inputs = AlertInputs(**world, missing_inputs=["noise_hourly"])
+    assert inputs.surface_daily.empty
+    assert list(inputs.surface_daily.columns) == ["cell_id", "pollutant", "statistic", "value", "is_valid"]
+    assert inputs.forecast_daily.empty and "lead_day" in inputs.forecast_daily.columns
+    assert inputs.grid_cells is world["grid_cells"] and inputs.previous_alerts is None
+    assert inputs.missing_inputs == ("noise_hourly",) and inputs.input_problems == ()
+    with pytest.raises(AttributeError):
+        inputs.zones = pd.DataFrame()  # type: ignore[misc]
+
+
+def test_alert_inputs_from_lake(world, spse_home):
+    write_lake(world, DAY, hourly("FR04TRAF", "traffic", "NO2", [212.0, 190.0], 8))
+    inputs = AlertInputs.from_lake(DAY)
+    # two hours of one station; the three background stations' day means; the 3 × 3 grid
+    assert sorted(inputs.station_hourly["value"]) == [190.0, 212.0]
+    assert sorted(inputs.station_daily["station_id"]) == ["FR04BG1", "FR04BG2", "FR04BG3"]
+    assert len(inputs.grid_cells) == 9 and len(inputs.zones) == 3 and len(inputs.facilities) == 5
+    assert inputs.surface_hourly.empty and inputs.forecast_daily.empty and inputs.previous_alerts.empty
+    assert "air_hourly" not in inputs.missing_inputs
+
+
+def test_alert_inputs_from_lake_need_the_grid(spse_home):
+    with pytest.raises(FileNotFoundError, match="'grid_cells' has no partition"):
+        AlertInputs.from_lake(DAY)

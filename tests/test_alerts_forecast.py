@@ -16,6 +16,7 @@ import pytest
 from spse import alerts, lake, register
 from spse.alerts import lifecycle
 from spse.alerts.forecast import evaluate_forecast
+from spse.alerts.inputs import AlertInputs
 from spse.config import settings
 
 J = dt.date(2026, 1, 16)  # run day: the run at 06:00 on J evaluates the observed day J-1
@@ -48,10 +49,10 @@ def world() -> dict[str, pd.DataFrame]:
     }
 
 
-def params(**overrides: str) -> dict[str, str]:
+def params(**overrides: str) -> register.Parameters:
     pinned = {"day_time_base": "Europe/Paris", "round_before_compare": "false", "episode_area_km2": "100",
               "episode_population_share": "0.10", "alert_threshold_sets": "FR_R221-1"}
-    return {**alerts.register_parameters(), **pinned, **overrides}
+    return register.Parameters({**register.parameters(), **pinned, **overrides})
 
 
 def forecast(values: dict[tuple[str, str, str, int], float], valid: bool = True) -> pd.DataFrame:
@@ -71,8 +72,9 @@ def pm10(j: dict[str, float], j1: dict[str, float]) -> pd.DataFrame:
 
 def run(world, frame, observed=None, **overrides) -> pd.DataFrame:
     reference = {k: v for k, v in world.items() if k != "station_cells"}
-    return evaluate_forecast(J, thresholds=register.thresholds(), forecast_daily=frame, observed=observed,
-                             parameters=params(**overrides), **reference)
+    return evaluate_forecast(J, AlertInputs(forecast_daily=frame, **reference), observed=observed,
+                             thresholds=register.thresholds(), parameters=params(**overrides),
+                             recommendations=alerts.recommendations())
 
 
 def keyed(out: pd.DataFrame) -> dict[tuple[dt.date, str, str], pd.Series]:

@@ -30,7 +30,7 @@ def test_never_ingested_source(spse_home):
 
 
 def test_stale_source_reaches_the_alert_inputs(spse_home, monkeypatch):
-    from spse.alerts.job import stale_inputs
+    from spse.alerts.inputs import stale_inputs
 
     _, day = _ingest_sample("lcsqa_e2", monkeypatch)
     assert "air_hourly" not in stale_inputs(day)

@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 from spse import register
 
 SPSE = Path(__file__).resolve().parents[1] / "spse"
@@ -65,3 +67,32 @@ def test_no_threshold_literal_outside_the_register():
             if ("threshold" in line.lower() or "seuil" in line.lower()) and pattern.search(line):
                 offenders.append(f"{path.name}:{n}: {line.strip()}")
     assert offenders == []
+
+
+def test_parameters_read_typed_values_from_the_register_file():
+    params = register.parameters()
+    # registers/parameters.csv: min_valid_hours_day,18 / episode_population_share,0.10 / idw_background_only,true
+    assert params.int("min_valid_hours_day") == 18
+    assert params.float("episode_population_share") == 0.1
+    assert params.bool("idw_background_only") is True
+    assert params.bool("round_before_compare") is False
+    assert params.text("day_time_base") == "Europe/Paris"
+    assert params.words("no_data_sentinels") == ["9999", "-9999", "999", "-999", "99999", "-99999"]
+    assert register.parameters() is params  # read once per file
+
+
+def test_parameters_from_a_mapping_pin_values_and_name_bad_ones():
+    params = register.Parameters({**register.parameters(), "round_before_compare": "Yes", "idw_power": 3})
+    assert params.bool("round_before_compare") is True
+    assert params.float("idw_power") == 3.0
+    assert params.int("min_valid_hours_day") == 18
+    with pytest.raises(KeyError, match="'no_such_parameter' is not in the register"):
+        params.text("no_such_parameter")
+    with pytest.raises(ValueError, match="'day_time_base' is 'Europe/Paris', not a number"):
+        params.float("day_time_base")
+    with pytest.raises(ValueError, match=r"'episode_population_share' is '0\.10', not an integer"):
+        params.int("episode_population_share")
+    with pytest.raises(ValueError, match="'flag' is 'ture'"):
+        register.Parameters({"flag": "ture"}).bool("flag")
+    with pytest.raises(TypeError):
+        params["idw_power"] = "1"  # type: ignore[index]

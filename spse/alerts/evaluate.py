@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,9 +27,12 @@ import pandas as pd
 from spse.alerts import impact, lifecycle, quality, rules
 from spse.alerts.footprint import footprint_cells
 from spse.alerts.recommendations import recommendation_text
-from spse.alerts.recommendations import recommendations as recommendation_register
 from spse.alerts.schema import COLUMNS, alert_id, conform
+from spse.register import Parameters
 from spse.timebase import day_hours_utc
+
+if TYPE_CHECKING:
+    from spse.alerts.inputs import AlertInputs
 
 log = logging.getLogger(__name__)
 
@@ -39,97 +42,65 @@ EMPTY_IMPACT = {"n_cells": 0, "area_km2": 0.0, "population_total": 0.0, "pop_0_5
                 "pop_poor_households": 0.0, "facility_count": 0, "facilities_by_category": "{}",
                 "meets_episode_criteria": False}
 
-INPUT_COLUMNS = {
-    "surface_hourly": ["cell_id", "pollutant", "ts_start_utc", "value"],
-    "surface_daily": ["cell_id", "pollutant", "statistic", "value", "is_valid"],
-    "station_hourly": ["station_id", "station_class", "pollutant", "ts_start_utc", "value", "is_valid"],
-    "station_daily": ["station_id", "station_class", "pollutant", "statistic", "value", "is_valid"],
-    "grid_cells": ["cell_id", "x_3035", "y_3035", *impact.POPULATION_COLUMNS],
-    "zone_cells": ["zone_id", "cell_id", "area_fraction"],
-    "facility_cells": ["facility_id", "cell_id"],
-    "station_cells": ["station_id", "cell_id", "x_3035", "y_3035"],
-    "zones": ["zone_id", "zone_name"],
-    "facilities": ["facility_id", "category", "name"],
-}
-
-LAKE_DATASETS = {"station_hourly": "air_hourly"}
 # Kinds whose rows have affected cells (the episode criteria apply); data_quality rows have none.
 CELL_KINDS = ("air_quality", "forecast")
 
-def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataFrame, surface_daily: pd.DataFrame,
-             station_hourly: pd.DataFrame, station_daily: pd.DataFrame, grid_cells: pd.DataFrame,
-             zone_cells: pd.DataFrame, facility_cells: pd.DataFrame, station_cells: pd.DataFrame,
-             zones: pd.DataFrame, facilities: pd.DataFrame, previous_alerts: pd.DataFrame | None,
-             parameters: Mapping[str, str] | pd.DataFrame, missing_inputs: Iterable[str] = (),
-             input_problems: Iterable[dict] = (), recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The ``alerts`` rows of ``day`` (columns of ``spse.alerts.schema.ALERT_COLUMNS``).
+
+def evaluate(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFrame, parameters: Parameters,
+             recommendations: pd.DataFrame) -> pd.DataFrame:
+    """Return the ``alerts`` rows of ``day`` (columns of ``spse.alerts.schema.ALERT_COLUMNS``).
 
     Parameters
     ----------
     day : datetime.date
         Observed local day (time zone: parameter ``day_time_base``, default Europe/Paris).
+    inputs : spse.alerts.inputs.AlertInputs
+        Surfaces, station data, grid and crosswalks of the day, the alerts of ``day - 1``
+        (lifecycle), the stale inputs and the quality-log records (one data-quality alert per
+        source and outcome). Stations of ``station_hourly`` in the local day without a
+        ``station_cells`` row (no coordinates in the station list) raise ``DQ_STATIONS_UNLOCATED``.
     thresholds : DataFrame
         The threshold register (``spse.register.thresholds()``); filtered here on
         ``alert_threshold_sets``. Values in µg/m³ (CO mg/m³).
-    surface_hourly, surface_daily, station_hourly, station_daily : DataFrame
-        Lake datasets of the day (``air_hourly`` for ``station_hourly``; it may hold the
-        neighbouring UTC days, only the hours of the local day are used).
-    grid_cells, zone_cells, facility_cells, station_cells, zones, facilities : DataFrame
-        Grid and crosswalks (docs/architecture.md). Stations of ``station_hourly`` in the
-        local day without a ``station_cells`` row (no coordinates in the station list) raise
-        ``DQ_STATIONS_UNLOCATED``.
-    previous_alerts : DataFrame or None
-        The ``alerts`` partition of ``day - 1`` (lifecycle).
-    parameters : mapping or DataFrame
-        The parameter register (name → value, or its frame with ``name``/``value``).
-    missing_inputs : iterable of str
-        Daily datasets whose partition of ``day`` is missing (data-quality alerts).
-    input_problems : iterable of dict
-        Quality-log records of the inputs (:func:`spse.qualitylog.concerning`): refused,
-        partial, failed or quarantined inputs, one data-quality alert per source and outcome.
-    recommendations : DataFrame, optional
-        The recommendation register; default ``spse/registers/recommendations.csv``.
+    parameters : spse.register.Parameters
+        The parameter register (``spse.register.parameters()``).
+    recommendations : DataFrame
+        The recommendation register (``spse.alerts.recommendations()``).
 
     References
     ----------
     Code de l'environnement R221-1; arrêté du 7 avril 2016; arrêté du 20 août 2014 modifié
     le 13 mars 2018; methods.md §1, §8, W3, W8.
     """
-    params = parameters_dict(parameters)
-    surface_hourly = _shaped("surface_hourly", surface_hourly)
-    surface_daily = _shaped("surface_daily", surface_daily)
-    station_hourly = _shaped("station_hourly", station_hourly)
-    station_daily = _shaped("station_daily", station_daily)
-    grid_cells = _shaped("grid_cells", grid_cells)
-    zone_cells = _shaped("zone_cells", zone_cells)
-    facility_cells = _shaped("facility_cells", facility_cells)
-    station_cells = _shaped("station_cells", station_cells)
-    zones = _shaped("zones", zones)
-    facilities = _shaped("facilities", facilities)
-    recs = recommendation_register() if recommendations is None else recommendations
-    time_base = params["day_time_base"]
+    station_hourly, station_daily = inputs.station_hourly, inputs.station_daily
+    station_cells, grid_cells, zone_cells = inputs.station_cells, inputs.grid_cells, inputs.zone_cells
+    time_base = parameters.text("day_time_base")
     hours = day_hours_utc(day, time_base)
-    rounding = params["round_before_compare"].strip().lower() in ("1", "true", "yes")
-    table = alert_rules(thresholds, params)
+    rounding = parameters.bool("round_before_compare")
+    table = alert_rules(thresholds, parameters)
 
     stations = _stations(station_hourly, station_daily)
-    footprints = footprint_cells(stations, station_cells, grid_cells, params)
+    footprints = footprint_cells(stations, station_cells, grid_cells, parameters)
     in_scope = set(footprints.loc[footprints["cell_id"].isin(zone_cells["cell_id"]), "station_id"])
     hourly = station_hourly[station_hourly["station_id"].isin(in_scope)]
     daily = station_daily[station_daily["station_id"].isin(in_scope)]
 
-    station_hits, cell_hits = _all_hits(table, hourly, daily, surface_hourly, surface_daily, hours, rounding)
+    station_hits, cell_hits = _all_hits(table, hourly, daily, inputs.surface_hourly, inputs.surface_daily, hours,
+                                       rounding)
     from_stations = station_hits[["rule", "station_id"]].merge(footprints, on="station_id")[["rule", "cell_id"]]
     affected = pd.concat([cell_hits[["rule", "cell_id"]], from_stations], ignore_index=True).drop_duplicates()
-    summary = impact.summarise(affected, grid_cells, zone_cells, zones, facility_cells, facilities)
+    summary = impact.summarise(affected, grid_cells, zone_cells, inputs.zones, inputs.facility_cells,
+                              inputs.facilities)
 
-    raised = _raised_rows(table, station_hits, cell_hits, summary, footprints, station_cells, recs, rounding)
-    missing = set(missing_inputs) | ({"air_hourly"} if not station_hourly["ts_start_utc"].isin(hours).any() else set())
+    raised = _raised_rows(table, station_hits, cell_hits, summary, footprints, station_cells, recommendations, rounding)
+    no_air = not station_hourly["ts_start_utc"].isin(hours).any()
+    missing = set(inputs.missing_inputs) | ({"air_hourly"} if no_air else set())
     dq_pollutants = set(table["pollutant"]) & set(stations.loc[stations["station_id"].isin(in_scope), "pollutant"])
-    dq = pd.concat([quality.missing_partition_alerts(day.isoformat(), missing, recs),
-                    quality.background_station_alerts(dq_pollutants, station_daily, in_scope, params, recs),
-                    quality.input_problem_alerts(input_problems, recs),
-                    quality.unlocated_station_alerts(station_hourly, station_cells, hours, recs)],
+    dq = pd.concat([quality.missing_partition_alerts(day.isoformat(), missing, recommendations),
+                    quality.background_station_alerts(dq_pollutants, station_daily, in_scope, parameters,
+                                                      recommendations),
+                    quality.input_problem_alerts(inputs.input_problems, recommendations),
+                    quality.unlocated_station_alerts(station_hourly, station_cells, hours, recommendations)],
                    ignore_index=True)
     frames = [frame for frame in (raised, dq) if not frame.empty]
     raised = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
@@ -138,17 +109,15 @@ def evaluate(day: dt.date, *, thresholds: pd.DataFrame, surface_hourly: pd.DataF
                           zip(raised["pollutant"], raised["level"], raised["set_id"], strict=True)]
     raised["date"] = day
     raised["time_base"] = time_base
-    raised["meets_episode_criteria"] = episode_criteria(raised, grid_cells, params)
-    out = conform(with_defaults(lifecycle.apply(day, raised, previous_alerts, recs)))
+    raised["meets_episode_criteria"] = episode_criteria(raised, grid_cells, parameters)
+    out = conform(with_defaults(lifecycle.apply(day, raised, inputs.previous_alerts, recommendations)))
     return out.sort_values(["kind", "pollutant", "set_id", "threshold_value", "level", "status"],
                            na_position="last", kind="stable").reset_index(drop=True)
 
 
-def alert_rules(thresholds: pd.DataFrame, parameters: Mapping[str, str]) -> pd.DataFrame:
+def alert_rules(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
     """Threshold rows of the alert sets that can be evaluated on one day (hourly or daily)."""
-    sets = parameters["alert_threshold_sets"].split()
-    rows = thresholds[thresholds["set_id"].isin(sets)]
-    rows = rows[rows["noise_source"].fillna("").astype(str).eq("")] if "noise_source" in rows.columns else rows
+    rows = rules.alert_set_rows(thresholds, parameters)
     usable = rows["averaging"].isin([rules.HOURLY, *DAILY_STATISTICS])
     # persistence rows span several days: spse.alerts.persistence evaluates them with the forecast
     for row in rows[~usable & ~rows["averaging"].str.endswith(rules.PERSISTENCE_SUFFIX)].itertuples():
@@ -162,25 +131,6 @@ def with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
     filled = {name: frame[name].astype(object).where(frame[name].notna(), default)
               for name, default in EMPTY_IMPACT.items()}
     return frame.assign(**filled)
-
-
-def _shaped(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
-    """``frame``, or an empty frame with the columns used here when no partition was found."""
-    required = INPUT_COLUMNS[name]
-    if frame is None or (frame.empty and not set(required) <= set(frame.columns)):
-        return pd.DataFrame(columns=required)
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        raise ValueError(f"alerts: input {name} (lake dataset {LAKE_DATASETS.get(name, name)}) lacks columns "
-                         f"{missing}; it has {list(frame.columns)}")
-    return frame
-
-
-def parameters_dict(parameters: Mapping[str, str] | pd.DataFrame) -> dict[str, str]:
-    """The parameter register as name → text, from a mapping or its frame (``name``, ``value``)."""
-    if isinstance(parameters, pd.DataFrame):
-        parameters = dict(zip(parameters["name"], parameters["value"], strict=True))
-    return {k: str(v) for k, v in parameters.items()}
 
 
 def _stations(station_hourly: pd.DataFrame, station_daily: pd.DataFrame) -> pd.DataFrame:
@@ -259,11 +209,11 @@ def _raised_rows(table, station_hits, cell_hits, summary, footprints, station_ce
     return pd.DataFrame(rows)
 
 
-def episode_criteria(raised: pd.DataFrame, grid_cells: pd.DataFrame, params: Mapping[str, str]) -> pd.Series:
-    """Indicative arrêté du 7 avril 2016 test: area ≥ episode_area_km2 or population ≥ share × grid total."""
+def episode_criteria(raised: pd.DataFrame, grid_cells: pd.DataFrame, params: Parameters) -> pd.Series:
+    """Apply the indicative arrêté du 7 avril 2016 test: area ≥ episode_area_km2 or population ≥ share × grid total."""
     total = float(grid_cells["population"].sum()) if not grid_cells.empty else 0.0
     area = raised["area_km2"].astype(float).fillna(0.0)
     people = raised["population_total"].astype(float).fillna(0.0)
-    met = (area >= float(params["episode_area_km2"])) | (
-        (people >= float(params["episode_population_share"]) * total) & (people > 0))
+    met = (area >= params.float("episode_area_km2")) | (
+        (people >= params.float("episode_population_share") * total) & (people > 0))
     return met & raised["kind"].isin(CELL_KINDS)

@@ -12,26 +12,26 @@ so only the few cells around each station are examined, whatever the size of the
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
+
+from spse.register import Parameters
 
 # INSEE / INSPIRE grid resolution (docs/architecture.md "Spatial frame"), not a tunable value.
 CELL_SIZE_M = 200.0
 CELL_AREA_KM2 = CELL_SIZE_M * CELL_SIZE_M / 1e6
 
 
-def radius_m(station_class: pd.Series, parameters: Mapping[str, str]) -> pd.Series:
+def radius_m(station_class: pd.Series, parameters: Parameters) -> pd.Series:
     """Footprint radius [m] of each station from its class (background or anything else)."""
-    background = float(parameters["station_footprint_background_m"])
-    local = float(parameters["station_footprint_traffic_m"])
+    background = parameters.float("station_footprint_background_m")
+    local = parameters.float("station_footprint_traffic_m")
     return pd.Series(np.where(station_class.to_numpy() == "background", background, local),
                      index=station_class.index, dtype=float)
 
 
 def footprint_cells(stations: pd.DataFrame, station_cells: pd.DataFrame, grid_cells: pd.DataFrame,
-                    parameters: Mapping[str, str]) -> pd.DataFrame:
+                    parameters: Parameters) -> pd.DataFrame:
     """Cells within each station's footprint: ``station_id``, ``cell_id``, ``distance_m``.
 
     ``stations`` holds ``station_id`` and ``station_class``. ``distance_m`` is the distance

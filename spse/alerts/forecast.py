@@ -30,18 +30,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from spse import forecast as cams
 from spse.alerts import impact, lifecycle, persistence, rules
-from spse.alerts.evaluate import episode_criteria, parameters_dict, with_defaults
+from spse.alerts.evaluate import episode_criteria, with_defaults
 from spse.alerts.recommendations import recommendation_text
-from spse.alerts.recommendations import recommendations as recommendation_register
 from spse.alerts.schema import COLUMNS, FORECAST_DATE, alert_id, conform, empty_alerts
+from spse.register import Parameters
 from spse.stats import exceeds
+
+if TYPE_CHECKING:
+    from spse.alerts.inputs import AlertInputs
 
 log = logging.getLogger(__name__)
 
@@ -53,89 +56,80 @@ IMPACT_COLUMNS = ("n_cells", "area_km2", "population_total", "pop_0_5", "pop_65p
                   "zone_ids", "zone_names", "facility_count", "facility_ids", "facilities_by_category")
 
 
-def evaluate_forecast(run_day: dt.date, *, thresholds: pd.DataFrame, forecast_daily: pd.DataFrame | None,
-                      observed: pd.DataFrame | None, grid_cells: pd.DataFrame, zone_cells: pd.DataFrame,
-                      facility_cells: pd.DataFrame, zones: pd.DataFrame, facilities: pd.DataFrame,
-                      parameters: Mapping[str, str] | pd.DataFrame,
-                      recommendations: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The forecast ``alerts`` rows of the run of J = ``run_day`` (columns of ``ALERT_COLUMNS``).
+def evaluate_forecast(run_day: dt.date, inputs: AlertInputs, *, observed: pd.DataFrame | None,
+                      thresholds: pd.DataFrame, parameters: Parameters, recommendations: pd.DataFrame) -> pd.DataFrame:
+    """Return the forecast ``alerts`` rows of the run of J = ``run_day`` (columns of ``ALERT_COLUMNS``).
 
     Parameters
     ----------
     run_day : datetime.date
         J, the local day of the run (Europe/Paris by default); the observed day is J-1.
-    thresholds : DataFrame
-        The threshold register; filtered on ``alert_threshold_sets``. µg/m³ (CO mg/m³).
-    forecast_daily : DataFrame or None
-        The partition ``forecast_cell_daily/date=J`` (``spse.forecast.COLUMNS``); None or
-        empty: no forecast row.
+    inputs : spse.alerts.inputs.AlertInputs
+        Its ``forecast_daily`` (the partition ``forecast_cell_daily/date=J``; empty: no
+        forecast row), grid and crosswalks (docs/architecture.md).
     observed : DataFrame or None
         The observed alerts of J-1 (``spse.alerts.evaluate``), for the NO2 persistence rule.
-    grid_cells, zone_cells, facility_cells, zones, facilities : DataFrame
-        Grid and crosswalks (docs/architecture.md).
-    parameters : mapping or DataFrame
-        The parameter register.
-    recommendations : DataFrame, optional
-        The recommendation register; default ``spse/registers/recommendations.csv``.
+    thresholds : DataFrame
+        The threshold register; filtered on ``alert_threshold_sets``. µg/m³ (CO mg/m³).
+    parameters : spse.register.Parameters
+        The parameter register (``spse.register.parameters()``).
+    recommendations : DataFrame
+        The recommendation register (``spse.alerts.recommendations()``).
 
     References
     ----------
     Code de l'environnement R221-1; arrêté du 7 avril 2016 modifié; arrêté inter-préfectoral
     Île-de-France 2016-01383; methods.md §1.2, §1.3, §8, W8.
     """
-    params = parameters_dict(parameters)
-    forecast = valid_forecast(forecast_daily, zone_cells)
+    forecast = valid_forecast(inputs.forecast_daily, inputs.zone_cells)
     if forecast.empty:
         return empty_alerts()
-    recs = recommendation_register() if recommendations is None else recommendations
-    rounding = params["round_before_compare"].strip().lower() in ("1", "true", "yes")
+    rounding = parameters.bool("round_before_compare")
     run = _run_facts(forecast, run_day)
-    table = forecast_rules(thresholds, params)
-    day_rows, day_cells = _day_alerts(table, cell_hits(table, forecast, rounding), run, recs)
-    persist_rows, persist_cells = persistence.evaluate(run_day, thresholds=thresholds, parameters=params,
+    table = forecast_rules(thresholds, parameters)
+    day_rows, day_cells = _day_alerts(table, cell_hits(table, forecast, rounding), run, recommendations)
+    persist_rows, persist_cells = persistence.evaluate(run_day, thresholds=thresholds, parameters=parameters,
                                                        forecast=forecast, observed=observed, run=run,
-                                                       rounding=rounding, recommendations=recs,
+                                                       rounding=rounding, recommendations=recommendations,
                                                        first_issue=len(day_rows))
     rows = day_rows + persist_rows
     if not rows:
         return empty_alerts()
     affected = pd.concat([day_cells, persist_cells], ignore_index=True)
-    summary = impact.summarise(affected, grid_cells, zone_cells, zones, facility_cells, facilities).set_index("rule")
+    summary = impact.summarise(affected, inputs.grid_cells, inputs.zone_cells, inputs.zones, inputs.facility_cells,
+                               inputs.facilities).set_index("rule")
     frame = pd.DataFrame(rows)
     for column in IMPACT_COLUMNS:
         frame[column] = frame["issue"].map(summary[column]) if column in summary.columns else np.nan
     frame["kind"] = KIND
     frame["basis"] = BASIS
     frame["station_ids"] = ""
-    frame["time_base"] = params["day_time_base"]
+    frame["time_base"] = parameters.text("day_time_base")
     frame["alert_id"] = [alert_id(d, p, lv, s, KIND) for d, p, lv, s in
                          zip(frame["date"], frame["pollutant"], frame["level"], frame["set_id"], strict=True)]
     frame = with_defaults(frame.reindex(columns=COLUMNS))
-    frame["meets_episode_criteria"] = episode_criteria(frame, grid_cells, params)
+    frame["meets_episode_criteria"] = episode_criteria(frame, inputs.grid_cells, parameters)
     out = conform(lifecycle.issue_forecast(frame))
     return out.sort_values(["date", "pollutant", "set_id", "threshold_value", "level"],
                            kind="stable").reset_index(drop=True)
 
 
-def forecast_rules(thresholds: pd.DataFrame, parameters: Mapping[str, str]) -> pd.DataFrame:
+def forecast_rules(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
     """Rows of the alert sets that one daily forecast statistic decides, with that ``statistic``."""
-    rows = thresholds[thresholds["set_id"].isin(parameters["alert_threshold_sets"].split())]
-    if "noise_source" in rows.columns:
-        rows = rows[rows["noise_source"].fillna("").astype(str).eq("")]
+    rows = rules.alert_set_rows(thresholds, parameters)
     one_day = rows["averaging"].ne(rules.HOURLY) | rows["consecutive_periods"].eq(1)
     decided = rows["averaging"].isin(list(rules.DAILY_STATISTIC_OF)) & one_day
     rows = rows[decided]
     return rows.assign(statistic=rows["averaging"].map(rules.DAILY_STATISTIC_OF)).reset_index(drop=True)
 
 
-def valid_forecast(forecast_daily: pd.DataFrame | None, zone_cells: pd.DataFrame) -> pd.DataFrame:
-    """Valid forecast statistics of the cells of the zone crosswalk (``FORECAST_COLUMNS``)."""
-    if forecast_daily is None or forecast_daily.empty:
+def valid_forecast(forecast_daily: pd.DataFrame, zone_cells: pd.DataFrame) -> pd.DataFrame:
+    """Return the valid forecast statistics of the cells of the zone crosswalk (``FORECAST_COLUMNS``).
+
+    ``forecast_daily`` is shaped by :class:`spse.alerts.inputs.AlertInputs` (it has ``FORECAST_COLUMNS``).
+    """
+    if forecast_daily.empty:
         return pd.DataFrame(columns=FORECAST_COLUMNS)
-    missing = [c for c in FORECAST_COLUMNS if c not in forecast_daily.columns]
-    if missing:
-        raise ValueError(f"alerts: input forecast_daily (lake dataset {cams.DATASET}) lacks columns {missing}; "
-                         f"it has {list(forecast_daily.columns)}")
     in_scope = zone_cells.loc[zone_cells["area_fraction"] > 0, "cell_id"].unique()
     rows = forecast_daily[forecast_daily["is_valid"].astype(bool) & forecast_daily["value"].notna()
                           & forecast_daily["cell_id"].isin(in_scope)]
@@ -154,7 +148,7 @@ def cell_hits(table: pd.DataFrame, forecast: pd.DataFrame, rounding: bool) -> pd
 
 
 def _run_facts(forecast: pd.DataFrame, run_day: dt.date) -> dict:
-    """The CAMS run behind the partition: its base time (UTC, ISO) and the forecast days by lead day."""
+    """Describe the CAMS run behind the partition: its base time (UTC, ISO) and the forecast days by lead day."""
     base = pd.to_datetime(forecast["base_time_utc"], utc=True).max()
     days = {int(lead): run_day + dt.timedelta(days=int(lead)) for lead in cams.LEAD_DAYS}
     return {"base_time_utc": base.isoformat(), "days": days, "dataset": cams.DATASET,

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def outbox_dir(day: dt.date) -> Path:
+    """Return the outbox folder of the local day ``day``."""
     return settings().outbox / "alerts" / day.isoformat()
 
 
@@ -52,7 +53,7 @@ def write_outbox(alerts: pd.DataFrame, day: dt.date, *, facilities: pd.DataFrame
 
 
 def notification(alert: dict, facilities: pd.DataFrame, zones: pd.DataFrame, thresholds: pd.DataFrame) -> dict:
-    """The notification of one alert row: what, how much, where, who, what to do, status."""
+    """Build the notification of one alert row: what, how much, where, who, what to do, status."""
     zone_ids = [z for z in (alert.get("zone_ids") or "").split(",") if z]
     names = dict(zip(zones["zone_id"].astype(str), zones["zone_name"], strict=True)) if not zones.empty else {}
     return {

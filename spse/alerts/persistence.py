@@ -27,7 +27,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Mapping
 
 import pandas as pd
 
@@ -35,6 +34,7 @@ from spse.alerts import rules
 from spse.alerts.lifecycle import ACTIVE
 from spse.alerts.recommendations import recommendation_text
 from spse.alerts.schema import FORECAST_DATE
+from spse.register import Parameters
 from spse.stats import exceeds
 
 log = logging.getLogger(__name__)
@@ -42,10 +42,10 @@ log = logging.getLogger(__name__)
 OBSERVED_KIND = "air_quality"
 
 
-def persistence_rules(thresholds: pd.DataFrame, parameters: Mapping[str, str]) -> pd.DataFrame:
-    """Persistence rows of the alert sets, with their one-day ``base_averaging`` and forecast ``statistic``."""
-    rows = thresholds[thresholds["set_id"].isin(parameters["alert_threshold_sets"].split())
-                      & thresholds["averaging"].str.endswith(rules.PERSISTENCE_SUFFIX)]
+def persistence_rules(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
+    """Select the persistence rows of the alert sets, with their ``base_averaging`` and forecast ``statistic``."""
+    rows = rules.alert_set_rows(thresholds, parameters)
+    rows = rows[rows["averaging"].str.endswith(rules.PERSISTENCE_SUFFIX)]
     base = rows["averaging"].str.slice(stop=-len(rules.PERSISTENCE_SUFFIX))
     rows = rows.assign(base_averaging=base, statistic=base.map(rules.DAILY_STATISTIC_OF))
     for row in rows[rows["statistic"].isna()].itertuples():
@@ -54,10 +54,10 @@ def persistence_rules(thresholds: pd.DataFrame, parameters: Mapping[str, str]) -
     return rows[rows["statistic"].notna()].reset_index(drop=True)
 
 
-def evaluate(run_day: dt.date, *, thresholds: pd.DataFrame, parameters: Mapping[str, str], forecast: pd.DataFrame,
+def evaluate(run_day: dt.date, *, thresholds: pd.DataFrame, parameters: Parameters, forecast: pd.DataFrame,
              observed: pd.DataFrame | None, run: dict, rounding: bool, recommendations: pd.DataFrame,
              first_issue: int = 0) -> tuple[list[dict], pd.DataFrame]:
-    """Persistence alert rows for J = ``run_day`` and their affected cells.
+    """Return the persistence alert rows for J = ``run_day`` and their affected cells.
 
     ``forecast`` holds the valid ``forecast_cell_daily`` rows in scope (``lead_day`` 0 = J,
     1 = J+1); ``observed`` the observed alerts of J-1; ``run`` the CAMS run facts

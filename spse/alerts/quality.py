@@ -26,11 +26,12 @@ day lack; the bulletin and ``spse summary`` print it from ``marts.alerts``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 import pandas as pd
 
 from spse.alerts.recommendations import recommendation_text
+from spse.register import Parameters
 
 LEVEL = "data_quality"
 MISSING_PARTITION = "DQ_MISSING_PARTITION"
@@ -60,9 +61,9 @@ def missing_partition_alerts(day_label: str, missing: Iterable[str], recommendat
 
 
 def background_station_alerts(pollutants: Iterable[str], station_daily: pd.DataFrame, in_scope: set[str],
-                              parameters: Mapping[str, str], recommendations: pd.DataFrame) -> pd.DataFrame:
+                              parameters: Parameters, recommendations: pd.DataFrame) -> pd.DataFrame:
     """One row per pollutant with stations but too few valid background stations."""
-    minimum = int(parameters["alert_min_background_stations"])
+    minimum = parameters.int("alert_min_background_stations")
     wanted = sorted(set(pollutants))
     if station_daily.empty:
         valid = pd.DataFrame(columns=["pollutant", "station_id"])
@@ -182,7 +183,7 @@ _PLAIN_REFERENCE = {"failed": "mise à jour impossible, la dernière version val
 
 
 def lacking_lines(alerts: pd.DataFrame) -> list[str]:
-    """What the figures of the day lack, in plain French, one line per problem (duplicates merged).
+    """Say what the figures of the day lack, in plain French, one line per problem (duplicates merged).
 
     ``alerts`` holds ``data_quality`` rows of ``marts.alerts`` (``pollutant``, ``set_id``,
     ``date``, ``value_max``, ``recommendation``, ``triggered_by``); other kinds are ignored.

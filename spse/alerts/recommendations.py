@@ -51,7 +51,7 @@ def messages_for(register: pd.DataFrame, level: str, pollutant: str) -> pd.DataF
 
 
 def recommendation_text(register: pd.DataFrame, level: str, pollutant: str) -> str:
-    """The alert's text: its level's messages, one paragraph per audience."""
+    """Return the alert's text: its level's messages, one paragraph per audience."""
     rows = messages_for(register, level, pollutant)
     parts = [f"{AUDIENCES[audience]} : {' '.join(group['message'])}"
              for audience, group in rows.groupby("audience", sort=False)]

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from spse.register import Parameters
 from spse.stats import exceeds, longest_run_above
 
 HOURLY = "1h"
@@ -32,8 +33,16 @@ DAILY_STATISTIC_OF = {"day_mean": "day_mean", HOURLY: "day_max_1h"}
 SERIES_KEYS = ("discriminant", "procedure")
 
 
+def alert_set_rows(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
+    """Select the air-quality rows (no ``noise_source``) of the sets listed in ``alert_threshold_sets``."""
+    rows = thresholds[thresholds["set_id"].isin(parameters.words("alert_threshold_sets"))]
+    if "noise_source" in rows.columns:
+        rows = rows[rows["noise_source"].fillna("").astype(str).eq("")]
+    return rows
+
+
 def hourly_matrix(frame: pd.DataFrame, keys: list[str], hours: pd.DatetimeIndex) -> pd.DataFrame:
-    """Valid hourly values pivoted to (series × hours of the day); absent hours are NaN."""
+    """Pivot the valid hourly values to (series × hours of the day); absent hours are NaN."""
     valid = frame[frame["value"].notna() & frame["ts_start_utc"].isin(hours)]
     if "is_valid" in valid.columns:
         valid = valid[valid["is_valid"].astype(bool)]
@@ -98,7 +107,7 @@ def surface_hourly_hits(surface_hourly: pd.DataFrame, pollutant: str, hours: pd.
 
 
 def rule_json(rule, statistic: str) -> dict:
-    """The threshold row behind an alert, for its ``triggered_by`` JSON."""
+    """Describe the threshold row behind an alert, for its ``triggered_by`` JSON."""
     return {"set_id": rule["set_id"], "pollutant": rule["pollutant"], "level": rule["level"],
             "averaging": rule["averaging"], "threshold": float(rule["value"]),
             "consecutive_periods": int(rule["consecutive_periods"]), "comparison": ">", "statistic": statistic}

@@ -100,6 +100,7 @@ def alert_id(day: dt.date, pollutant: str, level: str, set_id: str, kind: str | 
 
 
 def empty_alerts() -> pd.DataFrame:
+    """Return an ``alerts`` frame without rows, with the contract's columns and dtypes."""
     return conform(pd.DataFrame({name: [] for name in COLUMNS}))
 
 
@@ -116,7 +117,7 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def storage_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The frame with Arrow types, so that even an empty partition has the contract's Parquet schema."""
+    """Return the frame with Arrow types, so that even an empty partition has the contract's Parquet schema."""
     frame = frame.reindex(columns=COLUMNS)
     return pd.DataFrame({name: pd.array(frame[name].astype(object).where(frame[name].notna(), None).tolist(),
                                         dtype=pd.ArrowDtype(_ARROW[col.type]))

@@ -50,9 +50,10 @@ PARTIAL_HOURS: dict[tuple[str, dt.date, int], tuple[float | None, float]] = {
 
 def period_of_hour(hour: np.ndarray) -> np.ndarray:
     """0 day, 1 evening, 2 night for each local clock hour (bounds from the parameter register)."""
-    day_start = register.parameter_int("noise_day_start_hour")
-    evening_start = register.parameter_int("noise_evening_start_hour")
-    night_start = register.parameter_int("noise_night_start_hour")
+    params = register.parameters()
+    day_start = params.int("noise_day_start_hour")
+    evening_start = params.int("noise_evening_start_hour")
+    night_start = params.int("noise_night_start_hour")
     return np.where((hour >= day_start) & (hour < evening_start), 0,
                     np.where((hour >= evening_start) & (hour < night_start), 1, 2))
 

@@ -26,7 +26,7 @@ _READ_BYTES = 1 << 20
 
 def decompressed_cap(cap: int | None = None) -> int:
     """``cap`` [bytes], or the register's ``max_decompressed_bytes`` when ``None``."""
-    return int(cap) if cap is not None else register.parameter_int("max_decompressed_bytes")
+    return int(cap) if cap is not None else register.parameters().int("max_decompressed_bytes")
 
 
 def open_zip(payload: bytes, feed: str, file: str) -> zipfile.ZipFile:
@@ -46,7 +46,7 @@ def check_member(archive: zipfile.ZipFile, name: str, feed: str, file: str, cap:
     if info.file_size > cap:
         raise SchemaError(feed, f"member {name} declares {info.file_size} bytes once decompressed, over the cap "
                                 f"of {cap} bytes (max_decompressed_bytes)", file=file)
-    ratio = register.parameter_float("max_compression_ratio")
+    ratio = register.parameters().float("max_compression_ratio")
     if info.file_size > ratio * max(info.compress_size, 1):
         raise SchemaError(feed, f"member {name} expands {info.file_size / max(info.compress_size, 1):.0f} times "
                                 f"({info.compress_size} to {info.file_size} bytes), over the ratio of {ratio:g} "
@@ -64,7 +64,7 @@ class _CappedReader(io.RawIOBase):
     def __init__(self, archive: zipfile.ZipFile, info: zipfile.ZipInfo, feed: str, file: str, cap: int) -> None:
         self.inner = archive.open(info)
         self.info, self.feed, self.file, self.cap = info, feed, file, cap
-        self.limit = min(cap, register.parameter_float("max_compression_ratio") * max(info.compress_size, 1))
+        self.limit = min(cap, register.parameters().float("max_compression_ratio") * max(info.compress_size, 1))
         self.count = 0
 
     def readable(self) -> bool:
@@ -104,7 +104,7 @@ def read_member(archive: zipfile.ZipFile, name: str, feed: str, file: str, cap: 
 
 def check_values(count: int, what: str, feed: str, file: str) -> None:
     """Refuse to load ``count`` values (cells, grid values) over the register's ``max_decoded_values``."""
-    limit = register.parameter_int("max_decoded_values")
+    limit = register.parameters().int("max_decoded_values")
     if count > limit:
         raise SchemaError(feed, f"{what} holds {count} values, over the cap of {limit} (max_decoded_values)",
                           file=file)

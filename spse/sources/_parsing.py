@@ -121,7 +121,7 @@ def load_json(payload: bytes, feed: str, file: str) -> object:
     the register's ``max_json_depth``.
     """
     text = decode_text(payload, feed, file, "JSON")
-    limit = register.parameter_int("max_json_depth")
+    limit = register.parameters().int("max_json_depth")
     depth = json_depth(text)
     if depth > limit:
         raise SchemaError(feed, f"JSON nested {depth} levels deep, over the limit of {limit} (max_json_depth)",

@@ -172,7 +172,7 @@ class BruitparifRumeur(Source):
         checks.fail(plausible.sentinel, "LAeq is a no-data sentinel: " + as_text(laeq))
         checks.fail(plausible.outside, "LAeq outside the plausible range: " + as_text(laeq) + " dB(A)")
         checks.fail(weight_bad | (weight < 0) | (weight > 1), "weight is not a fraction in 0-1")
-        threshold = register.parameter_float("noise_min_valid_fraction")
+        threshold = register.parameters().float("noise_min_valid_fraction")
         frame = pd.DataFrame({
             "site_name": site, "ts_start_utc": start.astype("datetime64[ns, UTC]"),
             "laeq_dba": laeq, "coverage": weight,

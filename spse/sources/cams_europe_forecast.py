@@ -296,7 +296,7 @@ class CamsEuropeForecast(Source):
             ds.close()
         long = pd.concat(parts, ignore_index=True)
         long["row"] = offset + np.arange(1, len(long) + 1)
-        tolerance = register.parameter_float("cams_negative_tolerance")
+        tolerance = register.parameters().float("cams_negative_tolerance")
         reason = np.full(len(long), None, dtype=object)
         missing = long["is_fill"].to_numpy()
         reason[missing] = "missing value (fill value or NaN)"

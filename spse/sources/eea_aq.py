@@ -95,7 +95,7 @@ def settings() -> dict[str, object]:
 
 def timestamp_offset() -> dt.timezone:
     """The fixed offset of the naive Parquet timestamps (register ``eea_timestamp_offset``)."""
-    text = register.parameter(OFFSET_PARAMETER).strip()
+    text = register.parameters().text(OFFSET_PARAMETER).strip()
     if text.upper() in ("Z", "UTC"):
         return dt.UTC
     match = _OFFSET.match(text)
