@@ -39,7 +39,7 @@ from spse import forecast as cams
 from spse.alerts import impact, lifecycle, persistence, rules
 from spse.alerts.evaluate import episode_criteria, with_defaults
 from spse.alerts.recommendations import recommendation_text
-from spse.alerts.schema import COLUMNS, FORECAST_DATE, alert_id, conform, empty_alerts
+from spse.alerts.schema import COLUMNS, FORECAST_COLUMNS, FORECAST_DATE, alert_id, conform, empty_alerts
 from spse.register import Parameters
 from spse.stats import exceeds
 
@@ -51,7 +51,6 @@ log = logging.getLogger(__name__)
 KIND = lifecycle.FORECAST
 BASIS = "forecast"
 SOURCE = "cams_europe_forecast"
-FORECAST_COLUMNS = ["cell_id", "date", "pollutant", "statistic", "value", "is_valid", "base_time_utc", "lead_day"]
 IMPACT_COLUMNS = ("n_cells", "area_km2", "population_total", "pop_0_5", "pop_65p", "pop_poor_households",
                   "zone_ids", "zone_names", "facility_count", "facility_ids", "facilities_by_category")
 

@@ -19,9 +19,8 @@ import pandas as pd
 from spse import forecast as cams
 from spse import lake, qualitylog
 from spse.alerts import impact
-from spse.alerts.forecast import FORECAST_COLUMNS
 from spse.alerts.quality import DAILY_SOURCES
-from spse.alerts.schema import DATASET
+from spse.alerts.schema import DATASET, FORECAST_COLUMNS
 
 log = logging.getLogger(__name__)
 

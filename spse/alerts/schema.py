@@ -76,6 +76,8 @@ ALERT_COLUMNS: dict[str, Column] = {
 }
 
 COLUMNS = list(ALERT_COLUMNS)
+# Columns of forecast_cell_daily that the forecast alert rules read (spse.alerts.inputs shapes them).
+FORECAST_COLUMNS = ["cell_id", "date", "pollutant", "statistic", "value", "is_valid", "base_time_utc", "lead_day"]
 
 _ARROW = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_(),
           "DATE": pa.date32()}
