@@ -160,7 +160,7 @@ def build_surfaces(day: dt.date) -> dict[str, int]:
     both IDW and CAMS + residual IDW, and the register's ``surface_method`` picks the stored
     surface. Without a run (logged) the surfaces are IDW only.
     """
-    from spse import forecast, surfaces
+    from spse import forecast, register, surfaces
 
     air = lake.read_days(AIR_DATASET, [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
     if air.empty:
@@ -173,7 +173,8 @@ def build_surfaces(day: dt.date) -> dict[str, int]:
                  day, forecast.SOURCE_DATASET)
         model_hourly = None
     stations = lake.read_latest("air_stations") if lake.latest_partition("air_stations") else None
-    tables = surfaces.build_surfaces(day, air, stations, lake.read_latest("grid_cells"), model_hourly=model_hourly)
+    tables = surfaces.build_surfaces(day, air, stations, lake.read_latest("grid_cells"), model_hourly=model_hourly,
+                                     params=register.parameters())
     for name, frame in tables.items():
         lake.write_partition(name, lake.date_partition(day), frame)
     return {name: len(frame) for name, frame in tables.items()}
