@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 
 from spse import register, residual, stats
+from spse.columns import Column
 from spse.grid import CELL_SIZE_M, points_to_cells
 from spse.interpolation import CHUNK_TARGETS, errors, idw, loo_predictions, loo_validation  # noqa: F401 (re-exported)
-from spse.sources.base import Column
 
 log = logging.getLogger(__name__)
 

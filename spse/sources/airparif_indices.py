@@ -33,11 +33,12 @@ import numpy as np
 import pandas as pd
 
 from spse import secrets
+from spse.columns import Column
 from spse.errors import FeedError, SchemaError
 from spse.fetch import join_url
 from spse.sources._atmo import ascii_upper, day_of, is_http
 from spse.sources._parsing import RowChecks, load_json
-from spse.sources.base import Column, ParseResult, Source, reject_rows
+from spse.sources.base import ParseResult, Source, reject_rows
 
 CONN_ID = "airparif"
 UPSTREAM_URL = "https://api.airparif.fr"

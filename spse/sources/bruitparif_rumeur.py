@@ -42,10 +42,11 @@ import numpy as np
 import pandas as pd
 
 from spse import register
+from spse.columns import Column
 from spse.errors import SchemaError
 from spse.gate import check_values
 from spse.sources._parsing import RowChecks, as_records, as_text, concat_rejects, conform, load_json, numbers
-from spse.sources.base import Column, Measure, ParseResult, Source, local_day
+from spse.sources.base import Measure, ParseResult, Source, local_day
 from spse.timebase import DEFAULT_TIME_BASE
 
 DEFAULT_SITES = ["PARIS-PERIPHERIQUE-EST", "PARIS-BD-SOULT", "PARIS-RUE-DE-RIVOLI", "PARIS-QUAI-DE-LA-RAPEE"]

@@ -59,12 +59,13 @@ import numpy as np
 import pandas as pd
 
 from spse import register, secrets
+from spse.columns import Column
 from spse.errors import FeedError, FetchError, SchemaError
 from spse.fetch import Fetched, FetchPolicy, fetch, join_url
 from spse.sources._atmo import is_http
 from spse.sources._bounded import check_netcdf, open_zip, read_member
 from spse.sources._parsing import load_json, reject_non_data
-from spse.sources.base import Column, Measure, ParseResult, Source, reject_rows
+from spse.sources.base import Measure, ParseResult, Source, reject_rows
 
 log = logging.getLogger(__name__)
 

@@ -50,13 +50,14 @@ import numpy as np
 import pandas as pd
 
 from spse import lake, register
+from spse.columns import Column
 from spse.errors import SchemaError
 from spse.fetch import Fetched, FetchPolicy, fetch, join_url
 from spse.gate import value_reasons
 from spse.sources._atmo import day_of, is_http
 from spse.sources._bounded import check_parquet
 from spse.sources._parsing import RowChecks, decode_text, numbers, reject_non_data, resolve_columns
-from spse.sources.base import Column, Measure, ParseResult, Source
+from spse.sources.base import Measure, ParseResult, Source
 
 UPSTREAM_URL = "https://eeadmz1-downloads-api-appservice.azurewebsites.net"
 URLS_ENDPOINT = "ParquetFile/urls"

@@ -40,6 +40,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from spse.columns import Column
 from spse.errors import SchemaError
 from spse.sources._parsing import (
     RowChecks,
@@ -51,7 +52,7 @@ from spse.sources._parsing import (
     read_delimited,
     resolve_columns,
 )
-from spse.sources.base import Column, ParseResult, Source
+from spse.sources.base import ParseResult, Source
 
 DATASETS = {
     "etablissements-scolaires-maternelles": "ecole_maternelle",
