@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 
 from spse import lake, steps
-from spse.errors import FeedError
+from spse.errors import FeedError, MissingObservations
 from spse.steps import RunSummary
 
 log = logging.getLogger(__name__)
@@ -51,14 +51,6 @@ def ingest_source(name: str, day: dt.date) -> dict:
         except FeedError as exc:
             log.warning("re-fetch of %s for %s skipped: %s", name, day - dt.timedelta(days=back), exc)
     return asdict(report)
-
-
-class MissingObservations(RuntimeError):
-    """The day's air observations (``air_hourly``) could not be obtained: the run stops.
-
-    The message names the feed and its URL or file (from the underlying
-    :class:`spse.errors.FeedError`, also recorded as ``failed`` in the quality log).
-    """
 
 
 def ensure_inputs(day: dt.date) -> list[str]:

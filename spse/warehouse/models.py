@@ -21,15 +21,13 @@ from pathlib import Path
 
 import yaml
 
+from spse.errors import WarehouseError  # re-exported: callers import it from here too
+
 LAYERS = ("staging", "intermediate", "marts")
 REGISTER_TABLES = ("thresholds", "parameters")
 GRAIN_PREFIX = "One row per"
 _BELOW = {"staging": "lake", "intermediate": "staging", "marts": "intermediate"}
 _REFERENCE = re.compile(r"\b(lake|staging|intermediate|marts)\s*\.\s*([a-z_][a-z0-9_]*)", re.IGNORECASE)
-
-
-class WarehouseError(Exception):
-    """The warehouse could not be built or published; the message names the model or file."""
 
 
 def sql_dir() -> Path:
