@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from pathlib import PurePosixPath
 from typing import ClassVar
@@ -41,7 +40,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
-from spse import register
+from spse import config, register
 from spse.columns import Column
 from spse.errors import SchemaError
 from spse.gate import check_values
@@ -61,7 +60,7 @@ _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 def followed_sites() -> list[str]:
     """Names of the Rumeur sites ingested: ``$SPSE_BRUITPARIF_SITES`` or :data:`DEFAULT_SITES`."""
-    configured = [s.strip() for s in os.environ.get(SITES_ENV, "").split(",") if s.strip()]
+    configured = [s.strip() for s in config.source_setting(SITES_ENV).split(",") if s.strip()]
     return configured or list(DEFAULT_SITES)
 
 

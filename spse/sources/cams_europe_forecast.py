@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -58,7 +57,7 @@ from urllib.parse import urljoin
 import numpy as np
 import pandas as pd
 
-from spse import register, secrets
+from spse import config, register, secrets
 from spse.columns import Column
 from spse.errors import FeedError, FetchError, SchemaError
 from spse.fetch import Fetched, FetchPolicy, fetch, join_url
@@ -102,7 +101,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 def area() -> list[float]:
     """Requested box ``[N, W, S, E]`` [° WGS84]: ``$SPSE_CAMS_EUROPE_FORECAST_AREA`` or Paris."""
-    configured = os.environ.get(AREA_ENV, "").strip()
+    configured = config.source_setting(AREA_ENV).strip()
     if not configured:
         return list(DEFAULT_AREA)
     try:
