@@ -86,7 +86,7 @@ def is_demo(source_name: str) -> bool:
 
 
 def source_setting(name: str, default: str = "") -> str:
-    """A source's own setting, ``$SPSE_<SOURCE>_<OPTION>``: its text, or ``default`` when unset or empty.
+    """Return a source's own setting ``$SPSE_<SOURCE>_<OPTION>`` as text, ``default`` when unset or empty.
 
     The source parses the text (a list, a query string, a box) and documents its default,
     e.g. ``SPSE_BRUITPARIF_SITES`` (:mod:`spse.sources.bruitparif_rumeur`).
@@ -97,7 +97,7 @@ def source_setting(name: str, default: str = "") -> str:
 
 
 def register_file(register: str) -> Path | None:
-    """The file replacing a register, ``$SPSE_<REGISTER>_FILE``; ``None``: the packaged one.
+    """Return the file replacing a register, ``$SPSE_<REGISTER>_FILE``; ``None``: the packaged one.
 
     ``register`` is ``thresholds``, ``parameters``, ``plausibility``, ``reference_checks``
     (:mod:`spse.register`) or ``recommendations`` (:mod:`spse.alerts.recommendations`).
@@ -107,7 +107,7 @@ def register_file(register: str) -> Path | None:
 
 
 def sql_dir_override() -> Path | None:
-    """The ``sql/`` folder to build the warehouse from, ``$SPSE_SQL_DIR`` made absolute; ``None``: the packaged one."""
+    """Return the ``sql/`` folder to build the warehouse from (``$SPSE_SQL_DIR``, absolute); ``None``: packaged."""
     value = os.environ.get("SPSE_SQL_DIR")
     return Path(value).resolve() if value else None
 
