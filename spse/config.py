@@ -85,6 +85,33 @@ def is_demo(source_name: str) -> bool:
     return not os.environ.get(source_url_env(source_name))
 
 
+def source_setting(name: str, default: str = "") -> str:
+    """Return a source's own setting ``$SPSE_<SOURCE>_<OPTION>`` as text, ``default`` when unset or empty.
+
+    The source parses the text (a list, a query string, a box) and documents its default,
+    e.g. ``SPSE_BRUITPARIF_SITES`` (:mod:`spse.sources.bruitparif_rumeur`).
+    """
+    if not name.startswith("SPSE_"):
+        raise ValueError(f"{name!r} is not an spse setting (SPSE_*)")
+    return os.environ.get(name) or default
+
+
+def register_file(register: str) -> Path | None:
+    """Return the file replacing a register, ``$SPSE_<REGISTER>_FILE``; ``None``: the packaged one.
+
+    ``register`` is ``thresholds``, ``parameters``, ``plausibility``, ``reference_checks``
+    (:mod:`spse.register`) or ``recommendations`` (:mod:`spse.alerts.recommendations`).
+    """
+    value = os.environ.get(f"SPSE_{register.upper()}_FILE")
+    return Path(value) if value else None
+
+
+def sql_dir_override() -> Path | None:
+    """Return the ``sql/`` folder to build the warehouse from (``$SPSE_SQL_DIR``, absolute); ``None``: packaged."""
+    value = os.environ.get("SPSE_SQL_DIR")
+    return Path(value).resolve() if value else None
+
+
 @dataclass(frozen=True)
 class SqlLimits:
     """Resource limits of every connection that reads the published warehouse.

@@ -1,4 +1,10 @@
-"""Errors that name the feed, the URL or file, and the row."""
+"""Every error class of spse, in one place.
+
+Feed errors name the feed, the URL or file, and the row. The other errors were defined next
+to their raiser and are still importable from there (``spse.locking.LockTimeout``,
+``spse.warehouse.expert.Refused``, ``spse.warehouse.models.WarehouseError``,
+``spse.secrets.MissingSecret``, ``spse.pipeline.MissingObservations``).
+"""
 
 from __future__ import annotations
 
@@ -41,3 +47,27 @@ class SchemaError(FeedError):
 
 class RefusedInput(FeedError):
     """The data-quality gate refused an input (``spse.gate``): the last good partition is kept."""
+
+
+class LockTimeout(TimeoutError):
+    """The writer lock was not acquired in time; the message names who holds it."""
+
+
+class Refused(Exception):
+    """An expert query was refused or stopped; the message says why, in one line."""
+
+
+class WarehouseError(Exception):
+    """The warehouse could not be built or published; the message names the model or file."""
+
+
+class MissingSecret(LookupError):
+    """No value configured for a secret a source needs."""
+
+
+class MissingObservations(RuntimeError):
+    """The day's air observations (``air_hourly``) could not be obtained: the run stops.
+
+    The message names the feed and its URL or file (from the underlying
+    :class:`spse.errors.FeedError`, also recorded as ``failed`` in the quality log).
+    """

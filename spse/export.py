@@ -47,8 +47,8 @@ import shapely
 from pyproj import Transformer
 
 from spse.config import settings
+from spse.errors import Refused
 from spse.warehouse import expert
-from spse.warehouse.expert import Refused
 
 FORMATS = ("csv", "parquet", "geojson")
 _CELL = re.compile(r"^CRS3035RES(?P<size>\d+)mN(?P<n>\d+)E(?P<e>\d+)$")

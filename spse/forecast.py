@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from spse import lake, stats
-from spse.sources.base import Column
+from spse.columns import Column
 
 log = logging.getLogger(__name__)
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from spse import config
+from spse.errors import LockTimeout  # re-exported: callers import it from here too
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,6 @@ _PG_NAMESPACE = zlib.crc32(b"spse") & 0x7FFFFFFF
 _PG_APPLICATION_NAME_MAX = 63  # NAMEDATALEN - 1
 
 _held = threading.local()
-
-
-class LockTimeout(TimeoutError):
-    """The writer lock was not acquired in time; the message names who holds it."""
 
 
 @dataclass(frozen=True)

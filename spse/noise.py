@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from spse import register
-from spse.sources.base import Column
+from spse.columns import Column
 from spse.timebase import tz_for
 
 HOUR = pd.Timedelta(hours=1)

@@ -15,7 +15,7 @@ import logging
 from pathlib import Path
 
 from spse import lake, steps
-from spse.errors import FeedError
+from spse.errors import FeedError, MissingObservations
 from spse.steps import RunSummary
 
 log = logging.getLogger(__name__)
@@ -51,14 +51,6 @@ def ingest_source(name: str, day: dt.date) -> dict:
         except FeedError as exc:
             log.warning("re-fetch of %s for %s skipped: %s", name, day - dt.timedelta(days=back), exc)
     return asdict(report)
-
-
-class MissingObservations(RuntimeError):
-    """The day's air observations (``air_hourly``) could not be obtained: the run stops.
-
-    The message names the feed and its URL or file (from the underlying
-    :class:`spse.errors.FeedError`, also recorded as ``failed`` in the quality log).
-    """
 
 
 def ensure_inputs(day: dt.date) -> list[str]:
@@ -160,7 +152,7 @@ def build_surfaces(day: dt.date) -> dict[str, int]:
     both IDW and CAMS + residual IDW, and the register's ``surface_method`` picks the stored
     surface. Without a run (logged) the surfaces are IDW only.
     """
-    from spse import forecast, surfaces
+    from spse import forecast, register, surfaces
 
     air = lake.read_days(AIR_DATASET, [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
     if air.empty:
@@ -173,7 +165,8 @@ def build_surfaces(day: dt.date) -> dict[str, int]:
                  day, forecast.SOURCE_DATASET)
         model_hourly = None
     stations = lake.read_latest("air_stations") if lake.latest_partition("air_stations") else None
-    tables = surfaces.build_surfaces(day, air, stations, lake.read_latest("grid_cells"), model_hourly=model_hourly)
+    tables = surfaces.build_surfaces(day, air, stations, lake.read_latest("grid_cells"), model_hourly=model_hourly,
+                                     params=register.parameters())
     for name, frame in tables.items():
         lake.write_partition(name, lake.date_partition(day), frame)
     return {name: len(frame) for name, frame in tables.items()}

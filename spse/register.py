@@ -15,7 +15,6 @@ once per file; pure functions receive it (or the values) from the pipeline.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -24,24 +23,23 @@ from typing import Any
 
 import pandas as pd
 
+from spse import config
+
 _HERE = Path(__file__).parent / "registers"
 
 
-def _path(env: str, default: str) -> Path:
-    return Path(os.environ.get(env) or _HERE / default)
+def _path(register: str) -> Path:
+    return config.register_file(register) or _HERE / f"{register}.csv"
 
 
 def files() -> dict[str, Path]:
     """Return the register files in use (after ``SPSE_*_FILE`` overrides), for provenance."""
-    return {"thresholds": _path("SPSE_THRESHOLDS_FILE", "thresholds.csv"),
-            "parameters": _path("SPSE_PARAMETERS_FILE", "parameters.csv"),
-            "plausibility": _path("SPSE_PLAUSIBILITY_FILE", "plausibility.csv"),
-            "reference_checks": _path("SPSE_REFERENCE_CHECKS_FILE", "reference_checks.csv")}
+    return {name: _path(name) for name in ("thresholds", "parameters", "plausibility", "reference_checks")}
 
 
 def thresholds() -> pd.DataFrame:
     """Return every threshold row; ``value`` is a float, ``consecutive_periods`` an int."""
-    return _read_thresholds(str(_path("SPSE_THRESHOLDS_FILE", "thresholds.csv")))
+    return _read_thresholds(str(_path("thresholds")))
 
 
 @lru_cache(maxsize=4)

@@ -14,7 +14,7 @@ kriging variance, is the next step. With a constant model the estimate equals pl
 
 Missing model values are never guessed: an hour in which the model is missing at any valid
 station, and a target whose model value is missing, take the plain IDW of the observations
-(:func:`spse.surfaces.idw`) instead; the returned mask counts those target-hours.
+(:func:`spse.interpolation.idw`) instead; the returned mask counts those target-hours.
 
 Units µg/m³; instants UTC; coordinates EPSG:3035 [m] for the interpolation, WGS84 [°] for
 the regridding.
@@ -29,7 +29,7 @@ import pandas as pd
 
 from spse.forecast import regrid_to_cells
 from spse.grid import xy3035_to_lonlat
-from spse.surfaces import CHUNK_TARGETS, idw, loo_predictions
+from spse.interpolation import CHUNK_TARGETS, idw, loo_predictions
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def model_residual_idw(station_xy: np.ndarray, station_values: np.ndarray, model
     power : float
         Power p of the weights d⁻ᵖ (register ``idw_power``).
     chunk_targets : int
-        Targets per block (see :func:`spse.surfaces.idw`).
+        Targets per block (see :func:`spse.interpolation.idw`).
 
     Returns
     -------
@@ -108,7 +108,7 @@ def model_residual_loo_predictions(station_xy: np.ndarray, station_values: np.nd
     """Leave-one-out estimate at each station, (t, n) [µg/m³]: its model value plus the IDW of the others' residuals.
 
     Hours in which the model is missing at a valid station take the plain IDW leave-one-out
-    estimate (:func:`spse.surfaces.loo_predictions`), as the surface does.
+    estimate (:func:`spse.interpolation.loo_predictions`), as the surface does.
     """
     values = np.atleast_2d(np.asarray(station_values, dtype=float))
     model_s = np.atleast_2d(np.asarray(model_at_stations, dtype=float))

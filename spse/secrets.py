@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import os
 
-
-class MissingSecret(LookupError):
-    """No value configured for a secret a source needs."""
+from spse.errors import MissingSecret  # re-exported: callers import it from here too
 
 
 class Secret:

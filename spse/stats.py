@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from spse import register
-from spse.sources.base import Column
+from spse.columns import Column
 from spse.timebase import day_hours_utc
 
 HOUR = pd.Timedelta(hours=1)

@@ -24,9 +24,10 @@ import logging
 import numpy as np
 import pandas as pd
 
-from spse import register, stats
+from spse import register, residual, stats
+from spse.columns import Column
 from spse.grid import CELL_SIZE_M, points_to_cells
-from spse.sources.base import Column
+from spse.interpolation import CHUNK_TARGETS, errors, idw, loo_predictions, loo_validation  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,6 @@ BACKGROUND = "background"
 IDW = "idw"
 MODEL_RESIDUAL_IDW = "model_residual_idw"
 SURFACE_METHODS = (IDW, MODEL_RESIDUAL_IDW)
-# Targets per block in idw(): bounds the weight matrix to CHUNK_TARGETS × n_stations doubles.
-CHUNK_TARGETS = 20_000
 
 _DAILY = {name: column for name, column in stats.COLUMNS.items() if name != "date"}
 COLUMNS: dict[str, dict[str, Column]] = {
@@ -79,111 +78,6 @@ def _empty(dataset: str) -> pd.DataFrame:
     return pd.DataFrame(columns=list(COLUMNS[dataset]))
 
 
-def _idw_block(values: np.ndarray, valid: np.ndarray, distances: np.ndarray, power: float) -> np.ndarray:
-    """E = (V⊙M)·Wᵀ / (M·Wᵀ) for one block of targets; exact hits take the station's value."""
-    hit = distances == 0
-    with np.errstate(divide="ignore"):
-        weights = np.where(hit, 0.0, distances ** -power)
-    filled = np.where(valid, values, 0.0)
-    numerator = filled @ weights.T
-    denominator = valid.astype(float) @ weights.T
-    with np.errstate(invalid="ignore", divide="ignore"):
-        estimate = np.where(denominator > 0, numerator / denominator, np.nan)
-    target, station = np.nonzero(hit)
-    if target.size:
-        estimate[:, target] = np.where(valid[:, station], values[:, station], estimate[:, target])
-    return estimate
-
-
-def _distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.hypot(a[:, None, 0] - b[None, :, 0], a[:, None, 1] - b[None, :, 1])
-
-
-def idw(station_xy: np.ndarray, values: np.ndarray, target_xy: np.ndarray, power: float = 2.0,
-        chunk_targets: int = CHUNK_TARGETS) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse-distance-weighted estimates at targets, hour by hour.
-
-    Parameters
-    ----------
-    station_xy : ndarray (n, 2)
-        Station coordinates [m, EPSG:3035].
-    values : ndarray (t, n) or (n,)
-        Station values [µg/m³]; NaN = not valid at that hour.
-    target_xy : ndarray (m, 2)
-        Target coordinates [m, EPSG:3035].
-    power : float
-        Power p of the weights d⁻ᵖ (register ``idw_power``).
-    chunk_targets : int
-        Targets per block.
-
-    Returns
-    -------
-    estimates : ndarray (t, m) [µg/m³], NaN where no station is valid.
-    n_used : ndarray (t,) of int, stations valid at each hour (all are used at every target).
-
-    Notes
-    -----
-    Memory: the output (8·t·m bytes) plus, per block, about 8·c·(3n + 2t) bytes for
-    c = ``chunk_targets`` targets (distances, weights, estimates). Île-de-France, 300 000
-    cells × 31 hours: 74 MB of output, ~20 MB per block.
-    """
-    station_xy = np.asarray(station_xy, dtype=float).reshape(-1, 2)
-    target_xy = np.asarray(target_xy, dtype=float).reshape(-1, 2)
-    values = np.asarray(values, dtype=float)
-    one_hour = values.ndim == 1
-    values = np.atleast_2d(values)
-    if values.shape[1] != len(station_xy):
-        raise ValueError(f"values have {values.shape[1]} stations, station_xy {len(station_xy)}")
-    valid = ~np.isnan(values)
-    estimates = np.full((values.shape[0], len(target_xy)), np.nan)
-    for start in range(0, len(target_xy), max(int(chunk_targets), 1)):
-        block = target_xy[start:start + chunk_targets]
-        estimates[:, start:start + len(block)] = _idw_block(values, valid, _distances(block, station_xy), power)
-    n_used = valid.sum(axis=1)
-    return (estimates[0], n_used[0]) if one_hour else (estimates, n_used)
-
-
-def loo_predictions(station_xy: np.ndarray, values: np.ndarray, power: float = 2.0) -> np.ndarray:
-    """Leave-one-out IDW estimate at each station from the other stations, (t, n) [µg/m³].
-
-    One matrix product: the self-weight is removed; a co-located other station counts as an
-    exact hit.
-    """
-    station_xy = np.asarray(station_xy, dtype=float).reshape(-1, 2)
-    values = np.atleast_2d(np.asarray(values, dtype=float))
-    distances = _distances(station_xy, station_xy)
-    np.fill_diagonal(distances, np.inf)
-    return _idw_block(values, ~np.isnan(values), distances, power)
-
-
-def _errors(predicted: np.ndarray, observed: np.ndarray) -> tuple[float, float, int, int]:
-    """RMSE, bias, compared values and stations with one, for (t, n) or (n,) arrays."""
-    both = ~np.isnan(predicted) & ~np.isnan(observed)
-    n = int(both.sum())
-    if n == 0:
-        return float("nan"), float("nan"), 0, 0
-    error = (predicted - observed)[both]
-    n_stations = int(np.atleast_2d(both).any(axis=0).sum())
-    return float(np.sqrt(np.mean(error ** 2))), float(np.mean(error)), n, n_stations
-
-
-def loo_validation(station_xy: np.ndarray, values: np.ndarray, power: float = 2.0) -> tuple[float, float, int]:
-    """Leave-one-out cross-validation of IDW over the stations.
-
-    Parameters
-    ----------
-    station_xy : ndarray (n, 2) [m]; values : ndarray (t, n) [µg/m³], NaN = not valid.
-
-    Returns
-    -------
-    rmse [µg/m³], bias (mean of estimate − observation) [µg/m³], n (station-hours compared:
-    valid observations with at least one other valid station).
-    """
-    values = np.atleast_2d(np.asarray(values, dtype=float))
-    rmse, bias, n, _ = _errors(loo_predictions(station_xy, values, power), values)
-    return rmse, bias, n
-
-
 def station_hourly(air_hourly: pd.DataFrame) -> pd.DataFrame:
     """One hourly series per station and pollutant: ``[station_id, station_class, pollutant, ts_start_utc, value]``.
 
@@ -224,14 +118,14 @@ def _validation_rows(day: dt.date, pollutant: str, matrix: np.ndarray, predicted
                      method: str) -> list[dict]:
     """LOO error rows; ``matrix`` and ``predicted`` are (stations × window hours) [µg/m³]."""
     rows = []
-    rmse, bias, _, n_st = _errors(predicted[:, stats.LEAD_HOURS:].T, matrix[:, stats.LEAD_HOURS:].T)
+    rmse, bias, _, n_st = errors(predicted[:, stats.LEAD_HOURS:].T, matrix[:, stats.LEAD_HOURS:].T)
     rows.append({"statistic": "1h", "n_stations": n_st, "loo_rmse": rmse, "loo_bias": bias})
     with_8h = pollutant == stats.O3
     observed_daily = stats.stats_from_matrix(matrix, n_day_hours, with_8h)
     predicted_daily = stats.stats_from_matrix(predicted, n_day_hours, with_8h)
     for statistic in stats.STATISTICS:
         if statistic in observed_daily:
-            rmse, bias, _, n_st = _errors(predicted_daily[statistic]["value"], observed_daily[statistic]["value"])
+            rmse, bias, _, n_st = errors(predicted_daily[statistic]["value"], observed_daily[statistic]["value"])
             rows.append({"statistic": statistic, "n_stations": n_st, "loo_rmse": rmse, "loo_bias": bias})
     for row in rows:
         row.update(date=day, pollutant=pollutant, method=method)
@@ -250,7 +144,8 @@ def _model_run(model_hourly: pd.DataFrame | None, surface_method: str) -> pd.Dat
 
 
 def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFrame | None, cells: pd.DataFrame,
-                   time_base: str | None = None, model_hourly: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+                   time_base: str | None = None, model_hourly: pd.DataFrame | None = None,
+                   params: register.Parameters | None = None) -> dict[str, pd.DataFrame]:
     """Hourly and daily surfaces, station daily statistics and LOO validation for the local ``day``.
 
     Parameters
@@ -275,6 +170,10 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
         are validated by leave-one-out (``method`` ``idw_p2_background_loo`` and
         ``model_residual_idw_p2_background_loo``), and the stored surface uses the register's
         ``surface_method``. Hours the run does not cover fall back to IDW (:mod:`spse.residual`).
+    params : register.Parameters, optional
+        The parameter register: ``idw_power``, ``idw_background_only``, ``surface_method`` and,
+        without ``time_base``, ``day_time_base``. The pipeline passes ``register.parameters()``;
+        only when omitted (direct calls, tests) is the register in use read here.
 
     Returns
     -------
@@ -282,8 +181,8 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
     background station are left out), ``surface_daily``, ``station_daily`` (all station
     classes) and ``surface_validation``, columns as in docs/architecture.md.
     """
-    time_base = time_base or stats.default_time_base()
-    params = register.parameters()
+    params = register.parameters() if params is None else params
+    time_base = time_base or params.text("day_time_base")
     power = params.float("idw_power")
     background_only = params.bool("idw_background_only")
     suffix = f"p{power:g}_{BACKGROUND if background_only else 'all_stations'}_loo"
@@ -354,8 +253,6 @@ def _model_residual(day: dt.date, pollutant: str, matrix: np.ndarray, station_id
 
     ``(None, [])`` when the run has no value of ``pollutant`` at a valid station in the window.
     """
-    from spse import residual
-
     points = (stations.drop_duplicates("station_id").set_index("station_id")
               .loc[station_ids, ["lon", "lat"]].rename_axis("station_id").reset_index())
     model_stations = residual.model_matrix(model_run, pollutant, window, points, "station_id")

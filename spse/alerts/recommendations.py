@@ -11,11 +11,12 @@ corrected copy. Reference: methods.md §8.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
+
+from spse import config
 
 AUDIENCES = {"vulnerable": "Personnes vulnérables et sensibles", "general": "Population générale",
              "facilities": "Établissements sensibles"}
@@ -25,7 +26,7 @@ _DEFAULT = Path(__file__).resolve().parents[1] / "registers" / "recommendations.
 
 def recommendations() -> pd.DataFrame:
     """Every recommendation row, in register order."""
-    return _read(str(os.environ.get("SPSE_RECOMMENDATIONS_FILE") or _DEFAULT)).copy()
+    return _read(str(config.register_file("recommendations") or _DEFAULT)).copy()
 
 
 @lru_cache(maxsize=4)

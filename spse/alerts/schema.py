@@ -14,7 +14,7 @@ import hashlib
 import pandas as pd
 import pyarrow as pa
 
-from spse.sources.base import Column
+from spse.columns import Column
 
 DATASET = "alerts"
 

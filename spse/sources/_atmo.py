@@ -12,7 +12,6 @@ bundle needs none. Neither the password nor the token is ever put in a message o
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -21,7 +20,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import pandas as pd
 
-from spse import secrets
+from spse import config, secrets
 from spse.errors import FeedError, FetchError, SchemaError
 from spse.fetch import Fetched, FetchPolicy, fetch, join_url
 from spse.sources._parsing import Delimited, decode_text, load_json, read_delimited, resolve_columns
@@ -71,7 +70,7 @@ def login_headers(feed: str, base: str, policy: FetchPolicy | None = None) -> di
 
 def filters(feed: str, default: str) -> dict[str, str]:
     """Query filters of a feed: ``$SPSE_<FEED>_FILTERS`` (a query string) or ``default``."""
-    return dict(parse_qsl(os.environ.get(f"SPSE_{feed.upper()}_FILTERS") or default))
+    return dict(parse_qsl(config.source_setting(f"SPSE_{feed.upper()}_FILTERS", default)))
 
 
 def day_of(filename: str) -> dt.date | None:

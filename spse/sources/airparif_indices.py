@@ -26,18 +26,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
-from spse import secrets
+from spse import config, secrets
+from spse.columns import Column
 from spse.errors import FeedError, SchemaError
 from spse.fetch import join_url
 from spse.sources._atmo import ascii_upper, day_of, is_http
 from spse.sources._parsing import RowChecks, load_json
-from spse.sources.base import Column, ParseResult, Source, reject_rows
+from spse.sources.base import ParseResult, Source, reject_rows
 
 CONN_ID = "airparif"
 UPSTREAM_URL = "https://api.airparif.fr"
@@ -51,7 +51,7 @@ LABEL_CODES = dict(zip(ascii_upper(pd.Series(list(ATMO_LABELS))), ATMO_LABELS.va
 
 def insee_codes() -> list[str]:
     """Communes requested: ``$SPSE_AIRPARIF_INDICES_INSEE`` (comma-separated) or the 20 arrondissements."""
-    configured = os.environ.get("SPSE_AIRPARIF_INDICES_INSEE", "")
+    configured = config.source_setting("SPSE_AIRPARIF_INDICES_INSEE")
     codes = [c.strip() for c in configured.split(",") if c.strip()]
     return codes or list(DEFAULT_INSEE)
 

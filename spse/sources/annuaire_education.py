@@ -45,6 +45,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
+from spse.columns import Column
 from spse.sources._parsing import (
     RowChecks,
     blank_to_null,
@@ -55,7 +56,7 @@ from spse.sources._parsing import (
     reject_non_data,
     resolve_columns,
 )
-from spse.sources.base import Column, ParseResult, Source
+from spse.sources.base import ParseResult, Source
 from spse.sources.paris_facilities import PARIS_BBOX
 
 DATASET_ID = "fr-en-annuaire-education"

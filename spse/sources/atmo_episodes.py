@@ -33,9 +33,10 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from spse.columns import Column
 from spse.sources._atmo import AtmoDataSource, ascii_upper, pad_code, read_atmo_csv, record_dates
 from spse.sources._parsing import RowChecks, blank_to_null, numbers
-from spse.sources.base import Column, ParseResult
+from spse.sources.base import ParseResult
 
 POLLUTANT_CODES = {1: "SO2", 5: "PM10", 7: "O3", 8: "NO2"}
 # (wording fragment, level), first match wins.

@@ -30,9 +30,10 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from spse.columns import Column
 from spse.sources._atmo import AtmoDataSource, pad_code, read_atmo_csv, record_dates
 from spse.sources._parsing import RowChecks, blank_to_null, numbers
-from spse.sources.base import Column, ParseResult
+from spse.sources.base import ParseResult
 
 # 0 absent, 1-6 the six classes, 7 or 8 "événement" (which one is unconfirmed).
 INDEX_CODES = tuple(range(9))

@@ -15,40 +15,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 import pandas as pd
 
+from spse.columns import EMPTY_DTYPES, TYPE_CHECKS
+from spse.columns import Column as Column  # re-exported: source plug-ins import it from here
 from spse.errors import SchemaError
 from spse.lake import QUARANTINE_COLUMNS
 
 if TYPE_CHECKING:
     from spse.fetch import Fetched, FetchPolicy
-
-# DuckDB type names used in ``columns``, and the pandas dtype check for each.
-_TYPE_CHECKS = {
-    "VARCHAR": pd.api.types.is_object_dtype,
-    "DOUBLE": pd.api.types.is_float_dtype,
-    "INTEGER": pd.api.types.is_integer_dtype,
-    "BIGINT": pd.api.types.is_integer_dtype,
-    "BOOLEAN": pd.api.types.is_bool_dtype,
-    "TIMESTAMPTZ": lambda s: isinstance(s.dtype, pd.DatetimeTZDtype) and str(s.dtype.tz) == "UTC",
-    "DATE": lambda s: pd.api.types.is_object_dtype(s) or pd.api.types.is_datetime64_any_dtype(s),
-}
-
-
-def _is_text(series: pd.Series) -> bool:
-    return pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
-
-
-_TYPE_CHECKS["VARCHAR"] = _is_text
-
-
-@dataclass(frozen=True)
-class Column:
-    """A canonical column: DuckDB type, unit (``""`` when none) and definition."""
-
-    type: str
-    unit: str
-    description: str
-    nullable: bool = True
-
 
 @dataclass(frozen=True)
 class Measure:
@@ -200,7 +173,7 @@ class Source:
                 if not col.nullable:
                     raise SchemaError(self.name, f"column {name} is empty", file=filename)
                 continue
-            if len(series) and not _TYPE_CHECKS[col.type](series):
+            if len(series) and not TYPE_CHECKS[col.type](series):
                 raise SchemaError(self.name, f"column {name} has dtype {series.dtype}, expected {col.type}",
                                   file=filename)
             if not col.nullable and series.isna().any():
@@ -214,7 +187,7 @@ class Source:
 
     def empty_frame(self) -> pd.DataFrame:
         """A frame with no row and the columns and pandas dtypes of ``columns``."""
-        return pd.DataFrame({name: pd.Series(dtype=_EMPTY_DTYPES[c.type]) for name, c in self.columns.items()})
+        return pd.DataFrame({name: pd.Series(dtype=EMPTY_DTYPES[c.type]) for name, c in self.columns.items()})
 
 
 def utc_day(day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -228,9 +201,3 @@ def local_day(day: dt.date, zone: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     start = pd.Timestamp(day).tz_localize(zone)
     end = pd.Timestamp(day + dt.timedelta(days=1)).tz_localize(zone)
     return start.tz_convert("UTC"), end.tz_convert("UTC")
-
-
-_EMPTY_DTYPES = {
-    "VARCHAR": "object", "DOUBLE": "float64", "INTEGER": "int64", "BIGINT": "int64",
-    "BOOLEAN": "bool", "TIMESTAMPTZ": "datetime64[ns, UTC]", "DATE": "object",
-}

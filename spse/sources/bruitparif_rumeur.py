@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from pathlib import PurePosixPath
 from typing import ClassVar
@@ -41,11 +40,12 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
-from spse import register
+from spse import config, register
+from spse.columns import Column
 from spse.errors import SchemaError
 from spse.gate import check_values
 from spse.sources._parsing import RowChecks, as_records, as_text, concat_rejects, conform, load_json, numbers
-from spse.sources.base import Column, Measure, ParseResult, Source, local_day
+from spse.sources.base import Measure, ParseResult, Source, local_day
 from spse.timebase import DEFAULT_TIME_BASE
 
 DEFAULT_SITES = ["PARIS-PERIPHERIQUE-EST", "PARIS-BD-SOULT", "PARIS-RUE-DE-RIVOLI", "PARIS-QUAI-DE-LA-RAPEE"]
@@ -60,7 +60,7 @@ _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
 
 def followed_sites() -> list[str]:
     """Names of the Rumeur sites ingested: ``$SPSE_BRUITPARIF_SITES`` or :data:`DEFAULT_SITES`."""
-    configured = [s.strip() for s in os.environ.get(SITES_ENV, "").split(",") if s.strip()]
+    configured = [s.strip() for s in config.source_setting(SITES_ENV).split(",") if s.strip()]
     return configured or list(DEFAULT_SITES)
 
 

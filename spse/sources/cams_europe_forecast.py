@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import re
 import time
 from collections.abc import Iterator
@@ -58,13 +57,14 @@ from urllib.parse import urljoin
 import numpy as np
 import pandas as pd
 
-from spse import register, secrets
+from spse import config, register, secrets
+from spse.columns import Column
 from spse.errors import FeedError, FetchError, SchemaError
 from spse.fetch import Fetched, FetchPolicy, fetch, join_url
 from spse.sources._atmo import is_http
 from spse.sources._bounded import check_netcdf, open_zip, read_member
 from spse.sources._parsing import load_json, reject_non_data
-from spse.sources.base import Column, Measure, ParseResult, Source, reject_rows
+from spse.sources.base import Measure, ParseResult, Source, reject_rows
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ _ZIP_MAGIC = b"PK\x03\x04"
 
 def area() -> list[float]:
     """Requested box ``[N, W, S, E]`` [° WGS84]: ``$SPSE_CAMS_EUROPE_FORECAST_AREA`` or Paris."""
-    configured = os.environ.get(AREA_ENV, "").strip()
+    configured = config.source_setting(AREA_ENV).strip()
     if not configured:
         return list(DEFAULT_AREA)
     try:

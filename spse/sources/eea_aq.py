@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import replace
@@ -49,14 +48,15 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from spse import lake, register
+from spse import config, lake, register
+from spse.columns import Column
 from spse.errors import SchemaError
 from spse.fetch import Fetched, FetchPolicy, fetch, join_url
 from spse.gate import value_reasons
 from spse.sources._atmo import day_of, is_http
 from spse.sources._bounded import check_parquet
 from spse.sources._parsing import RowChecks, decode_text, numbers, reject_non_data, resolve_columns
-from spse.sources.base import Column, Measure, ParseResult, Source
+from spse.sources.base import Measure, ParseResult, Source
 
 UPSTREAM_URL = "https://eeadmz1-downloads-api-appservice.azurewebsites.net"
 URLS_ENDPOINT = "ParquetFile/urls"
@@ -85,12 +85,12 @@ _VALUE_UNIT = "µg/m³ (CO: mg/m³)"
 def settings() -> dict[str, object]:
     """The request settings, from ``$SPSE_EEA_AQ_*`` or their defaults."""
     def listed(name: str, default: str, sep: str = ",") -> list[str]:
-        return [v.strip() for v in (os.environ.get(name) or default).split(sep) if v.strip()]
+        return [v.strip() for v in config.source_setting(name, default).split(sep) if v.strip()]
 
     return {"countries": listed("SPSE_EEA_AQ_COUNTRIES", "FR"),
             "cities": listed("SPSE_EEA_AQ_CITIES", "Paris (greater city)", ";"),
             "pollutants": listed("SPSE_EEA_AQ_POLLUTANTS", "NO2,PM10,PM2.5,O3,SO2"),
-            "dataset": int(os.environ.get("SPSE_EEA_AQ_DATASET") or 1)}
+            "dataset": int(config.source_setting("SPSE_EEA_AQ_DATASET", "1"))}
 
 
 def timestamp_offset() -> dt.timezone:

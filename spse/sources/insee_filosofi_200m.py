@@ -31,6 +31,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from spse.columns import Column
 from spse.sources._parsing import (
     RowChecks,
     concat_rejects,
@@ -40,7 +41,7 @@ from spse.sources._parsing import (
     read_delimited,
     resolve_columns,
 )
-from spse.sources.base import Column, Measure, ParseResult, Source
+from spse.sources.base import Measure, ParseResult, Source
 
 CELL_SIZE_M = 200
 CELL_ID = r"^CRS3035RES200mN(?P<y>\d+)E(?P<x>\d+)$"

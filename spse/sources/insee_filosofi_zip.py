@@ -56,12 +56,13 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
+from spse.columns import Column
 from spse.config import source_base_url
 from spse.errors import SchemaError
 from spse.sources import insee_filosofi_200m as plain
 from spse.sources._bounded import ZIP_MAGIC, open_member, open_zip, read_member
 from spse.sources._parsing import reject_non_data, resolve_columns
-from spse.sources.base import Column, ParseResult, Source
+from spse.sources.base import ParseResult, Source
 
 # Extent of Paris (20 arrondissements, Bois de Boulogne and de Vincennes included) in
 # EPSG:3035, (x_min, y_min, x_max, y_max) [m]: the bounds of the opendata.paris.fr

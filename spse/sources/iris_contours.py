@@ -40,9 +40,10 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
+from spse.columns import Column
 from spse.errors import SchemaError
 from spse.sources._parsing import RowChecks, blank_to_null, conform, polygon_problems, read_geojson, to_3035_wkt
-from spse.sources.base import Column, ParseResult, Source
+from spse.sources.base import ParseResult, Source
 
 log = logging.getLogger(__name__)
 

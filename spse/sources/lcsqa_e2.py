@@ -33,6 +33,7 @@ from typing import ClassVar
 
 import pandas as pd
 
+from spse.columns import Column
 from spse.errors import SchemaError
 from spse.gate import value_reasons
 from spse.sources._parsing import (
@@ -45,7 +46,7 @@ from spse.sources._parsing import (
     numbers,
     read_delimited,
 )
-from spse.sources.base import Column, Measure, ParseResult, Source, utc_day
+from spse.sources.base import Measure, ParseResult, Source, utc_day
 
 HEADER = ("Date de début", "Date de fin", "Organisme", "code zas", "Zas", "code site", "nom site",
           "type d'implantation", "Polluant", "type d'influence", "discriminant", "Réglementaire",

@@ -24,6 +24,7 @@ from typing import ClassVar
 
 import pandas as pd
 
+from spse.columns import Column
 from spse.sources._parsing import (
     RowChecks,
     blank_to_null,
@@ -34,7 +35,7 @@ from spse.sources._parsing import (
     read_delimited,
     resolve_columns,
 )
-from spse.sources.base import Column, ParseResult, Source
+from spse.sources.base import ParseResult, Source
 
 # Metropolitan France and Corsica, with a margin [° WGS84]: (lon_min, lon_max, lat_min, lat_max).
 FRANCE_BOUNDS = (-5.5, 10.0, 41.0, 51.5)

@@ -33,8 +33,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from spse.columns import Column
 from spse.sources._parsing import RowChecks, as_text, conform, polygon_problems, read_geojson, to_3035_wkt
-from spse.sources.base import Column, Measure, ParseResult, Source
+from spse.sources.base import Measure, ParseResult, Source
 
 LAYERS = ("N_BRUIT_ZBRD_INFRA_R_A_LD_S_075", "N_BRUIT_ZBRD_INFRA_R_A_LN_S_075")
 INDICATORS = {"LD": "Lden", "LDEN": "Lden", "LN": "Ln", "LNIGHT": "Ln"}

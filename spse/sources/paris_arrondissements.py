@@ -23,6 +23,7 @@ from typing import ClassVar
 
 import pandas as pd
 
+from spse.columns import Column
 from spse.errors import SchemaError
 from spse.sources._parsing import (
     RowChecks,
@@ -34,7 +35,7 @@ from spse.sources._parsing import (
     read_geojson,
     to_3035_wkt,
 )
-from spse.sources.base import Column, ParseResult, Source
+from spse.sources.base import ParseResult, Source
 
 INSEE_CODE = r"^\d{5}$"
 REQUIRED = ("c_arinsee", "l_ar", "l_aroff", "surface")

@@ -33,13 +33,14 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from pathlib import PurePosixPath
 from typing import ClassVar
 
 import numpy as np
 import pandas as pd
 
+from spse import config
+from spse.columns import Column
 from spse.errors import SchemaError
 from spse.sources._parsing import (
     RowChecks,
@@ -51,7 +52,7 @@ from spse.sources._parsing import (
     read_delimited,
     resolve_columns,
 )
-from spse.sources.base import Column, ParseResult, Source
+from spse.sources.base import ParseResult, Source
 
 DATASETS = {
     "etablissements-scolaires-maternelles": "ecole_maternelle",
@@ -91,7 +92,7 @@ _PARIS_INSEE = r"^751(?:0[1-9]|1\d|20)$"
 
 def followed_datasets() -> list[str]:
     """Dataset ids fetched: ``$SPSE_PARIS_FACILITIES_DATASETS`` (a subset of :data:`DATASETS`) or all."""
-    configured = [d.strip() for d in os.environ.get(DATASETS_ENV, "").split(",") if d.strip()]
+    configured = [d.strip() for d in config.source_setting(DATASETS_ENV).split(",") if d.strip()]
     unknown = [d for d in configured if d not in DATASETS]
     if unknown:
         raise ValueError(f"{DATASETS_ENV} names unknown datasets {unknown}; known: {list(DATASETS)}")

@@ -31,9 +31,10 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from spse.columns import Column
 from spse.errors import SchemaError
 from spse.sources._parsing import RowChecks, blank_to_null, conform, numbers, read_geojson
-from spse.sources.base import Column, ParseResult, Source
+from spse.sources.base import ParseResult, Source
 from spse.sources.iris_contours import (
     REPAIRED,
     ZONE_COLUMNS,

@@ -9,8 +9,9 @@ and the summary share.
 See docs/architecture.md (Warehouse, Marts) and ``sql/``.
 """
 
+from spse.errors import WarehouseError
 from spse.warehouse.builder import build
-from spse.warehouse.models import WarehouseError, sql_dir
+from spse.warehouse.models import sql_dir
 from spse.warehouse.publisher import Published, build_started, prune_builds, publish, publish_build
 from spse.warehouse.reader import connect_readonly, describe_tables, query
 from spse.warehouse.schemas import EMPTY_SCHEMAS, DatasetSchema

@@ -19,8 +19,9 @@ import pandas as pd
 
 from spse import lake, register
 from spse.config import settings
+from spse.errors import WarehouseError
 from spse.warehouse import models
-from spse.warehouse.models import REGISTER_TABLES, Model, WarehouseError
+from spse.warehouse.models import REGISTER_TABLES, Model
 from spse.warehouse.schemas import EMPTY_SCHEMAS
 
 log = logging.getLogger(__name__)

@@ -27,15 +27,12 @@ import duckdb
 import pandas as pd
 
 from spse.config import settings, sql_limits
+from spse.errors import Refused  # re-exported: callers import it from here too
 from spse.warehouse.reader import connect_readonly, fetch_frame
 
 T = TypeVar("T")
 _KEYWORD = re.compile(r"\s*([a-z]+)", re.IGNORECASE)
 _EXPLAIN = re.compile(r"^\s*explain\s+(analyze\s+)?", re.IGNORECASE)
-
-
-class Refused(Exception):
-    """An expert query was refused or stopped; the message says why, in one line."""
 
 
 def read_statement(sql: str) -> str:

@@ -14,12 +14,14 @@ models of its own layer that run before it, ``lake`` views and the register tabl
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+
+from spse import config
+from spse.errors import WarehouseError  # re-exported: callers import it from here too
 
 LAYERS = ("staging", "intermediate", "marts")
 REGISTER_TABLES = ("thresholds", "parameters")
@@ -28,15 +30,11 @@ _BELOW = {"staging": "lake", "intermediate": "staging", "marts": "intermediate"}
 _REFERENCE = re.compile(r"\b(lake|staging|intermediate|marts)\s*\.\s*([a-z_][a-z0-9_]*)", re.IGNORECASE)
 
 
-class WarehouseError(Exception):
-    """The warehouse could not be built or published; the message names the model or file."""
-
-
 def sql_dir() -> Path:
     """``$SPSE_SQL_DIR``, the ``sql/`` folder of the checkout, or the copy packaged in the wheel."""
-    override = os.environ.get("SPSE_SQL_DIR")
+    override = config.sql_dir_override()
     if override:
-        return Path(override).resolve()
+        return override
     checkout = Path(__file__).resolve().parents[2] / "sql"
     return checkout if checkout.is_dir() else Path(__file__).resolve().parents[1] / "sql"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import duckdb
 
 from spse.config import settings
-from spse.warehouse.models import WarehouseError
+from spse.errors import WarehouseError
 
 log = logging.getLogger(__name__)
 
