@@ -35,3 +35,12 @@ def test_stale_source_reaches_the_alert_inputs(spse_home, monkeypatch):
     _, day = _ingest_sample("lcsqa_e2", monkeypatch)
     assert "air_hourly" not in stale_inputs(day)
     assert "air_hourly" in stale_inputs(day + dt.timedelta(days=1))
+
+
+def test_weekly_station_list_is_fetched_again_after_eight_days(spse_home, monkeypatch):
+    source, day = _ingest_sample("lcsqa_stations", monkeypatch)
+    fetched = dt.datetime.fromisoformat(freshness.status(source, dt.datetime.now(dt.UTC))["last_fetch_utc"])
+    # its upstream list is refreshed weekly (ingest on Mondays): 7 days + 1 day of slack = 192 h
+    assert not freshness.needs_refetch(source, day, fetched + dt.timedelta(hours=191))
+    assert freshness.needs_refetch(source, day, fetched + dt.timedelta(hours=193))
+    assert freshness.status(source, fetched + dt.timedelta(hours=193))["status"] == "stale"

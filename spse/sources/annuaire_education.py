@@ -108,6 +108,7 @@ class AnnuaireEducation(Source):
     kind = "reference"
     cadence = "reference"
     schedule = "0 6 * * 1"
+    max_age_hours = 192  # weekly schedule, one day of slack
     optional = True
     description = "Paris schools (écoles, collèges, lycées; public and private) from the Annuaire de l'éducation"
     columns: ClassVar[dict[str, Column]] = {

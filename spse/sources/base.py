@@ -80,6 +80,10 @@ class Source:
     # Daily sources: the run of a day also needs the partition of the day before (a local day
     # spans two UTC days); False when only the latest partition counts (forecast runs).
     uses_previous_day: ClassVar[bool] = True
+    # Age of the last successful fetch [h] past which the daily run fetches the source again
+    # and freshness calls it stale; None: spse.freshness.DEFAULT_MAX_AGE_HOURS by cadence.
+    # Reference sources set it from their upstream's update rhythm (their ingest schedule).
+    max_age_hours: ClassVar[float | None] = None
     # Largest file accepted from upstream [bytes].
     max_bytes: ClassVar[int] = 200 * 1024 * 1024
     # Longest fetch of one file [s], all attempts included; None: the register's fetch_deadline_s.

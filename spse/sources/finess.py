@@ -116,6 +116,7 @@ class Finess(Source):
     kind = "reference"
     cadence = "reference"
     schedule = "0 6 2 * *"
+    max_age_hours = 768  # monthly schedule, one day of slack
     optional = True
     description = "FINESS geolocated establishments in Paris: hospitals, EHPAD, health centres, PMI"
     columns: ClassVar[dict[str, Column]] = {

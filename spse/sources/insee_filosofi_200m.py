@@ -68,6 +68,7 @@ class InseeFilosofi200m(Source):
     kind = "reference"
     cadence = "reference"
     schedule = "0 5 1 * *"
+    max_age_hours = 768  # monthly schedule, one day of slack
     description = "INSEE Filosofi 200 m gridded population, age bands and households (EPSG:3035)"
     columns: ClassVar[dict[str, Column]] = {
         "cell_id": Column("VARCHAR", "", "INSEE cell id CRS3035RES200mN{y}E{x}", nullable=False),

@@ -85,6 +85,7 @@ class InseeFilosofiZip(Source):
     kind = "reference"
     cadence = "reference"
     schedule = "0 5 1 * *"
+    max_age_hours = 768  # monthly schedule, one day of slack
     optional = True
     replaces = ("insee_filosofi_200m",)
     max_bytes = 2 * 1024**3  # the national archives are several hundred MB

@@ -140,6 +140,7 @@ class IrisContours(Source):
     kind = "reference"
     cadence = "reference"
     schedule = "0 5 1 * *"
+    max_age_hours = 768  # monthly schedule, one day of slack
     optional = True
     description = "IRIS contours of Paris (IGN/INSEE), 992 zones, EPSG:3035"
     columns: ClassVar[dict[str, Column]] = {

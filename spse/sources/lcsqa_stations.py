@@ -52,6 +52,7 @@ class LcsqaStations(Source):
     kind = "reference"
     cadence = "reference"
     schedule = "0 4 * * 1"
+    max_age_hours = 192  # weekly schedule, one day of slack
     description = "LCSQA list of air-quality measurement sites with WGS84 coordinates"
     columns: ClassVar[dict[str, Column]] = {
         "station_id": Column("VARCHAR", "", "EU station code (`code_site`, e.g. FR04055)", nullable=False),

@@ -81,6 +81,7 @@ class NoiseMapCbs(Source):
     kind = "reference"
     cadence = "reference"
     schedule = "0 5 1 * *"
+    max_age_hours = 768  # monthly schedule, one day of slack
     description = "Strategic noise map (CBS) type A bands, Lden and Ln, as polygons in EPSG:3035"
     columns: ClassVar[dict[str, Column]] = {
         "band_id": Column("VARCHAR", "", "Polygon id: '<source_type>:<indicator>:<idzonbruit>' (feature number "

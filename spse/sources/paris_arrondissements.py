@@ -49,6 +49,7 @@ class ParisArrondissements(Source):
     kind = "reference"
     cadence = "reference"
     schedule = "0 5 1 * *"
+    max_age_hours = 768  # monthly schedule, one day of slack
     description = "Paris arrondissement boundaries (Ville de Paris open data), EPSG:3035"
     columns: ClassVar[dict[str, Column]] = {
         "zone_id": Column("VARCHAR", "", "INSEE code of the arrondissement (c_arinsee, 75101-75120)", nullable=False),

@@ -107,6 +107,7 @@ class ParisFacilities(Source):
     kind = "reference"
     cadence = "reference"
     schedule = "0 5 * * 1"
+    max_age_hours = 192  # weekly schedule, one day of slack
     description = "Sensitive facilities of Paris (schools, crèches, PMI, EHPAD, hospitals, health centres)"
     columns: ClassVar[dict[str, Column]] = {
         "facility_id": Column("VARCHAR", "", "Upstream `Identifiant`, else '<category>:<sha1(name|address)[:12]>'",

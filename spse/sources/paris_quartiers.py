@@ -63,6 +63,7 @@ class ParisQuartiers(Source):
     kind = "reference"
     cadence = "reference"
     schedule = "0 5 1 * *"
+    max_age_hours = 768  # monthly schedule, one day of slack
     optional = True
     description = "Paris administrative quartiers (Ville de Paris open data), 80 zones, EPSG:3035"
     columns: ClassVar[dict[str, Column]] = {
