@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from spse import lake, register
-from spse.config import settings
+from spse.core import lake, register
+from spse.core.config import settings
 from spse.warehouse import report
 from spse.warehouse.reader import fetch_frame
 

@@ -23,7 +23,8 @@ def _date(text: str) -> dt.date:
 
 def _ensure_demo_if_needed() -> None:
     """Generate the demo bundle when at least one source still points at it."""
-    from spse import config, sources
+    from spse import sources
+    from spse.core import config
 
     if any(config.is_demo(s.name) for s in sources.discover()):
         from spse import demo
@@ -157,7 +158,7 @@ def print_summary(day: dt.date) -> None:
     facilities concerned) and forecast alerts, from one read of the published warehouse
     (:mod:`spse.warehouse.report`); then the paths of the bulletin, warehouse and outbox.
     """
-    from spse.config import settings
+    from spse.core.config import settings
     from spse.warehouse import connect_readonly, report
     from spse.warehouse.reader import fetch_frame
 
@@ -216,8 +217,8 @@ def cmd_summary(args: argparse.Namespace) -> int:
 def cmd_sources(args: argparse.Namespace) -> int:
     """Print each source's cadence, last successful fetch, rows, freshness and quality."""
     from spse import freshness, sources
-    from spse.config import source_base_url
-    from spse.redaction import redact_url
+    from spse.core.config import source_base_url
+    from spse.core.redaction import redact_url
 
     frame = freshness.report(sources.discover(), day=args.date)
     running = {s.name for s in sources.active()}

@@ -46,8 +46,8 @@ import pyarrow.parquet as pq
 import shapely
 from pyproj import Transformer
 
-from spse.config import settings
-from spse.errors import Refused
+from spse.core.config import settings
+from spse.core.errors import Refused
 from spse.warehouse import expert
 
 FORMATS = ("csv", "parquet", "geojson")
@@ -102,7 +102,7 @@ def _protected_folders() -> list[tuple[Path, str]]:
     source read from a local folder.
     """
     from spse import sources
-    from spse.config import source_base_url
+    from spse.core.config import source_base_url
 
     folders = [(settings().home.resolve(), "SPSE_HOME, the pipeline's own files")]
     for source in sources.discover():

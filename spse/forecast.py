@@ -27,8 +27,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from spse import lake, stats
-from spse.columns import Column
+from spse import stats
+from spse.core import lake
+from spse.core.columns import Column
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,8 @@ import json
 
 import pandas as pd
 
-from spse import lake, qualitylog
+from spse import qualitylog
+from spse.core import lake
 from spse.sources.base import Source
 
 # Quality-log outcomes after which the day's partition is ingested again.

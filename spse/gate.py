@@ -21,7 +21,7 @@ anything is written. What is checked comes from the source's declarations
   the previous vintage beyond the registered tolerances (feature count, total
   population, bounding-box overlap).
 
-A refusal raises :class:`spse.errors.RefusedInput` before any write, so the previous
+A refusal raises :class:`spse.core.errors.RefusedInput` before any write, so the previous
 partition stays byte-identical; ``spse.ingest`` records it as ``refused`` in the quality
 log, which the daily run turns into a ``data_quality`` alert.
 """
@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from spse import lake, register
-from spse.errors import RefusedInput
-from spse.lake import QUARANTINE_COLUMNS
+from spse.core import lake, register
+from spse.core.errors import RefusedInput
+from spse.core.lake import QUARANTINE_COLUMNS
 from spse.sources.base import ParseResult, Source
 
 HOUR = pd.Timedelta(hours=1)
@@ -156,7 +156,7 @@ def inspect(source: Source, day: dt.date, result: ParseResult, files: list[str],
 
     ``files`` are the partition's relative file names; ``now`` (UTC) is the fetch time,
     which bounds the hours expected of a day still running. Raises
-    :class:`spse.errors.RefusedInput` when the input must not replace the previous one.
+    :class:`spse.core.errors.RefusedInput` when the input must not replace the previous one.
     """
     frame = result.frame.reset_index(drop=True)
     label = ",".join(files)

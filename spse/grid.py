@@ -21,7 +21,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
-from spse.columns import Column
+from spse.core.columns import Column
 
 log = logging.getLogger(__name__)
 

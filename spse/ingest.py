@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from spse import gate, lake, qualitylog
-from spse.config import source_base_url
-from spse.errors import FeedError, RefusedInput, SchemaError
-from spse.fetch import FetchPolicy, redact_url
+from spse import gate, qualitylog
+from spse.core import lake
+from spse.core.config import source_base_url
+from spse.core.errors import FeedError, RefusedInput, SchemaError
+from spse.core.fetch import FetchPolicy, redact_url
 from spse.sources.base import ParseResult, Source
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,8 @@ class IngestReport:
 def ingest(source: Source, day: dt.date) -> IngestReport:
     """Ingest one partition of ``source`` and record the outcome in the quality log.
 
-    See :func:`_ingest`; a :class:`spse.errors.RefusedInput` (the gate refused the input)
-    is recorded as ``refused``, any other :class:`spse.errors.FeedError` as ``failed``
+    See :func:`_ingest`; a :class:`spse.core.errors.RefusedInput` (the gate refused the input)
+    is recorded as ``refused``, any other :class:`spse.core.errors.FeedError` as ``failed``
     (with the feed, file and row it names), before it is raised again. A written partition
     is recorded ``ok`` or ``partial`` (incomplete day) with its quarantined rows.
     """
@@ -70,8 +71,8 @@ def ingest(source: Source, day: dt.date) -> IngestReport:
 def _ingest(source: Source, day: dt.date) -> IngestReport:
     """Ingest one partition of ``source`` (the day's files, or the reference vintage).
 
-    Raises :class:`spse.errors.FeedError` (naming feed, URL, file, row) if a file cannot be
-    fetched or read, :class:`spse.errors.RefusedInput` if the data-quality gate
+    Raises :class:`spse.core.errors.FeedError` (naming feed, URL, file, row) if a file cannot be
+    fetched or read, :class:`spse.core.errors.RefusedInput` if the data-quality gate
     (:func:`spse.gate.inspect`) refuses it. Raw files are landed before parsing, so they
     are kept even when the parse fails; the lake partition is replaced only when every
     file of it parsed and the gate let it through.

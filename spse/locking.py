@@ -2,7 +2,7 @@
 
 The daily job's writing steps (alert state, warehouse build, publish; :mod:`spse.pipeline`)
 run inside :func:`writer_lock`. Where the lock lives depends on
-:func:`spse.config.lock_database_url`:
+:func:`spse.core.config.lock_database_url`:
 
 - not set: an exclusive ``fcntl.flock`` on ``$SPSE_HOME/locks/<name>.lock``. It excludes every
   process that opens that file, on this host or on another one sharing SPSE_HOME through a
@@ -13,7 +13,7 @@ run inside :func:`writer_lock`. Where the lock lives depends on
   for workers on hosts that share no file system lock; the server drops it when the holder's
   connection ends. The holder is named by the ``application_name`` of its session.
 
-A waiter polls until :func:`spse.config.lock_timeout_s` has passed, then raises
+A waiter polls until :func:`spse.core.config.lock_timeout_s` has passed, then raises
 :class:`LockTimeout` naming the holder: process id, host, Airflow run and task (or the
 ``spse`` command), the step it runs and since when (UTC). The lock is re-entrant within one
 thread (``publish`` takes it again inside the pipeline step that holds it).
@@ -37,8 +37,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from spse import config
-from spse.errors import LockTimeout  # re-exported: callers import it from here too
+from spse.core import config
+from spse.core.errors import LockTimeout  # re-exported: callers import it from here too
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def writer_lock(what: str, *, name: str = WRITER, timeout_s: float | None = None
     """Hold the lock ``name`` while the block runs.
 
     ``what`` (e.g. ``"publish 2026-01-15"``) is shown to whoever waits for it. Raises
-    :class:`LockTimeout` after ``timeout_s`` seconds (default :func:`spse.config.lock_timeout_s`).
+    :class:`LockTimeout` after ``timeout_s`` seconds (default :func:`spse.core.config.lock_timeout_s`).
     """
     depth = getattr(_held, name, 0)
     me = Holder.me(what)
@@ -171,7 +171,7 @@ def _pg_connect(url: str, me: Holder, where: str):
     except ImportError as exc:
         raise RuntimeError(f"{where}: the PostgreSQL driver psycopg is not installed "
                            "(uv sync --extra airflow), or unset SPSE_LOCK_DATABASE_URL for the file lock") from exc
-    from spse import secrets
+    from spse.core import secrets
 
     options = {"autocommit": True, "connect_timeout": 10,
                "application_name": f"spse {me.pid}@{me.host} {me.run}"[:_PG_APPLICATION_NAME_MAX]}

@@ -28,9 +28,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from spse import register
-from spse.columns import Column
-from spse.timebase import tz_for
+from spse.core import register
+from spse.core.columns import Column
+from spse.core.timebase import tz_for
 
 HOUR = pd.Timedelta(hours=1)
 # Directive 2002/49/EC Annex I: evening and night penalties [dB].

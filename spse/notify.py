@@ -3,7 +3,7 @@
 Each alert version is delivered once.
 
 The outbox (``spse.alerts.outbox``) holds one JSON file per alert of the day. When
-``SPSE_ALERT_WEBHOOK_URL`` is set (:func:`spse.config.alert_webhook_url`), each file is POSTed
+``SPSE_ALERT_WEBHOOK_URL`` is set (:func:`spse.core.config.alert_webhook_url`), each file is POSTed
 as JSON to it (timeouts, retries on 5xx/429 as every fetch, header
 ``Idempotency-Key: <alert_id>:<sha256 prefix>``, and ``Authorization: Bearer`` from the secret
 ``alert_webhook``/``token`` when configured). ``<outbox>/deliveries/<day>.json`` records what
@@ -24,9 +24,9 @@ import hashlib
 import json
 import logging
 
-from spse import config, lake
-from spse.config import settings
-from spse.fetch import FetchPolicy, fetch
+from spse.core import config, lake
+from spse.core.config import settings
+from spse.core.fetch import FetchPolicy, fetch
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ RUN_EVENTS = {
 
 
 def _headers() -> dict[str, str]:
-    from spse import secrets
+    from spse.core import secrets
 
     headers = {"Content-Type": "application/json"}
     try:
@@ -98,7 +98,7 @@ def post_run_event(event: str, *, dag_id: str, run_id: str, logical_date: str | 
     POST ``{"type": "spse_run_<event>", "dag_id", "run_id", "logical_date", "deadline",
     "message", "detail"}`` to the alert webhook; ``event`` is ``failed`` or ``late``
     (:data:`RUN_EVENTS`, French message). Without a webhook the message is only logged
-    (ERROR). Raises :class:`spse.errors.FetchError` when the webhook refuses it.
+    (ERROR). Raises :class:`spse.core.errors.FetchError` when the webhook refuses it.
     """
     message = RUN_EVENTS[event].format(dag_id=dag_id, run_id=run_id, deadline=deadline or "?", detail=detail).strip()
     body = {"type": f"spse_run_{event}", "dag_id": dag_id, "run_id": run_id, "logical_date": logical_date,

@@ -36,7 +36,7 @@ is failed by the scheduler after ``[scheduler] task_instance_heartbeat_timeout``
 docker-compose, then retried), each within its ``execution_timeout``
 (:attr:`spse.steps.Step.timeout`). A failed run is posted to the alert webhook by
 :class:`RunEventNotifier` (:func:`spse.notify.post_run_event`), and mailed by the SMTP
-provider's ``SmtpNotifier`` when :func:`spse.config.alert_email_to` is set. Lateness is checked
+provider's ``SmtpNotifier`` when :func:`spse.core.config.alert_email_to` is set. Lateness is checked
 by ``spse_daily_watch`` at :data:`WATCH_CRON` (07:00 Paris): when the day's bulletin and alerts
 are not published by then, it posts a ``late`` event (:func:`spse.notify.watch_day`) and fails.
 Airflow's Deadline Alerts (``DeadlineAlert(reference=DeadlineReference.DAGRUN_QUEUED_AT, ...)``)
@@ -148,7 +148,7 @@ class SourceSpec:
         True when the source is not optional or its ``SPSE_<NAME>_URL`` is set (as
         :func:`spse.sources.active`, without importing the source module).
         """
-        from spse.config import is_demo
+        from spse.core.config import is_demo
 
         return not (self.optional and is_demo(self.name))
 
@@ -402,7 +402,7 @@ def _failure_callbacks() -> list[BaseNotifier]:
 
 def _email_callbacks(event: str) -> list[BaseNotifier]:
     """Return an ``SmtpNotifier`` (Airflow connection ``smtp_default``) when e-mail is configured."""
-    from spse import config
+    from spse.core import config
 
     to = config.alert_email_to()
     if not to:

@@ -14,8 +14,9 @@ import datetime as dt
 import logging
 from pathlib import Path
 
-from spse import lake, steps
-from spse.errors import FeedError, MissingObservations
+from spse import steps
+from spse.core import lake
+from spse.core.errors import FeedError, MissingObservations
 from spse.steps import RunSummary
 
 log = logging.getLogger(__name__)
@@ -152,7 +153,8 @@ def build_surfaces(day: dt.date) -> dict[str, int]:
     both IDW and CAMS + residual IDW, and the register's ``surface_method`` picks the stored
     surface. Without a run (logged) the surfaces are IDW only.
     """
-    from spse import forecast, register, surfaces
+    from spse import forecast, surfaces
+    from spse.core import register
 
     air = lake.read_days(AIR_DATASET, [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
     if air.empty:

@@ -26,9 +26,9 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
-from spse import register
-from spse.columns import Column
-from spse.timebase import day_hours_utc
+from spse.core import register
+from spse.core.columns import Column
+from spse.core.timebase import day_hours_utc
 
 HOUR = pd.Timedelta(hours=1)
 O3 = "O3"

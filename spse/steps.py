@@ -111,7 +111,7 @@ def _minutes(n: int) -> dt.timedelta:
 
 
 # Timeouts: the demo day takes seconds per step. The writing steps allow more than
-# spse.config.lock_timeout_s (600 s), so that a lock wait fails with the lock's error.
+# spse.core.config.lock_timeout_s (600 s), so that a lock wait fails with the lock's error.
 DAILY_STEPS: tuple[Step, ...] = (
     Step("ensure_inputs", "spse.pipeline:ensure_inputs",
          "Ingest the partitions the day needs and the lake lacks; return them.",

@@ -24,8 +24,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from spse import register, residual, stats
-from spse.columns import Column
+from spse import residual, stats
+from spse.core import register
+from spse.core.columns import Column
 from spse.grid import CELL_SIZE_M, points_to_cells
 from spse.interpolation import CHUNK_TARGETS, errors, idw, loo_predictions, loo_validation  # noqa: F401 (re-exported)
 

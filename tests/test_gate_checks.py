@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse import gate, lake, qualitylog
-from spse.errors import RefusedInput
+from spse import gate, qualitylog
+from spse.core import lake
+from spse.core.errors import RefusedInput
 from spse.sources.base import Column, Measure, ParseResult, Source, local_day, utc_day
 
 

@@ -29,8 +29,9 @@ import pandas as pd
 import pytest
 import shapely
 
-from spse import cli, grid, lake, pipeline, warehouse
+from spse import cli, grid, pipeline, warehouse
 from spse.alerts import impact
+from spse.core import lake
 from spse.ingest import ingest
 from spse.sources import get as get_source
 from spse.warehouse import EMPTY_SCHEMAS

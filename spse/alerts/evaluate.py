@@ -28,8 +28,8 @@ from spse.alerts import impact, lifecycle, quality, rules
 from spse.alerts.footprint import footprint_cells
 from spse.alerts.recommendations import recommendation_text
 from spse.alerts.schema import COLUMNS, alert_id, conform
-from spse.register import Parameters
-from spse.timebase import day_hours_utc
+from spse.core.register import Parameters
+from spse.core.timebase import day_hours_utc
 
 if TYPE_CHECKING:
     from spse.alerts.inputs import AlertInputs
@@ -60,10 +60,10 @@ def evaluate(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFrame, par
         source and outcome). Stations of ``station_hourly`` in the local day without a
         ``station_cells`` row (no coordinates in the station list) raise ``DQ_STATIONS_UNLOCATED``.
     thresholds : DataFrame
-        The threshold register (``spse.register.thresholds()``); filtered here on
+        The threshold register (``spse.core.register.thresholds()``); filtered here on
         ``alert_threshold_sets``. Values in µg/m³ (CO mg/m³).
-    parameters : spse.register.Parameters
-        The parameter register (``spse.register.parameters()``).
+    parameters : spse.core.register.Parameters
+        The parameter register (``spse.core.register.parameters()``).
     recommendations : DataFrame
         The recommendation register (``spse.alerts.recommendations()``).
 

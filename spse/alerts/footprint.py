@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from spse.register import Parameters
+from spse.core.register import Parameters
 
 # INSEE / INSPIRE grid resolution (docs/architecture.md "Spatial frame"), not a tunable value.
 CELL_SIZE_M = 200.0

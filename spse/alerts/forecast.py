@@ -40,7 +40,7 @@ from spse.alerts import impact, lifecycle, persistence, rules
 from spse.alerts.evaluate import episode_criteria, with_defaults
 from spse.alerts.recommendations import recommendation_text
 from spse.alerts.schema import COLUMNS, FORECAST_COLUMNS, FORECAST_DATE, alert_id, conform, empty_alerts
-from spse.register import Parameters
+from spse.core.register import Parameters
 from spse.stats import exceeds
 
 if TYPE_CHECKING:
@@ -70,8 +70,8 @@ def evaluate_forecast(run_day: dt.date, inputs: AlertInputs, *, observed: pd.Dat
         The observed alerts of J-1 (``spse.alerts.evaluate``), for the NO2 persistence rule.
     thresholds : DataFrame
         The threshold register; filtered on ``alert_threshold_sets``. µg/m³ (CO mg/m³).
-    parameters : spse.register.Parameters
-        The parameter register (``spse.register.parameters()``).
+    parameters : spse.core.register.Parameters
+        The parameter register (``spse.core.register.parameters()``).
     recommendations : DataFrame
         The recommendation register (``spse.alerts.recommendations()``).
 

@@ -17,10 +17,11 @@ import logging
 import pandas as pd
 
 from spse import forecast as cams
-from spse import lake, qualitylog
+from spse import qualitylog
 from spse.alerts import impact
 from spse.alerts.quality import DAILY_SOURCES
 from spse.alerts.schema import DATASET, FORECAST_COLUMNS
+from spse.core import lake
 
 log = logging.getLogger(__name__)
 

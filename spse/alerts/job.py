@@ -7,13 +7,13 @@ import logging
 
 import pandas as pd
 
-from spse import lake, register
 from spse.alerts.evaluate import evaluate
 from spse.alerts.forecast import evaluate_forecast
 from spse.alerts.inputs import AlertInputs
 from spse.alerts.outbox import write_outbox
 from spse.alerts.recommendations import recommendations
 from spse.alerts.schema import DATASET, storage_frame
+from spse.core import lake, register
 from spse.forecast import DATASET as FORECAST_DATASET
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """The file outbox: one self-contained JSON notification per alert of the day.
 
-``<outbox>/alerts/<day>/<alert_id>.json`` (``spse.config.settings().outbox``), written
+``<outbox>/alerts/<day>/<alert_id>.json`` (``spse.core.config.settings().outbox``), written
 atomically; files of that day that no longer match an alert are removed, so a re-run leaves
 exactly the day's alerts. A mailer or webhook relay reads this folder; nothing here sends.
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from spse import lake, register
 from spse.alerts.impact import facility_details
-from spse.config import settings
+from spse.core import lake, register
+from spse.core.config import settings
 
 log = logging.getLogger(__name__)
 

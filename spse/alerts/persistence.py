@@ -34,7 +34,7 @@ from spse.alerts import rules
 from spse.alerts.lifecycle import ACTIVE
 from spse.alerts.recommendations import recommendation_text
 from spse.alerts.schema import FORECAST_DATE
-from spse.register import Parameters
+from spse.core.register import Parameters
 from spse.stats import exceeds
 
 log = logging.getLogger(__name__)

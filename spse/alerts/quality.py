@@ -31,7 +31,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from spse.alerts.recommendations import recommendation_text
-from spse.register import Parameters
+from spse.core.register import Parameters
 
 LEVEL = "data_quality"
 MISSING_PARTITION = "DQ_MISSING_PARTITION"

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from spse import config
+from spse.core import config
 
 AUDIENCES = {"vulnerable": "Personnes vulnérables et sensibles", "general": "Population générale",
              "facilities": "Établissements sensibles"}

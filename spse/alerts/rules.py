@@ -13,7 +13,7 @@ is true, values are rounded to an integer, halves up, first (methods.md §1.1 "R
 [U]); the comparison and the run length are ``spse.stats.exceeds`` and
 ``spse.stats.longest_run_above``, shared with the daily statistics. Values are µg/m³
 (CO mg/m³); hours are UTC hour-beginning instants of the local day of the register's time
-base (``spse.timebase.day_hours_utc``).
+base (``spse.core.timebase.day_hours_utc``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from spse.register import Parameters
+from spse.core.register import Parameters
 from spse.stats import exceeds, longest_run_above
 
 HOURLY = "1h"

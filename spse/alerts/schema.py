@@ -14,7 +14,7 @@ import hashlib
 import pandas as pd
 import pyarrow as pa
 
-from spse.columns import Column
+from spse.core.columns import Column
 
 DATASET = "alerts"
 

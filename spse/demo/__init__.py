@@ -2,7 +2,7 @@
 
 ``generate`` writes, under ``root`` (default ``$SPSE_HOME/demo``), one folder per source
 laid out as upstream, in the feeds' real formats, read by the production connectors through
-``file://`` URLs (``spse.config.source_base_url``). Values are invented from a fixed seed,
+``file://`` URLs (``spse.core.config.source_base_url``). Values are invented from a fixed seed,
 so two generations are byte-identical; the stations, arrondissements and their populations
 are real facts (``spse.demo.facts``). ``docs/demo.md`` lists the designed facts: a PM10
 episode in the north and east on 2026-01-15, an NO2 peak of 212.0 µg/m³ at FR04329, the
@@ -47,7 +47,7 @@ def _rng(part: str) -> np.random.Generator:
 
 
 def _default_root() -> Path:
-    from spse.config import settings
+    from spse.core.config import settings
 
     return settings().demo
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from spse import register
+from spse.core import register
 from spse.demo import facts, timeline
 from spse.demo.files import json_text
 from spse.demo.files import write as write_file

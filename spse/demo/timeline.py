@@ -1,7 +1,7 @@
 """The demo's two days and the hours the bundle covers.
 
 Air files are UTC days (E2 convention); daily statistics use the local day in Europe/Paris
-(``spse.timebase``), so in January local day D starts at 23:00 UTC on D-1: the first hour
+(``spse.core.timebase``), so in January local day D starts at 23:00 UTC on D-1: the first hour
 of local D2 is the last row of the D1 file, and local D1 lacks its first hour (23:00 UTC on
 2026-01-13, not in the bundle).
 """

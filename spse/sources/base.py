@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 import pandas as pd
 
-from spse.columns import EMPTY_DTYPES, TYPE_CHECKS
-from spse.columns import Column as Column  # re-exported: source plug-ins import it from here
-from spse.errors import SchemaError
-from spse.lake import QUARANTINE_COLUMNS
+from spse.core.columns import EMPTY_DTYPES, TYPE_CHECKS
+from spse.core.columns import Column as Column  # re-exported: source plug-ins import it from here
+from spse.core.errors import SchemaError
+from spse.core.lake import QUARANTINE_COLUMNS
 
 if TYPE_CHECKING:
-    from spse.fetch import Fetched, FetchPolicy
+    from spse.core.fetch import Fetched, FetchPolicy
 
 @dataclass(frozen=True)
 class Measure:
@@ -111,7 +111,7 @@ class Source:
 
     def url_for(self, base: str, relative: str) -> str:
         """Full URL of one file; override when upstream uses query strings over HTTP."""
-        from spse.fetch import join_url
+        from spse.core.fetch import join_url
 
         return join_url(base, relative)
 
@@ -123,7 +123,7 @@ class Source:
         from ``previous`` (relative name → metadata of the last landed version). Override
         for multi-step APIs (a POST that returns the list of files to download).
         """
-        from spse.fetch import fetch
+        from spse.core.fetch import fetch
 
         for relative in self.files(day):
             last = previous.get(relative) or {}
@@ -133,7 +133,7 @@ class Source:
             yield relative, fetch(self.name, self.url_for(base, relative), replace(policy, headers=headers))
 
     def request_headers(self) -> dict[str, str]:
-        """Extra HTTP headers (e.g. an API key read with ``spse.secrets``). Never logged."""
+        """Extra HTTP headers (e.g. an API key read with ``spse.core.secrets``). Never logged."""
         return {}
 
     def auth_headers(self, base: str) -> dict[str, str]:

@@ -40,13 +40,13 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
-from spse import config, register
-from spse.columns import Column
-from spse.errors import SchemaError
+from spse.core import config, register
+from spse.core.columns import Column
+from spse.core.errors import SchemaError
+from spse.core.timebase import DEFAULT_TIME_BASE
 from spse.gate import check_values
 from spse.sources._parsing import RowChecks, as_records, as_text, concat_rejects, conform, load_json, numbers
 from spse.sources.base import Measure, ParseResult, Source, local_day
-from spse.timebase import DEFAULT_TIME_BASE
 
 DEFAULT_SITES = ["PARIS-PERIPHERIQUE-EST", "PARIS-BD-SOULT", "PARIS-RUE-DE-RIVOLI", "PARIS-QUAI-DE-LA-RAPEE"]
 SITES_ENV = "SPSE_BRUITPARIF_SITES"

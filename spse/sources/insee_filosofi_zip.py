@@ -56,9 +56,9 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from spse.columns import Column
-from spse.config import source_base_url
-from spse.errors import SchemaError
+from spse.core.columns import Column
+from spse.core.config import source_base_url
+from spse.core.errors import SchemaError
 from spse.sources import insee_filosofi_200m as plain
 from spse.sources._bounded import ZIP_MAGIC, open_member, open_zip, read_member
 from spse.sources._parsing import reject_non_data, resolve_columns

@@ -9,7 +9,7 @@ and the summary share.
 See docs/architecture.md (Warehouse, Marts) and ``sql/``.
 """
 
-from spse.errors import WarehouseError
+from spse.core.errors import WarehouseError
 from spse.warehouse.builder import build
 from spse.warehouse.models import sql_dir
 from spse.warehouse.publisher import Published, build_started, prune_builds, publish, publish_build

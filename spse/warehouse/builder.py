@@ -17,9 +17,9 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from spse import lake, register
-from spse.config import settings
-from spse.errors import WarehouseError
+from spse.core import lake, register
+from spse.core.config import settings
+from spse.core.errors import WarehouseError
 from spse.warehouse import models
 from spse.warehouse.models import REGISTER_TABLES, Model
 from spse.warehouse.schemas import EMPTY_SCHEMAS
@@ -147,7 +147,7 @@ def _check_lake_columns(con: duckdb.DuckDBPyConnection, dataset: str, example: P
 
 
 def create_register_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Path]:
-    """``marts.thresholds`` and ``marts.parameters`` from :mod:`spse.register`, with status and reference."""
+    """``marts.thresholds`` and ``marts.parameters`` from :mod:`spse.core.register`, with status and reference."""
     thresholds_file = register.files()["thresholds"]
     parameters_file = register.files()["parameters"]
     thresholds = register.thresholds()
@@ -260,7 +260,7 @@ def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, 
 
 def _provenance(partition_file: Path) -> str | None:
     """The partition's ``provenance.json``, credentials removed from its URLs (older files may hold them)."""
-    from spse.redaction import redact_url
+    from spse.core.redaction import redact_url
 
     path = partition_file.with_name("provenance.json")
     if not path.exists():

@@ -26,8 +26,8 @@ from typing import TypeVar
 import duckdb
 import pandas as pd
 
-from spse.config import settings, sql_limits
-from spse.errors import Refused  # re-exported: callers import it from here too
+from spse.core.config import settings, sql_limits
+from spse.core.errors import Refused  # re-exported: callers import it from here too
 from spse.warehouse.reader import connect_readonly, fetch_frame
 
 T = TypeVar("T")

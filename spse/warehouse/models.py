@@ -20,8 +20,8 @@ from pathlib import Path
 
 import yaml
 
-from spse import config
-from spse.errors import WarehouseError  # re-exported: callers import it from here too
+from spse.core import config
+from spse.core.errors import WarehouseError  # re-exported: callers import it from here too
 
 LAYERS = ("staging", "intermediate", "marts")
 REGISTER_TABLES = ("thresholds", "parameters")

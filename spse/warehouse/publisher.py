@@ -21,8 +21,8 @@ from pathlib import Path
 
 import duckdb
 
-from spse.config import settings
-from spse.errors import WarehouseError
+from spse.core.config import settings
+from spse.core.errors import WarehouseError
 
 log = logging.getLogger(__name__)
 

@@ -31,7 +31,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from spse.config import settings, sql_limits
+from spse.core.config import settings, sql_limits
 
 CATALOG = "spse"
 _COMMENT = re.compile(r"^(?P<description>.*?)\s*\[(?P<unit>[^\[\]]*)\]\s*$", re.DOTALL)

@@ -26,7 +26,7 @@ def demo_run(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPSE_HOME", str(home))
         from spse import demo, pipeline
-        from spse.config import settings
+        from spse.core.config import settings
 
         demo.ensure()
         pipeline.run_day(D1)

@@ -63,7 +63,7 @@ def _run(home, e2_root, stations_root=None) -> dict:
         if stations_root is not None:
             mp.setenv("SPSE_LCSQA_STATIONS_URL", str(stations_root))
         from spse import demo, pipeline
-        from spse.config import settings
+        from spse.core.config import settings
 
         demo.ensure()
         summary = pipeline.run_day(DAY)

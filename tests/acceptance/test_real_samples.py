@@ -46,7 +46,7 @@ def real_run(shared_data, tmp_path_factory):
         mp.setenv("SPSE_PARIS_FACILITIES_URL", str(upstream / "paris_facilities"))
         mp.setenv("SPSE_PARIS_FACILITIES_DATASETS", ",".join(SCHOOLS))
         from spse import demo, pipeline
-        from spse.config import settings
+        from spse.core.config import settings
 
         demo.ensure()
         summary = pipeline.run_day(D2)

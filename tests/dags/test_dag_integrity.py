@@ -330,7 +330,7 @@ def test_daily_writing_steps_run_one_at_a_time_and_every_step_has_a_timeout(dagb
         assert task.retry_delay == dt.timedelta(minutes=1), task.task_id
         assert task.execution_timeout is not None, task.task_id
         assert dt.timedelta(0) < task.execution_timeout <= dt.timedelta(hours=1), task.task_id
-    # A writing step waits up to 600 s for the writer lock (spse.config.lock_timeout_s): its
+    # A writing step waits up to 600 s for the writer lock (spse.core.config.lock_timeout_s): its
     # try must outlast that wait, so the lock's error (naming the holder) is what fails it.
     for task_id in ("raise_alerts", "build_warehouse", "publish"):
         assert dag.get_task(task_id).execution_timeout > dt.timedelta(seconds=600), task_id

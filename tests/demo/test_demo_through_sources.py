@@ -12,8 +12,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from spse import demo, lake
-from spse.config import source_base_url
+from spse import demo
+from spse.core import lake
+from spse.core.config import source_base_url
 
 D1, D2 = demo.DEMO_DAYS
 SOURCES = {  # name → days to ingest

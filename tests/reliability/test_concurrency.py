@@ -36,7 +36,7 @@ import pandas as pd
 import pytest
 
 from spse import locking, warehouse
-from spse.config import settings
+from spse.core.config import settings
 from spse.warehouse.reader import fetch_frame
 
 DAY = dt.date(2026, 1, 15)

@@ -30,13 +30,14 @@ import pytest
 from werkzeug import Response
 
 import spse.ingest
-from spse import lake, qualitylog, warehouse
+from spse import qualitylog, warehouse
 from spse.alerts.quality import input_problem_alerts
 from spse.alerts.recommendations import recommendations
 from spse.cli import main as cli_main
-from spse.config import settings
-from spse.errors import FeedError, FetchError, SchemaError
-from spse.fetch import FetchPolicy
+from spse.core import lake
+from spse.core.config import settings
+from spse.core.errors import FeedError, FetchError, SchemaError
+from spse.core.fetch import FetchPolicy
 from spse.ingest import ingest
 from spse.sources.airparif_indices import SOURCE as AIRPARIF
 from spse.sources.cams_europe_forecast import SOURCE as CAMS

@@ -21,9 +21,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse import lake, qualitylog, sources
-from spse.config import source_url_env
-from spse.errors import FeedError, RefusedInput, SchemaError
+from spse import qualitylog, sources
+from spse.core import lake
+from spse.core.config import source_url_env
+from spse.core.errors import FeedError, RefusedInput, SchemaError
 from spse.ingest import ingest, read_quarantine
 
 D1, D2 = dt.date(2026, 1, 14), dt.date(2026, 1, 15)
@@ -494,7 +495,7 @@ def test_demo_day_with_a_pm10_sentinel_raises_no_alerte(spse_home, bundle):
 
     pipeline.run_day(D2)
 
-    from spse.config import settings
+    from spse.core.config import settings
 
     with duckdb.connect(str(settings().warehouse), read_only=True) as con:
         alerts = con.execute("select kind, pollutant, level, set_id, recommendation from marts.alerts "

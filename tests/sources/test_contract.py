@@ -25,8 +25,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse import lake
-from spse.config import settings, source_url_env
+from spse.core import lake
+from spse.core.config import settings, source_url_env
 from spse.ingest import ingest, read_quarantine
 from spse.sources import discover
 

@@ -3,7 +3,7 @@
 HTTP: connect/read timeouts, retries with exponential backoff on 5xx and 429 (honouring
 ``Retry-After``), redirects followed (files.data.gouv.fr answers 302), a size cap on the
 body as decoded (``Content-Encoding: gzip`` counts its decompressed bytes), and an overall
-deadline per file. Every failure raises :class:`spse.errors.FetchError` naming feed and URL,
+deadline per file. Every failure raises :class:`spse.core.errors.FetchError` naming feed and URL,
 the URL with its credentials removed (:func:`redact_url`); the request itself uses them.
 
 The deadline (``FetchPolicy.deadline_s``, default the register's ``fetch_deadline_s``)
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from spse.errors import FetchError
-from spse.redaction import redact_url
+from spse.core.errors import FetchError
+from spse.core.redaction import redact_url
 
 __all__ = ["DEFAULT_MAX_BYTES", "FetchPolicy", "Fetched", "fetch", "join_url", "redact_url"]
 
@@ -54,7 +54,7 @@ class FetchPolicy:
         """The overall deadline [s] of one file."""
         if self.deadline_s is not None:
             return float(self.deadline_s)
-        from spse import register
+        from spse.core import register
 
         return register.parameters().float("fetch_deadline_s")
 

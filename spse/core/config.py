@@ -100,7 +100,7 @@ def register_file(register: str) -> Path | None:
     """Return the file replacing a register, ``$SPSE_<REGISTER>_FILE``; ``None``: the packaged one.
 
     ``register`` is ``thresholds``, ``parameters``, ``plausibility``, ``reference_checks``
-    (:mod:`spse.register`) or ``recommendations`` (:mod:`spse.alerts.recommendations`).
+    (:mod:`spse.core.register`) or ``recommendations`` (:mod:`spse.alerts.recommendations`).
     """
     value = os.environ.get(f"SPSE_{register.upper()}_FILE")
     return Path(value) if value else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 
-from spse.errors import MissingSecret  # re-exported: callers import it from here too
+from spse.core.errors import MissingSecret  # re-exported: callers import it from here too
 
 
 class Secret:

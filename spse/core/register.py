@@ -23,9 +23,9 @@ from typing import Any
 
 import pandas as pd
 
-from spse import config
+from spse.core import config
 
-_HERE = Path(__file__).parent / "registers"
+_HERE = Path(__file__).resolve().parents[1] / "registers"
 
 
 def _path(register: str) -> Path:

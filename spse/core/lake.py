@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from spse.config import settings
+from spse.core.config import settings
 
 QUARANTINE_COLUMNS = ["source", "file", "row", "reason", "raw"]
 

@@ -3,19 +3,19 @@
 Feed errors name the feed, the URL or file, and the row. The other errors were defined next
 to their raiser and are still importable from there (``spse.locking.LockTimeout``,
 ``spse.warehouse.expert.Refused``, ``spse.warehouse.models.WarehouseError``,
-``spse.secrets.MissingSecret``, ``spse.pipeline.MissingObservations``).
+``spse.core.secrets.MissingSecret``, ``spse.pipeline.MissingObservations``).
 """
 
 from __future__ import annotations
 
-from spse.redaction import redact_url
+from spse.core.redaction import redact_url
 
 
 class FeedError(Exception):
     """A feed could not be fetched or read.
 
     The message always names the feed, and the URL or file, and the row when there is one.
-    URL, file and problem are kept with their credentials removed (:func:`spse.redaction.redact_url`):
+    URL, file and problem are kept with their credentials removed (:func:`spse.core.redaction.redact_url`):
     they reach logs, the quality log and alerts.
     """
 
@@ -69,5 +69,5 @@ class MissingObservations(RuntimeError):
     """The day's air observations (``air_hourly``) could not be obtained: the run stops.
 
     The message names the feed and its URL or file (from the underlying
-    :class:`spse.errors.FeedError`, also recorded as ``failed`` in the quality log).
+    :class:`spse.core.errors.FeedError`, also recorded as ``failed`` in the quality log).
     """
