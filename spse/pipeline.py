@@ -107,7 +107,7 @@ def build_grid() -> dict[str, int]:
     """
     import pandas as pd
 
-    from spse import grid
+    from spse.methods import grid
 
     def optional(dataset: str):
         return lake.read_latest(dataset) if lake.latest_partition(dataset) else None
@@ -148,13 +148,13 @@ def build_surfaces(day: dt.date) -> dict[str, int]:
     """Hourly and daily surfaces, station statistics and LOO validation for ``day``.
 
     When a CAMS run on or before ``day`` is in the lake (``forecast_cams`` partitions of
-    ``day`` and the ``forecast.LOOKBACK_DAYS`` days before; :func:`spse.forecast.select_run`),
+    ``day`` and the ``forecast.LOOKBACK_DAYS`` days before; :func:`spse.methods.forecast.select_run`),
     it is passed as the model background: ``surface_validation`` then holds the LOO errors of
     both IDW and CAMS + residual IDW, and the register's ``surface_method`` picks the stored
     surface. Without a run (logged) the surfaces are IDW only.
     """
-    from spse import forecast, surfaces
     from spse.core import register
+    from spse.methods import forecast, surfaces
 
     air = lake.read_days(AIR_DATASET, [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
     if air.empty:
@@ -176,7 +176,7 @@ def build_surfaces(day: dt.date) -> dict[str, int]:
 
 def build_noise(day: dt.date) -> dict[str, int]:
     """Daily Ld, Le, Ln, Lden at the noise stations for ``day``."""
-    from spse import noise
+    from spse.methods import noise
 
     hourly = lake.read_days("noise_hourly", [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
     if hourly.empty:
@@ -193,7 +193,7 @@ def build_forecast(day: dt.date) -> dict[str, int]:
     Reads the ``cams_europe_forecast`` runs that ``ensure_inputs`` landed (base times
     ``day - 1`` and ``day``, 00 UTC); without any run in the lake nothing is written.
     """
-    from spse import forecast
+    from spse.methods import forecast
 
     if not lake.partitions("forecast_cams"):
         log.info("no CAMS forecast run in the lake (source cams_europe_forecast): skipped")

@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse import noise
 from spse.core import register
+from spse.methods import noise
 
 NAN = float("nan")
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse import grid, residual, surfaces
+from spse.methods import grid, residual, surfaces
 
 NAN = float("nan")
 SPSE = Path(__file__).resolve().parents[1] / "spse"

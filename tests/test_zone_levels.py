@@ -29,10 +29,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from spse import cli, grid, pipeline, warehouse
+from spse import cli, pipeline, warehouse
 from spse.alerts import impact
 from spse.core import lake
 from spse.ingest import ingest
+from spse.methods import grid
 from spse.sources import get as get_source
 from spse.warehouse import EMPTY_SCHEMAS
 from spse.warehouse.reader import fetch_frame

@@ -3,7 +3,7 @@
 In France both the information procedure and the alert can be triggered on a forecast
 alone ("sur constat ou prévision", methods.md §1.2 "Constaté vs prévu"). The run at 06:00
 Europe/Paris on J, which reports on the observed day J-1, also reads
-``forecast_cell_daily/date=J`` (``spse.forecast``: the latest CAMS run on or before J,
+``forecast_cell_daily/date=J`` (``spse.methods.forecast``: the latest CAMS run on or before J,
 regridded to the 200 m cells, daily statistics under the coverage rule, ``lead_day`` 0 = J
 and 1 = J+1) and evaluates the rows of the alert threshold sets (parameter
 ``alert_threshold_sets``) that one daily forecast statistic decides:
@@ -14,7 +14,7 @@ and 1 = J+1) and evaluates the rows of the alert threshold sets (parameter
 
 Rules on consecutive hours are not decided by a daily statistic and are not evaluated. A
 cell is affected when its valid statistic is strictly above the threshold
-(``spse.stats.exceeds``, with the register's ``round_before_compare``); only cells of the
+(``spse.methods.stats.exceeds``, with the register's ``round_before_compare``); only cells of the
 zone crosswalk count, so a forecast over a station or facility cell outside Paris raises no
 Paris alert. One row per (forecast day, pollutant, level, set): ``kind = 'forecast'``,
 ``basis = 'forecast'``, ``date`` the forecast day, the population, zones and facilities of
@@ -35,13 +35,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from spse import forecast as cams
 from spse.alerts import impact, lifecycle, persistence, rules
 from spse.alerts.evaluate import episode_criteria, with_defaults
 from spse.alerts.recommendations import recommendation_text
 from spse.alerts.schema import COLUMNS, FORECAST_COLUMNS, FORECAST_DATE, alert_id, conform, empty_alerts
 from spse.core.register import Parameters
-from spse.stats import exceeds
+from spse.methods import forecast as cams
+from spse.methods.stats import exceeds
 
 if TYPE_CHECKING:
     from spse.alerts.inputs import AlertInputs

@@ -15,7 +15,7 @@ import json
 import pandas as pd
 
 from spse.alerts.footprint import CELL_AREA_KM2
-from spse.grid import ZONE_LEVELS
+from spse.methods.grid import ZONE_LEVELS
 
 POPULATION_COLUMNS = ["population", "pop_0_5", "pop_65p", "pop_poor_households"]
 ARRONDISSEMENT = ZONE_LEVELS["zones"]

@@ -16,12 +16,12 @@ import logging
 
 import pandas as pd
 
-from spse import forecast as cams
 from spse import qualitylog
 from spse.alerts import impact
 from spse.alerts.quality import DAILY_SOURCES
 from spse.alerts.schema import DATASET, FORECAST_COLUMNS
 from spse.core import lake
+from spse.methods import forecast as cams
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class AlertInputs:
     grid_cells, zone_cells, facility_cells, station_cells, zones, facilities : DataFrame
         Latest grid, crosswalks, zones and facilities (docs/architecture.md).
     forecast_daily : DataFrame
-        ``forecast_cell_daily/date=J`` of the run day J = day + 1 (``spse.forecast.COLUMNS``).
+        ``forecast_cell_daily/date=J`` of the run day J = day + 1 (``spse.methods.forecast.COLUMNS``).
     previous_alerts : DataFrame or None
         The ``alerts`` partition of the day before (lifecycle).
     missing_inputs : tuple of str

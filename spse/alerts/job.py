@@ -14,7 +14,7 @@ from spse.alerts.outbox import write_outbox
 from spse.alerts.recommendations import recommendations
 from spse.alerts.schema import DATASET, storage_frame
 from spse.core import lake, register
-from spse.forecast import DATASET as FORECAST_DATASET
+from spse.methods.forecast import DATASET as FORECAST_DATASET
 
 log = logging.getLogger(__name__)
 

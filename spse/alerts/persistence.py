@@ -35,7 +35,7 @@ from spse.alerts.lifecycle import ACTIVE
 from spse.alerts.recommendations import recommendation_text
 from spse.alerts.schema import FORECAST_DATE
 from spse.core.register import Parameters
-from spse.stats import exceeds
+from spse.methods.stats import exceeds
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ Rules (methods.md §1.1, Code de l'environnement R221-1):
 
 Comparison is strict (``>``, "dépassé"). When the register parameter ``round_before_compare``
 is true, values are rounded to an integer, halves up, first (methods.md §1.1 "Rounding",
-[U]); the comparison and the run length are ``spse.stats.exceeds`` and
-``spse.stats.longest_run_above``, shared with the daily statistics. Values are µg/m³
+[U]); the comparison and the run length are ``spse.methods.stats.exceeds`` and
+``spse.methods.stats.longest_run_above``, shared with the daily statistics. Values are µg/m³
 (CO mg/m³); hours are UTC hour-beginning instants of the local day of the register's time
 base (``spse.core.timebase.day_hours_utc``).
 """
@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from spse.core.register import Parameters
-from spse.stats import exceeds, longest_run_above
+from spse.methods.stats import exceeds, longest_run_above
 
 HOURLY = "1h"
 # ``<averaging>_persistence``: the threshold exceeded on ``consecutive_periods`` consecutive days (methods.md §1.3).

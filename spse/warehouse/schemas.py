@@ -71,7 +71,7 @@ EMPTY_SCHEMAS: dict[str, DatasetSchema] = {
                             n_expected=INT, coverage=D, is_valid=B, time_base=V),
     "surface_validation": _daily(date=DATE, pollutant=V, statistic=V, n_stations=INT, loo_rmse=D, loo_bias=D,
                                  method=V),
-    # written by spse.forecast (CAMS regridded to the cells); partition date = the run day J
+    # written by spse.methods.forecast (CAMS regridded to the cells); partition date = the run day J
     "forecast_cell_daily": _daily(cell_id=V, date=DATE, pollutant=V, statistic=V, value=D, n_valid=INT,
                                   n_expected=INT, coverage=D, is_valid=B, time_base=V, base_time_utc=TS,
                                   lead_day=INT),

@@ -2,7 +2,7 @@
 
 ẑ(x₀, h) = M(x₀, h) + Σ wᵢ rᵢ(h) / Σ wᵢ, with rᵢ(h) = zᵢ(h) − M(xᵢ, h) and wᵢ = dᵢ⁻ᵖ over the
 stations valid at hour h (p from the register's ``idw_power``). M is the CAMS ensemble
-forecast regridded bilinearly to the point (:func:`spse.forecast.regrid_to_cells`).
+forecast regridded bilinearly to the point (:func:`spse.methods.forecast.regrid_to_cells`).
 
 This is an **additive bias correction** of the model by the IDW of its errors at the
 stations: the regression slope is fixed to 1 and the residuals are interpolated by IDW.
@@ -14,7 +14,7 @@ kriging variance, is the next step. With a constant model the estimate equals pl
 
 Missing model values are never guessed: an hour in which the model is missing at any valid
 station, and a target whose model value is missing, take the plain IDW of the observations
-(:func:`spse.interpolation.idw`) instead; the returned mask counts those target-hours.
+(:func:`spse.methods.interpolation.idw`) instead; the returned mask counts those target-hours.
 
 Units µg/m³; instants UTC; coordinates EPSG:3035 [m] for the interpolation, WGS84 [°] for
 the regridding.
@@ -27,9 +27,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from spse.forecast import regrid_to_cells
-from spse.grid import xy3035_to_lonlat
-from spse.interpolation import CHUNK_TARGETS, idw, loo_predictions
+from spse.methods.forecast import regrid_to_cells
+from spse.methods.grid import xy3035_to_lonlat
+from spse.methods.interpolation import CHUNK_TARGETS, idw, loo_predictions
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def model_residual_idw(station_xy: np.ndarray, station_values: np.ndarray, model
     power : float
         Power p of the weights d⁻ᵖ (register ``idw_power``).
     chunk_targets : int
-        Targets per block (see :func:`spse.interpolation.idw`).
+        Targets per block (see :func:`spse.methods.interpolation.idw`).
 
     Returns
     -------
@@ -108,7 +108,7 @@ def model_residual_loo_predictions(station_xy: np.ndarray, station_values: np.nd
     """Leave-one-out estimate at each station, (t, n) [µg/m³]: its model value plus the IDW of the others' residuals.
 
     Hours in which the model is missing at a valid station take the plain IDW leave-one-out
-    estimate (:func:`spse.interpolation.loo_predictions`), as the surface does.
+    estimate (:func:`spse.methods.interpolation.loo_predictions`), as the surface does.
     """
     values = np.atleast_2d(np.asarray(station_values, dtype=float))
     model_s = np.atleast_2d(np.asarray(model_at_stations, dtype=float))
@@ -147,11 +147,11 @@ def model_matrix(run: pd.DataFrame, pollutant: str, window: pd.DatetimeIndex, po
     Parameters
     ----------
     run : DataFrame
-        ``forecast_cams`` rows of one run, one model and one level (:func:`spse.forecast.select_run`).
+        ``forecast_cams`` rows of one run, one model and one level (:func:`spse.methods.forecast.select_run`).
     pollutant : str
         NO2, PM10, PM2.5, O3 or SO2.
     window : DatetimeIndex
-        UTC hour-beginning instants (:func:`spse.stats.window_hours_utc`).
+        UTC hour-beginning instants (:func:`spse.methods.stats.window_hours_utc`).
     points : DataFrame
         ``id_col`` with ``lon``/``lat`` [° WGS84], or ``cx_3035``/``cy_3035`` [m EPSG:3035]:
         the cells of ``grid_cells`` (``id_col`` = ``cell_id``) or the stations (``station_id``),
@@ -159,7 +159,7 @@ def model_matrix(run: pd.DataFrame, pollutant: str, window: pd.DatetimeIndex, po
 
     Returns
     -------
-    ndarray (hours, points): bilinear CAMS values (:func:`spse.forecast.regrid_to_cells`); NaN for
+    ndarray (hours, points): bilinear CAMS values (:func:`spse.methods.forecast.regrid_to_cells`); NaN for
     hours the run does not cover.
     """
     ts = pd.to_datetime(run["ts_start_utc"], utc=True)

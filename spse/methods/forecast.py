@@ -9,7 +9,7 @@ rectangle they span) takes the **nearest grid point**: the model is not extrapol
 point missing at some hour (quarantined) leaves the cells of the four squares around it
 missing at that hour.
 
-Daily statistics use :func:`spse.stats.daily_stats`, i.e. the same coverage rules as the
+Daily statistics use :func:`spse.methods.stats.daily_stats`, i.e. the same coverage rules as the
 observed surfaces (18 valid hourly values for a day mean or maximum; O3 8-hour means).
 The operational CAMS forecast is hourly. A file with 6-hourly lead times (as the real
 sample in ``../shared/data/cams``) gives 4 values a day, and the day is **invalid**: the
@@ -27,9 +27,9 @@ import logging
 import numpy as np
 import pandas as pd
 
-from spse import stats
 from spse.core import lake
 from spse.core.columns import Column
+from spse.methods import stats
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ REGRID_COLUMNS = ["cell_id", "pollutant", "ts_start_utc", "base_time_utc", "valu
 
 _DAILY = {name: column for name, column in stats.COLUMNS.items() if name != "date"}
 COLUMNS: dict[str, Column] = {
-    "cell_id": Column("VARCHAR", "", "200 m cell (spse.grid)", nullable=False),
+    "cell_id": Column("VARCHAR", "", "200 m cell (spse.methods.grid)", nullable=False),
     "date": Column("DATE", "", "Local calendar day forecast (J or J+1), in time_base", nullable=False),
     "pollutant": Column("VARCHAR", "", "NO2, O3, PM10, PM2.5, SO2 or CO", nullable=False),
     **_DAILY,
@@ -169,7 +169,7 @@ def forecast_daily(forecast: pd.DataFrame, cells: pd.DataFrame, day: dt.date,
     Returns
     -------
     DataFrame with the columns of :data:`COLUMNS`: the daily statistics of
-    :func:`spse.stats.daily_stats` per cell, pollutant and day, with ``base_time_utc`` and
+    :func:`spse.methods.stats.daily_stats` per cell, pollutant and day, with ``base_time_utc`` and
     ``lead_day``. Empty when no run is on or before ``day``.
     """
     time_base = time_base or stats.default_time_base()

@@ -3,7 +3,7 @@
 ẑ(x₀) = Σ wᵢ zᵢ / Σ wᵢ with wᵢ = dᵢ⁻ᵖ over the stations valid at that hour; a target at
 distance 0 from a valid station takes its value (methods.md §6.4, W11). The power p is
 passed by the caller (register ``idw_power``): this module reads neither the register nor
-the lake, so both :mod:`spse.surfaces` and :mod:`spse.residual` build on it.
+the lake, so both :mod:`spse.methods.surfaces` and :mod:`spse.methods.residual` build on it.
 
 Units those of the values (µg/m³ for the surfaces); coordinates EPSG:3035 [m].
 """

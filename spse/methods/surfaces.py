@@ -8,12 +8,12 @@ they stay in ``station_daily`` for the alert rules. The surface is validated by 
 cross-validation over the interpolated stations (DESIGN.md "Spatial frame").
 
 With a CAMS run (``model_hourly``), :func:`build_surfaces` also validates the model-background
-method of :mod:`spse.residual` (CAMS at the point plus IDW of the station residuals, methods.md
+method of :mod:`spse.methods.residual` (CAMS at the point plus IDW of the station residuals, methods.md
 §6.2) by leave-one-out, and the register's ``surface_method`` chooses which method the stored
 surface uses (``idw`` by default).
 
 Units µg/m³ (the pollutants here are NO2, PM10, PM2.5, O3, SO2); instants UTC; daily
-statistics over the local day of the register's time base (:mod:`spse.stats`).
+statistics over the local day of the register's time base (:mod:`spse.methods.stats`).
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ import logging
 import numpy as np
 import pandas as pd
 
-from spse import residual, stats
 from spse.core import register
 from spse.core.columns import Column
-from spse.grid import CELL_SIZE_M, points_to_cells
-from spse.interpolation import CHUNK_TARGETS, errors, idw, loo_predictions, loo_validation  # noqa: F401 (re-exported)
+from spse.methods import residual, stats
+from spse.methods.grid import CELL_SIZE_M, points_to_cells
+from spse.methods.interpolation import CHUNK_TARGETS, errors, idw, loo_predictions, loo_validation  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ SURFACE_METHODS = (IDW, MODEL_RESIDUAL_IDW)
 _DAILY = {name: column for name, column in stats.COLUMNS.items() if name != "date"}
 COLUMNS: dict[str, dict[str, Column]] = {
     "surface_hourly": {
-        "cell_id": Column("VARCHAR", "", "200 m cell (spse.grid)", nullable=False),
+        "cell_id": Column("VARCHAR", "", "200 m cell (spse.methods.grid)", nullable=False),
         "pollutant": Column("VARCHAR", "", "NO2, PM10, PM2.5, O3 or SO2", nullable=False),
         "ts_start_utc": Column("TIMESTAMPTZ", "UTC", "Start of the hour (hour-beginning)", nullable=False),
         "value": Column("DOUBLE", "µg/m³", "Estimate at the cell centre from the valid background stations, by the "
@@ -49,7 +49,7 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "n_stations": Column("BIGINT", "stations", "Background stations valid in that hour and used"),
     },
     "surface_daily": {
-        "cell_id": Column("VARCHAR", "", "200 m cell (spse.grid)", nullable=False),
+        "cell_id": Column("VARCHAR", "", "200 m cell (spse.methods.grid)", nullable=False),
         "date": stats.COLUMNS["date"],
         "pollutant": Column("VARCHAR", "", "NO2, PM10, PM2.5, O3 or SO2", nullable=False),
         **_DAILY,
@@ -166,11 +166,11 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
         Time zone of the day; default the register's ``day_time_base``.
     model_hourly : DataFrame, optional
         ``forecast_cams`` rows of one CAMS run, one model and one level
-        (:func:`spse.forecast.select_run`), µg/m³, covering (part of) the window. When given,
+        (:func:`spse.methods.forecast.select_run`), µg/m³, covering (part of) the window. When given,
         it is regridded bilinearly to the cells and to the background stations, both methods
         are validated by leave-one-out (``method`` ``idw_p2_background_loo`` and
         ``model_residual_idw_p2_background_loo``), and the stored surface uses the register's
-        ``surface_method``. Hours the run does not cover fall back to IDW (:mod:`spse.residual`).
+        ``surface_method``. Hours the run does not cover fall back to IDW (:mod:`spse.methods.residual`).
     params : register.Parameters, optional
         The parameter register: ``idw_power``, ``idw_background_only``, ``surface_method`` and,
         without ``time_base``, ``day_time_base``. The pipeline passes ``register.parameters()``;
