@@ -183,7 +183,7 @@ def test_build_forecast_without_a_run_writes_nothing(spse_home):
 
 def test_forecast_zone_mart(spse_home):
     """The SQL models: PWC and population above the FR_R221-1 NO2 information threshold (200 µg/m³, strictly)."""
-    from spse import warehouse
+    from spse.pipeline import warehouse
 
     lake.write_partition("grid_cells", "vintage=current", pd.DataFrame({
         "cell_id": ["c1", "c2"], "x_3035": [0.0, 200.0], "y_3035": [0.0, 0.0], "cx_3035": [100.0, 300.0],

@@ -17,9 +17,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse import warehouse
 from spse.core import lake
-from spse.warehouse import EMPTY_SCHEMAS, WarehouseError
+from spse.pipeline import warehouse
+from spse.pipeline.warehouse import EMPTY_SCHEMAS, WarehouseError
 
 DAY = dt.date(2025, 1, 15)
 _DTYPES = {"VARCHAR": "object", "DOUBLE": "float64", "BIGINT": "Int64", "BOOLEAN": "boolean", "DATE": "object",

@@ -50,7 +50,7 @@ class Settings:
 
     @property
     def outbox(self) -> Path:
-        """Alert notifications written before they are sent (:mod:`spse.alerts.outbox`)."""
+        """Alert notifications written before they are sent (:mod:`spse.pipeline.alerts.outbox`)."""
         return self.home / "outbox"
 
     @property
@@ -100,7 +100,7 @@ def register_file(register: str) -> Path | None:
     """Return the file replacing a register, ``$SPSE_<REGISTER>_FILE``; ``None``: the packaged one.
 
     ``register`` is ``thresholds``, ``parameters``, ``plausibility``, ``reference_checks``
-    (:mod:`spse.core.register`) or ``recommendations`` (:mod:`spse.alerts.recommendations`).
+    (:mod:`spse.core.register`) or ``recommendations`` (:mod:`spse.pipeline.alerts.recommendations`).
     """
     value = os.environ.get(f"SPSE_{register.upper()}_FILE")
     return Path(value) if value else None
@@ -145,7 +145,7 @@ def lock_database_url() -> str | None:
     """PostgreSQL server whose advisory locks serialise the writers (``$SPSE_LOCK_DATABASE_URL``).
 
     E.g. ``postgresql://airflow@postgres:5432/airflow``, without password: the password is the
-    secret ``lock_database``/``password``; ``None``: a file lock under SPSE_HOME (:mod:`spse.locking`).
+    secret ``lock_database``/``password``; ``None``: a file lock under SPSE_HOME (:mod:`spse.pipeline.locking`).
     """
     return os.environ.get("SPSE_LOCK_DATABASE_URL") or None
 

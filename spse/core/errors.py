@@ -1,9 +1,9 @@
 """Every error class of spse, in one place.
 
 Feed errors name the feed, the URL or file, and the row. The other errors were defined next
-to their raiser and are still importable from there (``spse.locking.LockTimeout``,
-``spse.warehouse.expert.Refused``, ``spse.warehouse.models.WarehouseError``,
-``spse.core.secrets.MissingSecret``, ``spse.pipeline.MissingObservations``).
+to their raiser and are still importable from there (``spse.pipeline.locking.LockTimeout``,
+``spse.pipeline.warehouse.expert.Refused``, ``spse.pipeline.warehouse.models.WarehouseError``,
+``spse.core.secrets.MissingSecret``, ``spse.pipeline.daily.MissingObservations``).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class SchemaError(FeedError):
 
 
 class RefusedInput(FeedError):
-    """The data-quality gate refused an input (``spse.gate``): the last good partition is kept."""
+    """The data-quality gate refused an input (``spse.sources._gate``): the last good partition is kept."""
 
 
 class LockTimeout(TimeoutError):

@@ -68,7 +68,7 @@ def exceeds(value, threshold, round_values: bool | None = None):
     """``value > threshold`` (strict, "dépassé", methods.md §1.1); NaN never exceeds.
 
     With the register's ``round_before_compare`` (or ``round_values``) true, values are first
-    rounded to the nearest integer, halves away from zero (as ``spse.alerts.rules``; methods.md
+    rounded to the nearest integer, halves away from zero (as ``spse.pipeline.alerts.rules``; methods.md
     §1.1 "Rounding", [U]).
     """
     if round_values is None:

@@ -3,7 +3,7 @@
 A source is one module in ``spse/sources/`` that defines a subclass of :class:`Source`
 and a module-level ``SOURCE`` instance. Its ``parse`` is pure (bytes in, frames out) so
 it is tested offline on recorded samples; fetching, landing, quarantine and lake writes
-are shared (``spse.ingest``).
+are shared (``spse.pipeline.ingest``).
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class Source:
     fetch_deadline_s: ClassVar[float | None] = None
     # Largest decompressed ZIP member [bytes]; None: the register's max_decompressed_bytes.
     max_decompressed_bytes: ClassVar[int | None] = None
-    # Data-quality gate (spse.gate): measured values checked against the plausibility
+    # Data-quality gate (spse.sources._gate): measured values checked against the plausibility
     # register, the series whose station-hours a daily measurement partition should hold
     # (empty: no completeness check), and the instant column checked against day_window.
     measures: ClassVar[tuple[Measure, ...]] = ()

@@ -24,7 +24,7 @@
 Quarantined rows: timestamp unparseable or without offset, hour outside the local day
 of the file, LAeq or weight not a number, LAeq a no-data sentinel or outside its plausible
 range (``registers/plausibility.csv``, quantity ``LAeq``), weight outside 0-1, repeated
-hour, site absent from the site list or without coordinates. The gate (:mod:`spse.gate`)
+hour, site absent from the site list or without coordinates. The gate (:mod:`spse.sources._gate`)
 then records a day holding fewer site-hours than expected as ``partial``.
 """
 
@@ -44,7 +44,7 @@ from spse.core import config, register
 from spse.core.columns import Column
 from spse.core.errors import SchemaError
 from spse.core.timebase import DEFAULT_TIME_BASE
-from spse.gate import check_values
+from spse.sources._gate import check_values
 from spse.sources._parsing import RowChecks, as_records, as_text, concat_rejects, conform, load_json, numbers
 from spse.sources.base import Measure, ParseResult, Source, local_day
 

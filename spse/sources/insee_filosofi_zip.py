@@ -11,7 +11,7 @@
   Martinique and Réunion. The metropolitan member is picked by name
   (:data:`METROPOLITAN_MEMBER`); a nested `.zip` is opened, a nested `.7z` is refused
   (no 7z reader among the dependencies).
-* Size: the archive is fetched whole by `spse.ingest`, under :attr:`InseeFilosofiZip.max_bytes`
+* Size: the archive is fetched whole by `spse.pipeline.ingest`, under :attr:`InseeFilosofiZip.max_bytes`
   (2 GiB) and :attr:`InseeFilosofiZip.fetch_deadline_s` (2 h). The member (and a nested
   archive) is decompressed under :attr:`InseeFilosofiZip.max_decompressed_bytes` (4 GiB) and
   the register's `max_compression_ratio`, on the declared size and while reading

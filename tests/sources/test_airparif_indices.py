@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from spse import ingest
 from spse.core import lake
 from spse.core.errors import FeedError, FetchError, SchemaError
+from spse.pipeline import ingest
 from spse.sources.airparif_indices import SOURCE
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "airparif_indices"

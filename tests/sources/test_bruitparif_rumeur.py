@@ -8,7 +8,7 @@ import pytest
 
 from spse.core import lake
 from spse.core.errors import SchemaError
-from spse.ingest import ingest, read_quarantine
+from spse.pipeline.ingest import ingest, read_quarantine
 from spse.sources.bruitparif_rumeur import DEFAULT_SITES, SITE_LIST, SOURCE
 
 FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "bruitparif_rumeur"
