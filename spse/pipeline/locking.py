@@ -40,7 +40,8 @@ from urllib.parse import urlsplit, urlunsplit
 from spse.core import config
 from spse.core.errors import LockTimeout  # re-exported: callers import it from here too
 
-log = logging.getLogger(__name__)
+# The name it had before the layers: operators and tests read "spse.locking: lock writer acquired".
+log = logging.getLogger("spse.locking")
 
 WRITER = "writer"
 POLL_S = 0.2

@@ -180,7 +180,7 @@ def demo_day(tmp_path_factory):
     assert done.returncode == 0, done.stderr
     ingested = root / "ingested"
     shutil.copytree(demo, ingested)
-    done = _python(ingested, "import datetime, sys; from spse import pipeline; "
+    done = _python(ingested, "import datetime, sys; from spse.pipeline import daily as pipeline; "
                              "pipeline.ensure_inputs(datetime.date.fromisoformat(sys.argv[1]))", DAY.isoformat())
     assert done.returncode == 0, done.stderr
     clean = root / "clean"
