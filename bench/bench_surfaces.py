@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spse import surfaces
+from spse.methods import surfaces
 
 RNG = np.random.default_rng(20260115)
 

@@ -13,11 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse import alerts, lake, register
-from spse.alerts.inputs import AlertInputs
-from spse.alerts.schema import COLUMNS
-from spse.config import settings
-from spse.timebase import day_bounds_utc
+from spse.core import lake, register
+from spse.core.config import settings
+from spse.core.timebase import day_bounds_utc
+from spse.pipeline import alerts
+from spse.pipeline.alerts.inputs import AlertInputs
+from spse.pipeline.alerts.schema import COLUMNS
 
 DAY = dt.date(2025, 7, 2)  # summer: the local day starts at 22:00 UTC on 1 July
 X0, Y0 = 3_760_000, 2_860_000  # SW corner of cell (0, 0), EPSG:3035 [m]

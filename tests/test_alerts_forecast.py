@@ -13,11 +13,12 @@ import json
 import pandas as pd
 import pytest
 
-from spse import alerts, lake, register
-from spse.alerts import lifecycle
-from spse.alerts.forecast import evaluate_forecast
-from spse.alerts.inputs import AlertInputs
-from spse.config import settings
+from spse.core import lake, register
+from spse.core.config import settings
+from spse.pipeline import alerts
+from spse.pipeline.alerts import lifecycle
+from spse.pipeline.alerts.forecast import evaluate_forecast
+from spse.pipeline.alerts.inputs import AlertInputs
 
 J = dt.date(2026, 1, 16)  # run day: the run at 06:00 on J evaluates the observed day J-1
 OBSERVED_DAY = J - dt.timedelta(days=1)

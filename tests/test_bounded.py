@@ -11,8 +11,8 @@ import zipfile
 import pytest
 from werkzeug import Response
 
-from spse.errors import FetchError, SchemaError
-from spse.fetch import FetchPolicy, fetch, redact_url
+from spse.core.errors import FetchError, SchemaError
+from spse.core.fetch import FetchPolicy, fetch, redact_url
 from spse.sources._bounded import _CappedReader, open_member, read_member
 from spse.sources._parsing import json_depth, load_json
 

@@ -10,9 +10,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse import bulletin
-from spse.alerts.schema import COLUMNS, storage_frame
-from spse.config import settings
+from spse.core.config import settings
+from spse.pipeline import bulletin
+from spse.pipeline.alerts.schema import COLUMNS, storage_frame
 
 DAY = dt.date(2025, 7, 2)
 X0, Y0 = 3_760_000, 2_860_000

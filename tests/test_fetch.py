@@ -1,4 +1,4 @@
-"""spse.fetch against a local HTTP server (pytest-httpserver), file:// and plain paths."""
+"""spse.core.fetch against a local HTTP server (pytest-httpserver), file:// and plain paths."""
 
 import datetime as dt
 import time
@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from spse import lake
-from spse.errors import FetchError, SchemaError
-from spse.fetch import FetchPolicy, fetch
-from spse.ingest import ingest
+from spse.core import lake
+from spse.core.errors import FetchError, SchemaError
+from spse.core.fetch import FetchPolicy, fetch
+from spse.pipeline.ingest import ingest
 from spse.sources.lcsqa_e2 import SOURCE as E2
 
 FAST = FetchPolicy(timeout_s=(2.0, 2.0), retries=2, backoff_s=0.01, max_backoff_s=0.05)

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse import forecast, lake
+from spse.core import lake
+from spse.methods import forecast
 
 J = dt.date(2026, 1, 15)  # winter: the local day J is [J-1 23:00, J 23:00) UTC, 24 hours
 BASE = pd.Timestamp("2026-01-15 00:00", tz="UTC")
@@ -182,7 +183,7 @@ def test_build_forecast_without_a_run_writes_nothing(spse_home):
 
 def test_forecast_zone_mart(spse_home):
     """The SQL models: PWC and population above the FR_R221-1 NO2 information threshold (200 µg/m³, strictly)."""
-    from spse import warehouse
+    from spse.pipeline import warehouse
 
     lake.write_partition("grid_cells", "vintage=current", pd.DataFrame({
         "cell_id": ["c1", "c2"], "x_3035": [0.0, 200.0], "y_3035": [0.0, 0.0], "cx_3035": [100.0, 300.0],

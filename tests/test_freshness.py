@@ -1,8 +1,9 @@
 import datetime as dt
 from pathlib import Path
 
-from spse import freshness, sources
-from spse.ingest import ingest
+from spse import sources
+from spse.pipeline import freshness
+from spse.pipeline.ingest import ingest
 
 SAMPLES = Path(__file__).parent / "fixtures" / "sources"
 
@@ -30,7 +31,7 @@ def test_never_ingested_source(spse_home):
 
 
 def test_stale_source_reaches_the_alert_inputs(spse_home, monkeypatch):
-    from spse.alerts.inputs import stale_inputs
+    from spse.pipeline.alerts.inputs import stale_inputs
 
     _, day = _ingest_sample("lcsqa_e2", monkeypatch)
     assert "air_hourly" not in stale_inputs(day)

@@ -1,4 +1,4 @@
-"""The data-quality gate's functions (spse.gate), on frames built by hand.
+"""The data-quality gate's functions (spse.sources._gate), on frames built by hand.
 
 Bounds quoted here are the rows of spse/registers/plausibility.csv and the parameters of
 spse/registers/parameters.csv; the expectations are worked out by hand from them.
@@ -13,8 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse import gate, lake, qualitylog
-from spse.errors import RefusedInput
+from spse.core import lake
+from spse.core.errors import RefusedInput
+from spse.pipeline import qualitylog
+from spse.sources import _gate as gate
 from spse.sources.base import Column, Measure, ParseResult, Source, local_day, utc_day
 
 
@@ -212,7 +214,8 @@ def test_reference_with_an_implausible_cell_is_refused_even_first(spse_home):
 
 
 def test_sources_command_shows_the_quality_outcome(spse_home, monkeypatch, capsys):
-    from spse import cli, sources
+    from spse import sources
+    from spse.pipeline import cli
 
     e2 = sources.get("lcsqa_e2")
     lake.write_partition(e2.dataset, e2.partition_for(DAY), pd.DataFrame({"x": [1]}))

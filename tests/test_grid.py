@@ -8,7 +8,7 @@ import pytest
 import shapely
 from pyproj import Proj
 
-from spse import grid
+from spse.methods import grid
 
 # An independent construction of ETRS89-LAEA (EPSG:3035): its PROJ definition, no EPSG lookup.
 LAEA = Proj("+proj=laea +lat_0=52 +lon_0=10 +x_0=4321000 +y_0=3210000 +ellps=GRS80 +units=m")

@@ -6,8 +6,9 @@ import json
 import pandas as pd
 import pytest
 
-from spse import ingest, lake
-from spse.errors import SchemaError
+from spse.core import lake
+from spse.core.errors import SchemaError
+from spse.pipeline import ingest
 from spse.sources.base import Column, ParseResult, Source, reject_rows
 
 DAY = dt.date(2026, 1, 15)

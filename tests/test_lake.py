@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import pytest
 
-from spse import lake
+from spse.core import lake
 
 
 def test_partition_rewrite_replaces_instead_of_appending(spse_home):

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse import noise, register
+from spse.core import register
+from spse.methods import noise
 
 NAN = float("nan")
 
@@ -42,7 +43,7 @@ def _hours(site_id, start_local, levels, valid=None):
 @pytest.fixture
 def following_night(tmp_path, monkeypatch):
     """The register set to attribute to day D the night 22:00 D → 06:00 D+1."""
-    text = (Path(register.__file__).parent / "registers" / "parameters.csv").read_text()
+    text = (Path(register.__file__).parents[1] / "registers" / "parameters.csv").read_text()
     custom = tmp_path / "parameters.csv"
     custom.write_text(text.replace("noise_night_attribution,calendar_day,", "noise_night_attribution,following_night,"))
     monkeypatch.setenv("SPSE_PARAMETERS_FILE", str(custom))
@@ -63,7 +64,7 @@ def test_calendar_day_night_on_the_spring_forward_day_has_7_hours():
 
 
 def test_unknown_night_attribution_is_refused(tmp_path, monkeypatch):
-    text = (Path(register.__file__).parent / "registers" / "parameters.csv").read_text()
+    text = (Path(register.__file__).parents[1] / "registers" / "parameters.csv").read_text()
     custom = tmp_path / "parameters.csv"
     custom.write_text(text.replace("noise_night_attribution,calendar_day,", "noise_night_attribution,midnight,"))
     monkeypatch.setenv("SPSE_PARAMETERS_FILE", str(custom))

@@ -4,9 +4,9 @@ import logging
 
 import pytest
 
-from spse import notify
-from spse.config import settings
-from spse.errors import FetchError
+from spse.core.config import settings
+from spse.core.errors import FetchError
+from spse.pipeline import notify
 
 DAY = dt.date(2026, 1, 15)
 

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from spse import qualitylog
-from spse.alerts.quality import input_problem_alerts
-from spse.alerts.recommendations import recommendations
+from spse.pipeline import qualitylog
+from spse.pipeline.alerts.quality import input_problem_alerts
+from spse.pipeline.alerts.recommendations import recommendations
 
 
 class _Daily:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from spse import register
+from spse.core import register
 
 SPSE = Path(__file__).resolve().parents[1] / "spse"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from spse.scaffold import new_source
+from spse.pipeline.scaffold import new_source
 
 REPO = Path(__file__).resolve().parents[1]
 

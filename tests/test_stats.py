@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse import register, stats
+from spse.core import register
+from spse.methods import stats
 
 NAN = float("nan")
 

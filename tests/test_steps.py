@@ -1,4 +1,4 @@
-"""The daily step list (``spse.steps``) and ``spse.pipeline.run_day``, which walks it."""
+"""The daily step list (``spse.pipeline.steps``) and ``spse.pipeline.daily.run_day``, which walks it."""
 
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from spse import pipeline, steps
-from spse.steps import RunSummary, Step
+from spse.pipeline import daily as pipeline
+from spse.pipeline import steps
+from spse.pipeline.steps import RunSummary, Step
 
 REPO = Path(__file__).resolve().parents[1]
 DAY = dt.date(2026, 1, 15)
@@ -21,7 +22,7 @@ MINUTE = dt.timedelta(minutes=1)
 
 
 def _recording(monkeypatch) -> list[tuple]:
-    """Replace each step function of spse.pipeline by one that records its call and returns a value."""
+    """Replace each step function of spse.pipeline.daily by one that records its call and returns a value."""
     calls: list[tuple] = []
     returns = {
         "ensure_inputs": ["lcsqa_e2:date=2026-01-15"],
@@ -77,7 +78,7 @@ def test_writers_and_timeouts():
         assert dt.timedelta(0) < step.timeout <= dt.timedelta(hours=1), step.name
 
 
-def _step(name: str, func: str = "spse.pipeline:publish", **fields) -> Step:
+def _step(name: str, func: str = "spse.pipeline.daily:publish", **fields) -> Step:
     return Step(name, func, "d", timeout=MINUTE, **fields)
 
 
@@ -103,7 +104,7 @@ def test_run_summary_merges_dict_fields_and_skips_missing_outputs():
 
 def test_the_list_imports_neither_pandas_nor_duckdb():
     """The DAG files read the list at parse time (Airflow best-practices: top-level code)."""
-    code = ("import json, sys\nimport spse.steps\n"
+    code = ("import json, sys\nimport spse.pipeline.steps\n"
             "print(json.dumps(sorted(m for m in ('pandas', 'duckdb', 'pyarrow') if m in sys.modules)))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120,
                          check=True)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse import grid, surfaces
+from spse.methods import grid, surfaces
 
 NAN = float("nan")
 

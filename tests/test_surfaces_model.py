@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse import grid, residual, surfaces
+from spse.methods import grid, residual, surfaces
 
 NAN = float("nan")
 SPSE = Path(__file__).resolve().parents[1] / "spse"
@@ -195,7 +195,9 @@ def test_unknown_surface_method_is_refused(inputs, tmp_path, monkeypatch):
 # --- the demo bundle ------------------------------------------------------------------------------------------
 
 def test_demo_day_stores_both_methods_loo(spse_home):
-    from spse import demo, lake, pipeline
+    from spse.core import lake
+    from spse.pipeline import daily as pipeline
+    from spse.pipeline import demo
 
     demo.ensure()
     pipeline.run_day(dt.date(2026, 1, 15))

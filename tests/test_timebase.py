@@ -2,7 +2,7 @@ import datetime as dt
 
 import pandas as pd
 
-from spse import timebase
+from spse.core import timebase
 
 
 def test_winter_day_starts_at_23h_utc_the_day_before():

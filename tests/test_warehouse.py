@@ -17,8 +17,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse import lake, warehouse
-from spse.warehouse import EMPTY_SCHEMAS, WarehouseError
+from spse.core import lake
+from spse.pipeline import warehouse
+from spse.pipeline.warehouse import EMPTY_SCHEMAS, WarehouseError
 
 DAY = dt.date(2025, 1, 15)
 _DTYPES = {"VARCHAR": "object", "DOUBLE": "float64", "BIGINT": "Int64", "BOOLEAN": "boolean", "DATE": "object",
@@ -201,7 +202,7 @@ def test_threshold_rows_mapped_to_daily_statistics(home):
 
 
 def test_round_before_compare_comes_from_the_parameter_register(home, tmp_path, monkeypatch):
-    from spse import register
+    from spse.core import register
 
     params = register.parameters_frame()
     assert "round_before_compare" in set(params["name"])

@@ -12,7 +12,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse.warehouse import models, report
+from spse.pipeline.warehouse import models, report
 
 D, NEXT = dt.date(2025, 7, 2), dt.date(2025, 7, 3)
 IRIS = "751010101"

@@ -29,12 +29,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from spse import cli, grid, lake, pipeline, warehouse
-from spse.alerts import impact
-from spse.ingest import ingest
+from spse.core import lake
+from spse.methods import grid
+from spse.pipeline import cli, warehouse
+from spse.pipeline import daily as pipeline
+from spse.pipeline.alerts import impact
+from spse.pipeline.ingest import ingest
+from spse.pipeline.warehouse import EMPTY_SCHEMAS
+from spse.pipeline.warehouse.reader import fetch_frame
 from spse.sources import get as get_source
-from spse.warehouse import EMPTY_SCHEMAS
-from spse.warehouse.reader import fetch_frame
 
 DAY = dt.date(2025, 1, 15)
 X0, Y0 = 3_760_000, 2_886_000
@@ -213,7 +216,7 @@ def test_noise_bands_and_thresholds_per_level(home):
 
 
 def test_summary_and_bulletin_show_arrondissements_and_paris_only(home, capsys):
-    from spse import bulletin
+    from spse.pipeline import bulletin
 
     write_lake()
     build()

@@ -27,7 +27,7 @@ def active() -> list[Source]:
     All of them but optional ones whose location is not set, and but those replaced by a
     configured stand-in (``Source.replaces``).
     """
-    from spse.config import is_demo
+    from spse.core.config import is_demo
 
     running = [s for s in discover() if not (s.optional and is_demo(s.name))]
     replaced = {name for s in running if s.optional for name in s.replaces}

@@ -3,7 +3,7 @@
 Atmo France's API (``https://admindata.atmo-france.org``, docs at ``/api/doc/v2``) needs a
 free account: ``POST {base}/api/login`` with JSON ``{"username", "password"}`` answers
 ``{"token": ...}``, sent as ``Authorization: Bearer <token>`` on the data calls (feeds.md §b,
-[R] from third-party code). The credentials come from :func:`spse.secrets.get` on the
+[R] from third-party code). The credentials come from :func:`spse.core.secrets.get` on the
 connection ``atmo_data`` (``SPSE_ATMO_DATA_LOGIN``, ``SPSE_ATMO_DATA_PASSWORD`` or the
 Airflow connection), only when the base URL is http(s): a recorded folder or the demo
 bundle needs none. Neither the password nor the token is ever put in a message or a log.
@@ -20,9 +20,9 @@ from urllib.parse import parse_qsl, urlencode
 
 import pandas as pd
 
-from spse import config, secrets
-from spse.errors import FeedError, FetchError, SchemaError
-from spse.fetch import Fetched, FetchPolicy, fetch, join_url
+from spse.core import config, secrets
+from spse.core.errors import FeedError, FetchError, SchemaError
+from spse.core.fetch import Fetched, FetchPolicy, fetch, join_url
 from spse.sources._parsing import Delimited, decode_text, load_json, read_delimited, resolve_columns
 from spse.sources.base import Source
 
@@ -40,8 +40,8 @@ def is_http(base: str) -> bool:
 def login_headers(feed: str, base: str, policy: FetchPolicy | None = None) -> dict[str, str]:
     """Log in to the Atmo Data API at ``base`` and return the ``Authorization`` header.
 
-    Raises :class:`spse.errors.FeedError` naming the feed when the credentials are missing,
-    and :class:`spse.errors.FetchError` when the API refuses them; neither message holds
+    Raises :class:`spse.core.errors.FeedError` naming the feed when the credentials are missing,
+    and :class:`spse.core.errors.FetchError` when the API refuses them; neither message holds
     the login, the password or the token.
     """
     try:

@@ -6,7 +6,7 @@ goes through these helpers, which check what the file declares *before* decompre
 and, for ZIP members, count the bytes while decompressing (declared sizes can lie).
 The limits are in the register (``parameters.csv``): ``max_decompressed_bytes``,
 ``max_compression_ratio``, ``max_decoded_values``; a source may set its own
-``max_decompressed_bytes``. Failures are :class:`spse.errors.SchemaError` naming the feed,
+``max_decompressed_bytes``. Failures are :class:`spse.core.errors.SchemaError` naming the feed,
 the file and the limit.
 """
 
@@ -17,8 +17,8 @@ import zipfile
 import zlib
 from math import prod
 
-from spse import register
-from spse.errors import SchemaError
+from spse.core import register
+from spse.core.errors import SchemaError
 
 ZIP_MAGIC = b"PK\x03\x04"
 _READ_BYTES = 1 << 20

@@ -1,6 +1,6 @@
 """Shared parsing helpers of the source modules: decoding, delimited text, JSON, GeoJSON.
 
-Every helper raises :class:`spse.errors.SchemaError` naming the feed, the file and, when
+Every helper raises :class:`spse.core.errors.SchemaError` naming the feed, the file and, when
 there is one, the row, for a file in the wrong shape (empty body, HTML page, not JSON).
 Row-level problems are not raised: :class:`RowChecks` collects them for the quarantine.
 """
@@ -17,8 +17,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-from spse import register
-from spse.errors import SchemaError
+from spse.core import register
+from spse.core.errors import SchemaError
 from spse.sources.base import reject_rows
 
 _HTML_START = re.compile(rb"^\s*(<!doctype\s+html|<html|<head|<body|<\?xml|<!--)", re.IGNORECASE)

@@ -8,7 +8,7 @@
   verified [V]; a comma-separated list is assumed from the answer being keyed by code [R].
   Set `SPSE_AIRPARIF_INDICES_URL=https://api.airparif.fr` to enable this optional feed; a
   folder laid out as `indices_prevision_commune/YYYY-MM-DD.json` works too.
-* Auth: header `X-Api-Key`, from `spse.secrets.get("airparif", "api_key")`
+* Auth: header `X-Api-Key`, from `spse.core.secrets.get("airparif", "api_key")`
   (`SPSE_AIRPARIF_API_KEY` or the Airflow connection `airparif`, extra `api_key`); a key is
   free by form on airparif.fr. Sent only to http(s) bases, never logged.
 * Licence: ODbL / attribution "Airparif" [M].
@@ -31,10 +31,10 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from spse import config, secrets
-from spse.columns import Column
-from spse.errors import FeedError, SchemaError
-from spse.fetch import join_url
+from spse.core import config, secrets
+from spse.core.columns import Column
+from spse.core.errors import FeedError, SchemaError
+from spse.core.fetch import join_url
 from spse.sources._atmo import ascii_upper, day_of, is_http
 from spse.sources._parsing import RowChecks, load_json
 from spse.sources.base import ParseResult, Source, reject_rows

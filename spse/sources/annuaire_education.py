@@ -45,7 +45,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from spse.columns import Column
+from spse.core.columns import Column
 from spse.sources._parsing import (
     RowChecks,
     blank_to_null,

@@ -30,7 +30,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from spse.columns import Column
+from spse.core.columns import Column
 from spse.sources._atmo import AtmoDataSource, pad_code, read_atmo_csv, record_dates
 from spse.sources._parsing import RowChecks, blank_to_null, numbers
 from spse.sources.base import ParseResult

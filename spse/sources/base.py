@@ -3,7 +3,7 @@
 A source is one module in ``spse/sources/`` that defines a subclass of :class:`Source`
 and a module-level ``SOURCE`` instance. Its ``parse`` is pure (bytes in, frames out) so
 it is tested offline on recorded samples; fetching, landing, quarantine and lake writes
-are shared (``spse.ingest``).
+are shared (``spse.pipeline.ingest``).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, ClassVar
 
 import pandas as pd
 
-from spse.columns import EMPTY_DTYPES, TYPE_CHECKS
-from spse.columns import Column as Column  # re-exported: source plug-ins import it from here
-from spse.errors import SchemaError
-from spse.lake import QUARANTINE_COLUMNS
+from spse.core.columns import EMPTY_DTYPES, TYPE_CHECKS
+from spse.core.columns import Column as Column  # re-exported: source plug-ins import it from here
+from spse.core.errors import SchemaError
+from spse.core.lake import QUARANTINE_COLUMNS
 
 if TYPE_CHECKING:
-    from spse.fetch import Fetched, FetchPolicy
+    from spse.core.fetch import Fetched, FetchPolicy
 
 @dataclass(frozen=True)
 class Measure:
@@ -90,7 +90,7 @@ class Source:
     fetch_deadline_s: ClassVar[float | None] = None
     # Largest decompressed ZIP member [bytes]; None: the register's max_decompressed_bytes.
     max_decompressed_bytes: ClassVar[int | None] = None
-    # Data-quality gate (spse.gate): measured values checked against the plausibility
+    # Data-quality gate (spse.sources._gate): measured values checked against the plausibility
     # register, the series whose station-hours a daily measurement partition should hold
     # (empty: no completeness check), and the instant column checked against day_window.
     measures: ClassVar[tuple[Measure, ...]] = ()
@@ -115,7 +115,7 @@ class Source:
 
     def url_for(self, base: str, relative: str) -> str:
         """Full URL of one file; override when upstream uses query strings over HTTP."""
-        from spse.fetch import join_url
+        from spse.core.fetch import join_url
 
         return join_url(base, relative)
 
@@ -127,7 +127,7 @@ class Source:
         from ``previous`` (relative name → metadata of the last landed version). Override
         for multi-step APIs (a POST that returns the list of files to download).
         """
-        from spse.fetch import fetch
+        from spse.core.fetch import fetch
 
         for relative in self.files(day):
             last = previous.get(relative) or {}
@@ -137,7 +137,7 @@ class Source:
             yield relative, fetch(self.name, self.url_for(base, relative), replace(policy, headers=headers))
 
     def request_headers(self) -> dict[str, str]:
-        """Extra HTTP headers (e.g. an API key read with ``spse.secrets``). Never logged."""
+        """Extra HTTP headers (e.g. an API key read with ``spse.core.secrets``). Never logged."""
         return {}
 
     def auth_headers(self, base: str) -> dict[str, str]:

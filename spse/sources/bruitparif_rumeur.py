@@ -24,7 +24,7 @@
 Quarantined rows: timestamp unparseable or without offset, hour outside the local day
 of the file, LAeq or weight not a number, LAeq a no-data sentinel or outside its plausible
 range (``registers/plausibility.csv``, quantity ``LAeq``), weight outside 0-1, repeated
-hour, site absent from the site list or without coordinates. The gate (:mod:`spse.gate`)
+hour, site absent from the site list or without coordinates. The gate (:mod:`spse.sources._gate`)
 then records a day holding fewer site-hours than expected as ``partial``.
 """
 
@@ -40,13 +40,13 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
-from spse import config, register
-from spse.columns import Column
-from spse.errors import SchemaError
-from spse.gate import check_values
+from spse.core import config, register
+from spse.core.columns import Column
+from spse.core.errors import SchemaError
+from spse.core.timebase import DEFAULT_TIME_BASE
+from spse.sources._gate import check_values
 from spse.sources._parsing import RowChecks, as_records, as_text, concat_rejects, conform, load_json, numbers
 from spse.sources.base import Measure, ParseResult, Source, local_day
-from spse.timebase import DEFAULT_TIME_BASE
 
 DEFAULT_SITES = ["PARIS-PERIPHERIQUE-EST", "PARIS-BD-SOULT", "PARIS-RUE-DE-RIVOLI", "PARIS-QUAI-DE-LA-RAPEE"]
 SITES_ENV = "SPSE_BRUITPARIF_SITES"

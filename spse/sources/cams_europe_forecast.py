@@ -11,7 +11,7 @@
   `successful` (`accepted`/`running` meanwhile, `failed` on error), then
   `GET <monitor>/results` → `asset.value.href`, the file to download (sent without the key,
   as the reference client does). Header `PRIVATE-TOKEN: <key>`, from
-  `spse.secrets.get("cams_ads", "key")` (`SPSE_CAMS_ADS_KEY` or the Airflow connection
+  `spse.core.secrets.get("cams_ads", "key")` (`SPSE_CAMS_ADS_KEY` or the Airflow connection
   `cams_ads`, extra `key`); the account must have accepted the dataset licence (HTTP 403
   otherwise). Set `SPSE_CAMS_EUROPE_FORECAST_URL=https://ads.atmosphere.copernicus.eu/api` to
   enable this optional feed. The request (feeds.md §e): model `ensemble`, level `0`, type
@@ -57,10 +57,10 @@ from urllib.parse import urljoin
 import numpy as np
 import pandas as pd
 
-from spse import config, register, secrets
-from spse.columns import Column
-from spse.errors import FeedError, FetchError, SchemaError
-from spse.fetch import Fetched, FetchPolicy, fetch, join_url
+from spse.core import config, register, secrets
+from spse.core.columns import Column
+from spse.core.errors import FeedError, FetchError, SchemaError
+from spse.core.fetch import Fetched, FetchPolicy, fetch, join_url
 from spse.sources._atmo import is_http
 from spse.sources._bounded import check_netcdf, open_zip, read_member
 from spse.sources._parsing import load_json, reject_non_data

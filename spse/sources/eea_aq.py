@@ -48,13 +48,13 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from spse import config, lake, register
-from spse.columns import Column
-from spse.errors import SchemaError
-from spse.fetch import Fetched, FetchPolicy, fetch, join_url
-from spse.gate import value_reasons
+from spse.core import config, lake, register
+from spse.core.columns import Column
+from spse.core.errors import SchemaError
+from spse.core.fetch import Fetched, FetchPolicy, fetch, join_url
 from spse.sources._atmo import day_of, is_http
 from spse.sources._bounded import check_parquet
+from spse.sources._gate import value_reasons
 from spse.sources._parsing import RowChecks, decode_text, numbers, reject_non_data, resolve_columns
 from spse.sources.base import Measure, ParseResult, Source
 

@@ -46,9 +46,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from spse.columns import Column
-from spse.config import source_base_url
-from spse.errors import SchemaError
+from spse.core.columns import Column
+from spse.core.config import source_base_url
+from spse.core.errors import SchemaError
 from spse.sources._parsing import RowChecks, blank_to_null, concat_rejects, conform, decode_text, numbers
 from spse.sources.base import ParseResult, Source, reject_rows
 from spse.sources.paris_facilities import PARIS_BBOX

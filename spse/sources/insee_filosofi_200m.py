@@ -31,7 +31,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from spse.columns import Column
+from spse.core.columns import Column
 from spse.sources._parsing import (
     RowChecks,
     concat_rejects,

@@ -11,7 +11,7 @@
   Martinique and Réunion. The metropolitan member is picked by name
   (:data:`METROPOLITAN_MEMBER`); a nested `.zip` is opened, a nested `.7z` is refused
   (no 7z reader among the dependencies).
-* Size: the archive is fetched whole by `spse.ingest`, under :attr:`InseeFilosofiZip.max_bytes`
+* Size: the archive is fetched whole by `spse.pipeline.ingest`, under :attr:`InseeFilosofiZip.max_bytes`
   (2 GiB) and :attr:`InseeFilosofiZip.fetch_deadline_s` (2 h). The member (and a nested
   archive) is decompressed under :attr:`InseeFilosofiZip.max_decompressed_bytes` (4 GiB) and
   the register's `max_compression_ratio`, on the declared size and while reading
@@ -56,9 +56,9 @@ from urllib.parse import urlsplit
 import numpy as np
 import pandas as pd
 
-from spse.columns import Column
-from spse.config import source_base_url
-from spse.errors import SchemaError
+from spse.core.columns import Column
+from spse.core.config import source_base_url
+from spse.core.errors import SchemaError
 from spse.sources import insee_filosofi_200m as plain
 from spse.sources._bounded import ZIP_MAGIC, open_member, open_zip, read_member
 from spse.sources._parsing import reject_non_data, resolve_columns

@@ -40,8 +40,8 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from spse.columns import Column
-from spse.errors import SchemaError
+from spse.core.columns import Column
+from spse.core.errors import SchemaError
 from spse.sources._parsing import RowChecks, blank_to_null, conform, polygon_problems, read_geojson, to_3035_wkt
 from spse.sources.base import ParseResult, Source
 

@@ -21,8 +21,8 @@
 Quarantined rows: wrong field count, missing key field, unparseable dates, end ≠ start
 + 1 h, unknown unit, non-numeric value or validity, a no-data sentinel, a unit that is not
 the pollutant's or a value outside its plausible range (``registers/plausibility.csv``,
-:func:`spse.gate.value_reasons`), unknown `type de valeur`, repeated key; then, in the
-gate (:mod:`spse.gate`), rows dated outside the file's UTC day. A day holding fewer
+:func:`spse.sources._gate.value_reasons`), unknown `type de valeur`, repeated key; then, in the
+gate (:mod:`spse.sources._gate`), rows dated outside the file's UTC day. A day holding fewer
 station-hours than expected is recorded ``partial``.
 """
 
@@ -33,9 +33,9 @@ from typing import ClassVar
 
 import pandas as pd
 
-from spse.columns import Column
-from spse.errors import SchemaError
-from spse.gate import value_reasons
+from spse.core.columns import Column
+from spse.core.errors import SchemaError
+from spse.sources._gate import value_reasons
 from spse.sources._parsing import (
     RowChecks,
     blank_to_null,

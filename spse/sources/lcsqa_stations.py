@@ -24,7 +24,7 @@ from typing import ClassVar
 
 import pandas as pd
 
-from spse.columns import Column
+from spse.core.columns import Column
 from spse.sources._parsing import (
     RowChecks,
     blank_to_null,

@@ -33,7 +33,7 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from spse.columns import Column
+from spse.core.columns import Column
 from spse.sources._parsing import RowChecks, as_text, conform, polygon_problems, read_geojson, to_3035_wkt
 from spse.sources.base import Measure, ParseResult, Source
 

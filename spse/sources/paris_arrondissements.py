@@ -23,8 +23,8 @@ from typing import ClassVar
 
 import pandas as pd
 
-from spse.columns import Column
-from spse.errors import SchemaError
+from spse.core.columns import Column
+from spse.core.errors import SchemaError
 from spse.sources._parsing import (
     RowChecks,
     as_text,

@@ -39,9 +39,9 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from spse import config
-from spse.columns import Column
-from spse.errors import SchemaError
+from spse.core import config
+from spse.core.columns import Column
+from spse.core.errors import SchemaError
 from spse.sources._parsing import (
     RowChecks,
     as_text,

@@ -31,8 +31,8 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
-from spse.columns import Column
-from spse.errors import SchemaError
+from spse.core.columns import Column
+from spse.core.errors import SchemaError
 from spse.sources._parsing import RowChecks, blank_to_null, conform, numbers, read_geojson
 from spse.sources.base import ParseResult, Source
 from spse.sources.iris_contours import (

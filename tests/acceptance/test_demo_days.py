@@ -25,8 +25,9 @@ def demo_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("spse_home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPSE_HOME", str(home))
-        from spse import demo, pipeline
-        from spse.config import settings
+        from spse.core.config import settings
+        from spse.pipeline import daily as pipeline
+        from spse.pipeline import demo
 
         demo.ensure()
         pipeline.run_day(D1)
@@ -160,7 +161,7 @@ def test_bulletin_is_self_contained(demo_run):
 
 
 def test_cli_reads_the_published_warehouse(demo_run, capsys):
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     assert main(["alerts", "--date", D2.isoformat(), "--json"]) == 0
     alerts = json.loads(capsys.readouterr().out)
@@ -175,7 +176,7 @@ def test_cli_reads_the_published_warehouse(demo_run, capsys):
 
 
 def test_cli_sql_is_read_only(demo_run, capsys):
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     assert main(["sql", "delete from marts.alerts"]) == 1
     assert "read-only" in capsys.readouterr().err
@@ -184,7 +185,7 @@ def test_cli_sql_is_read_only(demo_run, capsys):
 
 def test_zone_key_indicators_pivot_the_zone_mart(demo_run, capsys):
     """marts.zone_key_indicators_daily against a pandas pivot of the exposure_zone_daily rows."""
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     zone = _query(demo_run, "select * from marts.exposure_zone_daily")
     key = _query(demo_run, "select * from marts.zone_key_indicators_daily").set_index(["date", "zone_level", "zone_id"])

@@ -33,8 +33,10 @@ def demo_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("spse_home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPSE_HOME", str(home))
-        from spse import demo, lake, pipeline
-        from spse.config import settings
+        from spse.core import lake
+        from spse.core.config import settings
+        from spse.pipeline import daily as pipeline
+        from spse.pipeline import demo
 
         demo.ensure()
         summary = pipeline.run_day(D2)

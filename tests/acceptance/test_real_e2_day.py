@@ -62,8 +62,9 @@ def _run(home, e2_root, stations_root=None) -> dict:
         mp.setenv("SPSE_LCSQA_E2_URL", str(e2_root))
         if stations_root is not None:
             mp.setenv("SPSE_LCSQA_STATIONS_URL", str(stations_root))
-        from spse import demo, pipeline
-        from spse.config import settings
+        from spse.core.config import settings
+        from spse.pipeline import daily as pipeline
+        from spse.pipeline import demo
 
         demo.ensure()
         summary = pipeline.run_day(DAY)

@@ -45,8 +45,9 @@ def real_run(shared_data, tmp_path_factory):
         mp.setenv("SPSE_INSEE_FILOSOFI_200M_URL", str(pop))
         mp.setenv("SPSE_PARIS_FACILITIES_URL", str(upstream / "paris_facilities"))
         mp.setenv("SPSE_PARIS_FACILITIES_DATASETS", ",".join(SCHOOLS))
-        from spse import demo, pipeline
-        from spse.config import settings
+        from spse.core.config import settings
+        from spse.pipeline import daily as pipeline
+        from spse.pipeline import demo
 
         demo.ensure()
         summary = pipeline.run_day(D2)

@@ -1,4 +1,4 @@
-"""Reading a published warehouse with plain duckdb, independently of ``spse.warehouse``."""
+"""Reading a published warehouse with plain duckdb, independently of ``spse.pipeline.warehouse``."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ PARIS = ZoneInfo("Europe/Paris")
 
 def _expected_daily_graph() -> dict[str, set[str]]:
     """Downstream task ids of each task of spse_daily, written from the step list."""
-    from spse.steps import daily_steps, last_steps
+    from spse.pipeline.steps import daily_steps, last_steps
 
     daily = daily_steps()
     graph = {step.name: {later.name for later in daily if step.name in later.after} for step in daily}
@@ -93,7 +93,7 @@ def test_one_ingest_dag_per_registered_source(dagbag):
 
 @pytest.mark.parametrize("source", sources.discover(), ids=lambda s: s.name)
 def test_ingest_dag_matches_its_source(dagbag, source):
-    from spse.orchestration import lake_asset
+    from spse.pipeline.orchestration import lake_asset
 
     dag = dagbag.dags[f"ingest_{source.name}"]
     assert dag.timetable.expression == source.schedule
@@ -108,7 +108,7 @@ def test_ingest_factory_on_a_new_source():
     """A source added to spse/sources gets this DAG with no other change."""
     from airflow.sdk import Asset
 
-    from spse.orchestration import SourceSpec, build_ingest_dag
+    from spse.pipeline.orchestration import SourceSpec, build_ingest_dag
 
     dag = build_ingest_dag(SourceSpec.of(_FakeDaily()))
     assert dag.dag_id == "ingest_fake_feed"
@@ -127,13 +127,13 @@ def test_ingest_factory_on_a_new_source():
 
 def test_static_source_specs_match_discover():
     """The DAG files read sources without importing them; what they read must be what discover() finds."""
-    from spse.orchestration import SourceSpec, source_specs
+    from spse.pipeline.orchestration import SourceSpec, source_specs
 
     assert source_specs() == [SourceSpec.of(s) for s in sources.discover()]
 
 
 def test_static_spec_reads_literals_and_refuses_the_rest(tmp_path):
-    from spse.orchestration import SourceSpec, _NotStatic, _static_spec
+    from spse.pipeline.orchestration import SourceSpec, _NotStatic, _static_spec
 
     literal = tmp_path / "literal.py"
     literal.write_text('"""Doc of a feed."""\nclass Feed(Base):\n    kind = "noise"\n    cadence = "daily"\n'
@@ -192,7 +192,7 @@ def test_daily_task_graph(dagbag):
 def test_daily_schedule_is_six_paris_time_and_asset_aware(dagbag):
     from airflow.sdk import AssetAll, AssetOrTimeSchedule, CronTriggerTimetable
 
-    from spse.orchestration import lake_asset
+    from spse.pipeline.orchestration import lake_asset
 
     dag = dagbag.dags["spse_daily"]
     # only the daily sources this deployment runs: an unconfigured optional one never updates
@@ -212,7 +212,7 @@ def test_daily_schedule_is_six_paris_time_and_asset_aware(dagbag):
 
 def test_daily_asset_trigger_waits_only_on_the_sources_that_run(monkeypatch):
     """Unconfigured optional daily feeds are left out; configuring one adds its asset."""
-    from spse.orchestration import _daily_schedule, lake_asset, source_specs
+    from spse.pipeline.orchestration import _daily_schedule, lake_asset, source_specs
 
     for key in [k for k in os.environ if k.startswith("SPSE_") and k.endswith("_URL")]:
         monkeypatch.delenv(key)
@@ -256,15 +256,15 @@ def test_daily_runs_at_six_paris_wall_clock(dagbag, after_utc, expected_utc):
     (dt.datetime(2026, 3, 29, 6, 0, tzinfo=PARIS), dt.date(2026, 3, 28), dt.date(2026, 3, 29)),
 ])
 def test_run_days_are_paris_days(instant, daily_day, ingest_day):
-    from spse.orchestration import local_day, resolve_day
-    from spse.pipeline import target_day
+    from spse.pipeline.daily import target_day
+    from spse.pipeline.orchestration import local_day, resolve_day
 
     assert resolve_day(target_day(instant), None) == daily_day
     assert local_day(instant) == ingest_day
 
 
 def test_target_date_param_and_runs_without_logical_date():
-    from spse.orchestration import reference_instant, resolve_day
+    from spse.pipeline.orchestration import reference_instant, resolve_day
 
     run_after = dt.datetime(2026, 1, 16, 5, 0, tzinfo=dt.UTC)
     assert reference_instant(None, run_after) == run_after  # asset-triggered runs have no logical date
@@ -330,7 +330,7 @@ def test_daily_writing_steps_run_one_at_a_time_and_every_step_has_a_timeout(dagb
         assert task.retry_delay == dt.timedelta(minutes=1), task.task_id
         assert task.execution_timeout is not None, task.task_id
         assert dt.timedelta(0) < task.execution_timeout <= dt.timedelta(hours=1), task.task_id
-    # A writing step waits up to 600 s for the writer lock (spse.config.lock_timeout_s): its
+    # A writing step waits up to 600 s for the writer lock (spse.core.config.lock_timeout_s): its
     # try must outlast that wait, so the lock's error (naming the holder) is what fails it.
     for task_id in ("raise_alerts", "build_warehouse", "publish"):
         assert dag.get_task(task_id).execution_timeout > dt.timedelta(seconds=600), task_id
@@ -341,7 +341,7 @@ def test_daily_writing_steps_run_one_at_a_time_and_every_step_has_a_timeout(dagb
 def test_a_failed_daily_run_is_posted_to_the_alert_webhook(dagbag, httpserver, monkeypatch):
     from types import SimpleNamespace
 
-    from spse.orchestration import RunEventNotifier
+    from spse.pipeline.orchestration import RunEventNotifier
 
     dag = dagbag.dags["spse_daily"]
     (notifier,) = [c for c in dag.on_failure_callback if isinstance(c, RunEventNotifier)]
@@ -365,7 +365,7 @@ def test_a_failed_daily_run_is_posted_to_the_alert_webhook(dagbag, httpserver, m
 def test_failure_and_lateness_are_mailed_when_an_address_is_configured(monkeypatch):
     from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-    from spse.orchestration import RunEventNotifier, build_daily_dag, build_watch_dag
+    from spse.pipeline.orchestration import RunEventNotifier, build_daily_dag, build_watch_dag
 
     monkeypatch.setenv("SPSE_ALERT_EMAIL_TO", "sante-environnement@example.org")
     daily, watch = build_daily_dag(), build_watch_dag()

@@ -1,4 +1,4 @@
-"""Adding a daily step is one entry in ``spse.steps.DAILY_STEPS``: run_day, the DAG and its documentation follow.
+"""Adding a daily step is one entry in ``spse.pipeline.steps.DAILY_STEPS``: run_day, the DAG, its doc follow.
 
 Also the ``summary`` task's XCom, gathered from the steps' outputs as ``run_day`` gathers them.
 """
@@ -10,8 +10,9 @@ import sys
 
 import pytest
 
-from spse import orchestration, pipeline, steps
-from spse.steps import Step
+from spse.pipeline import daily as pipeline
+from spse.pipeline import orchestration, steps
+from spse.pipeline.steps import Step
 
 pytest.importorskip("airflow", reason="the airflow extra is not installed (uv sync --extra airflow)")
 

@@ -17,8 +17,8 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import shape
 
-from spse import demo
-from spse.demo import facts
+from spse.pipeline import demo
+from spse.pipeline.demo import facts
 
 E2_HEADER = ("Date de début;Date de fin;Organisme;code zas;Zas;code site;nom site;type d'implantation;Polluant;"
              "type d'influence;discriminant;Réglementaire;type d'évaluation;procédure de mesure;type de valeur;"

@@ -1,4 +1,4 @@
-"""Every source reads the demo bundle through the production path (``spse.ingest.ingest``).
+"""Every source reads the demo bundle through the production path (``spse.pipeline.ingest.ingest``).
 
 The bundle is found at ``file://$SPSE_HOME/demo/<source>/`` (no URL override). Expected
 counts come from docs/demo.md. A source whose module does not exist yet is skipped.
@@ -12,8 +12,9 @@ import shutil
 import pandas as pd
 import pytest
 
-from spse import demo, lake
-from spse.config import source_base_url
+from spse.core import lake
+from spse.core.config import source_base_url
+from spse.pipeline import demo
 
 D1, D2 = demo.DEMO_DAYS
 SOURCES = {  # name → days to ingest
@@ -50,7 +51,7 @@ def _source(name: str):
 
 
 def _ingest(name: str) -> tuple[object, dict]:
-    from spse.ingest import ingest, read_quarantine
+    from spse.pipeline.ingest import ingest, read_quarantine
 
     source = _source(name)
     reports = {day: ingest(source, day) for day in SOURCES[name]}

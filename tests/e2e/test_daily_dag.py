@@ -1,7 +1,7 @@
 """End to end through Airflow: ``airflow dags test`` on the demo bundle, SQLite metadata, temp homes.
 
 The run of 2026-01-16 06:00 Europe/Paris (05:00 UTC) reports on 2026-01-15 (demo day D2).
-The expected alerts are the demo's designed episode (``spse.demo``): PM10 and NO2 over
+The expected alerts are the demo's designed episode (``spse.pipeline.demo``): PM10 and NO2 over
 their French information thresholds (R221-1: PM10 daily mean 50 µg/m³, NO2 hourly
 200 µg/m³), NO2 peaking at 212 µg/m³ at the traffic station FR04329, and nothing at the
 alert level.
@@ -58,7 +58,7 @@ def homes(tmp_path_factory):
         "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
     })
-    done = _run([sys.executable, "-m", "spse.cli", "demo"], env, root / "demo.log")
+    done = _run([sys.executable, "-m", "spse.pipeline.cli", "demo"], env, root / "demo.log")
     assert done.returncode == 0, _tail(done, root / "demo.log")
     done = _run([str(BIN / "airflow"), "db", "migrate"], env, root / "db-migrate.log")
     assert done.returncode == 0, _tail(done, root / "db-migrate.log")

@@ -1,6 +1,6 @@
 """One writer at a time, crashes and readers (issue item 5 and the concurrency part of item 6).
 
-- the writer lock (:mod:`spse.locking`) excludes a second process, names its holder when it
+- the writer lock (:mod:`spse.pipeline.locking`) excludes a second process, names its holder when it
   times out, and is freed by the kernel (file lock) or the server (PostgreSQL advisory lock)
   when its holder is killed;
 - ``publish`` never replaces a newer warehouse with an older build;
@@ -35,9 +35,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse import locking, warehouse
-from spse.config import settings
-from spse.warehouse.reader import fetch_frame
+from spse.core.config import settings
+from spse.pipeline import locking, warehouse
+from spse.pipeline.warehouse.reader import fetch_frame
 
 DAY = dt.date(2026, 1, 15)
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -57,7 +57,7 @@ def _env(home: Path, **extra: str) -> dict[str, str]:
 
 def _spse(home: Path, *args: str, log: Path, **extra: str) -> subprocess.Popen:
     with open(log, "w") as out:
-        return subprocess.Popen([sys.executable, "-m", "spse.cli", "-v", *args], env=_env(home, **extra),
+        return subprocess.Popen([sys.executable, "-m", "spse.pipeline.cli", "-v", *args], env=_env(home, **extra),
                                 stdout=out, stderr=subprocess.STDOUT)
 
 
@@ -175,12 +175,12 @@ def demo_day(tmp_path_factory):
     ``clean`` (after a full ``spse run``), with the clean run's marts."""
     root = tmp_path_factory.mktemp("demo_day")
     demo = root / "demo"
-    done = subprocess.run([sys.executable, "-m", "spse.cli", "demo"], env=_env(demo), capture_output=True, text=True,
-                          timeout=RUN_TIMEOUT_S, check=False)
+    done = subprocess.run([sys.executable, "-m", "spse.pipeline.cli", "demo"], env=_env(demo), capture_output=True,
+                          text=True, timeout=RUN_TIMEOUT_S, check=False)
     assert done.returncode == 0, done.stderr
     ingested = root / "ingested"
     shutil.copytree(demo, ingested)
-    done = _python(ingested, "import datetime, sys; from spse import pipeline; "
+    done = _python(ingested, "import datetime, sys; from spse.pipeline import daily as pipeline; "
                              "pipeline.ensure_inputs(datetime.date.fromisoformat(sys.argv[1]))", DAY.isoformat())
     assert done.returncode == 0, done.stderr
     clean = root / "clean"
@@ -206,7 +206,7 @@ def test_file_lock_excludes_a_second_process_and_names_the_holder(spse_home, mon
         assert str(spse_home / "locks" / "writer.lock") in message
         # The pipeline's writing steps take the same lock: publish fails on it before looking at its file.
         monkeypatch.setenv("SPSE_LOCK_TIMEOUT_S", "0.3")
-        from spse import pipeline
+        from spse.pipeline import daily as pipeline
 
         with pytest.raises(locking.LockTimeout, match=rf"for step 'publish nowhere\.duckdb'.*held by pid {child.pid}"):
             pipeline.publish(str(spse_home / "nowhere.duckdb"))
@@ -351,7 +351,7 @@ def test_two_runs_delivering_the_same_day_post_each_alert_once(spse_home, httpse
 
     from werkzeug import Response
 
-    from spse import notify
+    from spse.pipeline import notify
 
     folder = settings().outbox / "alerts" / DAY.isoformat()
     folder.mkdir(parents=True)
@@ -381,8 +381,8 @@ def test_two_runs_delivering_the_same_day_post_each_alert_once(spse_home, httpse
 
 KILLER = """
     import datetime as dt, os, signal, sys
-    from spse import pipeline
-    from spse.warehouse import builder
+    from spse.pipeline import daily as pipeline
+    from spse.pipeline.warehouse import builder
 
     step = sys.argv[1]
     inside = False

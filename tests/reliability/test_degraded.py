@@ -30,7 +30,8 @@ def template(tmp_path_factory):
     home = tmp_path_factory.mktemp("template") / "home"
     with pytest.MonkeyPatch.context() as mp:
         _clean_env(mp, home)
-        from spse import demo, pipeline
+        from spse.pipeline import daily as pipeline
+        from spse.pipeline import demo
 
         demo.generate(home / "demo")
         pipeline.run_day(D1)
@@ -82,7 +83,7 @@ def _air(home: Path, day: dt.date = D2) -> list[tuple[str, str]]:
 
 def _texts(home: Path, capsys) -> tuple[str, str]:
     """The bulletin page and the ``spse summary`` output of D2."""
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     capsys.readouterr()
     assert main(["summary", "--date", D2.isoformat()]) == 0
@@ -122,7 +123,8 @@ def _noise_html_page(home: Path, server, monkeypatch) -> None:
 @pytest.mark.parametrize("fault", [_noise_file_missing, _noise_http_500, _noise_html_page],
                          ids=["noise_file_missing", "noise_http_500", "noise_html_page"])
 def test_noise_feed_lost_keeps_the_air_alerts(home, httpserver, capsys, monkeypatch, fault):
-    from spse import pipeline, qualitylog
+    from spse.pipeline import daily as pipeline
+    from spse.pipeline import qualitylog
 
     fault(home, httpserver, monkeypatch)
     pipeline.run_day(D2)
@@ -139,7 +141,7 @@ def test_noise_feed_lost_keeps_the_air_alerts(home, httpserver, capsys, monkeypa
 
 
 def test_forecast_missing_keeps_the_observed_alerts(home, capsys):
-    from spse import pipeline
+    from spse.pipeline import daily as pipeline
 
     shutil.rmtree(home / "demo" / "cams_europe_forecast" / D2.isoformat())
     pipeline.run_day(D2)
@@ -151,7 +153,8 @@ def test_forecast_missing_keeps_the_observed_alerts(home, capsys):
 
 
 def test_optional_source_configured_without_a_file(home, tmp_path, capsys, monkeypatch):
-    from spse import pipeline, sources
+    from spse import sources
+    from spse.pipeline import daily as pipeline
 
     empty = tmp_path / "atmo_upstream"
     empty.mkdir()
@@ -170,7 +173,7 @@ def _facilities_html(home: Path, monkeypatch) -> None:
 
 def _facilities_refused(home: Path, monkeypatch) -> None:
     from spse import sources
-    from spse.errors import FeedError
+    from spse.core.errors import FeedError
 
     class Refused(FeedError):
         """Stands for the gate's refusal of a reference vintage."""
@@ -185,7 +188,8 @@ def _facilities_refused(home: Path, monkeypatch) -> None:
 @pytest.mark.parametrize("fault", [_facilities_html, _facilities_refused],
                          ids=["facilities_update_failed", "facilities_update_refused"])
 def test_facilities_update_lost_keeps_the_previous_vintage(home, capsys, monkeypatch, fault):
-    from spse import lake, pipeline
+    from spse.core import lake
+    from spse.pipeline import daily as pipeline
 
     before = lake.read_latest("facilities")
     _age(home, "facilities")
@@ -202,7 +206,8 @@ def test_facilities_update_lost_keeps_the_previous_vintage(home, capsys, monkeyp
 
 
 def test_stale_station_list_is_fetched_again(home):
-    from spse import lake, pipeline
+    from spse.core import lake
+    from spse.pipeline import daily as pipeline
 
     stations = home / "demo" / "lcsqa_stations" / "stations.csv"
     stations.write_text(stations.read_text().replace("PARIS 18eme", "PARIS 18e arrondissement"))
@@ -220,7 +225,8 @@ def test_stale_station_list_is_fetched_again(home):
 
 
 def test_stale_station_list_unavailable_keeps_the_last_vintage(home, capsys):
-    from spse import lake, pipeline
+    from spse.core import lake
+    from spse.pipeline import daily as pipeline
 
     before = lake.read_latest("air_stations")
     _age(home, "air_stations")
@@ -236,7 +242,8 @@ def test_stale_station_list_unavailable_keeps_the_last_vintage(home, capsys):
 def test_stations_without_coordinates_are_listed(tmp_path, monkeypatch, capsys):
     """FR04329 (the NO2 peak of 212 µg/m³) left out of the station list: its measurements are
     unused, the alert says so, and the bulletin still names it as the station of the maximum."""
-    from spse import demo, pipeline
+    from spse.pipeline import daily as pipeline
+    from spse.pipeline import demo
 
     home = tmp_path / "home"
     _clean_env(monkeypatch, home)
@@ -263,7 +270,8 @@ def test_stations_without_coordinates_are_listed(tmp_path, monkeypatch, capsys):
 
 
 def test_e2_day_missing_stops_naming_the_feed_and_file(home):
-    from spse import pipeline, qualitylog
+    from spse.pipeline import daily as pipeline
+    from spse.pipeline import qualitylog
 
     published = (home / "warehouse" / "spse.duckdb").read_bytes()
     (home / "demo" / "lcsqa_e2" / "2026" / f"FR_E2_{D2}.csv").unlink()
@@ -278,7 +286,8 @@ def test_e2_day_missing_stops_naming_the_feed_and_file(home):
 
 @pytest.mark.parametrize("outcome", ["partial", "failed"])
 def test_partial_or_failed_partition_is_fetched_again(home, outcome):
-    from spse import pipeline, qualitylog
+    from spse.pipeline import daily as pipeline
+    from spse.pipeline import qualitylog
 
     qualitylog.record("bruitparif_rumeur", "noise_hourly", f"date={D1}", outcome,
                       [{"check": "completeness", "file": None, "row": None, "detail": "40 of 96 station-hours"}])
@@ -299,7 +308,7 @@ def _record(source: str, dataset: str, partition: str, outcome: str, quarantined
 
 
 def test_lacking_lines_say_each_problem_once_in_plain_words():
-    from spse.alerts.quality import lacking_lines
+    from spse.pipeline.alerts.quality import lacking_lines
 
     rows = pd.DataFrame([
         _dq("noise_hourly", "DQ_MISSING_PARTITION", {"dataset": "noise_hourly", "partition": "date=2025-08-04"}),

@@ -1,4 +1,4 @@
-"""HTTP faults and decompression bombs, served from 127.0.0.1, through ``spse.ingest.ingest``.
+"""HTTP faults and decompression bombs, served from 127.0.0.1, through ``spse.pipeline.ingest.ingest``.
 
 Each test is one bad input and asserts its outcome: the error (class, and a message naming
 feed, URL or file, and the limit), no lake partition written, a ``failed`` record in the
@@ -29,15 +29,16 @@ import pyarrow.parquet as pq
 import pytest
 from werkzeug import Response
 
-import spse.ingest
-from spse import lake, qualitylog, warehouse
-from spse.alerts.quality import input_problem_alerts
-from spse.alerts.recommendations import recommendations
-from spse.cli import main as cli_main
-from spse.config import settings
-from spse.errors import FeedError, FetchError, SchemaError
-from spse.fetch import FetchPolicy
-from spse.ingest import ingest
+import spse.pipeline.ingest
+from spse.core import lake
+from spse.core.config import settings
+from spse.core.errors import FeedError, FetchError, SchemaError
+from spse.core.fetch import FetchPolicy
+from spse.pipeline import qualitylog, warehouse
+from spse.pipeline.alerts.quality import input_problem_alerts
+from spse.pipeline.alerts.recommendations import recommendations
+from spse.pipeline.cli import main as cli_main
+from spse.pipeline.ingest import ingest
 from spse.sources.airparif_indices import SOURCE as AIRPARIF
 from spse.sources.cams_europe_forecast import SOURCE as CAMS
 from spse.sources.eea_aq import SOURCE as EEA
@@ -57,7 +58,7 @@ SECRET = "s3cr3t-pw"
 @pytest.fixture(autouse=True)
 def fast_retries(spse_home, monkeypatch):
     """Ingest with short timeouts and backoff (3 attempts, 10-50 ms apart); limits as the sources set them."""
-    monkeypatch.setattr(spse.ingest, "FetchPolicy", functools.partial(
+    monkeypatch.setattr(spse.pipeline.ingest, "FetchPolicy", functools.partial(
         FetchPolicy, timeout_s=(2.0, 2.0), retries=2, backoff_s=0.01, max_backoff_s=0.05))
 
 
@@ -170,7 +171,7 @@ def test_503_for_ever_fails_after_three_attempts(httpserver, monkeypatch):
 
 
 def test_429_retry_after_is_waited_then_lands(httpserver, monkeypatch):
-    monkeypatch.setattr(spse.ingest, "FetchPolicy", functools.partial(
+    monkeypatch.setattr(spse.pipeline.ingest, "FetchPolicy", functools.partial(
         FetchPolicy, timeout_s=(2.0, 2.0), retries=1, backoff_s=0.01, max_backoff_s=5.0))
     httpserver.expect_ordered_request(E2_PATH).respond_with_data("slow down", status=429,
                                                                   headers={"Retry-After": "1"})
@@ -185,7 +186,7 @@ def test_429_retry_after_beyond_the_deadline_fails_at_once(httpserver, monkeypat
     httpserver.expect_request(E2_PATH).respond_with_data("come back in an hour", status=429,
                                                          headers={"Retry-After": "3600"})
     url = e2_from(monkeypatch, httpserver.url_for(""))
-    monkeypatch.setattr(spse.ingest, "FetchPolicy", functools.partial(
+    monkeypatch.setattr(spse.pipeline.ingest, "FetchPolicy", functools.partial(
         FetchPolicy, timeout_s=(2.0, 2.0), retries=3, backoff_s=0.01, max_backoff_s=3600.0))
     monkeypatch.setattr(type(E2), "fetch_deadline_s", 5.0)
     start = time.monotonic()
@@ -231,7 +232,7 @@ def test_body_that_stalls_past_the_read_timeout(raw_server, monkeypatch):
         time.sleep(2.0)
 
     url = e2_from(monkeypatch, raw_server(stall))
-    monkeypatch.setattr(spse.ingest, "FetchPolicy", functools.partial(
+    monkeypatch.setattr(spse.pipeline.ingest, "FetchPolicy", functools.partial(
         FetchPolicy, timeout_s=(2.0, 0.5), retries=2, backoff_s=0.01, max_backoff_s=0.05))
     err = failed(E2, FetchError)
     assert str(err) == f"feed lcsqa_e2, url {url}: body stalled after 10 bytes (no data for the read timeout of 0.5 s)"

@@ -1,7 +1,7 @@
-"""Bad inputs through the data-quality gate (spse.gate), one parametrized id per case.
+"""Bad inputs through the data-quality gate (spse.sources._gate), one parametrized id per case.
 
 Each case corrupts a copy of the demo bundle's upstream files (generated once per module)
-the way real feeds go wrong, ingests it through ``spse.ingest.ingest`` and asserts the
+the way real feeds go wrong, ingests it through ``spse.pipeline.ingest.ingest`` and asserts the
 outcome: the row quarantined with its reason, file and 1-based line; the vintage refused
 with the previous partition kept byte-identical; the day recorded ``partial``; or a
 ``SchemaError`` naming feed, file and row. Expected counts are worked out by hand from
@@ -21,10 +21,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse import lake, qualitylog, sources
-from spse.config import source_url_env
-from spse.errors import FeedError, RefusedInput, SchemaError
-from spse.ingest import ingest, read_quarantine
+from spse import sources
+from spse.core import lake
+from spse.core.config import source_url_env
+from spse.core.errors import FeedError, RefusedInput, SchemaError
+from spse.pipeline import qualitylog
+from spse.pipeline.ingest import ingest, read_quarantine
 
 D1, D2 = dt.date(2026, 1, 14), dt.date(2026, 1, 15)
 E2_D2 = "2026/FR_E2_2026-01-15.csv"
@@ -36,7 +38,7 @@ NOISE_SITES = ("PARIS-PERIPHERIQUE-EST", "PARIS-BD-SOULT", "PARIS-RUE-DE-RIVOLI"
 
 @pytest.fixture(scope="module")
 def bundle(tmp_path_factory):
-    from spse import demo
+    from spse.pipeline import demo
 
     return demo.generate(tmp_path_factory.mktemp("bundle") / "demo")
 
@@ -174,7 +176,7 @@ def test_e2_file_cut_at_half_is_a_partial_day(feed):
     assert record["outcome"] == "partial" and record["rows"] == 420
     assert "420 of 840 expected station-hours" in record["problems"][0]["detail"]
 
-    from spse import freshness
+    from spse.pipeline import freshness
 
     row = freshness.status(source, dt.datetime.now(dt.UTC), D2)
     assert row["quality"] == "partial" and freshness.shown_status(row) == "partial"
@@ -484,7 +486,7 @@ def test_refused_input_is_a_feed_error():
 # --- End to end: the demo day with one PM10 hour at 9999 ----------------------------------
 
 def test_demo_day_with_a_pm10_sentinel_raises_no_alerte(spse_home, bundle):
-    from spse import pipeline
+    from spse.pipeline import daily as pipeline
 
     shutil.copytree(bundle, spse_home / "demo")
     path = spse_home / "demo" / "lcsqa_e2" / E2_D2
@@ -494,7 +496,7 @@ def test_demo_day_with_a_pm10_sentinel_raises_no_alerte(spse_home, bundle):
 
     pipeline.run_day(D2)
 
-    from spse.config import settings
+    from spse.core.config import settings
 
     with duckdb.connect(str(settings().warehouse), read_only=True) as con:
         alerts = con.execute("select kind, pollutant, level, set_id, recommendation from marts.alerts "

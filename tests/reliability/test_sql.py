@@ -35,7 +35,8 @@ def home(tmp_path_factory):
         for key in list(os.environ):
             if key.startswith("SPSE_") and (key.endswith("_URL") or key.startswith("SPSE_SQL_")):
                 mp.delenv(key)
-        from spse import demo, pipeline
+        from spse.pipeline import daily as pipeline
+        from spse.pipeline import demo
 
         demo.ensure()
         pipeline.run_day(D2)
@@ -115,7 +116,7 @@ SQL_CASES = [
 
 @pytest.mark.parametrize(("sql", "extra", "expected"), [c[1:] for c in SQL_CASES], ids=[c[0] for c in SQL_CASES])
 def test_spse_sql_refuses(guarded, capsys, sql, extra, expected):
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     home = guarded
     text = sql.format(home=home, warehouse=home / "warehouse" / "spse.duckdb", partition=_lake_partition(home))
@@ -130,7 +131,7 @@ def test_spse_sql_refuses(guarded, capsys, sql, extra, expected):
 
 
 def test_spse_sql_stops_a_query_at_its_time_limit(guarded, capsys):
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     started = time.monotonic()
     code = main(["sql", "select count(*) from range(1000000) a, range(1000000) b where (a.range * b.range) % 7 = 3",
@@ -142,7 +143,7 @@ def test_spse_sql_stops_a_query_at_its_time_limit(guarded, capsys):
 
 
 def test_time_limit_default_comes_from_the_configuration(guarded, capsys, monkeypatch):
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     monkeypatch.setenv("SPSE_SQL_TIMEOUT_S", "0.5")
     assert main(["sql", "select count(*) from range(1000000) a, range(1000000) b"]) == 1
@@ -179,7 +180,7 @@ CONNECTION_CASES = [
 @pytest.mark.parametrize(("sql", "error", "message"), [c[1:] for c in CONNECTION_CASES],
                          ids=[c[0] for c in CONNECTION_CASES])
 def test_expert_connection_itself_refuses(guarded, sql, error, message):
-    from spse.warehouse import connect_readonly
+    from spse.pipeline.warehouse import connect_readonly
 
     home = guarded
     con = connect_readonly(lake=False)
@@ -203,21 +204,21 @@ def test_expert_connection_itself_refuses(guarded, sql, error, message):
                                  "pragma table_info('marts.alerts')", "explain select * from marts.alerts",
                                  "from marts.alerts select count(*)"])
 def test_spse_sql_allows_statements_that_only_read(guarded, capsys, sql):
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     assert main(["sql", sql, "--format", "csv"]) == 0
     assert capsys.readouterr().out.strip()
 
 
 def test_internal_readers_work_under_the_guard(guarded, capsys):
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     assert main(["summary", "--date", D2.isoformat()]) == 0
     out = capsys.readouterr().out
     assert "Alerts raised" in out
     assert main(["tables", "--schema", "lake", "--table", "zones"]) == 0
     assert "geometry_wkt" in capsys.readouterr().out
-    from spse import bulletin
+    from spse.pipeline import bulletin
 
     assert "<svg" in bulletin.render(D2).read_text()  # reads lake.zones for the map
 
@@ -230,7 +231,7 @@ ZONE_SQL = ("select zone_id, zone_name, date, pollutant, statistic, pop_weighted
 
 
 def test_export_csv_round_trip_with_provenance_sidecar(guarded, tmp_path, capsys):
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     out = tmp_path / "zones.csv"
     assert main(["export", ZONE_SQL, "--format", "csv", "--output", str(out)]) == 0
@@ -251,7 +252,7 @@ def test_export_csv_round_trip_with_provenance_sidecar(guarded, tmp_path, capsys
 
 
 def test_export_parquet_round_trip_with_provenance_metadata(guarded, tmp_path):
-    from spse.export import export
+    from spse.pipeline.export import export
 
     out = export(ZONE_SQL, tmp_path / "zones.parquet", "parquet")
     table = pq.read_table(out)
@@ -286,7 +287,7 @@ def _corners_wgs84(cell_id: str) -> list[tuple[float, float]]:
 
 
 def test_export_geojson_cells_are_their_squares_in_wgs84(guarded, tmp_path):
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     sql = ("select cell_id, value_ug_m3, population from marts.exposure_cell_daily where date = date '2026-01-15' "
            "and pollutant = 'PM10' and statistic = 'day_mean' order by cell_id")
@@ -311,7 +312,7 @@ def test_export_geojson_cells_are_their_squares_in_wgs84(guarded, tmp_path):
 
 def test_export_geojson_known_cell_corner(guarded, tmp_path):
     """One fixed cell: its south-west corner N2890000 E3760000 is, in WGS84, pyproj's transform of it."""
-    from spse.export import export
+    from spse.pipeline.export import export
 
     out = export("select 'CRS3035RES200mN2890000E3760000' as cell_id, 1 as v", tmp_path / "one.geojson", "geojson")
     ring = json.loads(out.read_text())["features"][0]["geometry"]["coordinates"][0]
@@ -321,7 +322,7 @@ def test_export_geojson_known_cell_corner(guarded, tmp_path):
 
 
 def test_export_geojson_stations_are_points(guarded, tmp_path):
-    from spse.export import export
+    from spse.pipeline.export import export
 
     sql = ("select station_id, lon, lat, value from marts.station_daily where date = date '2026-01-15' "
            "and pollutant = 'NO2' and statistic = 'day_max_1h' order by station_id")
@@ -359,7 +360,7 @@ EXPORT_REFUSALS = [
                          ids=[c[0] for c in EXPORT_REFUSALS])
 def test_spse_export_refuses(guarded, tmp_path_factory, tmp_path, capsys, monkeypatch, sql, fmt, output, extra,
                              expected):
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     feed = tmp_path_factory.mktemp("e2_feed")  # a local folder an operator pointed a source at
     monkeypatch.setenv("SPSE_LCSQA_E2_URL", str(feed))
@@ -381,7 +382,7 @@ def test_spse_export_refuses(guarded, tmp_path_factory, tmp_path, capsys, monkey
 
 
 def test_export_refuses_to_overwrite_unless_forced(guarded, tmp_path, capsys):
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     out = tmp_path / "n.csv"
     out.write_text("keep me\n")
@@ -394,7 +395,7 @@ def test_export_refuses_to_overwrite_unless_forced(guarded, tmp_path, capsys):
 
 
 def test_export_follows_a_symlinked_folder_into_the_lake_and_refuses(guarded, tmp_path, capsys):
-    from spse.cli import main
+    from spse.pipeline.cli import main
 
     (tmp_path / "looks_harmless").symlink_to(guarded / "lake" / "alerts", target_is_directory=True)
     out = tmp_path / "looks_harmless" / "x.parquet"
@@ -405,7 +406,7 @@ def test_export_follows_a_symlinked_folder_into_the_lake_and_refuses(guarded, tm
 
 def test_export_geojson_from_a_wkt_column_in_epsg_3035(guarded, tmp_path):
     """The same square as a cell id and as WKT (EPSG:3035) gives the same WGS84 ring."""
-    from spse.export import export
+    from spse.pipeline.export import export
 
     wkt = "POLYGON ((3760000 2890000, 3760200 2890000, 3760200 2890200, 3760000 2890200, 3760000 2890000))"
     out = export(f"select '{wkt}' as geometry_wkt, 'x' as name", tmp_path / "w.geojson", "geojson")

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from spse import ingest, lake
-from spse.errors import FeedError, FetchError, SchemaError
+from spse.core import lake
+from spse.core.errors import FeedError, FetchError, SchemaError
+from spse.pipeline import ingest
 from spse.sources.airparif_indices import SOURCE
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "airparif_indices"
@@ -94,7 +95,7 @@ def test_api_key_header_is_sent(spse_home, httpserver, monkeypatch):
 
 def test_no_key_is_needed_for_a_folder_and_a_missing_key_names_the_feed(spse_home, monkeypatch):
     monkeypatch.delenv("SPSE_AIRPARIF_API_KEY", raising=False)
-    monkeypatch.setattr("spse.secrets._from_airflow", lambda conn_id, field: None)
+    monkeypatch.setattr("spse.core.secrets._from_airflow", lambda conn_id, field: None)
     assert SOURCE.auth_headers(str(FIXTURES)) == {}
     with pytest.raises(FeedError, match=r"feed airparif_indices: .*SPSE_AIRPARIF_API_KEY"):
         SOURCE.auth_headers("https://api.airparif.fr")

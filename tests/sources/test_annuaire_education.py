@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from spse.errors import SchemaError
+from spse.core.errors import SchemaError
 from spse.sources.annuaire_education import SOURCE, fold
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "annuaire_education"

@@ -6,7 +6,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from spse import ingest, lake
+from spse.core import lake
+from spse.pipeline import ingest
 from spse.sources.atmo_episodes import SOURCE, episode_level
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "atmo_episodes"
@@ -98,7 +99,7 @@ def test_ingest_over_http_logs_in_first(spse_home, httpserver, monkeypatch):
 
 @pytest.mark.parametrize("body", [b"", b"<html><body>Maintenance</body></html>", b"aasqa;etat\n93;ALERTE\n"])
 def test_wrong_shape_names_feed_and_file(body):
-    from spse.errors import SchemaError
+    from spse.core.errors import SchemaError
 
     with pytest.raises(SchemaError, match=r"feed atmo_episodes, file episodes_3jours/2026-01-15\.csv"):
         SOURCE.parse(body, "episodes_3jours/2026-01-15.csv")

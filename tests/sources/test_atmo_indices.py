@@ -8,8 +8,9 @@ import pandas as pd
 import pytest
 from werkzeug import Response
 
-from spse import ingest, lake
-from spse.errors import FeedError, FetchError
+from spse.core import lake
+from spse.core.errors import FeedError, FetchError
+from spse.pipeline import ingest
 from spse.sources.atmo_indices import SOURCE
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "atmo_indices"
@@ -120,7 +121,7 @@ def test_login_refused_names_the_feed_not_the_password(spse_home, httpserver, mo
 def test_missing_credentials_name_the_feed_and_the_variables(spse_home, monkeypatch):
     monkeypatch.setenv("SPSE_ATMO_INDICES_URL", "https://admindata.atmo-france.org")
     monkeypatch.delenv("SPSE_ATMO_DATA_LOGIN", raising=False)
-    monkeypatch.setattr("spse.secrets._from_airflow", lambda conn_id, field: None)  # no Airflow connection either
+    monkeypatch.setattr("spse.core.secrets._from_airflow", lambda conn_id, field: None)  # no Airflow connection either
     with pytest.raises(FeedError, match=r"feed atmo_indices: .*SPSE_ATMO_DATA_LOGIN"):
         ingest.ingest(SOURCE, DAY)
 

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse import lake
-from spse.errors import SchemaError
-from spse.ingest import ingest, read_quarantine
+from spse.core import lake
+from spse.core.errors import SchemaError
+from spse.pipeline.ingest import ingest, read_quarantine
 from spse.sources.bruitparif_rumeur import DEFAULT_SITES, SITE_LIST, SOURCE
 
 FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "bruitparif_rumeur"

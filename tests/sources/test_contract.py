@@ -25,9 +25,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse import lake
-from spse.config import settings, source_url_env
-from spse.ingest import ingest, read_quarantine
+from spse.core import lake
+from spse.core.config import settings, source_url_env
+from spse.pipeline.ingest import ingest, read_quarantine
 from spse.sources import discover
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"

@@ -9,8 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spse import ingest, lake
-from spse.errors import SchemaError
+from spse.core import lake
+from spse.core.errors import SchemaError
+from spse.pipeline import ingest
 from spse.sources.eea_aq import SOURCE, parquet_name, parquet_urls, station_ids
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "eea_aq"
@@ -92,7 +93,7 @@ def test_co_is_stored_in_mg_and_pm25_code_is_mapped():
 
 
 def test_offset_comes_from_the_register(tmp_path, monkeypatch):
-    from spse import register
+    from spse.core import register
 
     table = register.parameters_frame()
     table.loc[table["name"] == "eea_timestamp_offset", "value"] = "+00:00"
@@ -184,7 +185,7 @@ def test_settings_change_the_request(monkeypatch):
 
 
 def test_a_503_is_retried_then_the_file_is_read(spse_home, httpserver, monkeypatch):
-    monkeypatch.setattr("spse.fetch.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("spse.core.fetch.time.sleep", lambda seconds: None)
     monkeypatch.setenv("SPSE_EEA_AQ_URL", httpserver.url_for("/").rstrip("/"))
     _serve_listing(httpserver, ["SPO-FR04143_10"])
     path = "/airquality-p/FR/SPO-FR04143_10.parquet"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from spse.errors import SchemaError
+from spse.core.errors import SchemaError
 from spse.sources import finess
 from spse.sources.finess import SOURCE
 

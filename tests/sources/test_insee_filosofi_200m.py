@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse.errors import SchemaError
+from spse.core.errors import SchemaError
 from spse.sources.insee_filosofi_200m import SOURCE
 
 NAME = "Filosofi2017_carreaux_200m_met.csv"

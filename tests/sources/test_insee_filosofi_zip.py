@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from spse.errors import SchemaError
+from spse.core.errors import SchemaError
 from spse.sources import insee_filosofi_200m
 from spse.sources.insee_filosofi_zip import PARIS_BBOX_3035, SOURCE, InseeFilosofiZip
 

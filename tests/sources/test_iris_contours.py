@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import shapely
 
-from spse.errors import SchemaError
+from spse.core.errors import SchemaError
 from spse.sources.iris_contours import SOURCE
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "iris_contours"

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse.errors import SchemaError
+from spse.core.errors import SchemaError
 from spse.sources.lcsqa_e2 import HEADER, SOURCE
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "lcsqa_e2" / "2026" / "FR_E2_2026-01-15.csv"

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from spse.errors import SchemaError
+from spse.core.errors import SchemaError
 from spse.sources.lcsqa_stations import SOURCE
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "lcsqa_stations" / "stations.csv"

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import shapely
 
-from spse.errors import SchemaError
+from spse.core.errors import SchemaError
 from spse.sources.noise_map_cbs import SOURCE, parse_band
 
 FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "noise_map_cbs"

@@ -5,7 +5,7 @@ import pytest
 import shapely
 from pyproj import Transformer
 
-from spse.errors import SchemaError
+from spse.core.errors import SchemaError
 from spse.sources.paris_arrondissements import SOURCE
 
 NAME = "arrondissements/exports/geojson"

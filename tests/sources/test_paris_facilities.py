@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from spse.errors import SchemaError
+from spse.core.errors import SchemaError
 from spse.sources.paris_facilities import DATASETS, SOURCE
 
 FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "paris_facilities"

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import shapely
 
-from spse.errors import SchemaError
+from spse.core.errors import SchemaError
 from spse.sources.paris_quartiers import SOURCE
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "paris_quartiers"

@@ -1,0 +1,4 @@
+"""Methods layer: numpy / pandas / xarray functions that receive their parameters.
+
+Imports only :mod:`spse.core`.
+"""

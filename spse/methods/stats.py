@@ -1,0 +1,269 @@
+"""Daily statistics of hourly series, with the coverage rules of the parameter register.
+
+Statistics of the local day ``day`` in the register's time base (``day_time_base``, default
+Europe/Paris; a day has 23, 24 or 25 hours):
+
+* ``day_mean``: calendar-day mean (0-24 h) of the valid hourly values;
+* ``day_max_1h``: highest valid hourly value;
+* ``day_max_8h_mean`` (O3 only): highest 8-hour running mean attributed to the day in which
+  it ends; the first covers 17:00 the day before → 01:00, the last 16:00 → 24:00. Each 8-h
+  mean needs ``min_valid_hours_8h`` (6) valid hours and is the mean of those; the daily
+  maximum needs ``min_valid_8h_means_day`` (18) valid 8-h means.
+
+``day_mean`` and ``day_max_1h`` need ``min_valid_hours_day`` (18) valid hours. A statistic
+whose rule is not met is NULL with ``is_valid = False``; it is never a number computed from
+too few values. References: methods.md §1.1 (calendar day, 8-h attribution), §4.1, W3, W12;
+Directive 2008/50/EC Annex VII; Directive (EU) 2024/2881 Annex V point C.
+
+All work is done on a (series × hour) matrix on the UTC hour axis of the window, so 8-h
+windows are 8 elapsed hours, exact on daylight-saving days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from spse.core import register
+from spse.core.columns import Column
+from spse.core.timebase import day_hours_utc
+
+HOUR = pd.Timedelta(hours=1)
+O3 = "O3"
+WINDOW_8H = 8
+# Hours before the local day needed by the first 8-h mean (17:00 the day before → 01:00).
+LEAD_HOURS = WINDOW_8H - 1
+
+STATISTICS = ("day_mean", "day_max_1h", "day_max_8h_mean")
+
+COLUMNS: dict[str, Column] = {
+    "date": Column("DATE", "", "Local calendar day of the statistic, in time_base"),
+    "statistic": Column("VARCHAR", "", "day_mean | day_max_1h | day_max_8h_mean (O3)"),
+    "value": Column("DOUBLE", "µg/m³", "The statistic; NULL when the coverage rule is not met"),
+    "n_valid": Column("BIGINT", "hours or 8-h means",
+                      "Valid hourly values in the day (day_mean, day_max_1h) or valid 8-h means ending in the day"),
+    "n_expected": Column("BIGINT", "hours or 8-h means", "Hours in the local day (23, 24 or 25), = number of 8-h "
+                                                          "means ending in it"),
+    "coverage": Column("DOUBLE", "0-1", "n_valid / n_expected"),
+    "is_valid": Column("BOOLEAN", "", "The register's coverage rule is met (18 hours; 18 8-h means of ≥ 6 hours)"),
+    "time_base": Column("VARCHAR", "", "Time zone of the day: Europe/Paris, CET (UTC+1) or UTC"),
+}
+
+
+def default_time_base() -> str:
+    """The register's time base of a day (``day_time_base``: Europe/Paris, CET or UTC)."""
+    return register.parameters().text("day_time_base")
+
+
+def window_hours_utc(day: dt.date, time_base: str) -> tuple[pd.DatetimeIndex, int]:
+    """UTC hour-beginning instants from 7 hours before the local day to its last hour, and its hour count."""
+    hours = day_hours_utc(day, time_base)
+    window = pd.date_range(hours[0] - LEAD_HOURS * HOUR, hours[-1], freq="h")
+    return window, len(hours)
+
+
+def exceeds(value, threshold, round_values: bool | None = None):
+    """``value > threshold`` (strict, "dépassé", methods.md §1.1); NaN never exceeds.
+
+    With the register's ``round_before_compare`` (or ``round_values``) true, values are first
+    rounded to the nearest integer, halves away from zero (as ``spse.pipeline.alerts.rules``; methods.md
+    §1.1 "Rounding", [U]).
+    """
+    if round_values is None:
+        round_values = register.parameters().bool("round_before_compare")
+    values = np.asarray(value, dtype=float)
+    if round_values:
+        values = np.sign(values) * np.floor(np.abs(values) + 0.5)
+    with np.errstate(invalid="ignore"):
+        result = values > threshold
+    return result if result.ndim else bool(result)
+
+
+def longest_run_above(values: np.ndarray, threshold: float, round_values: bool | None = None) -> np.ndarray:
+    """Length of the longest run of consecutive hours strictly above ``threshold``, per series.
+
+    Parameters
+    ----------
+    values : ndarray (series × hours) or (hours,)
+        Consecutive hourly values [µg/m³]; NaN breaks a run.
+    threshold : float
+        Threshold [µg/m³], compared with :func:`exceeds`.
+
+    Returns
+    -------
+    ndarray of int, one per series (a scalar array for 1-D input). Used for the "3 consecutive
+    hours" alert rules (R221-1, methods.md §1.1, W8).
+    """
+    values = np.asarray(values, dtype=float)
+    above = np.atleast_2d(exceeds(values, threshold, round_values))
+    if above.shape[1] == 0:
+        runs = np.zeros(above.shape[0], dtype=np.int64)
+    else:
+        position = np.arange(above.shape[1])
+        last_break = np.maximum.accumulate(np.where(above, -1, position), axis=1)
+        runs = np.where(above, position - last_break, 0).max(axis=1)
+    return runs[0] if values.ndim == 1 else runs
+
+
+def _row_mean(matrix: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    count = valid.sum(axis=-1)
+    total = np.where(valid, matrix, 0.0).sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan), count
+
+
+def running_means_8h(window_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """8-hour running means and their valid-hour counts, (series × (hours − 7)).
+
+    Mean ``k`` covers window columns ``k … k + 7`` and is the mean of its valid values (NaN
+    when none). Cumulative sums keep memory at (series × hours), whatever the window length.
+    """
+    valid = ~np.isnan(window_values)
+    zeros = np.zeros((window_values.shape[0], 1))
+    total = np.concatenate([zeros, np.cumsum(np.where(valid, window_values, 0.0), axis=1)], axis=1)
+    count = np.concatenate([zeros, np.cumsum(valid, axis=1)], axis=1)
+    sums = total[:, WINDOW_8H:] - total[:, :-WINDOW_8H]
+    hours = np.rint(count[:, WINDOW_8H:] - count[:, :-WINDOW_8H]).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(hours > 0, sums / np.maximum(hours, 1), np.nan), hours
+
+
+def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.ndarray | bool = False,
+                      ) -> dict[str, dict[str, np.ndarray]]:
+    """The daily statistics of series laid out on the UTC hour axis of the day's window.
+
+    Parameters
+    ----------
+    window_values : ndarray (series × (7 + n_day_hours))
+        Hourly values [µg/m³], NaN = missing or invalid; column 0 is 7 hours before the local
+        day's first hour, the last ``n_day_hours`` columns are the local day (see
+        :func:`window_hours_utc`).
+    n_day_hours : int
+        Hours in the local day (23, 24 or 25).
+    with_8h : bool or ndarray of bool (series,)
+        Series that get ``day_max_8h_mean`` (the O3 ones).
+
+    Returns
+    -------
+    ``{statistic: {"value", "n_valid", "n_expected", "is_valid", "rows"}}``; ``rows`` gives the
+    series index of each value (all series, or those selected by ``with_8h``).
+    """
+    window_values = np.asarray(window_values, dtype=float)
+    n_series, n_window = window_values.shape
+    if n_window != LEAD_HOURS + n_day_hours:
+        raise ValueError(f"window has {n_window} hours, expected {LEAD_HOURS} + {n_day_hours}")
+    min_hours = register.parameters().int("min_valid_hours_day")
+    day = window_values[:, LEAD_HOURS:]
+    valid = ~np.isnan(day)
+    mean, n_valid = _row_mean(day, valid)
+    ok = n_valid >= min_hours
+    max_1h = np.where(valid, day, -np.inf).max(axis=1) if n_day_hours else np.full(n_series, -np.inf)
+    everyone = np.arange(n_series)
+    expected = np.full(n_series, n_day_hours)
+    result = {
+        "day_mean": {"value": np.where(ok, mean, np.nan), "n_valid": n_valid, "n_expected": expected,
+                     "is_valid": ok, "rows": everyone},
+        "day_max_1h": {"value": np.where(ok, max_1h, np.nan), "n_valid": n_valid, "n_expected": expected,
+                       "is_valid": ok, "rows": everyone},
+    }
+    rows = everyone[np.broadcast_to(np.asarray(with_8h, dtype=bool), (n_series,))]
+    if rows.size:
+        means_8h, hours_8h = running_means_8h(window_values[rows])
+        valid_8h = hours_8h >= register.parameters().int("min_valid_hours_8h")
+        n_valid_8h = valid_8h.sum(axis=1)
+        ok_8h = n_valid_8h >= register.parameters().int("min_valid_8h_means_day")
+        best = np.where(valid_8h, means_8h, -np.inf).max(axis=1)
+        result["day_max_8h_mean"] = {"value": np.where(ok_8h, best, np.nan), "n_valid": n_valid_8h,
+                                     "n_expected": np.full(rows.size, n_day_hours), "is_valid": ok_8h, "rows": rows}
+    return result
+
+
+def stats_frame(stats: dict[str, dict[str, np.ndarray]], series: pd.DataFrame, day: dt.date,
+                time_base: str) -> pd.DataFrame:
+    """Long frame ``[*series columns, date, statistic, value, n_valid, n_expected, coverage, is_valid, time_base]``."""
+    parts = []
+    for statistic in STATISTICS:
+        if statistic not in stats:
+            continue
+        s = stats[statistic]
+        part = series.iloc[s["rows"]].reset_index(drop=True)
+        part["date"] = day
+        part["statistic"] = statistic
+        part["value"] = s["value"].astype(float)
+        part["n_valid"] = s["n_valid"].astype(np.int64)
+        part["n_expected"] = s["n_expected"].astype(np.int64)
+        part["coverage"] = np.where(part["n_expected"] > 0, part["n_valid"] / part["n_expected"].clip(lower=1), 0.0)
+        part["is_valid"] = s["is_valid"].astype(bool)
+        part["time_base"] = time_base
+        parts.append(part)
+    columns = [*series.columns, *COLUMNS]
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(parts, ignore_index=True)[columns]
+
+
+def to_window_matrix(hourly: pd.DataFrame, keys: list[str], window: pd.DatetimeIndex,
+                     value_col: str = "value") -> tuple[np.ndarray, pd.DataFrame]:
+    """Pivot long hourly rows to a (series × window hour) matrix.
+
+    Rows outside the window are ignored; NaN values count as invalid; several rows for the
+    same series and hour are averaged (NaN-aware). Returns the matrix and the series keys
+    (one row per matrix row, sorted). ``ts_start_utc`` must fall on whole UTC hours.
+    """
+    groups = hourly.groupby(keys, dropna=False, sort=True)
+    codes = groups.ngroup().to_numpy()
+    series = groups.size().index.to_frame(index=False)
+    ts = pd.to_datetime(hourly["ts_start_utc"], utc=True)
+    offset = (ts - window[0]) / HOUR
+    off_hour = offset.notna() & (offset != np.floor(offset))
+    if off_hour.any():
+        row = int(np.flatnonzero(off_hour.to_numpy())[0])
+        raise ValueError(f"ts_start_utc {ts.iloc[row]} (row {row}) is not on a whole UTC hour")
+    inside = (offset >= 0) & (offset < len(window))
+    idx = offset[inside].to_numpy().astype(np.int64)
+    rows = codes[inside.to_numpy()]
+    values = hourly.loc[inside, value_col].to_numpy(dtype=float)
+    good = ~np.isnan(values)
+    flat = rows[good] * len(window) + idx[good]
+    size = len(series) * len(window)
+    total = np.bincount(flat, weights=values[good], minlength=size)
+    count = np.bincount(flat, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        matrix = np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    return matrix.reshape(len(series), len(window)), series
+
+
+def daily_stats(hourly: pd.DataFrame, keys: list[str], day: dt.date, pollutant_col: str | None = "pollutant",
+                time_base: str | None = None) -> pd.DataFrame:
+    """Daily statistics of hourly series for the local day ``day``.
+
+    Parameters
+    ----------
+    hourly : DataFrame
+        ``[*keys, ts_start_utc, value]``: hour-beginning UTC instants, ``value`` [µg/m³] with
+        NaN for missing or invalid hours. Hours of neighbouring days may be present (the O3
+        8-h means reach back 7 hours before the day); they are used only for those windows.
+    keys : list of str
+        Columns identifying a series (e.g. ``["station_id", "pollutant"]``).
+    day : datetime.date
+        The local day.
+    pollutant_col : str or None
+        Key column naming the pollutant; series whose pollutant is ``O3`` also get
+        ``day_max_8h_mean``.
+    time_base : str, optional
+        ``Europe/Paris``, ``CET`` or ``UTC``; default the register's ``day_time_base``.
+
+    Returns
+    -------
+    DataFrame ``[*keys, date, statistic, value, n_valid, n_expected, coverage, is_valid,
+    time_base]``, one row per series and statistic (see the module docstring for the rules).
+    """
+    time_base = time_base or default_time_base()
+    window, n_day_hours = window_hours_utc(day, time_base)
+    if hourly.empty:
+        return pd.DataFrame(columns=[*keys, *COLUMNS])
+    matrix, series = to_window_matrix(hourly, keys, window)
+    with_8h = (series[pollutant_col] == O3).to_numpy() if pollutant_col in keys else False
+    return stats_frame(stats_from_matrix(matrix, n_day_hours, with_8h), series, day, time_base)

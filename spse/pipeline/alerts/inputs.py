@@ -1,0 +1,167 @@
+"""The frames one alert run evaluates, read from the lake once and checked: ``AlertInputs``.
+
+``evaluate`` (observed day) and ``evaluate_forecast`` (forecast of J and J+1, persistence)
+are pure functions of an ``AlertInputs``; :meth:`AlertInputs.from_lake` is the only place
+that reads them, for the daily job (``spse.pipeline.alerts.job``). A dataset without a partition is
+an empty frame with the columns the evaluation uses; a frame that has rows but lacks one of
+those columns is an error naming the input and its lake dataset. Instants are UTC; days are
+local days of the register's ``day_time_base`` (Europe/Paris by default).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+
+import pandas as pd
+
+from spse.core import lake
+from spse.methods import forecast as cams
+from spse.pipeline import qualitylog
+from spse.pipeline.alerts import impact
+from spse.pipeline.alerts.quality import DAILY_SOURCES
+from spse.pipeline.alerts.schema import DATASET, FORECAST_COLUMNS
+
+log = logging.getLogger(__name__)
+
+INPUT_COLUMNS = {
+    "surface_hourly": ["cell_id", "pollutant", "ts_start_utc", "value"],
+    "surface_daily": ["cell_id", "pollutant", "statistic", "value", "is_valid"],
+    "station_hourly": ["station_id", "station_class", "pollutant", "ts_start_utc", "value", "is_valid"],
+    "station_daily": ["station_id", "station_class", "pollutant", "statistic", "value", "is_valid"],
+    "grid_cells": ["cell_id", "x_3035", "y_3035", *impact.POPULATION_COLUMNS],
+    "zone_cells": ["zone_id", "cell_id", "area_fraction"],
+    "facility_cells": ["facility_id", "cell_id"],
+    "station_cells": ["station_id", "cell_id", "x_3035", "y_3035"],
+    "zones": ["zone_id", "zone_name"],
+    "facilities": ["facility_id", "category", "name"],
+    "forecast_daily": FORECAST_COLUMNS,
+}
+LAKE_DATASETS = {"station_hourly": "air_hourly", "forecast_daily": cams.DATASET}
+REQUIRED_REFERENCE = ("grid_cells", "zone_cells", "station_cells")
+OPTIONAL_REFERENCE = ("facility_cells", "zones", "facilities")
+
+
+@dataclasses.dataclass(frozen=True)
+class AlertInputs:
+    """Everything the alert evaluation of one observed day and its forecast run reads.
+
+    Frames not given are empty (no partition). Construction checks each frame's columns
+    (``INPUT_COLUMNS``) and raises ``ValueError`` naming the input and its lake dataset.
+
+    Attributes
+    ----------
+    surface_hourly, surface_daily : DataFrame
+        Background surfaces of the day (``surface_hourly`` UTC hours; ``surface_daily``
+        statistics of the local day). µg/m³ (CO mg/m³).
+    station_hourly : DataFrame
+        ``air_hourly`` partitions of the day before and the day (UTC), which hold the local
+        day's hours; only those hours are used.
+    station_daily : DataFrame
+        ``station_daily`` of the day.
+    grid_cells, zone_cells, facility_cells, station_cells, zones, facilities : DataFrame
+        Latest grid, crosswalks, zones and facilities (docs/architecture.md).
+    forecast_daily : DataFrame
+        ``forecast_cell_daily/date=J`` of the run day J = day + 1 (``spse.methods.forecast.COLUMNS``).
+    previous_alerts : DataFrame or None
+        The ``alerts`` partition of the day before (lifecycle).
+    missing_inputs : tuple of str
+        Datasets stale or without the day's partition (data-quality alerts).
+    input_problems : tuple of dict
+        Quality-log records of the inputs (:func:`spse.pipeline.qualitylog.concerning`).
+    """
+
+    surface_hourly: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    surface_daily: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    station_hourly: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    station_daily: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    grid_cells: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    zone_cells: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    facility_cells: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    station_cells: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    zones: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    facilities: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    forecast_daily: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    previous_alerts: pd.DataFrame | None = None
+    missing_inputs: tuple[str, ...] = ()
+    input_problems: tuple[dict, ...] = ()
+
+    def __post_init__(self) -> None:
+        """Give every frame the columns the evaluation uses, or name the one that lacks them."""
+        for name in INPUT_COLUMNS:
+            object.__setattr__(self, name, _shaped(name, getattr(self, name)))
+        object.__setattr__(self, "missing_inputs", tuple(self.missing_inputs))
+        object.__setattr__(self, "input_problems", tuple(self.input_problems))
+
+    @classmethod
+    def from_lake(cls, day: dt.date) -> AlertInputs:
+        """Read the inputs of the local day ``day`` and of its forecast run J = ``day + 1``.
+
+        Reads ``air_hourly`` (UTC partitions ``day - 1`` and ``day``), ``station_daily``,
+        ``surface_hourly`` and ``surface_daily`` of ``day``, the latest grid, crosswalks,
+        zones and facilities, the ``alerts`` of ``day - 1``, ``forecast_cell_daily`` of J,
+        the stale inputs (:func:`stale_inputs`) and the quality log of the day.
+
+        Raises
+        ------
+        FileNotFoundError
+            When the grid, the zone crosswalk or the station cells have no partition.
+        """
+        reference = {name: _latest(name, required=True) for name in REQUIRED_REFERENCE}
+        reference.update({name: _latest(name, required=False) for name in OPTIONAL_REFERENCE})
+        previous = day - dt.timedelta(days=1)
+        return cls(
+            surface_hourly=lake.read_days("surface_hourly", [day]),
+            surface_daily=lake.read_days("surface_daily", [day]),
+            station_hourly=lake.read_days("air_hourly", [previous, day]),
+            station_daily=lake.read_days("station_daily", [day]),
+            forecast_daily=lake.read_days(cams.DATASET, [day + dt.timedelta(days=1)]),
+            previous_alerts=lake.read_days(DATASET, [previous]),
+            missing_inputs=stale_inputs(day),
+            input_problems=qualitylog.concerning(day, active_sources()),
+            **reference,
+        )
+
+
+def stale_inputs(day: dt.date) -> list[str]:
+    """Return the datasets of the running sources that are stale for ``day`` (``spse.pipeline.freshness``).
+
+    A daily source without the day's partition, or any source fetched longer ago than it
+    allows. The air and noise inputs of the alerts always count.
+    """
+    from spse import sources
+    from spse.pipeline import freshness
+
+    report = freshness.report(sources.active(), day=day)
+    stale = set(report.loc[report["status"] == "stale", "dataset"])
+    stale |= {name for name in DAILY_SOURCES if not lake.has_partition(name, lake.date_partition(day))}
+    return sorted(stale)
+
+
+def active_sources() -> list:
+    """Return the running sources (``spse.sources.active``), whose quality log the alerts read."""
+    from spse import sources
+
+    return sources.active()
+
+
+def _shaped(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
+    """``frame``, or an empty frame with the columns used here when no partition was found."""
+    required = INPUT_COLUMNS[name]
+    if frame is None or (frame.empty and not set(required) <= set(frame.columns)):
+        return pd.DataFrame(columns=required)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise ValueError(f"alerts: input {name} (lake dataset {LAKE_DATASETS.get(name, name)}) lacks columns "
+                         f"{missing}; it has {list(frame.columns)}")
+    return frame
+
+
+def _latest(dataset: str, *, required: bool) -> pd.DataFrame:
+    if lake.latest_partition(dataset) is not None:
+        return lake.read_latest(dataset)
+    if required:
+        raise FileNotFoundError(f"alerts: lake dataset {dataset!r} has no partition; run the grid step first")
+    log.warning("alerts: lake dataset %s is empty, facilities and zone names will be missing", dataset)
+    return pd.DataFrame()

@@ -1,0 +1,49 @@
+"""The daily alert run: read the lake, evaluate the day, write the ``alerts`` partition and the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import pandas as pd
+
+from spse.core import lake, register
+from spse.methods.forecast import DATASET as FORECAST_DATASET
+from spse.pipeline.alerts.evaluate import evaluate
+from spse.pipeline.alerts.forecast import evaluate_forecast
+from spse.pipeline.alerts.inputs import AlertInputs
+from spse.pipeline.alerts.outbox import write_outbox
+from spse.pipeline.alerts.recommendations import recommendations
+from spse.pipeline.alerts.schema import DATASET, storage_frame
+
+log = logging.getLogger(__name__)
+
+
+def run(day: dt.date) -> pd.DataFrame:
+    """Evaluate the local day ``day`` (Europe/Paris by default) and publish its alerts.
+
+    Reads the inputs of the day and of the forecast run J = ``day + 1``
+    (:meth:`spse.pipeline.alerts.inputs.AlertInputs.from_lake`) and the registers, evaluates the
+    observed day (``spse.pipeline.alerts.evaluate``), then the forecast of J and J+1 and the
+    persistence rules (``spse.pipeline.alerts.forecast``). Replaces the partition
+    ``alerts/date=<day>`` (observed, data-quality and this run's forecast rows) and the
+    day's outbox folder.
+    """
+    inputs = AlertInputs.from_lake(day)
+    registers = {"thresholds": register.thresholds(), "parameters": register.parameters(),
+             "recommendations": recommendations()}
+    frame = evaluate(day, inputs, **registers)
+    run_day = day + dt.timedelta(days=1)
+    forecast_rows = evaluate_forecast(run_day, inputs, observed=frame, **registers)
+    if forecast_rows.empty:
+        log.info("alerts %s: no forecast alert for %s and the day after (%s/date=%s)", day, run_day,
+                 FORECAST_DATASET, run_day)
+    elif frame.empty:
+        frame = forecast_rows
+    else:
+        frame = pd.concat([frame, forecast_rows], ignore_index=True)
+    lake.write_partition(DATASET, lake.date_partition(day), storage_frame(frame))
+    write_outbox(frame, day, facilities=inputs.facilities, zones=inputs.zones)
+    log.info("alerts %s: %d rows (%s)", day, len(frame), ", ".join(f"{k}={v}" for k, v in
+                                                              frame["status"].value_counts().items()))
+    return frame

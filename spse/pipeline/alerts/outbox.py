@@ -1,0 +1,107 @@
+"""The file outbox: one self-contained JSON notification per alert of the day.
+
+``<outbox>/alerts/<day>/<alert_id>.json`` (``spse.core.config.settings().outbox``), written
+atomically; files of that day that no longer match an alert are removed, so a re-run leaves
+exactly the day's alerts. A mailer or webhook relay reads this folder; nothing here sends.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from spse.core import lake, register
+from spse.core.config import settings
+from spse.pipeline.alerts.impact import facility_details
+
+log = logging.getLogger(__name__)
+
+
+def outbox_dir(day: dt.date) -> Path:
+    """Return the outbox folder of the local day ``day``."""
+    return settings().outbox / "alerts" / day.isoformat()
+
+
+def write_outbox(alerts: pd.DataFrame, day: dt.date, *, facilities: pd.DataFrame | None = None,
+                 zones: pd.DataFrame | None = None, thresholds: pd.DataFrame | None = None) -> list[Path]:
+    """Write one JSON file per alert row and remove stale files of ``day``; return the paths written.
+
+    ``facilities`` and ``zones`` give names and categories (default: the latest lake
+    partitions); ``thresholds`` gives each threshold's reference (default: the register).
+    """
+    facilities = _latest("facilities") if facilities is None else facilities
+    zones = _latest("zones") if zones is None else zones
+    thresholds = register.thresholds() if thresholds is None else thresholds
+    folder = outbox_dir(day)
+    written = []
+    for record in alerts.to_dict("records"):
+        message = notification(record, facilities, zones, thresholds)
+        path = folder / f"{record['alert_id']}.json"
+        lake.write_bytes_atomic(path, json.dumps(message, indent=2, ensure_ascii=False, sort_keys=True).encode())
+        written.append(path)
+    keep = {p.name for p in written}
+    if folder.exists():
+        for stale in folder.glob("*.json"):
+            if stale.name not in keep:
+                stale.unlink()
+                log.info("outbox %s: removed %s, no longer an alert of the day", day, stale.name)
+    return written
+
+
+def notification(alert: dict, facilities: pd.DataFrame, zones: pd.DataFrame, thresholds: pd.DataFrame) -> dict:
+    """Build the notification of one alert row: what, how much, where, who, what to do, status."""
+    zone_ids = [z for z in (alert.get("zone_ids") or "").split(",") if z]
+    names = dict(zip(zones["zone_id"].astype(str), zones["zone_name"], strict=True)) if not zones.empty else {}
+    return {
+        "alert_id": alert["alert_id"],
+        "date": _iso(alert["date"]),
+        "time_base": alert["time_base"],
+        "kind": alert["kind"],
+        "status": alert["status"],
+        "episode_start_date": _iso(alert.get("episode_start_date")),
+        "pollutant": alert["pollutant"],
+        "level": alert["level"],
+        "value": _number(alert.get("value_max")),
+        "unit": alert.get("unit"),
+        "basis": alert.get("basis"),
+        "stations": [s for s in (alert.get("station_ids") or "").split(",") if s],
+        "threshold": {"set_id": alert["set_id"], "value": _number(alert.get("threshold_value")),
+                      "unit": alert.get("unit"), "averaging": alert.get("averaging"),
+                      "reference": _reference(alert, thresholds)},
+        "zones": [{"zone_id": z, "zone_name": names.get(z)} for z in zone_ids],
+        "area_km2": _number(alert.get("area_km2")),
+        "population": {"total": _number(alert.get("population_total")), "age_0_5": _number(alert.get("pop_0_5")),
+                       "age_65_plus": _number(alert.get("pop_65p")),
+                       "poor_households": _number(alert.get("pop_poor_households"))},
+        "facilities": facility_details(alert.get("facility_ids") or "", facilities)
+        if not facilities.empty else [],
+        "facilities_by_category": json.loads(alert.get("facilities_by_category") or "{}"),
+        "meets_episode_criteria": bool(alert.get("meets_episode_criteria")),
+        "episode_criteria_note": "Indicatif : critères de l'arrêté du 7 avril 2016 (100 km² ou 10 % de la "
+                                 "population) appliqués à la grille ; le critère officiel repose sur la "
+                                 "modélisation de fond à l'échelle régionale.",
+        "recommendation": alert.get("recommendation"),
+        "triggered_by": json.loads(alert.get("triggered_by") or "null"),
+    }
+
+
+def _reference(alert: dict, thresholds: pd.DataFrame) -> str | None:
+    match = thresholds[(thresholds["set_id"] == alert["set_id"]) & (thresholds["pollutant"] == alert["pollutant"])
+                       & (thresholds["level"] == alert["level"]) & (thresholds["averaging"] == alert.get("averaging"))]
+    return str(match["reference"].iloc[0]) if len(match) else None
+
+
+def _latest(dataset: str) -> pd.DataFrame:
+    return lake.read_latest(dataset) if lake.latest_partition(dataset) else pd.DataFrame()
+
+
+def _iso(value: object) -> str | None:
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).date().isoformat()
+
+
+def _number(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)

@@ -1,0 +1,126 @@
+"""The ``alerts`` dataset: its columns (type, unit, definition), the alert id, an empty frame.
+
+One row per (date, kind, pollutant, level, set); see docs/architecture.md "Alerts". The
+partition ``alerts/date=<d>`` is the run that evaluated the observed day ``d`` (reported at
+06:00 Europe/Paris on ``d + 1`` = J); it holds that day's observed and data-quality rows and
+the run's forecast rows, whose ``date`` is the forecast day (J or J+1).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pandas as pd
+import pyarrow as pa
+
+from spse.core.columns import Column
+
+DATASET = "alerts"
+
+ALERT_COLUMNS: dict[str, Column] = {
+    "alert_id": Column("VARCHAR", "", "Stable id: first 16 hex digits of SHA-256 of 'date|pollutant|level|set_id' "
+                       "('...|set_id|forecast' for forecast rows); a re-run of the day gives the same id",
+                       nullable=False),
+    "date": Column("DATE", "", "Local day the alert is about (time_base): the observed day for air_quality and "
+                   "data_quality rows, the forecast day (J or J+1) for forecast rows", nullable=False),
+    "kind": Column("VARCHAR", "", "air_quality (a threshold exceeded on the observed day), forecast (exceeded in "
+                   "the CAMS forecast of J or J+1, or a persistence rule) or data_quality (inputs missing or thin)",
+                   nullable=False),
+    "pollutant": Column("VARCHAR", "", "Pollutant (NO2, O3, PM10, SO2, ...); for a missing input, the lake dataset",
+                        nullable=False),
+    "level": Column("VARCHAR", "", "Threshold level of the register (information, alerte, alerte_mesures_1, "
+                    "alerte_persistance, ...) or data_quality", nullable=False),
+    "set_id": Column("VARCHAR", "", "Threshold set of the register (FR_R221-1, ...) or the data-quality rule "
+                     "(DQ_MISSING_PARTITION, DQ_BACKGROUND_STATIONS)", nullable=False),
+    "averaging": Column("VARCHAR", "", "Averaging of the threshold: 1h (hourly means, with consecutive_periods), "
+                        "day_mean (calendar-day mean), or <averaging>_persistence (information threshold exceeded "
+                        "on consecutive_periods consecutive days)"),
+    "threshold_value": Column("DOUBLE", "µg/m³ (CO mg/m³); stations for DQ_BACKGROUND_STATIONS",
+                              "Threshold exceeded strictly (>) by the observed statistic"),
+    "unit": Column("VARCHAR", "", "Unit of threshold_value and value_max"),
+    "value_max": Column("DOUBLE", "same as unit", "Highest observed (station) or interpolated (cell) value of the "
+                        "statistic among the stations and cells that triggered the alert; forecast rows: the "
+                        "highest forecast cell value (persistence: the highest, over the cells exceeding on every "
+                        "forecast day, of the cell's lowest daily value); for DQ_BACKGROUND_STATIONS the number "
+                        "of background stations with a valid day"),
+    "basis": Column("VARCHAR", "", "surface (background surface cells only), station (station exceedances only), "
+                    "surface+station, or forecast (CAMS forecast cells, forecast_cell_daily)"),
+    "station_ids": Column("VARCHAR", "", "Comma-separated ids of the stations whose observed statistic exceeded"),
+    "zone_ids": Column("VARCHAR", "", "Comma-separated INSEE codes of the arrondissements touching affected cells"),
+    "zone_names": Column("VARCHAR", "", "Names of those arrondissements, same order, separated by ', '"),
+    "n_cells": Column("BIGINT", "cells", "Affected 200 m cells: surface exceedance cells ∪ station footprint cells"),
+    "area_km2": Column("DOUBLE", "km²", "Affected area = n_cells × 0.04 km²"),
+    "population_total": Column("DOUBLE", "persons", "Residents of the affected cells (INSEE Filosofi 200 m)"),
+    "pop_0_5": Column("DOUBLE", "persons", "Children aged 0-5 in the affected cells"),
+    "pop_65p": Column("DOUBLE", "persons", "People aged 65 and over in the affected cells"),
+    "pop_poor_households": Column("DOUBLE", "persons", "Persons in poor households in the affected cells "
+                                  "(estimate: population × households_poor / households)"),
+    "facility_count": Column("BIGINT", "facilities", "Sensitive facilities located in the affected cells"),
+    "facility_ids": Column("VARCHAR", "", "Comma-separated ids of those facilities, sorted"),
+    "facilities_by_category": Column("VARCHAR", "", "JSON object category → number of affected facilities"),
+    "recommendation": Column("VARCHAR", "", "Health recommendations for the level, joined from "
+                             "spse/registers/recommendations.csv (arrêté du 20 août 2014 modifié le 13 mars 2018); "
+                             "for data_quality alerts, what is missing"),
+    "status": Column("VARCHAR", "", "opened (not active on the day before), ongoing (active on the day before) or "
+                     "closed (active on the day before, not raised on this day); forecast rows are always "
+                     "opened: each run re-issues its forecast and never closes one", nullable=False),
+    "episode_start_date": Column("DATE", "", "First day of the episode this row belongs to (time_base)"),
+    "meets_episode_criteria": Column("BOOLEAN", "", "Indicative: area_km2 ≥ episode_area_km2 or population_total "
+                                     "≥ episode_population_share × grid population (arrêté du 7 avril 2016); the "
+                                     "official criterion uses modelled background fields over the region"),
+    "triggered_by": Column("VARCHAR", "", "JSON: the station rows (id, class, cell, value, run length) and the "
+                           "surface summary (cells, value) behind the alert, so it can be reproduced from the lake; "
+                           "forecast rows: the CAMS run (base_time_utc), lead_day and forecast cells"),
+    "time_base": Column("VARCHAR", "", "Time zone of the day (register parameter day_time_base)", nullable=False),
+}
+
+COLUMNS = list(ALERT_COLUMNS)
+# Columns of forecast_cell_daily that the forecast alert rules read (spse.pipeline.alerts.inputs shapes them).
+FORECAST_COLUMNS = ["cell_id", "date", "pollutant", "statistic", "value", "is_valid", "base_time_utc", "lead_day"]
+
+_ARROW = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "BIGINT": pa.int64(), "BOOLEAN": pa.bool_(),
+          "DATE": pa.date32()}
+_DTYPES = {"VARCHAR": "object", "DOUBLE": "float64", "BIGINT": "int64", "BOOLEAN": "bool", "DATE": "object"}
+
+KEY = ["kind", "pollutant", "level", "set_id"]
+# Top-level key of a forecast row's triggered_by holding its date: the warehouse's lake view shows the hive
+# partition (the run's observed day) in place of the file's ``date``, and sql/marts/alerts.sql restores it.
+FORECAST_DATE = "forecast_date"
+# Kinds whose id includes the kind; observed and data-quality ids keep their original text.
+KINDS_IN_ID = ("forecast",)
+
+
+def alert_id(day: dt.date, pollutant: str, level: str, set_id: str, kind: str | None = None) -> str:
+    """Stable id of one (date, pollutant, level, set[, kind]): re-running a day replaces, never duplicates.
+
+    A forecast alert's id also hashes its kind, so it never equals the id of the observed
+    alert of the same day, pollutant, level and set.
+    """
+    text = f"{day.isoformat()}|{pollutant}|{level}|{set_id}" + (f"|{kind}" if kind in KINDS_IN_ID else "")
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def empty_alerts() -> pd.DataFrame:
+    """Return an ``alerts`` frame without rows, with the contract's columns and dtypes."""
+    return conform(pd.DataFrame({name: [] for name in COLUMNS}))
+
+
+def conform(frame: pd.DataFrame) -> pd.DataFrame:
+    """Columns in contract order with their dtypes (text as object, so empty partitions keep their types)."""
+    out = frame.reindex(columns=COLUMNS)
+    for name, col in ALERT_COLUMNS.items():
+        dtype = _DTYPES[col.type]
+        if dtype == "object":
+            out[name] = out[name].astype(object).where(out[name].notna(), None)
+        else:
+            out[name] = out[name].astype(dtype)
+    return out.reset_index(drop=True)
+
+
+def storage_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the frame with Arrow types, so that even an empty partition has the contract's Parquet schema."""
+    frame = frame.reindex(columns=COLUMNS)
+    return pd.DataFrame({name: pd.array(frame[name].astype(object).where(frame[name].notna(), None).tolist(),
+                                        dtype=pd.ArrowDtype(_ARROW[col.type]))
+                         for name, col in ALERT_COLUMNS.items()})

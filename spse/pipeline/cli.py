@@ -1,0 +1,347 @@
+"""``spse`` command line: run the daily job, query the published warehouse, read alerts.
+
+Every query command opens the published warehouse read-only, so it works while a run is
+building the next one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import sys
+from pathlib import Path
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from exc
+
+
+def _ensure_demo_if_needed() -> None:
+    """Generate the demo bundle when at least one source still points at it."""
+    from spse import sources
+    from spse.core import config
+
+    if any(config.is_demo(s.name) for s in sources.discover()):
+        from spse.pipeline import demo
+
+        demo.ensure()
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the daily job for local day ``args.date`` (Europe/Paris) without Airflow, then print its summary."""
+    from spse.pipeline import daily as pipeline
+
+    _ensure_demo_if_needed()
+    summary = pipeline.run_day(args.date)
+    print(f"spse run {summary.day}: {summary.alerts} alert rows; warehouse {summary.warehouse}; "
+          f"bulletin {summary.bulletin}")
+    if not args.quiet:
+        print_summary(args.date)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Generate the synthetic demo bundle (again with ``--force``) and print its folder."""
+    from spse.pipeline import demo
+
+    path = demo.generate() if args.force else demo.ensure()
+    print(f"demo bundle: {path}")
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    """Ingest one source for local day ``args.date`` and print the ingest report as JSON."""
+    from spse.pipeline import daily as pipeline
+
+    _ensure_demo_if_needed()
+    report = pipeline.ingest_source(args.source, args.date)
+    print(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    """Run one expert read statement on the published warehouse; print its rows as a table, CSV or JSON."""
+    from spse.pipeline.warehouse import expert
+
+    try:
+        frame = expert.frame(args.query, timeout_s=args.timeout, memory_limit=args.memory_limit)
+    except expert.Refused as exc:
+        print(f"spse sql: refused: {exc}", file=sys.stderr)
+        return 1
+    if args.format == "csv":
+        frame.to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        print(frame.to_json(orient="records", date_format="iso", force_ascii=False))
+    else:
+        with _wide_pandas():
+            print(frame.to_string(index=False, max_rows=args.max_rows))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write one expert read statement's rows to a CSV, Parquet or GeoJSON file."""
+    from spse.pipeline import export
+    from spse.pipeline.warehouse import expert
+
+    try:
+        path = export.export(args.query, args.output, args.format, force=args.force, timeout_s=args.timeout,
+                             memory_limit=args.memory_limit)
+    except expert.Refused as exc:
+        print(f"spse export: refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"spse export: wrote {path}")
+    return 0
+
+
+def cmd_tables(args: argparse.Namespace) -> int:
+    """Print the warehouse's tables and columns with their descriptions and units."""
+    from spse.pipeline import warehouse
+
+    frame = warehouse.describe_tables()
+    if args.schema:
+        frame = frame[frame["schema"] == args.schema]
+    if args.table:
+        frame = frame[frame["table"] == args.table]
+    for (schema, table), cols in frame.groupby(["schema", "table"], sort=True):
+        print(f"{schema}.{table}")
+        for row in cols.itertuples():
+            unit = f" [{row.unit}]" if row.unit and row.unit != "-" else ""
+            print(f"  {row.column:<32} {row.type:<12} {row.description}{unit}")
+    return 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    """Print every alert dated local day ``args.date`` (observed, data quality, forecast), one per line or JSON."""
+    from spse.pipeline.warehouse import connect_readonly, report
+
+    con = connect_readonly()
+    try:
+        frame = report.day_alerts(con, args.date, forecast=True, order=report.BY_LEVEL)
+    finally:
+        con.close()
+    if args.json:
+        print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
+        return 0
+    if frame.empty:
+        print(f"no alert for {args.date}")
+        return 0
+    for row in frame.itertuples():
+        print(_alert_line(row))
+    return 0
+
+
+def _alert_line(row) -> str:
+    if row.kind == "data_quality":
+        return f"[data quality] {row.pollutant}: {row.recommendation}"
+    return (f"[{row.status}] {row.pollutant} {row.level} ({row.set_id}, {row.averaging} > "
+            f"{row.threshold_value:g} {row.unit}): max {row.value_max:.1f} {row.unit}, basis {row.basis}; "
+            f"zones {row.zone_names or '-'}; population {row.population_total:,.0f} "
+            f"(0-5 y {row.pop_0_5:,.0f}, 65+ {row.pop_65p:,.0f}, poor households {row.pop_poor_households:,.0f}); "
+            f"{row.facility_count} sensitive facilities {row.facilities_by_category}")
+
+
+# Column labels of the key indicators in the summary.
+KEY_LABELS = {"zone_id": "zone_id", "zone_name": "zone", "pm10_day_mean_ug_m3": "pm10_mean",
+              "pm25_day_mean_ug_m3": "pm25_mean", "no2_day_max_1h_ug_m3": "no2_max1h",
+              "o3_day_max_8h_mean_ug_m3": "o3_max8h", "population": "population"}
+
+
+def print_summary(day: dt.date) -> None:
+    """Print the short end-of-run summary of local day ``day`` (Europe/Paris).
+
+    Tables built, key indicators per arrondissement, what the figures lack, alerts (with the
+    facilities concerned) and forecast alerts, from one read of the published warehouse
+    (:mod:`spse.pipeline.warehouse.report`); then the paths of the bulletin, warehouse and outbox.
+    """
+    from spse.core.config import settings
+    from spse.pipeline.warehouse import connect_readonly, report
+    from spse.pipeline.warehouse.reader import fetch_frame
+
+    con = connect_readonly()
+    try:
+        tables = fetch_frame(con, "select schema_name || '.' || table_name as name, estimated_size as rows "
+                                  "from duckdb_tables() where schema_name = 'marts' order by 1")
+        key = report.key_indicators(con, day)[list(KEY_LABELS)].rename(columns=KEY_LABELS)
+        alerts = report.day_alerts(con, day, forecast=True, order=report.BY_LEVEL)
+        lacking = report.lacking(con, day)
+        facilities = {row.Index: report.facility_names(con, row.facility_ids.split(","))
+                      for row in alerts.itertuples() if row.kind != "data_quality" and row.facility_ids}
+        forecast = report.forecast_alerts(con, day, order=report.BY_LEVEL)
+    finally:
+        con.close()
+    print(f"\nTables built ({len(tables)} marts):")
+    print("  " + ", ".join(f"{r.name} ({r.rows:,})" for r in tables.itertuples()))
+    print(f"\nKey indicators for {day} (population-weighted, µg/m³, Europe/Paris day):")
+    with _wide_pandas():
+        print(key.round(1).to_string(index=False))
+    print_lacking(lacking)
+    print(f"\nAlerts raised ({len(alerts)}):")
+    for row in alerts.itertuples():
+        print("  " + _alert_line(row))
+        if row.Index in facilities:
+            print("      " + _facility_line(facilities[row.Index]))
+    print(f"\nForecast alerts for {day + dt.timedelta(days=1)} and {day + dt.timedelta(days=2)} "
+          f"(CAMS, {len(forecast)}):")
+    for row in forecast.itertuples():
+        print(f"  {row.date:%Y-%m-%d} " + _alert_line(row))
+    print(f"\nBulletin:  {settings().bulletin / f'{day}.html'}")
+    print(f"Warehouse: {settings().warehouse}  (spse sql \"select ...\"; spse tables)")
+    print(f"Outbox:    {settings().outbox / 'alerts' / day.isoformat()}")
+
+
+def print_lacking(lines: list[str]) -> None:
+    """Print what the day's figures lack, in French (:func:`spse.pipeline.warehouse.report.lacking`)."""
+    if lines:
+        print("\nCe qui manque aux chiffres du jour :")
+        for line in lines:
+            print(f"  - {line}")
+
+
+def _facility_line(names, shown: int = 6) -> str:
+    listed = "; ".join(f"{r.name} ({r.category})" for r in names.head(shown).itertuples())
+    more = len(names) - shown
+    return f"facilities: {listed}" + (f"; and {more} more (spse alerts --json)" if more > 0 else "")
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print the end-of-run summary of local day ``args.date`` (:func:`print_summary`)."""
+    print_summary(args.date)
+    return 0
+
+
+def cmd_sources(args: argparse.Namespace) -> int:
+    """Print each source's cadence, last successful fetch, rows, freshness and quality."""
+    from spse import sources
+    from spse.core.config import source_base_url
+    from spse.core.redaction import redact_url
+    from spse.pipeline import freshness
+
+    frame = freshness.report(sources.discover(), day=args.date)
+    running = {s.name for s in sources.active()}
+    frame["runs"] = ["yes" if name in running else "not configured" for name in frame["source"]]
+    frame["location"] = [redact_url(source_base_url(name)) for name in frame["source"]]
+    frame["status"] = [freshness.shown_status(row) for row in frame.to_dict("records")]
+    columns = ["source", "kind", "cadence", "schedule", "runs", "latest_partition", "rows", "last_fetch_utc",
+               "age_hours", "status", "quality"] + (["location"] if args.locations else [])
+    with _wide_pandas():
+        print(frame[columns].astype(object).where(frame[columns].notna(), "-").to_string(index=False))
+    return 0
+
+
+def cmd_new_source(args: argparse.Namespace) -> int:
+    """Scaffold a new source plug-in (module, recorded sample, test) and print the files written."""
+    from spse.pipeline.scaffold import new_source
+
+    for path in new_source(args.name, Path(args.root)):
+        print(f"wrote {path}")
+    print(f"next: make test (the contract suite now runs on {args.name}); then replace the sample, "
+          "the parser and the expected values together (README, 'Add a source')")
+    return 0
+
+
+class _wide_pandas:
+    def __enter__(self):
+        import pandas as pd
+
+        self._ctx = pd.option_context("display.width", 200, "display.max_columns", 50)
+        self._ctx.__enter__()
+
+    def __exit__(self, *exc):
+        self._ctx.__exit__(*exc)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``spse`` argument parser, one sub-command per ``cmd_*`` function."""
+    parser = argparse.ArgumentParser(prog="spse", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("run", help="run the daily job for one local day, without Airflow")
+    p.add_argument("--date", type=_date, required=True, help="local day (Europe/Paris), YYYY-MM-DD")
+    p.add_argument("--quiet", action="store_true", help="no summary")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="generate the synthetic demo bundle")
+    p.add_argument("--force", action="store_true", help="regenerate even if present")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("ingest", help="ingest one source for one day")
+    p.add_argument("source")
+    p.add_argument("--date", type=_date, required=True)
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("sql", help="run one read-only query on the published warehouse (no file access, "
+                                   "time and memory limits)")
+    p.add_argument("query", help="one SELECT (or DESCRIBE, SHOW, SUMMARIZE, EXPLAIN) on the marts and meta tables")
+    p.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    p.add_argument("--max-rows", type=int, default=200)
+    _add_limits(p)
+    p.set_defaults(func=cmd_sql)
+
+    p = sub.add_parser("export", help="write one read-only query's rows to a CSV, Parquet or GeoJSON (WGS84) file")
+    p.add_argument("query", help="one SELECT on the marts and meta tables")
+    p.add_argument("--format", choices=["csv", "parquet", "geojson"], required=True)
+    p.add_argument("--output", type=Path, required=True, help="file to write (not inside SPSE_HOME's lake, "
+                                                              "warehouse, raw or quarantine)")
+    p.add_argument("--force", action="store_true", help="replace the file if it exists")
+    _add_limits(p)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("tables", help="list tables and columns with descriptions and units")
+    p.add_argument("--schema", default="marts", help="schema to list ('' for all)")
+    p.add_argument("--table")
+    p.set_defaults(func=cmd_tables)
+
+    p = sub.add_parser("alerts", help="the alerts of one day")
+    p.add_argument("--date", type=_date, required=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("summary", help="the end-of-run summary of one day")
+    p.add_argument("--date", type=_date, required=True)
+    p.set_defaults(func=cmd_summary)
+
+    p = sub.add_parser("new-source", help="scaffold a new source: module, recorded sample, test")
+    p.add_argument("name", help="snake_case source name, e.g. city_noise_sensors")
+    p.add_argument("--root", default=".", help="repository root (default: current folder)")
+    p.set_defaults(func=cmd_new_source)
+
+    p = sub.add_parser("sources", help="sources: cadence, last successful fetch, rows, freshness, quality")
+    p.add_argument("--date", type=_date, help="also flag daily sources with no partition for this day, and show "
+                   "the quality outcome (ok, partial, refused, failed) of that day's partition")
+    p.add_argument("--locations", action="store_true", help="show where each source is read from")
+    p.set_defaults(func=cmd_sources)
+    return parser
+
+
+def _add_limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="stop the query after this many seconds (default $SPSE_SQL_TIMEOUT_S or 60)")
+    p.add_argument("--memory-limit", metavar="SIZE",
+                   help="DuckDB memory limit, e.g. 512MB (default $SPSE_SQL_MEMORY_LIMIT or 1GB)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``spse`` command line on ``argv``; return the process exit status (0 when it succeeded)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # output piped into head or less, closed early
+        sys.stderr.close()
+        return 0
+    except Exception as exc:  # the CLI reports, it does not dump a traceback at the user
+        if args.verbose:
+            raise
+        print(f"spse {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

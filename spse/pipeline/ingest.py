@@ -1,0 +1,150 @@
+"""Fetch → land raw → parse → check → gate → lake partition + quarantine, the same for every source."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from spse.core import lake
+from spse.core.config import source_base_url
+from spse.core.errors import FeedError, RefusedInput, SchemaError
+from spse.core.fetch import FetchPolicy, redact_url
+from spse.pipeline import qualitylog
+from spse.sources import _gate as gate
+from spse.sources.base import ParseResult, Source
+
+log = logging.getLogger(__name__)
+
+# Quarantined rows quoted in the quality log (all of them stay in the quarantine file).
+QUARANTINE_SHOWN = 20
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest wrote: the partition of ``dataset``, its rows and quarantined rows.
+
+    ``files`` holds the raw metadata of every landed file (URL, SHA-256, fetch time UTC);
+    ``outcome`` is ``ok`` or ``partial`` (an incomplete day), with the gate's ``problems`` and
+    ``completeness`` (expected and present station-hours) when it checked them.
+    """
+
+    source: str
+    dataset: str
+    partition: str
+    rows: int
+    rejected: int
+    files: list[dict]
+    outcome: str = "ok"  # ok | partial (quality log outcomes of a written partition)
+    problems: list[dict] = field(default_factory=list)
+    completeness: dict | None = None
+
+
+def ingest(source: Source, day: dt.date) -> IngestReport:
+    """Ingest one partition of ``source`` and record the outcome in the quality log.
+
+    See :func:`_ingest`; a :class:`spse.core.errors.RefusedInput` (the gate refused the input)
+    is recorded as ``refused``, any other :class:`spse.core.errors.FeedError` as ``failed``
+    (with the feed, file and row it names), before it is raised again. A written partition
+    is recorded ``ok`` or ``partial`` (incomplete day) with its quarantined rows.
+    """
+    partition = source.partition_for(day)
+    try:
+        report = _ingest(source, day)
+    except FeedError as exc:
+        outcome = "refused" if isinstance(exc, RefusedInput) else "failed"
+        qualitylog.record(source.name, source.dataset, partition, outcome,
+                          [{"check": "gate" if outcome == "refused" else type(exc).__name__,
+                            "file": exc.file or exc.url, "row": exc.row, "detail": exc.problem}])
+        raise
+    rejects = read_quarantine(source, day).head(QUARANTINE_SHOWN)
+    quarantined = [{"check": "quarantine", "file": r.file, "row": None if pd.isna(r.row) else int(r.row),
+                    "detail": r.reason} for r in rejects.itertuples()]
+    qualitylog.record(source.name, source.dataset, partition, report.outcome, report.problems + quarantined,
+                      quarantined=report.rejected, rows=report.rows)
+    return report
+
+
+def _ingest(source: Source, day: dt.date) -> IngestReport:
+    """Ingest one partition of ``source`` (the day's files, or the reference vintage).
+
+    Raises :class:`spse.core.errors.FeedError` (naming feed, URL, file, row) if a file cannot be
+    fetched or read, :class:`spse.core.errors.RefusedInput` if the data-quality gate
+    (:func:`spse.sources._gate.inspect`) refuses it. Raw files are landed before parsing, so they
+    are kept even when the parse fails; the lake partition is replaced only when every
+    file of it parsed and the gate let it through.
+    """
+    base = source_base_url(source.name)
+    partition = source.partition_for(day)
+    fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    policy = FetchPolicy(headers=source.auth_headers(base), max_bytes=source.max_bytes,
+                         deadline_s=source.fetch_deadline_s)
+    previous = _LandedMeta(source.name, partition)
+    parsed: dict[str, ParseResult] = {}
+    files = []
+    for relative, got in source.fetch_files(base, day, policy, previous):
+        meta = {"source": source.name, "url": redact_url(got.url), "fetched_at_utc": fetched_at,
+                "http_status": got.status, "etag": got.headers.get("ETag"),
+                "last_modified": got.headers.get("Last-Modified")}
+        if got.status == 304 and previous.get(relative):
+            content = Path(previous[relative]["raw_path"]).read_bytes()
+            meta.update(etag=meta["etag"] or previous[relative].get("etag"),
+                        last_modified=meta["last_modified"] or previous[relative].get("last_modified"),
+                        not_modified=True)
+        else:
+            content = got.content
+        lake.land_raw(source.name, partition, relative, content, meta)
+        _refuse_html(source, relative, content)
+        parsed[relative] = source.parse(content, relative)
+        files.append(lake.latest_raw_meta(source.name, partition, relative))
+    result = source.combine(parsed)
+    source.check(result.frame, ",".join(parsed))
+    verdict = gate.inspect(source, day, result, list(parsed), now=dt.datetime.fromisoformat(fetched_at))
+    lake.write_partition(source.dataset, partition, verdict.frame)
+    lake.write_quarantine(source.name, partition, verdict.rejects)
+    report = IngestReport(source.name, source.dataset, partition, len(verdict.frame), len(verdict.rejects), files,
+                          verdict.outcome, verdict.problems, verdict.completeness)
+    provenance = {**asdict(report), "parser_version": source.parser_version, "ingested_at_utc": fetched_at}
+    lake.write_bytes_atomic(lake.partition_path(source.dataset, partition).with_name("provenance.json"),
+                            json.dumps(provenance, indent=2).encode())
+    if len(verdict.rejects):
+        log.warning("%s %s: %d rows quarantined", source.name, partition, len(verdict.rejects))
+    for problem in verdict.problems:
+        log.warning("%s %s: %s", source.name, partition, problem["detail"])
+    return report
+
+
+class _LandedMeta(dict):
+    """Relative name → metadata of its last landed version, looked up on first use.
+
+    Sources whose file list is known only while fetching (multi-step APIs) get
+    conditional requests too.
+    """
+
+    def __init__(self, source: str, partition: str) -> None:
+        super().__init__()
+        self.source, self.partition = source, partition
+
+    def __missing__(self, relative: str) -> dict | None:
+        self[relative] = lake.latest_raw_meta(self.source, self.partition, relative)
+        return self[relative]
+
+    def get(self, relative: str, default=None):
+        return self[relative] or default
+
+
+def _refuse_html(source: Source, relative: str, content: bytes) -> None:
+    """An HTML page where data was expected (an error or login page served with 200)."""
+    head = content[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        raise SchemaError(source.name, "received an HTML page instead of data", file=relative)
+
+
+def read_quarantine(source: Source, day: dt.date) -> pd.DataFrame:
+    """The rows of ``source`` quarantined for local day ``day`` (empty frame with ``QUARANTINE_COLUMNS`` if none)."""
+    path = lake.settings().quarantine / source.name / source.partition_for(day) / "rejects.parquet"
+    return pd.read_parquet(path) if path.exists() else pd.DataFrame(columns=lake.QUARANTINE_COLUMNS)

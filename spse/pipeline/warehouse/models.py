@@ -1,0 +1,141 @@
+"""The SQL models under ``sql/``: discovery, layer rule and YAML sidecars.
+
+A model is ``sql/<layer>/<name>.sql`` (one ``select``) with ``sql/<layer>/<name>.yml``::
+
+    description: One row per <grain>. <what it is, method reference>
+    columns:
+      <column>: {description: <definition>, unit: <unit, "-" when dimensionless or an identifier>}
+
+Layers run in order: ``staging`` (views over ``lake``), ``intermediate`` (views),
+``marts`` (tables); alphabetically within a layer. A model reads only the layer below,
+models of its own layer that run before it, ``lake`` views and the register tables
+``marts.thresholds`` and ``marts.parameters``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from spse.core import config
+from spse.core.errors import WarehouseError  # re-exported: callers import it from here too
+
+LAYERS = ("staging", "intermediate", "marts")
+REGISTER_TABLES = ("thresholds", "parameters")
+GRAIN_PREFIX = "One row per"
+_BELOW = {"staging": "lake", "intermediate": "staging", "marts": "intermediate"}
+_REFERENCE = re.compile(r"\b(lake|staging|intermediate|marts)\s*\.\s*([a-z_][a-z0-9_]*)", re.IGNORECASE)
+
+
+def sql_dir() -> Path:
+    """``$SPSE_SQL_DIR``, the ``sql/`` folder of the checkout, or the copy packaged in the wheel."""
+    override = config.sql_dir_override()
+    if override:
+        return override
+    checkout = Path(__file__).resolve().parents[3] / "sql"
+    return checkout if checkout.is_dir() else Path(__file__).resolve().parents[2] / "sql"
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """A model's documentation: the table description and ``{column: (description, unit)}``."""
+
+    path: Path
+    description: str
+    columns: dict[str, tuple[str, str]]
+
+    def comment(self, column: str) -> str:
+        """``"<description> [<unit>]"``, the ``COMMENT ON`` text of ``column``."""
+        description, unit = self.columns[column]
+        return f"{description} [{unit}]"
+
+
+@dataclass(frozen=True)
+class Model:
+    """One SQL model: its layer (``staging``, ``intermediate``, ``marts``), name and ``.sql`` file."""
+
+    layer: str
+    name: str
+    path: Path
+
+    @property
+    def qualified(self) -> str:
+        """``<layer>.<name>``, the schema-qualified name it is built under."""
+        return f"{self.layer}.{self.name}"
+
+    @property
+    def label(self) -> str:
+        """``model <layer>.<name> (<path>)``, how error messages name it."""
+        return f"model {self.qualified} ({self.path})"
+
+    def select(self) -> str:
+        """The model's ``select`` statement, without a trailing semicolon."""
+        return self.path.read_text(encoding="utf-8").strip().rstrip(";").rstrip()
+
+    def statement(self) -> str:
+        """``create view`` (staging, intermediate) or ``create table`` (marts) of the model."""
+        kind = "table" if self.layer == "marts" else "view"
+        return f"create {kind} {self.qualified} as\n{self.select()}"
+
+
+def discover(root: Path) -> list[Model]:
+    """Every model, in run order."""
+    if not root.is_dir():
+        raise WarehouseError(f"SQL model folder {root} does not exist (set SPSE_SQL_DIR)")
+    return [Model(layer, path.stem, path) for layer in LAYERS for path in sorted((root / layer).glob("*.sql"))]
+
+
+def check_references(model: Model, earlier: set[str]) -> None:
+    """Raise if ``model`` reads a schema other than the layer below, ``lake`` or the registers.
+
+    ``earlier`` holds the qualified names of the models already built.
+    """
+    sql = re.sub(r"--[^\n]*", "", model.select())
+    for schema, name in _REFERENCE.findall(sql):
+        schema, name = schema.lower(), name.lower()
+        qualified = f"{schema}.{name}"
+        if schema == "marts" and name in REGISTER_TABLES:
+            continue
+        if schema == "lake" or schema == _BELOW[model.layer]:
+            continue
+        if schema == model.layer:
+            if qualified in earlier:
+                continue
+            raise WarehouseError(f"{model.label} reads {qualified}, which is not built before it "
+                                 "(models of one layer run in alphabetical order)")
+        raise WarehouseError(f"{model.label} reads {qualified}: a {model.layer} model reads only "
+                             f"{_BELOW[model.layer]}, lake, earlier {model.layer} models and the register tables")
+
+
+def load_sidecar(path: Path, what: str) -> Sidecar:
+    """Read and check one sidecar; ``what`` names the model in error messages."""
+    if not path.exists():
+        raise WarehouseError(f"{what} has no documentation sidecar {path}")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise WarehouseError(f"{what}: sidecar {path} is not valid YAML: {exc}") from exc
+    description = str(doc.get("description") or "").strip()
+    if not description.startswith(GRAIN_PREFIX):
+        raise WarehouseError(f"{what}: sidecar {path} description must start with the grain ('{GRAIN_PREFIX} ...')")
+    columns: dict[str, tuple[str, str]] = {}
+    for name, spec in (doc.get("columns") or {}).items():
+        spec = spec or {}
+        text, unit = str(spec.get("description") or "").strip(), str(spec.get("unit") or "").strip()
+        if not text or not unit:
+            raise WarehouseError(f"{what}: sidecar {path} column {name!r} needs a description and a unit "
+                                 "(unit '-' when dimensionless or an identifier)")
+        columns[str(name)] = (" ".join(text.split()), unit)
+    return Sidecar(path, " ".join(description.split()), columns)
+
+
+def check_columns(sidecar: Sidecar, actual: list[str], what: str) -> None:
+    """Raise unless the sidecar documents exactly the columns the model produces."""
+    undocumented = [c for c in actual if c not in sidecar.columns]
+    unknown = [c for c in sidecar.columns if c not in actual]
+    if undocumented or unknown:
+        raise WarehouseError(f"{what}: documentation {sidecar.path} does not match the columns: "
+                             f"undocumented {undocumented}, documented but absent {unknown}")

@@ -1,0 +1,166 @@
+"""The queries the daily reports share, on the published warehouse.
+
+The end-of-run summary (``spse summary``), the alert listing (``spse alerts``) and the
+bulletin (:mod:`spse.pipeline.bulletin`) read the warehouse through these functions: one function per
+question, each taking an open read-only connection (:func:`spse.pipeline.warehouse.connect_readonly`),
+so that one report reads one published file. Days are local calendar days (Europe/Paris, the
+register's ``day_time_base``); figures are µg/m³ (methods.md §3, §6.1). Presentation (French
+text, rounding, column labels) stays with the callers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+
+from spse.pipeline.warehouse import models
+from spse.pipeline.warehouse.reader import fetch_frame
+
+KEY_INDICATORS_MART = "zone_key_indicators_daily"
+KEY_INDICATORS = ("pm10_day_mean_ug_m3", "pm25_day_mean_ug_m3", "no2_day_max_1h_ug_m3", "o3_day_max_8h_mean_ug_m3")
+REPORT_ZONE_LEVELS = ("arrondissement", "commune")
+# Ordering of alert rows within a kind and a pollutant: by threshold (the lower level first,
+# the bulletin's order) or by the level's name (the command line's order).
+BY_THRESHOLD = "pollutant, threshold_value, level"
+BY_LEVEL = "pollutant, level"
+# Most sensitive publics first in summaries: infants, young children, then older people and patients.
+SENSITIVITY_ORDER = ("creche", "pmi", "ecole_maternelle", "ecole_elementaire", "college", "lycee", "ehpad",
+                     "hospital", "centre_sante")
+
+
+def key_indicators(con: duckdb.DuckDBPyConnection, day: dt.date) -> pd.DataFrame:
+    """Key exposure indicators of local day ``day`` per arrondissement and for Paris.
+
+    The rows of the mart ``marts.zone_key_indicators_daily`` for ``day``, evaluated from its
+    definition (``sql/marts/zone_key_indicators_daily.sql``) over ``marts.exposure_zone_daily``:
+    one definition for the mart experts query and for the reports, which thus also read a
+    warehouse built before that mart existed. That definition reads only the zone, day,
+    pollutant, statistic, time base, population and ``pop_weighted_mean_ug_m3`` columns.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Read-only connection to the published warehouse.
+    day : datetime.date
+        Local calendar day (Europe/Paris).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per zone of level arrondissement or commune (Paris, ``75056``), ordered by
+        ``zone_id``: ``zone_id``, ``zone_name``, ``zone_level``, the population-weighted PM10
+        and PM2.5 daily means, NO2 daily maximum hourly value and O3 daily maximum 8-hour mean
+        (``KEY_INDICATORS``, µg/m³, NULL when invalid; methods.md §6.1) and ``population``
+        (residents allocated to the zone).
+    """
+    columns = ", ".join(("zone_id", "zone_name", "zone_level", *KEY_INDICATORS, "population"))
+    return fetch_frame(con, f"select {columns} from ({_definition(KEY_INDICATORS_MART)}) as key_indicators "
+                            "where date = ? and zone_level in (select unnest(?::varchar[])) order by zone_id",
+                       [day, list(REPORT_ZONE_LEVELS)])
+
+
+def day_alerts(con: duckdb.DuckDBPyConnection, day: dt.date, *, forecast: bool = False,
+               order: str = BY_THRESHOLD) -> pd.DataFrame:
+    """The rows of ``marts.alerts`` about local day ``day``, by kind, then ``order``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Read-only connection to the published warehouse.
+    day : datetime.date
+        Local calendar day (Europe/Paris).
+    forecast : bool
+        Also the forecast rows dated ``day`` (issued by the runs of the days before);
+        otherwise only the observed (``air_quality``) and ``data_quality`` rows.
+    order : str
+        :data:`BY_THRESHOLD` or :data:`BY_LEVEL`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Every column of ``marts.alerts``.
+    """
+    kinds = "" if forecast else "and kind <> 'forecast' "
+    return fetch_frame(con, f"select * from marts.alerts where date = ? {kinds}order by kind, {_order(order)}",
+                       [day])
+
+
+def forecast_alerts(con: duckdb.DuckDBPyConnection, day: dt.date, *, order: str = BY_THRESHOLD) -> pd.DataFrame:
+    """The forecast alerts the run reporting on ``day`` raised for the two following days (J and J+1).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Read-only connection to the published warehouse.
+    day : datetime.date
+        Observed local day (Europe/Paris) the run reports on.
+    order : str
+        :data:`BY_THRESHOLD` or :data:`BY_LEVEL`, after the forecast day.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Rows of ``marts.alerts`` of kind ``forecast`` dated ``day`` + 1 or ``day`` + 2
+        (CAMS forecast, and persistence rules), by date then ``order``.
+    """
+    return fetch_frame(con, f"select * from marts.alerts where kind = 'forecast' and date in (?, ?) "
+                            f"order by date, {_order(order)}",
+                       [day + dt.timedelta(days=1), day + dt.timedelta(days=2)])
+
+
+def lacking(con: duckdb.DuckDBPyConnection, day: dt.date) -> list[str]:
+    """What the figures of local day ``day`` lack, in plain French, one line per problem.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Read-only connection to the published warehouse.
+    day : datetime.date
+        Local calendar day (Europe/Paris).
+
+    Returns
+    -------
+    list of str
+        :func:`spse.pipeline.alerts.quality.lacking_lines` of the day's ``data_quality`` alerts; empty
+        when nothing is lacking.
+    """
+    from spse.pipeline.alerts.quality import lacking_lines
+
+    rows = fetch_frame(con, f"select * from marts.alerts where date = ? and kind = 'data_quality' "
+                            f"order by {BY_THRESHOLD}", [day])
+    return lacking_lines(rows)
+
+
+def facility_names(con: duckdb.DuckDBPyConnection, ids: list[str]) -> pd.DataFrame:
+    """Category and name of the sensitive facilities ``ids``, the most sensitive publics first.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Read-only connection to the published warehouse.
+    ids : list of str
+        Facility ids (``marts.alerts.facility_ids`` split on commas).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Distinct ``category``, ``name`` from ``marts.facility_exposure_daily``, ordered by
+        :data:`SENSITIVITY_ORDER` then name.
+    """
+    return fetch_frame(con, "select distinct category, name from marts.facility_exposure_daily "
+                            "where facility_id in (select unnest(?::varchar[])) "
+                            "order by list_position(?::varchar[], category), name",
+                       [ids, list(SENSITIVITY_ORDER)])
+
+
+def _definition(mart: str) -> str:
+    """The ``select`` of ``sql/marts/<mart>.sql``."""
+    return models.Model("marts", mart, models.sql_dir() / "marts" / f"{mart}.sql").select()
+
+
+def _order(order: str) -> str:
+    if order not in (BY_THRESHOLD, BY_LEVEL):
+        raise ValueError(f"alert order must be report.BY_THRESHOLD or report.BY_LEVEL, got {order!r}")
+    return order

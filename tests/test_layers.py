@@ -1,0 +1,116 @@
+"""The layers of ``spse/`` import one way: a test that walks every import and lists each arrow back up.
+
+Each module's layer is its first folder under ``spse/``: ``core``, ``methods``, ``sources`` or
+``pipeline``. The allowed arrows are
+
+- ``core`` imports nothing else of spse;
+- ``methods`` imports ``core`` (pure functions that receive their parameters);
+- ``sources`` imports ``core`` (the plug-ins; they never import methods nor the pipeline);
+- ``pipeline`` imports every layer.
+
+Every import counts, at any depth: module level, inside functions, and under
+``if TYPE_CHECKING:`` (an annotation naming a higher layer is a dependency all the same).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+SPSE = Path(__file__).resolve().parents[1] / "spse"
+LAYERS = ("core", "methods", "sources", "pipeline")
+ALLOWED = {
+    "core": {"core"},
+    "methods": {"core", "methods"},
+    "sources": {"core", "sources"},
+    "pipeline": set(LAYERS),
+}
+
+
+def module_name(path: Path, root: Path) -> str:
+    """Dotted name of the module at ``path`` (a ``.py`` file under ``root``, the ``spse`` folder)."""
+    parts = ("spse", *path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def layer_of(module: str) -> str | None:
+    """The layer of a dotted spse module name, or None for ``spse`` itself."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in LAYERS else None
+
+
+def imported_modules(source: str, module: str, is_package: bool) -> list[tuple[int, str]]:
+    """``(line, dotted name)`` of every spse module imported by ``source``, at any depth.
+
+    ``from spse import x`` and ``from spse.core import x`` name ``spse.x`` and ``spse.core.x``
+    (the layer is decided by the folder either way); relative imports are resolved against
+    ``module`` (a package when ``is_package``).
+    """
+    package = module if is_package else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                target = node.module or ""
+            if layer_of(target) is None:
+                found += [(node.lineno, f"{target}.{alias.name}") for alias in node.names]
+            else:
+                found.append((node.lineno, target))
+    return [(line, name) for line, name in found if name == "spse" or name.startswith("spse.")]
+
+
+def upward_arrows(root: Path) -> list[str]:
+    """Every import under ``root`` (the ``spse`` folder) that runs against the layer order."""
+    arrows = []
+    for path in sorted(root.rglob("*.py")):
+        module = module_name(path, root)
+        here = layer_of(module)
+        for line, target in imported_modules(path.read_text(encoding="utf-8"), module,
+                                             path.name == "__init__.py"):
+            there = layer_of(target)
+            if here is None or target == "spse":
+                continue
+            if there is None:
+                arrows.append(f"{path.relative_to(root.parent)}:{line}: {module} ({here}) imports "
+                              f"{target}, in no layer")
+            elif there not in ALLOWED[here]:
+                arrows.append(f"{path.relative_to(root.parent)}:{line}: {module} ({here}) imports "
+                              f"{target} ({there})")
+    return arrows
+
+
+def test_every_module_is_in_a_layer():
+    loose = [p.name for p in SPSE.glob("*.py") if p.name != "__init__.py"]
+    assert loose == []
+    assert {p.name for p in SPSE.iterdir() if p.is_dir() and (p / "__init__.py").exists()} == set(LAYERS)
+
+
+def test_no_arrow_runs_back_up():
+    arrows = upward_arrows(SPSE)
+    assert not arrows, "imports against the layer order (core < methods, sources < pipeline):\n" + "\n".join(arrows)
+
+
+def test_a_fake_upward_import_is_caught(tmp_path):
+    root = tmp_path / "spse"
+    for layer in LAYERS:
+        (root / layer).mkdir(parents=True)
+        (root / layer / "__init__.py").write_text("")
+    (root / "__init__.py").write_text("")
+    (root / "core" / "clean.py").write_text("from spse.core import errors\n")
+    (root / "methods" / "grid.py").write_text(
+        "import numpy\nfrom spse.core.columns import Column\n\n\ndef f():\n    from spse.pipeline import lake\n")
+    (root / "sources" / "feed.py").write_text(
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from spse.methods.grid import f\n")
+    (root / "core" / "config.py").write_text("from ..sources import feed\nfrom spse import pipeline\n")
+    (root / "pipeline" / "daily.py").write_text("from spse.methods import grid\nfrom spse.sources import feed\n")
+    assert upward_arrows(root) == [
+        "spse/core/config.py:1: spse.core.config (core) imports spse.sources (sources)",
+        "spse/core/config.py:2: spse.core.config (core) imports spse.pipeline (pipeline)",
+        "spse/methods/grid.py:6: spse.methods.grid (methods) imports spse.pipeline (pipeline)",
+        "spse/sources/feed.py:4: spse.sources.feed (sources) imports spse.methods.grid (methods)",
+    ]
