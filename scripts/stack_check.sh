@@ -201,7 +201,7 @@ if [[ "${STACK_CRASH_CHECK:-1}" != 0 ]]; then
   held="$WORK/lock-held"
   start lock-holder "$VENV_BIN/python" -c "
 import pathlib, time
-from spse import locking
+from spse.pipeline import locking
 with locking.writer_lock('stack-check crash phase', timeout_s=30):
     pathlib.Path('$held').touch()
     time.sleep(900)"
