@@ -34,6 +34,11 @@ class Settings:
         return self.home / "lake"
 
     @property
+    def surfaces(self) -> Path:
+        """Gridded hourly surfaces, one CF-NetCDF file per local day (:mod:`spse.pipeline.surfacestore`)."""
+        return self.home / "surfaces"
+
+    @property
     def quarantine(self) -> Path:
         """Rows refused by a parser or the gate, with their reason (``quarantine/<source>/<partition>/``)."""
         return self.home / "quarantine"

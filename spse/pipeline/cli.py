@@ -45,6 +45,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backfill(args: argparse.Namespace) -> int:
+    """Build the local days ``--from`` … ``--to`` in bulk (``spse.pipeline.backfill``), then print what was done."""
+    from spse.pipeline import backfill
+
+    _ensure_demo_if_needed()
+    report = backfill.backfill(args.first, args.last, force=args.force, progress=not args.no_progress)
+    print(f"spse backfill {report.first}..{report.last}: {len(report.built)} jours construits, "
+          f"{len(report.skipped)} déjà construits (--force pour les refaire), {len(report.missing)} sans "
+          f"observations ; {report.alerts} lignes d'alerte ; entrepôt {report.warehouse or 'inchangé'}")
+    for day, why in sorted(report.missing.items()):
+        print(f"  {day} : observations de l'air manquantes : {why}")
+    print("  durées : " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in report.seconds.items()))
+    return 0 if not report.missing else 2
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     """Generate the synthetic demo bundle (again with ``--force``) and print its folder."""
     from spse.pipeline import demo
@@ -265,6 +280,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_date, required=True, help="local day (Europe/Paris), YYYY-MM-DD")
     p.add_argument("--quiet", action="store_true", help="no summary")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("backfill", help="build many past local days in bulk: one process, one warehouse publish")
+    p.add_argument("--from", dest="first", type=_date, required=True, help="first local day (Europe/Paris)")
+    p.add_argument("--to", dest="last", type=_date, required=True, help="last local day, included")
+    p.add_argument("--force", action="store_true", help="rebuild the days already built")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (logs only)")
+    p.set_defaults(func=cmd_backfill)
 
     p = sub.add_parser("demo", help="generate the synthetic demo bundle")
     p.add_argument("--force", action="store_true", help="regenerate even if present")

@@ -154,12 +154,8 @@ def build_surfaces(day: dt.date) -> dict[str, int]:
     both IDW and CAMS + residual IDW, and the register's ``surface_method`` picks the stored
     surface. Without a run (logged) the surfaces are IDW only.
     """
-    from spse.core import register
-    from spse.methods import forecast, surfaces
+    from spse.methods import forecast
 
-    air = lake.read_days(AIR_DATASET, [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
-    if air.empty:
-        raise MissingObservations(f"no {AIR_DATASET} partition for {day} or the day before: ingest lcsqa_e2 first")
     runs = lake.read_days(forecast.SOURCE_DATASET, [day - dt.timedelta(days=back)
                                                     for back in range(forecast.LOOKBACK_DAYS + 1)])
     model_hourly = forecast.select_run(runs, day) if not runs.empty else None
@@ -167,12 +163,44 @@ def build_surfaces(day: dt.date) -> dict[str, int]:
         log.info("no CAMS run on or before %s in the lake (%s): surfaces validated by IDW only",
                  day, forecast.SOURCE_DATASET)
         model_hourly = None
+    return build_surfaces_days([day], model_hourly=model_hourly)
+
+
+def build_surfaces_days(days: list[dt.date], model_hourly=None) -> dict[str, int]:
+    """Surfaces of consecutive local ``days`` in one pass (the backfill's unit); row counts.
+
+    Daily statistics are computed in the procedure's time base (register ``day_time_base``)
+    and in the EU statistics' (``eu_day_time_base``, UTC as Geod'air, methods.md §1.1), each
+    row carrying its ``time_base``. Writes, per day, the ``surface_daily``, ``station_daily``
+    and ``surface_validation`` lake partitions and the hourly surface file
+    (:mod:`spse.pipeline.surfacestore`).
+    """
+    from spse.core import register
+    from spse.methods import surfaces
+    from spse.pipeline import surfacestore
+
+    days = sorted(days)
+    air = lake.read_days(AIR_DATASET, [days[0] - dt.timedelta(days=1), *days, days[-1] + dt.timedelta(days=1)])
+    if air.empty:
+        raise MissingObservations(f"no {AIR_DATASET} partition for {days[0]}..{days[-1]} or the day before: "
+                                  "ingest lcsqa_e2 first")
+    params = register.parameters()
+    procedure, eu = params.text("day_time_base"), params.text("eu_day_time_base")
     stations = lake.read_latest("air_stations") if lake.latest_partition("air_stations") else None
-    tables = surfaces.build_surfaces(day, air, stations, lake.read_latest("grid_cells"), model_hourly=model_hourly,
-                                     params=register.parameters())
-    for name, frame in tables.items():
-        lake.write_partition(name, lake.date_partition(day), frame)
-    return {name: len(frame) for name, frame in tables.items()}
+    tables = surfaces.build_surfaces_days(days, air, stations, lake.read_latest("grid_cells"), params=params,
+                                          time_bases=tuple(dict.fromkeys((procedure, eu))),
+                                          model_hourly=model_hourly)
+    hourly = surfacestore.split_days(tables.pop("surface_hourly"), days, procedure)
+    counts = {name: 0 for name in tables} | {"surface_hourly_cells_hours": 0}
+    by_day = {name: dict(iter(frame.groupby("date", sort=False))) for name, frame in tables.items()}
+    for day in days:
+        for name, frame in tables.items():
+            part = by_day[name].get(day, frame.iloc[:0])
+            lake.write_partition(name, lake.date_partition(day), part.reset_index(drop=True))
+            counts[name] += len(part)
+        surfacestore.write_day(day, hourly[day])
+        counts["surface_hourly_cells_hours"] += int(hourly[day]["value"].notnull().sum())
+    return counts
 
 
 def build_noise(day: dt.date) -> dict[str, int]:

@@ -80,6 +80,9 @@ class Source:
     # Daily sources: the run of a day also needs the partition of the day before (a local day
     # spans two UTC days); False when only the latest partition counts (forecast runs).
     uses_previous_day: ClassVar[bool] = True
+    # Daily sources: fetched for every past day by ``spse backfill``; False for forecast runs,
+    # which serve only the days after their run.
+    backfilled: ClassVar[bool] = True
     # Age of the last successful fetch [h] past which the daily run fetches the source again
     # and freshness calls it stale; None: spse.freshness.DEFAULT_MAX_AGE_HOURS by cadence.
     # Reference sources set it from their upstream's update rhythm (their ingest schedule).

@@ -136,6 +136,7 @@ class CamsEuropeForecast(Source):
     schedule = "30 10 * * *"
     optional = False
     uses_previous_day = False
+    backfilled = False
     description = ("CAMS European air-quality forecast, ensemble median, 0.1° grid, hourly lead times of the 00 UTC "
                    "run (NO2, O3, PM10, PM2.5, SO2, CO)")
     columns: ClassVar[dict[str, Column]] = {

@@ -91,10 +91,15 @@ def test_no2_alert_names_the_facilities_and_people_next_to_the_station(demo_run)
 
 
 def test_station_means_use_the_local_day_and_the_coverage_rule(demo_run):
-    daily = _query(demo_run, f"select station_id, value, is_valid from marts.station_daily "
-                             f"where date = date '{D2}' and pollutant = 'PM10' and statistic = 'day_mean'")
+    both = _query(demo_run, f"select station_id, value, is_valid, time_base from marts.station_daily "
+                            f"where date = date '{D2}' and pollutant = 'PM10' and statistic = 'day_mean'")
+    daily = both[both["time_base"] == "Europe/Paris"]
     got = dict(zip(daily["station_id"], daily["value"], strict=True))
-    # (a + b) / 2 of the design; the UTC day would give 59.1667, 54.25, 68.5833
+    # (a + b) / 2 of the design; the UTC day (EU statistics, Geod'air) gives 59.1667, 54.25, 68.5833
+    utc = both[both["time_base"] == "UTC"].set_index("station_id")["value"]
+    assert utc["FR04004"] == pytest.approx(59.1667, abs=1e-4)
+    assert utc["FR04014"] == pytest.approx(54.25)
+    assert utc["FR04329"] == pytest.approx(68.5833, abs=1e-4)
     assert got["FR04004"] == pytest.approx(60.0)
     assert got["FR04014"] == pytest.approx(55.0)
     assert got["FR04329"] == pytest.approx(70.0)

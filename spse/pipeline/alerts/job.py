@@ -19,7 +19,7 @@ from spse.pipeline.alerts.schema import DATASET, storage_frame
 log = logging.getLogger(__name__)
 
 
-def run(day: dt.date) -> pd.DataFrame:
+def run(day: dt.date, reference: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:
     """Evaluate the local day ``day`` (Europe/Paris by default) and publish its alerts.
 
     Reads the inputs of the day and of the forecast run J = ``day + 1``
@@ -27,9 +27,10 @@ def run(day: dt.date) -> pd.DataFrame:
     observed day (``spse.pipeline.alerts.evaluate``), then the forecast of J and J+1 and the
     persistence rules (``spse.pipeline.alerts.forecast``). Replaces the partition
     ``alerts/date=<day>`` (observed, data-quality and this run's forecast rows) and the
-    day's outbox folder.
+    day's outbox folder. ``reference`` is passed to :meth:`AlertInputs.from_lake` (a backfill
+    reads the grid and crosswalks once).
     """
-    inputs = AlertInputs.from_lake(day)
+    inputs = AlertInputs.from_lake(day, reference)
     registers = {"thresholds": register.thresholds(), "parameters": register.parameters(),
              "recommendations": recommendations()}
     frame = evaluate(day, inputs, **registers)

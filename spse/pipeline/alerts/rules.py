@@ -88,6 +88,8 @@ def station_hourly_hits(station_hourly: pd.DataFrame, pollutant: str, hours: pd.
     if station_hourly.empty:
         return pd.DataFrame(columns=columns)
     rows = station_hourly[station_hourly["pollutant"] == pollutant]
+    if not _any_above(rows, threshold, rounding):
+        return pd.DataFrame(columns=columns)
     keys = ["station_id", "station_class", *[k for k in SERIES_KEYS if k in rows.columns]]
     rows = rows.assign(**{k: rows[k].fillna("") for k in keys})
     hits = hourly_hits(hourly_matrix(rows, keys, hours), threshold, periods, rounding)
@@ -103,7 +105,14 @@ def surface_hourly_hits(surface_hourly: pd.DataFrame, pollutant: str, hours: pd.
     if surface_hourly.empty:
         return pd.DataFrame(columns=["cell_id", "value_max", "longest_run_h"])
     rows = surface_hourly[surface_hourly["pollutant"] == pollutant]
+    if not _any_above(rows, threshold, rounding):
+        return pd.DataFrame(columns=["cell_id", "value_max", "longest_run_h"])
     return hourly_hits(hourly_matrix(rows, ["cell_id"], hours), threshold, periods, rounding)
+
+
+def _any_above(rows: pd.DataFrame, threshold: float, rounding: bool) -> bool:
+    """Whether any hourly value of ``rows`` exceeds ``threshold`` (a day without one has no hit, skip the pivot)."""
+    return bool(len(rows)) and bool(np.any(exceeds(rows["value"].to_numpy(float), threshold, rounding)))
 
 
 def rule_json(rule, statistic: str) -> dict:

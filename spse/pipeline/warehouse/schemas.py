@@ -64,7 +64,6 @@ EMPTY_SCHEMAS: dict[str, DatasetSchema] = {
     "facility_cells": _reference(facility_id=V, cell_id=V),
     "station_cells": _reference(station_id=V, cell_id=V, x_3035=D, y_3035=D),
     "noise_band_cells": _reference(band_id=V, cell_id=V, area_fraction=D),
-    "surface_hourly": _daily(cell_id=V, pollutant=V, ts_start_utc=TS, value=D, n_stations=INT),
     "surface_daily": _daily(cell_id=V, date=DATE, pollutant=V, statistic=V, value=D, n_valid=INT, n_expected=INT,
                             coverage=D, is_valid=B, time_base=V),
     "station_daily": _daily(station_id=V, station_class=V, date=DATE, pollutant=V, statistic=V, value=D, n_valid=INT,
