@@ -213,3 +213,64 @@ def test_exceeds_is_strict_and_optionally_rounded():
     assert stats.exceeds(np.array([49.0, 51.0, NAN]), 50, round_values=False).tolist() == [False, True, False]
     # The register says round_before_compare = false.
     assert stats.exceeds(50.4, 50)
+
+
+@pytest.mark.parametrize("time_base", ["Europe/Paris", "CET", "UTC"])
+def test_stats_days_matches_stats_from_matrix_day_by_day(time_base):
+    # 2026-03-27 … 2026-04-01 in Europe/Paris holds the 23-hour day 03-29; random values with NaN gaps
+    # (single hours, a 10-hour hole and a series nearly empty) so that some days and 8-h means are invalid.
+    rng = np.random.default_rng(11)
+    days = [dt.date(2026, 3, 27) + dt.timedelta(days=k) for k in range(6)]
+    hours = pd.date_range("2026-03-26 12:00", "2026-04-02 06:00", freq="h", tz="UTC")
+    matrix = rng.uniform(0, 200, (5, len(hours)))
+    matrix[rng.random(matrix.shape) < 0.15] = NAN
+    matrix[1, 40:50] = NAN
+    matrix[2, rng.random(len(hours)) < 0.8] = NAN
+    with_8h = np.array([True, False, True, True, False])
+    rules = stats.CoverageRules.from_params(register.parameters())
+    assert rules == stats.CoverageRules(18, 6, 18)
+
+    out = stats.stats_days(matrix, hours, days, time_base, with_8h, rules)
+
+    assert out["day_max_8h_mean"]["rows"].tolist() == [0, 2, 3]
+    assert (~out["day_mean"]["is_valid"]).any() and out["day_mean"]["is_valid"].any()
+    for d, day in enumerate(days):
+        window, n_day_hours = stats.window_hours_utc(day, time_base)
+        columns = hours.get_indexer(window)
+        assert (columns >= 0).all()
+        expected = stats.stats_from_matrix(matrix[:, columns], n_day_hours, with_8h)
+        for statistic, one_day in expected.items():
+            many = out[statistic]
+            assert many["rows"].tolist() == one_day["rows"].tolist()
+            assert many["n_expected"][d] == n_day_hours
+            np.testing.assert_array_equal(many["n_valid"][:, d], one_day["n_valid"])
+            np.testing.assert_array_equal(many["is_valid"][:, d], one_day["is_valid"])
+            np.testing.assert_allclose(many["value"][:, d], one_day["value"], rtol=1e-12, atol=0)
+    if time_base == "Europe/Paris":
+        assert out["day_mean"]["n_expected"].tolist() == [24, 24, 23, 24, 24, 24]
+
+
+def test_stats_days_dst_autumn_and_coverage_by_hand():
+    # 2026-10-25 Europe/Paris has 25 hours (10-24 22:00 → 10-25 23:00 UTC); 10-26 has 24.
+    hours = pd.date_range("2026-10-24 15:00", "2026-10-26 23:00", freq="h", tz="UTC")
+    values = np.full(len(hours), 10.0)
+    first_25 = hours.get_loc(pd.Timestamp("2026-10-24 22:00", tz="UTC"))
+    values[first_25:first_25 + 25] = np.arange(1, 26)
+    second = values[first_25 + 25:].copy()
+    second[:7] = NAN  # 17 valid hours: invalid day
+    values[first_25 + 25:] = second
+    out = stats.stats_days(values[None, :], hours, [dt.date(2026, 10, 25), dt.date(2026, 10, 26)],
+                           "Europe/Paris", False, stats.CoverageRules())
+    mean = out["day_mean"]
+    assert mean["n_expected"].tolist() == [25, 24]
+    assert mean["n_valid"].tolist() == [[25, 17]]
+    assert mean["value"][0, 0] == pytest.approx(13.0) and np.isnan(mean["value"][0, 1])
+    assert out["day_max_1h"]["value"][0, 0] == 25
+    assert "day_max_8h_mean" not in out
+
+
+def test_stats_days_needs_the_lead_hours():
+    hours = pd.date_range("2026-01-14 23:00", periods=48, freq="h", tz="UTC")
+    with pytest.raises(ValueError, match="7 hours before"):
+        stats.stats_days(np.zeros((1, 48)), hours, [dt.date(2026, 1, 15)], "Europe/Paris", False,
+                         stats.CoverageRules())

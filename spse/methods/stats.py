@@ -22,13 +22,15 @@ windows are 8 elapsed hours, exact on daylight-saving days.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from spse.core import register
 from spse.core.columns import Column
-from spse.core.timebase import day_hours_utc
+from spse.core.timebase import day_hours_utc, tz_for
 
 HOUR = pd.Timedelta(hours=1)
 O3 = "O3"
@@ -50,6 +52,32 @@ COLUMNS: dict[str, Column] = {
     "is_valid": Column("BOOLEAN", "", "The register's coverage rule is met (18 hours; 18 8-h means of ≥ 6 hours)"),
     "time_base": Column("VARCHAR", "", "Time zone of the day: Europe/Paris, CET (UTC+1) or UTC"),
 }
+
+
+@dataclass(frozen=True)
+class CoverageRules:
+    """Coverage rules of the daily statistics (methods.md §4.1, W3, W12).
+
+    Attributes
+    ----------
+    min_valid_hours_day : int
+        Valid hourly values needed for ``day_mean`` and ``day_max_1h`` [hours].
+    min_valid_hours_8h : int
+        Valid hourly values needed for one 8-hour mean [hours].
+    min_valid_8h_means_day : int
+        Valid 8-hour means ending in the day needed for ``day_max_8h_mean`` [means].
+    """
+
+    min_valid_hours_day: int = 18
+    min_valid_hours_8h: int = 6
+    min_valid_8h_means_day: int = 18
+
+    @classmethod
+    def from_params(cls, params) -> CoverageRules:
+        """The rules of a parameter register (:class:`spse.core.register.Parameters`)."""
+        return cls(min_valid_hours_day=params.int("min_valid_hours_day"),
+                   min_valid_hours_8h=params.int("min_valid_hours_8h"),
+                   min_valid_8h_means_day=params.int("min_valid_8h_means_day"))
 
 
 def default_time_base() -> str:
@@ -118,14 +146,17 @@ def running_means_8h(window_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """8-hour running means and their valid-hour counts, (series × (hours − 7)).
 
     Mean ``k`` covers window columns ``k … k + 7`` and is the mean of its valid values (NaN
-    when none). Cumulative sums keep memory at (series × hours), whatever the window length.
+    when none). Each mean sums its own 8 values (a strided view, no copy), so its rounding
+    does not depend on the length of the axis.
     """
+    window_values = np.asarray(window_values, dtype=float)
+    if window_values.shape[1] < WINDOW_8H:
+        empty = np.empty((window_values.shape[0], 0))
+        return empty, empty.astype(np.int64)
     valid = ~np.isnan(window_values)
-    zeros = np.zeros((window_values.shape[0], 1))
-    total = np.concatenate([zeros, np.cumsum(np.where(valid, window_values, 0.0), axis=1)], axis=1)
-    count = np.concatenate([zeros, np.cumsum(valid, axis=1)], axis=1)
-    sums = total[:, WINDOW_8H:] - total[:, :-WINDOW_8H]
-    hours = np.rint(count[:, WINDOW_8H:] - count[:, :-WINDOW_8H]).astype(np.int64)
+    view = np.lib.stride_tricks.sliding_window_view
+    sums = view(np.where(valid, window_values, 0.0), WINDOW_8H, axis=1).sum(axis=-1)
+    hours = view(valid, WINDOW_8H, axis=1).sum(axis=-1, dtype=np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(hours > 0, sums / np.maximum(hours, 1), np.nan), hours
 
@@ -177,6 +208,107 @@ def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.n
         best = np.where(valid_8h, means_8h, -np.inf).max(axis=1)
         result["day_max_8h_mean"] = {"value": np.where(ok_8h, best, np.nan), "n_valid": n_valid_8h,
                                      "n_expected": np.full(rows.size, n_day_hours), "is_valid": ok_8h, "rows": rows}
+    return result
+
+
+def day_segments(hours_utc: pd.DatetimeIndex, days: Sequence[dt.date], time_base: str,
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Column of each local day's first hour on ``hours_utc`` and its hour count (23, 24 or 25).
+
+    Raises ``ValueError`` unless ``hours_utc`` is a contiguous hourly UTC axis holding the 7
+    hours before each day (its first 8-h mean) and all of its hours.
+    """
+    hours_utc = pd.DatetimeIndex(hours_utc)
+    if hours_utc.tz is None:
+        raise ValueError("hours_utc must be time-zone aware (UTC)")
+    if len(hours_utc) > 1 and not ((hours_utc[1:] - hours_utc[:-1]) == HOUR).all():
+        raise ValueError("hours_utc must be contiguous whole hours")
+    tz = tz_for(time_base)
+    dates = pd.DatetimeIndex(pd.to_datetime(list(days)))
+    starts = dates.tz_localize(tz).tz_convert("UTC")
+    ends = (dates + pd.Timedelta(days=1)).tz_localize(tz).tz_convert("UTC")
+    first = ((starts - hours_utc[0]) / HOUR).to_numpy() if len(hours_utc) else np.zeros(len(dates))
+    n_hours = ((ends - starts) / HOUR).to_numpy()
+    if (first != np.floor(first)).any() or (n_hours != np.floor(n_hours)).any():
+        raise ValueError(f"days of {time_base} do not start on whole hours of hours_utc")
+    first, n_hours = first.astype(np.int64), n_hours.astype(np.int64)
+    if len(dates) and (first.min() < LEAD_HOURS or (first + n_hours).max() > len(hours_utc)):
+        raise ValueError(f"hours_utc ({hours_utc[0] if len(hours_utc) else None} … "
+                         f"{hours_utc[-1] if len(hours_utc) else None}) must cover {LEAD_HOURS} hours before the "
+                         f"first day and every hour of the last day ({time_base})")
+    return first, n_hours
+
+
+def _segment_reduce(ufunc: np.ufunc, matrix: np.ndarray, first: np.ndarray, n_hours: np.ndarray,
+                    identity: float) -> np.ndarray:
+    """``ufunc.reduce`` over columns ``first[d] … first[d] + n_hours[d] − 1`` of each row, (rows × days)."""
+    padded = np.concatenate([matrix, np.full((matrix.shape[0], 1), identity, dtype=matrix.dtype)], axis=1)
+    bounds = np.column_stack([first, first + n_hours]).ravel()
+    reduced = ufunc.reduceat(padded, bounds, axis=1)[:, ::2]
+    return np.where(n_hours > 0, reduced, identity)
+
+
+def stats_days(matrix: np.ndarray, hours_utc: pd.DatetimeIndex, days: Sequence[dt.date], time_base: str,
+               with_8h: np.ndarray | bool, rules: CoverageRules) -> dict[str, dict[str, np.ndarray]]:
+    """The daily statistics of several local days at once, same rules as :func:`stats_from_matrix`.
+
+    Parameters
+    ----------
+    matrix : ndarray (series × hours)
+        Hourly values [µg/m³] on ``hours_utc``, NaN = missing or invalid.
+    hours_utc : DatetimeIndex
+        Contiguous hour-beginning UTC instants, from at least 7 hours before the first local
+        day's first hour to at least the last day's last hour.
+    days : sequence of datetime.date
+        Local days of ``time_base`` (any order; a day has 23, 24 or 25 hours).
+    time_base : str
+        ``Europe/Paris``, ``CET`` or ``UTC`` (methods.md §1.1 "Time base").
+    with_8h : bool or ndarray of bool (series,)
+        Series that get ``day_max_8h_mean`` (the O3 ones); 8-h means are attributed to the day
+        in which they end.
+    rules : CoverageRules
+        Coverage rules (methods.md §4.1, W3, W12).
+
+    Returns
+    -------
+    ``{statistic: {"value", "n_valid", "is_valid" (rows × days), "n_expected" (days,), "rows"}}``;
+    ``rows`` gives the series index of each row: all series for ``day_mean`` and ``day_max_1h``,
+    those selected by ``with_8h`` for ``day_max_8h_mean`` (absent when none is).
+
+    Notes
+    -----
+    Segment sums and maxima with ``numpy.ufunc.reduceat`` over all days: no loop over days.
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    n_series = matrix.shape[0]
+    if matrix.shape[1] != len(hours_utc):
+        raise ValueError(f"matrix has {matrix.shape[1]} hours, hours_utc {len(hours_utc)}")
+    first, n_hours = day_segments(hours_utc, days, time_base)
+    valid = ~np.isnan(matrix)
+    n_valid = _segment_reduce(np.add, valid.astype(np.int64), first, n_hours, 0)
+    total = _segment_reduce(np.add, np.where(valid, matrix, 0.0), first, n_hours, 0.0)
+    highest = _segment_reduce(np.maximum, np.where(valid, matrix, -np.inf), first, n_hours, -np.inf)
+    ok = n_valid >= rules.min_valid_hours_day
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / np.maximum(n_valid, 1)
+    everyone = np.arange(n_series)
+    result = {
+        "day_mean": {"value": np.where(ok, mean, np.nan), "n_valid": n_valid, "n_expected": n_hours,
+                     "is_valid": ok, "rows": everyone},
+        "day_max_1h": {"value": np.where(ok, highest, np.nan), "n_valid": n_valid, "n_expected": n_hours,
+                       "is_valid": ok, "rows": everyone},
+    }
+    rows = everyone[np.broadcast_to(np.asarray(with_8h, dtype=bool), (n_series,))]
+    if rows.size:
+        means_8h, hours_8h = running_means_8h(matrix[rows])
+        valid_8h = hours_8h >= rules.min_valid_hours_8h
+        # Mean k covers columns k … k + 7: the means ending in a day start LEAD_HOURS columns before it.
+        start_8h = first - LEAD_HOURS
+        n_valid_8h = _segment_reduce(np.add, valid_8h.astype(np.int64), start_8h, n_hours, 0)
+        best = _segment_reduce(np.maximum, np.where(valid_8h, means_8h, -np.inf), start_8h, n_hours, -np.inf)
+        ok_8h = n_valid_8h >= rules.min_valid_8h_means_day
+        result["day_max_8h_mean"] = {"value": np.where(ok_8h, best, np.nan), "n_valid": n_valid_8h,
+                                     "n_expected": n_hours, "is_valid": ok_8h, "rows": rows}
     return result
 
 
