@@ -12,6 +12,8 @@ from spse.core import register
 from spse.methods import stats
 
 NAN = float("nan")
+RULES = stats.CoverageRules.from_params(register.parameters())
+KEYS = ["station_id", "pollutant"]
 
 
 def _threshold(pollutant: str, averaging: str, level: str) -> float:
@@ -48,7 +50,7 @@ def test_w3_exceedance_days_with_coverage():
     }
     hourly = pd.concat([_local_series(f"{d} 00:00", v, station_id="FR04004", pollutant="PM10")
                         for d, v in days.items()], ignore_index=True)
-    means = pd.concat([stats.daily_stats(hourly, ["station_id", "pollutant"], d, time_base="Europe/Paris")
+    means = pd.concat([stats.daily_stats(hourly, KEYS, d, time_base="Europe/Paris", rules=RULES)
                        for d in days], ignore_index=True)
     means = means[means["statistic"] == "day_mean"].set_index("date")
     assert set(means["statistic"]) == {"day_mean"}
@@ -73,18 +75,12 @@ def test_w3_exceedance_days_with_coverage():
 ])
 def test_w3c_time_base_of_the_day(time_base, mean, n_valid):
     hourly = _utc_series("2025-07-01 22:00", [98] + [48] * 23 + [10], station_id="S", pollutant="PM10")
-    out = stats.daily_stats(hourly, ["station_id", "pollutant"], dt.date(2025, 7, 2), time_base=time_base)
+    out = stats.daily_stats(hourly, KEYS, dt.date(2025, 7, 2), time_base=time_base, rules=RULES)
     row = _stat(out, "day_mean")
     assert row["value"] == pytest.approx(mean, abs=1e-6)
     assert row["n_valid"] == n_valid and row["n_expected"] == 24
     assert row["time_base"] == time_base
     assert row["date"] == dt.date(2025, 7, 2)
-
-
-def test_time_base_defaults_to_the_register():
-    hourly = _utc_series("2025-07-01 22:00", [98] + [48] * 23 + [10], station_id="S", pollutant="PM10")
-    out = stats.daily_stats(hourly, ["station_id", "pollutant"], dt.date(2025, 7, 2))
-    assert (out["time_base"] == register.parameter("day_time_base")).all()
 
 
 W12_BEFORE = [60, 58, 55, 50, 45, 40, 38]
@@ -93,7 +89,7 @@ W12_DAY = [36, 35, 34, 33, 35, 40, 50, 62, 75, 88, 100, 110, 118, 124, 127, 128,
 
 def test_w12_ozone_daily_max_8h_mean():
     hourly = _local_series("2026-06-14 17:00", W12_BEFORE + W12_DAY, station_id="FR04004", pollutant="O3")
-    out = stats.daily_stats(hourly, ["station_id", "pollutant"], dt.date(2026, 6, 15), time_base="Europe/Paris")
+    out = stats.daily_stats(hourly, KEYS, dt.date(2026, 6, 15), time_base="Europe/Paris", rules=RULES)
     assert sorted(out["statistic"]) == ["day_max_1h", "day_max_8h_mean", "day_mean"]
     row = _stat(out, "day_max_8h_mean")
     assert row["value"] == pytest.approx(120.375, abs=1e-9)
@@ -110,7 +106,7 @@ def test_w12_ozone_daily_max_8h_mean():
 
 def test_no_8h_statistic_for_other_pollutants():
     hourly = _local_series("2026-06-14 17:00", W12_BEFORE + W12_DAY, station_id="S", pollutant="NO2")
-    out = stats.daily_stats(hourly, ["station_id", "pollutant"], dt.date(2026, 6, 15), time_base="Europe/Paris")
+    out = stats.daily_stats(hourly, KEYS, dt.date(2026, 6, 15), time_base="Europe/Paris", rules=RULES)
     assert sorted(out["statistic"]) == ["day_max_1h", "day_mean"]
 
 
@@ -120,7 +116,7 @@ def test_8h_coverage_rules():
     day = list(W12_DAY)
     day[10:14] = [NAN] * 4
     hourly = _local_series("2026-06-14 17:00", W12_BEFORE + day, station_id="S", pollutant="O3")
-    out = stats.daily_stats(hourly, ["station_id", "pollutant"], dt.date(2026, 6, 15), time_base="Europe/Paris")
+    out = stats.daily_stats(hourly, KEYS, dt.date(2026, 6, 15), time_base="Europe/Paris", rules=RULES)
     row = _stat(out, "day_max_8h_mean")
     assert row["n_valid"] == 17 and not row["is_valid"] and np.isnan(row["value"])
     assert _stat(out, "day_mean")["n_valid"] == 20 and _stat(out, "day_mean")["is_valid"]
@@ -130,7 +126,7 @@ def test_8h_coverage_rules():
     day = list(W12_DAY)
     day[10:12] = [NAN] * 2
     hourly = _local_series("2026-06-14 17:00", W12_BEFORE + day, station_id="S", pollutant="O3")
-    out = stats.daily_stats(hourly, ["station_id", "pollutant"], dt.date(2026, 6, 15), time_base="Europe/Paris")
+    out = stats.daily_stats(hourly, KEYS, dt.date(2026, 6, 15), time_base="Europe/Paris", rules=RULES)
     row = _stat(out, "day_max_8h_mean")
     assert row["n_valid"] == 24 and row["is_valid"]
     assert row["value"] == pytest.approx(743 / 6)
@@ -139,7 +135,7 @@ def test_8h_coverage_rules():
 def test_missing_previous_evening_reduces_the_8h_means():
     # Without the day before, the 8-h means ending at 00:00 … 04:00 have 1 … 5 hours: 19 valid means remain.
     hourly = _local_series("2026-06-15 00:00", W12_DAY, station_id="S", pollutant="O3")
-    out = stats.daily_stats(hourly, ["station_id", "pollutant"], dt.date(2026, 6, 15), time_base="Europe/Paris")
+    out = stats.daily_stats(hourly, KEYS, dt.date(2026, 6, 15), time_base="Europe/Paris", rules=RULES)
     row = _stat(out, "day_max_8h_mean")
     assert row["n_valid"] == 19 and row["is_valid"] and row["value"] == pytest.approx(120.375)
 
@@ -148,7 +144,7 @@ def test_23_hour_day():
     # 2026-03-29 Europe/Paris: 00:00 CET = 03-28 23:00 UTC to 00:00 CEST = 03-29 22:00 UTC.
     values = [1000.0] + [1.0] * 23 + [1000.0]
     hourly = _utc_series("2026-03-28 22:00", values, station_id="S", pollutant="O3")
-    out = stats.daily_stats(hourly, ["station_id", "pollutant"], dt.date(2026, 3, 29), time_base="Europe/Paris")
+    out = stats.daily_stats(hourly, KEYS, dt.date(2026, 3, 29), time_base="Europe/Paris", rules=RULES)
     mean = _stat(out, "day_mean")
     assert mean["n_expected"] == 23 and mean["n_valid"] == 23 and mean["value"] == 1.0
     assert _stat(out, "day_max_1h")["value"] == 1.0
@@ -163,7 +159,7 @@ def test_25_hour_day():
     # 2026-10-25 Europe/Paris: 00:00 CEST = 10-24 22:00 UTC to 00:00 CET = 10-25 23:00 UTC.
     values = [1000.0, *range(1, 26), 1000.0]
     hourly = _utc_series("2026-10-24 21:00", values, station_id="S", pollutant="PM10")
-    out = stats.daily_stats(hourly, ["station_id", "pollutant"], dt.date(2026, 10, 25), time_base="Europe/Paris")
+    out = stats.daily_stats(hourly, KEYS, dt.date(2026, 10, 25), time_base="Europe/Paris", rules=RULES)
     mean = _stat(out, "day_mean")
     assert mean["n_expected"] == 25 and mean["n_valid"] == 25
     assert mean["value"] == pytest.approx(13.0)  # mean of 1 … 25
@@ -176,7 +172,7 @@ def test_several_series_and_duplicates():
     b_dup = b.assign(value=50.0)
     c = _local_series("2026-01-15 00:00", [NAN] * 24, station_id="C", pollutant="NO2")
     out = stats.daily_stats(pd.concat([a, b, b_dup, c]), ["station_id", "pollutant"], dt.date(2026, 1, 15),
-                            time_base="Europe/Paris")
+                            time_base="Europe/Paris", rules=RULES)
     means = out[out["statistic"] == "day_mean"].set_index("station_id")
     assert means.loc["A", "value"] == 10 and means.loc["B", "value"] == 40
     assert means.loc["C", "n_valid"] == 0 and not means.loc["C", "is_valid"] and means.loc["C", "coverage"] == 0
@@ -188,7 +184,7 @@ def test_off_hour_timestamp_is_rejected():
     hourly = _local_series("2026-01-15 00:00", [10] * 24, station_id="A", pollutant="NO2")
     hourly.loc[3, "ts_start_utc"] += pd.Timedelta(minutes=30)
     with pytest.raises(ValueError, match="row 3"):
-        stats.daily_stats(hourly, ["station_id", "pollutant"], dt.date(2026, 1, 15), time_base="Europe/Paris")
+        stats.daily_stats(hourly, KEYS, dt.date(2026, 1, 15), time_base="Europe/Paris", rules=RULES)
 
 
 def test_w8_longest_run_above():
@@ -212,7 +208,7 @@ def test_exceeds_is_strict_and_optionally_rounded():
     assert not stats.exceeds(-50.5, -50, round_values=True)  # halves away from zero: -51
     assert stats.exceeds(np.array([49.0, 51.0, NAN]), 50, round_values=False).tolist() == [False, True, False]
     # The register says round_before_compare = false.
-    assert stats.exceeds(50.4, 50)
+    assert stats.exceeds(50.4, 50, register.parameters().bool("round_before_compare"))
 
 
 @pytest.mark.parametrize("time_base", ["Europe/Paris", "CET", "UTC"])
@@ -238,7 +234,7 @@ def test_stats_days_matches_stats_from_matrix_day_by_day(time_base):
         window, n_day_hours = stats.window_hours_utc(day, time_base)
         columns = hours.get_indexer(window)
         assert (columns >= 0).all()
-        expected = stats.stats_from_matrix(matrix[:, columns], n_day_hours, with_8h)
+        expected = stats.stats_from_matrix(matrix[:, columns], n_day_hours, with_8h, rules)
         for statistic, one_day in expected.items():
             many = out[statistic]
             assert many["rows"].tolist() == one_day["rows"].tolist()

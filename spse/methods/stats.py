@@ -1,7 +1,8 @@
-"""Daily statistics of hourly series, with the coverage rules of the parameter register.
+"""Daily statistics of hourly series, with coverage rules received from the caller.
 
-Statistics of the local day ``day`` in the register's time base (``day_time_base``, default
-Europe/Paris; a day has 23, 24 or 25 hours):
+Statistics of the local day ``day`` in the time base the caller passes (the procedure's
+``day_time_base``, Europe/Paris, or ``eu_day_time_base``, UTC, for the EU statistics; a day
+has 23, 24 or 25 hours):
 
 * ``day_mean``: calendar-day mean (0-24 h) of the valid hourly values;
 * ``day_max_1h``: highest valid hourly value;
@@ -10,7 +11,8 @@ Europe/Paris; a day has 23, 24 or 25 hours):
   mean needs ``min_valid_hours_8h`` (6) valid hours and is the mean of those; the daily
   maximum needs ``min_valid_8h_means_day`` (18) valid 8-h means.
 
-``day_mean`` and ``day_max_1h`` need ``min_valid_hours_day`` (18) valid hours. A statistic
+``day_mean`` and ``day_max_1h`` need ``min_valid_hours_day`` (18) valid hours; the rules are a
+:class:`CoverageRules` (``CoverageRules.from_params(register.parameters())`` in the pipeline). A statistic
 whose rule is not met is NULL with ``is_valid = False``; it is never a number computed from
 too few values. References: methods.md §1.1 (calendar day, 8-h attribution), §4.1, W3, W12;
 Directive 2008/50/EC Annex VII; Directive (EU) 2024/2881 Annex V point C.
@@ -28,7 +30,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from spse.core import register
 from spse.core.columns import Column
 from spse.core.timebase import day_hours_utc, tz_for
 
@@ -80,11 +81,6 @@ class CoverageRules:
                    min_valid_8h_means_day=params.int("min_valid_8h_means_day"))
 
 
-def default_time_base() -> str:
-    """The register's time base of a day (``day_time_base``: Europe/Paris, CET or UTC)."""
-    return register.parameters().text("day_time_base")
-
-
 def window_hours_utc(day: dt.date, time_base: str) -> tuple[pd.DatetimeIndex, int]:
     """UTC hour-beginning instants from 7 hours before the local day to its last hour, and its hour count."""
     hours = day_hours_utc(day, time_base)
@@ -92,15 +88,13 @@ def window_hours_utc(day: dt.date, time_base: str) -> tuple[pd.DatetimeIndex, in
     return window, len(hours)
 
 
-def exceeds(value, threshold, round_values: bool | None = None):
+def exceeds(value, threshold, round_values: bool):
     """``value > threshold`` (strict, "dépassé", methods.md §1.1); NaN never exceeds.
 
-    With the register's ``round_before_compare`` (or ``round_values``) true, values are first
-    rounded to the nearest integer, halves away from zero (as ``spse.pipeline.alerts.rules``; methods.md
-    §1.1 "Rounding", [U]).
+    With ``round_values`` (the register's ``round_before_compare``, passed by the caller) true,
+    values are first rounded to the nearest integer, halves away from zero (methods.md §1.1
+    "Rounding", [U]).
     """
-    if round_values is None:
-        round_values = register.parameters().bool("round_before_compare")
     values = np.asarray(value, dtype=float)
     if round_values:
         values = np.sign(values) * np.floor(np.abs(values) + 0.5)
@@ -109,7 +103,7 @@ def exceeds(value, threshold, round_values: bool | None = None):
     return result if result.ndim else bool(result)
 
 
-def longest_run_above(values: np.ndarray, threshold: float, round_values: bool | None = None) -> np.ndarray:
+def longest_run_above(values: np.ndarray, threshold: float, round_values: bool) -> np.ndarray:
     """Length of the longest run of consecutive hours strictly above ``threshold``, per series.
 
     Parameters
@@ -118,6 +112,8 @@ def longest_run_above(values: np.ndarray, threshold: float, round_values: bool |
         Consecutive hourly values [µg/m³]; NaN breaks a run.
     threshold : float
         Threshold [µg/m³], compared with :func:`exceeds`.
+    round_values : bool
+        Round to the integer before comparing (register ``round_before_compare``).
 
     Returns
     -------
@@ -161,8 +157,8 @@ def running_means_8h(window_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
         return np.where(hours > 0, sums / np.maximum(hours, 1), np.nan), hours
 
 
-def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.ndarray | bool = False,
-                      ) -> dict[str, dict[str, np.ndarray]]:
+def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.ndarray | bool,
+                      rules: CoverageRules) -> dict[str, dict[str, np.ndarray]]:
     """The daily statistics of series laid out on the UTC hour axis of the day's window.
 
     Parameters
@@ -175,6 +171,8 @@ def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.n
         Hours in the local day (23, 24 or 25).
     with_8h : bool or ndarray of bool (series,)
         Series that get ``day_max_8h_mean`` (the O3 ones).
+    rules : CoverageRules
+        Coverage rules (methods.md §4.1, W3, W12).
 
     Returns
     -------
@@ -185,7 +183,7 @@ def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.n
     n_series, n_window = window_values.shape
     if n_window != LEAD_HOURS + n_day_hours:
         raise ValueError(f"window has {n_window} hours, expected {LEAD_HOURS} + {n_day_hours}")
-    min_hours = register.parameters().int("min_valid_hours_day")
+    min_hours = rules.min_valid_hours_day
     day = window_values[:, LEAD_HOURS:]
     valid = ~np.isnan(day)
     mean, n_valid = _row_mean(day, valid)
@@ -202,9 +200,9 @@ def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.n
     rows = everyone[np.broadcast_to(np.asarray(with_8h, dtype=bool), (n_series,))]
     if rows.size:
         means_8h, hours_8h = running_means_8h(window_values[rows])
-        valid_8h = hours_8h >= register.parameters().int("min_valid_hours_8h")
+        valid_8h = hours_8h >= rules.min_valid_hours_8h
         n_valid_8h = valid_8h.sum(axis=1)
-        ok_8h = n_valid_8h >= register.parameters().int("min_valid_8h_means_day")
+        ok_8h = n_valid_8h >= rules.min_valid_8h_means_day
         best = np.where(valid_8h, means_8h, -np.inf).max(axis=1)
         result["day_max_8h_mean"] = {"value": np.where(ok_8h, best, np.nan), "n_valid": n_valid_8h,
                                      "n_expected": np.full(rows.size, n_day_hours), "is_valid": ok_8h, "rows": rows}
@@ -367,8 +365,8 @@ def to_window_matrix(hourly: pd.DataFrame, keys: list[str], window: pd.DatetimeI
     return matrix.reshape(len(series), len(window)), series
 
 
-def daily_stats(hourly: pd.DataFrame, keys: list[str], day: dt.date, pollutant_col: str | None = "pollutant",
-                time_base: str | None = None) -> pd.DataFrame:
+def daily_stats(hourly: pd.DataFrame, keys: list[str], day: dt.date, *, time_base: str, rules: CoverageRules,
+                pollutant_col: str | None = "pollutant") -> pd.DataFrame:
     """Daily statistics of hourly series for the local day ``day``.
 
     Parameters
@@ -381,21 +379,23 @@ def daily_stats(hourly: pd.DataFrame, keys: list[str], day: dt.date, pollutant_c
         Columns identifying a series (e.g. ``["station_id", "pollutant"]``).
     day : datetime.date
         The local day.
+    time_base : str
+        ``Europe/Paris``, ``CET`` or ``UTC`` (the register's ``day_time_base`` for the
+        procedure, ``eu_day_time_base`` for the EU statistics; methods.md §1.1 "Time base").
+    rules : CoverageRules
+        Coverage rules (methods.md §4.1, W3, W12).
     pollutant_col : str or None
         Key column naming the pollutant; series whose pollutant is ``O3`` also get
         ``day_max_8h_mean``.
-    time_base : str, optional
-        ``Europe/Paris``, ``CET`` or ``UTC``; default the register's ``day_time_base``.
 
     Returns
     -------
     DataFrame ``[*keys, date, statistic, value, n_valid, n_expected, coverage, is_valid,
     time_base]``, one row per series and statistic (see the module docstring for the rules).
     """
-    time_base = time_base or default_time_base()
     window, n_day_hours = window_hours_utc(day, time_base)
     if hourly.empty:
         return pd.DataFrame(columns=[*keys, *COLUMNS])
     matrix, series = to_window_matrix(hourly, keys, window)
     with_8h = (series[pollutant_col] == O3).to_numpy() if pollutant_col in keys else False
-    return stats_frame(stats_from_matrix(matrix, n_day_hours, with_8h), series, day, time_base)
+    return stats_frame(stats_from_matrix(matrix, n_day_hours, with_8h, rules), series, day, time_base)

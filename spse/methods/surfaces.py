@@ -98,7 +98,8 @@ def station_hourly(air_hourly: pd.DataFrame) -> pd.DataFrame:
 
 
 def _surface_tables(day: dt.date, pollutant: str, estimates: np.ndarray, n_used: np.ndarray, cells: pd.DataFrame,
-                    window: pd.DatetimeIndex, n_day_hours: int, time_base: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+                    window: pd.DatetimeIndex, n_day_hours: int, time_base: str,
+                    rules: stats.CoverageRules) -> tuple[pd.DataFrame, pd.DataFrame]:
     day_estimates = estimates[stats.LEAD_HOURS:]
     n_cells = len(cells)
     hourly = pd.DataFrame({
@@ -110,20 +111,20 @@ def _surface_tables(day: dt.date, pollutant: str, estimates: np.ndarray, n_used:
     })
     hourly = hourly[hourly["value"].notna()].reset_index(drop=True)
     series = pd.DataFrame({"cell_id": cells["cell_id"].to_numpy(), "pollutant": pollutant})
-    daily = stats.stats_frame(stats.stats_from_matrix(estimates.T, n_day_hours, pollutant == stats.O3),
+    daily = stats.stats_frame(stats.stats_from_matrix(estimates.T, n_day_hours, pollutant == stats.O3, rules),
                               series, day, time_base)
     return hourly, daily[list(COLUMNS["surface_daily"])]
 
 
 def _validation_rows(day: dt.date, pollutant: str, matrix: np.ndarray, predicted: np.ndarray, n_day_hours: int,
-                     method: str) -> list[dict]:
+                     method: str, rules: stats.CoverageRules) -> list[dict]:
     """LOO error rows; ``matrix`` and ``predicted`` are (stations × window hours) [µg/m³]."""
     rows = []
     rmse, bias, _, n_st = errors(predicted[:, stats.LEAD_HOURS:].T, matrix[:, stats.LEAD_HOURS:].T)
     rows.append({"statistic": "1h", "n_stations": n_st, "loo_rmse": rmse, "loo_bias": bias})
     with_8h = pollutant == stats.O3
-    observed_daily = stats.stats_from_matrix(matrix, n_day_hours, with_8h)
-    predicted_daily = stats.stats_from_matrix(predicted, n_day_hours, with_8h)
+    observed_daily = stats.stats_from_matrix(matrix, n_day_hours, with_8h, rules)
+    predicted_daily = stats.stats_from_matrix(predicted, n_day_hours, with_8h, rules)
     for statistic in stats.STATISTICS:
         if statistic in observed_daily:
             rmse, bias, _, n_st = errors(predicted_daily[statistic]["value"], observed_daily[statistic]["value"])
@@ -184,6 +185,7 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
     """
     params = register.parameters() if params is None else params
     time_base = time_base or params.text("day_time_base")
+    rules = stats.CoverageRules.from_params(params)
     power = params.float("idw_power")
     background_only = params.bool("idw_background_only")
     suffix = f"p{power:g}_{BACKGROUND if background_only else 'all_stations'}_loo"
@@ -197,7 +199,7 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
 
     hourly = station_hourly(air_hourly)
     station_daily = stats.daily_stats(hourly, ["station_id", "station_class", "pollutant"], day,
-                                      time_base=time_base)
+                                      time_base=time_base, rules=rules)
     station_daily = station_daily[list(COLUMNS["station_daily"])] if len(station_daily) else _empty("station_daily")
 
     if stations is None:
@@ -223,17 +225,17 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
         station_xy = located.loc[station_ids, ["x_3035", "y_3035"]].to_numpy(float)
         estimates, n_used = idw(station_xy, matrix.T, target_xy, power)
         validation.extend(_validation_rows(day, pollutant, matrix, loo_predictions(station_xy, matrix.T, power).T,
-                                           n_day_hours, f"{IDW}_{suffix}"))
+                                           n_day_hours, f"{IDW}_{suffix}", rules))
         if model_run is not None:
             model_estimates, model_rows = _model_residual(day, pollutant, matrix, station_ids, station_xy, stations,
                                                           cells, target_xy, model_run, window, n_day_hours, power,
-                                                          f"{MODEL_RESIDUAL_IDW}_{suffix}",
+                                                          f"{MODEL_RESIDUAL_IDW}_{suffix}", rules=rules,
                                                           with_surface=surface_method == MODEL_RESIDUAL_IDW)
             validation.extend(model_rows)
             if model_estimates is not None:
                 estimates = model_estimates
         part_hourly, part_daily = _surface_tables(day, pollutant, estimates, n_used, cells, window, n_day_hours,
-                                                  time_base)
+                                                  time_base, rules)
         surface_hourly.append(part_hourly)
         surface_daily.append(part_daily)
 
@@ -249,7 +251,7 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
 def _model_residual(day: dt.date, pollutant: str, matrix: np.ndarray, station_ids: pd.Series,
                     station_xy: np.ndarray, stations: pd.DataFrame, cells: pd.DataFrame, target_xy: np.ndarray,
                     model_run: pd.DataFrame, window: pd.DatetimeIndex, n_day_hours: int, power: float, method: str,
-                    with_surface: bool) -> tuple[np.ndarray | None, list[dict]]:
+                    with_surface: bool, rules: stats.CoverageRules) -> tuple[np.ndarray | None, list[dict]]:
     """LOO rows and, if ``with_surface``, estimates (window hours × cells) of the CAMS + residual IDW method.
 
     ``(None, [])`` when the run has no value of ``pollutant`` at a valid station in the window.
@@ -263,7 +265,7 @@ def _model_residual(day: dt.date, pollutant: str, matrix: np.ndarray, station_id
                  "validated", day, pollutant, pollutant, residual.METHOD)
         return None, []
     predicted = residual.model_residual_loo_predictions(station_xy, observed, model_stations, power).T
-    rows = _validation_rows(day, pollutant, matrix, predicted, n_day_hours, method)
+    rows = _validation_rows(day, pollutant, matrix, predicted, n_day_hours, method, rules)
     if not with_surface:
         return None, rows
     model_cells = residual.model_matrix(model_run, pollutant, window, cells, "cell_id")
