@@ -270,3 +270,17 @@ def test_stats_days_needs_the_lead_hours():
     with pytest.raises(ValueError, match="7 hours before"):
         stats.stats_days(np.zeros((1, 48)), hours, [dt.date(2026, 1, 15)], "Europe/Paris", False,
                          stats.CoverageRules())
+
+
+def test_published_daily_value_is_the_geodair_rounding():
+    # methods.md §1.1 "Time base", Verified (December 2026): 17.56 → 18.0, 105.3 → 105, 7.625 → 7.6;
+    # halves go up (Geod'air 60.50 → 61, 7.85 → 7.9, 9.95 → 10.0), below 10 one decimal is kept.
+    assert stats.published_daily_value(17.5555555556) == 18.0
+    assert stats.published_daily_value(105.3) == 105.0
+    assert stats.published_daily_value(7.625) == 7.6
+    assert stats.published_daily_value(60.5) == 61.0
+    assert stats.published_daily_value(7.85) == 7.9
+    assert stats.published_daily_value(7.25) == 7.3
+    assert stats.published_daily_value(9.95) == 10.0
+    assert stats.published_daily_value(np.array([10.49, 9.94, NAN]))[:2].tolist() == [10.0, 9.9]
+    assert np.isnan(stats.published_daily_value(NAN))

@@ -1,8 +1,8 @@
 """Daily statistics of hourly series, with coverage rules received from the caller.
 
 Statistics of the local day ``day`` in the time base the caller passes (the procedure's
-``day_time_base``, Europe/Paris, or ``eu_day_time_base``, UTC, for the EU statistics; a day
-has 23, 24 or 25 hours):
+``day_time_base``, Europe/Paris [U], or ``eu_day_time_base``, UTC, for the EU statistics; a
+day has 23, 24 or 25 hours):
 
 * ``day_mean``: calendar-day mean (0-24 h) of the valid hourly values;
 * ``day_max_1h``: highest valid hourly value;
@@ -11,14 +11,22 @@ has 23, 24 or 25 hours):
   mean needs ``min_valid_hours_8h`` (6) valid hours and is the mean of those; the daily
   maximum needs ``min_valid_8h_means_day`` (18) valid 8-h means.
 
-``day_mean`` and ``day_max_1h`` need ``min_valid_hours_day`` (18) valid hours; the rules are a
-:class:`CoverageRules` (``CoverageRules.from_params(register.parameters())`` in the pipeline). A statistic
-whose rule is not met is NULL with ``is_valid = False``; it is never a number computed from
-too few values. References: methods.md §1.1 (calendar day, 8-h attribution), §4.1, W3, W12;
-Directive 2008/50/EC Annex VII; Directive (EU) 2024/2881 Annex V point C.
+``day_mean`` and ``day_max_1h`` need ``min_valid_hours_day`` (18) valid hours; the rules are
+a :class:`CoverageRules` (``CoverageRules.from_params(register.parameters())`` in the
+pipeline). A statistic whose rule is not met is NULL with ``is_valid = False``; it is never
+a number computed from too few values. ``coverage`` is ``n_valid / n_expected``. References:
+methods.md §1.1 (calendar day, 8-h attribution), §4.1, W3, W12; Directive 2008/50/EC Annex
+VII; Directive (EU) 2024/2881 Annex V point C.
+
+On the UTC day, ``day_mean`` of the E2 hourly ``valeur`` (``air_hourly.value``) is the official
+Geod'air daily mean (``valeur brute``) and ``coverage`` its ``taux de saisie`` / 100 (methods.md
+§1.1 "Time base", "Verified (December 2026)"; tests/acceptance/test_geodair_daily.py); Geod'air
+still publishes a mean below 18 hours (``validité`` -1) where this module gives NULL.
+:func:`published_daily_value` gives Geod'air's rounding of the published ``valeur``.
 
 All work is done on a (series × hour) matrix on the UTC hour axis of the window, so 8-h
-windows are 8 elapsed hours, exact on daylight-saving days.
+windows are 8 elapsed hours, exact on daylight-saving days. :func:`stats_days` computes many
+days in one pass (the backfill).
 """
 
 from __future__ import annotations
@@ -101,6 +109,23 @@ def exceeds(value, threshold, round_values: bool):
     with np.errstate(invalid="ignore"):
         result = values > threshold
     return result if result.ndim else bool(result)
+
+
+def published_daily_value(value):
+    """The daily mean as Geod'air publishes it (``valeur``): the publication rule, not a comparison rule.
+
+    Values of 10 µg/m³ and above are rounded to the integer, values below to 0.1, halves away
+    from zero (17.5556 → 18, 105.3 → 105, 7.625 → 7.6; methods.md §1.1 "Time base", bullet
+    "Verified (December 2026)" [V]). For display and comparison with published figures only:
+    thresholds are compared with the unrounded value (:func:`exceeds`). NaN stays NaN (Geod'air
+    publishes a day without data as 0.0 with ``taux de saisie`` 0, a missing value).
+    """
+    values = np.asarray(value, dtype=float)
+    scale = np.where(np.abs(values) >= 10, 1.0, 10.0)
+    # The scaled value is rounded to 9 decimals first, so that 7.25 × 10 = 72.49999… still rounds up.
+    scaled = np.round(np.abs(values) * scale, 9)
+    result = np.sign(values) * np.floor(scaled + 0.5) / scale
+    return result if result.ndim else float(result)
 
 
 def longest_run_above(values: np.ndarray, threshold: float, round_values: bool) -> np.ndarray:
