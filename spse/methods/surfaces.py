@@ -101,14 +101,14 @@ def station_hourly(air_hourly: pd.DataFrame) -> pd.DataFrame:
 
 
 def _validation_rows(day: dt.date, pollutant: str, matrix: np.ndarray, predicted: np.ndarray, n_day_hours: int,
-                     method: str) -> list[dict]:
+                     method: str, rules: stats.CoverageRules) -> list[dict]:
     """LOO error rows; ``matrix`` and ``predicted`` are (stations × window hours) [µg/m³]."""
     rows = []
     rmse, bias, _, n_st = errors(predicted[:, stats.LEAD_HOURS:].T, matrix[:, stats.LEAD_HOURS:].T)
     rows.append({"statistic": "1h", "n_stations": n_st, "loo_rmse": rmse, "loo_bias": bias})
     with_8h = pollutant == stats.O3
-    observed_daily = stats.stats_from_matrix(matrix, n_day_hours, with_8h)
-    predicted_daily = stats.stats_from_matrix(predicted, n_day_hours, with_8h)
+    observed_daily = stats.stats_from_matrix(matrix, n_day_hours, with_8h, rules)
+    predicted_daily = stats.stats_from_matrix(predicted, n_day_hours, with_8h, rules)
     for statistic in stats.STATISTICS:
         if statistic in observed_daily:
             rmse, bias, _, n_st = errors(predicted_daily[statistic]["value"], observed_daily[statistic]["value"])
@@ -205,6 +205,7 @@ def build_surfaces_days(days: list[dt.date], air_hourly: pd.DataFrame, stations:
     if model_hourly is not None and len(days) > 1:
         raise ValueError("a CAMS run (model_hourly) backs the surfaces of one day only")
     time_bases = tuple(time_bases) or (params.text("day_time_base"),)
+    rules = stats.CoverageRules.from_params(params)
     power = params.float("idw_power")
     background_only = params.bool("idw_background_only")
     suffix = f"p{power:g}_{BACKGROUND if background_only else 'all_stations'}_loo"
@@ -221,7 +222,7 @@ def build_surfaces_days(days: list[dt.date], air_hourly: pd.DataFrame, stations:
     station_matrix, station_series = stats.to_window_matrix(hourly, ["station_id", "station_class", "pollutant"],
                                                             window)
     station_daily = _daily_frames(station_matrix, station_series, (station_series["pollutant"] == stats.O3).to_numpy(),
-                                  slices, COLUMNS["station_daily"])
+                                  window, days, time_bases, rules, COLUMNS["station_daily"])
 
     if stations is None:
         stations = pd.DataFrame({"station_id": pd.Series(dtype=str), "lon": pd.Series(dtype=float),
@@ -253,19 +254,20 @@ def build_surfaces_days(days: list[dt.date], air_hourly: pd.DataFrame, stations:
         loo = loo_predictions(station_xy, matrix.T, power).T
         for day_slices in slices[:len(days)]:
             validation.extend(_validation_rows(day_slices.day, pollutant, matrix[:, day_slices.window],
-                                               loo[:, day_slices.window], day_slices.n_hours, f"{IDW}_{suffix}"))
+                                               loo[:, day_slices.window], day_slices.n_hours, f"{IDW}_{suffix}", rules))
         if model_run is not None:
             day_slices = slices[0]
             model_estimates, model_rows = _model_residual(
-                days[0], pollutant, matrix, station_ids, station_xy, stations, cells, target_xy, model_run, window,
-                day_slices, power, f"{MODEL_RESIDUAL_IDW}_{suffix}", with_surface=surface_method == MODEL_RESIDUAL_IDW)
+                pollutant, matrix, station_ids, station_xy, stations, cells, target_xy, model_run, window,
+                day_slices, power, f"{MODEL_RESIDUAL_IDW}_{suffix}", rules,
+                with_surface=surface_method == MODEL_RESIDUAL_IDW)
             validation.extend(model_rows)
             if model_estimates is not None:
                 estimates = model_estimates
         values[k] = estimates[in_surface]
         n_stations[k] = n_used[in_surface]
-        daily = _daily_frames(estimates.T, series, np.full(len(cells), pollutant == stats.O3), slices,
-                              COLUMNS["surface_daily"])
+        daily = _daily_frames(estimates.T, series, np.full(len(cells), pollutant == stats.O3), window, days,
+                              time_bases, rules, COLUMNS["surface_daily"])
         daily.insert(2, "pollutant", pollutant)
         surface_daily.append(daily[list(COLUMNS["surface_daily"])])
 
@@ -333,23 +335,51 @@ def _surface_hours(days: list[dt.date], time_base: str) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(np.concatenate(naive) if naive else [], dtype="datetime64[ns]").tz_localize("UTC")
 
 
-def _daily_frames(matrix: np.ndarray, series: pd.DataFrame, with_8h: np.ndarray, slices: list[_DaySlices],
+def _daily_frames(matrix: np.ndarray, series: pd.DataFrame, with_8h: np.ndarray, window: pd.DatetimeIndex,
+                  days: list[dt.date], time_bases: tuple[str, ...], rules: stats.CoverageRules,
                   columns: dict[str, Column]) -> pd.DataFrame:
-    """Daily statistics of each (series × window hour) ``matrix`` row for every day slice, as one long frame."""
-    frames = [stats.stats_frame(stats.stats_from_matrix(matrix[:, s.window], s.n_hours, with_8h), series, s.day,
-                                s.time_base) for s in slices]
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(columns))
+    """Daily statistics of each (series × ``window`` hour) ``matrix`` row, every day and time base, one long frame.
+
+    Rows are ordered by time base, statistic, series and day; the frame is assembled from
+    numpy arrays (:func:`spse.methods.stats.stats_days`), not day by day.
+    """
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in [*series.columns, *stats.COLUMNS]}
+    keys = {c: series[c].to_numpy(dtype=object) for c in series.columns}
+    dates = np.array(days, dtype=object)
+    for time_base in time_bases:
+        result = stats.stats_days(matrix, window, days, time_base, with_8h, rules)
+        for statistic in stats.STATISTICS:
+            if statistic not in result:
+                continue
+            r = result[statistic]
+            n_rows, n_days = r["value"].shape
+            expected = np.broadcast_to(np.asarray(r["n_expected"], dtype=np.int64), (n_rows, n_days)).reshape(-1)
+            n_valid = np.asarray(r["n_valid"], dtype=np.int64).reshape(-1)
+            for c in series.columns:
+                parts[c].append(np.repeat(keys[c][r["rows"]], n_days))
+            parts["date"].append(np.tile(dates, n_rows))
+            parts["statistic"].append(np.full(n_rows * n_days, statistic, dtype=object))
+            parts["value"].append(np.asarray(r["value"], dtype=float).reshape(-1))
+            parts["n_valid"].append(n_valid)
+            parts["n_expected"].append(expected)
+            parts["coverage"].append(np.where(expected > 0, n_valid / np.maximum(expected, 1), 0.0))
+            parts["is_valid"].append(np.asarray(r["is_valid"], dtype=bool).reshape(-1))
+            parts["time_base"].append(np.full(n_rows * n_days, time_base, dtype=object))
+    if not parts["value"]:
+        return pd.DataFrame(columns=[c for c in columns if c in parts])
+    frame = pd.DataFrame({c: np.concatenate(v) for c, v in parts.items()})
     return frame[[c for c in columns if c in frame.columns]]
 
 
-def _model_residual(day: dt.date, pollutant: str, matrix: np.ndarray, station_ids: pd.Series,
-                    station_xy: np.ndarray, stations: pd.DataFrame, cells: pd.DataFrame, target_xy: np.ndarray,
-                    model_run: pd.DataFrame, window: pd.DatetimeIndex, day_slices: _DaySlices, power: float,
-                    method: str, with_surface: bool) -> tuple[np.ndarray | None, list[dict]]:
+def _model_residual(pollutant: str, matrix: np.ndarray, station_ids: pd.Series, station_xy: np.ndarray,
+                    stations: pd.DataFrame, cells: pd.DataFrame, target_xy: np.ndarray, model_run: pd.DataFrame,
+                    window: pd.DatetimeIndex, day_slices: _DaySlices, power: float, method: str,
+                    rules: stats.CoverageRules, with_surface: bool) -> tuple[np.ndarray | None, list[dict]]:
     """LOO rows and, if ``with_surface``, estimates (window hours × cells) of the CAMS + residual IDW method.
 
     ``(None, [])`` when the run has no value of ``pollutant`` at a valid station in the window.
     """
+    day = day_slices.day
     points = (stations.drop_duplicates("station_id").set_index("station_id")
               .loc[station_ids, ["lon", "lat"]].rename_axis("station_id").reset_index())
     model_stations = residual.model_matrix(model_run, pollutant, window, points, "station_id")
@@ -360,7 +390,7 @@ def _model_residual(day: dt.date, pollutant: str, matrix: np.ndarray, station_id
         return None, []
     predicted = residual.model_residual_loo_predictions(station_xy, observed, model_stations, power).T
     rows = _validation_rows(day, pollutant, matrix[:, day_slices.window], predicted[:, day_slices.window],
-                            day_slices.n_hours, method)
+                            day_slices.n_hours, method, rules)
     if not with_surface:
         return None, rows
     model_cells = residual.model_matrix(model_run, pollutant, window, cells, "cell_id")

@@ -205,13 +205,14 @@ def build_surfaces_days(days: list[dt.date], model_hourly=None) -> dict[str, int
 
 def build_noise(day: dt.date) -> dict[str, int]:
     """Daily Ld, Le, Ln, Lden at the noise stations for ``day``."""
+    from spse.core import register
     from spse.methods import noise
 
     hourly = lake.read_days("noise_hourly", [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
     if hourly.empty:
         log.warning("no noise_hourly data around %s", day)
         return {"noise_station_daily": 0}
-    frame = noise.noise_daily(hourly, day)
+    frame = noise.noise_daily(hourly, day, noise.NoiseRules.from_params(register.parameters()))
     lake.write_partition("noise_station_daily", lake.date_partition(day), frame)
     return {"noise_station_daily": len(frame)}
 
@@ -222,12 +223,12 @@ def build_forecast(day: dt.date) -> dict[str, int]:
     Reads the ``cams_europe_forecast`` runs that ``ensure_inputs`` landed (base times
     ``day - 1`` and ``day``, 00 UTC); without any run in the lake nothing is written.
     """
-    from spse.methods import forecast
+    from spse.pipeline import forecast_step
 
     if not lake.partitions("forecast_cams"):
         log.info("no CAMS forecast run in the lake (source cams_europe_forecast): skipped")
         return {}
-    tables = forecast.build_forecast(day + dt.timedelta(days=1))
+    tables = forecast_step.build_forecast(day + dt.timedelta(days=1))
     return {name: len(frame) for name, frame in tables.items()}
 
 
