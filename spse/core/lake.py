@@ -133,6 +133,13 @@ def latest_partition(dataset: str) -> str | None:
     return found[-1] if found else None
 
 
+def count_rows(dataset: str, partition: str) -> int:
+    """Rows of one partition, from its Parquet footer (the data is not read)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_metadata(partition_path(dataset, partition)).num_rows
+
+
 def read_partition(dataset: str, partition: str) -> pd.DataFrame:
     """Read one partition of ``dataset``; ``FileNotFoundError`` when it is absent."""
     return pd.read_parquet(partition_path(dataset, partition))

@@ -295,7 +295,9 @@ def hourly_frame(surface_hourly: xr.Dataset) -> pd.DataFrame:
     n_pollutants, n_hours, n_cells = surface_hourly["value"].shape
     values = surface_hourly["value"].to_numpy().astype(float).reshape(-1)
     frame = pd.DataFrame({
-        "cell_id": np.tile(surface_hourly["cell_id"].to_numpy(), n_pollutants * n_hours),
+        # object, not the Arrow string type: 0.3 M strings a day would be copied into Arrow buffers
+        "cell_id": pd.Series(np.tile(surface_hourly["cell_id"].to_numpy().astype(object), n_pollutants * n_hours),
+                             dtype=object),
         "pollutant": np.repeat(surface_hourly["pollutant"].to_numpy(), n_hours * n_cells),
         "ts_start_utc": pd.DatetimeIndex(np.tile(np.repeat(surface_hourly["time"].to_numpy(), n_cells),
                                                  n_pollutants)).tz_localize("UTC"),
