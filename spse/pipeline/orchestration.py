@@ -559,3 +559,57 @@ def build_watch_dag() -> DAG:
         check_published()
 
     return spse_daily_watch()
+
+
+BACKFILL_DAG_ID = "spse_backfill"
+BACKFILL_TIMEOUT = dt.timedelta(hours=3)
+BACKFILL_DOC = """
+### spse_backfill: many past days in bulk
+
+Triggered by hand with `first_date` and `last_date` (local days, Europe/Paris, both included)
+and `force` (rebuild days already built). One task runs `spse.pipeline.backfill.backfill`: the
+sources of every day, the surfaces of a month of hours in one interpolation, the alerts day
+after day in order, then one warehouse build and one publish. It runs in the one-slot pool
+`spse_writer` and takes the writer lock, so a `spse_daily` run waits for it rather than
+interleaving with it. Days already built are skipped: a failed backfill is resumed by
+triggering it again. `spse backfill --from D1 --to D2` does the same without Airflow.
+"""
+
+
+def build_backfill_dag() -> DAG:
+    """``spse_backfill``: the bulk backfill of a range of days, triggered by hand (:data:`BACKFILL_DOC`)."""
+
+    @dag(
+        dag_id=BACKFILL_DAG_ID,
+        schedule=None,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args={"owner": OWNER, "retries": 2, "retry_delay": dt.timedelta(minutes=5)},
+        tags=["spse", "backfill"],
+        doc_md=BACKFILL_DOC,
+        params={"first_date": Param(None, type="string", pattern=DATE_PATTERN, title="First day",
+                                    description="First local day (Europe/Paris, YYYY-MM-DD)"),
+                "last_date": Param(None, type="string", pattern=DATE_PATTERN, title="Last day",
+                                   description="Last local day, included"),
+                "force": Param(False, type="boolean", title="Rebuild days already built")},
+    )
+    def spse_backfill() -> None:
+        @task(task_id="backfill", pool=WRITER_POOL, execution_timeout=BACKFILL_TIMEOUT)
+        def backfill() -> dict[str, Any]:
+            from spse.pipeline import backfill as bulk
+
+            params = get_current_context()["params"]
+            report = bulk.backfill(dt.date.fromisoformat(params["first_date"]),
+                                   dt.date.fromisoformat(params["last_date"]), force=bool(params["force"]),
+                                   progress=False)
+            if report.missing:
+                log.warning("spse_backfill: days without air observations: %s",
+                            ", ".join(f"{d}: {why}" for d, why in sorted(report.missing.items())))
+            return {"built": len(report.built), "skipped": len(report.skipped),
+                    "missing": [d.isoformat() for d in sorted(report.missing)], "alerts": report.alerts,
+                    "warehouse": report.warehouse, "seconds": report.seconds}
+
+        backfill()
+
+    return spse_backfill()

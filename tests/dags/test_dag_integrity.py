@@ -88,7 +88,7 @@ def test_one_ingest_dag_per_registered_source(dagbag):
     expected = {f"ingest_{s.name}" for s in sources.discover()}
     found = {dag_id for dag_id in dagbag.dag_ids if dag_id.startswith("ingest_")}
     assert found == expected
-    assert set(dagbag.dag_ids) == expected | {"spse_daily", "spse_daily_watch"}
+    assert set(dagbag.dag_ids) == expected | {"spse_daily", "spse_daily_watch", "spse_backfill"}
 
 
 @pytest.mark.parametrize("source", sources.discover(), ids=lambda s: s.name)
