@@ -30,7 +30,7 @@ SEED = 20260115
 BUNDLE_FORMAT = "1"
 MARKER = "BUNDLE_VERSION"
 # One independent random stream per part, so changing one part leaves the others' bytes unchanged.
-_STREAMS = {"air": 1, "noise": 2, "population": 3, "facilities": 4}
+_STREAMS = {"air": 1, "noise": 2, "population": 3, "facilities": 4, "air_year": 5}
 
 
 def bundle_version() -> str:
@@ -53,9 +53,10 @@ def _default_root() -> Path:
 
 
 def _write_all(root: Path) -> None:
-    from spse.pipeline.demo import air, facilities, forecast, noise, noise_map, population, zones
+    from spse.pipeline.demo import air, air_year, facilities, forecast, noise, noise_map, population, zones
 
     air.write(root, _rng("air"))
+    air_year.write(root, _rng("air_year"))
     forecast.write(root)
     noise.write(root, _rng("noise"))
     noise_map.write(root)
