@@ -43,7 +43,7 @@ FILES = [
     "bruitparif_rumeur/SiteListByTags.json",
     *[f"bruitparif_rumeur/PeriodicValues2/{site}/{day}.json"
       for site in ("PARIS-PERIPHERIQUE-EST", "PARIS-BD-SOULT", "PARIS-RUE-DE-RIVOLI", "PARIS-QUAI-DE-LA-RAPEE")
-      for day in ("2026-01-14", "2026-01-15")],
+      for day in E2_DAYS[1:]],  # local days 2025-01-16 to 2026-01-15
     "noise_map_cbs/N_BRUIT_ZBRD_INFRA_R_A_LD_S_075.geojson",
     "noise_map_cbs/N_BRUIT_ZBRD_INFRA_R_A_LN_S_075.geojson",
     "insee_filosofi_200m/Filosofi2017_carreaux_200m_met.csv",

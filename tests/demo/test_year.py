@@ -240,3 +240,32 @@ def test_local_d1_now_has_its_24_hours_and_stays_ordinary(daily, hourly):
     assert d1["ts_start_utc"].min() == pd.Timestamp("2026-01-13 23:00", tz="UTC")
     pm10 = daily[(daily["day"] == D1) & (daily["pollutant"] == "PM10")]
     assert pm10["mean"].between(20, 40).all()
+
+
+NOISE_SITES = ("PARIS-PERIPHERIQUE-EST", "PARIS-BD-SOULT", "PARIS-RUE-DE-RIVOLI", "PARIS-QUAI-DE-LA-RAPEE")
+
+
+def test_noise_covers_every_local_day_of_the_year(bundle):
+    for site in NOISE_SITES:
+        found = sorted(p.stem for p in (bundle / "bruitparif_rumeur/PeriodicValues2" / site).glob("*.json"))
+        assert found == [d.isoformat() for d in _days(FIRST, LAST)], site
+
+
+@pytest.mark.parametrize(("day", "hours"), [(dt.date(2025, 3, 30), 23), (dt.date(2025, 10, 26), 25),
+                                            (dt.date(2025, 7, 1), 24), (dt.date(2026, 1, 13), 24)])
+def test_noise_year_days_parse_with_their_local_hours(bundle, day, hours):
+    source = spse.sources.get("bruitparif_rumeur")
+    # (Ld, Le, Ln) of docs/demo.md "Noise"; year days scatter around them (σ 0.5 daily, 0.8 hourly)
+    design = {"PARIS-PERIPHERIQUE-EST": (76.0, 74.0, 71.0), "PARIS-QUAI-DE-LA-RAPEE": (65.0, 62.0, 57.0),
+              "PARIS-RUE-DE-RIVOLI": (70.0, 68.0, 62.0), "PARIS-BD-SOULT": (72.0, 70.0, 66.0)}
+    for site in NOISE_SITES:
+        relative = f"PeriodicValues2/{site}/{day.isoformat()}.json"
+        result = source.parse((bundle / "bruitparif_rumeur" / relative).read_bytes(), relative)
+        assert result.rejects.empty
+        rows = result.frame
+        assert len(rows) == hours and rows["is_valid"].all() and rows["ts_start_utc"].is_unique
+        local_hour = rows["ts_start_utc"].dt.tz_convert(TZ).dt.hour
+        period = np.where((local_hour >= 6) & (local_hour < 18), 0, np.where((local_hour >= 18) & (local_hour < 22),
+                                                                             1, 2))
+        expected = np.array(design[site])[period]
+        assert np.abs(rows["laeq_dba"].to_numpy() - expected).max() < 6.0, site

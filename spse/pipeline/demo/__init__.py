@@ -30,7 +30,7 @@ SEED = 20260115
 BUNDLE_FORMAT = "1"
 MARKER = "BUNDLE_VERSION"
 # One independent random stream per part, so changing one part leaves the others' bytes unchanged.
-_STREAMS = {"air": 1, "noise": 2, "population": 3, "facilities": 4, "air_year": 5}
+_STREAMS = {"air": 1, "noise": 2, "population": 3, "facilities": 4, "air_year": 5, "noise_year": 6}
 
 
 def bundle_version() -> str:
@@ -59,6 +59,7 @@ def _write_all(root: Path) -> None:
     air_year.write(root, _rng("air_year"))
     forecast.write(root)
     noise.write(root, _rng("noise"))
+    noise.write_year(root, _rng("noise_year"))
     noise_map.write(root)
     population.write(root, _rng("population"))
     zones.write(root)
