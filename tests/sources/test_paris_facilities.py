@@ -147,3 +147,22 @@ def test_wrong_shapes_are_refused():
         SOURCE.parse(b"a;b\n", "creches/exports/csv")
     with pytest.raises(SchemaError, match="HTML"):
         SOURCE.parse(b"<html><body>Too many requests</body></html>", "centres-pmi/exports/csv")
+
+
+def test_demo_creche_and_ehpad_exports_give_their_capacities():
+    import numpy as np
+
+    from spse.pipeline.demo import facilities as demo
+    from spse.pipeline.demo.files import csv_text
+
+    for dataset in demo.DATASETS:
+        if dataset.dataset_id not in demo.CAPACITY_COLUMNS:
+            continue
+        table = demo.frame(dataset, np.random.default_rng(4))
+        name = f"{dataset.dataset_id}/exports/csv"
+        result = SOURCE.parse(("\ufeff" + csv_text(table, ";")).encode(), name)
+        label, low, high = demo.CAPACITY_COLUMNS[dataset.dataset_id]
+        expected = table.set_index("Identifiant")[label].astype(int)
+        got = result.frame.set_index("facility_id")["capacity"]
+        assert (got == expected.loc[got.index]).all() and got.between(low, high).all()
+        assert set(result.frame["capacity_unit"]) == {"places" if label == "Nombre de places" else "beds"}
