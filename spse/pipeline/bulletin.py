@@ -6,9 +6,9 @@ summary through :mod:`spse.pipeline.warehouse.report`) and writes
 (``marts.alerts``, each with its sensitive facilities named most sensitive first, capped at
 :data:`FACILITIES_SHOWN` with "et N autres", and the crèche places concerned), key numbers
 per arrondissement (``marts.zone_key_indicators_daily``: population-weighted PM10 and PM2.5
-daily means, NO2 daily maximum hourly value, O3 daily maximum 8-hour mean, µg/m³), residents above daily thresholds
-(``marts.population_above_threshold_daily``), station coverage (``marts.station_daily``), an
-inline SVG map of the arrondissements coloured by the PM10 population-weighted daily mean
+daily means, NO2 daily maximum hourly value, O3 daily maximum 8-hour mean, µg/m³), residents
+above daily thresholds (``marts.population_above_threshold_daily``), station coverage
+(``marts.station_daily``), an inline SVG map of the arrondissements coloured by the PM10 population-weighted daily mean
 (class bounds from the threshold register: WHO 2021 guideline, R221-1 information and alert
 thresholds), and a note on method and provenance. No network resource: CSS inline, no
 script, no font, no image file; every text is escaped (``html.escape``). Day: Europe/Paris
