@@ -1,18 +1,19 @@
 """The daily bulletin: one self-contained HTML page per local day, from the published warehouse.
 
 ``render(day)`` reads the published warehouse read-only (the queries it shares with the
-summary through :mod:`spse.pipeline.warehouse.report`) and writes
-``settings().bulletin / f"{day}.html"`` atomically. The page holds the day's alerts
-(``marts.alerts``, each with its sensitive facilities named most sensitive first, capped at
-:data:`FACILITIES_SHOWN` with "et N autres", and the crèche places concerned), key numbers
-per arrondissement (``marts.zone_key_indicators_daily``: population-weighted PM10 and PM2.5
-daily means, NO2 daily maximum hourly value, O3 daily maximum 8-hour mean, µg/m³), residents
-above daily thresholds (``marts.population_above_threshold_daily``), station coverage
-(``marts.station_daily``), an inline SVG map of the arrondissements coloured by the PM10 population-weighted daily mean
-(class bounds from the threshold register: WHO 2021 guideline, R221-1 information and alert
-thresholds), and a note on method and provenance. No network resource: CSS inline, no
-script, no font, no image file; every text is escaped (``html.escape``). Day: Europe/Paris
-unless the register says otherwise. References: methods.md §1.1, §3, §6.1, §8.
+summary through :mod:`spse.pipeline.warehouse.report`) and writes ``settings().bulletin /
+f"{day}.html"`` atomically. The page holds the day's alerts (``marts.alerts``, each with its
+sensitive facilities named most sensitive first, capped at :data:`FACILITIES_SHOWN` with "et
+N autres", and the crèche places concerned), key numbers per arrondissement
+(``marts.zone_key_indicators_daily``: population-weighted PM10 and PM2.5 daily means, NO2
+daily maximum hourly value, O3 daily maximum 8-hour mean, µg/m³), residents above daily
+thresholds (``marts.population_above_threshold_daily``), station coverage
+(``marts.station_daily``), an inline SVG map of the arrondissements coloured by the PM10
+population-weighted daily mean (class bounds from the threshold register: WHO 2021
+guideline, R221-1 information and alert thresholds), and a note on method and provenance. No
+network resource: CSS inline, no script, no font, no image file; every text is escaped
+(``html.escape``). Day: Europe/Paris unless the register says otherwise. References:
+methods.md §1.1, §3, §6.1, §8.
 """
 
 from __future__ import annotations
