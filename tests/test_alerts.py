@@ -61,7 +61,14 @@ def world() -> dict[str, pd.DataFrame]:
     facilities = pd.DataFrame({
         "facility_id": ["F1", "F2", "F3", "F4", "F5"],
         "category": ["creche", "ecole_maternelle", "ehpad", "creche", "hospital"],
-        "name": ["Crèche Oberkampf", "École maternelle Voltaire", "EHPAD Belleville", "Crèche Nord", "Hôpital Nord"]})
+        "name": ["Crèche Oberkampf", "École maternelle Voltaire", "EHPAD Belleville", "Crèche Nord", "Hôpital Nord"],
+        "address": ["12 RUE OBERKAMPF", "6 CITE VOLTAIRE", "30 RUE DE CHARENTON", "2 RUE DU NORD", "1 RUE DU NORD"],
+        "postcode": ["75011", "75011", "75012", "75011", "75011"],
+        "zone_id": ["75111", "75111", "75112", "75111", "75111"],
+        "arrondissement": ["11e arrondissement", "11e arrondissement", "12e arrondissement", "11e arrondissement",
+                           "11e arrondissement"],
+        "capacity": pd.array([60, None, 84, 40, None], dtype="Int64"),
+        "capacity_unit": ["places", None, "beds", "places", None]})
     facility_cells = pd.DataFrame({"facility_id": ["F1", "F2", "F3", "F4", "F5"],
                                    "cell_id": [cell(1, 1), cell(2, 0), cell(2, 0), cell(0, 2), cell(1, 2)]})
     station_cells = pd.DataFrame({
@@ -167,6 +174,11 @@ def test_no2_at_traffic_station_affects_its_cell_and_cells_within_100_m(world):
     assert alert["zone_names"] == "Paris 11e Arrondissement, Paris 12e Arrondissement"
     assert alert["facility_count"] == 3 and alert["facility_ids"] == "F1,F2,F3"
     assert json.loads(alert["facilities_by_category"]) == {"creche": 1, "ecole_maternelle": 1, "ehpad": 1}
+    # F1 is the only crèche of the affected cells: its 60 places; F4 (40 places) is outside them
+    assert (alert["children_in_creches"], alert["creches_without_capacity"]) == (60, 0)
+    listed = json.loads(alert["facilities"])
+    assert [(f["name"], f["capacity"]) for f in listed] == [
+        ("Crèche Oberkampf", 60), ("École maternelle Voltaire", None), ("EHPAD Belleville", 84)]
     # grid population 6 100: 10 % = 610 ≤ 1 100, so the (indicative) population criterion is met
     assert bool(alert["meets_episode_criteria"])
     assert not air(run_evaluate(world, station_hourly=frame,
@@ -294,7 +306,12 @@ def test_run_writes_partition_and_outbox_and_rerun_replaces(world, spse_home):
     assert note["threshold"]["value"] == 200.0 and "R221-1" in note["threshold"]["reference"]
     assert note["population"] == {"total": 1100.0, "age_0_5": 65.0, "age_65_plus": 195.0, "poor_households": 220.0}
     assert [f["facility_id"] for f in note["facilities"]] == ["F1", "F2", "F3"]
-    assert note["facilities"][0] == {"facility_id": "F1", "name": "Crèche Oberkampf", "category": "creche"}
+    assert note["facilities"][0] == {
+        "facility_id": "F1", "name": "Crèche Oberkampf", "category": "creche", "address": "12 RUE OBERKAMPF",
+        "postcode": "75011", "zone_id": "75111", "arrondissement": "11e arrondissement", "capacity": 60,
+        "capacity_unit": "places"}
+    assert (note["children_in_creches"]["places"], note["children_in_creches"]["creches_without_capacity"]) == (
+        60, 0)
     assert [z["zone_name"] for z in note["zones"]] == ["Paris 11e Arrondissement", "Paris 12e Arrondissement"]
     assert note["recommendation"].startswith("Personnes vulnérables")
 
@@ -354,3 +371,32 @@ def test_alert_inputs_from_lake(world, spse_home):
 def test_alert_inputs_from_lake_need_the_grid(spse_home):
     with pytest.raises(FileNotFoundError, match="'grid_cells' has no partition"):
         AlertInputs.from_lake(DAY)
+
+
+def test_facilities_most_sensitive_first_and_children_in_creches():
+    from spse.pipeline.alerts import impact
+
+    affected = pd.DataFrame({"rule": [0, 0, 1], "cell_id": ["A", "B", "C"]})
+    facilities = pd.DataFrame({
+        "facility_id": ["a-college", "b-ehpad", "c-creche", "d-creche", "e-maternelle", "f-creche", "g-pmi"],
+        "category": ["college", "ehpad", "creche", "creche", "ecole_maternelle", "creche", "pmi"],
+        "name": ["Collège Ravel", "EHPAD Didot", "Crèche Tandou", "Crèche Alésia", "Maternelle Lepic",
+                 "Crèche sans places", "PMI Crimée"],
+        "capacity": pd.array([600, 84, 66, 45, 120, None, None], dtype="Int64")})
+    cells = pd.DataFrame({"facility_id": facilities["facility_id"], "cell_id": ["A", "A", "B", "A", "B", "B", "C"]})
+    out = impact._facilities(affected, cells, facilities, ["creche", "pmi", "ecole_maternelle", "ehpad", "college"])
+    rule0 = out.set_index("rule").loc[0]
+    names = [f["name"] for f in json.loads(rule0["facilities"])]
+    # crèches first (by name: Alésia, sans places, Tandou), then maternelle, EHPAD, collège
+    assert names == ["Crèche Alésia", "Crèche sans places", "Crèche Tandou", "Maternelle Lepic", "EHPAD Didot",
+                     "Collège Ravel"]
+    # 45 + 66 places; the crèche without a capacity is counted apart
+    assert (rule0["children_in_creches"], rule0["creches_without_capacity"]) == (111, 1)
+    assert rule0["facility_ids"] == "a-college,b-ehpad,c-creche,d-creche,e-maternelle,f-creche"
+    rule1 = out.set_index("rule").loc[1]
+    assert (rule1["children_in_creches"], rule1["creches_without_capacity"]) == (0, 0)
+    assert json.loads(rule1["facilities"])[0]["capacity"] is None
+    # the register order ranks the PMI before the maternelle; an unknown id comes last with empty fields
+    details = impact.facility_details("e-maternelle,zz,g-pmi", facilities)
+    assert [d["facility_id"] for d in details] == ["g-pmi", "e-maternelle", "zz"]
+    assert details[2] == dict.fromkeys(impact.FACILITY_FIELDS) | {"facility_id": "zz"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import re
 
 import duckdb
@@ -30,6 +31,16 @@ ALERT = {
     "population_total": 1100.0, "pop_0_5": 65.0, "pop_65p": 195.0, "pop_poor_households": 220.0,
     "facility_count": 3, "facility_ids": "F1,F2,F3",
     "facilities_by_category": '{"creche": 1, "ecole_maternelle": 1, "ehpad": 1}',
+    "facilities": json.dumps([
+        {"facility_id": "F1", "name": "Crèche Oberkampf", "category": "creche", "address": "12 RUE OBERKAMPF",
+         "postcode": "75011", "zone_id": "75111", "arrondissement": "11e arrondissement", "capacity": 60,
+         "capacity_unit": "places"},
+        {"facility_id": "F2", "name": "École <Voltaire>", "category": "ecole_maternelle", "address": "6 CITE VOLTAIRE",
+         "postcode": "75011", "zone_id": "75111", "arrondissement": "11e arrondissement", "capacity": None,
+         "capacity_unit": None},
+        {"facility_id": "F3", "name": "EHPAD Belleville", "category": "ehpad", "address": None, "postcode": None,
+         "zone_id": None, "arrondissement": None, "capacity": 84, "capacity_unit": "beds"}], ensure_ascii=False),
+    "children_in_creches": 60, "creches_without_capacity": 0,
     "recommendation": "Personnes vulnérables et sensibles : Évitez les zones à fort trafic.", "status": "opened",
     "episode_start_date": DAY, "meets_episode_criteria": False, "triggered_by": "{}", "time_base": "Europe/Paris"}
 DATA_QUALITY = {**{c: None for c in COLUMNS}, "alert_id": "1", "date": DAY, "kind": "data_quality",
@@ -90,6 +101,13 @@ def test_bulletin_holds_the_alert_the_map_and_no_network_resource(warehouse, sps
     assert "NO2 : Information-recommandation (information, FR_R221-1)" in page
     assert "1\u202f100 habitants, dont 65 enfants" in page and "195 personnes de 65 ans" in page
     assert "crèches : 1, écoles maternelles : 1, EHPAD : 1" in page
+    # named, most sensitive first, with category, capacity and address
+    first, second, third = (page.index(t) for t in ("Crèche Oberkampf", "École &lt;Voltaire&gt;", "EHPAD Belleville"))
+    assert first < second < third
+    assert ("Crèche Oberkampf (crèche, 60 places) : 12 RUE OBERKAMPF, 75011, 11e arrondissement" in page)
+    assert "École &lt;Voltaire&gt; (école maternelle) : 6 CITE VOLTAIRE" in page
+    assert "EHPAD Belleville (EHPAD, 84 lits)</li>" in page
+    assert "Enfants accueillis en crèche dans la zone concernée : 60 places (capacité de la crèche)." in page
     assert "Évitez les zones à fort trafic" in page
     assert "noise_hourly" in page  # the data-quality alert is listed
     assert "Paris 11e &lt;Arrondissement&gt;" in page and "<Arrondissement>" not in page
@@ -141,3 +159,24 @@ def test_bulletin_says_what_the_figures_lack(warehouse, spse_home):
     page = bulletin.render(DAY, warehouse_path=warehouse).read_text(encoding="utf-8")
     section = page.split("<h2>Ce qui manque aux chiffres du jour</h2>")[1].split("<h2>")[0]
     assert re.findall(r"<li>(.*?)</li>", section) == ["bruit (noise_hourly) : pas de données le 2025-07-02"]
+
+
+def _facility(i: int, category: str, capacity: int | None) -> dict:
+    return {"facility_id": f"F{i}", "name": f"Établissement {i:02d}", "category": category, "address": None,
+            "postcode": None, "zone_id": None, "arrondissement": None, "capacity": capacity,
+            "capacity_unit": "places" if capacity is not None else None}
+
+
+def test_named_facilities_are_capped_with_the_rest_counted():
+    listed = [_facility(i, "creche", 30 if i < 3 else None) for i in range(1, 4)] + [
+        _facility(i, "college", None) for i in range(4, 11)]
+    row = {"facilities": json.dumps(listed), "children_in_creches": 60, "creches_without_capacity": 1}
+    text = bulletin.facility_list(row, shown=8)
+    names = re.findall(r"Établissement (\d\d)", text)
+    assert names == [f"{i:02d}" for i in range(1, 9)]
+    assert "<li>et 2 autres</li>" in text
+    # crèches F1, F2 (30 places each) and F3 (unknown)
+    assert "60 places (somme des capacités des 3 crèches ; 1 crèche de capacité inconnue, non comptée)" in text
+    assert "et 1 autre</li>" in bulletin.facility_list(row, shown=9)
+    assert bulletin.facility_list({"facilities": None}) == ""
+    assert bulletin.facility_list({"facilities": json.dumps(listed[3:])}).count("Enfants") == 0

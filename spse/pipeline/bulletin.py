@@ -1,17 +1,19 @@
 """The daily bulletin: one self-contained HTML page per local day, from the published warehouse.
 
 ``render(day)`` reads the published warehouse read-only (the queries it shares with the
-summary through :mod:`spse.pipeline.warehouse.report`) and writes
-``settings().bulletin / f"{day}.html"`` atomically. The page holds the day's alerts
-(``marts.alerts``), key numbers per arrondissement (``marts.zone_key_indicators_daily``:
-population-weighted PM10 and PM2.5 daily means, NO2 daily maximum hourly value, O3 daily
-maximum 8-hour mean, µg/m³), residents above daily thresholds
-(``marts.population_above_threshold_daily``), station coverage (``marts.station_daily``), an
-inline SVG map of the arrondissements coloured by the PM10 population-weighted daily mean
-(class bounds from the threshold register: WHO 2021 guideline, R221-1 information and alert
-thresholds), and a note on method and provenance. No network resource: CSS inline, no
-script, no font, no image file; every text is escaped (``html.escape``). Day: Europe/Paris
-unless the register says otherwise. References: methods.md §1.1, §3, §6.1, §8.
+summary through :mod:`spse.pipeline.warehouse.report`) and writes ``settings().bulletin /
+f"{day}.html"`` atomically. The page holds the day's alerts (``marts.alerts``, each with its
+sensitive facilities named most sensitive first, capped at :data:`FACILITIES_SHOWN` with "et
+N autres", and the crèche places concerned), key numbers per arrondissement
+(``marts.zone_key_indicators_daily``: population-weighted PM10 and PM2.5 daily means, NO2
+daily maximum hourly value, O3 daily maximum 8-hour mean, µg/m³), residents above daily
+thresholds (``marts.population_above_threshold_daily``), station coverage
+(``marts.station_daily``), an inline SVG map of the arrondissements coloured by the PM10
+population-weighted daily mean (class bounds from the threshold register: WHO 2021
+guideline, R221-1 information and alert thresholds), and a note on method and provenance. No
+network resource: CSS inline, no script, no font, no image file; every text is escaped
+(``html.escape``). Day: Europe/Paris unless the register says otherwise. References:
+methods.md §1.1, §3, §6.1, §8.
 """
 
 from __future__ import annotations
@@ -50,8 +52,13 @@ MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "ao�
           "novembre", "décembre"]
 LEVELS = {"information": "Information-recommandation", "alerte": "Alerte", "closed": "Fin d'épisode"}
 CATEGORIES = {"creche": "crèches", "ecole_maternelle": "écoles maternelles", "ecole_elementaire": "écoles élémentaires",
-              "college": "collèges", "pmi": "centres de PMI", "ehpad": "EHPAD", "hospital": "hôpitaux",
-              "centre_sante": "centres de santé"}
+              "college": "collèges", "lycee": "lycées", "pmi": "centres de PMI", "ehpad": "EHPAD",
+              "hospital": "hôpitaux", "centre_sante": "centres de santé"}
+CATEGORY = {"creche": "crèche", "ecole_maternelle": "école maternelle", "ecole_elementaire": "école élémentaire",
+            "college": "collège", "lycee": "lycée", "pmi": "centre de PMI", "ehpad": "EHPAD", "hospital": "hôpital",
+            "centre_sante": "centre de santé"}
+CAPACITY_UNITS = {"places": "places", "pupils": "élèves", "beds": "lits"}
+FACILITIES_SHOWN = 8  # named facilities per alert; the rest are counted ("et N autres")
 STATUS = {"opened": "nouvelle", "ongoing": "en cours", "closed": "levée"}
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:70em;color:#222;
@@ -210,18 +217,63 @@ def _alert_block(row: dict) -> str:
               f"{_num(row['pop_poor_households'])} personnes de ménages pauvres ; {row['n_cells']} carreaux de "
               f"200 m ({_num(row['area_km2'], 2)} km²).")
     facilities = _categories(row.get("facilities_by_category"))
+    named = facility_list(row)
     start = row.get("episode_start_date")
     status = f"{STATUS.get(row['status'], row['status'])}, épisode commencé le {_date_text(start)}"
     return (f"<div class=\"alert {_e(css)}\"><h3>{_e(label)}</h3>"
             f"<p><em>Statut : {_e(status)}.</em></p><p>{_e(value)}</p>"
             f"<p>Zones : {_e(row.get('zone_names') or 'aucune')}.</p><p>{_e(people)}</p>"
-            f"<p>Établissements sensibles ({int(row['facility_count'])}) : {_e(facilities)}.</p>"
+            f"<p>Établissements sensibles ({int(row['facility_count'])}) : {_e(facilities)}.</p>{named}"
             f"<p class=\"rec\"><strong>Recommandations.</strong>\n{_e(row.get('recommendation') or '')}</p></div>")
 
 
 def _categories(text: object) -> str:
     counts = json.loads(text) if isinstance(text, str) and text else {}
-    return ", ".join(f"{CATEGORIES.get(k, k)} : {v}" for k, v in sorted(counts.items())) or "aucun"
+    order = register.parameters().words("facility_sensitivity_order")
+    ranked = sorted(counts.items(), key=lambda kv: (order.index(kv[0]) if kv[0] in order else len(order), kv[0]))
+    return ", ".join(f"{CATEGORIES.get(k, k)} : {v}" for k, v in ranked) or "aucun"
+
+
+def facility_list(row: dict, shown: int = FACILITIES_SHOWN) -> str:
+    """The alert's named facilities as an HTML list, most sensitive first, then the crèche places.
+
+    Reads the row's ``facilities`` JSON (already in the register's sensitivity order):
+    the first ``shown`` are named with category, capacity and address, the others counted
+    ("et N autres"). ``children_in_creches`` [places] follows when the alert holds crèches.
+    Empty when the row has no list (alerts written before it existed).
+    """
+    listed = json.loads(row["facilities"]) if isinstance(row.get("facilities"), str) and row["facilities"] else []
+    if not listed:
+        return ""
+    items = "".join(f"<li>{_e(facility_text(f))}</li>" for f in listed[:shown])
+    more = len(listed) - shown
+    tail = f"<li>et {more} autre{'s' if more > 1 else ''}</li>" if more > 0 else ""
+    return f"<ul class=\"facilities\">{items}{tail}</ul>{_creche_places(row, listed)}"
+
+
+def facility_text(facility: dict) -> str:
+    """``Crèche Tandou (crèche, 66 places) : 18 RUE TANDOU, 75019, 19e arrondissement``."""
+    category = CATEGORY.get(facility.get("category"), facility.get("category") or "catégorie inconnue")
+    capacity = facility.get("capacity")
+    unit = CAPACITY_UNITS.get(facility.get("capacity_unit"), facility.get("capacity_unit") or "")
+    about = f"{category}, {_num(capacity)} {unit}".rstrip() if capacity is not None else category
+    where = ", ".join(str(v) for v in (facility.get("address"), facility.get("postcode"),
+                                       facility.get("arrondissement")) if v)
+    name = facility.get("name") or facility.get("facility_id")
+    return f"{name} ({about})" + (f" : {where}" if where else "")
+
+
+def _creche_places(row: dict, listed: list[dict]) -> str:
+    creches = [f for f in listed if f.get("category") == "creche"]
+    if not creches or row.get("children_in_creches") is None or pd.isna(row.get("children_in_creches")):
+        return ""
+    unknown = sum(1 for f in creches if f.get("capacity") is None)
+    note = (f" ; {unknown} crèche{'s' if unknown > 1 else ''} de capacité inconnue, non comptée"
+            f"{'s' if unknown > 1 else ''}" if unknown else "")
+    basis = (f"somme des capacités des {len(creches)} crèches" if len(creches) > 1
+             else "capacité de la crèche")
+    return (f"<p>Enfants accueillis en crèche dans la zone concernée : {_e(_num(row['children_in_creches']))} "
+            f"places ({basis}{_e(note)}).</p>")
 
 
 def legend_classes() -> list[tuple[float, str]]:

@@ -1,5 +1,12 @@
 with source as (
+    -- partitions written before the named facilities lack these columns: they read as NULL
     select * from lake.alerts
+    union all by name
+    select
+        cast(null as varchar) as facilities,
+        cast(null as bigint) as children_in_creches,
+        cast(null as bigint) as creches_without_capacity
+    where false
 ),
 
 final as (
@@ -27,6 +34,9 @@ final as (
         cast(facility_count as bigint) as facility_count,
         cast(facility_ids as varchar) as facility_ids,
         cast(facilities_by_category as varchar) as facilities_by_category,
+        cast(facilities as varchar) as facilities,
+        cast(children_in_creches as bigint) as children_in_creches,
+        cast(creches_without_capacity as bigint) as creches_without_capacity,
         cast(recommendation as varchar) as recommendation,
         cast(status as varchar) as status,
         cast(episode_start_date as date) as episode_start_date,

@@ -56,6 +56,16 @@ def test_parse_keeps_paris_establishments_of_the_mapped_categories():
     SOURCE.check(result.frame)
 
 
+def test_postcode_arrondissement_and_no_capacity():
+    frame = SOURCE.parse((FIXTURES / NAME).read_bytes(), NAME).frame.set_index("facility_id")
+    # ligneacheminement "75571 PARIS CEDEX 12" and "75014 PARIS"
+    assert frame.loc["finess:750000481", ["postcode", "arrondissement"]].tolist() == ["75571", "12e arrondissement"]
+    assert frame.loc["finess:750100208", ["postcode", "arrondissement"]].tolist() == ["75014", "14e arrondissement"]
+    # structureet records carry no capacity (the GISCO copy's cap_beds is empty too)
+    assert frame["capacity"].isna().all() and frame["capacity_unit"].isna().all()
+    assert set(frame["source"]) == {"finess"}
+
+
 def test_lambert93_coordinates_are_projected_to_wgs84():
     frame = SOURCE.parse((FIXTURES / NAME).read_bytes(), NAME).frame.set_index("facility_id")
     # The fixture's Lambert-93 coordinates were made from these landmarks' lon/lat (0.1 m rounding).

@@ -40,7 +40,7 @@ DAILY_STATISTICS = ("day_mean", "day_max_1h", "day_max_8h_mean")
 
 EMPTY_IMPACT = {"n_cells": 0, "area_km2": 0.0, "population_total": 0.0, "pop_0_5": 0.0, "pop_65p": 0.0,
                 "pop_poor_households": 0.0, "facility_count": 0, "facilities_by_category": "{}",
-                "meets_episode_criteria": False}
+                "meets_episode_criteria": False, **impact.EMPTY_FACILITIES}
 
 # Kinds whose rows have affected cells (the episode criteria apply); data_quality rows have none.
 CELL_KINDS = ("air_quality", "forecast")
@@ -128,6 +128,7 @@ def alert_rules(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFram
 
 def with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
     """Zero impact where a row has none (data-quality and closed rows, unlocated stations)."""
+    frame = frame.reindex(columns=list(dict.fromkeys([*frame.columns, *EMPTY_IMPACT])))
     filled = {name: frame[name].astype(object).where(frame[name].notna(), default)
               for name, default in EMPTY_IMPACT.items()}
     return frame.assign(**filled)
@@ -202,9 +203,7 @@ def _raised_rows(table, station_hits, cell_hits, summary, footprints, station_ce
                "recommendation": recommendation_text(recs, rule.level, rule.pollutant),
                "triggered_by": json.dumps(trigger, sort_keys=True, ensure_ascii=False)}
         if stats is not None:
-            row.update({c: stats[c] for c in ("n_cells", "area_km2", "population_total", "pop_0_5", "pop_65p",
-                                              "pop_poor_households", "zone_ids", "zone_names", "facility_count",
-                                              "facility_ids", "facilities_by_category")})
+            row.update({c: stats[c] for c in impact.SUMMARY_COLUMNS})
         rows.append(row)
     return pd.DataFrame(rows)
 

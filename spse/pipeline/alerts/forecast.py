@@ -51,8 +51,7 @@ log = logging.getLogger(__name__)
 KIND = lifecycle.FORECAST
 BASIS = "forecast"
 SOURCE = "cams_europe_forecast"
-IMPACT_COLUMNS = ("n_cells", "area_km2", "population_total", "pop_0_5", "pop_65p", "pop_poor_households",
-                  "zone_ids", "zone_names", "facility_count", "facility_ids", "facilities_by_category")
+IMPACT_COLUMNS = impact.SUMMARY_COLUMNS
 
 
 def evaluate_forecast(run_day: dt.date, inputs: AlertInputs, *, observed: pd.DataFrame | None,

@@ -30,7 +30,8 @@ def write_outbox(alerts: pd.DataFrame, day: dt.date, *, facilities: pd.DataFrame
                  zones: pd.DataFrame | None = None, thresholds: pd.DataFrame | None = None) -> list[Path]:
     """Write one JSON file per alert row and remove stale files of ``day``; return the paths written.
 
-    ``facilities`` and ``zones`` give names and categories (default: the latest lake
+    ``facilities`` names the facilities of alerts written without a ``facilities`` list
+    (rows of older partitions) and ``zones`` names the zones (default: the latest lake
     partitions); ``thresholds`` gives each threshold's reference (default: the register).
     """
     facilities = _latest("facilities") if facilities is None else facilities
@@ -77,9 +78,13 @@ def notification(alert: dict, facilities: pd.DataFrame, zones: pd.DataFrame, thr
         "population": {"total": _number(alert.get("population_total")), "age_0_5": _number(alert.get("pop_0_5")),
                        "age_65_plus": _number(alert.get("pop_65p")),
                        "poor_households": _number(alert.get("pop_poor_households"))},
-        "facilities": facility_details(alert.get("facility_ids") or "", facilities)
-        if not facilities.empty else [],
+        "facilities": _facilities(alert, facilities),
         "facilities_by_category": json.loads(alert.get("facilities_by_category") or "{}"),
+        "children_in_creches": {
+            "places": _count(alert.get("children_in_creches")),
+            "creches_without_capacity": _count(alert.get("creches_without_capacity")),
+            "definition": "Enfants accueillis en crèche au-dessus du seuil : somme des capacités (places) des "
+                          "crèches situées dans les carreaux concernés ; une crèche de capacité inconnue compte 0."},
         "meets_episode_criteria": bool(alert.get("meets_episode_criteria")),
         "episode_criteria_note": "Indicatif : critères de l'arrêté du 7 avril 2016 (100 km² ou 10 % de la "
                                  "population) appliqués à la grille ; le critère officiel repose sur la "
@@ -87,6 +92,21 @@ def notification(alert: dict, facilities: pd.DataFrame, zones: pd.DataFrame, thr
         "recommendation": alert.get("recommendation"),
         "triggered_by": json.loads(alert.get("triggered_by") or "null"),
     }
+
+
+def _facilities(alert: dict, facilities: pd.DataFrame) -> list[dict]:
+    """The alert's facilities, most sensitive first: its ``facilities`` list, else looked up by id."""
+    listed = alert.get("facilities")
+    if isinstance(listed, str) and listed:
+        return json.loads(listed)
+    ids = alert.get("facility_ids")
+    if not isinstance(ids, str) or not ids or facilities.empty:
+        return []
+    return facility_details(ids, facilities)
+
+
+def _count(value: object) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def _reference(alert: dict, thresholds: pd.DataFrame) -> str | None:

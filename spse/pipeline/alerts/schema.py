@@ -59,6 +59,15 @@ ALERT_COLUMNS: dict[str, Column] = {
     "facility_count": Column("BIGINT", "facilities", "Sensitive facilities located in the affected cells"),
     "facility_ids": Column("VARCHAR", "", "Comma-separated ids of those facilities, sorted"),
     "facilities_by_category": Column("VARCHAR", "", "JSON object category → number of affected facilities"),
+    "facilities": Column("VARCHAR", "", "JSON list of those facilities, most sensitive category first (register "
+                         "facility_sensitivity_order), then by name: facility_id, name, category, address, "
+                         "postcode, zone_id (INSEE arrondissement code), arrondissement (its label), capacity, "
+                         "capacity_unit (places for crèches, pupils for schools, beds for EHPAD and hospitals)"),
+    "children_in_creches": Column("BIGINT", "places", "Children in crèches above the threshold: sum of the "
+                                  "capacities (places) of the crèches located in the affected cells; a crèche "
+                                  "without a known capacity adds 0 (see creches_without_capacity)"),
+    "creches_without_capacity": Column("BIGINT", "crèches", "Crèches in the affected cells whose capacity is "
+                                       "unknown, so missing from children_in_creches"),
     "recommendation": Column("VARCHAR", "", "Health recommendations for the level, joined from "
                              "spse/registers/recommendations.csv (arrêté du 20 août 2014 modifié le 13 mars 2018); "
                              "for data_quality alerts, what is missing"),

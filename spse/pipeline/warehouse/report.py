@@ -15,6 +15,7 @@ import datetime as dt
 import duckdb
 import pandas as pd
 
+from spse.core import register
 from spse.pipeline.warehouse import models
 from spse.pipeline.warehouse.reader import fetch_frame
 
@@ -25,9 +26,6 @@ REPORT_ZONE_LEVELS = ("arrondissement", "commune")
 # the bulletin's order) or by the level's name (the command line's order).
 BY_THRESHOLD = "pollutant, threshold_value, level"
 BY_LEVEL = "pollutant, level"
-# Most sensitive publics first in summaries: infants, young children, then older people and patients.
-SENSITIVITY_ORDER = ("creche", "pmi", "ecole_maternelle", "ecole_elementaire", "college", "lycee", "ehpad",
-                     "hospital", "centre_sante")
 
 
 def key_indicators(con: duckdb.DuckDBPyConnection, day: dt.date) -> pd.DataFrame:
@@ -146,13 +144,13 @@ def facility_names(con: duckdb.DuckDBPyConnection, ids: list[str]) -> pd.DataFra
     Returns
     -------
     pandas.DataFrame
-        Distinct ``category``, ``name`` from ``marts.facility_exposure_daily``, ordered by
-        :data:`SENSITIVITY_ORDER` then name.
+        Distinct ``category``, ``name`` from ``marts.facility_exposure_daily``, most
+        sensitive first (register ``facility_sensitivity_order``), then by name.
     """
     return fetch_frame(con, "select distinct category, name from marts.facility_exposure_daily "
                             "where facility_id in (select unnest(?::varchar[])) "
                             "order by list_position(?::varchar[], category), name",
-                       [ids, list(SENSITIVITY_ORDER)])
+                       [ids, register.parameters().words("facility_sensitivity_order")])
 
 
 def _definition(mart: str) -> str:
