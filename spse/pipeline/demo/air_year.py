@@ -113,9 +113,23 @@ def _o3_profile(hour: np.ndarray) -> np.ndarray:
 
 
 def hourly_values(rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, pd.DatetimeIndex]:
-    """Series table (as ``air._series``), values [µg/m³] and UTC hours of the history files.
+    """Hourly values of every series over the history files (``timeline.history_file_days``).
 
-    ``values`` has shape (series, 24 × files), rounded to 0.1; NaN marks an invalid hour.
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The year's own stream (``spse.pipeline.demo._rng("air_year")``).
+
+    Returns
+    -------
+    series : DataFrame
+        One row per series (``station``, ``pollutant``, ``traffic``), as ``air._series``.
+    values : ndarray
+        Hourly means [µg/m³], shape (series, 24 × files), rounded to 0.1; NaN marks an
+        invalid hour. The design rules of the module docstring apply to local days
+        (Europe/Paris).
+    utc : DatetimeIndex
+        Hour-beginning UTC instants of the columns.
     """
     series = air._series()
     utc = timeline.history_hours_utc()
@@ -185,7 +199,11 @@ def hourly_values(rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, p
 
 
 def write(root: Path, rng: np.random.Generator) -> list[str]:
-    """Write ``lcsqa_e2/<year>/FR_E2_<day>.csv`` for every history file under ``root``; return the paths."""
+    """Write ``lcsqa_e2/<year>/FR_E2_<day>.csv`` for every history file under ``root``; return the paths.
+
+    One CSV text is built for the whole year (rows by file day, then series, then hour,
+    as ``air.write`` orders a day) and cut into files of 24 rows per series.
+    """
     series, values, utc = hourly_values(rng)
     n, t = values.shape
     files = t // 24
