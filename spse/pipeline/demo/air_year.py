@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 
 from spse.pipeline.demo import air, timeline
-from spse.pipeline.demo.files import csv_text
 from spse.pipeline.demo.files import write as write_file
 
 _D = dt.date
@@ -201,8 +200,9 @@ def hourly_values(rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, p
 def write(root: Path, rng: np.random.Generator) -> list[str]:
     """Write ``lcsqa_e2/<year>/FR_E2_<day>.csv`` for every history file under ``root``; return the paths.
 
-    One CSV text is built for the whole year (rows by file day, then series, then hour,
-    as ``air.write`` orders a day) and cut into files of 24 rows per series.
+    The lines of the whole year are built at once (rows by file day, then series, then
+    hour, as ``air.write`` orders a day; ``air.e2_lines``) and cut into files of 24 rows
+    per series.
     """
     series, values, utc = hourly_values(rng)
     n, t = values.shape
@@ -212,9 +212,8 @@ def write(root: Path, rng: np.random.Generator) -> list[str]:
     row_hour = (np.arange(files)[:, None, None] * 24 + np.arange(24)[None, None, :]
                 + np.zeros((1, n, 1), dtype=int)).ravel()
     jitter = np.round(rng.uniform(-0.049, 0.049, n * t), 3)
-    text = csv_text(air.e2_frame(series, values, utc, row_series, row_hour, jitter), ";")
-    header, body = text.split("\n", 1)
-    lines = body.split("\n")
+    header = ";".join(air.E2_HEADER)
+    lines = air.e2_lines(series, values, utc, row_series, row_hour, jitter)
     per_file = n * 24
     written = []
     for i, day in enumerate(timeline.history_file_days()):
