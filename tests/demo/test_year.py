@@ -269,3 +269,17 @@ def test_noise_year_days_parse_with_their_local_hours(bundle, day, hours):
                                                                              1, 2))
         expected = np.array(design[site])[period]
         assert np.abs(rows["laeq_dba"].to_numpy() - expected).max() < 6.0, site
+
+
+def test_fast_e2_lines_are_the_bytes_of_the_csv_writer():
+    from spse.pipeline.demo.files import csv_text
+
+    series, values, _ = air.hourly_values(demo._rng("air"))
+    utc = timeline.file_hours_utc()
+    n, t = values.shape
+    row_series, row_hour = np.repeat(np.arange(n), t), np.tile(np.arange(t), n)
+    jitter = np.round(np.random.default_rng(7).uniform(-0.049, 0.049, n * t), 3)
+    assert np.isnan(values).any() and (values % 1 == 0).any()  # invalid hours and whole values are covered
+    expected = csv_text(air.e2_frame(series, values, utc, row_series, row_hour, jitter), ";")
+    lines = air.e2_lines(series, values, utc, row_series, row_hour, jitter)
+    assert ";".join(air.E2_HEADER) + "\n" + "\n".join(lines) + "\n" == expected

@@ -224,6 +224,39 @@ def e2_frame(series: pd.DataFrame, values: np.ndarray, utc: pd.DatetimeIndex, ro
     return frame
 
 
+def e2_lines(series: pd.DataFrame, values: np.ndarray, utc: pd.DatetimeIndex, row_series: np.ndarray,
+             row_hour: np.ndarray, jitter: np.ndarray) -> list[str]:
+    """The rows of ``e2_frame`` as CSV lines (``;``, no line end), the same bytes as ``csv_text``, faster.
+
+    The fixed fields of each series and the two dates of each hour are joined once (a field
+    that would need quoting raises ``ValueError``); ``valeur`` and ``valeur brute`` are
+    formatted as by ``decimal_text``. Parameters as in ``e2_frame``.
+    """
+    by_code = {s.code: s for s in facts.STATIONS}
+    fixed = []
+    for code, pollutant in zip(series["station"], series["pollutant"], strict=True):
+        station = by_code[code]
+        fields = (facts.ORGANISATION, facts.ZAS_CODE, facts.ZAS_NAME, code, station.name, facts.AREA_TYPE, pollutant,
+                  station.influence, "A", "Oui", "mesures fixes", station.procedures[pollutant],
+                  "moyenne horaire validée")
+        if any(c in field for field in fields for c in (";", '"', "\n", "\r")):
+            raise ValueError(f"an E2 field of {code} {pollutant} needs quoting; use csv_text(e2_frame(...))")
+        fixed.append(";".join(fields))
+    fmt = "%Y/%m/%d %H:%M:%S"
+    dates = [f"{a};{b}" for a, b in zip(utc.strftime(fmt), (utc + pd.Timedelta(hours=1)).strftime(fmt), strict=True)]
+    flat = values[row_series, row_hour]
+    raw = np.round(np.nan_to_num(flat) + jitter, 3)
+    lines = []
+    for s, h, v, r in zip(row_series.tolist(), row_hour.tolist(), flat.tolist(), raw.tolist(), strict=True):
+        if v != v:  # NaN: invalid hour
+            lines.append(f"{dates[h]};{fixed[s]};;;µg-m3;;;;N;-1")
+        else:
+            text = f"{r:.3f}".rstrip("0")
+            text = text + "0" if text.endswith(".") else text
+            lines.append(f"{dates[h]};{fixed[s]};{v:.1f};{text};µg-m3;;;;A;1")
+    return lines
+
+
 def stations_frame() -> pd.DataFrame:
     """``stations.csv``: the LCSQA list format (department, code, name, lon, lat [° WGS84])."""
     return pd.DataFrame({

@@ -33,7 +33,6 @@ import numpy as np
 import pandas as pd
 
 from spse.pipeline.demo import air, timeline
-from spse.pipeline.demo.files import csv_text
 from spse.pipeline.demo.files import write as write_file
 
 _D = dt.date
@@ -113,9 +112,23 @@ def _o3_profile(hour: np.ndarray) -> np.ndarray:
 
 
 def hourly_values(rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, pd.DatetimeIndex]:
-    """Series table (as ``air._series``), values [µg/m³] and UTC hours of the history files.
+    """Hourly values of every series over the history files (``timeline.history_file_days``).
 
-    ``values`` has shape (series, 24 × files), rounded to 0.1; NaN marks an invalid hour.
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The year's own stream (``spse.pipeline.demo._rng("air_year")``).
+
+    Returns
+    -------
+    series : DataFrame
+        One row per series (``station``, ``pollutant``, ``traffic``), as ``air._series``.
+    values : ndarray
+        Hourly means [µg/m³], shape (series, 24 × files), rounded to 0.1; NaN marks an
+        invalid hour. The design rules of the module docstring apply to local days
+        (Europe/Paris).
+    utc : DatetimeIndex
+        Hour-beginning UTC instants of the columns.
     """
     series = air._series()
     utc = timeline.history_hours_utc()
@@ -185,7 +198,12 @@ def hourly_values(rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, p
 
 
 def write(root: Path, rng: np.random.Generator) -> list[str]:
-    """Write ``lcsqa_e2/<year>/FR_E2_<day>.csv`` for every history file under ``root``; return the paths."""
+    """Write ``lcsqa_e2/<year>/FR_E2_<day>.csv`` for every history file under ``root``; return the paths.
+
+    The lines of the whole year are built at once (rows by file day, then series, then
+    hour, as ``air.write`` orders a day; ``air.e2_lines``) and cut into files of 24 rows
+    per series.
+    """
     series, values, utc = hourly_values(rng)
     n, t = values.shape
     files = t // 24
@@ -194,9 +212,8 @@ def write(root: Path, rng: np.random.Generator) -> list[str]:
     row_hour = (np.arange(files)[:, None, None] * 24 + np.arange(24)[None, None, :]
                 + np.zeros((1, n, 1), dtype=int)).ravel()
     jitter = np.round(rng.uniform(-0.049, 0.049, n * t), 3)
-    text = csv_text(air.e2_frame(series, values, utc, row_series, row_hour, jitter), ";")
-    header, body = text.split("\n", 1)
-    lines = body.split("\n")
+    header = ";".join(air.E2_HEADER)
+    lines = air.e2_lines(series, values, utc, row_series, row_hour, jitter)
     per_file = n * 24
     written = []
     for i, day in enumerate(timeline.history_file_days()):
