@@ -76,3 +76,12 @@ def _sub(**filters):
 ])
 def test_matching(filters, alert, expected):
     assert matches(_sub(**filters), alert) is expected
+
+
+@pytest.mark.parametrize("path", ["docs/subscriptions.example.yml", "spse/pipeline/demo/subscriptions.yml"])
+def test_the_shipped_example_files_load_without_rejection(path):
+    from pathlib import Path
+
+    subs, rejected = subscriptions.load(Path(__file__).resolve().parents[1] / path)
+    assert rejected == []
+    assert len(subs) >= 5
