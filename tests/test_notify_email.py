@@ -3,7 +3,6 @@
 import datetime as dt
 import email
 import email.policy
-import json
 import socket
 
 import pandas as pd
@@ -164,6 +163,11 @@ def test_each_subscriber_gets_one_french_email_once(smtp_server):
     assert (again["sent"], again["already_sent"]) == (0, 2)
     assert len(smtp_server.messages) == 2
 
+    with dispatch.ledger_path(DAY).open("a") as journal:  # a line cut by a crash during a later run
+        journal.write('{"key": "a1:')
+    assert notify.deliver(DAY)["subscriptions"]["already_sent"] == 2
+    assert len(smtp_server.messages) == 2
+
 
 def test_a_changed_alert_is_sent_again_and_only_it(smtp_server):
     _outbox(_alert("a1", "PM10", "75112", "", 62.4), _alert("a2", "PM10", "75113", "", 55.0))
@@ -192,7 +196,7 @@ def test_a_refused_address_is_reported_and_does_not_block_the_others(smtp_server
     again = notify.deliver(DAY)["subscriptions"]
     assert (again["sent"], again["already_sent"], len(again["failed"])) == (0, 1, 1)
     assert smtp_server.rcpt.count("parti@spse.test") == 1  # nor re-sent by a re-run to the same address
-    ledger = json.loads(dispatch.ledger_path(DAY).read_text())
+    ledger = dispatch.read_ledger(DAY)
     assert sorted(entry["status"] for entry in ledger.values()) == ["failed", "sent"]
 
 
@@ -217,7 +221,7 @@ def test_an_unreachable_server_raises_and_a_later_run_sends(smtp_server, monkeyp
     _subscriptions("subscribers:\n  - {id: all, channel: email, address: all@spse.test}\n")
     with pytest.raises(notify.NotificationError, match="unavailable"):
         notify.deliver(DAY)
-    ledger = json.loads(dispatch.ledger_path(DAY).read_text())
+    ledger = dispatch.read_ledger(DAY)
     assert [(e["status"], e["permanent"]) for e in ledger.values()] == [("failed", False)] * 2
     monkeypatch.setenv("SPSE_SMTP_PORT", str(smtp_server.port))
     assert notify.deliver(DAY)["subscriptions"]["sent"] == 2
@@ -285,3 +289,17 @@ def test_a_subscriber_webhook_gets_the_alert_json_and_the_global_webhook_still_w
     assert mine[0][1].startswith("a2:") and mine[0][1].endswith(":relay")
     assert notify.deliver(DAY)["subscriptions"]["already_sent"] == 1
     assert len(httpserver.log) == 3
+
+
+def test_an_unreadable_subscriptions_file_fails_the_step_after_the_webhook_is_served(smtp_server, httpserver,
+                                                                                    monkeypatch):
+    from spse.pipeline.subscriptions import SubscriptionError
+
+    monkeypatch.setenv("SPSE_ALERT_WEBHOOK_URL", httpserver.url_for("/global"))
+    httpserver.expect_request("/global", method="POST").respond_with_data("ok")
+    _outbox(_alert("a1", "PM10", "75112", "", 62.4))
+    _subscriptions("subscribers:\n  - {id: a, channel: email, address: a@spse.test\n")  # unclosed mapping
+    with pytest.raises(SubscriptionError, match=r"subscriptions\.yml: not valid YAML"):
+        notify.deliver(DAY)
+    assert len(httpserver.log) == 1
+    assert smtp_server.messages == []

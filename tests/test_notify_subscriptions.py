@@ -34,13 +34,14 @@ subscribers:
   - {id: key, channel: email, address: a@b.fr, zone: ["75112"]}
   - {id: de, channel: email, address: a@b.fr, language: de}
   - {channel: email, address: a@b.fr}
+  - {id: nl, channel: email, address: a@b.fr, name: "Bcc: x@y.fr\\nz"}
 """)
     assert subs == [Subscriber(id="ok", name="ok", channel="email", address="a@b.fr", zones=("75112",),
                                levels=("alerte",), public="vulnerable", language="en")]
     reasons = [(r.entry.split("subs.yml, ")[1], r.reason) for r in rejected]
     assert [entry for entry, _ in reasons] == ["entry 2 (id 'ok')", "entry 3 (id 'sms')", "entry 4 (id 'hook')",
                                                "entry 5 (id 'lvl')", "entry 6 (id 'who')", "entry 7 (id 'key')",
-                                               "entry 8 (id 'de')", "entry 9"]
+                                               "entry 8 (id 'de')", "entry 9", "entry 10 (id 'nl')"]
     assert "already used" in reasons[0][1]
     assert "'sms' is not one of" in reasons[1][1]
     assert "not an http(s) URL" in reasons[2][1]
@@ -49,6 +50,7 @@ subscribers:
     assert "unknown keys ['zone']" in reasons[5][1]
     assert "'de'" in reasons[6][1]
     assert "'id' is required" in reasons[7][1]
+    assert "one line" in reasons[8][1]
 
 
 ALERT = {"pollutant": "PM10", "level": "information", "zones": [{"zone_id": "75112"}, {"zone_id": "75113"}],

@@ -4,13 +4,15 @@ For every outbox notification of the local day (Europe/Paris) and every subscrib
 (:mod:`spse.pipeline.subscriptions`): an e-mail (:mod:`spse.pipeline.alert_email`,
 :mod:`spse.pipeline.mailer`) or a POST of the notification JSON to the subscriber's webhook
 (header ``Idempotency-Key: <alert_id>:<digest>:<subscriber>``). The ledger
-``<outbox>/deliveries/<day>.subscribers.json`` has one entry per
-``<alert_id>:<digest>:<subscriber>:<channel>`` (digest: the first 16 hex digits of the SHA-256 of
-the notification file, so a changed alert is a new version and is sent again), with ``status``
-``sent`` or ``failed``, the ``reason`` of a failure, whether it is ``permanent``, the ``address``
-and the time ``at`` (UTC). A re-run sends nothing already sent; it tries again the failures that
-were temporary, and the permanent ones (a refused address) only once the address has changed.
-The caller holds the writer lock (:func:`spse.pipeline.notify.deliver`).
+``<outbox>/deliveries/<day>.subscribers.jsonl`` is a journal: one JSON line, appended and
+fsynced right after each attempt, per ``key`` ``<alert_id>:<digest>:<subscriber>:<channel>``
+(digest: the first 16 hex digits of the SHA-256 of the notification file, so a changed alert is a
+new version and is sent again), with ``status`` ``sent`` or ``failed``, the ``reason`` of a
+failure, whether it is ``permanent``, the ``address`` and the time ``at`` (UTC); the last line of
+a key holds. A re-run sends nothing already sent; it tries again the failures that were
+temporary, and the permanent ones (a refused address) only once the address has changed. A
+line cut by a crash is ignored (that message may then be sent again: at least once, never
+twice for a completed line). The caller holds the writer lock (:func:`spse.pipeline.notify.deliver`).
 """
 
 from __future__ import annotations
@@ -20,12 +22,15 @@ import datetime as dt
 import hashlib
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from spse.core import config, lake
+import jinja2
+
+from spse.core import config
 from spse.core.config import settings
 from spse.core.errors import FetchError
 from spse.core.fetch import FetchPolicy, fetch
@@ -40,8 +45,32 @@ FEED = "subscriber_webhook"
 
 
 def ledger_path(day: dt.date) -> Path:
-    """The subscribers' delivery ledger of the local day ``day``."""
-    return settings().outbox / "deliveries" / f"{day.isoformat()}.subscribers.json"
+    """The subscribers' delivery journal of the local day ``day``."""
+    return settings().outbox / "deliveries" / f"{day.isoformat()}.subscribers.jsonl"
+
+
+def read_ledger(day: dt.date) -> dict[str, dict]:
+    """The latest entry per key of the journal of ``day``; a line cut by a crash is skipped."""
+    path = ledger_path(day)
+    entries: dict[str, dict] = {}
+    if not path.exists():
+        return entries
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:
+            log.warning("%s, line %d: not JSON (cut by a crash?), ignored", path, number)
+            continue
+        entries[entry.pop("key")] = entry
+    return entries
+
+
+def _append(path: Path, key: str, entry: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"key": key, **entry}, ensure_ascii=False, sort_keys=True) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
 
 
 def deliver_to_subscribers(day: dt.date, *, sleep: Callable[[float], None] = time.sleep) -> dict:
@@ -61,7 +90,7 @@ def deliver_to_subscribers(day: dt.date, *, sleep: Callable[[float], None] = tim
                     "email": "configured" if smtp else "not configured", "sent": 0, "already_sent": 0,
                     "not_sent": 0, "failed": [], "rejected": [asdict(r) for r in rejected], "error": None}
     ledger_file = ledger_path(day)
-    ledger = json.loads(ledger_file.read_text()) if ledger_file.exists() else {}
+    ledger = read_ledger(day)
     register = recommendations()
     with mailer.Mailer(smtp, sleep) if smtp else contextlib.nullcontext() as smtp_client:
         for alert_file in sorted(outbox_dir(day).glob("*.json")):
@@ -75,8 +104,7 @@ def deliver_to_subscribers(day: dt.date, *, sleep: Callable[[float], None] = tim
                 entry = _send_once(ledger.get(key), alert, digest, subscriber, register, smtp, smtp_client, result)
                 if entry is not None:
                     ledger[key] = entry
-                    lake.write_bytes_atomic(ledger_file, json.dumps(ledger, indent=2, sort_keys=True,
-                                                                    ensure_ascii=False).encode())
+                    _append(ledger_file, key, entry)
     log.info("subscribers of %s: %d sent, %d already sent, %d failed, %d entries rejected", day, result["sent"],
              result["already_sent"], len(result["failed"]), len(rejected))
     return result
@@ -98,8 +126,7 @@ def _send_once(done: dict | None, alert: dict, digest: str, subscriber: subscrip
         return None
     try:
         if subscriber.channel == "email":
-            message = compose(alert, subscriber, register, sender=smtp.sender,
-                              message_id=f"{alert['alert_id']}.{digest}.{_safe(subscriber.id)}@spse")
+            message = _message(alert, subscriber, register, smtp.sender, digest)
             attempts = smtp_client.send(message)
         else:
             attempts = _post(subscriber, alert, digest)
@@ -114,6 +141,15 @@ def _send_once(done: dict | None, alert: dict, digest: str, subscriber: subscrip
                 "at": _now()}
     result["sent"] += 1
     return {"status": "sent", "attempts": attempts, "address": subscriber.address, "at": _now()}
+
+
+def _message(alert: dict, subscriber: subscriptions.Subscriber, register, sender: str, digest: str):
+    """The e-mail; an alert the templates cannot show fails for this message only (the others go on)."""
+    try:
+        return compose(alert, subscriber, register, sender=sender,
+                       message_id=f"{alert['alert_id']}.{digest}.{_safe(subscriber.id)}@spse")
+    except (KeyError, TypeError, ValueError, jinja2.TemplateError) as exc:
+        raise mailer.TemporaryFailure(f"message not built: {type(exc).__name__}: {exc}") from exc
 
 
 def _post(subscriber: subscriptions.Subscriber, alert: dict, digest: str) -> int:

@@ -30,6 +30,7 @@ import logging
 from spse.core import config, lake
 from spse.core.config import settings
 from spse.core.fetch import FetchPolicy, fetch
+from spse.pipeline.subscriptions import SubscriptionError
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ def deliver(day: dt.date) -> dict:
         The global webhook refused an alert (after the subscribers were served).
     NotificationError
         The SMTP server could not be used (unreachable, login refused); a re-run sends what is left.
+    spse.pipeline.subscriptions.SubscriptionError
+        The subscriptions file is not YAML or has no ``subscribers`` list (the webhook is served first).
     """
     from spse.pipeline import dispatch, locking
 
@@ -83,11 +86,17 @@ def deliver(day: dt.date) -> dict:
     result: dict = {"webhook": "not configured", "sent": 0, "already_delivered": 0}
     if not url and not subscribed:
         return result
+    unreadable = None
     with locking.writer_lock(f"notify_alerts {day}"):
         if subscribed:
-            result["subscriptions"] = dispatch.deliver_to_subscribers(day)
+            try:
+                result["subscriptions"] = dispatch.deliver_to_subscribers(day)
+            except SubscriptionError as exc:  # the webhook is still served, then this is raised
+                unreadable = exc
         if url:
             result.update(_deliver(day, url))
+    if unreadable is not None:
+        raise unreadable
     error = result.get("subscriptions", {}).get("error")
     if error:
         raise NotificationError(f"alert e-mails of {day} not all sent: {error}; "

@@ -120,6 +120,9 @@ def _subscriber(entry: object) -> Subscriber:
         raise ValueError(f"address {address!r} is not an e-mail address")
     if channel == "webhook" and not URL.match(address):
         raise ValueError(f"address {address!r} is not an http(s) URL")
+    name = str(entry.get("name") or entry["id"]).strip()
+    if any(ord(c) < 32 for c in name + str(entry["id"])):
+        raise ValueError("'id' and 'name' must be one line of text")
     levels = _list(entry, "levels")
     bad = [lv for lv in levels if lv not in LEVELS]
     if bad:
@@ -130,7 +133,7 @@ def _subscriber(entry: object) -> Subscriber:
     language = str(entry.get("language") or "fr")
     if language not in LANGUAGES:
         raise ValueError(f"language {language!r} is not one of {list(LANGUAGES)}")
-    return Subscriber(id=str(entry["id"]).strip(), name=str(entry.get("name") or entry["id"]), channel=channel,
+    return Subscriber(id=str(entry["id"]).strip(), name=name, channel=channel,
                       address=address, zones=_list(entry, "zones"), facilities=_list(entry, "facilities"),
                       pollutants=_list(entry, "pollutants"), levels=levels, public=public, language=language)
 
