@@ -303,3 +303,21 @@ def test_an_unreadable_subscriptions_file_fails_the_step_after_the_webhook_is_se
         notify.deliver(DAY)
     assert len(httpserver.log) == 1
     assert smtp_server.messages == []
+
+
+def test_spse_notify_reports_sent_already_sent_and_failed(smtp_server, capsys):
+    from spse.pipeline import cli
+
+    smtp_server.refuse.add("parti@spse.test")
+    _outbox(_alert("a1", "PM10", "75112", "", 62.4))
+    _subscriptions("subscribers:\n"
+                   "  - {id: gone, channel: email, address: parti@spse.test}\n"
+                   "  - {id: here, channel: email, address: la@spse.test}\n")
+    assert cli.main(["notify", "--date", "2026-01-15"]) == 1
+    out = capsys.readouterr().out
+    assert "1 sent, 0 already sent, 1 failed" in out
+    assert "failed: gone (email parti@spse.test), alert a1: recipient refused: 550" in out
+    smtp_server.refuse.clear()
+    _subscriptions("subscribers:\n  - {id: here, channel: email, address: la@spse.test}\n")
+    assert cli.main(["notify", "--date", "2026-01-15"]) == 0
+    assert "0 sent, 1 already sent, 0 failed" in capsys.readouterr().out
