@@ -23,6 +23,7 @@ RECOMMENDATIONS = """level,pollutant,audience,message,status,reference
 information,*,vulnerable,"Message pour les personnes vulnérables.",U,test
 information,*,general,"Message pour la population générale.",U,test
 information,*,facilities,"Message pour les établissements.",U,test
+closed,*,facilities,"Fin d'épisode : les activités habituelles peuvent reprendre.",U,test
 """
 
 
@@ -321,3 +322,24 @@ def test_spse_notify_reports_sent_already_sent_and_failed(smtp_server, capsys):
     _subscriptions("subscribers:\n  - {id: here, channel: email, address: la@spse.test}\n")
     assert cli.main(["notify", "--date", "2026-01-15"]) == 0
     assert "0 sent, 1 already sent, 0 failed" in capsys.readouterr().out
+
+
+def test_an_ended_episode_and_a_data_quality_alert(smtp_server):
+    closed = _alert("a1", "PM10", "75112", "CRE-1", None, status="closed")
+    quality = _alert("dq", "paris_facilities", "", "", None, kind="data_quality", level="data_quality",
+                     recommendation="Source paris_facilities : 1 ligne mise en quarantaine.")
+    _outbox(closed, quality)
+    _subscriptions("subscribers:\n"
+                   "  - {id: lilas, channel: email, address: l@spse.test, facilities: [CRE-1], public: facilities}\n"
+                   "  - {id: voisin, channel: email, address: voisin@spse.test, zones: ['75112']}\n"
+                   "  - {id: ops, channel: email, address: ops@spse.test, levels: [data_quality]}\n")
+    assert notify.deliver(DAY)["subscriptions"]["sent"] == 3
+    mails = {to: message for to, message in smtp_server.messages}
+    lilas = mails["l@spse.test"]
+    assert lilas["Subject"] == "[spse] PM10 : niveau d'information-recommandation le 15/01/2026 — fin d'épisode"
+    assert "- Fin d'épisode : les activités habituelles peuvent reprendre." in _text(lilas)
+    assert "Valeur maximale" not in _text(lilas)
+    assert "- Pas de recommandation particulière pour ce public à ce niveau." in _text(mails["voisin@spse.test"])
+    ops = mails["ops@spse.test"]
+    assert ops["Subject"] == "[spse] Qualité des données : paris_facilities le 15/01/2026"
+    assert "Source paris_facilities : 1 ligne mise en quarantaine." in _text(ops)

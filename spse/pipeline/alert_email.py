@@ -79,6 +79,9 @@ def compose(alert: dict, subscriber: Subscriber, recommendations: pd.DataFrame, 
     message.set_content(_environment().get_template(f"alert_{subscriber.language}.txt").render(context))
     message.add_alternative(_environment().get_template(f"alert_{subscriber.language}.html").render(context),
                             subtype="html")
+    # Bodies are encoded by now (lines of 76); headers up to 998 are not folded, since folding before
+    # an encoded word doubles a space in the subject the reader sees (Python's email generator).
+    message.policy = message.policy.clone(max_line_length=998)
     return message
 
 
