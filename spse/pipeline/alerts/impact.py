@@ -76,9 +76,11 @@ def _facilities(affected: pd.DataFrame, facility_cells: pd.DataFrame, facilities
 
 
 def facility_details(facility_ids: str, facilities: pd.DataFrame) -> list[dict]:
-    """(id, name, category) of the comma-separated ``facility_ids``, sorted by id."""
+    """(id, name, category, and address when ``facilities`` has one) of the comma-separated ``facility_ids``."""
     ids = [i for i in facility_ids.split(",") if i]
     rows = facilities.assign(facility_id=facilities["facility_id"].astype(str))
     rows = rows[rows["facility_id"].isin(ids)].drop_duplicates("facility_id").sort_values("facility_id")
-    known = {r["facility_id"]: r for r in rows[["facility_id", "name", "category"]].to_dict("records")}
+    columns = ["facility_id", "name", "category", *(["address"] if "address" in rows.columns else [])]
+    known = {r["facility_id"]: {k: v for k, v in r.items() if k != "address" or (isinstance(v, str) and v)}
+             for r in rows[columns].to_dict("records")}
     return [known.get(i, {"facility_id": i, "name": None, "category": None}) for i in ids]
