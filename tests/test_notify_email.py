@@ -15,7 +15,7 @@ from spse.pipeline.alerts.outbox import write_outbox
 
 DAY = dt.date(2026, 1, 15)
 FACILITIES = pd.DataFrame({"facility_id": ["CRE-1", "EHP-7"], "name": ["Crèche Les Lilas", "EHPAD Les Tilleuls"],
-                           "category": ["creche", "ehpad"]})
+                           "category": ["creche", "ehpad"], "address": ["12 rue des Lilas", None]})
 ZONES = pd.DataFrame({"zone_id": ["75112", "75113", "75120"], "zone_name": ["12ème Ardt", "13ème Ardt", "20ème Ardt"]})
 THRESHOLDS = pd.DataFrame({"set_id": ["FR_R221-1"], "pollutant": ["PM10"], "level": ["information"],
                            "averaging": ["day_mean"], "reference": ["Code de l'environnement R221-1"]})
@@ -157,7 +157,7 @@ def test_each_subscriber_gets_one_french_email_once(smtp_server):
 
     lilas = _text(mails["direction@lilas.test"])
     assert "- Message pour les établissements." in lilas
-    assert "Établissements que vous suivez concernés :\n- Crèche Les Lilas (creche)\n" in lilas
+    assert "Établissements que vous suivez concernés :\n- Crèche Les Lilas (creche), 12 rue des Lilas\n" in lilas
     assert "EHPAD" not in lilas
 
     again = notify.deliver(DAY)["subscriptions"]
