@@ -35,11 +35,14 @@ class Recorder:
         self.rcpt = []
         self.refuse = set()
         self.defer_once = set()
+        self.defer_always = set()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         self.rcpt.append(address)
         if address in self.refuse:
             return "550 5.1.1 Mailbox unavailable"
+        if address in self.defer_always:
+            return "451 4.7.1 Greylisted"
         if address in self.defer_once:
             self.defer_once.discard(address)
             return "451 4.7.1 Try again later"
@@ -212,6 +215,29 @@ def test_a_temporary_refusal_is_retried_after_a_wait(smtp_server, monkeypatch):
     assert smtp_server.rcpt == ["greylist@spse.test", "greylist@spse.test"]
     assert waits == [2.0]
     assert len(smtp_server.messages) == 1
+
+
+def test_the_waits_of_a_run_are_bounded_and_what_still_defers_is_left_to_the_next_run(smtp_server, monkeypatch):
+    monkeypatch.setenv("SPSE_SMTP_BACKOFF_S", "2")
+    monkeypatch.setenv("SPSE_SMTP_RETRIES", "3")
+    monkeypatch.setenv("SPSE_SMTP_MAX_WAIT_S", "5")
+    smtp_server.defer_always.update({"x@grey.test", "y@grey.test"})
+    _outbox(_alert("a1", "PM10", "75112", "", 62.4))
+    _subscriptions("subscribers:\n"
+                   "  - {id: x, channel: email, address: x@grey.test}\n"
+                   "  - {id: y, channel: email, address: y@grey.test}\n"
+                   "  - {id: z, channel: email, address: z@spse.test}\n")
+    waits = []
+    result = dispatch.deliver_to_subscribers(DAY, sleep=waits.append)
+    # x: waits 2 s (total 2), the next wait of 4 s would make 6 > 5: stops; y: 2 s (total 4), then 4 s would make 8
+    assert waits == [2.0, 2.0]
+    assert [(f["subscriber"], f["permanent"]) for f in result["failed"]] == [("x", False), ("y", False)]
+    assert "451" in result["failed"][0]["reason"]
+    assert [to for to, _ in smtp_server.messages] == ["z@spse.test"]
+    assert result["error"] is None  # a deferring recipient is not a server failure: the step does not fail
+    smtp_server.defer_always.clear()
+    again = dispatch.deliver_to_subscribers(DAY, sleep=waits.append)
+    assert (again["sent"], again["already_sent"]) == (2, 1)
 
 
 def test_an_unreachable_server_raises_and_a_later_run_sends(smtp_server, monkeypatch):

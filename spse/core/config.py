@@ -204,7 +204,9 @@ class SmtpSettings:
     ``security`` is ``starttls`` (upgrade a plain connection), ``ssl`` (implicit TLS, usually
     port 465) or ``none`` (a local relay, the tests). ``retries`` is the number of new attempts
     after a temporary failure (SMTP 4xx reply, connection error), ``backoff_s`` [s] the wait
-    before the first one, doubled at each next one; ``timeout_s`` [s] bounds each connection.
+    before the first one, doubled at each next one, ``max_wait_s`` [s] the total of those waits
+    in one run (past it a temporary failure is left to the next run, so a greylisting domain
+    cannot hold the step); ``timeout_s`` [s] bounds each connection.
     ``connection`` names the secrets ``<connection>``/``login`` and ``password``
     (:mod:`spse.core.secrets`).
     """
@@ -216,6 +218,7 @@ class SmtpSettings:
     timeout_s: float
     retries: int
     backoff_s: float
+    max_wait_s: float
     connection: str
 
 
@@ -224,7 +227,8 @@ def smtp_settings() -> SmtpSettings | None:
 
     ``$SPSE_SMTP_HOST``, ``$SPSE_SMTP_PORT`` (587, or 465 with ``ssl``), ``$SPSE_SMTP_FROM``
     (``spse@<host>``), ``$SPSE_SMTP_SECURITY`` (``starttls``), ``$SPSE_SMTP_TIMEOUT_S`` (30 s),
-    ``$SPSE_SMTP_RETRIES`` (3), ``$SPSE_SMTP_BACKOFF_S`` (5 s), ``$SPSE_SMTP_CONNECTION``
+    ``$SPSE_SMTP_RETRIES`` (3), ``$SPSE_SMTP_BACKOFF_S`` (5 s), ``$SPSE_SMTP_MAX_WAIT_S`` (120 s),
+    ``$SPSE_SMTP_CONNECTION``
     (``smtp``; ``smtp_default`` to take the login and password of Airflow's SMTP connection).
     """
     host = os.environ.get("SPSE_SMTP_HOST")
@@ -238,4 +242,5 @@ def smtp_settings() -> SmtpSettings | None:
                         security=security, timeout_s=float(os.environ.get("SPSE_SMTP_TIMEOUT_S") or 30),
                         retries=int(os.environ.get("SPSE_SMTP_RETRIES") or 3),
                         backoff_s=float(os.environ.get("SPSE_SMTP_BACKOFF_S") or 5),
+                        max_wait_s=float(os.environ.get("SPSE_SMTP_MAX_WAIT_S") or 120),
                         connection=os.environ.get("SPSE_SMTP_CONNECTION") or "smtp")

@@ -7,7 +7,8 @@ Settings from :func:`spse.core.config.smtp_settings` (host, port, sender, ``star
 production). One connection serves every message of a run.
 
 A reply 4xx, a dropped or refused connection, a timeout is temporary: the message is tried again
-after ``backoff_s``, then twice that... (``retries`` new attempts). A reply 5xx refusing the
+after ``backoff_s``, then twice that... (``retries`` new attempts, and no more than
+``max_wait_s`` of waiting in the whole run). A reply 5xx refusing the
 recipient or the message is permanent for that message: :class:`PermanentFailure`, and the
 others still go. A failure of the server itself (unreachable after the retries, sender or
 login refused) is :class:`ServerFailure`: the following messages are not tried in that run.
@@ -62,6 +63,7 @@ class Mailer:
         self._sleep = sleep
         self._client: smtplib.SMTP | None = None
         self._down: ServerFailure | None = None
+        self._waited = 0.0
 
     def __enter__(self) -> Mailer:
         return self
@@ -100,8 +102,13 @@ class Mailer:
             self._drop()
             if isinstance(error, PermanentFailure) or (isinstance(error, ServerFailure) and not error.retry):
                 break
+            wait = self.smtp.backoff_s * 2 ** (attempt - 1)
+            if attempt < attempts and self._waited + wait > self.smtp.max_wait_s:
+                log.warning("SMTP to %s: %s; no new attempt in this run (waits of the run would pass %.0f s)",
+                            message["To"], error, self.smtp.max_wait_s)
+                break
             if attempt < attempts:
-                wait = self.smtp.backoff_s * 2 ** (attempt - 1)
+                self._waited += wait
                 log.warning("SMTP attempt %d/%d to %s failed (%s); next in %.0f s", attempt, attempts,
                             message["To"], error, wait)
                 self._sleep(wait)
