@@ -369,3 +369,51 @@ def test_an_ended_episode_and_a_data_quality_alert(smtp_server):
     ops = mails["ops@spse.test"]
     assert ops["Subject"] == "[spse] Qualité des données : paris_facilities le 15/01/2026"
     assert "Source paris_facilities : 1 ligne mise en quarantaine." in _text(ops)
+
+
+@pytest.fixture
+def tls_files(tmp_path):
+    """A self-signed certificate for 127.0.0.1 (made by the openssl command) and its key."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("openssl"):
+        pytest.skip("the openssl command is not available")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_tls_to_a_server_whose_certificate_is_trusted(spse_home, monkeypatch, tls_files, security):
+    import ssl
+
+    cert, key = tls_files
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(cert, key)
+    handler = Recorder()
+    port = _free_port()
+    if security == "ssl":
+        controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=server_tls)
+    else:
+        controller = Controller(handler, hostname="127.0.0.1", port=port, tls_context=server_tls,
+                                require_starttls=True)
+    controller.start()
+    try:
+        for name, value in {"SPSE_SMTP_HOST": "127.0.0.1", "SPSE_SMTP_PORT": str(port), "SPSE_SMTP_SECURITY": security,
+                            "SPSE_SMTP_BACKOFF_S": "0", "SPSE_SMTP_RETRIES": "0", "SPSE_SMTP_TIMEOUT_S": "5",
+                            "SSL_CERT_FILE": str(cert)}.items():
+            monkeypatch.setenv(name, value)
+        _outbox(_alert("a1", "PM10", "75112", "", 62.4))
+        _subscriptions("subscribers:\n  - {id: a, channel: email, address: a@spse.test}\n")
+        assert notify.deliver(DAY)["subscriptions"]["sent"] == 1
+        assert [to for to, _ in handler.messages] == ["a@spse.test"]
+        monkeypatch.delenv("SSL_CERT_FILE")  # an untrusted certificate: the server is not used
+        _outbox(_alert("a1", "PM10", "75112", "", 70.0))
+        with pytest.raises(notify.NotificationError, match="CERTIFICATE_VERIFY_FAILED"):
+            notify.deliver(DAY)
+        assert len(handler.messages) == 1
+    finally:
+        controller.stop()
