@@ -160,7 +160,7 @@ def test_each_subscriber_gets_one_french_email_once(smtp_server):
 
     lilas = _text(mails["direction@lilas.test"])
     assert "- Message pour les établissements." in lilas
-    assert "Établissements que vous suivez concernés :\n- Crèche Les Lilas (creche), 12 rue des Lilas\n" in lilas
+    assert "Établissements que vous suivez concernés :\n- Crèche Les Lilas (crèche), 12 rue des Lilas\n" in lilas
     assert "EHPAD" not in lilas
 
     again = notify.deliver(DAY)["subscriptions"]

@@ -40,6 +40,9 @@ LABELS = {
         "kinds": {"air_quality": "observé", "forecast": "prévision", "noise": "observé"},
         "statuses": {"opened": "nouvelle alerte", "ongoing": "alerte en cours", "closed": "fin d'épisode"},
         "publics": AUDIENCES,
+        "categories": {"creche": "crèche", "pmi": "centre de PMI", "ecole_maternelle": "école maternelle",
+                       "ecole_elementaire": "école élémentaire", "college": "collège", "lycee": "lycée",
+                       "ehpad": "EHPAD", "hospital": "hôpital", "centre_sante": "centre de santé"},
     },
     "en": {
         "levels": {"information": "information level", "alerte": "alert level",
@@ -57,6 +60,10 @@ LABELS = {
         "statuses": {"opened": "new alert", "ongoing": "ongoing alert", "closed": "end of episode"},
         "publics": {"vulnerable": "Vulnerable and sensitive people", "general": "General public",
                     "facilities": "Sensitive facilities"},
+        "categories": {"creche": "day nursery", "pmi": "maternal and child health centre",
+                       "ecole_maternelle": "nursery school", "ecole_elementaire": "primary school",
+                       "college": "lower secondary school", "lycee": "upper secondary school",
+                       "ehpad": "care home", "hospital": "hospital", "centre_sante": "health centre"},
     },
 }
 
@@ -117,7 +124,8 @@ def email_context(alert: dict, subscriber: Subscriber, recommendations: pd.DataF
         "public": labels["publics"][subscriber.public],
         "recommendation": recommendation_for(alert, subscriber.public, recommendations),
         "detail": (alert.get("recommendation") or "") if level == DATA_QUALITY else "",
-        "facilities": [{"name": f.get("name") or f.get("facility_id"), "category": f.get("category") or "",
+        "facilities": [{"name": f.get("name") or f.get("facility_id"),
+                        "category": labels["categories"].get(str(f.get("category")), f.get("category") or ""),
                         "address": f.get("address") or ""} for f in followed_facilities(subscriber, alert)],
         "episode_note": alert.get("episode_criteria_note") if alert.get("meets_episode_criteria") else "",
     }
