@@ -150,6 +150,35 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_notify(args: argparse.Namespace) -> int:
+    """Send the day's new or changed notifications (webhook, subscribers) and print what happened.
+
+    Returns 1 when a subscriber's delivery failed or an entry of the subscriptions file was rejected.
+    """
+    from spse.pipeline import notify
+
+    result = notify.deliver(args.date)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        print(f"spse notify {args.date}: webhook {result['webhook']} ({result['sent']} sent, "
+              f"{result['already_delivered']} already delivered)")
+        subs = result.get("subscriptions")
+        if subs is None:
+            print("subscribers: no subscriptions file")
+        else:
+            print(f"subscribers ({subs['file']}, e-mail {subs['email']}): {subs['sent']} sent, "
+                  f"{subs['already_sent']} already sent, {len(subs['failed'])} failed, "
+                  f"{subs['not_sent']} not sent (no SMTP), {len(subs['rejected'])} entries rejected")
+            for failed in subs["failed"]:
+                print(f"  failed: {failed['subscriber']} ({failed['channel']} {failed['address']}), "
+                      f"alert {failed['alert_id']}: {failed['reason']}")
+            for rejected in subs["rejected"]:
+                print(f"  rejected: {rejected['entry']}: {rejected['reason']}")
+    subs = result.get("subscriptions") or {}
+    return 1 if subs.get("failed") or subs.get("rejected") else 0
+
+
 def _alert_line(row) -> str:
     if row.kind == "data_quality":
         return f"[data quality] {row.pollutant}: {row.recommendation}"
@@ -323,6 +352,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date", type=_date, required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_alerts)
+
+    p = sub.add_parser("notify", help="send the day's new or changed alerts to the webhook and the subscribers")
+    p.add_argument("--date", type=_date, required=True, help="local day (Europe/Paris), YYYY-MM-DD")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_notify)
 
     p = sub.add_parser("summary", help="the end-of-run summary of one day")
     p.add_argument("--date", type=_date, required=True)

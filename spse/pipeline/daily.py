@@ -266,7 +266,7 @@ def render_bulletin(day: dt.date) -> str:
 
 
 def notify_alerts(day: dt.date) -> dict:
-    """Send the day's new or changed notifications to the webhook, if one is configured."""
+    """Send the day's new or changed notifications to the webhook and the subscribers, when configured."""
     from spse.pipeline import notify
 
     return notify.deliver(day)

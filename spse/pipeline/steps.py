@@ -43,7 +43,7 @@ class RunSummary:
     bulletin : str
         Path of the day's HTML bulletin.
     notifications : dict
-        Webhook delivery counts (:func:`spse.pipeline.notify.deliver`).
+        Webhook and subscriber delivery counts (:func:`spse.pipeline.notify.deliver`).
     """
 
     day: dt.date
@@ -143,7 +143,7 @@ DAILY_STEPS: tuple[Step, ...] = (
          "The day's HTML bulletin; its path.",
          after=("publish",), timeout=_minutes(10), report="bulletin"),
     Step("notify_alerts", "spse.pipeline.daily:notify_alerts",
-         "POST new or changed notifications to the webhook, when configured; counts.",
+         "Send new or changed notifications to the webhook and the subscribers (e-mail), when configured; counts.",
          after=("render_bulletin",), timeout=_minutes(10), report="notifications"),
 )
 
