@@ -289,17 +289,25 @@ def day_matrix(daily: pd.DataFrame, keys: list[str], period: Period) -> tuple[np
     The matrix [µg/m³] and the series keys (one row per matrix row, sorted).
     """
     dates = pd.to_datetime(daily["date"])
-    inside = (dates >= pd.Timestamp(period.start)) & (dates < pd.Timestamp(period.stop))
-    rows = daily[inside.to_numpy()]
-    series = rows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
+    inside = ((dates >= pd.Timestamp(period.start)) & (dates < pd.Timestamp(period.stop))).to_numpy()
+    valid = inside & daily["is_valid"].fillna(False).astype(bool).to_numpy() & daily["value"].notna().to_numpy()
+    series, code = _series_codes(daily[inside], keys)
     matrix = np.full((len(series), len(period.days)), np.nan)
-    if rows.empty:
-        return matrix, series
-    code = pd.MultiIndex.from_frame(series).get_indexer(pd.MultiIndex.from_frame(rows[keys]))
-    column = ((dates[inside.to_numpy()] - pd.Timestamp(period.start)).dt.days).to_numpy()
-    valid = rows["is_valid"].fillna(False).astype(bool).to_numpy() & rows["value"].notna().to_numpy()
-    matrix[code[valid], column[valid]] = rows["value"].to_numpy(dtype=float)[valid]
+    column = ((dates[valid] - pd.Timestamp(period.start)).dt.days).to_numpy()
+    matrix[code[valid[inside]], column] = daily["value"].to_numpy(dtype=float)[valid]
     return matrix, series
+
+
+def _series_codes(rows: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The distinct key rows, sorted, and each row's index among them."""
+    if len(keys) == 1:
+        uniques = np.sort(pd.unique(rows[keys[0]].to_numpy(dtype=object)))
+        code = pd.Index(uniques).get_indexer(rows[keys[0]].to_numpy(dtype=object))
+        return pd.DataFrame({keys[0]: uniques}), code
+    series = rows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
+    if rows.empty:
+        return series, np.zeros(0, dtype=np.int64)
+    return series, pd.MultiIndex.from_frame(series).get_indexer(pd.MultiIndex.from_frame(rows[keys]))
 
 
 def period_hours_utc(period: Period, time_base: str) -> pd.DatetimeIndex:
@@ -319,10 +327,9 @@ def hour_matrix(hourly: pd.DataFrame, keys: list[str], hours: pd.DatetimeIndex) 
     offset = ((ts - hours[0]) / pd.Timedelta(hours=1)).to_numpy()
     inside = (offset >= 0) & (offset < len(hours)) & (offset == np.floor(offset))
     rows = hourly[inside]
-    series = rows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
+    series, code = _series_codes(rows, keys)
     if rows.empty:
         return np.full((0, len(hours)), np.nan), series
-    code = pd.MultiIndex.from_frame(series).get_indexer(pd.MultiIndex.from_frame(rows[keys]))
     values = rows["value"].to_numpy(dtype=float)
     good = ~np.isnan(values)
     flat = code[good] * len(hours) + offset[inside][good].astype(np.int64)
@@ -373,14 +380,22 @@ def percentile(matrix: np.ndarray, q: float, method: str = "linear") -> np.ndarr
     ⌈n·q/100⌉-th smallest value (numpy ``inverted_cdf``). W10: 365 days, 4 of 20 and the rest
     10 → P99 linear 13.6, nearest rank 20.0.
     """
-    numpy_method = {"linear": "linear", "nearest_rank": "inverted_cdf"}[method]
-    matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
-    out = np.full(len(matrix), np.nan)
-    for i, row in enumerate(matrix):
-        values = row[~np.isnan(row)]
-        if values.size:
-            out[i] = np.percentile(values, q, method=numpy_method)
-    return out
+    if method not in ("linear", "nearest_rank"):
+        raise ValueError(f"percentile method {method!r}: expected linear or nearest_rank")
+    ordered = np.sort(np.atleast_2d(np.asarray(matrix, dtype=float)), axis=1)  # NaN last
+    n = (~np.isnan(ordered)).sum(axis=1)
+    rows = np.arange(len(ordered))
+    if method == "linear":
+        position = (n - 1) * (q / 100.0)
+        last = max(ordered.shape[1] - 1, 0)
+        low = np.clip(np.floor(position).astype(np.int64), 0, last)
+        high = np.clip(np.ceil(position).astype(np.int64), 0, last)
+        lo, hi = ordered[rows, low], ordered[rows, high]
+        value = lo + (hi - lo) * (position - low)
+    else:
+        rank = np.clip(np.ceil(np.round(n * (q / 100.0), 9)).astype(np.int64), 1, None)
+        value = ordered[rows, np.minimum(rank - 1, ordered.shape[1] - 1)]
+    return np.where(n > 0, value, np.nan)
 
 
 def somo(matrix_max_8h: np.ndarray, cutoff: float) -> np.ndarray:
@@ -515,26 +530,32 @@ def daily_indicators(daily: pd.DataFrame, keys: list[str], period: Period, thres
     -------
     DataFrame ``[*keys, pollutant, *COLUMNS]`` without the period columns (see :func:`with_period`).
     """
+    parts = [group_indicators(group, keys, pollutant, statistic, period, thresholds, rules, mean_from_daily)
+             for (pollutant, statistic), group in daily.groupby(["pollutant", "statistic"], sort=True)
+             if statistic in DAILY_AVERAGINGS]
+    return _finish([p for p in parts if len(p)], keys)
+
+
+def group_indicators(daily: pd.DataFrame, keys: list[str], pollutant: str, statistic: str, period: Period,
+                     thresholds: pd.DataFrame, rules: PeriodRules, mean_from_daily: bool = True) -> pd.DataFrame:
+    """:func:`daily_indicators` of one pollutant and statistic; ``daily`` is ``[*keys, date, value, is_valid]``."""
+    matrix, series = day_matrix(daily, keys, period)
+    if not len(series):
+        return _finish([], keys)
+    series = series.assign(pollutant=pollutant)
+    mean, n_valid, n_expected, coverage = mean_and_coverage(matrix)
+    met = _coverage_met(matrix, coverage, pollutant, period, rules, daily=True)
+    cover = dict(n_valid=n_valid, n_expected=n_expected, coverage=coverage, coverage_met=met)
     parts = []
-    for (pollutant, statistic), group in daily.groupby(["pollutant", "statistic"], sort=True):
-        if statistic not in DAILY_AVERAGINGS:
-            continue
-        matrix, series = day_matrix(group, keys, period)
-        if not len(series):
-            continue
-        series = series.assign(pollutant=pollutant)
-        mean, n_valid, n_expected, coverage = mean_and_coverage(matrix)
-        met = _coverage_met(matrix, coverage, pollutant, period, rules, daily=True)
-        cover = dict(n_valid=n_valid, n_expected=n_expected, coverage=coverage, coverage_met=met)
-        if statistic == "day_mean" and mean_from_daily:
-            parts += _mean_rows(mean, series, pollutant, statistic, period, thresholds, cover)
-        for q in _percentiles_for(pollutant, statistic, rules):
-            parts.append(_rows(series, indicator="percentile", statistic=statistic, q=q, unit="µg/m³",
-                               value=percentile(matrix, q, rules.percentile_method), **cover))
-        if pollutant == O3 and statistic == "day_max_8h_mean":
-            parts.append(_rows(series, indicator="somo35", statistic=statistic, unit="µg/m³·days",
-                               value=np.where(n_valid > 0, somo(matrix, rules.somo35_cutoff), np.nan), **cover))
-        parts += _threshold_rows(matrix, series, pollutant, statistic, period, thresholds, rules, cover, "days")
+    if statistic == "day_mean" and mean_from_daily:
+        parts += _mean_rows(mean, series, pollutant, statistic, period, thresholds, cover)
+    for q in _percentiles_for(pollutant, statistic, rules):
+        parts.append(_rows(series, indicator="percentile", statistic=statistic, q=q, unit="µg/m³",
+                           value=percentile(matrix, q, rules.percentile_method), **cover))
+    if pollutant == O3 and statistic == "day_max_8h_mean":
+        parts.append(_rows(series, indicator="somo35", statistic=statistic, unit="µg/m³·days",
+                           value=np.where(n_valid > 0, somo(matrix, rules.somo35_cutoff), np.nan), **cover))
+    parts += _threshold_rows(matrix, series, pollutant, statistic, period, thresholds, rules, cover, "days")
     return _finish(parts, keys)
 
 
