@@ -75,7 +75,13 @@ def _files(dataset: str, first: dt.date, stop: dt.date) -> list[str]:
             if lake.has_partition(dataset, lake.date_partition(d))]
 
 
+_CONNECTION: list[duckdb.DuckDBPyConnection] = []
+
+
 def _query(sql: str, parameters: list) -> pd.DataFrame:
+    """Run ``sql`` on the in-memory DuckDB connection of the current build (one per :func:`_build`)."""
+    if _CONNECTION:
+        return _CONNECTION[-1].execute(sql, parameters).df()
     con = duckdb.connect()
     try:
         return con.execute(sql, parameters).df()
@@ -168,11 +174,15 @@ def write_period(dataset: str, period: pm.Period, frame: pd.DataFrame) -> int:
 def _build(periods: list[pm.Period]) -> dict[str, int]:
     params = register.parameters()
     counts = {name: 0 for name in COLUMNS}
-    for period in periods:
-        for dataset, frame in period_tables(period, params).items():
-            write_period(dataset, period, frame)
-            counts[dataset] += len(frame)
-            log.info("%s %s: %d rows", dataset, period.label, len(frame))
+    _CONNECTION.append(duckdb.connect())
+    try:
+        for period in periods:
+            for dataset, frame in period_tables(period, params).items():
+                write_period(dataset, period, frame)
+                counts[dataset] += len(frame)
+                log.info("%s %s: %d rows", dataset, period.label, len(frame))
+    finally:
+        _CONNECTION.pop().close()
     return counts
 
 

@@ -32,12 +32,14 @@ final as (
         period_cells.judged_by,
         period_cells.judged_value,
         period_cells.compliance,
-        -- above the threshold over the period: more days or hours than allowed, P99 above a WHO
-        -- guideline, or a mean above an annual threshold; NULL for rows without a threshold
-        case period_cells.judged_by
-            when 'count' then period_cells.value > period_cells.allowed_exceedances
-            when 'percentile' then period_cells.judged_value > period_cells.threshold_value
-            when 'mean' then period_cells.value > period_cells.threshold_value
+        -- above the threshold over the period: more days or hours than allowed (seasons and months
+        -- against the yearly allowance), a year's P99 above a WHO guideline, or a mean above an
+        -- annual threshold; NULL for rows without a threshold
+        case
+            when period_cells.judged_by = 'mean' then period_cells.value > period_cells.threshold_value
+            when period_cells.judged_by = 'percentile' and period_cells.period_kind = 'year'
+                then period_cells.judged_value > period_cells.threshold_value
+            when period_cells.judged_by is not null then period_cells.value > period_cells.allowed_exceedances
         end as is_above,
         coalesce(grid_cells.population, 0) as population,
         coalesce(grid_cells.pop_0_5, 0) as pop_0_5,
