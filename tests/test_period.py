@@ -6,17 +6,21 @@ methods.md W3 (exceedance days, threshold equality), W10 (WHO 99th percentile), 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from spse.core import register
 from spse.methods import period as pm
 
 SEASONS = pm.parse_seasons("winter=12,1,2 spring=3,4,5 summer=6,7,8 autumn=9,10,11")
-RULES = pm.PeriodRules(seasons=SEASONS, percentiles=(("PM10", "day_mean", 90.4), ("*", "day_mean", 99.0)),
-                       percentile_judged_sets=("WHO_2021",))
+# the register's rules (90 % coverage, linear percentiles, AOT40 above 80 from 08 to 20 CET, ...)
+RULES = dataclasses.replace(pm.rules_from(register.parameters()), seasons=SEASONS, round_values=False,
+                            percentiles=(("PM10", "day_mean", 90.4), ("*", "day_mean", 99.0)),
+                            percentile_judged_sets=("WHO_2021",))
 
 
 def thresholds(*rows: tuple) -> pd.DataFrame:

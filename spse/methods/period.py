@@ -161,19 +161,19 @@ class PeriodRules:
     """
 
     seasons: Mapping[str, tuple[int, ...]]
-    min_coverage_year: float = 0.9
-    min_coverage_subyear: float = 0.9
-    o3_min_coverage_half: float = 0.75
-    o3_summer_months: tuple[int, ...] = (4, 5, 6, 7, 8, 9)
-    percentile_method: str = "linear"
-    percentiles: tuple[tuple[str, str, float], ...] = ()
-    percentile_judged_sets: tuple[str, ...] = ()
-    who_percentile: float = 99.0
-    somo35_cutoff: float = 70.0
-    aot40_threshold: float = 80.0
-    aot40_months: tuple[int, ...] = (5, 6, 7)
-    aot40_hours: tuple[int, int] = (8, 20)
-    round_values: bool = False
+    min_coverage_year: float
+    min_coverage_subyear: float
+    o3_min_coverage_half: float
+    o3_summer_months: tuple[int, ...]
+    percentile_method: str
+    percentiles: tuple[tuple[str, str, float], ...]
+    percentile_judged_sets: tuple[str, ...]
+    who_percentile: float
+    somo35_cutoff: float
+    aot40_threshold: float
+    aot40_months: tuple[int, ...]
+    aot40_hours: tuple[int, int]
+    round_values: bool
 
 
 def parse_seasons(text: str) -> dict[str, tuple[int, ...]]:
