@@ -196,7 +196,7 @@ def test_year_with_a_gap_keeps_its_values_flagged_and_never_compliant():
     assert mean["coverage"] == pytest.approx(300 / 365) and not mean["coverage_met"]
     verdicts = out[out["indicator"] == "mean_vs_threshold"].set_index("level")["compliance"]
     assert verdicts["limit"] == "undetermined"  # 31 ≤ 40 but only 82 % of the year
-    assert verdicts["limit_low"] == "not_compliant"  # 31 > 20 whatever the coverage
+    assert verdicts["limit_low"] == "undetermined"  # 31 > 20, but a mean of 82 % of the year proves nothing
     days = out[out["indicator"] == "exceedance_count"].iloc[0]
     assert (days["value"], days["compliance"]) == (1, "undetermined")  # 330 > 50 once, ≤ 18 allowed
 
@@ -211,8 +211,14 @@ def test_full_year_is_compliant_below_the_limit():
 
 
 def test_compliance_rules():
-    out = pm.compliance(np.array([5.0, 2.0, 2.0, np.nan]), 3.0, np.array([False, True, False, True]))
-    assert out.tolist() == ["not_compliant", "compliant", "undetermined", "undetermined"]
+    judged = np.array([5.0, 5.0, 2.0, 2.0, np.nan])
+    met = np.array([True, False, True, False, True])
+    # counts: 5 > 3 is not compliant even with coverage unmet (more data only adds exceedances)
+    assert pm.compliance(judged, 3.0, met, is_count=True).tolist() == [
+        "not_compliant", "not_compliant", "compliant", "undetermined", "undetermined"]
+    # means and percentiles: unmet coverage is undetermined either way
+    assert pm.compliance(judged, 3.0, met).tolist() == [
+        "not_compliant", "undetermined", "compliant", "undetermined", "undetermined"]
 
 
 def test_o3_year_needs_75_percent_in_summer_and_in_winter():

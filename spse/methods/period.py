@@ -35,9 +35,11 @@ Indicators per series (cell or station × pollutant) and period, one row each (`
   register ``aot40_*``) [µg/m³·h]; no coverage correction (none in methods.md), its coverage
   is the valid share of those hours.
 
-Compliance (``compliance``, year periods and threshold rows only): ``not_compliant`` when the
-judged value is above its limit, whatever the coverage (the exceedances already happened);
-otherwise ``compliant`` when the coverage rule is met, else ``undetermined``. Counts are judged
+Compliance (``compliance``, year periods and threshold rows only): with the coverage rule met,
+``not_compliant`` when the judged value is above its limit, else ``compliant``. With the rule
+unmet, a count above its allowance is still ``not_compliant`` (the exceedances happened and more
+data can only add to them); any other value is ``undetermined`` (a mean or a percentile of too few
+values proves nothing either way). Counts are judged
 against ``allowed_exceedances`` (0 when the register gives none); the sets of
 ``percentile_judged_sets`` (WHO 2021: "99th percentile, i.e. 3-4 exceedance days") judge their
 daily guidelines by the period's P``who_percentile`` of the daily values against the guideline
@@ -417,16 +419,34 @@ def aot40(hour_values: np.ndarray, mask: np.ndarray, threshold: float) -> tuple[
             int(mask.sum()))
 
 
-def compliance(judged: np.ndarray, limit: np.ndarray | float, coverage_met: np.ndarray) -> np.ndarray:
-    """``not_compliant`` when judged > limit; else ``compliant`` if the coverage rule is met, else ``undetermined``.
+def compliance(judged: np.ndarray, limit: np.ndarray | float, coverage_met: np.ndarray,
+               is_count: bool = False) -> np.ndarray:
+    """Verdict per value: ``compliant``, ``not_compliant`` or ``undetermined``.
 
-    A NaN judged value (no valid data) is ``undetermined``.
+    Parameters
+    ----------
+    judged : ndarray
+        The judged values (counts [days or hours], means or percentiles [µg/m³]); NaN = no data.
+    limit : float or ndarray
+        Allowed exceedances (counts) or threshold [µg/m³]; above = strictly greater.
+    coverage_met : ndarray of bool
+        The period's coverage rule is met.
+    is_count : bool
+        ``judged`` is a count of exceedances, which more data can only increase: above the limit
+        it is ``not_compliant`` even when the coverage rule is unmet.
+
+    Returns
+    -------
+    ndarray of str: with coverage met, ``not_compliant`` when judged > limit else ``compliant``;
+    with coverage unmet (or no value), ``not_compliant`` for a count above its limit, else
+    ``undetermined``.
     """
     judged = np.asarray(judged, dtype=float)
     with np.errstate(invalid="ignore"):
         above = judged > limit
     met = np.asarray(coverage_met, dtype=bool) & ~np.isnan(judged)
-    return np.where(above, NOT_COMPLIANT, np.where(met, COMPLIANT, UNDETERMINED)).astype(object)
+    return np.where(met, np.where(above, NOT_COMPLIANT, COMPLIANT),
+                    np.where(above & is_count, NOT_COMPLIANT, UNDETERMINED)).astype(object)
 
 
 def n_year_mean(values_by_year: Mapping[int, float], year: int, n_years: int = 3) -> float:
@@ -481,7 +501,8 @@ def _threshold_rows(matrix: np.ndarray, series: pd.DataFrame, pollutant: str, st
             limit = threshold.value
         else:
             judged_by, judged, limit = "count", count.astype(float), allowed
-        verdict = compliance(judged, limit, cover["coverage_met"]) if period.kind == YEAR else None
+        verdict = (compliance(judged, limit, cover["coverage_met"], is_count=judged_by == "count")
+                   if period.kind == YEAR else None)
         rows.append(_rows(series, indicator="exceedance_count", statistic=statistic, set_id=threshold.set_id,
                           level=threshold.level, averaging=statistic, threshold_value=float(threshold.value),
                           allowed_exceedances=allowed, value=count.astype(float), unit=unit, judged_by=judged_by,
