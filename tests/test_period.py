@@ -155,6 +155,16 @@ def test_p90_4_of_365_daily_means():
     assert pm.percentile(values, 90.4, "nearest_rank")[0] == pytest.approx(330.0)
 
 
+@pytest.mark.parametrize(("hours_above", "expected"), [(18, 20.0 + 0.482 * 280.0), (19, 300.0)])
+def test_p99_8_of_a_year_of_no2_hours(hours_above, expected):
+    # 8760 hours, ``hours_above`` at 300 and the rest at 20; linear position 8759 × 0.998 = 8741.482:
+    # with 18 hours at 300, index 8741 is still 20 and 8742 is 300 → 20 + 0.482 × 280 = 154.96 (≤ 200);
+    # with 19 hours both are 300. The 18 hours allowed by 2008/50 are exactly what P99.8 tolerates.
+    values = np.full(8760, 20.0)
+    values[:hours_above] = 300.0
+    assert pm.percentile(values, 99.8, "linear")[0] == pytest.approx(expected, abs=1e-6)
+
+
 def test_w10_who_guideline_judged_by_percentile_eu_limit_by_count():
     year = pm.year_period(2025)
     rows = []

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -235,3 +236,34 @@ def test_o3_target_days_judged_on_three_years(spse_home):
     assert rows.loc["s3", "compliance"] == "not_compliant"
     assert rows.loc["s4", "exceedances_3y_mean"] == pytest.approx(10.0)
     assert rows.loc["s4", "compliance"] == "undetermined"
+
+
+def test_station_periods_use_the_hourly_values(spse_home):
+    # two June days of hourly O3 at one station, 100 µg/m³ except 2 June 07:00 and 08:00 UTC (08:00 and
+    # 09:00 CET) at 180 and 120; the station's daily rows exist for the two days (time base CET)
+    hours = pd.date_range("2025-06-01", periods=48, freq="h", tz="UTC")
+    values = np.full(48, 100.0)
+    values[24 + 7], values[24 + 8] = 180.0, 120.0
+    for day in (dt.date(2025, 6, 1), dt.date(2025, 6, 2)):
+        inside = hours.date == day
+        lake.write_partition("air_hourly", lake.date_partition(day), pd.DataFrame({
+            "station_id": "s1", "station_class": "background", "pollutant": "O3", "ts_start_utc": hours[inside],
+            "value": values[inside], "is_valid": True}))
+        lake.write_partition("station_daily", lake.date_partition(day), daily_frame(
+            "station_daily", {"station_id": "s1", "station_class": "background"}, day,
+            [("O3", "day_max_8h_mean", 110.0)], time_base="CET"))
+    tables = periods.period_tables(pm.month_period(2025, 6), register.parameters())
+    rows = tables["period_station"]
+    # June in CET runs from 31 May 23:00 to 30 June 23:00 UTC: 720 hours, the 48 given all inside
+    mean = rows[rows["indicator"] == "mean"].iloc[0]
+    assert (mean["n_valid"], mean["n_expected"], mean["statistic"]) == (48, 720, "1h")
+    assert mean["value"] == pytest.approx((46 * 100.0 + 180.0 + 120.0) / 48)
+    # AOT40 hours 08-19 CET = 07-18 UTC: 1 June 12 × (100 − 80) = 240; 2 June (180 − 80) + (120 − 80)
+    # + 10 × 20 = 340; total 580
+    aot = rows[rows["indicator"] == "aot40"].iloc[0]
+    assert aot["value"] == pytest.approx(580.0)
+    assert (aot["n_valid"], aot["n_expected"]) == (24, 30 * 12)
+    assert aot["time_base"] == "CET"
+    # the daily rows still give the target days (110 ≤ 120: none)
+    target = rows[(rows["indicator"] == "exceedance_count") & (rows["set_id"] == "EU_2008_50")].iloc[0]
+    assert (target["statistic"], target["value"]) == ("day_max_8h_mean", 0)

@@ -80,11 +80,13 @@ _CONNECTION: list[duckdb.DuckDBPyConnection] = []
 
 def _query(sql: str, parameters: list) -> pd.DataFrame:
     """Run ``sql`` on the in-memory DuckDB connection of the current build (one per :func:`_build`)."""
+    from spse.pipeline.warehouse.reader import fetch_frame
+
     if _CONNECTION:
-        return _CONNECTION[-1].execute(sql, parameters).df()
+        return fetch_frame(_CONNECTION[-1], sql, parameters)
     con = duckdb.connect()
     try:
-        return con.execute(sql, parameters).df()
+        return fetch_frame(con, sql, parameters)
     finally:
         con.close()
 
