@@ -241,7 +241,7 @@ def test_o3_year_needs_75_percent_in_summer_and_in_winter():
     winter_gap[winter_days[:46]] = np.nan  # winter 136/182 = 0.747 < 0.75, summer 100 %
     winter_ok = np.full(365, 100.0)
     winter_ok[winter_days[:45]] = np.nan  # winter 137/182 = 0.753
-    met = pm.o3_year_coverage_met(np.vstack([full_summer_only, winter_gap, winter_ok]), days,
+    met = pm.o3_year_coverage_met(np.vstack([full_summer_only, winter_gap, winter_ok]), days.month,
                                   (4, 5, 6, 7, 8, 9), 0.75)
     assert met.tolist() == [False, False, True]
 
@@ -285,3 +285,22 @@ def test_w13_average_exposure_indicator():
                           "value": [11.8, 12.6, 10.9, 12.1, 13.0, 11.5, 10.2, 11.0, 9.6]})
     assert pm.average_exposure_indicator(means, 2023) == pytest.approx(11.411111, abs=1e-6)
     assert np.isnan(pm.average_exposure_indicator(means, 2024))
+
+
+@pytest.mark.parametrize(("winter_hours_missing", "met"), [(1092, True), (1100, False)])
+def test_o3_hourly_year_uses_the_half_year_rule_not_90_percent(winter_hours_missing, met):
+    # 2025 in CET: summer (April-September) 183 × 24 = 4392 hours, winter 182 × 24 = 4368 hours.
+    # 1092 winter hours missing: winter 3276 / 4368 = 0.75 (met) though the year has 7668 / 8760 = 0.875 < 0.9;
+    # 1100 missing: winter 3268 / 4368 = 0.748 (unmet)
+    year = pm.year_period(2025)
+    hours = pm.period_hours_utc(year, "CET")
+    winter = ~np.isin(hours.tz_convert("Etc/GMT-1").month, [4, 5, 6, 7, 8, 9])
+    assert (winter.sum(), (~winter).sum()) == (4368, 4392)
+    values = np.full(len(hours), 50.0)
+    values[np.flatnonzero(winter)[:winter_hours_missing]] = np.nan
+    hourly = pd.DataFrame({"station_id": "s1", "station_class": "background", "pollutant": "O3",
+                           "ts_start_utc": hours, "value": values})
+    out = pm.hourly_indicators(hourly, ["station_id", "station_class"], year, "CET", thresholds(), RULES)
+    mean = out[out["indicator"] == "mean"].iloc[0]
+    assert mean["coverage"] == pytest.approx((8760 - winter_hours_missing) / 8760)
+    assert bool(mean["coverage_met"]) is met

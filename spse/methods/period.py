@@ -357,11 +357,14 @@ def mean_and_coverage(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, int, 
     return mean, n_valid, n_expected, coverage
 
 
-def o3_year_coverage_met(matrix: np.ndarray, days: pd.DatetimeIndex, summer_months: Sequence[int],
+def o3_year_coverage_met(matrix: np.ndarray, months: np.ndarray, summer_months: Sequence[int],
                          min_half: float) -> np.ndarray:
-    """O3 in a year: valid share ≥ ``min_half`` in the summer months and in the other months, separately (§4.1)."""
+    """O3 in a year: valid share ≥ ``min_half`` in the summer months and in the other months, separately (§4.1).
+
+    ``months`` gives the local month of each column of ``matrix`` (days or hours).
+    """
     matrix = np.atleast_2d(np.asarray(matrix, dtype=float))
-    summer = np.isin(days.month, list(summer_months))
+    summer = np.isin(np.asarray(months), list(summer_months))
     ok = np.ones(len(matrix), dtype=bool)
     for part in (summer, ~summer):
         if part.any():
@@ -482,9 +485,9 @@ def _rows(series: pd.DataFrame, **columns) -> pd.DataFrame:
 
 
 def _coverage_met(matrix: np.ndarray, coverage: np.ndarray, pollutant: str, period: Period,
-                  rules: PeriodRules, daily: bool) -> np.ndarray:
-    if period.kind == YEAR and pollutant == O3 and daily:
-        return o3_year_coverage_met(matrix, period.days, rules.o3_summer_months, rules.o3_min_coverage_half)
+                  rules: PeriodRules, months: np.ndarray) -> np.ndarray:
+    if period.kind == YEAR and pollutant == O3:
+        return o3_year_coverage_met(matrix, months, rules.o3_summer_months, rules.o3_min_coverage_half)
     minimum = rules.min_coverage_year if period.kind == YEAR else rules.min_coverage_subyear
     return np.asarray(coverage) >= minimum
 
@@ -565,7 +568,7 @@ def group_indicators(daily: pd.DataFrame, keys: list[str], pollutant: str, stati
         return _finish([], keys)
     series = series.assign(pollutant=pollutant)
     mean, n_valid, n_expected, coverage = mean_and_coverage(matrix)
-    met = _coverage_met(matrix, coverage, pollutant, period, rules, daily=True)
+    met = _coverage_met(matrix, coverage, pollutant, period, rules, np.asarray(period.days.month))
     cover = dict(n_valid=n_valid, n_expected=n_expected, coverage=coverage, coverage_met=met)
     parts = []
     if statistic == "day_mean" and mean_from_daily:
@@ -599,6 +602,7 @@ def hourly_indicators(hourly: pd.DataFrame, keys: list[str], period: Period, tim
     DataFrame as :func:`daily_indicators`; coverage in hours.
     """
     hours = period_hours_utc(period, time_base)
+    months = np.asarray(hours.tz_convert(tz_for(time_base)).month)
     mask = aot40_hours_mask(hours, rules.aot40_months, rules.aot40_hours)
     parts = []
     for pollutant, group in hourly.groupby("pollutant", sort=True):
@@ -607,7 +611,7 @@ def hourly_indicators(hourly: pd.DataFrame, keys: list[str], period: Period, tim
             continue
         series = series.assign(pollutant=pollutant)
         mean, n_valid, n_expected, coverage = mean_and_coverage(matrix)
-        met = _coverage_met(matrix, coverage, pollutant, period, rules, daily=False)
+        met = _coverage_met(matrix, coverage, pollutant, period, rules, months)
         cover = dict(n_valid=n_valid, n_expected=n_expected, coverage=coverage, coverage_met=met)
         parts += _mean_rows(mean, series, pollutant, HOURLY, period, thresholds, cover)
         for q in _percentiles_for(pollutant, HOURLY, rules):
