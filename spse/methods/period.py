@@ -39,11 +39,10 @@ Compliance (``compliance``, year periods and threshold rows only): with the cove
 ``not_compliant`` when the judged value is above its limit, else ``compliant``. With the rule
 unmet, a count above its allowance is still ``not_compliant`` (the exceedances happened and more
 data can only add to them); any other value is ``undetermined`` (a mean or a percentile of too few
-values proves nothing either way). Counts are judged
-against ``allowed_exceedances`` (0 when the register gives none); the sets of
-``percentile_judged_sets`` (WHO 2021: "99th percentile, i.e. 3-4 exceedance days") judge their
-daily guidelines by the period's P``who_percentile`` of the daily values against the guideline
-(W10); ``mean_vs_threshold`` judges the mean.
+values proves nothing either way). Counts are judged against ``allowed_exceedances`` (0 when the
+register gives none); the sets of ``percentile_judged_sets`` (WHO 2021: "99th percentile, i.e. 3-4
+exceedance days") judge their daily guidelines by the period's P``who_percentile`` of the daily
+values against the guideline (W10); ``mean_vs_threshold`` judges the mean.
 """
 
 from __future__ import annotations
