@@ -38,6 +38,11 @@ def _reference(**columns: str) -> DatasetSchema:
 _POPULATION = dict(population=D, pop_0_3=D, pop_4_5=D, pop_0_5=D, pop_65_79=D, pop_80p=D, pop_65p=D,
                    households=D, households_poor=D, pop_poor_households=D)
 
+_PERIOD = dict(pollutant=V, period=V, period_kind=V, period_start=DATE, period_end=DATE, time_base=V, indicator=V,
+               statistic=V, q=D, set_id=V, level=V, averaging=V, threshold_value=D, allowed_exceedances=D, value=D,
+               unit=V, n_valid=INT, n_expected=INT, coverage=D, coverage_met=B, judged_by=V, judged_value=D,
+               compliance=V)
+
 EMPTY_SCHEMAS: dict[str, DatasetSchema] = {
     "air_hourly": _daily(
         station_id=V, station_name=V, organisation=V, zas_code=V, area_type=V, influence=V, station_class=V,
@@ -76,6 +81,9 @@ EMPTY_SCHEMAS: dict[str, DatasetSchema] = {
                                   lead_day=INT),
     "noise_station_daily": _daily(site_id=V, date=DATE, ld_dba=D, le_dba=D, ln_dba=D, lden_dba=D, n_valid_hours=INT,
                                   is_valid=B),
+    # written by spse.pipeline.periods; partition date = the first day of the periods it holds
+    "period_cell": _daily(cell_id=V, **_PERIOD),
+    "period_station": _daily(station_id=V, station_class=V, **_PERIOD),
     "alerts": _daily(
         alert_id=V, date=DATE, kind=V, pollutant=V, level=V, set_id=V, averaging=V, threshold_value=D, unit=V,
         value_max=D, basis=V, station_ids=V, zone_ids=V, zone_names=V, n_cells=INT, area_km2=D, population_total=D,
