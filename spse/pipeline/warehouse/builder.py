@@ -134,6 +134,7 @@ def _build_full(context: BuildContext, reason: str) -> None:
     path, found = context.path, context.found
     con = duckdb.connect(str(path))
     try:
+        con.execute("begin transaction")  # one commit, not one per statement (hundreds of COMMENT ON)
         for schema in ("lake", *models.LAYERS, "meta"):
             con.execute(f"create schema {schema}")
         create_lake_views(con, context.state)
@@ -145,6 +146,7 @@ def _build_full(context: BuildContext, reason: str) -> None:
         write_mart_partitions(con, context, {m.qualified: None for m in found if m.layer == "marts"})
         write_meta(con, context.day, context.root, files, context.state, len(found), started=context.started,
                    build_name=path.name, sql_sha=context.sql_sha256, mode="full", reason=reason)
+        con.execute("commit")
         con.execute("checkpoint")
     except WarehouseError:
         raise
@@ -163,8 +165,9 @@ def lake_state() -> pd.DataFrame:
     """The lake partitions a build reads, taken once before any is read.
 
     One row per partition: ``dataset``, ``partition``, ``path``, ``kind`` (``date`` or
-    ``vintage``), ``size_bytes``, ``modified_ns``. Daily datasets: every ``date=``
-    partition; reference datasets: their latest ``vintage=``.
+    ``vintage``), ``size_bytes``, ``modified_ns``, ``inode`` (the lake replaces a partition
+    by renaming a new file over it: a new inode even when size and mtime tick are equal).
+    Daily datasets: every ``date=`` partition; reference datasets: their latest ``vintage=``.
     """
     root = settings().lake
     present = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
@@ -181,8 +184,9 @@ def lake_state() -> pd.DataFrame:
                 st = path.stat()
             except FileNotFoundError:  # deleted since listed: the next build sees it gone
                 continue
-            rows.append((dataset, partition, str(path), "date" if daily else "vintage", st.st_size, st.st_mtime_ns))
-    return pd.DataFrame(rows, columns=["dataset", "partition", "path", "kind", "size_bytes", "modified_ns"])
+            rows.append((dataset, partition, str(path), "date" if daily else "vintage", st.st_size, st.st_mtime_ns,
+                         st.st_ino))
+    return pd.DataFrame(rows, columns=["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode"])
 
 
 def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -259,7 +263,7 @@ def restricted_view_sql(con: duckdb.DuckDBPyConnection, dataset: str, files: lis
         present = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()} - {"filename"}
     exprs = []
     for name, type_ in columns:
-        if name == "partition_date" or (name == "date" and not own_date):
+        if files and (name == "partition_date" or (name == "date" and not own_date)):
             expr = _PARTITION_DATE
         else:
             expr = f'"{name}"' if name in present else "null"
@@ -457,12 +461,13 @@ def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, 
     partitions = partitions.assign(
         modified_utc=pd.to_datetime(partitions["modified_ns"].astype("int64"), unit="ns", utc=True),
         provenance_json=pd.Series(provenance, dtype="object", index=partitions.index),
-    )[["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "modified_utc", "provenance_json"]]
+    )[["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode", "modified_utc",
+       "provenance_json"]]
     con.execute("drop table if exists meta.lake_partitions")
     con.execute("drop table if exists meta.build_info")
     con.register("lake_partitions", partitions)
     con.execute("create table meta.lake_partitions as select * replace (cast(size_bytes as bigint) as size_bytes, "
-                "cast(modified_ns as bigint) as modified_ns) from lake_partitions")
+                "cast(modified_ns as bigint) as modified_ns, cast(inode as bigint) as inode) from lake_partitions")
     con.unregister("lake_partitions")
     state = "\n".join(sorted(f"{d}/{p} {size} {ns}" for d, p, size, ns in
                              zip(partitions["dataset"], partitions["partition"], partitions["size_bytes"],

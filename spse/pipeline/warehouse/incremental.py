@@ -54,7 +54,9 @@ def try_build(context: builder.BuildContext) -> str | None:
     copied = time.perf_counter() - began
     con = duckdb.connect(str(context.path))
     try:
+        con.execute("begin transaction")  # one commit, not one per statement (hundreds of COMMENT ON)
         days = _update(con, context)
+        con.execute("commit")
         con.execute("checkpoint")
     except _FullRebuild as reason:
         con.close()
@@ -76,7 +78,7 @@ def _published_info(con: duckdb.DuckDBPyConnection) -> dict:
         raise _FullRebuild(f"the published warehouse predates incremental builds (no meta.{missing[0]})")
     cursor = con.execute("select * from meta.build_info")
     info = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
-    if "sql_sha256" not in info or "modified_ns" not in builder._columns(con, "meta", "lake_partitions"):
+    if "sql_sha256" not in info or "inode" not in builder._columns(con, "meta", "lake_partitions"):
         raise _FullRebuild("the published warehouse predates incremental builds")
     return info
 
@@ -94,19 +96,20 @@ def _check_same_inputs(info: dict, context: builder.BuildContext) -> None:
 
 
 def changed_partitions(old: pd.DataFrame, new: pd.DataFrame, datasets: set[str]) -> dict[str, set[str]]:
-    """Daily partitions of ``datasets`` added, changed (size or mtime) or deleted between two lake states.
+    """Daily partitions of ``datasets`` added, changed (size, mtime or inode) or deleted between two lake states.
 
     Raises ``_FullRebuild`` when a reference dataset (``vintage=``) among them changed.
     """
-    def keyed(frame: pd.DataFrame, dataset: str) -> dict[str, tuple[str, int, int]]:
+    def keyed(frame: pd.DataFrame, dataset: str) -> dict[str, tuple[str, int, int, int]]:
         rows = frame[frame["dataset"] == dataset]
-        return {p: (k, int(s), int(m)) for p, k, s, m in
-                zip(rows["partition"], rows["kind"], rows["size_bytes"], rows["modified_ns"], strict=True)}
+        return {p: (k, int(s), int(m), int(i)) for p, k, s, m, i in
+                zip(rows["partition"], rows["kind"], rows["size_bytes"], rows["modified_ns"], rows["inode"],
+                    strict=True)}
 
     changed = {}
     for dataset in sorted(datasets):
         before, after = keyed(old, dataset), keyed(new, dataset)
-        kinds = {k for k, _, _ in [*before.values(), *after.values()]}
+        kinds = {key[0] for key in [*before.values(), *after.values()]}
         if "vintage" in kinds:
             if before != after:
                 raise _FullRebuild(f"reference dataset {dataset} changed ({sorted(before)} -> {sorted(after)})")
@@ -135,7 +138,8 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     found = context.found
     deps = models.lake_dependencies(found)
     read = set().union(*(deps[m.qualified] for m in found if m.layer == "marts"))
-    old = con.execute("select dataset, partition, kind, size_bytes, modified_ns from meta.lake_partitions").df()
+    old = con.execute("select dataset, partition, kind, size_bytes, modified_ns, inode "
+                      "from meta.lake_partitions").df()
     changed = changed_partitions(old, context.state, read)
     tracked = set(builder.tracked_datasets(context))
     changed_tracked = {d: p for d, p in changed.items() if d in tracked}

@@ -33,6 +33,7 @@ LAYERS = ("staging", "intermediate", "marts")
 REGISTER_TABLES = ("thresholds", "parameters")
 GRAIN_PREFIX = "One row per"
 MATERIALIZATIONS = ("table", "incremental")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader: 20 times faster
 _BELOW = {"staging": "lake", "intermediate": "staging", "marts": "intermediate"}
 _REFERENCE = re.compile(r"\b(lake|staging|intermediate|marts)\s*\.\s*([a-z_][a-z0-9_]*)", re.IGNORECASE)
 
@@ -150,7 +151,7 @@ def load_sidecar(path: Path, what: str) -> Sidecar:
     if not path.exists():
         raise WarehouseError(f"{what} has no documentation sidecar {path}")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
     except yaml.YAMLError as exc:
         raise WarehouseError(f"{what}: sidecar {path} is not valid YAML: {exc}") from exc
     description = str(doc.get("description") or "").strip()
