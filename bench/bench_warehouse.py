@@ -66,8 +66,10 @@ def child(tree: Path, home: Path, mode: str) -> dict:
     """Build and publish with the ``spse`` package of ``tree`` in a child process; its timings."""
     env = {**os.environ, "PYTHONPATH": str(tree), "SPSE_HOME": str(home)}
     env.pop("SPSE_SQL_DIR", None)
-    out = subprocess.run([sys.executable, "-c", CHILD, DAY.isoformat(), mode], env=env, check=True,
+    out = subprocess.run([sys.executable, "-c", CHILD, DAY.isoformat(), mode], env=env,
                          capture_output=True, text=True, cwd=tree)
+    if out.returncode:
+        raise RuntimeError(f"build in {home} with {tree} failed:\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -117,7 +119,7 @@ def land(templates: Path, moved: list[tuple[str, str]], lake: Path, shift: int, 
         os.replace(tmp, target / "data.parquet")
 
 
-def measure(n_days: int, demo: Path, base: Path, baseline: Path) -> dict:
+def measure(n_days: int, demo: Path, base: Path, baseline: Path, tree: Path) -> dict:
     """The steps of the module docstring for a lake of ``n_days`` days."""
     home = base / f"home-{n_days}"
     shutil.copytree(demo, home)
@@ -127,13 +129,13 @@ def measure(n_days: int, demo: Path, base: Path, baseline: Path) -> dict:
     con = duckdb.connect()
     for shift in range(n_days - 1, 0, -1):
         land(templates, moved, lake, shift, con)
-    results = {"setup: full build of the N-1 earlier days (this tree)": child(REPO, home, "full")}
+    results = {"setup: full build of the N-1 earlier days (this tree)": child(tree, home, "full")}
     land(templates, moved, lake, 0, con)
-    results["incremental build of the new day (this tree)"] = child(REPO, home, "auto")
+    results["incremental build of the new day (this tree)"] = child(tree, home, "auto")
     land(templates, moved, lake, -1, con)
-    results["incremental build of a second new day (this tree)"] = child(REPO, home, "auto")
+    results["incremental build of a second new day (this tree)"] = child(tree, home, "auto")
     results["full build, previous implementation " + BASELINE_REV] = child(baseline, home, "full")
-    results["full build, full=True (this tree)"] = child(REPO, home, "full")
+    results["full build, full=True (this tree)"] = child(tree, home, "full")
     size = sum(p.stat().st_size for p in lake.rglob("*.parquet")) / 2**20
     return {"days": n_days, "lake_mb": round(size), "results": results}
 
@@ -143,6 +145,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, nargs="+", default=[30, 365])
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    parser.add_argument("--tree", type=Path, default=REPO,
+                        help="folder holding the spse/ and sql/ measured as 'this tree' (e.g. a snapshot)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         base = args.keep or Path(tmp)
@@ -151,7 +155,7 @@ def main() -> None:
         if not demo.exists():
             demo_home(demo)
         baseline = export_tree(BASELINE_REV, base / "baseline")
-        report = [measure(n, demo, base, baseline) for n in args.days]
+        report = [measure(n, demo, base, baseline, args.tree) for n in args.days]
     out = REPO / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     (out / "warehouse.json").write_text(json.dumps(report, indent=2, default=str))

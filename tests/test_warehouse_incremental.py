@@ -223,3 +223,14 @@ def test_an_unchanged_lake_rebuilds_no_day(home):
     forced = warehouse.build(DAY1, days=[DAY1])
     assert build_info(forced)["days_rebuilt"] == 1
     assert_same_marts(forced, first)
+
+
+def test_mart_partitions_are_documented_for_spse_tables(home):
+    write_lake(DAY1)
+    warehouse.publish(warehouse.build(DAY1))
+    described = warehouse.describe_tables()
+    meta = described[(described["schema"] == "meta") & (described["table"] == "mart_partitions")].set_index("column")
+    assert list(meta.index) == ["mart", "date", "built_at_utc", "build_name", "thresholds_sha256",
+                                "parameters_sha256", "sql_sha256"]
+    assert meta["description"].str.len().gt(0).all() and (meta["unit"] == "-").all()
+    assert "thresholds register" in meta.loc["thresholds_sha256", "description"]

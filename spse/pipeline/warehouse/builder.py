@@ -144,6 +144,7 @@ def _build_full(context: BuildContext, reason: str) -> None:
         document(con, context.root, found)
         write_partition_dates(con, context, full=True)
         write_mart_partitions(con, context, {m.qualified: None for m in found if m.layer == "marts"})
+        document_meta(con)
         write_meta(con, context.day, context.root, files, context.state, len(found), started=context.started,
                    build_name=path.name, sql_sha=context.sql_sha256, mode="full", reason=reason)
         con.execute("commit")
@@ -409,6 +410,34 @@ def tracked_datasets(context: BuildContext) -> list[str]:
     """The lake datasets an incremental mart reads (directly or through its models)."""
     deps = models.lake_dependencies(context.found)
     return sorted({d for m in context.incremental_marts() for d in deps[m.qualified]})
+
+
+META_COMMENTS = {
+    "mart_partitions": ("One row per mart × local day (marts with a date column): which build and which register "
+                        "and model versions computed that day's rows (docs/architecture.md, Incremental builds)", {
+        "mart": "Mart name, in schema marts [-]",
+        "date": "Local calendar day of the mart's rows (Europe/Paris) [-]",
+        "built_at_utc": "When the build that computed that day's rows wrote them (UTC) [-]",
+        "build_name": "Build file that computed that day's rows (meta.build_info.build_name of that build) [-]",
+        "thresholds_sha256": "SHA-256 of the thresholds register those rows used [-]",
+        "parameters_sha256": "SHA-256 of the parameters register those rows used [-]",
+        "sql_sha256": "SHA-256 of the sql/ models and sidecars those rows used [-]",
+    }),
+    "lake_partition_dates": ("One row per daily lake partition × local day it holds rows for, for the datasets "
+                             "incremental marts read", {
+        "dataset": "Lake dataset [-]",
+        "partition": "Partition name, date=YYYY-MM-DD [-]",
+        "date": "Local calendar day of rows in that partition (a forecast run holds several) [-]",
+    }),
+}
+
+
+def document_meta(con: duckdb.DuckDBPyConnection) -> None:
+    """``COMMENT ON`` the provenance tables ``meta.mart_partitions`` and ``meta.lake_partition_dates``."""
+    for table, (description, columns) in META_COMMENTS.items():
+        con.execute(f"comment on table meta.{table} is {_sql_string(description)}")
+        for column, text in columns.items():
+            con.execute(f"comment on column meta.{table}.{column} is {_sql_string(text)}")
 
 
 def write_mart_partitions(con: duckdb.DuckDBPyConnection, context: BuildContext,

@@ -183,6 +183,7 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     rebuilt: dict[str, list[dt.date] | None] = {m.qualified: None for m in found if m.layer == "marts"}
     rebuilt.update(plan)
     builder.write_mart_partitions(con, context, rebuilt)
+    builder.document_meta(con)
     builder.write_meta(con, context.day, context.root, register.files(), context.state, len(found),
                        started=context.started, build_name=context.path.name, sql_sha=context.sql_sha256,
                        mode="incremental", days_rebuilt=len(all_days))
