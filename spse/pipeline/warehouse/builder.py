@@ -18,7 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from spse.core import lake, register
+from spse.core import register
 from spse.core.config import settings
 from spse.core.errors import WarehouseError
 from spse.pipeline.warehouse import models
@@ -174,13 +174,13 @@ def lake_state() -> pd.DataFrame:
     present = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
     rows = []
     for dataset in present:
-        latest = lake.latest_partition(dataset)
-        if latest is None:
+        found = sorted(p.parent.name for p in (root / dataset).glob("*/data.parquet"))
+        if not found:
             continue
-        daily = not latest.startswith("vintage=")
-        chosen = [p for p in lake.partitions(dataset) if p.startswith("date=")] if daily else [latest]
+        daily = not found[-1].startswith("vintage=")
+        chosen = [p for p in found if p.startswith("date=")] if daily else [found[-1]]
         for partition in chosen:
-            path = lake.partition_path(dataset, partition)
+            path = root / dataset / partition / "data.parquet"
             try:
                 st = path.stat()
             except FileNotFoundError:  # deleted since listed: the next build sees it gone
@@ -190,11 +190,13 @@ def lake_state() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode"])
 
 
-def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None = None) -> pd.DataFrame:
+def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None = None,
+                      daily_views: dict[str, tuple[str, bool]] | None = None) -> pd.DataFrame:
     """One ``lake.<dataset>`` view per dataset of ``state`` (default: :func:`lake_state`).
 
     Datasets of ``EMPTY_SCHEMAS`` absent from the lake get an empty typed view. Replaces
-    existing views. Returns ``state``.
+    existing views. Returns ``state``; ``daily_views`` receives each daily dataset's
+    :func:`daily_view_sql`.
     """
     state = lake_state() if state is None else state
     for name, in con.execute("select view_name from duckdb_views() where schema_name = 'lake' "
@@ -208,7 +210,10 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
             con.execute(f"create view lake.{dataset} as select * from read_parquet({source}, "
                         "hive_partitioning = true, union_by_name = true)")
         else:
-            con.execute(daily_view_sql(con, dataset, root / dataset / "date=*" / "data.parquet")[0])
+            statement, own_date = daily_view_sql(con, dataset, root / dataset / "date=*" / "data.parquet")
+            con.execute(statement)
+            if daily_views is not None:
+                daily_views[dataset] = (statement, own_date)
         _check_lake_columns(con, dataset, Path(rows["path"].iloc[-1]))
         con.execute(lake_comment_sql(dataset, chosen))
     present = set(state["dataset"])
@@ -298,7 +303,7 @@ def _check_lake_columns(con: duckdb.DuckDBPyConnection, dataset: str, example: P
     schema = EMPTY_SCHEMAS.get(dataset)
     if schema is None:
         return
-    actual = {row[0] for row in con.execute(f"describe lake.{dataset}").fetchall()}
+    actual = set(_columns(con, "lake", dataset))
     missing = [c for c in schema.view_columns() if c not in actual]
     if missing:
         raise WarehouseError(f"lake dataset {dataset} (e.g. file {example}) lacks the columns {missing} "
@@ -348,13 +353,27 @@ def run_model(con: duckdb.DuckDBPyConnection, model: Model, earlier: set[str],
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
-    rows = con.execute("select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
-                       "order by column_index", [schema, table]).fetchall()
+    rows = con.execute("select column_name from duckdb_columns() where database_name = current_database() "
+                       "and schema_name = ? and table_name = ? order by column_index", [schema, table]).fetchall()
     return [r[0] for r in rows]
 
 
-def document(con: duckdb.DuckDBPyConnection, root: Path, found: list[Model]) -> None:
-    """``COMMENT ON`` every model and register table and their columns, from the sidecars."""
+def _all_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[str]]:
+    """``{(schema, table or view): columns in order}`` of the build's catalog, in one query."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for schema, table, column in con.execute(
+            "select schema_name, table_name, column_name from duckdb_columns() where database_name = "
+            "current_database() order by schema_name, table_name, column_index").fetchall():
+        found.setdefault((schema, table), []).append(column)
+    return found
+
+
+def document(con: duckdb.DuckDBPyConnection, root: Path, found: list[Model], only: set[str] | None = None) -> None:
+    """``COMMENT ON`` every model and register table and their columns, from the sidecars.
+
+    Every sidecar is checked against its model's columns; ``only`` (qualified names) limits
+    the comments written to the objects an incremental build re-created.
+    """
     targets = [(m.layer, m.name, m.path.with_suffix(".yml"), m.label) for m in found]
     targets += [("marts", t, root / "marts" / f"{t}.yml", f"register table marts.{t}") for t in REGISTER_TABLES]
     built = {(layer, name) for layer, name, _, _ in targets}
@@ -362,9 +381,12 @@ def document(con: duckdb.DuckDBPyConnection, root: Path, found: list[Model]) -> 
         for extra in sorted((root / layer).glob("*.yml")):
             if (layer, extra.stem) not in built:
                 raise WarehouseError(f"sidecar {extra} documents no model (no {extra.with_suffix('.sql').name})")
+    columns = _all_columns(con)
     for layer, name, sidecar_path, label in targets:
         sidecar = models.load_sidecar(sidecar_path, label)
-        models.check_columns(sidecar, _columns(con, layer, name), label)
+        models.check_columns(sidecar, columns.get((layer, name), []), label)
+        if only is not None and f"{layer}.{name}" not in only:
+            continue
         kind = "table" if layer == "marts" else "view"
         con.execute(f"comment on {kind} {layer}.{name} is {_sql_string(sidecar.description)}")
         for column in sidecar.columns:
@@ -472,7 +494,8 @@ def write_mart_partitions(con: duckdb.DuckDBPyConnection, context: BuildContext,
 def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, files: dict[str, Path],
                partitions: pd.DataFrame, n_models: int, *, started: dt.datetime | None = None,
                build_name: str | None = None, sql_sha: str | None = None, mode: str = "full",
-               reason: str = "", days_rebuilt: int | None = None) -> None:
+               reason: str = "", days_rebuilt: int | None = None, known: dict[str, str | None] | None = None
+               ) -> None:
     """Provenance: what this file was built from.
 
     ``meta.build_info`` is written last: a file without it is an incomplete build and
@@ -485,8 +508,11 @@ def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, 
     file's name (a retried publish recognises its build already published); ``sql_sha256``
     (:func:`sql_sha256`), ``build_mode`` (``full`` or ``incremental``), ``full_rebuild_reason``
     and ``days_rebuilt`` (distinct local days recomputed by an incremental build) say how it was built.
+    ``known`` maps a partition key (:func:`partition_key`) to its provenance already read.
     """
-    provenance = [_provenance(Path(p)) for p in partitions["path"]]
+    known = known or {}
+    provenance = [known[k] if k in known else _provenance(Path(p))
+                  for k, p in zip(partition_key(partitions), partitions["path"], strict=True)]
     partitions = partitions.assign(
         modified_utc=pd.to_datetime(partitions["modified_ns"].astype("int64"), unit="ns", utc=True),
         provenance_json=pd.Series(provenance, dtype="object", index=partitions.index),
@@ -524,6 +550,12 @@ def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, 
     con.execute("create table meta.build_info as select * replace (cast(target_day as date) as target_day, "
                 "cast(days_rebuilt as bigint) as days_rebuilt) from build_info")
     con.unregister("build_info")
+
+
+def partition_key(frame: pd.DataFrame) -> list[str]:
+    """``dataset/partition size mtime_ns inode`` of each row: equal keys, same partition file."""
+    return [f"{d}/{p} {s} {m} {i}" for d, p, s, m, i in zip(
+        frame["dataset"], frame["partition"], frame["size_bytes"], frame["modified_ns"], frame["inode"], strict=True)]
 
 
 def _provenance(partition_file: Path) -> str | None:

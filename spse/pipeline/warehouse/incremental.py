@@ -138,8 +138,9 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     found = context.found
     deps = models.lake_dependencies(found)
     read = set().union(*(deps[m.qualified] for m in found if m.layer == "marts"))
-    old = con.execute("select dataset, partition, kind, size_bytes, modified_ns, inode "
+    old = con.execute("select dataset, partition, kind, size_bytes, modified_ns, inode, provenance_json "
                       "from meta.lake_partitions").df()
+    known = dict(zip(builder.partition_key(old), old["provenance_json"].astype(object), strict=True))
     changed = changed_partitions(old, context.state, read)
     tracked = set(builder.tracked_datasets(context))
     changed_tracked = {d: p for d, p in changed.items() if d in tracked}
@@ -152,71 +153,87 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
             for m in context.incremental_marts()}
     all_days = sorted(set().union(*plan.values()))
 
-    builder.create_lake_views(con, context.state)
-    full_views, restricted_views = _lake_views(con, context, tracked, all_days)
+    daily_views: dict[str, tuple[str, bool]] = {}
+    builder.create_lake_views(con, context.state, daily_views)
+    views = _RestrictedViews(con, _restricted_views(con, context, tracked, all_days, daily_views))
     builder.create_register_tables(con)
-    current = "full"
+    recreated = {f"marts.{t}" for t in models.REGISTER_TABLES}
     for index, model in enumerate(found):
         if model.layer != "marts":
             continue
         earlier = {m.qualified for m in found[:index]}
         sidecar = context.sidecars[model.qualified]
         if not sidecar.incremental:
-            current = _switch(con, full_views, current, "full")
+            views.full(deps[model.qualified])
             builder.run_model(con, model, earlier, [f"create or replace table {model.qualified} as\n{model.select()}"])
+            recreated.add(model.qualified)
             continue
         days = plan[model.qualified]
         if not days:
             continue
-        current = _switch(con, restricted_views, current, "restricted")
+        views.restricted(deps[model.qualified])
         _check_columns(con, model)
         column, in_days = sidecar.partition_by, builder.date_list(days)
         builder.run_model(con, model, earlier, [
             f"delete from {model.qualified} where {column} in {in_days}",
             f"insert into {model.qualified} select * from (\n{model.select()}\n) where {column} in {in_days}",
         ])
-    _switch(con, full_views, current, "full")
-    for dataset in full_views:
-        con.execute(builder.lake_comment_sql(dataset, context.state[context.state["dataset"] == dataset]
-                                             ["partition"].tolist()))
-    builder.document(con, context.root, found)
+    views.full(set(daily_views))
+    builder.document(con, context.root, found, only=recreated)
     rebuilt: dict[str, list[dt.date] | None] = {m.qualified: None for m in found if m.layer == "marts"}
     rebuilt.update(plan)
     builder.write_mart_partitions(con, context, rebuilt)
     builder.document_meta(con)
     builder.write_meta(con, context.day, context.root, register.files(), context.state, len(found),
                        started=context.started, build_name=context.path.name, sql_sha=context.sql_sha256,
-                       mode="incremental", days_rebuilt=len(all_days))
+                       mode="incremental", days_rebuilt=len(all_days), known=known)
     log.info("incremental build: changed partitions %s; days rebuilt %s",
              {d: sorted(p) for d, p in changed.items()}, [d.isoformat() for d in all_days])
     return len(all_days)
 
 
-def _lake_views(con: duckdb.DuckDBPyConnection, context: builder.BuildContext, tracked: set[str],
-                days: list[dt.date]) -> tuple[dict[str, str], dict[str, str]]:
-    """Full and restricted ``create or replace view`` statements of the daily datasets incremental marts read."""
+def _restricted_views(con: duckdb.DuckDBPyConnection, context: builder.BuildContext, tracked: set[str],
+                      days: list[dt.date], daily_views: dict[str, tuple[str, bool]]) -> dict[str, str]:
+    """``create or replace view`` statements reading only ``days`` of the daily datasets incremental marts read."""
     if not days:
-        return {}, {}
-    full, restricted = {}, {}
+        return {}
+    restricted = {}
     state = context.state
-    daily = state[(state["kind"] == "date") & state["dataset"].isin(tracked)]
-    root = settings().lake
     wanted = builder.date_list(days)
-    for dataset, rows in daily.groupby("dataset", sort=True):
-        full[dataset], own_date = builder.daily_view_sql(con, dataset, root / dataset / "date=*" / "data.parquet")
-        columns = [(r[0], r[1]) for r in con.execute(f"describe lake.{dataset}").fetchall()]
+    for dataset, rows in state[state["dataset"].isin(tracked) & (state["kind"] == "date")].groupby("dataset"):
+        columns = con.execute("select column_name, data_type from duckdb_columns() where schema_name = 'lake' "
+                              "and table_name = ? order by column_index", [dataset]).fetchall()
         holding = {r[0] for r in con.execute("select distinct partition from meta.lake_partition_dates "
                                              f"where dataset = ? and date in {wanted}", [dataset]).fetchall()}
         files = rows[rows["partition"].isin(holding)]["path"].tolist()
-        restricted[dataset] = builder.restricted_view_sql(con, dataset, files, own_date, columns, days)
-    return full, restricted
+        restricted[dataset] = builder.restricted_view_sql(con, dataset, files, daily_views[dataset][1], columns, days)
+    return restricted
 
 
-def _switch(con: duckdb.DuckDBPyConnection, views: dict[str, str], current: str | None, wanted: str) -> str:
-    if current != wanted:
-        for statement in views.values():
-            con.execute(statement)
-    return wanted
+class _RestrictedViews:
+    """Swaps ``lake.<dataset>`` between its full view and one restricted to the rebuilt days.
+
+    The full view is renamed aside (``<dataset>__full``) rather than re-created: renaming
+    does not re-read every partition's Parquet footer as creating it does.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, statements: dict[str, str]) -> None:
+        self.con, self.statements = con, statements
+        self.current: set[str] = set()
+
+    def restricted(self, datasets: set[str]) -> None:
+        """Datasets among ``datasets`` that have a restricted view read only the rebuilt days."""
+        for dataset in sorted((datasets & set(self.statements)) - self.current):
+            self.con.execute(f"alter view lake.{dataset} rename to {dataset}__full")
+            self.con.execute(self.statements[dataset])
+            self.current.add(dataset)
+
+    def full(self, datasets: set[str]) -> None:
+        """Datasets among ``datasets`` read every partition again."""
+        for dataset in sorted(datasets & self.current):
+            self.con.execute(f"drop view lake.{dataset}")
+            self.con.execute(f"alter view lake.{dataset}__full rename to {dataset}")
+            self.current.discard(dataset)
 
 
 def _check_columns(con: duckdb.DuckDBPyConnection, model: models.Model) -> None:
