@@ -155,7 +155,7 @@ def _build_full(context: BuildContext, reason: str) -> None:
         raise WarehouseError(f"warehouse build {path}: {exc}") from exc
     finally:
         con.close()
-    log.info("warehouse built in full: %s (%d models)", path, len(found))
+    log.info("warehouse built: %s (full, %d models: %s)", path, len(found), reason)
 
 
 def _sql_string(text: str) -> str:

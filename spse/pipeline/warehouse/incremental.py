@@ -66,7 +66,7 @@ def try_build(context: builder.BuildContext) -> str | None:
         raise WarehouseError(f"warehouse incremental build {context.path}: {exc}") from exc
     finally:
         con.close()
-    log.info("warehouse built incrementally: %s (%d day(s) rebuilt, copy %.2f s, total %.2f s)",
+    log.info("warehouse built: %s (incremental, %d day(s) rebuilt, copy %.2f s, total %.2f s)",
              context.path, days, copied, time.perf_counter() - began)
     return None
 
