@@ -234,3 +234,20 @@ def test_mart_partitions_are_documented_for_spse_tables(home):
                                 "parameters_sha256", "sql_sha256"]
     assert meta["description"].str.len().gt(0).all() and (meta["unit"] == "-").all()
     assert "thresholds register" in meta.loc["thresholds_sha256", "description"]
+
+
+def test_materialization_keys_are_checked(home, tmp_path):
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.sql_dir(), sql)
+    staging = sql / "staging" / "stg_surface_daily.yml"
+    original = staging.read_text(encoding="utf-8")
+    staging.write_text(original.replace("\ncolumns:", "\nmaterialized: incremental\npartition_by: date\ncolumns:"),
+                       encoding="utf-8")
+    with pytest.raises(warehouse.WarehouseError, match="only marts can be materialized incremental"):
+        warehouse.build(DAY1, sql_dir=sql)
+    staging.write_text(original, encoding="utf-8")
+    mart = sql / "marts" / "station_daily.yml"
+    mart.write_text(mart.read_text(encoding="utf-8").replace("partition_by: date", "partition_by: day"),
+                    encoding="utf-8")
+    with pytest.raises(warehouse.WarehouseError, match="partition_by must name one of its documented columns"):
+        warehouse.build(DAY1, sql_dir=sql)

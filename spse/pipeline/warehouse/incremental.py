@@ -43,8 +43,8 @@ class _FullRebuild(Exception):
 def try_build(context: builder.BuildContext) -> str | None:
     """Build ``context.path`` from the published warehouse; ``None`` when done, else why a full build is needed.
 
-    Leaves no file behind when it returns a reason. A model's SQL error raises
-    :class:`WarehouseError` as in a full build.
+    When it returns a reason, the caller removes the copy and builds in full. A model's SQL
+    error raises :class:`WarehouseError` as in a full build.
     """
     published = settings().warehouse
     if not published.exists():
