@@ -251,3 +251,24 @@ def test_materialization_keys_are_checked(home, tmp_path):
                     encoding="utf-8")
     with pytest.raises(warehouse.WarehouseError, match="partition_by must name one of its documented columns"):
         warehouse.build(DAY1, sql_dir=sql)
+
+
+def test_an_interrupted_incremental_build_leaves_a_file_publish_refuses(home, monkeypatch):
+    write_lake(DAY1)
+    published = warehouse.publish(warehouse.build(DAY1))
+    before = hashlib.sha256(published.read_bytes()).hexdigest()
+    write_day(DAY2, dict.fromkeys(W1_CELLS, 10.0))
+    from spse.pipeline.warehouse import builder
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(builder, "run_model", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            warehouse.build(DAY2)
+    left = sorted(warehouse.builder.build_dir().glob("spse-*.duckdb"))
+    assert len(left) == 1
+    with pytest.raises(warehouse.WarehouseError, match="incomplete"):
+        warehouse.publish(left[0])
+    assert hashlib.sha256(published.read_bytes()).hexdigest() == before

@@ -54,7 +54,6 @@ def try_build(context: builder.BuildContext) -> str | None:
     copied = time.perf_counter() - began
     con = duckdb.connect(str(context.path))
     try:
-        con.execute("begin transaction")  # one commit, not one per statement (hundreds of COMMENT ON)
         days = _update(con, context)
         con.execute("commit")
         con.execute("checkpoint")
@@ -133,8 +132,9 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     """Update the copy on ``con``; the number of distinct local days rebuilt."""
     info = _published_info(con)
     _check_same_inputs(info, context)
-    # from here the copy is an incomplete build until write_meta adds build_info again
+    # committed at once: a copy left by a killed build is incomplete (no build_info), never published
     con.execute("drop table meta.build_info")
+    con.execute("begin transaction")  # then one commit, not one per statement (hundreds of COMMENT ON)
     found = context.found
     deps = models.lake_dependencies(found)
     read = set().union(*(deps[m.qualified] for m in found if m.layer == "marts"))
