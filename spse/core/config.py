@@ -146,6 +146,11 @@ def sql_limits() -> SqlLimits:
                      threads=int(os.environ.get("SPSE_SQL_THREADS", "2")))
 
 
+def build_memory_limit() -> str:
+    """DuckDB memory limit of a warehouse build (``$SPSE_BUILD_MEMORY_LIMIT``, default 1.5GB); it spills beyond."""
+    return os.environ.get("SPSE_BUILD_MEMORY_LIMIT", "1.5GB")
+
+
 def lock_database_url() -> str | None:
     """PostgreSQL server whose advisory locks serialise the writers (``$SPSE_LOCK_DATABASE_URL``).
 

@@ -11,7 +11,8 @@ each day, stage by stage over all the days instead of day by day:
 3. surfaces: one interpolation over all the hours of up to :data:`CHUNK_DAYS` days at a time
    (:func:`spse.pipeline.daily.build_surfaces_days`); a day with a CAMS run in the lake is built on
    its own, as the daily run does;
-4. noise and forecast statistics, per day (cheap);
+4. noise and forecast statistics, per day (cheap); the period indicators (year, season, month)
+   of every period the days touch, each once (:func:`spse.pipeline.periods.build_periods_range`);
 5. alerts, day after day in order (persistence reads the day before), under the writer lock;
 6. one warehouse build and one publish, under the writer lock.
 
@@ -189,10 +190,8 @@ def _noise_and_forecast(days: list[dt.date], bar: _Progress) -> None:
 
 
 def _periods(days: list[dt.date]) -> None:
-    try:
-        from spse.pipeline import periods
-    except ImportError:
-        return
+    from spse.pipeline import periods
+
     periods.build_periods_range(days[0], days[-1])
 
 

@@ -130,9 +130,19 @@ def sql_sha256(root: Path) -> str:
     return digest.hexdigest()
 
 
+def connect_build(path: Path) -> duckdb.DuckDBPyConnection:
+    """A writable connection to a build file within :func:`spse.core.config.build_memory_limit`, spilling beside it."""
+    from spse.core import config
+
+    spill = path.parent / "spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), config={"memory_limit": config.build_memory_limit(),
+                                             "temp_directory": str(spill)})
+
+
 def _build_full(context: BuildContext, reason: str) -> None:
     path, found = context.path, context.found
-    con = duckdb.connect(str(path))
+    con = connect_build(path)
     try:
         con.execute("begin transaction")  # one commit, not one per statement (hundreds of COMMENT ON)
         for schema in ("lake", *models.LAYERS, "meta"):

@@ -52,7 +52,7 @@ def try_build(context: builder.BuildContext) -> str | None:
     began = time.perf_counter()
     shutil.copyfile(published, context.path)
     copied = time.perf_counter() - began
-    con = duckdb.connect(str(context.path))
+    con = builder.connect_build(context.path)
     try:
         days = _update(con, context)
         con.execute("commit")
