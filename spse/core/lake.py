@@ -104,6 +104,24 @@ def write_partition(dataset: str, partition: str, frame: pd.DataFrame) -> Path:
     return path
 
 
+def write_partition_if_changed(dataset: str, partition: str, frame: pd.DataFrame) -> bool:
+    """Write the partition only when its rows differ from the file there; whether it was written.
+
+    A derived reference (the grid and its crosswalks) rebuilt from unchanged inputs keeps its
+    file, so the warehouse sees no change and rebuilds nothing from it.
+    """
+    path = partition_path(dataset, partition)
+    if path.exists():
+        try:
+            same = pd.read_parquet(path).reset_index(drop=True).equals(frame.reset_index(drop=True))
+        except (OSError, ValueError):
+            same = False
+        if same:
+            return False
+    write_parquet_atomic(path, frame)
+    return True
+
+
 def write_quarantine(source: str, partition: str, rejects: pd.DataFrame) -> Path | None:
     """Replace the partition's quarantine file; remove it when nothing was rejected."""
     path = settings().quarantine / source / partition / "rejects.parquet"

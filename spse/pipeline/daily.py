@@ -131,7 +131,8 @@ def build_grid() -> dict[str, int]:
         zones_quartiers=optional("zones_quartiers"),
     )
     for name, frame in tables.items():
-        lake.write_partition(name, GRID_PARTITION, frame)
+        if not lake.write_partition_if_changed(name, GRID_PARTITION, frame):
+            log.info("grid: %s unchanged, its partition kept", name)
     return {name: len(frame) for name, frame in tables.items()}
 
 
