@@ -51,8 +51,11 @@ def world() -> dict[str, pd.DataFrame]:
 
 
 def params(**overrides: str) -> register.Parameters:
+    # a toy département of the three cells A, B, C: 1 700 inhabitants, over the pinned 1 000 of a "large" one,
+    # so its population criterion is 10 % × 1 700 = 170 inhabitants (cell A alone, 1 000, meets it)
     pinned = {"day_time_base": "Europe/Paris", "round_before_compare": "false", "episode_area_km2": "100",
-              "episode_population_share": "0.10", "alert_threshold_sets": "FR_R221-1"}
+              "episode_population_share": "0.10", "alert_threshold_sets": "FR_R221-1",
+              "episode_department_population": "1700", "episode_large_department_population": "1000"}
     return register.Parameters({**register.parameters(), **pinned, **overrides})
 
 

@@ -33,6 +33,7 @@ import pandas as pd
 from spse.core.register import Parameters
 from spse.methods.stats import exceeds
 from spse.pipeline.alerts import rules
+from spse.pipeline.alerts.kinds import REGULATORY
 from spse.pipeline.alerts.lifecycle import ACTIVE
 from spse.pipeline.alerts.recommendations import recommendation_text
 from spse.pipeline.alerts.schema import FORECAST_DATE
@@ -115,10 +116,14 @@ def _common_cells(forecast: pd.DataFrame, rule: dict, leads: list[int],
 
 
 def _observed_alerts(observed: pd.DataFrame | None, rule: dict) -> list[dict]:
-    """Active observed alerts of J-1 at the rule's information threshold (same set, pollutant, averaging, value)."""
+    """Active observed regulatory alerts of J-1 at the rule's information threshold (same set, pollutant, value).
+
+    A local exceedance at a traffic station is no information procedure, so it does not count.
+    """
     if observed is None or observed.empty:
         return []
-    match = observed[observed["kind"].eq(OBSERVED_KIND) & observed["status"].isin(ACTIVE)
+    kind = observed["alert_type"] if "alert_type" in observed.columns else pd.Series(REGULATORY, observed.index)
+    match = observed[observed["kind"].eq(OBSERVED_KIND) & observed["status"].isin(ACTIVE) & kind.eq(REGULATORY)
                      & observed["set_id"].eq(rule["set_id"]) & observed["pollutant"].eq(rule["pollutant"])
                      & observed["averaging"].eq(rule["base_averaging"])
                      & observed["threshold_value"].astype(float).eq(float(rule["value"]))]
