@@ -47,7 +47,7 @@ DAILY_STATISTICS = ("day_mean", "day_max_1h", "day_max_8h_mean")
 
 EMPTY_IMPACT = {"n_cells": 0, "area_km2": 0.0, "population_total": 0.0, "pop_0_5": 0.0, "pop_65p": 0.0,
                 "pop_poor_households": 0.0, "facility_count": 0, "facilities_by_category": "{}",
-                "meets_episode_criteria": False, "cell_ids": "", "criteria": "[]", "version": 1,
+                "meets_episode_criteria": False, "cell_ids": "", "criteria": "[]", "alert_version": 1,
                 **impact.EMPTY_FACILITIES}
 # Station scope of each kind: which stations' observations raise it, and whether the background surface does.
 BACKGROUND = "background"

@@ -88,7 +88,7 @@ def _closed_rows(day: dt.date, ended: pd.DataFrame, previous_alerts: pd.DataFram
     rows["cell_ids"] = ""
     rows["population_exposed"] = 0.0
     rows["population_definition"] = [kinds.POPULATION_DEFINITIONS[t] for t in rows["alert_type"]]
-    rows["version"] = 1
+    rows["alert_version"] = 1
     rows["issued_on"] = day
     rows["status"] = "closed"
     rows["basis"] = None

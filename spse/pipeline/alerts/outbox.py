@@ -64,7 +64,7 @@ def file_name(alert: dict) -> str:
 
 
 def _version(alert: dict) -> int:
-    version = alert.get("version")
+    version = alert.get("alert_version")
     return 1 if version is None or pd.isna(version) else int(version)
 
 

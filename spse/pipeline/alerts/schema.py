@@ -95,7 +95,7 @@ ALERT_COLUMNS: dict[str, Column] = {
                                  "population_definition (the same count as population_total)"),
     "population_definition": Column("VARCHAR", "", "French definition of population_exposed for this kind"),
     "cell_ids": Column("VARCHAR", "", "Comma-separated ids of the affected 200 m cells, sorted"),
-    "version": Column("BIGINT", "", "Version of the alert: 1 when issued, + 1 each time a later run revises it "
+    "alert_version": Column("BIGINT", "", "Version of the alert: 1 when issued, + 1 each time a later run revises it "
                       "(a forecast day forecast again with another content); the outbox notifies each version once"),
     "issued_on": Column("DATE", "", "Observed day of the run (partition) that issued this version; earlier than "
                         "the row's partition when a later run confirmed the forecast unchanged"),
@@ -140,7 +140,7 @@ def empty_alerts() -> pd.DataFrame:
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns in contract order with their dtypes (text as object, so empty partitions keep their types)."""
     out = frame.reindex(columns=COLUMNS)
-    out["version"] = out["version"].fillna(1)  # rows written before versions are their first
+    out["alert_version"] = out["alert_version"].fillna(1)  # rows written before versions are their first
     for name, col in ALERT_COLUMNS.items():
         dtype = _DTYPES[col.type]
         if dtype == "object":

@@ -3,7 +3,7 @@
 The run of J forecasts J and J+1; the run of J+1 forecasts J+1 again. Both rows of J+1 have
 the same ``alert_id`` (``spse.pipeline.alerts.schema.alert_id``: the forecast day, not the
 run); this module compares the run's rows with the previous run's rows of the same forecast
-days (the ``alerts`` partition of the day before) and sets ``version``, ``issued_on`` and
+days (the ``alerts`` partition of the day before) and sets ``alert_version``, ``issued_on`` and
 ``status``:
 
 * ``opened``: not forecast by the previous run (version 1, or the previous version + 1 when
@@ -46,7 +46,7 @@ def revise(issued: pd.DataFrame, previous_alerts: pd.DataFrame | None, run_obser
            recommendations: pd.DataFrame, days: list[dt.date] | None = None) -> pd.DataFrame:
     """Return the run's forecast rows with their versions, plus the rows ending the previous run's withdrawn ones.
 
-    ``issued`` holds this run's forecast rows (``status`` opened, ``version`` 1,
+    ``issued`` holds this run's forecast rows (``status`` opened, ``alert_version`` 1,
     ``issued_on`` = ``run_observed_day``); ``previous_alerts`` the partition of the day before;
     ``days`` the forecast days of this run (default: the dates of ``issued``).
     """
@@ -61,13 +61,13 @@ def revise(issued: pd.DataFrame, previous_alerts: pd.DataFrame | None, run_obser
         before = by_id.loc[row["alert_id"]] if row["alert_id"] in by_id.index else None
         if before is not None and before["status"] not in ENDED:
             if _fingerprint(row) == _fingerprint(before):
-                out.loc[i, ["version", "status", "issued_on"]] = [before["version"], before["status"],
+                out.loc[i, ["alert_version", "status", "issued_on"]] = [before["alert_version"], before["status"],
                                                                   before["issued_on"]]
             else:
-                out.loc[i, ["version", "status"]] = [int(before["version"]) + 1, "updated"]
+                out.loc[i, ["alert_version", "status"]] = [int(before["alert_version"]) + 1, "updated"]
             continue
         lower = _same_group(active, row)
-        out.loc[i, "version"] = 1 if before is None else int(before["version"]) + 1
+        out.loc[i, "alert_version"] = 1 if before is None else int(before["alert_version"]) + 1
         out.loc[i, "status"] = "escalated" if (lower["level"].map(rank) < rank(row["level"])).any() else "opened"
     withdrawn = active[~active["alert_id"].isin(out["alert_id"])]
     ended = [_ended(row, out, run_observed_day, recommendations) for _, row in withdrawn.iterrows()]
@@ -83,7 +83,7 @@ def _previous(previous_alerts: pd.DataFrame | None, days: list[dt.date], run_obs
     dates = pd.to_datetime(rows["date"]).dt.date
     rows = rows[rows["kind"].eq(FORECAST) & dates.isin(days)].reindex(columns=COLUMNS)
     issued_before = run_observed_day - dt.timedelta(days=1)
-    return rows.assign(version=rows["version"].fillna(1).astype(int),
+    return rows.assign(alert_version=rows["alert_version"].fillna(1).astype(int),
                        issued_on=rows["issued_on"].where(rows["issued_on"].notna(), issued_before),
                        date=pd.to_datetime(rows["date"]).dt.date)
 
@@ -115,7 +115,7 @@ def _ended(before: pd.Series, issued: pd.DataFrame, run_observed_day: dt.date,
     lower = (remaining["level"].map(rank) < rank(before["level"])).any()
     status = "de-escalated" if lower else "closed"
     row = before.to_dict()
-    row.update({"status": status, "version": int(before["version"]) + 1, "issued_on": run_observed_day,
+    row.update({"status": status, "alert_version": int(before["alert_version"]) + 1, "issued_on": run_observed_day,
                 "n_cells": 0, "area_km2": 0.0, "population_total": 0.0, "pop_0_5": 0.0, "pop_65p": 0.0,
                 "pop_poor_households": 0.0, "population_exposed": 0.0, "facility_count": 0, "facility_ids": "",
                 "facilities_by_category": "{}", "facilities": "[]", "children_in_creches": 0,
