@@ -113,7 +113,7 @@ def criteria(alert_type: str, *, background: bool, area_km2: float, population: 
          "value": round(float(population), 1), "threshold": round(people_limit, 1), "unit": "habitants",
          "met": bool(background and population >= people_limit and population > 0),
          "note": f"Population légale {parameters.float('episode_department_population'):,.0f} habitants "
-                 f"(INSEE, millésime {year})".replace(",", " ")},
+                 .replace(",", " ") + f"(INSEE, millésime {year})"},
         {"name": "local_situation", "label": "Situation locale particulière (vallée encaissée, axe à fort trafic, "
                                              "bassin industriel)",
          "value": None, "threshold": None, "unit": None, "met": None,
