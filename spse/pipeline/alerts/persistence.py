@@ -12,8 +12,9 @@ J-1 from the observed alerts of the same run:
   forecast exceeded on J and on J+1 over at least one common cell.
 * NO2, k = 3 (R221-1, methods.md §1.1, W8): an observed information procedure on J-1 (a
   regulatory episode meeting its criteria, same set, averaging and value, ``opened`` or
-  ``ongoing``) and the threshold forecast exceeded on J and J+1 over a common cell; the NO2 alert threshold then becomes the information value (200
-  µg/m³, 1 h), which the row's recommendation and ``triggered_by`` state.
+  ``ongoing``) and the threshold forecast exceeded on J and J+1 over a common cell; the NO2
+  alert threshold then becomes the information value (200 µg/m³, 1 h), which the row's
+  recommendation and ``triggered_by`` state.
 
 Affected cells are the cells exceeding on every forecast day of the rule. One
 ``alerte_persistance`` row per rule, dated J (the day the procedure is triggered);
