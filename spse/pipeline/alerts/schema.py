@@ -72,13 +72,15 @@ ALERT_COLUMNS: dict[str, Column] = {
     "recommendation": Column("VARCHAR", "", "Health recommendations for the level, joined from "
                              "spse/registers/recommendations.csv (arrêté du 20 août 2014 modifié le 13 mars 2018); "
                              "for data_quality alerts, what is missing"),
-    "status": Column("VARCHAR", "", "opened (not active on the day before), ongoing (active on the day before) or "
-                     "closed (active on the day before, not raised on this day); forecast rows are always "
-                     "opened: each run re-issues its forecast and never closes one", nullable=False),
+    "status": Column("VARCHAR", "", "Observed and data-quality rows: opened (not active on the day before), "
+                     "ongoing (active on the day before) or closed (active on the day before, not raised on this "
+                     "day). Forecast rows: opened, updated, escalated, de-escalated or closed between the runs that "
+                     "forecast the same day (spse.pipeline.alerts.versions)", nullable=False),
     "episode_start_date": Column("DATE", "", "First day of the episode this row belongs to (time_base)"),
-    "meets_episode_criteria": Column("BOOLEAN", "", "Indicative: area_km2 ≥ episode_area_km2 or population_total "
-                                     "≥ episode_population_share × grid population (arrêté du 7 avril 2016); the "
-                                     "official criterion uses modelled background fields over the region"),
+    "meets_episode_criteria": Column("BOOLEAN", "", "Regulatory episodes: the arrêté du 7 avril 2016 criteria are met "
+                                     "(background or modelled exceedance, and area ≥ episode_area_km2 in the region "
+                                     "or population_exposed ≥ the département's population criterion, register "
+                                     "episode_department_*); false for the other kinds. Details: criteria"),
     "triggered_by": Column("VARCHAR", "", "JSON: the station rows (id, class, cell, value, run length) and the "
                            "surface summary (cells, value) behind the alert, so it can be reproduced from the lake; "
                            "forecast rows: the CAMS run (base_time_utc), lead_day and forecast cells"),
