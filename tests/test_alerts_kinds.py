@@ -173,3 +173,21 @@ def test_revise_without_a_previous_run_changes_nothing():
     frame = issue(J, {0: {A: 55.0}}, None)
     pd.testing.assert_frame_equal(versions.revise(frame, None, J - dt.timedelta(days=1),
                                                   alerts.recommendations()), frame)
+
+
+def test_a_background_exceedance_below_the_criteria_gets_no_general_public_message():
+    def described(population: float) -> pd.Series:
+        row = pd.DataFrame([{"alert_type": kinds.REGULATORY, "pollutant": "PM10", "level": "information",
+                             "area_km2": 0.4, "population_total": population, "recommendation": None}])
+        return kinds.describe(row, covered_km2=88.6, parameters=paris(),
+                              recommendations=alerts.recommendations()).iloc[0]
+
+    below = described(5_000.0)  # < 211 370.5
+    assert not below["meets_episode_criteria"]
+    assert below["label"].startswith("Dépassement de seuil en situation de fond")
+    assert "Personnes vulnérables" in below["recommendation"]
+    assert "Population générale" not in below["recommendation"]
+    above = described(250_000.0)  # ≥ 211 370.5 (W8: 240 000 would do too)
+    assert above["meets_episode_criteria"] and above["label"].startswith("Épisode de pollution")
+    assert "Population générale" in above["recommendation"]
+    assert above["population_exposed"] == 250_000.0 and "Filosofi" in above["population_definition"]

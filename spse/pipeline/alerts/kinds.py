@@ -44,8 +44,8 @@ WITHOUT_GENERAL = ("vulnerable", "facilities")
 LABELS = {
     (REGULATORY, True): "Épisode de pollution (procédure préfectorale) : critères de l'arrêté du 7 avril 2016 "
                         "atteints",
-    (REGULATORY, False): "Dépassement de seuil en situation de fond, critères d'épisode non atteints : pas de "
-                         "procédure préfectorale attendue sur ce seul constat",
+    (REGULATORY, False): "Dépassement de seuil en situation de fond (constaté ou prévu), critères d'épisode non "
+                         "atteints : pas de procédure préfectorale attendue",
     (LOCAL, False): "Dépassement local : station de proximité (trafic ou industrielle), abords immédiats de la "
                     "voie ; pas de procédure préfectorale",
     (ADVISORY, False): "Avis sanitaire (recommandation OMS) : valeur guide de l'OMS 2021 dépassée, conseils aux "
