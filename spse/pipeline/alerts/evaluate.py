@@ -54,7 +54,6 @@ BACKGROUND = "background"
 SCOPE = {kinds.REGULATORY: ("background", True), kinds.LOCAL: ("local", False), kinds.ADVISORY: ("none", True)}
 
 
-
 def evaluate(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFrame, parameters: Parameters,
              recommendations: pd.DataFrame) -> pd.DataFrame:
     """Return the ``alerts`` rows of ``day`` (columns of ``spse.pipeline.alerts.schema.ALERT_COLUMNS``).
