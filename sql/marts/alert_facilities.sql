@@ -1,4 +1,10 @@
-with alerts as (
+with latest as (
+    -- a forecast day forecast by two runs: the latest run's row (marts.alerts), not one row per version
+    select * from lake.alerts
+    qualify row_number() over (partition by alert_id order by partition_date desc) = 1
+),
+
+alerts as (
     select
         cast(alert_id as varchar) as alert_id,
         cast(date as date) as date,
@@ -7,7 +13,7 @@ with alerts as (
         cast(level as varchar) as level,
         cast(set_id as varchar) as set_id,
         cast(facility_ids as varchar) as facility_ids
-    from lake.alerts
+    from latest
     where facility_ids is not null and facility_ids <> ''
 ),
 

@@ -33,9 +33,14 @@ DAILY_STATISTIC_OF = {"day_mean": "day_mean", HOURLY: "day_max_1h"}
 SERIES_KEYS = ("discriminant", "procedure")
 
 
-def alert_set_rows(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
-    """Select the air-quality rows (no ``noise_source``) of the sets listed in ``alert_threshold_sets``."""
-    rows = thresholds[thresholds["set_id"].isin(parameters.words("alert_threshold_sets"))]
+def alert_set_rows(thresholds: pd.DataFrame, parameters: Parameters,
+                   sets_parameter: str = "alert_threshold_sets") -> pd.DataFrame:
+    """Select the air-quality rows (no ``noise_source``) of the sets listed in ``sets_parameter``.
+
+    ``alert_threshold_sets`` holds the procedure thresholds (regulatory episodes and local
+    exceedances), ``health_advisory_threshold_sets`` the WHO guideline levels (health advisories).
+    """
+    rows = thresholds[thresholds["set_id"].isin(parameters.words(sets_parameter))]
     if "noise_source" in rows.columns:
         rows = rows[rows["noise_source"].fillna("").astype(str).eq("")]
     return rows
