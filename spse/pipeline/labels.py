@@ -206,7 +206,7 @@ def population(row: dict, lang: str = "fr") -> str:
     which = _pick(FOOTPRINTS, row.get("basis"), lang) if row.get("basis") in FOOTPRINTS else (
         "carreaux concernés" if lang == "fr" else "cells concerned")
     if lang == "en":
-        return (f"{total} residents of {cells} 200 m cells ({area} km²): {which}; of whom {young} children "
+        return (f"{total} residents of {cells} cells of 200 m ({area} km²): {which}; of whom {young} children "
                 f"aged 0-5, {old} people aged 65 and over and {poor} people in poor households")
     return (f"{total} habitants de {cells} carreaux de 200 m ({area} km²) : {which} ; dont {young} enfants de "
             f"0 à 5 ans, {old} personnes de 65 ans et plus et {poor} personnes de ménages pauvres")
@@ -230,7 +230,8 @@ def criteria(criteria_json: object, lang: str = "fr") -> str:
     if not isinstance(found, dict):
         return str(found)
     sep = " : " if lang == "fr" else ": "
-    return "; ".join(f"{_pick(CRITERIA, key, lang)}{sep}{_value(value, lang)}" for key, value in found.items())
+    return (" ; " if lang == "fr" else "; ").join(f"{_pick(CRITERIA, key, lang)}{sep}{_value(value, lang)}"
+                                                  for key, value in found.items())
 
 
 def _value(value: object, lang: str) -> str:
