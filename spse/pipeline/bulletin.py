@@ -251,14 +251,17 @@ def main_pollutant(alerts: pd.DataFrame, exposure: pd.DataFrame) -> str:
     paris = exposure[exposure["zone_id"] == PARIS] if not exposure.empty else exposure
     if not paris.empty:
         ratios = {p: float(paris[column].iloc[0]) / scale_bounds(p)[0][0] for p, (column, *_) in MAPS.items()
-                  if pd.notna(paris[column].iloc[0])}
+                  if pd.notna(paris[column].iloc[0]) and scale_bounds(p)}
         if ratios:
             return max(ratios, key=ratios.get)
     return "PM10"
 
 
 def scale_bounds(pollutant: str) -> list[tuple[float, str]]:
-    """Thresholds [µg/m³] anchoring the map of ``pollutant`` (:data:`MAPS`) and their labels, from the register."""
+    """Thresholds [µg/m³] anchoring the map of ``pollutant`` (:data:`MAPS`) and their labels, from the register.
+
+    An anchor the register lacks is left out (logged); the map is not drawn when none is left.
+    """
     _, _, averaging, anchors = MAPS[pollutant]
     rows = register.thresholds()
     rows = rows[(rows["pollutant"] == pollutant) & (rows["averaging"] == averaging)]
@@ -266,7 +269,9 @@ def scale_bounds(pollutant: str) -> list[tuple[float, str]]:
     for set_id, level in anchors:
         match = rows[(rows["set_id"] == set_id) & (rows["level"] == level)]
         if match.empty:
-            raise KeyError(f"threshold register: no {pollutant} {averaging} row for {set_id} {level} (bulletin map)")
+            log.warning("bulletin: threshold register has no %s %s row for %s %s (map scale)", pollutant, averaging,
+                        set_id, level)
+            continue
         name = labels.level(level, short=True)
         where = {"WHO_2021": "OMS", "FR_R221-1": "R221-1", "EU_2024_2881": "UE 2024", "EU_2008_50": "UE 2008"}
         bounds.append((float(match["value"].iloc[0]), f"{name} {where.get(set_id, labels.threshold_set(set_id))}"))
@@ -418,9 +423,9 @@ def _map(pollutant: str, zones: pd.DataFrame, cells: pd.DataFrame, width: int,
     _, statistic, _, _ = MAPS[pollutant]
     mine = cells[(cells["pollutant"] == pollutant) & (cells["statistic"] == statistic)] if not cells.empty else cells
     frame = maps.frame_of(zones, mine, width)
-    if frame is None or mine.empty:
-        return None
     bounds = scale_bounds(pollutant)
+    if frame is None or mine.empty or not bounds:
+        return None
     body = maps.cell_image(frame, mine, [b for b, _ in bounds]) + maps.zone_outlines(frame, zones, _e)
     if points is not None and not points.empty:
         tips = [f"{r['name']} ({labels.category(r['category'])})" for r in points.to_dict("records")]
@@ -450,7 +455,8 @@ def _maps_section(zones: pd.DataFrame, cells: pd.DataFrame) -> str:
     for pollutant, (_, statistic, _, _) in MAPS.items():
         drawn = _map(pollutant, zones, cells, SMALL_WIDTH)
         caption = f"{labels.pollutant(pollutant)} : {labels.statistic(statistic)}"
-        body = drawn[0] + drawn[1] if drawn else "<p>Pas de valeur par carreau.</p>"
+        body = drawn[0] + drawn[1] if drawn else ("<p>Pas de valeur par carreau (ou pas de seuil au registre pour "
+                                                  "l&#x27;échelle).</p>")
         figures.append(f"<figure><figcaption>{_e(caption)}</figcaption>{body}</figure>")
     return ("<h2>Cartes 200 m : NO2, PM10, PM2,5 et O3</h2><div class=\"maps\">" + "".join(figures) + "</div>"
             "<p class=\"muted\">Couleurs : dégradé ancré aux seuils du registre (jaune au premier seuil, rouge "
@@ -465,7 +471,8 @@ def _trend_section(trend: pd.DataFrame, day: dt.date) -> str:
     trend = trend.assign(date=pd.to_datetime(trend["date"]).dt.date)
     header = "".join(f"<th>{_e(labels.pollutant(p))}<br><span class=\"muted\">{_e(labels.statistic(s))}</span></th>"
                      for p, (_, s, _, _) in MAPS.items())
-    tops = {p: max(float(np.nanmax(trend[c].to_numpy(float), initial=0.0)), scale_bounds(p)[0][0]) * 1.1
+    firsts = {p: (scale_bounds(p) or [(None, "")])[0][0] for p in MAPS}
+    tops = {p: max(float(np.nanmax(trend[c].to_numpy(float), initial=0.0)), firsts[p] or 1.0) * 1.1
             for p, (c, *_) in MAPS.items()}
     rows = []
     zone_order = [z for z in trend["zone_id"].drop_duplicates() if z != PARIS] + [PARIS]
@@ -477,7 +484,7 @@ def _trend_section(trend: pd.DataFrame, day: dt.date) -> str:
         cells = []
         for pollutant, (column, *_) in MAPS.items():
             values = mine[column].reindex(days).to_numpy(float)
-            line = maps.sparkline(values, tops[pollutant], scale_bounds(pollutant)[0][0])
+            line = maps.sparkline(values, tops[pollutant], firsts[pollutant])
             cells.append(f"<td class=\"spark\">{line} {labels.number(values[-1], 0)}</td>")
         rows.append(f"<tr><td>{_e(name)}</td>{''.join(cells)}</tr>")
     first, last = french_date(days[0]), french_date(days[-1])
