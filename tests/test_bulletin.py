@@ -257,6 +257,10 @@ def test_main_pollutant_without_alert_is_the_highest_against_its_first_threshold
     # 48.5 / 45, 21 / 15 = 1.4, 180 / 150 = 1.2, 95 / 100: PM2.5
     assert bulletin.main_pollutant(pd.DataFrame(), exposure) == "PM2.5"
     assert bulletin.main_pollutant(pd.DataFrame(), pd.DataFrame()) == "PM10"
+    # an observed row without a threshold (a health advisory, say) does not decide it
+    advisory = pd.DataFrame([{"kind": "health_advisory", "pollutant": "O3", "status": "opened", "value_max": 150.0,
+                              "threshold_value": None}])
+    assert bulletin.main_pollutant(advisory, exposure) == "PM2.5"
 
 
 def test_key_numbers_and_population_above_thresholds(warehouse, spse_home):

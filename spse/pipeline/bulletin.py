@@ -246,8 +246,9 @@ def main_pollutant(alerts: pd.DataFrame, exposure: pd.DataFrame) -> str:
         observed = alerts[alerts["kind"].isin(OBSERVED) & alerts["pollutant"].isin(list(MAPS))
                           & (alerts["status"] != "closed")]
         if len(observed):
-            ratio = observed["value_max"].astype(float) / observed["threshold_value"].astype(float)
-            return str(observed.loc[ratio.idxmax(), "pollutant"])
+            ratio = (observed["value_max"].astype(float) / observed["threshold_value"].astype(float)).dropna()
+            if len(ratio):
+                return str(observed.loc[ratio.idxmax(), "pollutant"])
     paris = exposure[exposure["zone_id"] == PARIS] if not exposure.empty else exposure
     if not paris.empty:
         ratios = {p: float(paris[column].iloc[0]) / scale_bounds(p)[0][0] for p, (column, *_) in MAPS.items()
