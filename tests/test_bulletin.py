@@ -246,7 +246,8 @@ def test_seven_days_per_arrondissement(warehouse, spse_home):
 def test_synthetic_sources_are_announced(warehouse, spse_home, monkeypatch):
     monkeypatch.setattr(bulletin, "synthetic_sources", lambda: ["lcsqa_e2"])
     page = bulletin.render(DAY, warehouse_path=warehouse).read_text(encoding="utf-8")
-    assert "Données synthétiques (démonstration) : lcsqa_e2" in page
+    assert "Données synthétiques (démonstration)" in page
+    assert "inventées pour les sources air, mesures horaires (lcsqa_e2) ;" in page
     monkeypatch.setattr(bulletin, "synthetic_sources", lambda: [])
     assert "Données synthétiques" not in bulletin.render(DAY, warehouse_path=warehouse).read_text(encoding="utf-8")
 

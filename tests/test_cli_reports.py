@@ -47,7 +47,7 @@ def test_alerts_are_listed_in_french_by_default(published, capsys):
     assert main(["alerts", "--date", DAY.isoformat()]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == NO2_FR
-    assert lines[1] == ("[qualité des données] noise_hourly (données du jour absentes) : Partition "
+    assert lines[1] == ("[qualité des données] bruit (noise_hourly) (données du jour absentes) : Partition "
                         "noise_hourly/date=2025-07-02 absente")
 
 

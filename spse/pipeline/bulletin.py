@@ -210,8 +210,8 @@ def page_html(day: dt.date, *, alerts: pd.DataFrame, exposure: pd.DataFrame, abo
     title = f"Qualité de l'air à Paris : bulletin du {french_date(day)}"
     banners = "<span class=\"banner\">Données provisoires</span>"
     if synthetic:
-        banners += ("<span class=\"banner synthetic\">Données synthétiques (démonstration) : "
-                    f"{_e(', '.join(synthetic))}</span>")
+        banners += ("<span class=\"banner synthetic\">Données synthétiques (démonstration) : voir « Méthode et "
+                    "provenance »</span>")
     main = main_pollutant(alerts, exposure)
     parts = [f"<!DOCTYPE html>\n<html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{_e(title)}</title>"
              f"<style>{CSS}</style></head><body>",
@@ -323,7 +323,8 @@ def _alerts_section(alerts: pd.DataFrame) -> str:
         blocks.append("<p>Aucun dépassement des seuils d'information ou d'alerte (R221-1).</p>")
     blocks += [_alert_block(row) for row in air.to_dict("records")]
     if len(quality):
-        items = "".join(f"<li><strong>{_e(r['pollutant'])}</strong> ({_e(labels.threshold_set(r['set_id']))}) : "
+        items = "".join(f"<li><strong>{_e(labels.source(r['pollutant']))}</strong> "
+                        f"({_e(labels.threshold_set(r['set_id']))}) : "
                         f"<span class=\"rec\">{_e(r['recommendation'])}</span></li>"
                         for r in quality.to_dict("records"))
         blocks.append(f"<h3>Qualité des données</h3><ul>{items}</ul>")
@@ -567,7 +568,8 @@ def _method_section(build: pd.DataFrame, partitions: pd.DataFrame, synthetic: li
     ]
     if synthetic:
         text.insert(0, "Données synthétiques : ce bulletin de démonstration repose sur des données inventées pour "
-                       f"les sources {', '.join(synthetic)} ; il ne décrit pas la qualité de l'air réelle.")
+                       f"les sources {', '.join(labels.source(s) for s in synthetic)} ; il ne décrit pas la "
+                       "qualité de l'air réelle.")
     if not build.empty:
         info = build.iloc[0]
         text.append(f"Entrepôt construit le {info.get('built_at_utc')} (UTC) ; registre des seuils "

@@ -168,7 +168,8 @@ def alert_line(row: dict, lang: str = "fr") -> str:
     from spse.pipeline import labels
 
     if row["kind"] == "data_quality":
-        return (f"[{labels.kind(row['kind'], lang)}] {row['pollutant']} ({labels.threshold_set(row['set_id'], lang)})"
+        return (f"[{labels.kind(row['kind'], lang)}] {labels.source(row['pollutant'], lang)} "
+                f"({labels.threshold_set(row['set_id'], lang)})"
                 f"{_t(lang, ' : ', ': ')}{row['recommendation']}")
     unit = row.get("unit") or "µg/m³"
     stat = labels.statistic(row["averaging"], lang)

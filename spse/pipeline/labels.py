@@ -173,6 +173,18 @@ def capacity_unit(code: object, lang: str = "fr") -> str:
     return _pick(CAPACITY_UNITS, code, lang)
 
 
+def source(code: object, lang: str = "fr") -> str:
+    """An input (source or lake dataset) named in words, its code after: ``bruit (noise_hourly)``.
+
+    The names are those of the data-quality lines (:data:`spse.pipeline.alerts.quality.INPUT_LABELS`);
+    in English, and for an input without a name, the code alone.
+    """
+    from spse.pipeline.alerts.quality import INPUT_LABELS
+
+    name = INPUT_LABELS.get(code) if isinstance(code, str) and lang == "fr" else None
+    return f"{name} ({code})" if name else ("" if code is None else str(code))
+
+
 def threshold(set_id: object, level_code: object, lang: str = "fr") -> str:
     """A threshold named by its level and set: ``seuil d'information (Code de l'environnement, art. R221-1)``."""
     return f"{level(level_code, lang, short=True)} ({threshold_set(set_id, lang)})"
