@@ -317,3 +317,11 @@ def test_named_facilities_are_capped_with_the_rest_counted():
     assert "et 1 autre</li>" in bulletin.facility_list(row, shown=9)
     assert bulletin.facility_list({"facilities": None}) == ""
     assert bulletin.facility_list({"facilities": json.dumps(listed[3:])}).count("Enfants") == 0
+
+
+def test_extra_sections_come_before_the_method(warehouse, spse_home, monkeypatch):
+    monkeypatch.setattr(bulletin, "EXTRA_SECTIONS", [lambda con, day: f"<h2>Bilan annuel {day.year}</h2>",
+                                                     lambda con, day: con.sql("select * from marts.absent") and ""])
+    page = bulletin.render(DAY, warehouse_path=warehouse).read_text(encoding="utf-8")
+    assert page.index("<h2>Stations de mesure</h2>") < page.index("<h2>Bilan annuel 2025</h2>") < page.index(
+        "<h2>Sources et licences</h2>")

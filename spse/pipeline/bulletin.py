@@ -25,6 +25,7 @@ import datetime as dt
 import html
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -54,6 +55,9 @@ MAPS = {
            (("WHO_2021", "guideline"), ("EU_2008_50", "target"))),
 }
 TREND_DAYS = 7
+# Further sections (e.g. a yearly summary from period marts): each called with the open read-only
+# connection and the day, returning HTML placed before the method; append to extend the page.
+EXTRA_SECTIONS: list[Callable[[duckdb.DuckDBPyConnection, dt.date], str]] = []
 MAIN_WIDTH = 760
 SMALL_WIDTH = 380
 DAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
@@ -144,6 +148,7 @@ def _read(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict:
         "partitions": _query(con, "select dataset, partition from meta.lake_partitions where partition = ? "
                                   "or partition like 'vintage=%' order by dataset, partition",
                              [lake.date_partition(day)]),
+        "extra_sections": [_section(section, con, day, empty="") for section in EXTRA_SECTIONS],
     }
 
 
