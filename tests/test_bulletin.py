@@ -133,7 +133,7 @@ def test_bulletin_holds_the_alert_the_map_and_no_network_resource(warehouse, sps
     assert ("Population concernée : 1\u202f100 habitants de 4 carreaux de 200 m (0,16 km²) : carreaux voisins "
             "des stations en dépassement ; dont 65 enfants de 0 à 5 ans, 195 personnes de 65 ans et plus et 220 "
             "personnes de ménages pauvres.") in page
-    assert "Valeur maximale 212,0 µg/m³ pour un seuil de 200 µg/m³ (moyenne horaire), d&#x27;après : mesures " \
+    assert "Maximum 212,0 µg/m³ pour un seuil de 200 µg/m³ (moyenne horaire), d&#x27;après : mesures " \
            "aux stations." in page
     assert "crèches : 1, écoles maternelles : 1, EHPAD : 1" in page
     # named, most sensitive first, with category, capacity and address

@@ -41,3 +41,11 @@ def test_numbers_follow_the_language():
     assert labels.number(1234567.891, 1) == "1\u202f234\u202f567,9"
     assert labels.number(1234567.891, 1, "en") == "1,234,567.9"
     assert labels.number(None) == "" and labels.number(float("nan")) == ""
+
+
+def test_exceedance_open_closed_and_without_threshold():
+    row = {"value_max": 212.04, "threshold_value": 200.0, "unit": "µg/m³", "averaging": "1h", "status": "opened"}
+    assert labels.exceedance(row) == "maximum 212,0 µg/m³ pour un seuil de 200 µg/m³ (moyenne horaire)"
+    assert labels.exceedance({**row, "status": "closed"}, "en") == ("threshold of 200 µg/m³ (hourly mean) no longer "
+                                                                    "exceeded")
+    assert labels.exceedance({**row, "threshold_value": None}) == "maximum 212,0 µg/m³"

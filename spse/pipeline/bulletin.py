@@ -310,12 +310,7 @@ def _title(row: dict) -> str:
 
 
 def _value_text(row: dict) -> str:
-    unit = row.get("unit") or UNIT
-    if row["status"] == "closed":
-        return (f"seuil de {labels.number(row['threshold_value'])} {unit} "
-                f"({labels.statistic(row['averaging'])}) plus dépassé.")
-    return (f"maximum {labels.number(row['value_max'], 1)} {unit} pour un seuil de "
-            f"{labels.number(row['threshold_value'])} {unit} ({labels.statistic(row['averaging'])}) ;")
+    return labels.exceedance(row) + (" ;" if row["status"] != "closed" else ".")
 
 
 def _alerts_section(alerts: pd.DataFrame) -> str:
@@ -361,12 +356,8 @@ def _forecast_section(day: dt.date, forecast: pd.DataFrame) -> str:
 def _alert_block(row: dict) -> str:
     level = str(row["level"])
     css = "closed" if row["status"] == "closed" else level.split("_")[0]
-    value = (f"Valeur maximale {labels.number(row['value_max'], 1)} {row['unit']} pour un seuil de "
-             f"{labels.number(row['threshold_value'])} {row['unit']} ({labels.statistic(row['averaging'])}), "
-             f"d'après : {labels.basis(row['basis'])}.")
-    if row["status"] == "closed":
-        value = (f"Seuil de {labels.number(row['threshold_value'])} {row['unit']} "
-                 f"({labels.statistic(row['averaging'])}) plus dépassé.")
+    value = _upper_first(labels.exceedance(row))
+    value += "." if row["status"] == "closed" else f", d'après : {labels.basis(row['basis'])}."
     facilities = labels.categories(row.get("facilities_by_category"),
                                    register.parameters().words("facility_sensitivity_order"))
     start = row.get("episode_start_date")
@@ -374,7 +365,7 @@ def _alert_block(row: dict) -> str:
     criteria = labels.criteria(row.get("criteria"))
     criteria = f"<p>Critères : {_e(criteria)}.</p>" if criteria else ""
     return (f"<div class=\"alert {_e(css)}\"><h3>{_e(_title(row))}</h3>"
-            f"<p><em>{_e(labels.kind(row['kind']).capitalize())} ; statut : {_e(status)}.</em></p><p>{_e(value)}</p>"
+            f"<p><em>{_e(_upper_first(labels.kind(row['kind'])))} ; statut : {_e(status)}.</em></p><p>{_e(value)}</p>"
             f"<p><strong>Population concernée : {_e(labels.population(row))}.</strong></p>{criteria}"
             f"<p>Zones : {_e(row.get('zone_names') or 'aucune')}.</p>"
             f"<p>Établissements sensibles ({int(row['facility_count'] or 0)}) : {_e(facilities)}.</p>"
@@ -585,6 +576,10 @@ def _method_section(build: pd.DataFrame, partitions: pd.DataFrame, synthetic: li
     sources = "".join(f"<li>{_e(name)} ({_e(licence)})</li>" for name, licence in SOURCES)
     return ("<h2>Sources et licences</h2><ul class=\"muted\">" + sources + "</ul>"
             "<h2>Méthode et provenance</h2>" + "".join(f"<p class=\"muted\">{_e(t)}</p>" for t in text))
+
+
+def _upper_first(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _e(value: object) -> str:

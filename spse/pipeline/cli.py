@@ -171,13 +171,9 @@ def alert_line(row: dict, lang: str = "fr") -> str:
         return (f"[{labels.kind(row['kind'], lang)}] {labels.source(row['pollutant'], lang)} "
                 f"({labels.threshold_set(row['set_id'], lang)})"
                 f"{_t(lang, ' : ', ': ')}{row['recommendation']}")
-    unit = row.get("unit") or "µg/m³"
-    stat = labels.statistic(row["averaging"], lang)
-    n = labels.number
-    value = _t(lang, f"maximum {n(row['value_max'], 1)} {unit} pour un seuil de {n(row['threshold_value'])} {unit} "
-                     f"({stat}), d'après : {labels.basis(row['basis'])}",
-               f"max {n(row['value_max'], 1, 'en')} {unit} for a threshold of {n(row['threshold_value'], 0, 'en')} "
-               f"{unit} ({stat}), from {labels.basis(row['basis'], 'en')}")
+    value = labels.exceedance(row, lang) + (_t(lang, f", d'après : {labels.basis(row['basis'])}",
+                                                f", from {labels.basis(row['basis'], 'en')}")
+                                             if row["status"] != "closed" else "")
     facilities = labels.categories(row.get("facilities_by_category"),
                                    register.parameters().words("facility_sensitivity_order"), lang)
     criteria = labels.criteria(row.get("criteria"), lang)

@@ -190,6 +190,23 @@ def threshold(set_id: object, level_code: object, lang: str = "fr") -> str:
     return f"{level(level_code, lang, short=True)} ({threshold_set(set_id, lang)})"
 
 
+def exceedance(row: dict, lang: str = "fr") -> str:
+    """An alert's maximum against its threshold: ``maximum 212,0 µg/m³ pour un seuil de 200 µg/m³ (moyenne horaire)``.
+
+    A closed alert says its threshold is no longer exceeded; a row without threshold gives its maximum alone.
+    """
+    unit = row.get("unit") or "µg/m³"
+    peak, limit = number(row.get("value_max"), 1, lang), number(row.get("threshold_value"), 0, lang)
+    stat = statistic(row.get("averaging"), lang)
+    if row.get("status") == "closed" and limit:
+        return (f"threshold of {limit} {unit} ({stat}) no longer exceeded" if lang == "en"
+                else f"seuil de {limit} {unit} ({stat}) plus dépassé")
+    if not limit:
+        return f"max {peak} {unit}" if lang == "en" else f"maximum {peak} {unit}"
+    return (f"max {peak} {unit} for a threshold of {limit} {unit} ({stat})" if lang == "en"
+            else f"maximum {peak} {unit} pour un seuil de {limit} {unit} ({stat})")
+
+
 def number(value: object, digits: int = 0, lang: str = "fr") -> str:
     """``value`` rounded to ``digits``; French: narrow no-break space thousands, decimal comma. Empty when missing."""
     try:
