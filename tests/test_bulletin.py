@@ -136,6 +136,7 @@ def test_bulletin_holds_the_alert_the_map_and_no_network_resource(warehouse, sps
     assert "Maximum 212,0 µg/m³ pour un seuil de 200 µg/m³ (moyenne horaire), d&#x27;après : mesures " \
            "aux stations." in page
     assert "crèches : 1, écoles maternelles : 1, EHPAD : 1" in page
+    assert "Dépassement observé ; statut : nouvelle, épisode commencé le mercredi 2 juillet 2025." in page
     # named, most sensitive first, with category, capacity and address
     first, second, third = (page.index(t) for t in ("Crèche Oberkampf (", "École &lt;Voltaire&gt;",
                                                     "EHPAD Belleville"))

@@ -587,4 +587,4 @@ def _e(value: object) -> str:
 
 
 def _date_text(value: object) -> str:
-    return "" if value is None or pd.isna(value) else pd.Timestamp(value).date().isoformat()
+    return "date inconnue" if value is None or pd.isna(value) else french_date(pd.Timestamp(value).date())
