@@ -131,7 +131,10 @@ def cmd_tables(args: argparse.Namespace) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace) -> int:
-    """Print every alert dated local day ``args.date`` (observed, data quality, forecast), one per line or JSON."""
+    """Print every alert dated local day ``args.date`` (observed, data quality, forecast), one per line or JSON.
+
+    Lines are in French unless ``--lang en``; codes are named through :mod:`spse.pipeline.labels`.
+    """
     from spse.pipeline.warehouse import connect_readonly, report
 
     con = connect_readonly()
@@ -143,10 +146,10 @@ def cmd_alerts(args: argparse.Namespace) -> int:
         print(frame.to_json(orient="records", date_format="iso", force_ascii=False, indent=2))
         return 0
     if frame.empty:
-        print(f"no alert for {args.date}")
+        print(_t(args.lang, f"aucune alerte le {args.date}", f"no alert for {args.date}"))
         return 0
-    for row in frame.itertuples():
-        print(_alert_line(row))
+    for row in frame.to_dict("records"):
+        print(alert_line(row, args.lang))
     return 0
 
 
@@ -179,30 +182,57 @@ def cmd_notify(args: argparse.Namespace) -> int:
     return 1 if subs.get("failed") or subs.get("rejected") else 0
 
 
-def _alert_line(row) -> str:
-    if row.kind == "data_quality":
-        return f"[data quality] {row.pollutant}: {row.recommendation}"
-    return (f"[{row.status}] {row.pollutant} {row.level} ({row.set_id}, {row.averaging} > "
-            f"{row.threshold_value:g} {row.unit}): max {row.value_max:.1f} {row.unit}, basis {row.basis}; "
-            f"zones {row.zone_names or '-'}; population {row.population_total:,.0f} "
-            f"(0-5 y {row.pop_0_5:,.0f}, 65+ {row.pop_65p:,.0f}, poor households {row.pop_poor_households:,.0f}); "
-            f"{row.facility_count} sensitive facilities {row.facilities_by_category}")
+def _t(lang: str, french: str, english: str) -> str:
+    return english if lang == "en" else french
 
 
-# Column labels of the key indicators in the summary.
-KEY_LABELS = {"zone_id": "zone_id", "zone_name": "zone", "pm10_day_mean_ug_m3": "pm10_mean",
-              "pm25_day_mean_ug_m3": "pm25_mean", "no2_day_max_1h_ug_m3": "no2_max1h",
-              "o3_day_max_8h_mean_ug_m3": "o3_max8h", "population": "population"}
+def alert_line(row: dict, lang: str = "fr") -> str:
+    """One alert of ``marts.alerts`` on one line, in French (``lang="fr"``) or English (``"en"``).
+
+    The same words as the bulletin (:mod:`spse.pipeline.labels`): threshold and set, maximum
+    value [µg/m³] against the threshold, basis, zones, the alert's one population figure and what
+    it counts, sensitive facilities by category; a data-quality row gives its source and message.
+    """
+    from spse.core import register
+    from spse.pipeline import labels
+
+    if row["kind"] == "data_quality":
+        return (f"[{labels.kind(row['kind'], lang)}] {labels.source(row['pollutant'], lang)} "
+                f"({labels.threshold_set(row['set_id'], lang)})"
+                f"{_t(lang, ' : ', ': ')}{row['recommendation']}")
+    value = labels.exceedance(row, lang) + (_t(lang, f", d'après : {labels.basis(row['basis'])}",
+                                                f", from {labels.basis(row['basis'], 'en')}")
+                                             if row["status"] != "closed" else "")
+    facilities = labels.categories(row.get("facilities_by_category"),
+                                   register.parameters().words("facility_sensitivity_order"), lang)
+    criteria = labels.criteria(row.get("criteria"), lang)
+    sep, colon = _t(lang, " ; ", "; "), _t(lang, " : ", ": ")
+    criteria = f"{sep}{_t(lang, 'critères', 'criteria')}{colon}{criteria}" if criteria else ""
+    return (f"[{labels.kind(row['kind'], lang)}, {labels.status(row['status'], lang)}] "
+            f"{labels.pollutant(row['pollutant'], lang)}{colon}{labels.threshold(row['set_id'], row['level'], lang)}"
+            f"{sep}{value}{sep}zones{colon}{row.get('zone_names') or '-'}{sep}population{colon}"
+            f"{labels.population(row, lang)}{sep}{int(row.get('facility_count') or 0)} "
+            f"{_t(lang, 'établissements sensibles', 'sensitive facilities')} ({facilities}){criteria}")
 
 
-def print_summary(day: dt.date) -> None:
-    """Print the short end-of-run summary of local day ``day`` (Europe/Paris).
+# Column headers of the key indicators in the summary (French, English).
+KEY_LABELS = {"zone_id": ("code", "zone_id"), "zone_name": ("zone", "zone"),
+              "pm10_day_mean_ug_m3": ("PM10 moy. jour", "pm10_mean"),
+              "pm25_day_mean_ug_m3": ("PM2,5 moy. jour", "pm25_mean"),
+              "no2_day_max_1h_ug_m3": ("NO2 max. horaire", "no2_max1h"),
+              "o3_day_max_8h_mean_ug_m3": ("O3 max. 8 h", "o3_max8h"), "population": ("population", "population")}
 
-    Tables built, key indicators per arrondissement, what the figures lack, alerts (with the
-    facilities concerned) and forecast alerts, from one read of the published warehouse
-    (:mod:`spse.pipeline.warehouse.report`); then the paths of the bulletin, warehouse and outbox.
+
+def print_summary(day: dt.date, lang: str = "fr") -> None:
+    """Print the short end-of-run summary of local day ``day`` (Europe/Paris), in French or English (``lang``).
+
+    Tables built, key indicators per arrondissement (µg/m³), what the figures lack, alerts (with
+    the facilities concerned) and forecast alerts, from one read of the published warehouse
+    (:mod:`spse.pipeline.warehouse.report`), in the bulletin's words (:mod:`spse.pipeline.labels`);
+    then the paths of the bulletin, warehouse and outbox.
     """
     from spse.core.config import settings
+    from spse.pipeline import labels
     from spse.pipeline.warehouse import connect_readonly, report
     from spse.pipeline.warehouse.reader import fetch_frame
 
@@ -210,7 +240,7 @@ def print_summary(day: dt.date) -> None:
     try:
         tables = fetch_frame(con, "select schema_name || '.' || table_name as name, estimated_size as rows "
                                   "from duckdb_tables() where schema_name = 'marts' order by 1")
-        key = report.key_indicators(con, day)[list(KEY_LABELS)].rename(columns=KEY_LABELS)
+        key = report.key_indicators(con, day)[list(KEY_LABELS)]
         alerts = report.day_alerts(con, day, forecast=True, order=report.BY_LEVEL)
         lacking = report.lacking(con, day)
         facilities = {row.Index: report.facility_names(con, row.facility_ids.split(","))
@@ -218,43 +248,54 @@ def print_summary(day: dt.date) -> None:
         forecast = report.forecast_alerts(con, day, order=report.BY_LEVEL)
     finally:
         con.close()
-    print(f"\nTables built ({len(tables)} marts):")
-    print("  " + ", ".join(f"{r.name} ({r.rows:,})" for r in tables.itertuples()))
-    print(f"\nKey indicators for {day} (population-weighted, µg/m³, Europe/Paris day):")
+    which = 1 if lang == "en" else 0
+    shown = key.copy()
+    for column in report.KEY_INDICATORS:
+        shown[column] = [labels.number(v, 1, lang) for v in key[column]]
+    shown["population"] = [labels.number(v, 0, lang) for v in key["population"]]
+    shown = shown.rename(columns={c: names[which] for c, names in KEY_LABELS.items()})
+    print("\n" + _t(lang, f"Tables construites ({len(tables)} marts) :", f"Tables built ({len(tables)} marts):"))
+    print("  " + ", ".join(f"{r.name} ({labels.number(r.rows, 0, lang)})" for r in tables.itertuples()))
+    print("\n" + _t(lang, f"Indicateurs clés du {day} (pondérés par la population, µg/m³, journée Europe/Paris) :",
+                    f"Key indicators for {day} (population-weighted, µg/m³, Europe/Paris day):"))
     with _wide_pandas():
-        print(key.round(1).to_string(index=False))
-    print_lacking(lacking)
-    print(f"\nAlerts raised ({len(alerts)}):")
+        print(shown.to_string(index=False))
+    print_lacking(lacking, lang)
+    print("\n" + _t(lang, f"Alertes du jour ({len(alerts)}) :", f"Alerts raised ({len(alerts)}):"))
     for row in alerts.itertuples():
-        print("  " + _alert_line(row))
+        print("  " + alert_line(row._asdict(), lang))
         if row.Index in facilities:
-            print("      " + _facility_line(facilities[row.Index]))
-    print(f"\nForecast alerts for {day + dt.timedelta(days=1)} and {day + dt.timedelta(days=2)} "
-          f"(CAMS, {len(forecast)}):")
+            print("      " + _facility_line(facilities[row.Index], lang))
+    later = (day + dt.timedelta(days=1), day + dt.timedelta(days=2))
+    print("\n" + _t(lang, f"Alertes prévues pour le {later[0]} et le {later[1]} (CAMS, {len(forecast)}) :",
+                    f"Forecast alerts for {later[0]} and {later[1]} (CAMS, {len(forecast)}):"))
     for row in forecast.itertuples():
-        print(f"  {row.date:%Y-%m-%d} " + _alert_line(row))
-    print(f"\nBulletin:  {settings().bulletin / f'{day}.html'}")
-    print(f"Warehouse: {settings().warehouse}  (spse sql \"select ...\"; spse tables)")
-    print(f"Outbox:    {settings().outbox / 'alerts' / day.isoformat()}")
+        print(f"  {row.date:%Y-%m-%d} " + alert_line(row._asdict(), lang))
+    print("\n" + _t(lang, "Bulletin :  ", "Bulletin:  ") + str(settings().bulletin / f"{day}.html"))
+    print(_t(lang, "Entrepôt :  ", "Warehouse: ") + f"{settings().warehouse}  (spse sql \"select ...\"; spse tables)")
+    print(_t(lang, "Envois :    ", "Outbox:    ") + str(settings().outbox / "alerts" / day.isoformat()))
 
 
-def print_lacking(lines: list[str]) -> None:
-    """Print what the day's figures lack, in French (:func:`spse.pipeline.warehouse.report.lacking`)."""
+def print_lacking(lines: list[str], lang: str = "fr") -> None:
+    """Print what the day's figures lack (:func:`spse.pipeline.warehouse.report.lacking`; its lines are French)."""
     if lines:
-        print("\nCe qui manque aux chiffres du jour :")
+        print("\n" + _t(lang, "Ce qui manque aux chiffres du jour :", "What the day's figures lack (in French):"))
         for line in lines:
             print(f"  - {line}")
 
 
-def _facility_line(names, shown: int = 6) -> str:
-    listed = "; ".join(f"{r.name} ({r.category})" for r in names.head(shown).itertuples())
+def _facility_line(names, lang: str = "fr", shown: int = 6) -> str:
+    from spse.pipeline import labels
+
+    listed = "; ".join(f"{r.name} ({labels.category(r.category, lang)})" for r in names.head(shown).itertuples())
     more = len(names) - shown
-    return f"facilities: {listed}" + (f"; and {more} more (spse alerts --json)" if more > 0 else "")
+    tail = _t(lang, f"; et {more} autres (spse alerts --json)", f"; and {more} more (spse alerts --json)")
+    return _t(lang, "établissements : ", "facilities: ") + listed + (tail if more > 0 else "")
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
-    """Print the end-of-run summary of local day ``args.date`` (:func:`print_summary`)."""
-    print_summary(args.date)
+    """Print the end-of-run summary of local day ``args.date`` (:func:`print_summary`), French unless ``--lang en``."""
+    print_summary(args.date, args.lang)
     return 0
 
 
@@ -351,6 +392,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("alerts", help="the alerts of one day")
     p.add_argument("--date", type=_date, required=True)
     p.add_argument("--json", action="store_true")
+    _add_lang(p)
     p.set_defaults(func=cmd_alerts)
 
     p = sub.add_parser("notify", help="send the day's new or changed alerts to the webhook and the subscribers")
@@ -360,6 +402,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="the end-of-run summary of one day")
     p.add_argument("--date", type=_date, required=True)
+    _add_lang(p)
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("new-source", help="scaffold a new source: module, recorded sample, test")
@@ -373,6 +416,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--locations", action="store_true", help="show where each source is read from")
     p.set_defaults(func=cmd_sources)
     return parser
+
+
+def _add_lang(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lang", choices=["fr", "en"], default="fr", help="language of the text (default: fr, "
+                                                                      "as the bulletin)")
 
 
 def _add_limits(p: argparse.ArgumentParser) -> None:

@@ -176,4 +176,4 @@ def test_bulletin_shows_the_forecast_days(demo_run):
     html = demo_run["bulletin"].read_text()
     assert "Prévision pour le vendredi 16 janvier 2026" in html
     assert "Prévision pour le samedi 17 janvier 2026" in html
-    assert "alerte_persistance" in html
+    assert "PM10 : alerte sur persistance (Code de l&#x27;environnement, art. R221-1)" in html

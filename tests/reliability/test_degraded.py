@@ -265,7 +265,7 @@ def test_stations_without_coordinates_are_listed(tmp_path, monkeypatch, capsys):
     _says(home, capsys, "liste des stations de mesure (air_stations) : 1 station(s) sans coordonnées, "
                         "leurs mesures ne sont pas utilisées (FR04329)")
     _, bulletin = _texts(home, capsys)
-    no2_row = bulletin.split("<td>NO2</td><td>day_max_1h</td>")[1].split("</tr>")[0]
+    no2_row = bulletin.split("<td>NO2</td><td>maximum horaire du jour</td>")[1].split("</tr>")[0]
     assert "212" in no2_row and "<td>FR04329</td>" in no2_row
 
 

@@ -215,7 +215,7 @@ def test_internal_readers_work_under_the_guard(guarded, capsys):
 
     assert main(["summary", "--date", D2.isoformat()]) == 0
     out = capsys.readouterr().out
-    assert "Alerts raised" in out
+    assert "Alertes du jour" in out
     assert main(["tables", "--schema", "lake", "--table", "zones"]) == 0
     assert "geometry_wkt" in capsys.readouterr().out
     from spse.pipeline import bulletin

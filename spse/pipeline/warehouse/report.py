@@ -21,6 +21,8 @@ from spse.pipeline.warehouse.reader import fetch_frame
 
 KEY_INDICATORS_MART = "zone_key_indicators_daily"
 KEY_INDICATORS = ("pm10_day_mean_ug_m3", "pm25_day_mean_ug_m3", "no2_day_max_1h_ug_m3", "o3_day_max_8h_mean_ug_m3")
+# (pollutant, daily statistic) of each key indicator, in the order of KEY_INDICATORS.
+KEY_STATISTICS = (("PM10", "day_mean"), ("PM2.5", "day_mean"), ("NO2", "day_max_1h"), ("O3", "day_max_8h_mean"))
 REPORT_ZONE_LEVELS = ("arrondissement", "commune")
 # Ordering of alert rows within a kind and a pollutant: by threshold (the lower level first,
 # the bulletin's order) or by the level's name (the command line's order).
@@ -57,6 +59,72 @@ def key_indicators(con: duckdb.DuckDBPyConnection, day: dt.date) -> pd.DataFrame
     return fetch_frame(con, f"select {columns} from ({_definition(KEY_INDICATORS_MART)}) as key_indicators "
                             "where date = ? and zone_level in (select unnest(?::varchar[])) order by zone_id",
                        [day, list(REPORT_ZONE_LEVELS)])
+
+
+def key_indicators_between(con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date) -> pd.DataFrame:
+    """Key exposure indicators per arrondissement and for Paris over the local days ``first`` … ``last``.
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Read-only connection to the published warehouse.
+    first, last : datetime.date
+        First and last local calendar days (Europe/Paris), both included.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of :func:`key_indicators` and ``date``, one row per zone and day present,
+        ordered by ``zone_id`` then ``date`` (µg/m³, methods.md §6.1).
+    """
+    columns = ", ".join(("zone_id", "zone_name", "zone_level", "date", *KEY_INDICATORS, "population"))
+    return fetch_frame(con, f"select {columns} from ({_definition(KEY_INDICATORS_MART)}) as key_indicators "
+                            "where date between ? and ? and zone_level in (select unnest(?::varchar[])) "
+                            "order by zone_id, date", [first, last, list(REPORT_ZONE_LEVELS)])
+
+
+def cell_values(con: duckdb.DuckDBPyConnection, day: dt.date) -> pd.DataFrame:
+    """The 200 m cell values of local day ``day`` of the key indicators (``marts.exposure_cell_daily``).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Read-only connection to the published warehouse.
+    day : datetime.date
+        Local calendar day, in the register's ``day_time_base`` (Europe/Paris).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``cell_id`` (INSPIRE id, south-west corner in EPSG:3035), ``pollutant``, ``statistic``,
+        ``value_ug_m3`` (µg/m³, NULL when the coverage rule is not met; methods.md §6.4) for the
+        pollutant and statistic pairs of :data:`KEY_STATISTICS`.
+    """
+    pairs = [f"{p}|{s}" for p, s in KEY_STATISTICS]
+    return fetch_frame(con, "select cell_id, pollutant, statistic, value_ug_m3 from marts.exposure_cell_daily "
+                            "where date = ? and time_base = ? and pollutant || '|' || statistic in "
+                            "(select unnest(?::varchar[])) order by pollutant, statistic, cell_id",
+                       [day, register.parameters().text("day_time_base"), pairs])
+
+
+def facility_points(con: duckdb.DuckDBPyConnection, ids: list[str]) -> pd.DataFrame:
+    """Position of the sensitive facilities ``ids`` (``lake.facilities``, WGS84 lon/lat, degrees).
+
+    Parameters
+    ----------
+    con : duckdb.DuckDBPyConnection
+        Read-only connection to the published warehouse.
+    ids : list of str
+        Facility ids (``marts.alerts.facilities`` entries).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``facility_id``, ``category``, ``name``, ``lon``, ``lat`` of the facilities found with a position.
+    """
+    return fetch_frame(con, "select distinct facility_id, category, name, lon, lat from lake.facilities "
+                            "where facility_id in (select unnest(?::varchar[])) and lon is not null "
+                            "and lat is not null order by facility_id", [ids])
 
 
 def day_alerts(con: duckdb.DuckDBPyConnection, day: dt.date, *, forecast: bool = False,
