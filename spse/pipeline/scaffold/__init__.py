@@ -59,4 +59,8 @@ def new_source(name: str, root: Path) -> list[Path]:
     (fixture / "SAMPLE_DAY").write_text(SAMPLE_DAY + "\n")
     (fixture / "bad" / "EXPECTED_REJECT").write_text(f"{SAMPLE_DAY[:4]}/{name}_{SAMPLE_DAY}.csv:4\n")
     written += [fixture / "SAMPLE_DAY", fixture / "bad" / "EXPECTED_REJECT"]
-    return written
+    registry = root / "spse" / "sources" / "registry.toml"
+    with registry.open("a", encoding="utf-8") as fh:
+        fh.write(f'\n[{name}]\ndataset = "{name}"\nkind = "air"\ncadence = "daily"\nschedule = "30 * * * *"\n'
+                 "optional = true\n")
+    return [*written, registry]
