@@ -2,7 +2,7 @@
 
 Layout (see docs/architecture.md)::
 
-    raw/<source>/<partition>/<file> (+ <file>.meta.json)
+    raw/<source>/<partition or period>/<sha256[:16]>/<file> (+ <file>.meta.json)
     lake/<dataset>/<partition>/data.parquet
     quarantine/<source>/<partition>/rejects.parquet
 
@@ -68,8 +68,10 @@ def land_raw(source: str, partition: str, filename: str, data: bytes, meta: dict
     """Keep the bytes exactly as received, never overwritten, with URL, fetch time and SHA-256.
 
     Files are content-addressed (``raw/<source>/<partition>/<sha256[:16]>/<name>``), so a
-    file that upstream rewrites keeps every received version; ``latest_raw_meta`` points at
-    the last one (used for conditional requests).
+    file that upstream rewrites keeps every received version and a version received again
+    is not written again; ``latest_raw_meta`` points at the last one (used for conditional
+    requests). ``partition`` is the lake partition, or the period (``year=2026``) of a file
+    that covers many days, landed once for all of them.
     """
     sha = hashlib.sha256(data).hexdigest()
     folder = settings().raw / source / partition

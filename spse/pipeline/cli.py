@@ -322,7 +322,7 @@ def cmd_new_source(args: argparse.Namespace) -> int:
     """Scaffold a new source plug-in (module, recorded sample, test) and print the files written."""
     from spse.pipeline.scaffold import new_source
 
-    for path in new_source(args.name, Path(args.root)):
+    for path in new_source(args.name, Path(args.root), dataset=args.dataset, like=args.like):
         print(f"wrote {path}")
     print(f"next: make test (the contract suite now runs on {args.name}); then replace the sample, "
           "the parser and the expected values together (README, 'Add a source')")
@@ -408,6 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("new-source", help="scaffold a new source: module, recorded sample, test")
     p.add_argument("name", help="snake_case source name, e.g. city_noise_sensors")
     p.add_argument("--root", default=".", help="repository root (default: current folder)")
+    model = p.add_mutually_exclusive_group()
+    model.add_argument("--dataset", help="lake dataset it lands in, e.g. air_hourly: its columns are copied from "
+                       "the dataset's producer")
+    model.add_argument("--like", metavar="SOURCE", help="existing source whose dataset, columns and cadence it copies")
     p.set_defaults(func=cmd_new_source)
 
     p = sub.add_parser("sources", help="sources: cadence, last successful fetch, rows, freshness, quality")

@@ -58,7 +58,7 @@ from spse.sources._parsing import (
     reject_non_data,
     resolve_columns,
 )
-from spse.sources.base import ParseResult, Source
+from spse.sources.base import ParseResult, Partition, Source
 from spse.sources.paris_facilities import PARIS_BBOX, arrondissement_label, capacity_of
 
 DATASET_ID = "fr-en-annuaire-education"
@@ -147,7 +147,7 @@ class AnnuaireEducation(Source):
         url = super().url_for(base, relative)
         return f"{url}?{HTTP_QUERY}" if urlparse(url).scheme in ("http", "https") else url
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Open Paris schools in the ``facilities_education`` schema (lon/lat ° WGS84)."""
         reject_non_data(payload, self.name, filename, "CSV")
         text = payload.decode("utf-8-sig", errors="replace")

@@ -50,7 +50,7 @@ from spse.core.columns import Column
 from spse.core.config import source_base_url
 from spse.core.errors import SchemaError
 from spse.sources._parsing import RowChecks, blank_to_null, concat_rejects, conform, decode_text, numbers
-from spse.sources.base import ParseResult, Source, reject_rows
+from spse.sources.base import ParseResult, Partition, Source, reject_rows
 from spse.sources.paris_facilities import PARIS_BBOX, arrondissement_label
 
 log = logging.getLogger(__name__)
@@ -160,7 +160,7 @@ class Finess(Source):
             return base
         return super().url_for(base, relative)
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Paris establishments of :data:`CATEGORIES` in the ``facilities_finess`` schema (lon/lat ° WGS84)."""
         if b"\x00" in payload[:65536]:
             raise SchemaError(self.name, "NUL bytes: a binary file, not the FINESS CSV", file=filename)

@@ -61,7 +61,7 @@ from spse.sources._parsing import (
     read_delimited,
     resolve_columns,
 )
-from spse.sources.base import ParseResult, Source
+from spse.sources.base import ParseResult, Partition, Source
 
 DATASETS = {
     "etablissements-scolaires-maternelles": "ecole_maternelle",
@@ -152,7 +152,7 @@ class ParisFacilities(Source):
         """One CSV export per followed Paris open-data dataset."""
         return [f"{dataset_id}/exports/csv" for dataset_id in followed_datasets()]
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Facilities of one dataset export in the ``facilities`` schema (lon/lat ° WGS84)."""
         dataset_id = PurePosixPath(filename).parts[0]
         if dataset_id not in DATASETS:

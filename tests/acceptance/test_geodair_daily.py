@@ -49,7 +49,7 @@ def air_hourly(shared_data) -> pd.DataFrame:
     frames = []
     for day in DAYS:
         name = f"FR_E2_{day}.csv"
-        parsed = SOURCE.parse(_e2_file(extract[extract["source_file"] == name]), name)
+        parsed = SOURCE.parse(_e2_file(extract[extract["source_file"] == name]), name, SOURCE.partition(day))
         assert parsed.rejects.empty
         frames.append(parsed.frame)
     return pd.concat(frames, ignore_index=True)

@@ -41,7 +41,8 @@ def hourly(bundle) -> pd.DataFrame:
     source = spse.sources.get("lcsqa_e2")
     frames = []
     for path in sorted((bundle / "lcsqa_e2").rglob("*.csv")):
-        result = source.parse(path.read_bytes(), str(path.relative_to(bundle / "lcsqa_e2")))
+        day = dt.date.fromisoformat(path.stem[-10:])
+        result = source.parse(path.read_bytes(), str(path.relative_to(bundle / "lcsqa_e2")), source.partition(day))
         assert result.rejects.empty, path.name
         frames.append(result.frame)
     rows = pd.concat(frames, ignore_index=True)
@@ -260,7 +261,7 @@ def test_noise_year_days_parse_with_their_local_hours(bundle, day, hours):
               "PARIS-RUE-DE-RIVOLI": (70.0, 68.0, 62.0), "PARIS-BD-SOULT": (72.0, 70.0, 66.0)}
     for site in NOISE_SITES:
         relative = f"PeriodicValues2/{site}/{day.isoformat()}.json"
-        result = source.parse((bundle / "bruitparif_rumeur" / relative).read_bytes(), relative)
+        result = source.parse((bundle / "bruitparif_rumeur" / relative).read_bytes(), relative, source.partition(day))
         assert result.rejects.empty
         rows = result.frame
         assert len(rows) == hours and rows["is_valid"].all() and rows["ts_start_utc"].is_unique

@@ -9,6 +9,8 @@ import pytest
 from spse.core.errors import SchemaError
 from spse.sources.annuaire_education import SOURCE, fold
 
+PART = SOURCE.partition(None)
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "annuaire_education"
 NAME = "fr-en-annuaire-education/exports/csv"
 
@@ -26,7 +28,7 @@ def encode(rows: list[str]) -> bytes:
 
 
 def parse(payload: bytes):
-    return SOURCE.parse(payload, NAME)
+    return SOURCE.parse(payload, NAME, PART)
 
 
 def test_open_paris_schools_by_category():

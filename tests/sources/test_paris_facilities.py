@@ -11,11 +11,13 @@ from spse.sources.paris_facilities import DATASETS, SOURCE
 
 FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "paris_facilities"
 DAY = dt.date(2026, 1, 15)
+PART = SOURCE.partition(DAY)
 OTHER_HEADER = "Identifiant;Nom;Catégorie;Adresse;Code postal;Arrondissement;Code INSEE;geo_point_2d"
 
 
 def other(*rows: str, dataset: str = "centres-pmi"):
-    return SOURCE.parse(("\ufeff" + "\r\n".join([OTHER_HEADER, *rows]) + "\r\n").encode(), f"{dataset}/exports/csv")
+    payload = ("\ufeff" + "\r\n".join([OTHER_HEADER, *rows]) + "\r\n").encode()
+    return SOURCE.parse(payload, f"{dataset}/exports/csv", PART)
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +35,7 @@ def test_files_and_dataset_override(monkeypatch):
 
 
 def test_recorded_sample():
-    result = SOURCE.combine({f: SOURCE.parse((FOLDER / f).read_bytes(), f) for f in SOURCE.files(DAY)})
+    result = SOURCE.combine({f: SOURCE.parse((FOLDER / f).read_bytes(), f, PART) for f in SOURCE.files(DAY)})
     frame = result.frame.set_index("facility_id")
     assert result.rejects.empty
     assert frame["category"].value_counts().to_dict() == {
@@ -52,7 +54,7 @@ def test_recorded_sample():
 
 
 def test_recorded_sample_capacity_postcode_and_arrondissement():
-    result = SOURCE.combine({f: SOURCE.parse((FOLDER / f).read_bytes(), f) for f in SOURCE.files(DAY)})
+    result = SOURCE.combine({f: SOURCE.parse((FOLDER / f).read_bytes(), f, PART) for f in SOURCE.files(DAY)})
     frame = result.frame.set_index("facility_id")
     # etablissements-petite-enfance: "EAJE-0412;...;75119;66;..." and "EAJE-0977;...;;45;..."
     assert frame.loc["EAJE-0412", ["capacity", "capacity_unit"]].tolist() == [66, "places"]
@@ -74,7 +76,7 @@ def test_creche_capacity_is_a_whole_number_or_null(places, expected):
     header = OTHER_HEADER.replace("geo_point_2d", "Nombre de places;geo_point_2d")
     row = f"CRE-1;Crèche Lancry;Crèche collective;5 RUE DE LANCRY;75010;10ème Ardt;75110;{places};48.8697, 2.3605"
     payload = ("\ufeff" + header + "\r\n" + row + "\r\n").encode()
-    result = SOURCE.parse(payload, "etablissements-petite-enfance/exports/csv")
+    result = SOURCE.parse(payload, "etablissements-petite-enfance/exports/csv", PART)
     assert result.rejects.empty
     capacity = result.frame["capacity"].iloc[0]
     assert (pd.isna(capacity) if expected is None else capacity == expected)
@@ -85,7 +87,7 @@ def test_creche_capacity_is_a_whole_number_or_null(places, expected):
                                                    ("ecoles-elementaires", "ecole_elementaire")])
 def test_real_school_exports_keep_the_latest_year(shared_data, dataset, category):
     path = shared_data / "facilities" / f"paris_opendata_etablissements-scolaires-{dataset}.csv"
-    result = SOURCE.parse(path.read_bytes(), f"etablissements-scolaires-{dataset}/exports/csv")
+    result = SOURCE.parse(path.read_bytes(), f"etablissements-scolaires-{dataset}/exports/csv", PART)
     frame = result.frame
     raw = pd.read_csv(path, sep=";", encoding="utf-8-sig", dtype=str, keep_default_na=False)
     years = raw["Année scolaire"].where(raw["Année scolaire"] != "", raw.iloc[:, 0].map(
@@ -125,7 +127,7 @@ def test_school_row_without_a_year_is_quarantined():
     header = ("Type d'établissement - Année scolaire;Libellé établissement;Adresse;Arrondissement;Code INSEE;"
               "Année scolaire;Type établissement;geo_shape;geo_point_2d")
     row = "COLLEGES;ANNE FRANK;38 RUE TROUSSEAU;11ème Ardt;75111;;Collège;;48.8519, 2.3790"
-    result = SOURCE.parse(f"{header}\n{row}\n".encode(), "etablissements-scolaires-colleges/exports/csv")
+    result = SOURCE.parse(f"{header}\n{row}\n".encode(), "etablissements-scolaires-colleges/exports/csv", PART)
     assert result.frame.empty and "no readable school year" in result.rejects["reason"].iloc[0]
 
 
@@ -142,11 +144,11 @@ def test_same_id_in_two_datasets_is_quarantined():
 
 def test_wrong_shapes_are_refused():
     with pytest.raises(SchemaError, match=r"file centres-pmi/exports/csv, row 1: header lacks the columns \['Nom'\]"):
-        SOURCE.parse(b"Identifiant;Name;Adresse;Code INSEE;geo_point_2d\n", "centres-pmi/exports/csv")
+        SOURCE.parse(b"Identifiant;Name;Adresse;Code INSEE;geo_point_2d\n", "centres-pmi/exports/csv", PART)
     with pytest.raises(SchemaError, match="unknown dataset 'creches'"):
-        SOURCE.parse(b"a;b\n", "creches/exports/csv")
+        SOURCE.parse(b"a;b\n", "creches/exports/csv", PART)
     with pytest.raises(SchemaError, match="HTML"):
-        SOURCE.parse(b"<html><body>Too many requests</body></html>", "centres-pmi/exports/csv")
+        SOURCE.parse(b"<html><body>Too many requests</body></html>", "centres-pmi/exports/csv", PART)
 
 
 def test_demo_creche_and_ehpad_exports_give_their_capacities():
@@ -160,7 +162,7 @@ def test_demo_creche_and_ehpad_exports_give_their_capacities():
             continue
         table = demo.frame(dataset, np.random.default_rng(4))
         name = f"{dataset.dataset_id}/exports/csv"
-        result = SOURCE.parse(("\ufeff" + csv_text(table, ";")).encode(), name)
+        result = SOURCE.parse(("\ufeff" + csv_text(table, ";")).encode(), name, PART)
         label, low, high = demo.CAPACITY_COLUMNS[dataset.dataset_id]
         expected = table.set_index("Identifiant")[label].astype(int)
         got = result.frame.set_index("facility_id")["capacity"]
