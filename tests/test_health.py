@@ -138,7 +138,23 @@ def _write_lake() -> None:
             rows, columns=["cell_id", "pollutant", "statistic", "value", "is_valid", "time_base"]))
 
 
-def test_build_health_writes_the_year_from_surface_daily(spse_home):
+@pytest.fixture
+def low_coverage(tmp_path, monkeypatch):
+    """The register with health_min_year_coverage 0.005: two days of a year are enough (0.0055)."""
+    text = register.files()["parameters"].read_text(encoding="utf-8").replace(
+        "health_min_year_coverage,0.9,", "health_min_year_coverage,0.005,")
+    path = tmp_path / "parameters.csv"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("SPSE_PARAMETERS_FILE", str(path))
+
+
+def test_a_year_without_enough_days_is_not_written(spse_home):
+    _write_lake()  # two days of 2025: coverage 2/365 < 0.9
+    assert health.build_health(dt.date(2025, 6, 1)) == {"health_impact_zone_year": 0}
+    assert not lake.partitions("health_impact_zone_year")
+
+
+def test_build_health_writes_the_year_from_surface_daily(spse_home, low_coverage):
     _write_lake()
     counts = health.build_health(dt.date(2025, 6, 1))
     assert counts == {"health_impact_zone_year": 3}  # 2024 has no data; PM2.5 × 3 counterfactuals
@@ -152,13 +168,16 @@ def test_build_health_writes_the_year_from_surface_daily(spse_home):
 
 
 def test_period_cell_is_preferred_when_present(spse_home):
+    # c1 has 97 % of the year; c2's year mean (90 % needed) is left out
     _write_lake()
     lake.write_partition("period_cell", "date=2025-01-01", pd.DataFrame({
-        "cell_id": ["c1", "c1"], "pollutant": "PM2.5", "period_kind": ["year", "month"], "indicator": "mean",
-        "statistic": "day_mean", "value": [15.0, 50.0], "coverage": [0.97, 1.0], "time_base": "UTC"}))
+        "cell_id": ["c1", "c1", "c2"], "pollutant": "PM2.5", "period_kind": ["year", "month", "year"],
+        "indicator": "mean", "statistic": "day_mean", "value": [15.0, 50.0, 30.0], "coverage": [0.97, 1.0, 0.8],
+        "time_base": "UTC"}))
     health.build_health(dt.date(2025, 6, 1))
     who = lake.read_partition("health_impact_zone_year", "date=2025-01-01").set_index("counterfactual").loc["who_2021"]
     assert who["exposure_source"] == "period_cell" and who["n_cells"] == 1
+    assert who["pop_30p_without_value"] == pytest.approx(3500.0 + 1500.0 + 3000.0)
     assert who["attributable_deaths"] == pytest.approx(ad([2000.0], 0.01, [15.0], 5, 1.15), abs=TOL)
 
 

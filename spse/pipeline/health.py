@@ -24,6 +24,11 @@ Inputs:
 * the baseline mortality (``baseline_mortality``, source ``insee_deces_zone``) of the year, or
   of the latest earlier year, or else of the earliest year present (``baseline_year``).
 
+A cell's annual mean enters the deaths only when it covers the register's
+``health_min_year_coverage`` of the year's days (90 %, methods.md §4.1); other cells count in
+the baseline only (``pop_30p_without_value``). The year holding the run's day is therefore
+written only once it is nearly complete: the daily run reports the previous calendar year.
+
 Population aged 30+ of a cell: the grid has no 30+ column (INSEE Filosofi's Ind_25_39 band
 straddles 30), so the cell's population × its area fraction in the zone × the zone's share of
 residents aged 30+ in the mortality table (POP of the bands starting at 30 or later / POP of
@@ -292,8 +297,11 @@ def _cells() -> pd.DataFrame:
 def build_health_year(year: int, params: Mapping[str, str]) -> int:
     """Write the ``health_impact_zone_year`` partition of ``year``; return its rows (0: no data, nothing written)."""
     means, source, time_base = annual_means(year, params)
+    minimum = float(params["health_min_year_coverage"])
+    means = means[means["coverage"] >= minimum]
     if means.empty:
-        log.info("health: no annual mean for %d (period_cell or surface_daily), nothing written", year)
+        log.info("health: no annual mean for %d covering %.0f %% of its days (period_cell or surface_daily), "
+                 "nothing written", year, 100 * minimum)
         return 0
     if lake.latest_partition("baseline_mortality") is None:
         log.warning("health: no baseline_mortality in the lake (source insee_deces_zone), nothing written")
