@@ -148,10 +148,14 @@ def low_coverage(tmp_path, monkeypatch):
     monkeypatch.setenv("SPSE_PARAMETERS_FILE", str(path))
 
 
-def test_a_year_without_enough_days_is_not_written(spse_home):
+def test_a_year_without_enough_days_is_not_written_and_empties_an_earlier_run(spse_home):
     _write_lake()  # two days of 2025: coverage 2/365 < 0.9
     assert health.build_health(dt.date(2025, 6, 1)) == {"health_impact_zone_year": 0}
     assert not lake.partitions("health_impact_zone_year")
+    lake.write_partition("health_impact_zone_year", "date=2025-01-01", pd.DataFrame({"zone_id": ["75101"]}))
+    health.build_health(dt.date(2025, 6, 1))
+    stale = lake.read_partition("health_impact_zone_year", "date=2025-01-01")
+    assert stale.empty and list(stale.columns) == list(health.COLUMNS["health_impact_zone_year"])
 
 
 def test_build_health_writes_the_year_from_surface_daily(spse_home, low_coverage):
@@ -231,3 +235,27 @@ def test_noise_zone_effects_people_affected_and_paf():
     assert row["share_affected"] == pytest.approx(137.5 / 1000)
     # methods.md W5: shares {55: 0.30, 60: 0.25, 65: 0.20, 70: 0.10} of the levels 55-70 → PAF 0.0492662790
     assert row["paf_ihd"] == pytest.approx(0.0492662790, abs=1e-9)
+
+
+def test_expert_query_of_the_doc():
+    doc = (models.sql_dir().parent / "docs" / "expert-queries-health.md").read_text(encoding="utf-8")
+    query = doc.split("```sql\n", 1)[1].split("```", 1)[0]
+    rows = pd.DataFrame({
+        "zone_id": ["75056", "75101", "75102", "75056", "75056"], "zone_level": ["commune", "arrondissement",
+                                                                                  "arrondissement", "commune",
+                                                                                  "commune"],
+        "zone_name": ["Paris", "1er", "2e", "Paris", "Paris"], "calendar_year": [2025, 2025, 2025, 2025, 2024],
+        "pollutant": ["PM2.5", "PM2.5", "PM2.5", "NO2", "PM2.5"],
+        "counterfactual": ["who_2021", "who_2021", "who_2021", "who_2021", "who_2021"],
+        "attributable_deaths": [30.4, 10.4, 20.0, 99.0, 77.0], "attributable_deaths_low": [12.0, 4.0, 8.0, 1, 1],
+        "attributable_deaths_high": [45.0, 15.0, 30.0, 1, 1], "share_of_deaths": [0.05, 0.04, 0.06, 0.1, 0.1],
+        "pwm_ug_m3": [9.96, 9.5, 10.2, 20.0, 8.0]})
+    con = duckdb.connect(":memory:")
+    con.execute("create schema marts")
+    con.register("rows", rows)
+    con.execute("create table marts.health_impact_zone_year as select * from rows")
+    got = con.execute(query).df()
+    # Paris first, then the arrondissements by deaths; only PM2.5, WHO, the latest year
+    assert got["zone_id"].tolist() == ["75056", "75102", "75101"]
+    assert got.iloc[0][["deaths_avoided", "deaths_avoided_low", "deaths_avoided_high"]].tolist() == [30, 12, 45]
+    assert got.iloc[0]["pct_of_deaths_30p"] == 5.0 and got.iloc[0]["pm25_pwm_ug_m3"] == 10.0

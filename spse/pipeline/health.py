@@ -249,10 +249,13 @@ def noise_band_effects(bands: pd.DataFrame, params: Mapping[str, str]) -> pd.Dat
             percent_affected=noise_effects.percent_affected(level, curve, policy),
             rr_ihd=ihd))
     if not parts:
-        columns = COLUMNS[NOISE_DATASET]
-        return pd.DataFrame({name: pd.Series(dtype=EMPTY_DTYPES[col.type]) for name, col in columns.items()})
+        return _empty(NOISE_DATASET)
     out = pd.concat(parts, ignore_index=True)
     return out[list(COLUMNS[NOISE_DATASET])]
+
+
+def _empty(dataset: str) -> pd.DataFrame:
+    return pd.DataFrame({name: pd.Series(dtype=EMPTY_DTYPES[col.type]) for name, col in COLUMNS[dataset].items()})
 
 
 def annual_means(year: int, params: Mapping[str, str]) -> tuple[pd.DataFrame, str, str | None]:
@@ -296,23 +299,26 @@ def _cells() -> pd.DataFrame:
 
 def build_health_year(year: int, params: Mapping[str, str]) -> int:
     """Write the ``health_impact_zone_year`` partition of ``year``; return its rows (0: no data, nothing written)."""
+    partition = lake.date_partition(dt.date(year, 1, 1))
     means, source, time_base = annual_means(year, params)
     minimum = float(params["health_min_year_coverage"])
     means = means[means["coverage"] >= minimum]
+    rows = pd.DataFrame()
     if means.empty:
-        log.info("health: no annual mean for %d covering %.0f %% of its days (period_cell or surface_daily), "
-                 "nothing written", year, 100 * minimum)
-        return 0
-    if lake.latest_partition("baseline_mortality") is None:
-        log.warning("health: no baseline_mortality in the lake (source insee_deces_zone), nothing written")
-        return 0
-    baseline = baseline_by_zone(lake.read_latest("baseline_mortality"), year, int(params["crf_longterm_min_age"]))
-    rows = zone_impacts(_cells(), means, baseline, params)
+        log.info("health: no annual mean for %d covering %.0f %% of its days (period_cell or surface_daily)",
+                 year, 100 * minimum)
+    elif lake.latest_partition("baseline_mortality") is None:
+        log.warning("health: no baseline_mortality in the lake (source insee_deces_zone)")
+    else:
+        baseline = baseline_by_zone(lake.read_latest("baseline_mortality"), year, int(params["crf_longterm_min_age"]))
+        rows = zone_impacts(_cells(), means, baseline, params)
     if rows.empty:
+        if lake.has_partition(IMPACT_DATASET, partition):  # an earlier run's rows of the year are no longer valid
+            lake.write_partition(IMPACT_DATASET, partition, _empty(IMPACT_DATASET))
         return 0
     rows = rows.assign(year=year, exposure_source=source, time_base=time_base)
     frame = rows[list(COLUMNS[IMPACT_DATASET])].astype({"year": "int32", "baseline_year": "int32", "n_cells": "int64"})
-    lake.write_partition(IMPACT_DATASET, lake.date_partition(dt.date(year, 1, 1)), frame)
+    lake.write_partition(IMPACT_DATASET, partition, frame)
     return len(frame)
 
 
