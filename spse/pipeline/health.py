@@ -322,6 +322,28 @@ def build_health_year(year: int, params: Mapping[str, str]) -> int:
     return len(frame)
 
 
+def build_health_years(first_year: int, last_year: int) -> dict[str, int]:
+    """Attributable deaths of the calendar years ``first_year`` … ``last_year`` and the noise band effects (backfill).
+
+    Parameters
+    ----------
+    first_year, last_year : int
+        Calendar years, both included.
+
+    Returns
+    -------
+    dict of str to int
+        Rows written per lake dataset.
+    """
+    params = register.parameters()
+    counts = {IMPACT_DATASET: sum(build_health_year(year, params) for year in range(first_year, last_year + 1))}
+    if lake.latest_partition("noise_map_bands") is not None:
+        bands = noise_band_effects(lake.read_latest("noise_map_bands"), params)
+        lake.write_partition(NOISE_DATASET, NOISE_PARTITION, bands)
+        counts[NOISE_DATASET] = len(bands)
+    return counts
+
+
 def build_health(day: dt.date) -> dict[str, int]:
     """Attributable deaths of the year holding ``day`` and of the year before, and the noise band effects.
 
@@ -335,11 +357,4 @@ def build_health(day: dt.date) -> dict[str, int]:
     dict of str to int
         Rows written per lake dataset.
     """
-    params = register.parameters()
-    impacts = sum(build_health_year(year, params) for year in (day.year - 1, day.year))
-    counts = {IMPACT_DATASET: impacts}
-    if lake.latest_partition("noise_map_bands") is not None:
-        bands = noise_band_effects(lake.read_latest("noise_map_bands"), params)
-        lake.write_partition(NOISE_DATASET, NOISE_PARTITION, bands)
-        counts[NOISE_DATASET] = len(bands)
-    return counts
+    return build_health_years(day.year - 1, day.year)
