@@ -13,6 +13,7 @@ each day, stage by stage over all the days instead of day by day:
    its own, as the daily run does;
 4. noise and forecast statistics, per day (cheap); the period indicators (year, season, month)
    of every period the days touch, each once (:func:`spse.pipeline.periods.build_periods_range`);
+   the health impact of each calendar year touched (:mod:`spse.pipeline.health`);
 5. alerts, day after day in order (persistence reads the day before), under the writer lock;
 6. one warehouse build and one publish, under the writer lock.
 
@@ -93,6 +94,7 @@ def backfill(first: dt.date, last: dt.date, *, force: bool = False, progress: bo
             _timed(report, "surfaces", lambda: _surfaces(todo, bar))
             _timed(report, "noise_forecast", lambda: _noise_and_forecast(todo, bar))
             _timed(report, "periods", lambda: _periods(todo))
+            _timed(report, "health", lambda: _health(todo))
             _timed(report, "alerts", lambda: _alerts(todo, report, bar))
             report.built = todo
         if publish and (todo or not _published()):
@@ -193,6 +195,12 @@ def _periods(days: list[dt.date]) -> None:
     from spse.pipeline import periods
 
     periods.build_periods_range(days[0], days[-1])
+
+
+def _health(days: list[dt.date]) -> None:
+    from spse.pipeline import health
+
+    health.build_health_years(days[0].year, days[-1].year)
 
 
 def _alerts(days: list[dt.date], report: BackfillReport, bar: _Progress) -> None:

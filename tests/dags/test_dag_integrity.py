@@ -145,7 +145,8 @@ def test_daily_task_graph(dagbag):
     assert upstream["build_noise"] == {"ensure_inputs"}
     assert upstream["raise_alerts"] == parallel
     assert upstream["build_periods"] == {"build_surfaces"}
-    assert upstream["build_warehouse"] == {"raise_alerts", "build_periods"}
+    assert upstream["build_health"] == {"build_periods"}
+    assert upstream["build_warehouse"] == {"raise_alerts", "build_periods", "build_health"}
     assert upstream["publish"] == {"build_warehouse"}
     assert upstream["render_bulletin"] == {"publish"}
     assert upstream["notify_alerts"] == {"render_bulletin"}

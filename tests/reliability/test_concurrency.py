@@ -42,8 +42,8 @@ from spse.pipeline.warehouse.reader import fetch_frame
 DAY = dt.date(2026, 1, 15)
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 RUN_TIMEOUT_S = 300
-STEPS = ("ensure_inputs", "build_grid", "build_surfaces", "build_noise", "build_forecast", "raise_alerts",
-         "build_warehouse", "publish", "render_bulletin", "notify_alerts")
+STEPS = ("ensure_inputs", "build_grid", "build_surfaces", "build_periods", "build_health", "build_noise",
+         "build_forecast", "raise_alerts", "build_warehouse", "publish", "render_bulletin", "notify_alerts")
 _CTX = multiprocessing.get_context("spawn")
 
 

@@ -55,7 +55,7 @@ def _default_root() -> Path:
 
 
 def _write_all(root: Path) -> None:
-    from spse.pipeline.demo import air, air_year, facilities, forecast, noise, noise_map, population, zones
+    from spse.pipeline.demo import air, air_year, facilities, forecast, mortality, noise, noise_map, population, zones
 
     air.write(root, _rng("air"))
     air_year.write(root, _rng("air_year"))
@@ -66,6 +66,7 @@ def _write_all(root: Path) -> None:
     population.write(root, _rng("population"))
     zones.write(root)
     facilities.write(root, _rng("facilities"))
+    mortality.write(root)
     (root / MARKER).write_text(bundle_version() + "\n", encoding="utf-8")
 
 

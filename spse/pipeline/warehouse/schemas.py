@@ -84,6 +84,16 @@ EMPTY_SCHEMAS: dict[str, DatasetSchema] = {
     # written by spse.pipeline.periods; partition date = the first day of the periods it holds
     "period_cell": _daily(cell_id=V, **_PERIOD),
     "period_station": _daily(station_id=V, station_class=V, **_PERIOD),
+    # source insee_deces_zone (baseline mortality); derived by spse.pipeline.health (partition date = 1 January)
+    "baseline_mortality": _reference(year=INT, zone_id=V, zone_name=V, age_min=INT, age_max=INT, deaths=D,
+                                     population=D),
+    "health_impact_zone_year": _daily(
+        zone_id=V, year=INT, pollutant=V, counterfactual=V, counterfactual_ug_m3=D, crf_set=V, rr=D, rr_low=D,
+        rr_high=D, pop_30p=D, pop_30p_without_value=D, pwm_ug_m3=D, baseline_year=INT, baseline_rate_30p=D,
+        baseline_deaths_30p=D, attributable_deaths=D, attributable_deaths_low=D, attributable_deaths_high=D,
+        share_of_deaths=D, exposure_source=V, time_base=V, min_coverage=D, n_cells=INT),
+    "noise_effect_bands": _reference(indicator=V, source_type=V, db_low=D, db_high=D, level_db=D, effect=V,
+                                     percent_affected=D, rr_ihd=D),
     "alerts": _daily(
         alert_id=V, date=DATE, kind=V, pollutant=V, level=V, set_id=V, averaging=V, threshold_value=D, unit=V,
         value_max=D, basis=V, station_ids=V, zone_ids=V, zone_names=V, n_cells=INT, area_km2=D, population_total=D,
