@@ -50,7 +50,7 @@ from spse.sources._parsing import (
     read_delimited,
     resolve_columns,
 )
-from spse.sources.base import ParseResult, Source
+from spse.sources.base import ParseResult, Partition, Source
 
 FILE = "deces_domicilies_age_zone.csv"
 HEADER = {"year": ("ANNEE",), "zone": ("CODGEO",), "name": ("LIBGEO",), "age": ("AGE",),
@@ -104,7 +104,7 @@ class InseeDecesZone(Source):
         """The one table of deaths and population, ``deces_domicilies_age_zone.csv``."""
         return [FILE]
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Rows of the table in the ``baseline_mortality`` schema; ``_T`` totals are skipped."""
         table = read_delimited(decode_text(payload, self.name, filename, "CSV"), ";", self.name, filename)
         cols = resolve_columns(table.header, HEADER, tuple(HEADER), self.name, filename)

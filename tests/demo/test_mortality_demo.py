@@ -8,7 +8,8 @@ from spse.sources.insee_deces_zone import SOURCE
 
 def test_demo_table_parses_and_has_paris_magnitudes(tmp_path):
     paths = mortality.write(tmp_path)
-    result = SOURCE.parse((tmp_path / mortality.RELATIVE_PATH).read_bytes(), "deces_domicilies_age_zone.csv")
+    result = SOURCE.parse((tmp_path / mortality.RELATIVE_PATH).read_bytes(), "deces_domicilies_age_zone.csv",
+                          SOURCE.partition(None))
     frame = result.frame
     assert result.rejects.empty and len(paths) == 2
     assert "SYNTHETIC" in (tmp_path / mortality.LABEL_PATH).read_text()

@@ -15,7 +15,7 @@ HEADER = "ANNEE;CODGEO;LIBGEO;AGE;DECES;POP\n"
 
 
 def parse(text: str):
-    return SOURCE.parse(text.encode(), NAME)
+    return SOURCE.parse(text.encode(), NAME, SOURCE.partition(None))
 
 
 def test_fixture_rows_without_the_total():
