@@ -209,7 +209,7 @@ def _alerts(days: list[dt.date], report: BackfillReport, bar: _Progress) -> None
     reference = alerts.AlertInputs.read_reference()
     with locking.writer_lock(f"backfill alerts {days[0]}..{days[-1]}"):
         for day in bar.track(days, "alertes"):
-            report.alerts += len(alerts.run(day, reference))
+            report.alerts += len(alerts.run(day, reference, outbox=False))
 
 
 def _published() -> bool:
