@@ -76,7 +76,9 @@ def _quality(home: Path, day: dt.date = D2) -> set[tuple[str, str]]:
 
 
 def _air(home: Path, day: dt.date = D2) -> list[tuple[str, str]]:
-    frame = _query(home, f"select pollutant, level from marts.alerts where kind = 'air_quality' and status <> 'closed' "
+    # the R221-1 levels raised, whatever their kind (regulatory episode or local exceedance; not the WHO advisories)
+    frame = _query(home, f"select distinct pollutant, level from marts.alerts where kind = 'air_quality' "
+                         f"and alert_type <> 'health_advisory' and status <> 'closed' "
                          f"and date = date '{day}' order by pollutant, level")
     return list(zip(frame["pollutant"], frame["level"], strict=True))
 
