@@ -267,3 +267,22 @@ def test_station_periods_use_the_hourly_values(spse_home):
     # the daily rows still give the target days (110 ≤ 120: none)
     target = rows[(rows["indicator"] == "exceedance_count") & (rows["set_id"] == "EU_2008_50")].iloc[0]
     assert (target["statistic"], target["value"]) == ("day_max_8h_mean", 0)
+
+
+def test_the_summary_year_figures_for_paris(built):
+    from spse.pipeline.warehouse import connect_readonly, report
+
+    con = connect_readonly()
+    try:
+        figures = report.year_figures(con, 2025)
+    finally:
+        con.close()
+    exposure = figures["exposure"].set_index("pollutant")
+    # Paris = the three cells: PM2.5 (100 × 12 + 200 × 8 + 400 × 10) / 700; NO2 10 every day of 2025
+    assert exposure.loc["PM2.5", "mean_ug_m3"] == pytest.approx(6800 / 700)
+    assert exposure.loc["NO2", "mean_ug_m3"] == pytest.approx(10.0)
+    assert exposure.loc["PM2.5", "share_covered"] == pytest.approx(1.0)
+    # WHO annual guidelines: PM2.5 5 (every resident above), NO2 10 (10 is not above: strict >)
+    assert exposure.loc["PM2.5", "above_who_annual"] == pytest.approx(700.0)
+    assert exposure.loc["NO2", "above_who_annual"] == pytest.approx(0.0)
+    assert figures["alerts"].empty and figures["health"].empty

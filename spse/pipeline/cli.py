@@ -246,6 +246,7 @@ def print_summary(day: dt.date, lang: str = "fr") -> None:
         facilities = {row.Index: report.facility_names(con, row.facility_ids.split(","))
                       for row in alerts.itertuples() if row.kind != "data_quality" and row.facility_ids}
         forecast = report.forecast_alerts(con, day, order=report.BY_LEVEL)
+        year = report.year_figures(con, day.year - 1 if day.month == 1 else day.year)
     finally:
         con.close()
     which = 1 if lang == "en" else 0
@@ -271,9 +272,47 @@ def print_summary(day: dt.date, lang: str = "fr") -> None:
                     f"Forecast alerts for {later[0]} and {later[1]} (CAMS, {len(forecast)}):"))
     for row in forecast.itertuples():
         print(f"  {row.date:%Y-%m-%d} " + alert_line(row._asdict(), lang))
+    print_year(year, day.year - 1 if day.month == 1 else day.year, lang)
     print("\n" + _t(lang, "Bulletin :  ", "Bulletin:  ") + str(settings().bulletin / f"{day}.html"))
     print(_t(lang, "Entrepôt :  ", "Warehouse: ") + f"{settings().warehouse}  (spse sql \"select ...\"; spse tables)")
     print(_t(lang, "Envois :    ", "Outbox:    ") + str(settings().outbox / "alerts" / day.isoformat()))
+
+
+def print_year(figures: dict, year: int, lang: str = "fr") -> None:
+    """Print the year's figures for Paris (:func:`spse.pipeline.warehouse.report.year_figures`), when there are any.
+
+    January reports on the year before, the last complete one; any other month on the year so far.
+    """
+    from spse.pipeline import labels
+
+    exposure, alerts, health = figures["exposure"], figures["alerts"], figures["health"]
+    if exposure.empty and alerts.empty and health.empty:
+        return
+    print("\n" + _t(lang, f"L'année {year} à Paris (historique de l'entrepôt) :",
+                    f"The year {year} in Paris (the warehouse's history):"))
+    for row in exposure.itertuples():
+        above = ("" if row.who_annual_ug_m3 != row.who_annual_ug_m3 else
+                 _t(lang, f" ; {labels.number(row.above_who_annual, 0, lang)} habitants au-dessus de la valeur "
+                          f"guide annuelle OMS ({labels.number(row.who_annual_ug_m3, 0, lang)} µg/m³)",
+                    f"; {labels.number(row.above_who_annual, 0, lang)} residents above the WHO annual guideline "
+                    f"({labels.number(row.who_annual_ug_m3, 0, lang)} µg/m³)"))
+        print(f"  {labels.pollutant(row.pollutant, lang)}" + _t(lang, " : moyenne annuelle pondérée ",
+                                                                 ": population-weighted annual mean ")
+              + f"{labels.number(row.mean_ug_m3, 1, lang)} µg/m³"
+              + _t(lang, f" (couverture atteinte pour {labels.number(100 * row.share_covered, 0, lang)} % "
+                         "de la population)", f" (coverage met for {labels.number(100 * row.share_covered, 0, lang)} "
+                                              "% of the population)") + above)
+    if len(alerts):
+        days = "; ".join(f"{labels.kind(r.alert_type, lang)} {labels.pollutant(r.pollutant, lang)} : {r.days}"
+                         for r in alerts.itertuples())
+        print("  " + _t(lang, "jours avec une alerte observée, par type : ", "days with an observed alert, by type: ")
+              + days)
+    for row in health.itertuples():
+        low, high = (labels.number(v, 0, lang) for v in (row.attributable_deaths_low, row.attributable_deaths_high))
+        print("  " + _t(lang, f"décès (30 ans et plus) attribuables à {row.pollutant} au-dessus de la valeur guide "
+                              "OMS : ", f"deaths (aged 30+) attributable to {row.pollutant} above the WHO guideline: ")
+              + f"{labels.number(row.attributable_deaths, 0, lang)} [{low}-{high}]"
+              + _t(lang, " (intervalle à 95 % du risque relatif)", " (95 % interval of the relative risk)"))
 
 
 def print_lacking(lines: list[str], lang: str = "fr") -> None:

@@ -199,6 +199,47 @@ def lacking(con: duckdb.DuckDBPyConnection, day: dt.date) -> list[str]:
     return lacking_lines(rows)
 
 
+PARIS = "75056"
+YEAR_POLLUTANTS = ("NO2", "PM10", "PM2.5", "O3")
+
+
+def year_figures(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, pd.DataFrame]:
+    """The year's figures for Paris (zone 75056) that the summary prints under the day's.
+
+    Returns
+    -------
+    dict of DataFrame
+        ``exposure``: per pollutant, the population-weighted annual mean of the daily means
+        [µg/m³], the share of the population whose cells meet the annual coverage rule, and the
+        residents above the WHO 2021 annual guideline (``marts.exposure_zone_period``);
+        ``alerts``: days with an observed alert per alert type and pollutant (``marts.alerts``);
+        ``health``: deaths at ages 30+ attributable to PM2.5 and NO2 above the WHO 2021
+        guideline, with the 95 % interval (``marts.health_impact_zone_year``). Empty frames
+        when the warehouse holds no such rows (a history without that year).
+    """
+    exposure = fetch_frame(con, """
+        select m.pollutant, m.pop_weighted_mean as mean_ug_m3, m.population_coverage_met / nullif(m.population, 0)
+               as share_covered, g.threshold_value as who_annual_ug_m3, g.pop_total_above as above_who_annual
+        from marts.exposure_zone_period as m
+        left join marts.exposure_zone_period as g
+            on g.zone_id = m.zone_id and g.pollutant = m.pollutant and g.period = m.period
+            and g.set_id = 'WHO_2021' and g.averaging = 'year_mean' and g.indicator = 'mean_vs_threshold'
+        where m.zone_id = ? and m.period = ? and m.indicator = 'mean' and m.statistic = 'day_mean'
+        order by m.pollutant""", [PARIS, str(year)])
+    exposure = exposure[exposure["pollutant"].isin(YEAR_POLLUTANTS)].drop_duplicates("pollutant")
+    alerts = fetch_frame(con, """
+        select alert_type, pollutant, count(distinct date) as days
+        from marts.alerts
+        where kind = 'air_quality' and status <> 'closed' and year(date) = ?
+        group by all order by alert_type, pollutant""", [year])
+    health = fetch_frame(con, """
+        select pollutant, attributable_deaths, attributable_deaths_low, attributable_deaths_high, share_of_deaths
+        from marts.health_impact_zone_year
+        where zone_id = ? and calendar_year = ? and counterfactual = 'who_2021'
+        order by pollutant desc""", [PARIS, year])
+    return {"exposure": exposure, "alerts": alerts, "health": health}
+
+
 def facility_names(con: duckdb.DuckDBPyConnection, ids: list[str]) -> pd.DataFrame:
     """Category and name of the sensitive facilities ``ids``, the most sensitive publics first.
 
