@@ -215,8 +215,12 @@ def year_figures(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, pd.Data
         ``alerts``: days with an observed alert per alert type and pollutant (``marts.alerts``);
         ``health``: deaths at ages 30+ attributable to PM2.5 and NO2 above the WHO 2021
         guideline, with the 95 % interval (``marts.health_impact_zone_year``). Empty frames
-        when the warehouse holds no such rows (a history without that year).
+        when the warehouse holds no such rows (a history without that year) or not the mart.
     """
+    present = set(fetch_frame(con, "select table_name from duckdb_tables() where schema_name = 'marts'")["table_name"])
+    empty = pd.DataFrame()
+    if "exposure_zone_period" not in present:
+        return {"exposure": empty, "alerts": empty, "health": empty}
     exposure = fetch_frame(con, """
         select m.pollutant, m.pop_weighted_mean as mean_ug_m3, m.population_coverage_met / nullif(m.population, 0)
                as share_covered, g.threshold_value as who_annual_ug_m3, g.pop_total_above as above_who_annual
@@ -232,6 +236,8 @@ def year_figures(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, pd.Data
         from marts.alerts
         where kind = 'air_quality' and status <> 'closed' and year(date) = ?
         group by all order by alert_type, pollutant""", [year])
+    if "health_impact_zone_year" not in present:
+        return {"exposure": exposure, "alerts": alerts, "health": empty}
     health = fetch_frame(con, """
         select pollutant, attributable_deaths, attributable_deaths_low, attributable_deaths_high, share_of_deaths
         from marts.health_impact_zone_year
