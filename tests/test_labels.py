@@ -49,3 +49,18 @@ def test_exceedance_open_closed_and_without_threshold():
     assert labels.exceedance({**row, "status": "closed"}, "en") == ("threshold of 200 µg/m³ (hourly mean) no longer "
                                                                     "exceeded")
     assert labels.exceedance({**row, "threshold_value": None}) == "maximum 212,0 µg/m³"
+
+
+def test_a_list_of_criteria_reads_in_words():
+    import json
+
+    from spse.pipeline import labels
+
+    criteria = [{"name": "area_km2", "label": "Surface", "value": 40.0, "threshold": 100.0, "unit": "km²", "met": None},
+                {"name": "population", "label": "Population", "value": 240000, "threshold": 211370.5,
+                 "unit": "habitants", "met": True},
+                {"name": "background_situation", "label": "Fond", "value": False, "threshold": True, "met": False}]
+    text = labels.criteria(json.dumps(criteria)).replace("\u202f", " ").replace("\xa0", " ")  # French digit groups
+    assert text == ("Surface (40 / 100 km²), non évaluable ; Population (240 000 / 211 370,50 habitants), rempli ; "
+                    "Fond, non rempli")
+    assert "{" not in labels.criteria(criteria, "en") and "not assessable" in labels.criteria(criteria, "en")

@@ -250,17 +250,36 @@ def categories(counts_json: object, order: list[str], lang: str = "fr") -> str:
         "aucun" if lang == "fr" else "none")
 
 
+MET = {True: ("rempli", "met"), False: ("non rempli", "not met"), None: ("non évaluable", "not assessable")}
+
+
 def criteria(criteria_json: object, lang: str = "fr") -> str:
-    """An alert's ``criteria`` JSON object as ``label : value`` pairs; empty when absent or not an object."""
+    """An alert's ``criteria``, in words.
+
+    A JSON list of criteria (``name``, ``label``, ``value``, ``threshold``, ``unit``, ``met``:
+    ``spse.pipeline.alerts``) reads ``label : value / threshold unit, rempli | non rempli | non
+    évaluable``; a JSON object reads ``label : value`` pairs; empty when absent.
+    """
     try:
-        found = json.loads(criteria_json) if isinstance(criteria_json, str) and criteria_json else {}
+        found = json.loads(criteria_json) if isinstance(criteria_json, str) and criteria_json else criteria_json
     except ValueError:
         return str(criteria_json)
-    if not isinstance(found, dict):
-        return str(found)
     sep = " : " if lang == "fr" else ": "
-    return (" ; " if lang == "fr" else "; ").join(f"{_pick(CRITERIA, key, lang)}{sep}{_value(value, lang)}"
-                                                  for key, value in found.items())
+    join = " ; " if lang == "fr" else "; "
+    if isinstance(found, list):
+        return join.join(_criterion(c, lang) for c in found if isinstance(c, dict))
+    if not isinstance(found, dict):
+        return ""
+    return join.join(f"{_pick(CRITERIA, key, lang)}{sep}{_value(value, lang)}" for key, value in found.items())
+
+
+def _criterion(item: dict, lang: str) -> str:
+    """One criterion of a list: its label, value against threshold (numbers only) and whether it is met."""
+    label = item.get("label") or _pick(CRITERIA, item.get("name"), lang)
+    value, threshold, unit = item.get("value"), item.get("threshold"), item.get("unit") or ""
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (value, threshold))
+    measured = f" ({_value(value, lang)} / {_value(threshold, lang)} {unit})".replace(" )", ")") if numbers else ""
+    return f"{label}{measured}, {MET.get(item.get('met'), MET[None])[LANGS.index(lang)]}"
 
 
 def _value(value: object, lang: str) -> str:
