@@ -1,5 +1,5 @@
 # spse: two commands for a newcomer whose machine has only python3 and make.
-#   make demo   the daily Airflow DAG on the demo bundle (day 2026-01-15), then its summary
+#   make demo   a year of history by spse backfill, the daily Airflow DAG on its last day (2026-01-15), the summary
 #   make test   the whole test suite
 # uv is installed into a project-local bootstrap venv (.tools/) when it is not on PATH.
 
@@ -17,7 +17,10 @@ RUN := $(UV) run --frozen --extra airflow
 
 export SPSE_HOME ?= $(CURDIR)/var
 
-# The demo run: 06:00 Europe/Paris on 2026-01-16 (05:00 UTC, CET) reports on 2026-01-15.
+# The demo: a year of history (local days 2025-01-16 .. 2026-01-14) built by `spse backfill`, then
+# the daily run of 06:00 Europe/Paris on 2026-01-16 (05:00 UTC, CET), which reports on 2026-01-15.
+DEMO_FIRST_DAY := 2025-01-16
+DEMO_BACKFILL_LAST := 2026-01-14
 DEMO_DAY := 2026-01-15
 DEMO_LOGICAL_DATE := 2026-01-16T05:00:00+00:00
 
@@ -30,7 +33,7 @@ AIRFLOW_ENV := AIRFLOW_HOME=$(AIRFLOW_DIR) \
 .PHONY: help setup demo test lint bench clean distclean stack-check
 
 help:
-	@echo "make demo         run spse_daily through Airflow on the demo bundle (day $(DEMO_DAY)) and print the summary"
+	@echo "make demo         backfill the demo year, run spse_daily through Airflow on its last day ($(DEMO_DAY)), print the summary"
 	@echo "make test         run the whole test suite"
 	@echo "make lint         ruff (numpy docstrings included) and sqlfluff on sql/ (DuckDB dialect)"
 	@echo "make bench        the benchmark (baseline and spse in the same run)"
@@ -51,6 +54,7 @@ setup: .venv/.spse-synced
 demo: setup
 	@mkdir -p $(AIRFLOW_DIR)
 	$(RUN) spse demo
+	$(RUN) spse backfill --from $(DEMO_FIRST_DAY) --to $(DEMO_BACKFILL_LAST)
 	@echo "airflow db migrate (log: $(AIRFLOW_DIR)/db-migrate.log)"
 	@$(AIRFLOW_ENV) $(RUN) airflow db migrate > $(AIRFLOW_DIR)/db-migrate.log 2>&1 \
 		|| { tail -n 30 $(AIRFLOW_DIR)/db-migrate.log; echo "airflow db migrate failed: see $(AIRFLOW_DIR)/db-migrate.log"; exit 1; }

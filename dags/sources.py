@@ -1,6 +1,7 @@
 """Airflow DAG factory: one ingest DAG per registered source (``ingest_<name>``).
 
-Adding a module to ``spse/sources/`` adds its DAG here; see ``spse.pipeline.orchestration``.
+Adding a source (its module and its table in ``spse/sources/registry.toml``) adds its DAG here;
+see ``spse.pipeline.orchestration``.
 """
 
 from spse.pipeline.orchestration import build_ingest_dag, source_specs

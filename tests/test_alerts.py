@@ -61,7 +61,14 @@ def world() -> dict[str, pd.DataFrame]:
     facilities = pd.DataFrame({
         "facility_id": ["F1", "F2", "F3", "F4", "F5"],
         "category": ["creche", "ecole_maternelle", "ehpad", "creche", "hospital"],
-        "name": ["Crèche Oberkampf", "École maternelle Voltaire", "EHPAD Belleville", "Crèche Nord", "Hôpital Nord"]})
+        "name": ["Crèche Oberkampf", "École maternelle Voltaire", "EHPAD Belleville", "Crèche Nord", "Hôpital Nord"],
+        "address": ["12 RUE OBERKAMPF", "6 CITE VOLTAIRE", "30 RUE DE CHARENTON", "2 RUE DU NORD", "1 RUE DU NORD"],
+        "postcode": ["75011", "75011", "75012", "75011", "75011"],
+        "zone_id": ["75111", "75111", "75112", "75111", "75111"],
+        "arrondissement": ["11e arrondissement", "11e arrondissement", "12e arrondissement", "11e arrondissement",
+                           "11e arrondissement"],
+        "capacity": pd.array([60, None, 84, 40, None], dtype="Int64"),
+        "capacity_unit": ["places", None, "beds", "places", None]})
     facility_cells = pd.DataFrame({"facility_id": ["F1", "F2", "F3", "F4", "F5"],
                                    "cell_id": [cell(1, 1), cell(2, 0), cell(2, 0), cell(0, 2), cell(1, 2)]})
     station_cells = pd.DataFrame({
@@ -77,7 +84,9 @@ def params(**overrides: str) -> register.Parameters:
     pinned = {"day_time_base": "Europe/Paris", "round_before_compare": "false",
               "station_footprint_traffic_m": "100", "station_footprint_background_m": "1000",
               "episode_area_km2": "100", "episode_population_share": "0.10",
-              "alert_threshold_sets": "FR_R221-1", "alert_min_background_stations": "3"}
+              "alert_threshold_sets": "FR_R221-1", "alert_min_background_stations": "3",
+              # a toy département of the 9 cells (6 100 inhabitants, "large" over 1 000): criterion 10 % = 610
+              "episode_department_population": "6100", "episode_large_department_population": "1000"}
     return register.Parameters({**register.parameters(), **pinned, **overrides})
 
 
@@ -167,12 +176,23 @@ def test_no2_at_traffic_station_affects_its_cell_and_cells_within_100_m(world):
     assert alert["zone_names"] == "Paris 11e Arrondissement, Paris 12e Arrondissement"
     assert alert["facility_count"] == 3 and alert["facility_ids"] == "F1,F2,F3"
     assert json.loads(alert["facilities_by_category"]) == {"creche": 1, "ecole_maternelle": 1, "ehpad": 1}
-    # grid population 6 100: 10 % = 610 ≤ 1 100, so the (indicative) population criterion is met
-    assert bool(alert["meets_episode_criteria"])
-    assert not air(run_evaluate(world, station_hourly=frame,
-                                parameters=params(episode_population_share="0.5")))["meets_episode_criteria"].any()
-    assert "Personnes vulnérables" in alert["recommendation"]
-    assert "zones à fort trafic" in alert["recommendation"]
+    # F1 is the only crèche of the affected cells: its 60 places; F4 (40 places) is outside them
+    assert (alert["children_in_creches"], alert["creches_without_capacity"]) == (60, 0)
+    listed = json.loads(alert["facilities"])
+    assert [(f["name"], f["capacity"]) for f in listed] == [
+        ("Crèche Oberkampf", 60), ("École maternelle Voltaire", None), ("EHPAD Belleville", 84)]
+    # a traffic station alone is a local exceedance: no procedure, whatever the people in its footprint
+    assert alert["alert_type"] == "local_exceedance" and alert["label"].startswith("Dépassement local")
+    assert not bool(alert["meets_episode_criteria"])
+    met = {c["name"]: c["met"] for c in json.loads(alert["criteria"])}
+    assert met["background_situation"] is False and met["population"] is False
+    assert alert["population_exposed"] == pytest.approx(1100.0)
+    assert "Population générale" not in alert["recommendation"]
+    assert "Personnes vulnérables" not in alert["recommendation"]
+    assert "aucune procédure préfectorale" in alert["recommendation"]
+    stations = json.loads(alert["triggered_by"])["stations"]
+    assert stations[0]["hours_local"] == ["2025-07-02T09:00+02:00"]  # 212 at the 2nd hour from 08:00 (CEST)
+    assert alert["cell_ids"] == ",".join(sorted(TRAFFIC_CELLS))
 
 
 def test_three_hour_rule_needs_three_consecutive_valid_hours(world):
@@ -207,12 +227,27 @@ def test_surface_cells_and_station_footprint_are_united(world):
     both = air(run_evaluate(world, surface_hourly=surface,
                             station_hourly=hourly("FR04TRAF", "traffic", "O3", [185.0], 14)))
     row = both.iloc[0]
-    assert row["basis"] == "surface+station" and row["value_max"] == 190.0
-    assert row["n_cells"] == 5  # (0, 2) from the surface + the 4 traffic footprint cells
+    # the traffic station is a local exceedance of its own; the regulatory row keeps the surface cell
+    kinds = both.set_index("alert_type")
+    assert kinds.loc["regulatory_episode", "basis"] == "surface" and kinds.loc["regulatory_episode", "n_cells"] == 1
+    local = kinds.loc["local_exceedance"]
+    assert (local["basis"], local["n_cells"], local["value_max"]) == ("station", 4, 185.0)
+    # 1 000 residents in (0, 2) ≥ 10 % of the toy département's 6 100 = 610: the population criterion is met
+    assert bool(kinds.loc["regulatory_episode", "meets_episode_criteria"])
+    assert kinds.loc["regulatory_episode", "label"].startswith("Épisode de pollution (procédure préfectorale)")
     daily_surface = pd.DataFrame({"cell_id": [cell(2, 2)], "date": DAY, "pollutant": "PM10",
                                   "statistic": "day_mean", "value": [81.0], "is_valid": True})
     pm = air(run_evaluate(world, surface_daily=daily_surface))
-    assert list(pm["level"]) == ["information", "alerte"] and set(pm["basis"]) == {"surface"}
+    # 81 > 50 and > 80 (procedure, regulatory) and > 45 (WHO 2021 PM10 day guideline: a health advisory)
+    assert sorted(zip(pm["alert_type"], pm["level"], strict=True)) == [
+        ("health_advisory", "guideline"), ("regulatory_episode", "alerte"), ("regulatory_episode", "information")]
+    assert set(pm["basis"]) == {"surface"}
+    advisory = pm.set_index("alert_type").loc["health_advisory"]
+    assert (advisory["set_id"], advisory["threshold_value"], advisory["population_exposed"]) == ("WHO_2021", 45.0,
+                                                                                              1000.0)
+    assert "Population générale" not in advisory["recommendation"] and "OMS" in advisory["recommendation"]
+    assert json.loads(advisory["criteria"]) == [] and not advisory["meets_episode_criteria"]
+    pm = pm[pm["alert_type"] == "regulatory_episode"]
     assert "intérieur" in pm.set_index("level").loc["alerte", "recommendation"]  # particles, alert level
 
 
@@ -240,7 +275,9 @@ def test_schema_ids_and_determinism(world):
     assert first["alert_id"].is_unique
     pd.testing.assert_frame_equal(first, run_evaluate(world, station_hourly=frame))
     row = air(first).iloc[0]
-    assert row["alert_id"] == alerts.alert_id(DAY, "NO2", "information", "FR_R221-1")
+    assert row["alert_id"] == alerts.alert_id(DAY, "NO2", "information", "FR_R221-1",
+                                              alert_type="local_exceedance")
+    assert row["alert_id"] != alerts.alert_id(DAY, "NO2", "information", "FR_R221-1")  # the regulatory one's
     assert row["date"] == DAY and row["time_base"] == "Europe/Paris"
 
 
@@ -256,7 +293,8 @@ def test_lifecycle_opened_ongoing_closed(world):
     assert (a1["status"], a1["episode_start_date"]) == ("opened", d1)
     assert (a2["status"], a2["episode_start_date"], a2["date"]) == ("ongoing", d1, d2)
     assert (a3["status"], a3["episode_start_date"], a3["date"]) == ("closed", d1, d3)
-    assert a3["population_total"] == 0.0 and a3["alert_id"] == alerts.alert_id(d3, "NO2", "information", "FR_R221-1")
+    assert a3["population_total"] == 0.0 and a3["alert_id"] == alerts.alert_id(d3, "NO2", "information", "FR_R221-1",
+                                                                             alert_type="local_exceedance")
     assert "Fin de l'épisode" in a3["recommendation"]
     # too few background stations on days 1 and 2 (a data-quality alert), enough on day 3: not "closed"
     assert list(day2.loc[day2["kind"] == "data_quality", "status"]) == ["ongoing"]
@@ -288,15 +326,23 @@ def test_run_writes_partition_and_outbox_and_rerun_replaces(world, spse_home):
     stored = lake.read_partition("alerts", lake.date_partition(DAY))
     assert len(stored) == len(out) == 1
     files = sorted(folder.glob("*.json"))
-    assert [f.stem for f in files] == list(out["alert_id"])
+    assert [f.stem for f in files] == [f"{i}-v1" for i in out["alert_id"]]  # one file per alert and version
     note = json.loads(files[0].read_text())
     assert (note["pollutant"], note["level"], note["value"], note["status"]) == ("NO2", "information", 212.0, "opened")
     assert note["threshold"]["value"] == 200.0 and "R221-1" in note["threshold"]["reference"]
     assert note["population"] == {"total": 1100.0, "age_0_5": 65.0, "age_65_plus": 195.0, "poor_households": 220.0}
     assert [f["facility_id"] for f in note["facilities"]] == ["F1", "F2", "F3"]
-    assert note["facilities"][0] == {"facility_id": "F1", "name": "Crèche Oberkampf", "category": "creche"}
+    assert note["facilities"][0] == {
+        "facility_id": "F1", "name": "Crèche Oberkampf", "category": "creche", "address": "12 RUE OBERKAMPF",
+        "postcode": "75011", "zone_id": "75111", "arrondissement": "11e arrondissement", "capacity": 60,
+        "capacity_unit": "places"}
+    assert (note["children_in_creches"]["places"], note["children_in_creches"]["creches_without_capacity"]) == (
+        60, 0)
     assert [z["zone_name"] for z in note["zones"]] == ["Paris 11e Arrondissement", "Paris 12e Arrondissement"]
-    assert note["recommendation"].startswith("Personnes vulnérables")
+    assert note["recommendation"].startswith("Établissements sensibles")  # a local exceedance: no public message
+    assert (note["alert_type"], note["version"]) == ("local_exceedance", 1)
+    assert note["station_hours"][0]["hours_local"] == ["2025-07-02T08:00+02:00"]
+    assert note["population_exposed"]["persons"] == 1100.0 and note["population_exposed"]["definition"]
 
 
 def test_run_lifecycle_through_the_lake(world, spse_home):
@@ -307,7 +353,7 @@ def test_run_lifecycle_through_the_lake(world, spse_home):
     second = alerts.run(d2)
     assert list(second["status"]) == ["closed"]
     assert [p.stem for p in (settings().outbox / "alerts" / d2.isoformat()).glob("*.json")] == \
-        list(second["alert_id"])
+        [f"{i}-v1" for i in second["alert_id"]]
 
 
 def test_recommendation_register_is_complete():
@@ -354,3 +400,32 @@ def test_alert_inputs_from_lake(world, spse_home):
 def test_alert_inputs_from_lake_need_the_grid(spse_home):
     with pytest.raises(FileNotFoundError, match="'grid_cells' has no partition"):
         AlertInputs.from_lake(DAY)
+
+
+def test_facilities_most_sensitive_first_and_children_in_creches():
+    from spse.pipeline.alerts import impact
+
+    affected = pd.DataFrame({"rule": [0, 0, 1], "cell_id": ["A", "B", "C"]})
+    facilities = pd.DataFrame({
+        "facility_id": ["a-college", "b-ehpad", "c-creche", "d-creche", "e-maternelle", "f-creche", "g-pmi"],
+        "category": ["college", "ehpad", "creche", "creche", "ecole_maternelle", "creche", "pmi"],
+        "name": ["Collège Ravel", "EHPAD Didot", "Crèche Tandou", "Crèche Alésia", "Maternelle Lepic",
+                 "Crèche sans places", "PMI Crimée"],
+        "capacity": pd.array([600, 84, 66, 45, 120, None, None], dtype="Int64")})
+    cells = pd.DataFrame({"facility_id": facilities["facility_id"], "cell_id": ["A", "A", "B", "A", "B", "B", "C"]})
+    out = impact._facilities(affected, cells, facilities, ["creche", "pmi", "ecole_maternelle", "ehpad", "college"])
+    rule0 = out.set_index("rule").loc[0]
+    names = [f["name"] for f in json.loads(rule0["facilities"])]
+    # crèches first (by name: Alésia, sans places, Tandou), then maternelle, EHPAD, collège
+    assert names == ["Crèche Alésia", "Crèche sans places", "Crèche Tandou", "Maternelle Lepic", "EHPAD Didot",
+                     "Collège Ravel"]
+    # 45 + 66 places; the crèche without a capacity is counted apart
+    assert (rule0["children_in_creches"], rule0["creches_without_capacity"]) == (111, 1)
+    assert rule0["facility_ids"] == "a-college,b-ehpad,c-creche,d-creche,e-maternelle,f-creche"
+    rule1 = out.set_index("rule").loc[1]
+    assert (rule1["children_in_creches"], rule1["creches_without_capacity"]) == (0, 0)
+    assert json.loads(rule1["facilities"])[0]["capacity"] is None
+    # the register order ranks the PMI before the maternelle; an unknown id comes last with empty fields
+    details = impact.facility_details("e-maternelle,zz,g-pmi", facilities)
+    assert [d["facility_id"] for d in details] == ["g-pmi", "e-maternelle", "zz"]
+    assert details[2] == dict.fromkeys(impact.FACILITY_FIELDS) | {"facility_id": "zz"}

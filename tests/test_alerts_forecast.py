@@ -51,8 +51,11 @@ def world() -> dict[str, pd.DataFrame]:
 
 
 def params(**overrides: str) -> register.Parameters:
+    # a toy département of the three cells A, B, C: 1 700 inhabitants, over the pinned 1 000 of a "large" one,
+    # so its population criterion is 10 % × 1 700 = 170 inhabitants (cell A alone, 1 000, meets it)
     pinned = {"day_time_base": "Europe/Paris", "round_before_compare": "false", "episode_area_km2": "100",
-              "episode_population_share": "0.10", "alert_threshold_sets": "FR_R221-1"}
+              "episode_population_share": "0.10", "alert_threshold_sets": "FR_R221-1",
+              "episode_department_population": "1700", "episode_large_department_population": "1000"}
     return register.Parameters({**register.parameters(), **pinned, **overrides})
 
 
@@ -150,11 +153,12 @@ def test_hourly_thresholds_use_the_forecast_daily_maximum(world):
     assert got[(J, "O3", "alerte_persistance")]["value_max"] == 185.0
 
 
-def observed_no2_information(status: str = "opened") -> pd.DataFrame:
+def observed_no2_information(status: str = "opened", alert_type: str = "regulatory_episode",
+                             meets: bool = True) -> pd.DataFrame:
     return pd.DataFrame([{"alert_id": alerts.alert_id(OBSERVED_DAY, "NO2", "information", "FR_R221-1"),
                           "date": OBSERVED_DAY, "kind": "air_quality", "pollutant": "NO2", "level": "information",
                           "set_id": "FR_R221-1", "averaging": "1h", "threshold_value": 200.0, "value_max": 212.0,
-                          "status": status}])
+                          "status": status, "alert_type": alert_type, "meets_episode_criteria": meets}])
 
 
 def test_w8_no2_persistence_lowers_the_alert_threshold_to_200(world):
@@ -173,6 +177,10 @@ def test_no2_persistence_needs_the_observed_day_and_both_forecast_days(world):
     no2 = forecast({(A, "NO2", "day_max_1h", 0): 205.0, (A, "NO2", "day_max_1h", 1): 215.0})
     assert (J, "NO2", "alerte_persistance") not in keyed(run(world, no2))
     assert (J, "NO2", "alerte_persistance") not in keyed(run(world, no2, observed_no2_information("closed")))
+    # the information procedure of J-1 is a regulatory episode meeting its criteria, not a traffic-station peak
+    local = observed_no2_information(alert_type="local_exceedance", meets=False)
+    assert (J, "NO2", "alerte_persistance") not in keyed(run(world, no2, local))
+    assert (J, "NO2", "alerte_persistance") not in keyed(run(world, no2, observed_no2_information(meets=False)))
     not_tomorrow = forecast({(A, "NO2", "day_max_1h", 0): 205.0, (A, "NO2", "day_max_1h", 1): 190.0})
     assert (J, "NO2", "alerte_persistance") not in keyed(run(world, not_tomorrow, observed_no2_information()))
 

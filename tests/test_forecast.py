@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse.core import lake
-from spse.methods import forecast
+from spse.core import lake, register
+from spse.methods import forecast, stats
+from spse.pipeline import forecast_step
 
 J = dt.date(2026, 1, 15)  # winter: the local day J is [J-1 23:00, J 23:00) UTC, 24 hours
 BASE = pd.Timestamp("2026-01-15 00:00", tz="UTC")
 TB = "Europe/Paris"
+RULES = stats.CoverageRules.from_params(register.parameters())
 # 2 × 2 grid points: (lat, lon) → value
 CORNERS = {(48.8, 2.3): 10.0, (48.8, 2.4): 20.0, (48.9, 2.3): 30.0, (48.9, 2.4): 60.0}
 
@@ -105,7 +107,7 @@ def _daily(frame: pd.DataFrame, pollutant: str, statistic: str, lead_day: int) -
 def test_six_hourly_forecast_gives_an_invalid_day():
     # leads 0, 6, …, 48 h: J holds 00, 06, 12, 18 UTC → 4 valid hours of 24 < 18 → invalid, never interpolated
     rows = uniform(range(0, 49, 6), lambda lead: 30.0)
-    out = forecast.forecast_daily(rows, cells(("a", 2.35, 48.85)), J, time_base=TB)
+    out = forecast.forecast_daily(rows, cells(("a", 2.35, 48.85)), J, time_base=TB, rules=RULES)
     for lead_day in (0, 1):
         mean = _daily(out, "NO2", "day_mean", lead_day)
         assert not mean["is_valid"] and np.isnan(mean["value"])
@@ -118,7 +120,7 @@ def test_hourly_forecast_gives_the_j_and_j_plus_1_daily_means():
     # J+1 = leads 23 … 46: 24 hours, mean 10 + 34.5 = 44.5, max 56.
     rows = pd.concat([uniform(range(0, 49), lambda lead: 10.0 + lead),
                       uniform(range(0, 49), lambda lead: 50.0 + lead, pollutant="O3")])
-    out = forecast.forecast_daily(rows, cells(("a", 2.35, 48.85), ("outside", 2.6, 49.1)), J, time_base=TB)
+    out = forecast.forecast_daily(rows, cells(("a", 2.35, 48.85), ("outside", 2.6, 49.1)), J, time_base=TB, rules=RULES)
     assert list(out.columns) == list(forecast.COLUMNS)
     j = _daily(out, "NO2", "day_mean", 0)
     assert j["date"] == J and j["is_valid"] and j["value"] == pytest.approx(21.0)
@@ -144,7 +146,7 @@ def test_the_latest_run_on_or_before_j_is_used():
     older = uniform(range(0, 73), lambda lead: 100.0, base=BASE - pd.Timedelta(days=1))
     latest = uniform(range(0, 49), lambda lead: 10.0 + lead)
     future = uniform(range(0, 49), lambda lead: 999.0, base=BASE + pd.Timedelta(days=1))
-    out = forecast.forecast_daily(pd.concat([older, latest, future]), cells(("a", 2.35, 48.85)), J, time_base=TB)
+    out = forecast.forecast_daily(pd.concat([older, latest, future]), cells(("a", 2.35, 48.85)), J, TB, RULES)
     mean = _daily(out, "NO2", "day_mean", 0)
     assert mean["value"] == pytest.approx(21.0) and mean["base_time_utc"] == BASE
 
@@ -152,7 +154,7 @@ def test_the_latest_run_on_or_before_j_is_used():
 def test_an_older_run_still_gives_j_and_j_plus_1():
     # run of J−1 00 UTC, NO2 constant 40: J = leads 23 … 46, J+1 = leads 47 … 70
     older = uniform(range(0, 97), lambda lead: 40.0, base=BASE - pd.Timedelta(days=1))
-    out = forecast.forecast_daily(older, cells(("a", 2.35, 48.85)), J, time_base=TB)
+    out = forecast.forecast_daily(older, cells(("a", 2.35, 48.85)), J, time_base=TB, rules=RULES)
     assert _daily(out, "NO2", "day_mean", 1)["value"] == pytest.approx(40.0)
     assert _daily(out, "NO2", "day_mean", 0)["base_time_utc"] == BASE - pd.Timedelta(days=1)
 
@@ -165,7 +167,7 @@ def _grid_cells() -> pd.DataFrame:
 def test_build_forecast_reads_the_lake_and_writes_the_partition(spse_home):
     lake.write_partition("grid_cells", "vintage=current", _grid_cells())
     lake.write_partition("forecast_cams", lake.date_partition(J), uniform(range(0, 49), lambda lead: 10.0 + lead))
-    tables = forecast.build_forecast(J, time_base=TB)
+    tables = forecast_step.build_forecast(J, time_base=TB)
     written = lake.read_partition("forecast_cell_daily", lake.date_partition(J))
     assert len(written) == len(tables["forecast_cell_daily"]) == 2 * 2  # 2 days × (day_mean, day_max_1h)
     assert list(written.columns) == list(forecast.COLUMNS)
@@ -176,7 +178,7 @@ def test_build_forecast_reads_the_lake_and_writes_the_partition(spse_home):
 
 def test_build_forecast_without_a_run_writes_nothing(spse_home):
     lake.write_partition("grid_cells", "vintage=current", _grid_cells())
-    tables = forecast.build_forecast(J, time_base=TB)
+    tables = forecast_step.build_forecast(J, time_base=TB)
     assert tables["forecast_cell_daily"].empty
     assert not lake.has_partition("forecast_cell_daily", lake.date_partition(J))
 

@@ -27,7 +27,7 @@ class ToySource(Source):
     def files(self, day):
         return [f"{day:%Y}/toy_{day.isoformat()}.csv"]
 
-    def parse(self, payload, filename):
+    def parse(self, payload, filename, partition):
         lines = payload.decode().splitlines()
         if lines[0] != "k;v":
             raise SchemaError(self.name, f"unexpected header {lines[0]!r}", file=filename, row=1)

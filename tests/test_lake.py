@@ -47,3 +47,16 @@ def test_read_days_skips_missing(spse_home):
     out = lake.read_days("d", [dt.date(2026, 1, 13), dt.date(2026, 1, 14)])
     assert out["k"].tolist() == [1]
     assert lake.read_days("d", [dt.date(2020, 1, 1)]).empty
+
+
+def test_an_unchanged_derived_partition_keeps_its_file(spse_home):
+    frame = pd.DataFrame({"cell_id": ["a", "b"], "area_fraction": [0.25, 0.75]})
+    assert lake.write_partition_if_changed("zone_cells", "vintage=current", frame)
+    path = lake.partition_path("zone_cells", "vintage=current")
+    before = path.stat()
+    assert not lake.write_partition_if_changed("zone_cells", "vintage=current", frame.copy())
+    after = path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    changed = frame.assign(area_fraction=[0.5, 0.5])
+    assert lake.write_partition_if_changed("zone_cells", "vintage=current", changed)
+    pd.testing.assert_frame_equal(lake.read_partition("zone_cells", "vintage=current"), changed)

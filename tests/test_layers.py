@@ -10,6 +10,10 @@ Each module's layer is its first folder under ``spse/``: ``core``, ``methods``, 
 
 Every import counts, at any depth: module level, inside functions, and under
 ``if TYPE_CHECKING:`` (an annotation naming a higher layer is a dependency all the same).
+
+Methods are pure: no function of ``spse/methods`` calls the register, the lake or the
+configuration (``register.…()``, ``lake.…()``, ``config.…()``); the pipeline reads them and
+passes the values.
 """
 
 from __future__ import annotations
@@ -24,6 +28,11 @@ ALLOWED = {
     "methods": {"core", "methods"},
     "sources": {"core", "sources"},
     "pipeline": set(LAYERS),
+}
+IMPURE_MODULES = ("register", "lake", "config")
+# Reads still in methods, each owned by another change: (file, call). Remove an entry when its read goes.
+KNOWN_READS = {
+    ("spse/methods/surfaces.py", "register.parameters"),  # build_surfaces' fallback when params is omitted
 }
 
 
@@ -114,3 +123,30 @@ def test_a_fake_upward_import_is_caught(tmp_path):
         "spse/methods/grid.py:6: spse.methods.grid (methods) imports spse.pipeline (pipeline)",
         "spse/sources/feed.py:4: spse.sources.feed (sources) imports spse.methods.grid (methods)",
     ]
+
+
+def impure_calls(root: Path) -> list[tuple[str, int, str]]:
+    """``(file, line, call)`` of every call of ``register.…``, ``lake.…`` or ``config.…`` under ``root/methods``."""
+    calls = []
+    for path in sorted((root / "methods").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            func = node.func if isinstance(node, ast.Call) else None
+            if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name)
+                    and func.value.id in IMPURE_MODULES):
+                calls.append((str(path.relative_to(root.parent)), node.lineno, f"{func.value.id}.{func.attr}"))
+    return calls
+
+
+def test_methods_never_read_the_register_the_lake_or_the_configuration():
+    reads = [f"{file}:{line}: {call}()" for file, line, call in impure_calls(SPSE) if (file, call) not in KNOWN_READS]
+    assert not reads, "methods must receive their parameters:\n" + "\n".join(reads)
+
+
+def test_a_fake_register_read_in_methods_is_caught(tmp_path):
+    root = tmp_path / "spse"
+    (root / "methods").mkdir(parents=True)
+    (root / "methods" / "stats.py").write_text(
+        "from spse.core import lake, register\n\n\ndef f(params: register.Parameters):\n"
+        "    return register.parameters().int('x') + len(lake.read_days('air', []))\n")
+    assert sorted(impure_calls(root)) == [("spse/methods/stats.py", 5, "lake.read_days"),
+                                          ("spse/methods/stats.py", 5, "register.parameters")]

@@ -96,3 +96,17 @@ def test_parameters_from_a_mapping_pin_values_and_name_bad_ones():
         register.Parameters({"flag": "ture"}).bool("flag")
     with pytest.raises(TypeError):
         params["idw_power"] = "1"  # type: ignore[index]
+
+
+def test_an_edited_register_file_is_read_again(tmp_path, monkeypatch):
+    import os
+
+    original = (SPSE / "registers" / "parameters.csv").read_text(encoding="utf-8")
+    custom = tmp_path / "parameters.csv"
+    custom.write_text(original, encoding="utf-8")
+    monkeypatch.setenv("SPSE_PARAMETERS_FILE", str(custom))
+    assert register.parameters().float("idw_power") == 2.0
+    custom.write_text(original.replace("\nidw_power,2,", "\nidw_power,3,"), encoding="utf-8")
+    stat = custom.stat()
+    os.utime(custom, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))  # a later edit, whatever the clock tick
+    assert register.parameters().float("idw_power") == 3.0

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from spse.pipeline import daily as pipeline
-from spse.pipeline import steps
+from spse.pipeline import health, periods, steps
 from spse.pipeline.steps import RunSummary, Step
 
 REPO = Path(__file__).resolve().parents[1]
@@ -28,6 +28,8 @@ def _recording(monkeypatch) -> list[tuple]:
         "ensure_inputs": ["lcsqa_e2:date=2026-01-15"],
         "build_grid": {"grid_cells": 2640, "zone_cells": 2700},
         "build_surfaces": {"surface_hourly": 63360, "surface_daily": 2640},
+        "build_periods": {"period_cell": 900, "period_station": 30},
+        "build_health": {"health_impact_zone_year": 160},
         "build_noise": {"noise_station_daily": 4},
         "build_forecast": {},
         "raise_alerts": 3,
@@ -40,7 +42,8 @@ def _recording(monkeypatch) -> list[tuple]:
         def record(*args, _name=name, _value=value):
             calls.append((_name, *args))
             return _value
-        monkeypatch.setattr(pipeline, name, record)
+        module = {"build_periods": periods, "build_health": health}.get(name, pipeline)
+        monkeypatch.setattr(module, name, record)
     return calls
 
 
@@ -48,22 +51,23 @@ def test_run_day_walks_the_list_in_order_and_passes_the_build_to_publish(monkeyp
     calls = _recording(monkeypatch)
     summary = pipeline.run_day(DAY)
     assert calls == [
-        ("ensure_inputs", DAY), ("build_grid",), ("build_surfaces", DAY), ("build_noise", DAY),
+        ("ensure_inputs", DAY), ("build_grid",), ("build_surfaces", DAY), ("build_periods", DAY),
+        ("build_health", DAY), ("build_noise", DAY),
         ("build_forecast", DAY), ("raise_alerts", DAY), ("build_warehouse", DAY),
         ("publish", "/home/warehouse/builds/a.duckdb"), ("render_bulletin", DAY), ("notify_alerts", DAY),
     ]
     assert summary == RunSummary(
         day=DAY, ingested=["lcsqa_e2:date=2026-01-15"],
         counts={"grid_cells": 2640, "zone_cells": 2700, "surface_hourly": 63360, "surface_daily": 2640,
-                "noise_station_daily": 4},
+                "period_cell": 900, "period_station": 30, "health_impact_zone_year": 160, "noise_station_daily": 4},
         alerts=3, warehouse="/home/warehouse/spse.duckdb", bulletin="/home/bulletin/2026-01-15.html",
         notifications={"sent": 2, "skipped": 1})
 
 
 def test_the_list_runs_in_its_order():
     names = [s.name for s in steps.daily_steps()]
-    assert names == ["ensure_inputs", "build_grid", "build_surfaces", "build_noise", "build_forecast",
-                     "raise_alerts", "build_warehouse", "publish", "render_bulletin", "notify_alerts"]
+    assert names == ["ensure_inputs", "build_grid", "build_surfaces", "build_periods", "build_health", "build_noise",
+                     "build_forecast", "raise_alerts", "build_warehouse", "publish", "render_bulletin", "notify_alerts"]
     for step in steps.daily_steps():
         assert all(names.index(before) < names.index(step.name) for before in step.after), step.name
     assert steps.last_steps(steps.daily_steps()) == ["notify_alerts"]

@@ -34,6 +34,11 @@ class Settings:
         return self.home / "lake"
 
     @property
+    def surfaces(self) -> Path:
+        """Gridded hourly surfaces, one CF-NetCDF file per local day (:mod:`spse.pipeline.surfacestore`)."""
+        return self.home / "surfaces"
+
+    @property
     def quarantine(self) -> Path:
         """Rows refused by a parser or the gate, with their reason (``quarantine/<source>/<partition>/``)."""
         return self.home / "quarantine"
@@ -141,6 +146,11 @@ def sql_limits() -> SqlLimits:
                      threads=int(os.environ.get("SPSE_SQL_THREADS", "2")))
 
 
+def build_memory_limit() -> str:
+    """DuckDB memory limit of a warehouse build (``$SPSE_BUILD_MEMORY_LIMIT``, default 1.5GB); it spills beyond."""
+    return os.environ.get("SPSE_BUILD_MEMORY_LIMIT", "1.5GB")
+
+
 def lock_database_url() -> str | None:
     """PostgreSQL server whose advisory locks serialise the writers (``$SPSE_LOCK_DATABASE_URL``).
 
@@ -182,3 +192,65 @@ def airflow_run() -> str | None:
     """
     parts = [os.environ.get(f"AIRFLOW_CTX_{key}") for key in ("DAG_ID", "DAG_RUN_ID", "TASK_ID")]
     return "/".join(parts) if all(parts) else None
+
+
+def subscriptions_file() -> Path:
+    """The alert subscriptions file: ``$SPSE_SUBSCRIPTIONS_FILE``, default ``$SPSE_HOME/subscriptions.yml``.
+
+    Format in ``docs/notifications.md``; a missing file means no subscriber
+    (:mod:`spse.pipeline.subscriptions`).
+    """
+    value = os.environ.get("SPSE_SUBSCRIPTIONS_FILE")
+    return Path(value).resolve() if value else settings().home / "subscriptions.yml"
+
+
+SMTP_SECURITY = ("starttls", "ssl", "none")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how the alert e-mails are sent; the login and password are secrets, not here.
+
+    ``security`` is ``starttls`` (upgrade a plain connection), ``ssl`` (implicit TLS, usually
+    port 465) or ``none`` (a local relay, the tests). ``retries`` is the number of new attempts
+    after a temporary failure (SMTP 4xx reply, connection error), ``backoff_s`` [s] the wait
+    before the first one, doubled at each next one, ``max_wait_s`` [s] the total of those waits
+    in one run (past it a temporary failure is left to the next run, so a greylisting domain
+    cannot hold the step); ``timeout_s`` [s] bounds each connection.
+    ``connection`` names the secrets ``<connection>``/``login`` and ``password``
+    (:mod:`spse.core.secrets`).
+    """
+
+    host: str
+    port: int
+    sender: str
+    security: str
+    timeout_s: float
+    retries: int
+    backoff_s: float
+    max_wait_s: float
+    connection: str
+
+
+def smtp_settings() -> SmtpSettings | None:
+    """The SMTP server of the alert e-mails; ``None`` when ``$SPSE_SMTP_HOST`` is not set (no e-mail).
+
+    ``$SPSE_SMTP_HOST``, ``$SPSE_SMTP_PORT`` (587, or 465 with ``ssl``), ``$SPSE_SMTP_FROM``
+    (``spse@<host>``), ``$SPSE_SMTP_SECURITY`` (``starttls``), ``$SPSE_SMTP_TIMEOUT_S`` (30 s),
+    ``$SPSE_SMTP_RETRIES`` (3), ``$SPSE_SMTP_BACKOFF_S`` (5 s), ``$SPSE_SMTP_MAX_WAIT_S`` (120 s),
+    ``$SPSE_SMTP_CONNECTION``
+    (``smtp``; ``smtp_default`` to take the login and password of Airflow's SMTP connection).
+    """
+    host = os.environ.get("SPSE_SMTP_HOST")
+    if not host:
+        return None
+    security = (os.environ.get("SPSE_SMTP_SECURITY") or "starttls").lower()
+    if security not in SMTP_SECURITY:
+        raise ValueError(f"SPSE_SMTP_SECURITY={security!r} is not one of {SMTP_SECURITY}")
+    port = int(os.environ.get("SPSE_SMTP_PORT") or (465 if security == "ssl" else 587))
+    return SmtpSettings(host=host, port=port, sender=os.environ.get("SPSE_SMTP_FROM") or f"spse@{host}",
+                        security=security, timeout_s=float(os.environ.get("SPSE_SMTP_TIMEOUT_S") or 30),
+                        retries=int(os.environ.get("SPSE_SMTP_RETRIES") or 3),
+                        backoff_s=float(os.environ.get("SPSE_SMTP_BACKOFF_S") or 5),
+                        max_wait_s=float(os.environ.get("SPSE_SMTP_MAX_WAIT_S") or 120),
+                        connection=os.environ.get("SPSE_SMTP_CONNECTION") or "smtp")

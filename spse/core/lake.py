@@ -2,7 +2,7 @@
 
 Layout (see docs/architecture.md)::
 
-    raw/<source>/<partition>/<file> (+ <file>.meta.json)
+    raw/<source>/<partition or period>/<sha256[:16]>/<file> (+ <file>.meta.json)
     lake/<dataset>/<partition>/data.parquet
     quarantine/<source>/<partition>/rejects.parquet
 
@@ -68,8 +68,10 @@ def land_raw(source: str, partition: str, filename: str, data: bytes, meta: dict
     """Keep the bytes exactly as received, never overwritten, with URL, fetch time and SHA-256.
 
     Files are content-addressed (``raw/<source>/<partition>/<sha256[:16]>/<name>``), so a
-    file that upstream rewrites keeps every received version; ``latest_raw_meta`` points at
-    the last one (used for conditional requests).
+    file that upstream rewrites keeps every received version and a version received again
+    is not written again; ``latest_raw_meta`` points at the last one (used for conditional
+    requests). ``partition`` is the lake partition, or the period (``year=2026``) of a file
+    that covers many days, landed once for all of them.
     """
     sha = hashlib.sha256(data).hexdigest()
     folder = settings().raw / source / partition
@@ -104,6 +106,24 @@ def write_partition(dataset: str, partition: str, frame: pd.DataFrame) -> Path:
     return path
 
 
+def write_partition_if_changed(dataset: str, partition: str, frame: pd.DataFrame) -> bool:
+    """Write the partition only when its rows differ from the file there; whether it was written.
+
+    A derived reference (the grid and its crosswalks) rebuilt from unchanged inputs keeps its
+    file, so the warehouse sees no change and rebuilds nothing from it.
+    """
+    path = partition_path(dataset, partition)
+    if path.exists():
+        try:
+            same = pd.read_parquet(path).reset_index(drop=True).equals(frame.reset_index(drop=True))
+        except (OSError, ValueError):
+            same = False
+        if same:
+            return False
+    write_parquet_atomic(path, frame)
+    return True
+
+
 def write_quarantine(source: str, partition: str, rejects: pd.DataFrame) -> Path | None:
     """Replace the partition's quarantine file; remove it when nothing was rejected."""
     path = settings().quarantine / source / partition / "rejects.parquet"
@@ -131,6 +151,13 @@ def latest_partition(dataset: str) -> str | None:
     """The last partition of ``dataset`` in name order (latest day or vintage), or ``None``."""
     found = partitions(dataset)
     return found[-1] if found else None
+
+
+def count_rows(dataset: str, partition: str) -> int:
+    """Rows of one partition, from its Parquet footer (the data is not read)."""
+    import pyarrow.parquet as pq
+
+    return pq.read_metadata(partition_path(dataset, partition)).num_rows
 
 
 def read_partition(dataset: str, partition: str) -> pd.DataFrame:

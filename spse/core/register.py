@@ -32,6 +32,12 @@ def _path(register: str) -> Path:
     return config.register_file(register) or _HERE / f"{register}.csv"
 
 
+def _stamp(path: Path | str) -> tuple[int, int]:
+    """Modification time [ns] and size of a register file: part of the cache key, so an edited file is read again."""
+    st = Path(path).stat()
+    return st.st_mtime_ns, st.st_size
+
+
 def files() -> dict[str, Path]:
     """Return the register files in use (after ``SPSE_*_FILE`` overrides), for provenance."""
     return {name: _path(name) for name in ("thresholds", "parameters", "plausibility", "reference_checks")}
@@ -39,11 +45,12 @@ def files() -> dict[str, Path]:
 
 def thresholds() -> pd.DataFrame:
     """Return every threshold row; ``value`` is a float, ``consecutive_periods`` an int."""
-    return _read_thresholds(str(_path("thresholds")))
+    path = _path("thresholds")
+    return _read_thresholds(str(path), _stamp(path))
 
 
 @lru_cache(maxsize=4)
-def _read_thresholds(path: str) -> pd.DataFrame:
+def _read_thresholds(path: str, stamp: tuple[int, int]) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype={"allowed_exceedances": "Int64"}, keep_default_na=False,
                         na_values={"allowed_exceedances": [""]})
     frame["value"] = frame["value"].astype(float)
@@ -133,7 +140,8 @@ _FALSE = ("false", "no", "0")
 
 def parameters() -> Parameters:
     """Return the parameter register in use (``SPSE_PARAMETERS_FILE`` or ``registers/parameters.csv``)."""
-    return _parameters_of(str(files()["parameters"]))
+    path = files()["parameters"]
+    return _parameters_of(str(path), _stamp(path))
 
 
 def parameters_frame() -> pd.DataFrame:
@@ -141,17 +149,18 @@ def parameters_frame() -> pd.DataFrame:
 
     Columns ``name``, ``value``, ``unit``, ``status``, ``reference``, ``description`` (text).
     """
-    return _read_parameters(str(files()["parameters"])).copy()
+    path = files()["parameters"]
+    return _read_parameters(str(path), _stamp(path)).copy()
 
 
 @lru_cache(maxsize=4)
-def _read_parameters(path: str) -> pd.DataFrame:
+def _read_parameters(path: str, stamp: tuple[int, int]) -> pd.DataFrame:
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
 @lru_cache(maxsize=4)
-def _parameters_of(path: str) -> Parameters:
-    return Parameters.from_frame(_read_parameters(path))
+def _parameters_of(path: str, stamp: tuple[int, int]) -> Parameters:
+    return Parameters.from_frame(_read_parameters(path, stamp))
 
 
 def parameter(name: str) -> str:
@@ -169,16 +178,18 @@ def plausibility() -> pd.DataFrame:
 
     ``quantity`` ``*`` is the fallback of its unit for quantities without a row.
     """
-    return _read_ranges(str(files()["plausibility"]))
+    path = files()["plausibility"]
+    return _read_ranges(str(path), _stamp(path))
 
 
 def reference_checks() -> pd.DataFrame:
     """Return what a complete reference vintage holds: ``dataset``, ``measure``, ``min``, ``max``."""
-    return _read_ranges(str(files()["reference_checks"]))
+    path = files()["reference_checks"]
+    return _read_ranges(str(path), _stamp(path))
 
 
 @lru_cache(maxsize=8)
-def _read_ranges(path: str) -> pd.DataFrame:
+def _read_ranges(path: str, stamp: tuple[int, int]) -> pd.DataFrame:
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame["min"] = frame["min"].astype(float)
     frame["max"] = frame["max"].astype(float)

@@ -16,7 +16,9 @@ sample in ``../shared/data/cams``) gives 4 values a day, and the day is **invali
 missing hours are never interpolated in time.
 
 Units: µg/m³, CO mg/m³ (as in ``forecast_cams``). Instants UTC; days are local days of the
-register's ``day_time_base`` (Europe/Paris). ``lead_day`` counts from the run's day J.
+time base the caller passes (the register's ``day_time_base``, Europe/Paris). ``lead_day``
+counts from the run's day J. Pure functions: :mod:`spse.pipeline.forecast_step` reads the lake
+and writes ``forecast_cell_daily``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import logging
 import numpy as np
 import pandas as pd
 
-from spse.core import lake
 from spse.core.columns import Column
 from spse.methods import stats
 
@@ -151,8 +152,8 @@ def select_run(forecast: pd.DataFrame, day: dt.date) -> pd.DataFrame:
     return run[run["model"] == model]
 
 
-def forecast_daily(forecast: pd.DataFrame, cells: pd.DataFrame, day: dt.date,
-                   time_base: str | None = None) -> pd.DataFrame:
+def forecast_daily(forecast: pd.DataFrame, cells: pd.DataFrame, day: dt.date, time_base: str,
+                   rules: stats.CoverageRules) -> pd.DataFrame:
     """``forecast_cell_daily`` rows for J = ``day`` and J+1 from ``forecast_cams`` rows.
 
     Parameters
@@ -163,8 +164,10 @@ def forecast_daily(forecast: pd.DataFrame, cells: pd.DataFrame, day: dt.date,
         ``grid_cells`` (``cell_id``, ``lon``, ``lat`` of the centroids).
     day : datetime.date
         J, the local day of the run.
-    time_base : str, optional
-        Time zone of the days; default the register's ``day_time_base``.
+    time_base : str
+        Time zone of the days (the register's ``day_time_base``).
+    rules : spse.methods.stats.CoverageRules
+        Coverage rules of the daily statistics (methods.md §4.1, W3, W12).
 
     Returns
     -------
@@ -172,7 +175,6 @@ def forecast_daily(forecast: pd.DataFrame, cells: pd.DataFrame, day: dt.date,
     :func:`spse.methods.stats.daily_stats` per cell, pollutant and day, with ``base_time_utc`` and
     ``lead_day``. Empty when no run is on or before ``day``.
     """
-    time_base = time_base or stats.default_time_base()
     run = select_run(forecast, day) if not forecast.empty else forecast
     if run.empty:
         return empty_frame()
@@ -187,7 +189,7 @@ def forecast_daily(forecast: pd.DataFrame, cells: pd.DataFrame, day: dt.date,
         for lead_day in LEAD_DAYS:
             target = day + dt.timedelta(days=lead_day)
             daily = stats.daily_stats(hourly[["cell_id", "pollutant", "ts_start_utc", "value"]],
-                                      ["cell_id", "pollutant"], target, time_base=time_base)
+                                      ["cell_id", "pollutant"], target, time_base=time_base, rules=rules)
             daily["base_time_utc"] = base_time
             daily["lead_day"] = np.int64(lead_day)
             parts.append(daily)
@@ -205,26 +207,3 @@ def empty_frame() -> pd.DataFrame:
               "TIMESTAMPTZ": "datetime64[ns, UTC]", "DATE": "object"}
     return pd.DataFrame({name: pd.Series(dtype=dtypes[c.type]) for name, c in COLUMNS.items()})
 
-
-def build_forecast(day: dt.date, time_base: str | None = None) -> dict[str, pd.DataFrame]:
-    """Forecast daily statistics on the grid for J = ``day`` and J+1, written to the lake.
-
-    Reads ``forecast_cams`` partitions of ``day`` and the ``LOOKBACK_DAYS`` days before (the
-    latest base time on or before ``day`` is used) and the latest ``grid_cells``; writes
-    ``forecast_cell_daily/date=<day>`` (replacing it). Nothing is written when there is no
-    forecast (the feed is optional): the result is then empty and a warning is logged.
-
-    Returns
-    -------
-    ``{"forecast_cell_daily": DataFrame}`` (columns :data:`COLUMNS`).
-    """
-    runs = [day - dt.timedelta(days=back) for back in range(LOOKBACK_DAYS + 1)]
-    forecast = lake.read_days(SOURCE_DATASET, runs)
-    frame = forecast_daily(forecast, lake.read_latest("grid_cells"), day, time_base) if not forecast.empty \
-        else empty_frame()
-    if frame.empty:
-        log.warning("no CAMS forecast run on or before %s in the lake (%s): %s not written",
-                    day, SOURCE_DATASET, DATASET)
-        return {DATASET: frame}
-    lake.write_partition(DATASET, lake.date_partition(day), frame)
-    return {DATASET: frame}

@@ -7,7 +7,9 @@ Lden (Directive 2002/49/EC Annex I; methods.md §5.2):
 Lden = 10·log10[(1/24)·(12·10^(Ld/10) + 4·10^((Le+5)/10) + 8·10^((Ln+10)/10))],
 with the French periods of the register (``noise_day_start_hour`` 6, ``noise_evening_start_hour``
 18, ``noise_night_start_hour`` 22, local time, Europe/Paris): day 06-18, evening 18-22, night
-22-06. The 12/4/8 h weights are the lengths of these periods.
+22-06. The 12/4/8 h weights are the lengths of these periods. The functions receive these
+parameters as a :class:`NoiseRules` (``NoiseRules.from_params(register.parameters())`` in the
+pipeline).
 
 Which night belongs to local day D is a design choice (no text found that fixes it for a
 daily Lden), set by the register parameter ``noise_night_attribution`` [U]:
@@ -24,11 +26,11 @@ On daylight-saving days the night has 7 or 9 hours; the period weights stay 12/4
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from spse.core import register
 from spse.core.columns import Column
 from spse.core.timebase import tz_for
 
@@ -37,6 +39,7 @@ HOUR = pd.Timedelta(hours=1)
 EVENING_PENALTY_DB = 5.0
 NIGHT_PENALTY_DB = 10.0
 PERIODS = ("day", "evening", "night")
+NIGHT_ATTRIBUTIONS = ("calendar_day", "following_night")
 
 COLUMNS: dict[str, Column] = {
     "site_id": Column("VARCHAR", "", "Noise station id (Bruitparif Rumeur)", nullable=False),
@@ -49,6 +52,42 @@ COLUMNS: dict[str, Column] = {
     "n_valid_hours": Column("BIGINT", "hours", "Valid hourly LAeq in the 24 h of D's three periods"),
     "is_valid": Column("BOOLEAN", "", "Each period has the register's noise_min_valid_fraction of its hours"),
 }
+
+
+@dataclass(frozen=True)
+class NoiseRules:
+    """Noise periods and coverage (methods.md §5.2; register ``noise_*`` parameters).
+
+    Attributes
+    ----------
+    day_start_hour, evening_start_hour, night_start_hour : int
+        Local hours [h, Europe/Paris] the day, evening and night periods start (6, 18, 22).
+    night_attribution : str
+        ``calendar_day`` or ``following_night``: which night belongs to local day D.
+    min_valid_fraction : float
+        Share [0-1] of a period's hours needed for its level (0.75).
+    """
+
+    day_start_hour: int = 6
+    evening_start_hour: int = 18
+    night_start_hour: int = 22
+    night_attribution: str = "calendar_day"
+    min_valid_fraction: float = 0.75
+
+    def __post_init__(self) -> None:
+        """Refuse an unknown night attribution."""
+        if self.night_attribution not in NIGHT_ATTRIBUTIONS:
+            raise ValueError(f"noise_night_attribution {self.night_attribution!r}: expected calendar_day or "
+                             "following_night")
+
+    @classmethod
+    def from_params(cls, params) -> NoiseRules:
+        """The rules of a parameter register (:class:`spse.core.register.Parameters`)."""
+        return cls(day_start_hour=params.int("noise_day_start_hour"),
+                   evening_start_hour=params.int("noise_evening_start_hour"),
+                   night_start_hour=params.int("noise_night_start_hour"),
+                   night_attribution=params.text("noise_night_attribution"),
+                   min_valid_fraction=params.float("noise_min_valid_fraction"))
 
 
 def energetic_mean(levels_db, axis=None):
@@ -65,24 +104,21 @@ def energetic_mean(levels_db, axis=None):
     return result if np.ndim(result) else float(result)
 
 
-def period_hours() -> dict[str, int]:
-    """Nominal hours of the day, evening and night periods from the register (12, 4, 8)."""
-    params = register.parameters()
-    day_start = params.int("noise_day_start_hour")
-    evening_start = params.int("noise_evening_start_hour")
-    night_start = params.int("noise_night_start_hour")
-    return {"day": evening_start - day_start, "evening": night_start - evening_start,
-            "night": 24 - night_start + day_start}
+def period_hours(rules: NoiseRules) -> dict[str, int]:
+    """Nominal hours of the day, evening and night periods of ``rules`` (12, 4, 8)."""
+    return {"day": rules.evening_start_hour - rules.day_start_hour,
+            "evening": rules.night_start_hour - rules.evening_start_hour,
+            "night": 24 - rules.night_start_hour + rules.day_start_hour}
 
 
-def lden(ld, le, ln):
+def lden(ld, le, ln, rules: NoiseRules):
     """Day-evening-night level [dB(A)] from Lday, Levening, Lnight [dB(A)].
 
-    Directive 2002/49/EC Annex I with the period lengths of the register (12/4/8 h) and the
+    Directive 2002/49/EC Annex I with the period lengths of ``rules`` (12/4/8 h) and the
     +5 dB evening and +10 dB night penalties (methods.md §5.2, W4: 65/62/57 → 66.1141 dB).
     NaN in any input gives NaN.
     """
-    hours = period_hours()
+    hours = period_hours(rules)
     ld, le, ln = (np.asarray(v, dtype=float) for v in (ld, le, ln))
     energy = (hours["day"] * np.power(10.0, ld / 10.0)
               + hours["evening"] * np.power(10.0, (le + EVENING_PENALTY_DB) / 10.0)
@@ -91,15 +127,12 @@ def lden(ld, le, ln):
     return result if np.ndim(result) else float(result)
 
 
-def period_bounds_utc(day: dt.date, time_base: str = "Europe/Paris"
+def period_bounds_utc(day: dt.date, rules: NoiseRules, time_base: str = "Europe/Paris"
                       ) -> dict[str, list[tuple[pd.Timestamp, pd.Timestamp]]]:
     """[start, end) intervals in UTC of the day, evening and night periods of local day ``day``."""
     tz = tz_for(time_base)
-    params = register.parameters()
-    day_start = params.int("noise_day_start_hour")
-    evening_start = params.int("noise_evening_start_hour")
-    night_start = params.int("noise_night_start_hour")
-    attribution = params.text("noise_night_attribution")
+    day_start, evening_start, night_start = rules.day_start_hour, rules.evening_start_hour, rules.night_start_hour
+    attribution = rules.night_attribution
 
     def at(d: dt.date, hour: int) -> pd.Timestamp:
         return pd.Timestamp(dt.datetime.combine(d, dt.time(hour), tzinfo=tz)).tz_convert("UTC")
@@ -116,7 +149,8 @@ def period_bounds_utc(day: dt.date, time_base: str = "Europe/Paris"
             "night": night}
 
 
-def noise_daily(noise_hourly: pd.DataFrame, day: dt.date, time_base: str = "Europe/Paris") -> pd.DataFrame:
+def noise_daily(noise_hourly: pd.DataFrame, day: dt.date, rules: NoiseRules,
+                time_base: str = "Europe/Paris") -> pd.DataFrame:
     """Daily Ld, Le, Ln and Lden at each noise station: the ``noise_station_daily`` dataset.
 
     Parameters
@@ -126,6 +160,8 @@ def noise_daily(noise_hourly: pd.DataFrame, day: dt.date, time_base: str = "Euro
         UTC instants of D (and of D+1 up to 06:00 local with ``following_night``).
     day : datetime.date
         Local day D.
+    rules : NoiseRules
+        Periods, night attribution and coverage (register ``noise_*``).
     time_base : str
         Time zone of the periods (Europe/Paris: French noise periods are local time).
 
@@ -133,11 +169,11 @@ def noise_daily(noise_hourly: pd.DataFrame, day: dt.date, time_base: str = "Euro
     -------
     DataFrame ``[site_id, date, ld_dba, le_dba, ln_dba, lden_dba, n_valid_hours, is_valid]``,
     one row per site in the input. A period's level is NULL unless at least
-    ``noise_min_valid_fraction`` of its actual hours (7, 8 or 9 for the night on
+    ``min_valid_fraction`` of its actual hours (7, 8 or 9 for the night on
     daylight-saving changes) are valid; Lden is NULL unless the three periods are valid.
     """
-    bounds = period_bounds_utc(day, time_base)
-    min_fraction = register.parameters().float("noise_min_valid_fraction")
+    bounds = period_bounds_utc(day, rules, time_base)
+    min_fraction = rules.min_valid_fraction
     sites = pd.Index(noise_hourly["site_id"].dropna().unique(), name="site_id").sort_values()
     ts = pd.to_datetime(noise_hourly["ts_start_utc"], utc=True)
     valid = (noise_hourly["is_valid"].fillna(False).astype(bool) & noise_hourly["laeq_dba"].notna()).to_numpy()
@@ -167,7 +203,7 @@ def noise_daily(noise_hourly: pd.DataFrame, day: dt.date, time_base: str = "Euro
         "le_dba": levels["evening"],
         "ln_dba": levels["night"],
     })
-    frame["lden_dba"] = np.where(all_ok, lden(frame["ld_dba"], frame["le_dba"], frame["ln_dba"]), np.nan)
+    frame["lden_dba"] = np.where(all_ok, lden(frame["ld_dba"], frame["le_dba"], frame["ln_dba"], rules), np.nan)
     frame["n_valid_hours"] = n_valid_total
     frame["is_valid"] = all_ok
     return frame[list(COLUMNS)]

@@ -1,7 +1,8 @@
-"""Daily statistics of hourly series, with the coverage rules of the parameter register.
+"""Daily statistics of hourly series, with coverage rules received from the caller.
 
-Statistics of the local day ``day`` in the register's time base (``day_time_base``, default
-Europe/Paris; a day has 23, 24 or 25 hours):
+Statistics of the local day ``day`` in the time base the caller passes (the procedure's
+``day_time_base``, Europe/Paris [U], or ``eu_day_time_base``, UTC, for the EU statistics; a
+day has 23, 24 or 25 hours):
 
 * ``day_mean``: calendar-day mean (0-24 h) of the valid hourly values;
 * ``day_max_1h``: highest valid hourly value;
@@ -10,25 +11,35 @@ Europe/Paris; a day has 23, 24 or 25 hours):
   mean needs ``min_valid_hours_8h`` (6) valid hours and is the mean of those; the daily
   maximum needs ``min_valid_8h_means_day`` (18) valid 8-h means.
 
-``day_mean`` and ``day_max_1h`` need ``min_valid_hours_day`` (18) valid hours. A statistic
-whose rule is not met is NULL with ``is_valid = False``; it is never a number computed from
-too few values. References: methods.md §1.1 (calendar day, 8-h attribution), §4.1, W3, W12;
-Directive 2008/50/EC Annex VII; Directive (EU) 2024/2881 Annex V point C.
+``day_mean`` and ``day_max_1h`` need ``min_valid_hours_day`` (18) valid hours; the rules are
+a :class:`CoverageRules` (``CoverageRules.from_params(register.parameters())`` in the
+pipeline). A statistic whose rule is not met is NULL with ``is_valid = False``; it is never
+a number computed from too few values. ``coverage`` is ``n_valid / n_expected``. References:
+methods.md §1.1 (calendar day, 8-h attribution), §4.1, W3, W12; Directive 2008/50/EC Annex
+VII; Directive (EU) 2024/2881 Annex V point C.
+
+On the UTC day, ``day_mean`` of the E2 hourly ``valeur`` (``air_hourly.value``) is the official
+Geod'air daily mean (``valeur brute``) and ``coverage`` its ``taux de saisie`` / 100 (methods.md
+§1.1 "Time base", "Verified (December 2026)"; tests/acceptance/test_geodair_daily.py); Geod'air
+still publishes a mean below 18 hours (``validité`` -1) where this module gives NULL.
+:func:`published_daily_value` gives Geod'air's rounding of the published ``valeur``.
 
 All work is done on a (series × hour) matrix on the UTC hour axis of the window, so 8-h
-windows are 8 elapsed hours, exact on daylight-saving days.
+windows are 8 elapsed hours, exact on daylight-saving days. :func:`stats_days` computes many
+days in one pass (the backfill).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from spse.core import register
 from spse.core.columns import Column
-from spse.core.timebase import day_hours_utc
+from spse.core.timebase import day_hours_utc, tz_for
 
 HOUR = pd.Timedelta(hours=1)
 O3 = "O3"
@@ -52,9 +63,30 @@ COLUMNS: dict[str, Column] = {
 }
 
 
-def default_time_base() -> str:
-    """The register's time base of a day (``day_time_base``: Europe/Paris, CET or UTC)."""
-    return register.parameters().text("day_time_base")
+@dataclass(frozen=True)
+class CoverageRules:
+    """Coverage rules of the daily statistics (methods.md §4.1, W3, W12).
+
+    Attributes
+    ----------
+    min_valid_hours_day : int
+        Valid hourly values needed for ``day_mean`` and ``day_max_1h`` [hours].
+    min_valid_hours_8h : int
+        Valid hourly values needed for one 8-hour mean [hours].
+    min_valid_8h_means_day : int
+        Valid 8-hour means ending in the day needed for ``day_max_8h_mean`` [means].
+    """
+
+    min_valid_hours_day: int = 18
+    min_valid_hours_8h: int = 6
+    min_valid_8h_means_day: int = 18
+
+    @classmethod
+    def from_params(cls, params) -> CoverageRules:
+        """The rules of a parameter register (:class:`spse.core.register.Parameters`)."""
+        return cls(min_valid_hours_day=params.int("min_valid_hours_day"),
+                   min_valid_hours_8h=params.int("min_valid_hours_8h"),
+                   min_valid_8h_means_day=params.int("min_valid_8h_means_day"))
 
 
 def window_hours_utc(day: dt.date, time_base: str) -> tuple[pd.DatetimeIndex, int]:
@@ -64,15 +96,13 @@ def window_hours_utc(day: dt.date, time_base: str) -> tuple[pd.DatetimeIndex, in
     return window, len(hours)
 
 
-def exceeds(value, threshold, round_values: bool | None = None):
+def exceeds(value, threshold, round_values: bool):
     """``value > threshold`` (strict, "dépassé", methods.md §1.1); NaN never exceeds.
 
-    With the register's ``round_before_compare`` (or ``round_values``) true, values are first
-    rounded to the nearest integer, halves away from zero (as ``spse.pipeline.alerts.rules``; methods.md
-    §1.1 "Rounding", [U]).
+    With ``round_values`` (the register's ``round_before_compare``, passed by the caller) true,
+    values are first rounded to the nearest integer, halves away from zero (methods.md §1.1
+    "Rounding", [U]).
     """
-    if round_values is None:
-        round_values = register.parameters().bool("round_before_compare")
     values = np.asarray(value, dtype=float)
     if round_values:
         values = np.sign(values) * np.floor(np.abs(values) + 0.5)
@@ -81,7 +111,24 @@ def exceeds(value, threshold, round_values: bool | None = None):
     return result if result.ndim else bool(result)
 
 
-def longest_run_above(values: np.ndarray, threshold: float, round_values: bool | None = None) -> np.ndarray:
+def published_daily_value(value):
+    """The daily mean as Geod'air publishes it (``valeur``): the publication rule, not a comparison rule.
+
+    Values of 10 µg/m³ and above are rounded to the integer, values below to 0.1, halves away
+    from zero (17.5556 → 18, 105.3 → 105, 7.625 → 7.6; methods.md §1.1 "Time base", bullet
+    "Verified (December 2026)" [V]). For display and comparison with published figures only:
+    thresholds are compared with the unrounded value (:func:`exceeds`). NaN stays NaN (Geod'air
+    publishes a day without data as 0.0 with ``taux de saisie`` 0, a missing value).
+    """
+    values = np.asarray(value, dtype=float)
+    scale = np.where(np.abs(values) >= 10, 1.0, 10.0)
+    # The scaled value is rounded to 9 decimals first, so that 7.25 × 10 = 72.49999… still rounds up.
+    scaled = np.round(np.abs(values) * scale, 9)
+    result = np.sign(values) * np.floor(scaled + 0.5) / scale
+    return result if result.ndim else float(result)
+
+
+def longest_run_above(values: np.ndarray, threshold: float, round_values: bool) -> np.ndarray:
     """Length of the longest run of consecutive hours strictly above ``threshold``, per series.
 
     Parameters
@@ -90,6 +137,8 @@ def longest_run_above(values: np.ndarray, threshold: float, round_values: bool |
         Consecutive hourly values [µg/m³]; NaN breaks a run.
     threshold : float
         Threshold [µg/m³], compared with :func:`exceeds`.
+    round_values : bool
+        Round to the integer before comparing (register ``round_before_compare``).
 
     Returns
     -------
@@ -118,20 +167,23 @@ def running_means_8h(window_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     """8-hour running means and their valid-hour counts, (series × (hours − 7)).
 
     Mean ``k`` covers window columns ``k … k + 7`` and is the mean of its valid values (NaN
-    when none). Cumulative sums keep memory at (series × hours), whatever the window length.
+    when none). Each mean sums its own 8 values (a strided view, no copy), so its rounding
+    does not depend on the length of the axis.
     """
+    window_values = np.asarray(window_values, dtype=float)
+    if window_values.shape[1] < WINDOW_8H:
+        empty = np.empty((window_values.shape[0], 0))
+        return empty, empty.astype(np.int64)
     valid = ~np.isnan(window_values)
-    zeros = np.zeros((window_values.shape[0], 1))
-    total = np.concatenate([zeros, np.cumsum(np.where(valid, window_values, 0.0), axis=1)], axis=1)
-    count = np.concatenate([zeros, np.cumsum(valid, axis=1)], axis=1)
-    sums = total[:, WINDOW_8H:] - total[:, :-WINDOW_8H]
-    hours = np.rint(count[:, WINDOW_8H:] - count[:, :-WINDOW_8H]).astype(np.int64)
+    view = np.lib.stride_tricks.sliding_window_view
+    sums = view(np.where(valid, window_values, 0.0), WINDOW_8H, axis=1).sum(axis=-1)
+    hours = view(valid, WINDOW_8H, axis=1).sum(axis=-1, dtype=np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(hours > 0, sums / np.maximum(hours, 1), np.nan), hours
 
 
-def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.ndarray | bool = False,
-                      ) -> dict[str, dict[str, np.ndarray]]:
+def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.ndarray | bool,
+                      rules: CoverageRules) -> dict[str, dict[str, np.ndarray]]:
     """The daily statistics of series laid out on the UTC hour axis of the day's window.
 
     Parameters
@@ -144,6 +196,8 @@ def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.n
         Hours in the local day (23, 24 or 25).
     with_8h : bool or ndarray of bool (series,)
         Series that get ``day_max_8h_mean`` (the O3 ones).
+    rules : CoverageRules
+        Coverage rules (methods.md §4.1, W3, W12).
 
     Returns
     -------
@@ -154,7 +208,7 @@ def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.n
     n_series, n_window = window_values.shape
     if n_window != LEAD_HOURS + n_day_hours:
         raise ValueError(f"window has {n_window} hours, expected {LEAD_HOURS} + {n_day_hours}")
-    min_hours = register.parameters().int("min_valid_hours_day")
+    min_hours = rules.min_valid_hours_day
     day = window_values[:, LEAD_HOURS:]
     valid = ~np.isnan(day)
     mean, n_valid = _row_mean(day, valid)
@@ -171,12 +225,113 @@ def stats_from_matrix(window_values: np.ndarray, n_day_hours: int, with_8h: np.n
     rows = everyone[np.broadcast_to(np.asarray(with_8h, dtype=bool), (n_series,))]
     if rows.size:
         means_8h, hours_8h = running_means_8h(window_values[rows])
-        valid_8h = hours_8h >= register.parameters().int("min_valid_hours_8h")
+        valid_8h = hours_8h >= rules.min_valid_hours_8h
         n_valid_8h = valid_8h.sum(axis=1)
-        ok_8h = n_valid_8h >= register.parameters().int("min_valid_8h_means_day")
+        ok_8h = n_valid_8h >= rules.min_valid_8h_means_day
         best = np.where(valid_8h, means_8h, -np.inf).max(axis=1)
         result["day_max_8h_mean"] = {"value": np.where(ok_8h, best, np.nan), "n_valid": n_valid_8h,
                                      "n_expected": np.full(rows.size, n_day_hours), "is_valid": ok_8h, "rows": rows}
+    return result
+
+
+def day_segments(hours_utc: pd.DatetimeIndex, days: Sequence[dt.date], time_base: str,
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Column of each local day's first hour on ``hours_utc`` and its hour count (23, 24 or 25).
+
+    Raises ``ValueError`` unless ``hours_utc`` is a contiguous hourly UTC axis holding the 7
+    hours before each day (its first 8-h mean) and all of its hours.
+    """
+    hours_utc = pd.DatetimeIndex(hours_utc)
+    if hours_utc.tz is None:
+        raise ValueError("hours_utc must be time-zone aware (UTC)")
+    if len(hours_utc) > 1 and not ((hours_utc[1:] - hours_utc[:-1]) == HOUR).all():
+        raise ValueError("hours_utc must be contiguous whole hours")
+    tz = tz_for(time_base)
+    dates = pd.DatetimeIndex(pd.to_datetime(list(days)))
+    starts = dates.tz_localize(tz).tz_convert("UTC")
+    ends = (dates + pd.Timedelta(days=1)).tz_localize(tz).tz_convert("UTC")
+    first = ((starts - hours_utc[0]) / HOUR).to_numpy() if len(hours_utc) else np.zeros(len(dates))
+    n_hours = ((ends - starts) / HOUR).to_numpy()
+    if (first != np.floor(first)).any() or (n_hours != np.floor(n_hours)).any():
+        raise ValueError(f"days of {time_base} do not start on whole hours of hours_utc")
+    first, n_hours = first.astype(np.int64), n_hours.astype(np.int64)
+    if len(dates) and (first.min() < LEAD_HOURS or (first + n_hours).max() > len(hours_utc)):
+        raise ValueError(f"hours_utc ({hours_utc[0] if len(hours_utc) else None} … "
+                         f"{hours_utc[-1] if len(hours_utc) else None}) must cover {LEAD_HOURS} hours before the "
+                         f"first day and every hour of the last day ({time_base})")
+    return first, n_hours
+
+
+def _segment_reduce(ufunc: np.ufunc, matrix: np.ndarray, first: np.ndarray, n_hours: np.ndarray,
+                    identity: float) -> np.ndarray:
+    """``ufunc.reduce`` over columns ``first[d] … first[d] + n_hours[d] − 1`` of each row, (rows × days)."""
+    padded = np.concatenate([matrix, np.full((matrix.shape[0], 1), identity, dtype=matrix.dtype)], axis=1)
+    bounds = np.column_stack([first, first + n_hours]).ravel()
+    reduced = ufunc.reduceat(padded, bounds, axis=1)[:, ::2]
+    return np.where(n_hours > 0, reduced, identity)
+
+
+def stats_days(matrix: np.ndarray, hours_utc: pd.DatetimeIndex, days: Sequence[dt.date], time_base: str,
+               with_8h: np.ndarray | bool, rules: CoverageRules) -> dict[str, dict[str, np.ndarray]]:
+    """The daily statistics of several local days at once, same rules as :func:`stats_from_matrix`.
+
+    Parameters
+    ----------
+    matrix : ndarray (series × hours)
+        Hourly values [µg/m³] on ``hours_utc``, NaN = missing or invalid.
+    hours_utc : DatetimeIndex
+        Contiguous hour-beginning UTC instants, from at least 7 hours before the first local
+        day's first hour to at least the last day's last hour.
+    days : sequence of datetime.date
+        Local days of ``time_base`` (any order; a day has 23, 24 or 25 hours).
+    time_base : str
+        ``Europe/Paris``, ``CET`` or ``UTC`` (methods.md §1.1 "Time base").
+    with_8h : bool or ndarray of bool (series,)
+        Series that get ``day_max_8h_mean`` (the O3 ones); 8-h means are attributed to the day
+        in which they end.
+    rules : CoverageRules
+        Coverage rules (methods.md §4.1, W3, W12).
+
+    Returns
+    -------
+    ``{statistic: {"value", "n_valid", "is_valid" (rows × days), "n_expected" (days,), "rows"}}``;
+    ``rows`` gives the series index of each row: all series for ``day_mean`` and ``day_max_1h``,
+    those selected by ``with_8h`` for ``day_max_8h_mean`` (absent when none is).
+
+    Notes
+    -----
+    Segment sums and maxima with ``numpy.ufunc.reduceat`` over all days: no loop over days.
+    """
+    matrix = np.asarray(matrix, dtype=float)
+    n_series = matrix.shape[0]
+    if matrix.shape[1] != len(hours_utc):
+        raise ValueError(f"matrix has {matrix.shape[1]} hours, hours_utc {len(hours_utc)}")
+    first, n_hours = day_segments(hours_utc, days, time_base)
+    valid = ~np.isnan(matrix)
+    n_valid = _segment_reduce(np.add, valid.astype(np.int64), first, n_hours, 0)
+    total = _segment_reduce(np.add, np.where(valid, matrix, 0.0), first, n_hours, 0.0)
+    highest = _segment_reduce(np.maximum, np.where(valid, matrix, -np.inf), first, n_hours, -np.inf)
+    ok = n_valid >= rules.min_valid_hours_day
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / np.maximum(n_valid, 1)
+    everyone = np.arange(n_series)
+    result = {
+        "day_mean": {"value": np.where(ok, mean, np.nan), "n_valid": n_valid, "n_expected": n_hours,
+                     "is_valid": ok, "rows": everyone},
+        "day_max_1h": {"value": np.where(ok, highest, np.nan), "n_valid": n_valid, "n_expected": n_hours,
+                       "is_valid": ok, "rows": everyone},
+    }
+    rows = everyone[np.broadcast_to(np.asarray(with_8h, dtype=bool), (n_series,))]
+    if rows.size:
+        means_8h, hours_8h = running_means_8h(matrix[rows])
+        valid_8h = hours_8h >= rules.min_valid_hours_8h
+        # Mean k covers columns k … k + 7: the means ending in a day start LEAD_HOURS columns before it.
+        start_8h = first - LEAD_HOURS
+        n_valid_8h = _segment_reduce(np.add, valid_8h.astype(np.int64), start_8h, n_hours, 0)
+        best = _segment_reduce(np.maximum, np.where(valid_8h, means_8h, -np.inf), start_8h, n_hours, -np.inf)
+        ok_8h = n_valid_8h >= rules.min_valid_8h_means_day
+        result["day_max_8h_mean"] = {"value": np.where(ok_8h, best, np.nan), "n_valid": n_valid_8h,
+                                     "n_expected": n_hours, "is_valid": ok_8h, "rows": rows}
     return result
 
 
@@ -235,8 +390,8 @@ def to_window_matrix(hourly: pd.DataFrame, keys: list[str], window: pd.DatetimeI
     return matrix.reshape(len(series), len(window)), series
 
 
-def daily_stats(hourly: pd.DataFrame, keys: list[str], day: dt.date, pollutant_col: str | None = "pollutant",
-                time_base: str | None = None) -> pd.DataFrame:
+def daily_stats(hourly: pd.DataFrame, keys: list[str], day: dt.date, *, time_base: str, rules: CoverageRules,
+                pollutant_col: str | None = "pollutant") -> pd.DataFrame:
     """Daily statistics of hourly series for the local day ``day``.
 
     Parameters
@@ -249,21 +404,23 @@ def daily_stats(hourly: pd.DataFrame, keys: list[str], day: dt.date, pollutant_c
         Columns identifying a series (e.g. ``["station_id", "pollutant"]``).
     day : datetime.date
         The local day.
+    time_base : str
+        ``Europe/Paris``, ``CET`` or ``UTC`` (the register's ``day_time_base`` for the
+        procedure, ``eu_day_time_base`` for the EU statistics; methods.md §1.1 "Time base").
+    rules : CoverageRules
+        Coverage rules (methods.md §4.1, W3, W12).
     pollutant_col : str or None
         Key column naming the pollutant; series whose pollutant is ``O3`` also get
         ``day_max_8h_mean``.
-    time_base : str, optional
-        ``Europe/Paris``, ``CET`` or ``UTC``; default the register's ``day_time_base``.
 
     Returns
     -------
     DataFrame ``[*keys, date, statistic, value, n_valid, n_expected, coverage, is_valid,
     time_base]``, one row per series and statistic (see the module docstring for the rules).
     """
-    time_base = time_base or default_time_base()
     window, n_day_hours = window_hours_utc(day, time_base)
     if hourly.empty:
         return pd.DataFrame(columns=[*keys, *COLUMNS])
     matrix, series = to_window_matrix(hourly, keys, window)
     with_8h = (series[pollutant_col] == O3).to_numpy() if pollutant_col in keys else False
-    return stats_frame(stats_from_matrix(matrix, n_day_hours, with_8h), series, day, time_base)
+    return stats_frame(stats_from_matrix(matrix, n_day_hours, with_8h, rules), series, day, time_base)

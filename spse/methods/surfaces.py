@@ -18,14 +18,17 @@ statistics over the local day of the register's time base (:mod:`spse.methods.st
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from spse.core import register
 from spse.core.columns import Column
+from spse.core.timebase import day_hours_utc
 from spse.methods import residual, stats
 from spse.methods.grid import CELL_SIZE_M, points_to_cells
 from spse.methods.interpolation import CHUNK_TARGETS, errors, idw, loo_predictions, loo_validation  # noqa: F401 (re-exported)
@@ -97,33 +100,15 @@ def station_hourly(air_hourly: pd.DataFrame) -> pd.DataFrame:
     return hourly
 
 
-def _surface_tables(day: dt.date, pollutant: str, estimates: np.ndarray, n_used: np.ndarray, cells: pd.DataFrame,
-                    window: pd.DatetimeIndex, n_day_hours: int, time_base: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    day_estimates = estimates[stats.LEAD_HOURS:]
-    n_cells = len(cells)
-    hourly = pd.DataFrame({
-        "cell_id": np.tile(cells["cell_id"].to_numpy(), n_day_hours),
-        "pollutant": pollutant,
-        "ts_start_utc": np.repeat(window[stats.LEAD_HOURS:], n_cells),
-        "value": day_estimates.reshape(-1),
-        "n_stations": np.repeat(n_used[stats.LEAD_HOURS:], n_cells).astype(np.int64),
-    })
-    hourly = hourly[hourly["value"].notna()].reset_index(drop=True)
-    series = pd.DataFrame({"cell_id": cells["cell_id"].to_numpy(), "pollutant": pollutant})
-    daily = stats.stats_frame(stats.stats_from_matrix(estimates.T, n_day_hours, pollutant == stats.O3),
-                              series, day, time_base)
-    return hourly, daily[list(COLUMNS["surface_daily"])]
-
-
 def _validation_rows(day: dt.date, pollutant: str, matrix: np.ndarray, predicted: np.ndarray, n_day_hours: int,
-                     method: str) -> list[dict]:
+                     method: str, rules: stats.CoverageRules) -> list[dict]:
     """LOO error rows; ``matrix`` and ``predicted`` are (stations × window hours) [µg/m³]."""
     rows = []
     rmse, bias, _, n_st = errors(predicted[:, stats.LEAD_HOURS:].T, matrix[:, stats.LEAD_HOURS:].T)
     rows.append({"statistic": "1h", "n_stations": n_st, "loo_rmse": rmse, "loo_bias": bias})
     with_8h = pollutant == stats.O3
-    observed_daily = stats.stats_from_matrix(matrix, n_day_hours, with_8h)
-    predicted_daily = stats.stats_from_matrix(predicted, n_day_hours, with_8h)
+    observed_daily = stats.stats_from_matrix(matrix, n_day_hours, with_8h, rules)
+    predicted_daily = stats.stats_from_matrix(predicted, n_day_hours, with_8h, rules)
     for statistic in stats.STATISTICS:
         if statistic in observed_daily:
             rmse, bias, _, n_st = errors(predicted_daily[statistic]["value"], observed_daily[statistic]["value"])
@@ -149,32 +134,17 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
                    params: register.Parameters | None = None) -> dict[str, pd.DataFrame]:
     """Hourly and daily surfaces, station daily statistics and LOO validation for the local ``day``.
 
+    One day of :func:`build_surfaces_days` in one time base, with ``surface_hourly`` as a long
+    frame (:func:`hourly_frame`).
+
     Parameters
     ----------
     day : datetime.date
         Local day (register ``day_time_base`` unless ``time_base`` is given).
-    air_hourly : DataFrame
-        The ``air_hourly`` dataset, covering at least the local day and the 7 hours before it.
-    stations : DataFrame or None
-        The ``air_stations`` dataset (``station_id``, ``lon``, ``lat`` [° WGS84]); ``None``
-        when no vintage exists. Stations of ``air_hourly`` without coordinates there are
-        left out of the surfaces (the alert run reports them: ``DQ_STATIONS_UNLOCATED``).
-    cells : DataFrame
-        ``grid_cells`` (``cell_id`` and ``cx_3035``/``cy_3035`` centres, or ``x_3035``/``y_3035``
-        south-west corners).
+    air_hourly, stations, cells, model_hourly, params
+        As in :func:`build_surfaces_days`.
     time_base : str, optional
         Time zone of the day; default the register's ``day_time_base``.
-    model_hourly : DataFrame, optional
-        ``forecast_cams`` rows of one CAMS run, one model and one level
-        (:func:`spse.methods.forecast.select_run`), µg/m³, covering (part of) the window. When given,
-        it is regridded bilinearly to the cells and to the background stations, both methods
-        are validated by leave-one-out (``method`` ``idw_p2_background_loo`` and
-        ``model_residual_idw_p2_background_loo``), and the stored surface uses the register's
-        ``surface_method``. Hours the run does not cover fall back to IDW (:mod:`spse.methods.residual`).
-    params : register.Parameters, optional
-        The parameter register: ``idw_power``, ``idw_background_only``, ``surface_method`` and,
-        without ``time_base``, ``day_time_base``. The pipeline passes ``register.parameters()``;
-        only when omitted (direct calls, tests) is the register in use read here.
 
     Returns
     -------
@@ -184,21 +154,75 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
     """
     params = register.parameters() if params is None else params
     time_base = time_base or params.text("day_time_base")
+    tables = build_surfaces_days([day], air_hourly, stations, cells, params=params, time_bases=(time_base,),
+                                 model_hourly=model_hourly)
+    return {"surface_hourly": hourly_frame(tables.pop("surface_hourly")), **tables}
+
+
+def build_surfaces_days(days: list[dt.date], air_hourly: pd.DataFrame, stations: pd.DataFrame | None,
+                        cells: pd.DataFrame, *, params: register.Parameters, time_bases: tuple[str, ...] = (),
+                        model_hourly: pd.DataFrame | None = None) -> dict[str, object]:
+    """Surfaces of several local days in one pass: one IDW over all their hours, then each day's statistics.
+
+    Parameters
+    ----------
+    days : list of datetime.date
+        Local days, in the first of ``time_bases``; the hourly surfaces cover their hours.
+    air_hourly : DataFrame
+        The ``air_hourly`` dataset, covering at least the days (in every time base) and the
+        7 hours before the first one.
+    stations : DataFrame or None
+        The ``air_stations`` dataset (``station_id``, ``lon``, ``lat`` [° WGS84]); ``None``
+        when no vintage exists. Stations of ``air_hourly`` without coordinates there are
+        left out of the surfaces (the alert run reports them: ``DQ_STATIONS_UNLOCATED``).
+    cells : DataFrame
+        ``grid_cells`` (``cell_id`` and ``cx_3035``/``cy_3035`` centres, or ``x_3035``/``y_3035``
+        south-west corners).
+    params : register.Parameters
+        The parameter register: ``idw_power``, ``idw_background_only``, ``surface_method``,
+        the coverage rules and ``day_time_base`` when ``time_bases`` is empty.
+    time_bases : tuple of str
+        Time zones of the daily statistics (e.g. the procedure's ``Europe/Paris`` and the EU
+        statistics' ``UTC``, methods.md §1.1 "Time base"); every daily row carries its
+        ``time_base``. Default: the register's ``day_time_base`` only.
+    model_hourly : DataFrame, optional
+        ``forecast_cams`` rows of one CAMS run (:func:`spse.methods.forecast.select_run`), µg/m³;
+        only with a single day. It is regridded bilinearly to the cells and the background
+        stations, both methods are validated by leave-one-out (``method``
+        ``idw_p2_background_loo`` and ``model_residual_idw_p2_background_loo``), and the stored
+        surface uses the register's ``surface_method``. Hours the run does not cover fall back
+        to IDW (:mod:`spse.methods.residual`).
+
+    Returns
+    -------
+    dict with ``surface_hourly``, an :class:`xarray.Dataset` on the days' hours (``value``
+    float32 [µg/m³] and ``n_stations`` int16 over ``pollutant`` × ``time`` (UTC hour-beginning)
+    × ``cell`` (int32 index into ``cells``, with the ``cell_id`` coordinate)); and the frames
+    ``surface_daily``, ``station_daily`` (all station classes) and ``surface_validation``
+    (one row set per day and time base), columns as in :data:`COLUMNS`.
+    """
+    days = sorted(set(days))
+    if model_hourly is not None and len(days) > 1:
+        raise ValueError("a CAMS run (model_hourly) backs the surfaces of one day only")
+    time_bases = tuple(time_bases) or (params.text("day_time_base"),)
+    rules = stats.CoverageRules.from_params(params)
     power = params.float("idw_power")
     background_only = params.bool("idw_background_only")
     suffix = f"p{power:g}_{BACKGROUND if background_only else 'all_stations'}_loo"
     surface_method = params.text("surface_method").strip()
     model_run = _model_run(model_hourly, surface_method)
-    window, n_day_hours = stats.window_hours_utc(day, time_base)
-    cells = cells.copy()
+    window, slices = _window(days, time_bases)
+    surface_hours = _surface_hours(days, time_bases[0])
+    cells = cells.reset_index(drop=True).copy()
     if "cx_3035" not in cells:
         cells["cx_3035"] = cells["x_3035"] + CELL_SIZE_M / 2
         cells["cy_3035"] = cells["y_3035"] + CELL_SIZE_M / 2
 
     hourly = station_hourly(air_hourly)
-    station_daily = stats.daily_stats(hourly, ["station_id", "station_class", "pollutant"], day,
-                                      time_base=time_base)
-    station_daily = station_daily[list(COLUMNS["station_daily"])] if len(station_daily) else _empty("station_daily")
+    station_matrix, station_series = stats.to_window_matrix(hourly, ["station_id", "station_class", "pollutant"],
+                                                            window)
+    station_daily = _daily_frames(station_matrix, station_series, (station_series["pollutant"] == stats.O3).to_numpy(),
+                                  window, days, time_bases, rules, COLUMNS["station_daily"])
 
     if stations is None:
         stations = pd.DataFrame({"station_id": pd.Series(dtype=str), "lon": pd.Series(dtype=float),
@@ -212,48 +236,152 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
     used = used[used["station_id"].isin(located.index)]
 
     target_xy = np.column_stack([cells["cx_3035"].to_numpy(float), cells["cy_3035"].to_numpy(float)])
-    surface_hourly, surface_daily, validation = [], [], []
-    for pollutant in [p for p in SURFACE_POLLUTANTS if p in set(used["pollutant"])]:
-        matrix, series = stats.to_window_matrix(used[used["pollutant"] == pollutant], ["station_id"], window)
+    in_surface = window.get_indexer(surface_hours)
+    pollutants = [p for p in SURFACE_POLLUTANTS if p in set(used["pollutant"])]
+    values = np.full((len(pollutants), len(surface_hours), len(cells)), np.nan, dtype=np.float32)
+    n_stations = np.zeros((len(pollutants), len(surface_hours)), dtype=np.int16)
+    surface_daily, validation = [], []
+    series = pd.DataFrame({"cell_id": cells["cell_id"].to_numpy()})
+    for k, pollutant in enumerate(pollutants):
+        matrix, keys = stats.to_window_matrix(used[used["pollutant"] == pollutant], ["station_id"], window)
         keep = ~np.isnan(matrix).all(axis=1)
         if not keep.any():
             continue
         matrix = matrix[keep]
-        station_ids = series["station_id"][keep]
+        station_ids = keys["station_id"][keep]
         station_xy = located.loc[station_ids, ["x_3035", "y_3035"]].to_numpy(float)
         estimates, n_used = idw(station_xy, matrix.T, target_xy, power)
-        validation.extend(_validation_rows(day, pollutant, matrix, loo_predictions(station_xy, matrix.T, power).T,
-                                           n_day_hours, f"{IDW}_{suffix}"))
+        loo = loo_predictions(station_xy, matrix.T, power).T
+        for day_slices in slices[:len(days)]:
+            validation.extend(_validation_rows(day_slices.day, pollutant, matrix[:, day_slices.window],
+                                               loo[:, day_slices.window], day_slices.n_hours, f"{IDW}_{suffix}", rules))
         if model_run is not None:
-            model_estimates, model_rows = _model_residual(day, pollutant, matrix, station_ids, station_xy, stations,
-                                                          cells, target_xy, model_run, window, n_day_hours, power,
-                                                          f"{MODEL_RESIDUAL_IDW}_{suffix}",
-                                                          with_surface=surface_method == MODEL_RESIDUAL_IDW)
+            day_slices = slices[0]
+            model_estimates, model_rows = _model_residual(
+                pollutant, matrix, station_ids, station_xy, stations, cells, target_xy, model_run, window,
+                day_slices, power, f"{MODEL_RESIDUAL_IDW}_{suffix}", rules,
+                with_surface=surface_method == MODEL_RESIDUAL_IDW)
             validation.extend(model_rows)
             if model_estimates is not None:
                 estimates = model_estimates
-        part_hourly, part_daily = _surface_tables(day, pollutant, estimates, n_used, cells, window, n_day_hours,
-                                                  time_base)
-        surface_hourly.append(part_hourly)
-        surface_daily.append(part_daily)
+        values[k] = estimates[in_surface]
+        n_stations[k] = n_used[in_surface]
+        daily = _daily_frames(estimates.T, series, np.full(len(cells), pollutant == stats.O3), window, days,
+                              time_bases, rules, COLUMNS["surface_daily"])
+        daily.insert(2, "pollutant", pollutant)
+        surface_daily.append(daily[list(COLUMNS["surface_daily"])])
 
+    surface_hourly = xr.Dataset(
+        {"value": (("pollutant", "time", "cell"), values, {"units": "µg/m³"}),
+         "n_stations": (("pollutant", "time"), n_stations, {"units": "stations"})},
+        coords={"pollutant": np.array(pollutants, dtype=str),
+                "time": surface_hours.tz_convert("UTC").tz_localize(None).to_numpy(),
+                "cell": np.arange(len(cells), dtype=np.int32),
+                "cell_id": ("cell", cells["cell_id"].to_numpy(dtype=str))},
+    )
     return {
-        "surface_hourly": pd.concat(surface_hourly, ignore_index=True) if surface_hourly else _empty("surface_hourly"),
+        "surface_hourly": surface_hourly,
         "surface_daily": pd.concat(surface_daily, ignore_index=True) if surface_daily else _empty("surface_daily"),
-        "station_daily": station_daily,
+        "station_daily": station_daily if len(station_daily) else _empty("station_daily"),
         "surface_validation": (pd.DataFrame(validation, columns=list(COLUMNS["surface_validation"])) if validation
                                else _empty("surface_validation")),
     }
 
 
-def _model_residual(day: dt.date, pollutant: str, matrix: np.ndarray, station_ids: pd.Series,
-                    station_xy: np.ndarray, stations: pd.DataFrame, cells: pd.DataFrame, target_xy: np.ndarray,
-                    model_run: pd.DataFrame, window: pd.DatetimeIndex, n_day_hours: int, power: float, method: str,
-                    with_surface: bool) -> tuple[np.ndarray | None, list[dict]]:
+def hourly_frame(surface_hourly: xr.Dataset) -> pd.DataFrame:
+    """The long ``surface_hourly`` frame of :data:`COLUMNS` (cell-hours without any station left out)."""
+    if not surface_hourly.sizes.get("pollutant"):
+        return _empty("surface_hourly")
+    n_pollutants, n_hours, n_cells = surface_hourly["value"].shape
+    values = surface_hourly["value"].to_numpy().astype(float).reshape(-1)
+    frame = pd.DataFrame({
+        # object, not the Arrow string type: 0.3 M strings a day would be copied into Arrow buffers
+        "cell_id": pd.Series(np.tile(surface_hourly["cell_id"].to_numpy().astype(object), n_pollutants * n_hours),
+                             dtype=object),
+        "pollutant": np.repeat(surface_hourly["pollutant"].to_numpy(), n_hours * n_cells),
+        "ts_start_utc": pd.DatetimeIndex(np.tile(np.repeat(surface_hourly["time"].to_numpy(), n_cells),
+                                                 n_pollutants)).tz_localize("UTC"),
+        "value": values,
+        "n_stations": np.repeat(surface_hourly["n_stations"].to_numpy().reshape(-1), n_cells).astype(np.int64),
+    })
+    return frame[frame["value"].notna()].reset_index(drop=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class _DaySlices:
+    """Where one local day sits on the shared hour axis: its window (7 lead hours + the day) and hour count."""
+
+    day: dt.date
+    time_base: str
+    window: slice
+    n_hours: int
+
+
+def _window(days: list[dt.date], time_bases: tuple[str, ...]) -> tuple[pd.DatetimeIndex, list[_DaySlices]]:
+    """The UTC hour axis covering every day in every time base with its lead hours, and each day's slice."""
+    hours = {(day, base): day_hours_utc(day, base) for base in time_bases for day in days}
+    start = min(h[0] for h in hours.values()) - stats.LEAD_HOURS * stats.HOUR
+    end = max(h[-1] for h in hours.values())
+    window = pd.date_range(start, end, freq="h")
+    slices = []
+    for base in time_bases:
+        for day in days:
+            first = int((hours[(day, base)][0] - start) / stats.HOUR)
+            n = len(hours[(day, base)])
+            slices.append(_DaySlices(day, base, slice(first - stats.LEAD_HOURS, first + n), n))
+    return window, slices
+
+
+def _surface_hours(days: list[dt.date], time_base: str) -> pd.DatetimeIndex:
+    naive = [day_hours_utc(day, time_base).tz_convert(None).to_numpy() for day in days]
+    return pd.DatetimeIndex(np.concatenate(naive) if naive else [], dtype="datetime64[ns]").tz_localize("UTC")
+
+
+def _daily_frames(matrix: np.ndarray, series: pd.DataFrame, with_8h: np.ndarray, window: pd.DatetimeIndex,
+                  days: list[dt.date], time_bases: tuple[str, ...], rules: stats.CoverageRules,
+                  columns: dict[str, Column]) -> pd.DataFrame:
+    """Daily statistics of each (series × ``window`` hour) ``matrix`` row, every day and time base, one long frame.
+
+    Rows are ordered by time base, statistic, series and day; the frame is assembled from
+    numpy arrays (:func:`spse.methods.stats.stats_days`), not day by day.
+    """
+    parts: dict[str, list[np.ndarray]] = {c: [] for c in [*series.columns, *stats.COLUMNS]}
+    keys = {c: series[c].to_numpy(dtype=object) for c in series.columns}
+    dates = np.array(days, dtype=object)
+    for time_base in time_bases:
+        result = stats.stats_days(matrix, window, days, time_base, with_8h, rules)
+        for statistic in stats.STATISTICS:
+            if statistic not in result:
+                continue
+            r = result[statistic]
+            n_rows, n_days = r["value"].shape
+            expected = np.broadcast_to(np.asarray(r["n_expected"], dtype=np.int64), (n_rows, n_days)).reshape(-1)
+            n_valid = np.asarray(r["n_valid"], dtype=np.int64).reshape(-1)
+            for c in series.columns:
+                parts[c].append(np.repeat(keys[c][r["rows"]], n_days))
+            parts["date"].append(np.tile(dates, n_rows))
+            parts["statistic"].append(np.full(n_rows * n_days, statistic, dtype=object))
+            parts["value"].append(np.asarray(r["value"], dtype=float).reshape(-1))
+            parts["n_valid"].append(n_valid)
+            parts["n_expected"].append(expected)
+            parts["coverage"].append(np.where(expected > 0, n_valid / np.maximum(expected, 1), 0.0))
+            parts["is_valid"].append(np.asarray(r["is_valid"], dtype=bool).reshape(-1))
+            parts["time_base"].append(np.full(n_rows * n_days, time_base, dtype=object))
+    if not parts["value"]:
+        return pd.DataFrame(columns=[c for c in columns if c in parts])
+    frame = pd.DataFrame({c: np.concatenate(v) for c, v in parts.items()})
+    return frame[[c for c in columns if c in frame.columns]]
+
+
+def _model_residual(pollutant: str, matrix: np.ndarray, station_ids: pd.Series, station_xy: np.ndarray,
+                    stations: pd.DataFrame, cells: pd.DataFrame, target_xy: np.ndarray, model_run: pd.DataFrame,
+                    window: pd.DatetimeIndex, day_slices: _DaySlices, power: float, method: str,
+                    rules: stats.CoverageRules, with_surface: bool) -> tuple[np.ndarray | None, list[dict]]:
     """LOO rows and, if ``with_surface``, estimates (window hours × cells) of the CAMS + residual IDW method.
 
     ``(None, [])`` when the run has no value of ``pollutant`` at a valid station in the window.
     """
+    day = day_slices.day
     points = (stations.drop_duplicates("station_id").set_index("station_id")
               .loc[station_ids, ["lon", "lat"]].rename_axis("station_id").reset_index())
     model_stations = residual.model_matrix(model_run, pollutant, window, points, "station_id")
@@ -263,7 +391,8 @@ def _model_residual(day: dt.date, pollutant: str, matrix: np.ndarray, station_id
                  "validated", day, pollutant, pollutant, residual.METHOD)
         return None, []
     predicted = residual.model_residual_loo_predictions(station_xy, observed, model_stations, power).T
-    rows = _validation_rows(day, pollutant, matrix, predicted, n_day_hours, method)
+    rows = _validation_rows(day, pollutant, matrix[:, day_slices.window], predicted[:, day_slices.window],
+                            day_slices.n_hours, method, rules)
     if not with_surface:
         return None, rows
     model_cells = residual.model_matrix(model_run, pollutant, window, cells, "cell_id")

@@ -131,7 +131,8 @@ def build_grid() -> dict[str, int]:
         zones_quartiers=optional("zones_quartiers"),
     )
     for name, frame in tables.items():
-        lake.write_partition(name, GRID_PARTITION, frame)
+        if not lake.write_partition_if_changed(name, GRID_PARTITION, frame):
+            log.info("grid: %s unchanged, its partition kept", name)
     return {name: len(frame) for name, frame in tables.items()}
 
 
@@ -154,12 +155,8 @@ def build_surfaces(day: dt.date) -> dict[str, int]:
     both IDW and CAMS + residual IDW, and the register's ``surface_method`` picks the stored
     surface. Without a run (logged) the surfaces are IDW only.
     """
-    from spse.core import register
-    from spse.methods import forecast, surfaces
+    from spse.methods import forecast
 
-    air = lake.read_days(AIR_DATASET, [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
-    if air.empty:
-        raise MissingObservations(f"no {AIR_DATASET} partition for {day} or the day before: ingest lcsqa_e2 first")
     runs = lake.read_days(forecast.SOURCE_DATASET, [day - dt.timedelta(days=back)
                                                     for back in range(forecast.LOOKBACK_DAYS + 1)])
     model_hourly = forecast.select_run(runs, day) if not runs.empty else None
@@ -167,23 +164,56 @@ def build_surfaces(day: dt.date) -> dict[str, int]:
         log.info("no CAMS run on or before %s in the lake (%s): surfaces validated by IDW only",
                  day, forecast.SOURCE_DATASET)
         model_hourly = None
+    return build_surfaces_days([day], model_hourly=model_hourly)
+
+
+def build_surfaces_days(days: list[dt.date], model_hourly=None) -> dict[str, int]:
+    """Surfaces of consecutive local ``days`` in one pass (the backfill's unit); row counts.
+
+    Daily statistics are computed in the procedure's time base (register ``day_time_base``)
+    and in the EU statistics' (``eu_day_time_base``, UTC as Geod'air, methods.md §1.1), each
+    row carrying its ``time_base``. Writes, per day, the ``surface_daily``, ``station_daily``
+    and ``surface_validation`` lake partitions and the hourly surface file
+    (:mod:`spse.pipeline.surfacestore`).
+    """
+    from spse.core import register
+    from spse.methods import surfaces
+    from spse.pipeline import surfacestore
+
+    days = sorted(days)
+    air = lake.read_days(AIR_DATASET, [days[0] - dt.timedelta(days=1), *days, days[-1] + dt.timedelta(days=1)])
+    if air.empty:
+        raise MissingObservations(f"no {AIR_DATASET} partition for {days[0]}..{days[-1]} or the day before: "
+                                  "ingest lcsqa_e2 first")
+    params = register.parameters()
+    procedure, eu = params.text("day_time_base"), params.text("eu_day_time_base")
     stations = lake.read_latest("air_stations") if lake.latest_partition("air_stations") else None
-    tables = surfaces.build_surfaces(day, air, stations, lake.read_latest("grid_cells"), model_hourly=model_hourly,
-                                     params=register.parameters())
-    for name, frame in tables.items():
-        lake.write_partition(name, lake.date_partition(day), frame)
-    return {name: len(frame) for name, frame in tables.items()}
+    tables = surfaces.build_surfaces_days(days, air, stations, lake.read_latest("grid_cells"), params=params,
+                                          time_bases=tuple(dict.fromkeys((procedure, eu))),
+                                          model_hourly=model_hourly)
+    hourly = surfacestore.split_days(tables.pop("surface_hourly"), days, procedure)
+    counts = {name: 0 for name in tables} | {"surface_hourly_cells_hours": 0}
+    by_day = {name: dict(iter(frame.groupby("date", sort=False))) for name, frame in tables.items()}
+    for day in days:
+        for name, frame in tables.items():
+            part = by_day[name].get(day, frame.iloc[:0])
+            lake.write_partition(name, lake.date_partition(day), part.reset_index(drop=True))
+            counts[name] += len(part)
+        surfacestore.write_day(day, hourly[day])
+        counts["surface_hourly_cells_hours"] += int(hourly[day]["value"].notnull().sum())
+    return counts
 
 
 def build_noise(day: dt.date) -> dict[str, int]:
     """Daily Ld, Le, Ln, Lden at the noise stations for ``day``."""
+    from spse.core import register
     from spse.methods import noise
 
     hourly = lake.read_days("noise_hourly", [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
     if hourly.empty:
         log.warning("no noise_hourly data around %s", day)
         return {"noise_station_daily": 0}
-    frame = noise.noise_daily(hourly, day)
+    frame = noise.noise_daily(hourly, day, noise.NoiseRules.from_params(register.parameters()))
     lake.write_partition("noise_station_daily", lake.date_partition(day), frame)
     return {"noise_station_daily": len(frame)}
 
@@ -194,12 +224,12 @@ def build_forecast(day: dt.date) -> dict[str, int]:
     Reads the ``cams_europe_forecast`` runs that ``ensure_inputs`` landed (base times
     ``day - 1`` and ``day``, 00 UTC); without any run in the lake nothing is written.
     """
-    from spse.methods import forecast
+    from spse.pipeline import forecast_step
 
     if not lake.partitions("forecast_cams"):
         log.info("no CAMS forecast run in the lake (source cams_europe_forecast): skipped")
         return {}
-    tables = forecast.build_forecast(day + dt.timedelta(days=1))
+    tables = forecast_step.build_forecast(day + dt.timedelta(days=1))
     return {name: len(frame) for name, frame in tables.items()}
 
 
@@ -237,7 +267,7 @@ def render_bulletin(day: dt.date) -> str:
 
 
 def notify_alerts(day: dt.date) -> dict:
-    """Send the day's new or changed notifications to the webhook, if one is configured."""
+    """Send the day's new or changed notifications to the webhook and the subscribers, when configured."""
     from spse.pipeline import notify
 
     return notify.deliver(day)

@@ -70,7 +70,7 @@ def status(source: Source, now: dt.datetime, day: dt.date | None = None) -> dict
            "quality": record["outcome"] if record else None}
     if latest is None:
         return row
-    row["rows"] = len(lake.read_partition(source.dataset, latest))
+    row["rows"] = lake.count_rows(source.dataset, latest)
     provenance = lake.partition_path(source.dataset, latest).with_name("provenance.json")
     if provenance.exists():
         fetched = json.loads(provenance.read_text()).get("ingested_at_utc")

@@ -16,7 +16,7 @@ from spse.core.errors import FeedError, RefusedInput, SchemaError
 from spse.core.fetch import FetchPolicy, redact_url
 from spse.pipeline import qualitylog
 from spse.sources import _gate as gate
-from spse.sources.base import ParseResult, Source
+from spse.sources.base import ParseResult, Partition, Source
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +79,16 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
     file of it parsed and the gate let it through.
     """
     base = source_base_url(source.name)
-    partition = source.partition_for(day)
+    target = source.partition(day)
+    partition = target.label
     fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     policy = FetchPolicy(headers=source.auth_headers(base), max_bytes=source.max_bytes,
                          deadline_s=source.fetch_deadline_s)
-    previous = _LandedMeta(source.name, partition)
+    previous = _LandedMeta(source, day)
     parsed: dict[str, ParseResult] = {}
     files = []
     for relative, got in source.fetch_files(base, day, policy, previous):
+        folder = source.raw_folder(relative, day)
         meta = {"source": source.name, "url": redact_url(got.url), "fetched_at_utc": fetched_at,
                 "http_status": got.status, "etag": got.headers.get("ETag"),
                 "last_modified": got.headers.get("Last-Modified")}
@@ -97,10 +99,11 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
                         not_modified=True)
         else:
             content = got.content
-        lake.land_raw(source.name, partition, relative, content, meta)
+        lake.land_raw(source.name, folder, relative, content, meta)
         _refuse_html(source, relative, content)
-        parsed[relative] = source.parse(content, relative)
-        files.append(lake.latest_raw_meta(source.name, partition, relative))
+        result = source.parse(content, relative, target)
+        parsed[relative] = _rows_of(source, target, result) if folder != partition else result
+        files.append(lake.latest_raw_meta(source.name, folder, relative))
     result = source.combine(parsed)
     source.check(result.frame, ",".join(parsed))
     verdict = gate.inspect(source, day, result, list(parsed), now=dt.datetime.fromisoformat(fetched_at))
@@ -118,19 +121,28 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
     return report
 
 
+def _rows_of(source: Source, target: Partition, result: ParseResult) -> ParseResult:
+    """Keep the rows of a file covering many days (:meth:`Source.covers`) that fall in ``target``'s window."""
+    frame = result.frame
+    if frame.empty or target.window is None:
+        return result
+    return ParseResult(frame[target.holds(frame[source.time_column])].reset_index(drop=True), result.rejects)
+
+
 class _LandedMeta(dict):
     """Relative name → metadata of its last landed version, looked up on first use.
 
-    Sources whose file list is known only while fetching (multi-step APIs) get
-    conditional requests too.
+    Looked up in the file's raw folder (:meth:`Source.raw_folder`: the partition, or the
+    period of a file covering many days). Sources whose file list is known only while
+    fetching (multi-step APIs) get conditional requests too.
     """
 
-    def __init__(self, source: str, partition: str) -> None:
+    def __init__(self, source: Source, day: dt.date | None) -> None:
         super().__init__()
-        self.source, self.partition = source, partition
+        self.source, self.day = source, day
 
     def __missing__(self, relative: str) -> dict | None:
-        self[relative] = lake.latest_raw_meta(self.source, self.partition, relative)
+        self[relative] = lake.latest_raw_meta(self.source.name, self.source.raw_folder(relative, self.day), relative)
         return self[relative]
 
     def get(self, relative: str, default=None):

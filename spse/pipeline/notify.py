@@ -1,6 +1,9 @@
-"""Deliver the day's outbox notifications to a webhook; tell the operators of a failed or late run.
+"""Deliver the day's outbox notifications to a webhook and to subscribers; tell the operators of a failed or late run.
 
-Each alert version is delivered once.
+Each alert version is delivered once per destination. Subscribers (e-mail by SMTP or their own
+webhook, filtered by zone, facility, pollutant and level) are served by
+:mod:`spse.pipeline.dispatch`; ``docs/notifications.md`` describes the subscriptions file and
+the SMTP settings.
 
 The outbox (``spse.pipeline.alerts.outbox``) holds one JSON file per alert of the day. When
 ``SPSE_ALERT_WEBHOOK_URL`` is set (:func:`spse.core.config.alert_webhook_url`), each file is POSTed
@@ -27,6 +30,7 @@ import logging
 from spse.core import config, lake
 from spse.core.config import settings
 from spse.core.fetch import FetchPolicy, fetch
+from spse.pipeline.subscriptions import SubscriptionError
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +55,53 @@ def _headers() -> dict[str, str]:
     return headers
 
 
-def deliver(day: dt.date) -> dict[str, int | str]:
-    """POST the day's new or changed notifications; return counts (sent, already delivered).
+class NotificationError(RuntimeError):
+    """The SMTP server of the alert e-mails could not be used; what was sent is in the ledger."""
 
-    Under the writer lock (:mod:`spse.pipeline.locking`): the delivery ledger is read, posted from and
-    rewritten by one run at a time, so two runs of a day never post the same alert twice.
+
+def deliver(day: dt.date) -> dict:
+    """Send the day's new or changed notifications to the webhook and the subscribers; return counts.
+
+    The global webhook (``SPSE_ALERT_WEBHOOK_URL``) gets every alert: ``webhook``, ``sent``,
+    ``already_delivered``. When the subscriptions file exists
+    (:func:`spse.core.config.subscriptions_file`), ``subscriptions`` holds what
+    :func:`spse.pipeline.dispatch.deliver_to_subscribers` did (sent, already sent, failed with
+    reasons, rejected entries). Under the writer lock (:mod:`spse.pipeline.locking`): the delivery
+    ledgers are read, sent from and rewritten by one run at a time, so two runs of a day never
+    send the same alert twice.
+
+    Raises
+    ------
+    spse.core.errors.FetchError
+        The global webhook refused an alert (after the subscribers were served).
+    NotificationError
+        The SMTP server could not be used (unreachable, login refused); a re-run sends what is left.
+    spse.pipeline.subscriptions.SubscriptionError
+        The subscriptions file is not YAML or has no ``subscribers`` list (the webhook is served first).
     """
-    from spse.pipeline import locking
+    from spse.pipeline import dispatch, locking
 
     url = config.alert_webhook_url()
-    if not url:
-        return {"webhook": "not configured", "sent": 0, "already_delivered": 0}
+    subscribed = config.subscriptions_file().is_file()
+    result: dict = {"webhook": "not configured", "sent": 0, "already_delivered": 0}
+    if not url and not subscribed:
+        return result
+    unreadable = None
     with locking.writer_lock(f"notify_alerts {day}"):
-        return _deliver(day, url)
+        if subscribed:
+            try:
+                result["subscriptions"] = dispatch.deliver_to_subscribers(day)
+            except SubscriptionError as exc:  # the webhook is still served, then this is raised
+                unreadable = exc
+        if url:
+            result.update(_deliver(day, url))
+    if unreadable is not None:
+        raise unreadable
+    error = result.get("subscriptions", {}).get("error")
+    if error:
+        raise NotificationError(f"alert e-mails of {day} not all sent: {error}; "
+                                f"see {dispatch.ledger_path(day)}")
+    return result
 
 
 def _deliver(day: dt.date, url: str) -> dict[str, int | str]:

@@ -13,12 +13,15 @@ manual runs in Airflow 3). The daily job reports on the local day before that in
 (:func:`spse.pipeline.daily.target_day`): the run of 2026-01-16 06:00 Europe/Paris reports on
 2026-01-15. An ingest run fetches the local day of its reference instant.
 
-Parsing: the DAG files do not import ``spse.sources`` (each source module imports pandas
-and numpy at top level, about 1.5 s per parse, repeated by the DAG processor every
-30 s). :func:`source_specs` reads the five scheduling attributes, ``optional`` and the
-docstring of each source module from its syntax tree instead; a source whose attributes
-are not plain literals is imported as a fallback. ``tests/dags`` checks it against
-:func:`spse.sources.discover`.
+Parsing: the DAG files do not import the source modules (each imports pandas and numpy
+at top level, about 1.5 s per parse, repeated by the DAG processor every 30 s). The
+sources and their scheduling attributes come from the one registry
+``spse/sources/registry.toml`` (:mod:`spse.sources.registry`), which
+:func:`spse.sources.discover` reads too; the ingest DAG's documentation is the source
+module's docstring, read from its syntax tree. ``spse_daily``'s asset trigger waits on the
+sources this deployment runs (:func:`spse.sources.registry.running`). A source added or
+changed shows in ``airflow dags list`` once the DAG processor has parsed the folder again
+(``airflow dags reserialize`` forces it).
 
 Concurrency: one writer at a time. Ingest DAGs write only Parquet partitions of the lake (atomic
 rename, one partition per source and day), never the warehouse. In ``spse_daily`` the writing
@@ -51,11 +54,9 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import functools
-import importlib
 import inspect
 import logging
 import operator
-import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,6 +75,7 @@ from airflow.sdk import (
 
 from spse.pipeline import steps
 from spse.pipeline.steps import RunSummary, Step, last_steps
+from spse.sources import registry
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -122,8 +124,8 @@ SOURCES_DIR = Path(__file__).resolve().parents[1] / "sources"
 class SourceSpec:
     """What a DAG needs to know about a source.
 
-    The scheduling attributes of :class:`spse.sources.base.Source`, and ``doc``, its module
-    docstring (the ingest DAG's ``doc_md``).
+    The scheduling attributes of :class:`spse.sources.base.Source` (its registry entry), and
+    ``doc``, its module docstring (the ingest DAG's ``doc_md``).
     """
 
     name: str
@@ -133,6 +135,7 @@ class SourceSpec:
     schedule: str
     doc: str
     optional: bool = False
+    replaces: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, source: Any) -> SourceSpec:
@@ -140,108 +143,34 @@ class SourceSpec:
         module = inspect.getmodule(type(source))
         doc = module.__doc__ if module is not None and module.__doc__ else ""
         return cls(*(getattr(source, f) for f in SPEC_FIELDS), doc=inspect.cleandoc(doc),
-                   optional=bool(source.optional))
+                   optional=bool(source.optional), replaces=tuple(source.replaces))
 
-    def runs(self) -> bool:
-        """Tell whether this deployment runs the source.
+    @classmethod
+    def of_entry(cls, entry: registry.Entry) -> SourceSpec:
+        """Read the spec of a registry entry, the doc from its module's syntax tree (not imported)."""
+        path = SOURCES_DIR / f"{entry.name}.py"
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"), filename=str(path))) or ""
+        return cls(*(getattr(entry, f) for f in SPEC_FIELDS), doc=doc, optional=entry.optional,
+                   replaces=entry.replaces)
 
-        True when the source is not optional or its ``SPSE_<NAME>_URL`` is set (as
-        :func:`spse.sources.active`, without importing the source module).
-        """
-        from spse.core.config import is_demo
-
-        return not (self.optional and is_demo(self.name))
-
-
-class _NotStatic(Exception):
-    """The module's ``SOURCE`` cannot be read from its syntax tree alone."""
+    def entry(self) -> registry.Entry:
+        """The registry entry this spec was read from."""
+        return registry.Entry(*(getattr(self, f) for f in SPEC_FIELDS), optional=self.optional,
+                              replaces=self.replaces)
 
 
 def source_specs() -> list[SourceSpec]:
-    """Read every registered source's spec, without importing it when its attributes are literals.
+    """Read every registered source's spec from ``spse/sources/registry.toml``, sorted by name.
 
-    Same modules and order as :func:`spse.sources.discover`.
+    Same sources and order as :func:`spse.sources.discover`, without importing them.
     """
-    specs = []
-    for info in pkgutil.iter_modules([str(SOURCES_DIR)]):
-        if info.name.startswith("_") or info.name == "base":
-            continue
-        try:
-            if info.ispkg:
-                raise _NotStatic(info.name)
-            spec = _static_spec(SOURCES_DIR / f"{info.name}.py")
-        except _NotStatic:
-            spec = _imported_spec(info.name)
-        if spec is not None:
-            specs.append(spec)
-    return sorted(specs, key=lambda s: s.name)
+    return [SourceSpec.of_entry(e) for e in registry.entries()]
 
 
-def _assignment(stmt: ast.stmt) -> tuple[str | None, ast.expr | None]:
-    """``(name, value)`` of a plain or annotated assignment to one name, else ``(None, None)``."""
-    if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
-        return stmt.targets[0].id, stmt.value
-    if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-        return stmt.target.id, stmt.value
-    return None, None
-
-
-def _static_spec(path: Path) -> SourceSpec | None:
-    """Read the spec from the module's syntax tree; ``None`` when the module assigns no ``SOURCE``.
-
-    ``SOURCE = SomeClass()`` with the five attributes as string literals in ``SomeClass`` or
-    in its bases defined in the same module; anything else raises :class:`_NotStatic`.
-    ``optional`` is a bool literal in that lineage or in a base imported from another
-    module of ``spse.sources`` (parsed in turn); ``False`` (the default of
-    :class:`spse.sources.base.Source`) when no class of the lineage sets it.
-    """
-    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-    calls = [value for name, value in map(_assignment, tree.body) if name == "SOURCE"]
-    if not calls:
-        return None
-    call = calls[-1]
-    if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
-        raise _NotStatic(path.name)
-    fields: dict[str, Any] = {}
-    lineage = [(tree, call.func.id)]
-    while lineage and len(fields) < len(SPEC_FIELDS) + 1:
-        module, class_name = lineage.pop(0)
-        node, module = _find_class(module, class_name)
-        if node is None:
-            continue
-        for name, value in map(_assignment, node.body):
-            if name in fields or name not in (*SPEC_FIELDS, "optional"):
-                continue
-            kind = bool if name == "optional" else str
-            if not (isinstance(value, ast.Constant) and isinstance(value.value, kind)):
-                raise _NotStatic(f"{path.name}: {node.name}.{name}")
-            fields[name] = value.value
-        lineage.extend((module, base.id) for base in node.bases if isinstance(base, ast.Name))
-    if not set(SPEC_FIELDS) <= set(fields):
-        raise _NotStatic(path.name)
-    return SourceSpec(**fields, doc=ast.get_docstring(tree) or "")
-
-
-def _find_class(tree: ast.Module, name: str) -> tuple[ast.ClassDef | None, ast.Module]:
-    """Find the class ``name`` defined in ``tree``, or imported there from a sibling source module."""
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == name:
-            return node, tree
-    for node in tree.body:
-        if (isinstance(node, ast.ImportFrom) and (node.module or "").startswith("spse.sources.")
-                and node.module != "spse.sources.base" and any(alias.name == name for alias in node.names)):
-            sibling = SOURCES_DIR / f"{node.module.removeprefix('spse.sources.')}.py"
-            if sibling.is_file():
-                return _find_class(ast.parse(sibling.read_text(encoding="utf-8"), filename=str(sibling)), name)
-    return None, tree
-
-
-def _imported_spec(module_name: str) -> SourceSpec | None:
-    from spse.sources.base import Source
-
-    log.info("reading source module %s by import: its scheduling attributes are not literals", module_name)
-    source = getattr(importlib.import_module(f"spse.sources.{module_name}"), "SOURCE", None)
-    return SourceSpec.of(source) if isinstance(source, Source) else None
+def running_specs(specs: list[SourceSpec]) -> list[SourceSpec]:
+    """The specs of the sources this deployment runs (:func:`spse.sources.registry.running`)."""
+    names = {e.name for e in registry.running([s.entry() for s in specs])}
+    return [s for s in specs if s.name in names]
 
 
 def lake_asset(dataset: str) -> Asset:
@@ -332,19 +261,21 @@ def build_ingest_dag(source: SourceSpec) -> DAG:
     return ingest_dag()
 
 
-def _daily_schedule(daily_sources: list[SourceSpec]) -> CronTriggerTimetable | AssetOrTimeSchedule:
+def _daily_schedule(specs: list[SourceSpec]) -> CronTriggerTimetable | AssetOrTimeSchedule:
     """Schedule ``spse_daily`` at 06:00 Europe/Paris, and when every daily input has been updated.
 
-    The asset condition is the lake dataset of every daily source that runs.
+    The asset condition is the lake dataset of every daily source of ``specs`` that runs
+    (:func:`running_specs`).
 
     All inputs (``&``), not any: ``lcsqa_e2`` lands every hour, and a run per hourly E2
     update would recompute the same day all day long. When the late rewrites of every
     daily feed have landed, the day is recomputed with them. Optional sources not
-    configured (:meth:`SourceSpec.runs`) are never updated, so they are left out: waiting
-    on them would keep the asset trigger from ever firing.
+    configured, and sources replaced by a configured stand-in, are never updated, so they
+    are left out: waiting on them would keep the asset trigger from ever firing.
     """
     timetable = CronTriggerTimetable(DAILY_CRON, timezone=TIMEZONE)
-    assets = [lake_asset(s.dataset) for s in daily_sources if s.runs()]
+    datasets = dict.fromkeys(s.dataset for s in running_specs(specs) if s.cadence == "daily")
+    assets = [lake_asset(d) for d in datasets]
     if not assets:
         return timetable
     return AssetOrTimeSchedule(timetable=timetable, assets=functools.reduce(operator.and_, assets))
@@ -477,12 +408,11 @@ def build_daily_dag() -> DAG:
     Each task waits for the steps of its ``after``; ``summary`` waits for the steps no
     other step waits for.
     """
-    daily_sources = [s for s in source_specs() if s.cadence == "daily"]
     daily = steps.daily_steps()
 
     @dag(
         dag_id=DAILY_DAG_ID,
-        schedule=_daily_schedule(daily_sources),
+        schedule=_daily_schedule(source_specs()),
         start_date=START_DATE,
         catchup=False,
         max_active_runs=1,
@@ -559,3 +489,57 @@ def build_watch_dag() -> DAG:
         check_published()
 
     return spse_daily_watch()
+
+
+BACKFILL_DAG_ID = "spse_backfill"
+BACKFILL_TIMEOUT = dt.timedelta(hours=3)
+BACKFILL_DOC = """
+### spse_backfill: many past days in bulk
+
+Triggered by hand with `first_date` and `last_date` (local days, Europe/Paris, both included)
+and `force` (rebuild days already built). One task runs `spse.pipeline.backfill.backfill`: the
+sources of every day, the surfaces of a month of hours in one interpolation, the alerts day
+after day in order, then one warehouse build and one publish. It runs in the one-slot pool
+`spse_writer` and takes the writer lock, so a `spse_daily` run waits for it rather than
+interleaving with it. Days already built are skipped: a failed backfill is resumed by
+triggering it again. `spse backfill --from D1 --to D2` does the same without Airflow.
+"""
+
+
+def build_backfill_dag() -> DAG:
+    """``spse_backfill``: the bulk backfill of a range of days, triggered by hand (:data:`BACKFILL_DOC`)."""
+
+    @dag(
+        dag_id=BACKFILL_DAG_ID,
+        schedule=None,
+        start_date=START_DATE,
+        catchup=False,
+        max_active_runs=1,
+        default_args={"owner": OWNER, "retries": 2, "retry_delay": dt.timedelta(minutes=5)},
+        tags=["spse", "backfill"],
+        doc_md=BACKFILL_DOC,
+        params={"first_date": Param(None, type="string", pattern=DATE_PATTERN, title="First day",
+                                    description="First local day (Europe/Paris, YYYY-MM-DD)"),
+                "last_date": Param(None, type="string", pattern=DATE_PATTERN, title="Last day",
+                                   description="Last local day, included"),
+                "force": Param(False, type="boolean", title="Rebuild days already built")},
+    )
+    def spse_backfill() -> None:
+        @task(task_id="backfill", pool=WRITER_POOL, execution_timeout=BACKFILL_TIMEOUT)
+        def backfill() -> dict[str, Any]:
+            from spse.pipeline import backfill as bulk
+
+            params = get_current_context()["params"]
+            report = bulk.backfill(dt.date.fromisoformat(params["first_date"]),
+                                   dt.date.fromisoformat(params["last_date"]), force=bool(params["force"]),
+                                   progress=False)
+            if report.missing:
+                log.warning("spse_backfill: days without air observations: %s",
+                            ", ".join(f"{d}: {why}" for d, why in sorted(report.missing.items())))
+            return {"built": len(report.built), "skipped": len(report.skipped),
+                    "missing": [d.isoformat() for d in sorted(report.missing)], "alerts": report.alerts,
+                    "warehouse": report.warehouse, "seconds": report.seconds}
+
+        backfill()
+
+    return spse_backfill()

@@ -43,7 +43,7 @@ class RunSummary:
     bulletin : str
         Path of the day's HTML bulletin.
     notifications : dict
-        Webhook delivery counts (:func:`spse.pipeline.notify.deliver`).
+        Webhook and subscriber delivery counts (:func:`spse.pipeline.notify.deliver`).
     """
 
     day: dt.date
@@ -122,6 +122,12 @@ DAILY_STEPS: tuple[Step, ...] = (
     Step("build_surfaces", "spse.pipeline.daily:build_surfaces",
          "Hourly and daily surfaces, station statistics, LOO validation; row counts.",
          after=("build_grid",), timeout=_minutes(30), report="counts"),
+    Step("build_periods", "spse.pipeline.periods:build_periods",
+         "Year, season and month indicators and compliance per cell and station → lake; row counts.",
+         after=("build_surfaces",), timeout=_minutes(30), report="counts"),
+    Step("build_health", "spse.pipeline.health:build_health",
+         "Deaths attributable to PM2.5 and NO2 per arrondissement and year, noise effect per band → lake; row counts.",
+         after=("build_periods",), timeout=_minutes(15), report="counts"),
     Step("build_noise", "spse.pipeline.daily:build_noise",
          "Ld, Le, Ln, Lden at the noise stations; row counts.",
          after=("ensure_inputs",), timeout=_minutes(10), report="counts"),
@@ -134,7 +140,7 @@ DAILY_STEPS: tuple[Step, ...] = (
          report="alerts"),
     Step("build_warehouse", "spse.pipeline.daily:build_warehouse",
          "SQL models into a new DuckDB build file of this run; its path.",
-         after=("raise_alerts",), timeout=_minutes(30), writer=True),
+         after=("raise_alerts", "build_periods", "build_health"), timeout=_minutes(30), writer=True),
     Step("publish", "spse.pipeline.daily:publish",
          "Swap the build file in as the published warehouse; its path.",
          after=("build_warehouse",), timeout=_minutes(15), writer=True, uses=("build_warehouse",),
@@ -143,7 +149,7 @@ DAILY_STEPS: tuple[Step, ...] = (
          "The day's HTML bulletin; its path.",
          after=("publish",), timeout=_minutes(10), report="bulletin"),
     Step("notify_alerts", "spse.pipeline.daily:notify_alerts",
-         "POST new or changed notifications to the webhook, when configured; counts.",
+         "Send new or changed notifications to the webhook and the subscribers (e-mail), when configured; counts.",
          after=("render_bulletin",), timeout=_minutes(10), report="notifications"),
 )
 

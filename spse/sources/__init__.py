@@ -1,37 +1,40 @@
-"""Source registry: every module in this package that defines ``SOURCE`` is a feed."""
+"""Sources: the modules listed in ``registry.toml``, each defining ``SOURCE``.
+
+Importing this package imports neither pandas nor a source module (the DAG files read
+:mod:`spse.sources.registry` through it); :func:`discover` imports the listed modules.
+"""
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
+from typing import TYPE_CHECKING
 
-from spse.sources.base import Source
+from spse.sources import registry
+
+if TYPE_CHECKING:
+    from spse.sources.base import Source
 
 
 def discover() -> list[Source]:
-    """All registered sources, sorted by name (a stable order for generated DAGs)."""
+    """Every source of the registry, imported, sorted by name (a stable order for generated DAGs).
+
+    Raises ``TypeError`` when a listed module defines no ``SOURCE``.
+    """
+    from spse.sources.base import Source
+
     found = []
-    for info in pkgutil.iter_modules(__path__):
-        if info.name.startswith("_") or info.name == "base":
-            continue
-        module = importlib.import_module(f"{__name__}.{info.name}")
-        source = getattr(module, "SOURCE", None)
-        if isinstance(source, Source):
-            found.append(source)
-    return sorted(found, key=lambda s: s.name)
+    for entry in registry.entries():
+        source = getattr(importlib.import_module(f"{__name__}.{entry.name}"), "SOURCE", None)
+        if not isinstance(source, Source):
+            raise TypeError(f"spse/sources/{entry.name}.py, listed in registry.toml, defines no SOURCE")
+        found.append(source)
+    return found
 
 
 def active() -> list[Source]:
-    """The sources this deployment runs.
-
-    All of them but optional ones whose location is not set, and but those replaced by a
-    configured stand-in (``Source.replaces``).
-    """
-    from spse.core.config import is_demo
-
-    running = [s for s in discover() if not (s.optional and is_demo(s.name))]
-    replaced = {name for s in running if s.optional for name in s.replaces}
-    return [s for s in running if s.name not in replaced]
+    """The sources this deployment runs (:func:`spse.sources.registry.running`)."""
+    names = {e.name for e in registry.running(registry.entries())}
+    return [s for s in discover() if s.name in names]
 
 
 def get(name: str) -> Source:

@@ -37,7 +37,7 @@ from spse.core.errors import FeedError, SchemaError
 from spse.core.fetch import join_url
 from spse.sources._atmo import ascii_upper, day_of, is_http
 from spse.sources._parsing import RowChecks, load_json
-from spse.sources.base import ParseResult, Source, reject_rows
+from spse.sources.base import ParseResult, Partition, Source, reject_rows
 
 CONN_ID = "airparif"
 UPSTREAM_URL = "https://api.airparif.fr"
@@ -102,7 +102,7 @@ class AirparifIndices(Source):
         except secrets.MissingSecret as exc:
             raise FeedError(self.name, str(exc)) from None
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Long rows (commune × day × pollutant) of one answer in the ``airparif_index_forecast`` schema."""
         doc = load_json(payload, self.name, filename)
         if not isinstance(doc, dict):

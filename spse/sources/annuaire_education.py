@@ -32,6 +32,8 @@ Quarantined rows (`row` = line number, header = 1): wrong field count, invalid U
 bytes, missing or non-numeric coordinates, coordinates outside
 :data:`spse.sources.paris_facilities.PARIS_BBOX`, an école with neither flag set, missing
 UAI, repeated UAI. A non-numeric `nombre_d_eleves` gives NULL pupils, not a rejection.
+`capacity` = `nombre_d_eleves` [pupils] (`capacity_unit` 'pupils'), `postcode` = `code_postal`,
+`arrondissement` = French label of `zone_id`.
 """
 
 from __future__ import annotations
@@ -56,8 +58,8 @@ from spse.sources._parsing import (
     reject_non_data,
     resolve_columns,
 )
-from spse.sources.base import ParseResult, Source
-from spse.sources.paris_facilities import PARIS_BBOX
+from spse.sources.base import ParseResult, Partition, Source
+from spse.sources.paris_facilities import PARIS_BBOX, arrondissement_label, capacity_of
 
 DATASET_ID = "fr-en-annuaire-education"
 HTTP_QUERY = "delimiter=%3B&where=code_departement%3D%22075%22"
@@ -126,6 +128,13 @@ class AnnuaireEducation(Source):
         "public_private": Column("VARCHAR", "", "'public' or 'private' (statut_public_prive)"),
         "pupils": Column("INTEGER", "pupils", "Pupils enrolled in the whole establishment (nombre_d_eleves); "
                          "an école primaire's count is repeated on both of its rows"),
+        "postcode": Column("VARCHAR", "", "Postcode (code_postal)"),
+        "arrondissement": Column("VARCHAR", "", "French label of zone_id, e.g. '18e arrondissement'"),
+        "capacity": Column("INTEGER", "capacity_unit", "Capacity: pupils enrolled (nombre_d_eleves, the whole "
+                           "establishment, repeated on both rows of an école primaire); NULL when not a whole "
+                           "number"),
+        "capacity_unit": Column("VARCHAR", "", "'pupils'; NULL when capacity is NULL"),
+        "source": Column("VARCHAR", "", "Source that listed the facility: 'annuaire_education'", nullable=False),
     }
     primary_key = ("facility_id",)
 
@@ -138,7 +147,7 @@ class AnnuaireEducation(Source):
         url = super().url_for(base, relative)
         return f"{url}?{HTTP_QUERY}" if urlparse(url).scheme in ("http", "https") else url
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Open Paris schools in the ``facilities_education`` schema (lon/lat ° WGS84)."""
         reject_non_data(payload, self.name, filename, "CSV")
         text = payload.decode("utf-8-sig", errors="replace")
@@ -186,12 +195,15 @@ class AnnuaireEducation(Source):
             "uai": get["uai"], "name": blank_to_null(get["name"]), "address": blank_to_null(address),
             "zone_id": zone, "lon": lon, "lat": lat, "dataset_id": DATASET_ID, "school_year": None,
             "public_private": status, "pupils": pupils.where(pupils % 1 == 0).astype("Int64"),
+            "postcode": blank_to_null(get["postcode"]), "arrondissement": arrondissement_label(zone),
+            "source": self.name,
         })
         parts = [base.loc[good & school & maternelle].assign(category="ecole_maternelle"),
                  base.loc[good & school & elementaire].assign(category="ecole_elementaire"),
                  base.loc[good & ~school].assign(category=other[good & ~school])]
         out = pd.concat(parts).sort_index(kind="stable")
         out["facility_id"] = "uai:" + out["uai"] + ":" + out["category"]
+        out["capacity"], out["capacity_unit"] = capacity_of(out["pupils"], out["category"])
         rejects = checks.rejects(self.name, filename, table.lines, table.raw)
         if not len(out):
             out = self.empty_frame()

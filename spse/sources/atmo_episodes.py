@@ -36,7 +36,7 @@ import pandas as pd
 from spse.core.columns import Column
 from spse.sources._atmo import AtmoDataSource, ascii_upper, pad_code, read_atmo_csv, record_dates
 from spse.sources._parsing import RowChecks, blank_to_null, numbers
-from spse.sources.base import ParseResult
+from spse.sources.base import ParseResult, Partition
 
 POLLUTANT_CODES = {1: "SO2", 5: "PM10", 7: "O3", 8: "NO2"}
 # (wording fragment, level), first match wins.
@@ -75,7 +75,7 @@ class AtmoEpisodes(AtmoDataSource):
     }
     primary_key = ("zone_code", "pollutant", "date", "published_date")
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Rows of one `episodes/3jours` CSV export in the ``episode_status`` schema (local days)."""
         table, col = read_atmo_csv(payload, self.name, filename, WANTED)
         f = table.frame

@@ -33,7 +33,7 @@ import pandas as pd
 from spse.core.columns import Column
 from spse.sources._atmo import AtmoDataSource, pad_code, read_atmo_csv, record_dates
 from spse.sources._parsing import RowChecks, blank_to_null, numbers
-from spse.sources.base import ParseResult
+from spse.sources.base import ParseResult, Partition
 
 # 0 absent, 1-6 the six classes, 7 or 8 "événement" (which one is unconfirmed).
 INDEX_CODES = tuple(range(9))
@@ -82,7 +82,7 @@ class AtmoIndices(AtmoDataSource):
     }
     primary_key = ("zone_code", "zone_type", "date", "published_date")
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Rows of one `indices/atmo` CSV export in the ``atmo_index_daily`` schema (local days)."""
         table, col = read_atmo_csv(payload, self.name, filename, WANTED)
         f = table.frame

@@ -1,9 +1,13 @@
 """The contract every source implements, and the checks run on what it returns.
 
 A source is one module in ``spse/sources/`` that defines a subclass of :class:`Source`
-and a module-level ``SOURCE`` instance. Its ``parse`` is pure (bytes in, frames out) so
-it is tested offline on recorded samples; fetching, landing, quarantine and lake writes
-are shared (``spse.pipeline.ingest``).
+and a module-level ``SOURCE`` instance, with its entry in ``spse/sources/registry.toml``.
+Its ``parse`` is pure (bytes and the :class:`Partition` it builds in, frames out) so it is
+tested offline on recorded samples; fetching, landing, quarantine and lake writes are
+shared (``spse.pipeline.ingest``). An upstream file may cover many days (a yearly or
+monthly export, :meth:`Source.covers`): it is landed once per upstream version and each
+day's partition keeps its own rows. Code lists that map upstream codes to ours
+(crosswalks) live beside the sources, :func:`read_crosswalk`.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 import pandas as pd
@@ -22,6 +27,9 @@ from spse.core.lake import QUARANTINE_COLUMNS
 
 if TYPE_CHECKING:
     from spse.core.fetch import Fetched, FetchPolicy
+
+CROSSWALKS = Path(__file__).parent / "crosswalks"
+
 
 @dataclass(frozen=True)
 class Measure:
@@ -47,6 +55,28 @@ class ParseResult:
 
     frame: pd.DataFrame
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUARANTINE_COLUMNS))
+
+
+@dataclass(frozen=True)
+class Partition:
+    """The lake partition a parse builds.
+
+    ``label`` is ``date=YYYY-MM-DD`` or ``vintage=<label>``; ``day`` the day it stands for
+    (the file convention's day; ``None`` for reference data ingested without a day);
+    ``window`` the UTC instants ``[start, end)`` its rows must fall in
+    (:meth:`Source.day_window`), ``None`` when any instant goes.
+    """
+
+    label: str
+    day: dt.date | None
+    window: tuple[pd.Timestamp, pd.Timestamp] | None = None
+
+    def holds(self, instants: pd.Series) -> pd.Series:
+        """Tell, row by row, whether tz-aware UTC ``instants`` fall in ``window`` (all True without one)."""
+        if self.window is None:
+            return pd.Series(True, index=instants.index)
+        start, end = self.window
+        return (instants >= start) & (instants < end)
 
 
 def reject_rows(source: str, file: str, rows: list[int], reasons: list[str], raw: list[str]) -> pd.DataFrame:
@@ -80,6 +110,9 @@ class Source:
     # Daily sources: the run of a day also needs the partition of the day before (a local day
     # spans two UTC days); False when only the latest partition counts (forecast runs).
     uses_previous_day: ClassVar[bool] = True
+    # Daily sources: fetched for every past day by ``spse backfill``; False for forecast runs,
+    # which serve only the days after their run.
+    backfilled: ClassVar[bool] = True
     # Age of the last successful fetch [h] past which the daily run fetches the source again
     # and freshness calls it stale; None: spse.freshness.DEFAULT_MAX_AGE_HOURS by cadence.
     # Reference sources set it from their upstream's update rhythm (their ingest schedule).
@@ -113,6 +146,27 @@ class Source:
         """Paths, relative to the source's base URL, of the files for ``day``."""
         raise NotImplementedError
 
+    def covers(self, relative: str, day: dt.date | None) -> str | None:
+        """Name the period an upstream file spans when it holds more than ``day``'s rows.
+
+        ``None`` (the default): the file belongs to ``day``'s partition alone. A yearly
+        export returns e.g. ``f"year={day:%Y}"``, a monthly one ``f"month={day:%Y-%m}"``:
+        the file is then landed once per upstream version under
+        ``raw/<source>/<period>/`` and reused by every day of the period (conditional GET,
+        then the SHA-256 of its bytes), and each day's partition keeps only the rows that
+        fall in its window (:meth:`Partition.holds`).
+        """
+        return None
+
+    def raw_folder(self, relative: str, day: dt.date | None) -> str:
+        """The folder of ``raw/<source>/`` where ``relative`` is landed: its period, else the partition."""
+        return self.covers(relative, day) or self.partition_for(day)
+
+    def partition(self, day: dt.date | None) -> Partition:
+        """The :class:`Partition` of ``day`` (reference sources: their vintage) that ``parse`` receives."""
+        window = self.day_window(day) if day is not None and self.cadence == "daily" else None
+        return Partition(self.partition_for(day), day, window)
+
     def url_for(self, base: str, relative: str) -> str:
         """Full URL of one file; override when upstream uses query strings over HTTP."""
         from spse.core.fetch import join_url
@@ -144,11 +198,14 @@ class Source:
         """Headers for this run's requests; override for APIs that need a login first."""
         return self.request_headers()
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Parse one fetched file into rows of ``columns`` and quarantined rejects (pure, no I/O).
 
-        ``filename`` is the file's path relative to the base URL, named in errors and rejects.
-        Raises :class:`SchemaError` when the file is not in the documented format.
+        ``filename`` is the file's path relative to the base URL, named in errors and rejects;
+        ``partition`` the partition being built (its day and UTC window): a file covering
+        many days (:meth:`covers`) may skip the other days' rows early, the ingest keeps
+        only the rows in ``partition.window`` anyway. Raises :class:`SchemaError` when the
+        file is not in the documented format.
         """
         raise NotImplementedError
 
@@ -176,10 +233,12 @@ class Source:
             if series.isna().all() and len(series):
                 if not col.nullable:
                     raise SchemaError(self.name, f"column {name} is empty", file=filename)
-                continue
+                if pd.api.types.is_object_dtype(series):
+                    raise SchemaError(self.name, f"column {name} is all empty: Parquet type null, expected "
+                                      f"{col.type}; {_dtype_fix(col.type)}", file=filename)
             if len(series) and not TYPE_CHECKS[col.type](series):
-                raise SchemaError(self.name, f"column {name} has dtype {series.dtype}, expected {col.type}",
-                                  file=filename)
+                raise SchemaError(self.name, f"column {name} has dtype {series.dtype}, expected {col.type}; "
+                                  f"{_dtype_fix(col.type)}", file=filename)
             if not col.nullable and series.isna().any():
                 row = int(series.isna().to_numpy().nonzero()[0][0])
                 raise SchemaError(self.name, f"column {name} has nulls", file=filename, row=row)
@@ -192,6 +251,35 @@ class Source:
     def empty_frame(self) -> pd.DataFrame:
         """A frame with no row and the columns and pandas dtypes of ``columns``."""
         return pd.DataFrame({name: pd.Series(dtype=EMPTY_DTYPES[c.type]) for name, c in self.columns.items()})
+
+
+# How parse gives a column of each type its dtype (named in check's messages).
+_DTYPE_FIXES = {
+    "VARCHAR": "pd.Series(values, dtype='string')",
+    "DOUBLE": "pd.to_numeric(values, errors='coerce').astype('float64')",
+    "INTEGER": "pd.Series(values, dtype='int64')",
+    "BIGINT": "pd.Series(values, dtype='int64')",
+    "BOOLEAN": "pd.Series(values, dtype='bool')",
+    "TIMESTAMPTZ": "pd.to_datetime(values, utc=True)",
+    "DATE": "pd.to_datetime(values).dt.date (datetime.date objects)",
+}
+
+
+def _dtype_fix(column_type: str) -> str:
+    return f"give it its dtype in parse, e.g. {_DTYPE_FIXES[column_type]}"
+
+
+def read_crosswalk(source: str, what: str) -> pd.DataFrame:
+    """Read the code list ``spse/sources/crosswalks/<source>_<what>.csv`` (UTF-8, ``,``-separated).
+
+    A crosswalk maps upstream codes (station short codes, category codes) to ours; every
+    column is read as text (``string`` dtype), empty cells as missing. Raises
+    ``FileNotFoundError`` naming the expected path when it is absent.
+    """
+    path = CROSSWALKS / f"{source}_{what}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"crosswalk {what!r} of source {source!r}: add {path}")
+    return pd.read_csv(path, dtype="string", keep_default_na=False, na_values=[""], encoding="utf-8")
 
 
 def utc_day(day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp]:

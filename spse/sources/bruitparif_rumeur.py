@@ -46,7 +46,7 @@ from spse.core.errors import SchemaError
 from spse.core.timebase import DEFAULT_TIME_BASE
 from spse.sources._gate import check_values
 from spse.sources._parsing import RowChecks, as_records, as_text, concat_rejects, conform, load_json, numbers
-from spse.sources.base import Measure, ParseResult, Source, local_day
+from spse.sources.base import Measure, ParseResult, Partition, Source, local_day
 
 DEFAULT_SITES = ["PARIS-PERIPHERIQUE-EST", "PARIS-BD-SOULT", "PARIS-RUE-DE-RIVOLI", "PARIS-QUAI-DE-LA-RAPEE"]
 SITES_ENV = "SPSE_BRUITPARIF_SITES"
@@ -119,7 +119,7 @@ class BruitparifRumeur(Source):
                  "periods": "H", "lang": "fr", "host": HOST}
         return f"{base.rstrip('/')}/PeriodicValues2/json?" + urlencode(query)
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """The site list, or one site-day of hourly values (joined to the sites by :meth:`combine`)."""
         doc = load_json(payload, self.name, filename)
         opendata = doc.get("opendata") if isinstance(doc, dict) else None

@@ -64,7 +64,7 @@ from spse.core.fetch import Fetched, FetchPolicy, fetch, join_url
 from spse.sources._atmo import is_http
 from spse.sources._bounded import check_netcdf, open_zip, read_member
 from spse.sources._parsing import load_json, reject_non_data
-from spse.sources.base import Measure, ParseResult, Source, reject_rows
+from spse.sources.base import Measure, ParseResult, Partition, Source, reject_rows
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,7 @@ class CamsEuropeForecast(Source):
     schedule = "30 10 * * *"
     optional = False
     uses_previous_day = False
+    backfilled = False
     description = ("CAMS European air-quality forecast, ensemble median, 0.1° grid, hourly lead times of the 00 UTC "
                    "run (NO2, O3, PM10, PM2.5, SO2, CO)")
     columns: ClassVar[dict[str, Column]] = {
@@ -264,7 +265,7 @@ class CamsEuropeForecast(Source):
                         if isinstance(entry, list | tuple) and entry]
         return " | ".join(details)[:500] or "the ADS gave no error detail"
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Long rows (grid point × lead time × pollutant) of one NetCDF file or zip of them."""
         reject_non_data(payload, self.name, filename, "NetCDF")
         if payload.startswith(_ZIP_MAGIC):

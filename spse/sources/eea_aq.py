@@ -56,7 +56,7 @@ from spse.sources._atmo import day_of, is_http
 from spse.sources._bounded import check_parquet
 from spse.sources._gate import value_reasons
 from spse.sources._parsing import RowChecks, decode_text, numbers, reject_non_data, resolve_columns
-from spse.sources.base import Measure, ParseResult, Source
+from spse.sources.base import Measure, ParseResult, Partition, Source
 
 UPSTREAM_URL = "https://eeadmz1-downloads-api-appservice.azurewebsites.net"
 URLS_ENDPOINT = "ParquetFile/urls"
@@ -193,7 +193,7 @@ class EeaAq(Source):
             target = url if is_http(base) else join_url(base, relative)
             yield relative, fetch(self.name, target, replace(policy, headers={**policy.headers, **conditional}))
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Hourly rows of one Parquet file in the ``air_hourly_eea`` schema (UTC); the URL list parses to none."""
         if filename.startswith(URLS_FOLDER + "/"):
             parquet_urls(payload, self.name, filename)

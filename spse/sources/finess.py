@@ -50,8 +50,8 @@ from spse.core.columns import Column
 from spse.core.config import source_base_url
 from spse.core.errors import SchemaError
 from spse.sources._parsing import RowChecks, blank_to_null, concat_rejects, conform, decode_text, numbers
-from spse.sources.base import ParseResult, Source, reject_rows
-from spse.sources.paris_facilities import PARIS_BBOX
+from spse.sources.base import ParseResult, Partition, Source, reject_rows
+from spse.sources.paris_facilities import PARIS_BBOX, arrondissement_label
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,14 @@ class Finess(Source):
         "finess_category_code": Column("VARCHAR", "", "FINESS establishment category code (categetab)",
                                        nullable=False),
         "finess_category_label": Column("VARCHAR", "", "FINESS establishment category label (libcategetab)"),
+        "postcode": Column("VARCHAR", "", "Postcode: first 5 digits of ligneacheminement (a CEDEX code such as "
+                           "75571 is kept as written)"),
+        "arrondissement": Column("VARCHAR", "", "French label of zone_id, e.g. '12e arrondissement'"),
+        "capacity": Column("INTEGER", "capacity_unit", "Beds; always NULL: the structureet records carry no "
+                           "capacity (installed beds and places are in FINESS's separate equipment extracts, "
+                           "not read)"),
+        "capacity_unit": Column("VARCHAR", "", "Unit of capacity; always NULL here"),
+        "source": Column("VARCHAR", "", "Source that listed the facility: 'finess'", nullable=False),
     }
     primary_key = ("facility_id",)
 
@@ -152,7 +160,7 @@ class Finess(Source):
             return base
         return super().url_for(base, relative)
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Paris establishments of :data:`CATEGORIES` in the ``facilities_finess`` schema (lon/lat ° WGS84)."""
         if b"\x00" in payload[:65536]:
             raise SchemaError(self.name, "NUL bytes: a binary file, not the FINESS CSV", file=filename)
@@ -226,7 +234,12 @@ class Finess(Source):
             "school_year": None,
             "finess_category_code": kept["categetab"],
             "finess_category_label": blank_to_null(kept["libcategetab"]),
+            "postcode": kept["ligneacheminement"].str.extract(_POSTCODE, expand=False),
+            "capacity": pd.array([pd.NA] * len(kept), dtype="Int64"),
+            "capacity_unit": None,
+            "source": self.name,
         })
+        out["arrondissement"] = arrondissement_label(out["zone_id"])
         checks.duplicated(out, ["facility_id"], "structureet of nofinesset")
         good = out.loc[~checks.bad]
         _warn_on_labels(good)

@@ -41,7 +41,7 @@ from spse.sources._parsing import (
     read_delimited,
     resolve_columns,
 )
-from spse.sources.base import Measure, ParseResult, Source
+from spse.sources.base import Measure, ParseResult, Partition, Source
 
 CELL_SIZE_M = 200
 CELL_ID = r"^CRS3035RES200mN(?P<y>\d+)E(?P<x>\d+)$"
@@ -97,7 +97,7 @@ class InseeFilosofi200m(Source):
         """The extracted CSV of the 2017 vintage, ``Filosofi2017_carreaux_200m_met.csv``."""
         return ["Filosofi2017_carreaux_200m_met.csv"]
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Cells of the file in the ``population`` schema (persons, households; EPSG:3035 metres)."""
         text = decode_text(payload, self.name, filename, "CSV")
         first = text.split("\n", 1)[0]

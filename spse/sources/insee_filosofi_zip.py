@@ -62,7 +62,7 @@ from spse.core.errors import SchemaError
 from spse.sources import insee_filosofi_200m as plain
 from spse.sources._bounded import ZIP_MAGIC, open_member, open_zip, read_member
 from spse.sources._parsing import reject_non_data, resolve_columns
-from spse.sources.base import ParseResult, Source
+from spse.sources.base import ParseResult, Partition, Source
 
 # Extent of Paris (20 arrondissements, Bois de Boulogne and de Vincennes included) in
 # EPSG:3035, (x_min, y_min, x_max, y_max) [m]: the bounds of the opendata.paris.fr
@@ -117,7 +117,7 @@ class InseeFilosofiZip(Source):
         """The configured URL itself when it names the archive, else ``relative`` under it."""
         return base if urlsplit(base).path.lower().endswith(".zip") else super().url_for(base, relative)
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Paris cells of the archive's metropolitan CSV in the ``population`` schema (EPSG:3035 m, persons).
 
         The member is decompressed under :attr:`max_decompressed_bytes` and the register's
@@ -138,7 +138,7 @@ class InseeFilosofiZip(Source):
         if not len(lines):
             raise SchemaError(self.name, f"no Paris cell in {member}: wrong file or wrong bounding box", file=filename)
         text = header + "\n" + "\n".join(lines)
-        result = plain.SOURCE.parse(text.encode("utf-8"), where)
+        result = plain.SOURCE.parse(text.encode("utf-8"), where, partition)
         rejects = result.rejects.copy()
         if len(rejects):
             rejects["row"] = numbers[rejects["row"].to_numpy(dtype=np.int64) - 2]

@@ -43,7 +43,7 @@ import pandas as pd
 from spse.core.columns import Column
 from spse.core.errors import SchemaError
 from spse.sources._parsing import RowChecks, blank_to_null, conform, polygon_problems, read_geojson, to_3035_wkt
-from spse.sources.base import ParseResult, Source
+from spse.sources.base import ParseResult, Partition, Source
 
 log = logging.getLogger(__name__)
 
@@ -166,7 +166,7 @@ class IrisContours(Source):
         url = super().url_for(base, relative)
         return f"{url}?{HTTP_QUERY}" if urlparse(url).scheme in ("http", "https") else url
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Paris IRIS in the ``zones_iris`` schema (area in m², geometry EPSG:3035 WKT)."""
         features = read_geojson(payload, self.name, filename)
         names = property_names(features.properties, FIELDS)

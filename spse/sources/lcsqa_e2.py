@@ -46,7 +46,7 @@ from spse.sources._parsing import (
     numbers,
     read_delimited,
 )
-from spse.sources.base import Measure, ParseResult, Source, utc_day
+from spse.sources.base import Measure, ParseResult, Partition, Source, utc_day
 
 HEADER = ("Date de début", "Date de fin", "Organisme", "code zas", "Zas", "code site", "nom site",
           "type d'implantation", "Polluant", "type d'influence", "discriminant", "Réglementaire",
@@ -124,7 +124,7 @@ class LcsqaE2(Source):
         """``<day> UTC``: a partition holds the hours of the UTC day."""
         return f"{day.isoformat()} UTC"
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Rows of one E2 day file in the ``air_hourly`` schema; timestamps UTC."""
         table = read_delimited(decode_text(payload, self.name, filename, "CSV"), ";", self.name, filename)
         _check_header(table.header, self.name, filename)

@@ -35,7 +35,7 @@ from spse.sources._parsing import (
     read_delimited,
     resolve_columns,
 )
-from spse.sources.base import ParseResult, Source
+from spse.sources.base import ParseResult, Partition, Source
 
 # Metropolitan France and Corsica, with a margin [° WGS84]: (lon_min, lon_max, lat_min, lat_max).
 FRANCE_BOUNDS = (-5.5, 10.0, 41.0, 51.5)
@@ -67,7 +67,7 @@ class LcsqaStations(Source):
         """The station list, ``stations.csv`` (one file per vintage)."""
         return ["stations.csv"]
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Stations of the list in the ``air_stations`` schema (lon/lat in ° WGS84)."""
         table = read_delimited(decode_text(payload, self.name, filename, "CSV"), ",", self.name, filename)
         cols = resolve_columns(table.header, HEADER, tuple(HEADER), self.name, filename)

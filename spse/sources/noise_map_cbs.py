@@ -35,7 +35,7 @@ import pandas as pd
 
 from spse.core.columns import Column
 from spse.sources._parsing import RowChecks, as_text, conform, polygon_problems, read_geojson, to_3035_wkt
-from spse.sources.base import Measure, ParseResult, Source
+from spse.sources.base import Measure, ParseResult, Partition, Source
 
 LAYERS = ("N_BRUIT_ZBRD_INFRA_R_A_LD_S_075", "N_BRUIT_ZBRD_INFRA_R_A_LN_S_075")
 INDICATORS = {"LD": "Lden", "LDEN": "Lden", "LN": "Ln", "LNIGHT": "Ln"}
@@ -100,7 +100,7 @@ class NoiseMapCbs(Source):
         """The two GeoJSON layers, Lden (``LD``) and Lnight (``LN``), of Paris (075)."""
         return [f"{layer}.geojson" for layer in LAYERS]
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Band polygons of one layer in the ``noise_map_bands`` schema (dB(A), EPSG:3035)."""
         features = read_geojson(payload, self.name, filename)
         props = features.properties.reindex(columns=["idzonbruit", "legende", "category", "typesource", "cbstype",

@@ -35,7 +35,7 @@ from spse.sources._parsing import (
     read_geojson,
     to_3035_wkt,
 )
-from spse.sources.base import ParseResult, Source
+from spse.sources.base import ParseResult, Partition, Source
 
 INSEE_CODE = r"^\d{5}$"
 REQUIRED = ("c_arinsee", "l_ar", "l_aroff", "surface")
@@ -65,7 +65,7 @@ class ParisArrondissements(Source):
         """The arrondissement GeoJSON export of Paris open data (one file per vintage)."""
         return ["arrondissements/exports/geojson"]
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Arrondissements in the ``zones`` schema (area in m², geometry EPSG:3035 WKT)."""
         features = read_geojson(payload, self.name, filename)
         props = features.properties

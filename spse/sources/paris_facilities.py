@@ -21,7 +21,15 @@
 * Time base: none (reference data, partition `vintage=current`).
 
 `facility_id` = `Identifiant` when present, else `<category>:<sha1(name|address)[:12]>`;
-`zone_id` = `Code INSEE` (751xx), else derived from the postcode (750xx → 751xx).
+`zone_id` = `Code INSEE` (751xx), else derived from the postcode (750xx → 751xx);
+`postcode` = `Code postal`, else derived from `zone_id` (751dd → 750dd: the school datasets
+have no postcode, and the 16e's second postcode 75116 is then written 75016);
+`arrondissement` = French label of `zone_id` ("1er arrondissement", "19e arrondissement").
+Capacity (:data:`CAPACITY_UNITS`): the school datasets carry none (NULL; the Annuaire de
+l'éducation has the pupils). The other datasets are read for a capacity column
+(:data:`CAPACITY_ALIASES`, **unverified** [M]: feeds.md §h expects "nombre de places" in a
+Paris crèche export, and Hauts-de-Seine's EAJE export has `capacite` [V]); a blank,
+non-integer or negative value gives NULL capacity, not a rejection.
 A facility listed twice in one dataset (same id: real quirk, 9 "Polyvalent" schools
 appear twice in the 2025-2026 maternelles) is kept once; the same id in two datasets is
 quarantined.
@@ -49,10 +57,11 @@ from spse.sources._parsing import (
     concat_rejects,
     conform,
     decode_text,
+    numbers,
     read_delimited,
     resolve_columns,
 )
-from spse.sources.base import ParseResult, Source
+from spse.sources.base import ParseResult, Partition, Source
 
 DATASETS = {
     "etablissements-scolaires-maternelles": "ecole_maternelle",
@@ -70,6 +79,12 @@ DATASETS_ENV = "SPSE_PARIS_FACILITIES_DATASETS"
 # Paris intra-muros with the two woods, in ° WGS84: (lon_min, lon_max, lat_min, lat_max).
 PARIS_BBOX = (2.22, 2.47, 48.81, 48.91)
 
+# Capacity column of a non-school export [M], first match wins (labels matched case-insensitively).
+CAPACITY_ALIASES = ("Nombre de places", "Nb places", "Places", "Capacité", "Capacite", "Nombre de lits", "Lits")
+# Unit of `capacity` per category; a category not listed has no capacity (NULL).
+CAPACITY_UNITS = {"creche": "places", "ecole_maternelle": "pupils", "ecole_elementaire": "pupils",
+                  "college": "pupils", "lycee": "pupils", "ehpad": "beds", "hospital": "beds"}
+
 SCHOOL_FIELDS = {
     "year_label": ("Type d'établissement - Année scolaire",),
     "name": ("Libellé établissement",),
@@ -85,6 +100,7 @@ OTHER_FIELDS = {
     "postcode": ("Code postal",),
     "insee": ("Code INSEE",),
     "point": ("geo_point_2d",),
+    "capacity": CAPACITY_ALIASES,
 }
 _YEAR = r"(\d{4})\s*[/-]\s*(\d{4})"
 _PARIS_INSEE = r"^751(?:0[1-9]|1\d|20)$"
@@ -122,6 +138,13 @@ class ParisFacilities(Source):
         "dataset_id": Column("VARCHAR", "", "opendata.paris.fr dataset the row comes from", nullable=False),
         "school_year": Column("VARCHAR", "", "School year of the row (e.g. 2025-2026), the latest of the file; "
                               "NULL for non-school facilities"),
+        "postcode": Column("VARCHAR", "", "Postcode (`Code postal`; for schools, 750dd derived from zone_id)"),
+        "arrondissement": Column("VARCHAR", "", "French label of zone_id, e.g. '19e arrondissement'"),
+        "capacity": Column("INTEGER", "capacity_unit", "Capacity where the export has it (crèche places, EHPAD "
+                           "or hospital beds; column among CAPACITY_ALIASES [M]); NULL for schools, PMI and "
+                           "health centres and when blank or not a whole number"),
+        "capacity_unit": Column("VARCHAR", "", "Unit of capacity (places, beds); NULL when capacity is NULL"),
+        "source": Column("VARCHAR", "", "Source that listed the facility: 'paris_facilities'", nullable=False),
     }
     primary_key = ("facility_id",)
 
@@ -129,7 +152,7 @@ class ParisFacilities(Source):
         """One CSV export per followed Paris open-data dataset."""
         return [f"{dataset_id}/exports/csv" for dataset_id in followed_datasets()]
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Facilities of one dataset export in the ``facilities`` schema (lon/lat ° WGS84)."""
         dataset_id = PurePosixPath(filename).parts[0]
         if dataset_id not in DATASETS:
@@ -138,7 +161,7 @@ class ParisFacilities(Source):
         table = read_delimited(decode_text(payload, self.name, filename, "CSV"), ";", self.name, filename)
         school = dataset_id in SCHOOL_DATASETS
         fields = SCHOOL_FIELDS if school else OTHER_FIELDS
-        required = tuple(k for k in fields if k not in ("id", "postcode"))
+        required = tuple(k for k in fields if k not in ("id", "postcode", "capacity"))
         cols = resolve_columns(table.header, fields, required, self.name, filename)
         f = table.frame
         checks = RowChecks(len(f))
@@ -165,8 +188,13 @@ class ParisFacilities(Source):
         from_postcode = postcode.str.replace(r"^750(\d\d)$", r"751\1", regex=True)
         zone = f[cols["insee"]].where(f[cols["insee"]].str.match(_PARIS_INSEE),
                                       from_postcode.where(from_postcode.str.match(_PARIS_INSEE), None))
+        capacity = (f[cols["capacity"]] if cols.get("capacity") else pd.Series("", index=f.index))
+        capacity, unit = capacity_of(capacity, pd.Series(category, index=f.index))
         out = pd.DataFrame({"facility_id": facility_id, "category": category, "name": name, "address": address,
-                            "zone_id": zone, "lon": lon, "lat": lat, "dataset_id": dataset_id, "school_year": year})
+                            "zone_id": zone, "lon": lon, "lat": lat, "dataset_id": dataset_id, "school_year": year,
+                            "postcode": postcode.where(postcode.str.match(r"^75\d{3}$"), postcode_of(zone)),
+                            "arrondissement": arrondissement_label(zone), "capacity": capacity,
+                            "capacity_unit": unit, "source": self.name})
         keep = ~checks.bad & current
         repeated = np.zeros(len(out), dtype=bool)
         repeated[keep] = out.loc[keep, "facility_id"].duplicated().to_numpy()
@@ -194,6 +222,33 @@ class ParisFacilities(Source):
                               "reason": "facility id already used by another dataset: " + lost["facility_id"],
                               "raw": lost[list(self.columns)].apply(as_text).agg(";".join, axis=1)})
         return ParseResult(conform(stacked.loc[~dup], self.columns), concat_rejects(rejects, extra))
+
+
+def arrondissement_label(zone_id: pd.Series) -> pd.Series:
+    """French label of INSEE arrondissement codes: ``75101`` → ``1er arrondissement``, ``75119`` → ``19e …``."""
+    number = pd.to_numeric(zone_id.where(zone_id.astype(str).str.match(_PARIS_INSEE)).astype(object).str.slice(3),
+                           errors="coerce")
+    label = number.map(lambda n: None if pd.isna(n) else f"{int(n)}{'er' if n == 1 else 'e'} arrondissement")
+    return label.astype(object)
+
+
+def postcode_of(zone_id: pd.Series) -> pd.Series:
+    """Postcode ``750dd`` of INSEE arrondissement codes ``751dd`` (NULL otherwise)."""
+    code = zone_id.astype(object).where(zone_id.astype(str).str.match(_PARIS_INSEE))
+    return ("750" + code.str.slice(3)).astype(object).where(code.notna(), None)
+
+
+def capacity_of(raw: pd.Series, category: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Capacity [:data:`CAPACITY_UNITS` unit] from a text column, and its unit.
+
+    A blank, non-numeric, fractional or negative value, or a category without a capacity
+    unit, gives NULL capacity and NULL unit.
+    """
+    values, _ = numbers(raw)
+    unit = category.map(CAPACITY_UNITS)
+    whole = values.notna() & (values % 1 == 0) & (values >= 0) & unit.notna()
+    capacity = values.where(whole).astype("Int64")
+    return capacity, unit.astype(object).where(whole, None)
 
 
 def _school_year(year: pd.Series, label: pd.Series) -> pd.Series:

@@ -34,7 +34,7 @@ import pandas as pd
 from spse.core.columns import Column
 from spse.core.errors import SchemaError
 from spse.sources._parsing import RowChecks, blank_to_null, conform, numbers, read_geojson
-from spse.sources.base import ParseResult, Source
+from spse.sources.base import ParseResult, Partition, Source
 from spse.sources.iris_contours import (
     REPAIRED,
     ZONE_COLUMNS,
@@ -81,7 +81,7 @@ class ParisQuartiers(Source):
         """The quartier GeoJSON export of Paris open data (one file per vintage)."""
         return ["quartier_paris/exports/geojson"]
 
-    def parse(self, payload: bytes, filename: str) -> ParseResult:
+    def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Quartiers in the ``zones_quartiers`` schema (area in m², geometry EPSG:3035 WKT)."""
         features = read_geojson(payload, self.name, filename)
         names = property_names(features.properties, FIELDS)

@@ -12,7 +12,12 @@ final as (
         facilities.category,
         facilities.name,
         facilities.address,
+        facilities.postcode,
         facilities.zone_id,
+        facilities.arrondissement,
+        facilities.capacity,
+        facilities.capacity_unit,
+        facilities.source,
         facility_cells.cell_id,
         facilities.lon,
         facilities.lat

@@ -1,39 +1,52 @@
-with source as (
-    select * from lake.alerts
+with history as (
+    select * from marts.alert_history
 ),
 
 final as (
+    -- one row per alert: the row of the latest run that issued or confirmed it (its latest version)
     select
-        cast(alert_id as varchar) as alert_id,
-        cast(date as date) as date,
-        cast(kind as varchar) as kind,
-        cast(pollutant as varchar) as pollutant,
-        cast(level as varchar) as level,
-        cast(set_id as varchar) as set_id,
-        cast(averaging as varchar) as averaging,
-        cast(threshold_value as double) as threshold_value,
-        cast(unit as varchar) as unit,
-        cast(value_max as double) as value_max,
-        cast(basis as varchar) as basis,
-        cast(station_ids as varchar) as station_ids,
-        cast(zone_ids as varchar) as zone_ids,
-        cast(zone_names as varchar) as zone_names,
-        cast(n_cells as bigint) as n_cells,
-        cast(area_km2 as double) as area_km2,
-        cast(population_total as double) as population_total,
-        cast(pop_0_5 as double) as pop_0_5,
-        cast(pop_65p as double) as pop_65p,
-        cast(pop_poor_households as double) as pop_poor_households,
-        cast(facility_count as bigint) as facility_count,
-        cast(facility_ids as varchar) as facility_ids,
-        cast(facilities_by_category as varchar) as facilities_by_category,
-        cast(recommendation as varchar) as recommendation,
-        cast(status as varchar) as status,
-        cast(episode_start_date as date) as episode_start_date,
-        cast(meets_episode_criteria as boolean) as meets_episode_criteria,
-        cast(triggered_by as varchar) as triggered_by,
-        cast(time_base as varchar) as time_base
-    from source
+        alert_id,
+        alert_version,
+        date,
+        kind,
+        alert_type,
+        label,
+        pollutant,
+        level,
+        set_id,
+        averaging,
+        threshold_value,
+        unit,
+        value_max,
+        basis,
+        station_ids,
+        zone_ids,
+        zone_names,
+        n_cells,
+        cell_ids,
+        area_km2,
+        population_exposed,
+        population_definition,
+        population_total,
+        pop_0_5,
+        pop_65p,
+        pop_poor_households,
+        facility_count,
+        facility_ids,
+        facilities_by_category,
+        facilities,
+        children_in_creches,
+        creches_without_capacity,
+        recommendation,
+        status,
+        episode_start_date,
+        meets_episode_criteria,
+        criteria,
+        triggered_by,
+        time_base,
+        issued_on
+    from history
+    qualify row_number() over (partition by alert_id order by run_date desc, alert_version desc) = 1
 )
 
 select * from final

@@ -1,5 +1,12 @@
-with source as (
+with procedure_day as (
+    -- the lake also holds the EU statistics' day (eu_day_time_base); the daily marts show the procedure's
+    select value as time_base from marts.parameters
+    where name = 'day_time_base'
+),
+
+source as (
     select * from lake.surface_daily
+    where time_base = (select procedure_day.time_base from procedure_day)
 ),
 
 final as (

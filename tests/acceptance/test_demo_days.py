@@ -40,36 +40,72 @@ def _query(demo_run, sql: str) -> pd.DataFrame:
     return read_warehouse(demo_run["settings"].warehouse, sql)
 
 
-def _air_alerts(demo_run, day: dt.date) -> pd.DataFrame:
+def _air_alerts(demo_run, day: dt.date, types: tuple[str, ...] = ("regulatory_episode", "local_exceedance")
+                ) -> pd.DataFrame:
+    listed = ", ".join(f"'{t}'" for t in types)
     return _query(demo_run, f"select * from marts.alerts where date = date '{day}' and kind = 'air_quality' "
-                            "and status <> 'closed' order by pollutant, level")
+                            f"and status <> 'closed' and alert_type in ({listed}) "
+                            "order by alert_type, pollutant, level")
 
 
 def test_ordinary_day_raises_no_alert(demo_run):
     assert _air_alerts(demo_run, D1).empty
+    # docs/demo.md "NO2 winter": every background NO2 day mean exceeds the WHO 2021 guideline (25) on D1 and D2
+    advisories = _air_alerts(demo_run, D1, ("health_advisory",))
+    assert "NO2" in set(advisories["pollutant"]) and set(advisories["set_id"]) == {"WHO_2021"}
+    assert (advisories["label"].str.startswith("Avis sanitaire (recommandation OMS)")).all()
+    assert not advisories["meets_episode_criteria"].any()
 
 
 def test_episode_day_raises_exactly_the_designed_alerts(demo_run):
     alerts = _air_alerts(demo_run, D2)
-    assert list(zip(alerts["pollutant"], alerts["level"], alerts["set_id"], strict=True)) == [
-        ("NO2", "information", "FR_R221-1"), ("PM10", "information", "FR_R221-1")]
-    no2, pm10 = alerts.iloc[0], alerts.iloc[1]
+    assert list(zip(alerts["alert_type"], alerts["pollutant"], alerts["level"], alerts["set_id"], strict=True)) == [
+        ("local_exceedance", "NO2", "information", "FR_R221-1"), ("local_exceedance", "PM10", "information",
+                                                                  "FR_R221-1"),
+        ("regulatory_episode", "PM10", "information", "FR_R221-1")]
+    no2, pm10_local, pm10 = alerts.iloc[0], alerts.iloc[1], alerts.iloc[2]
     assert no2.value_max == 212.0
     assert no2.station_ids == "FR04329"
     assert no2.basis == "station"
     assert no2.zone_ids == "75112"
-    assert pm10.value_max == 70.0  # FR04329, a = 64, b = 76
+    # the traffic station FR04329 (a = 64, b = 76: 70.0) is a local exceedance, not part of the episode
+    assert (pm10_local.station_ids, pm10_local.value_max) == ("FR04329", 70.0)
+    # background stations only: FR04018 Aubervilliers (a = 56, b = 74: 65.0) is the highest, and an IDW surface
+    # never exceeds its highest station
+    assert pm10.value_max == 65.0
     assert pm10.basis == "surface+station"
     stations = set(pm10.station_ids.split(","))
-    assert {"FR04004", "FR04014", "FR04329"} <= stations
-    assert not stations & {"FR04012", "FR04055", "FR04060", "FR04179"}  # invalid day or below 50
+    assert {"FR04004", "FR04014"} <= stations
+    assert not stations & {"FR04329", "FR04012", "FR04055", "FR04060", "FR04179"}  # traffic, invalid or below 50
     assert set(pm10.zone_ids.split(",")) >= {"75118", "75119", "75120"}  # north-east
     assert not set(pm10.zone_ids.split(",")) & {"75115", "75116", "75107"}  # west and south-west
 
 
+def test_the_pm10_episode_is_regulatory_with_its_criteria(demo_run):
+    pm10 = _air_alerts(demo_run, D2, ("regulatory_episode",)).iloc[0]
+    criteria = {c["name"]: c for c in json.loads(pm10.criteria)}
+    # methods.md §1.2, W8: 10 % of Paris's legal population 2 113 705 (INSEE millésime 2022) = 211 370.5
+    assert criteria["population"]["threshold"] == pytest.approx(211_370.5)
+    assert criteria["population"]["value"] == pytest.approx(pm10.population_exposed, abs=0.1)
+    # the north-east of Paris (18e, 19e, 20e alone hold over 500 000 residents) is far above it
+    assert criteria["population"]["met"] is True and pm10.population_exposed > 211_370.5
+    # the grid covers Paris (< 100 km²): the regional area criterion cannot be assessed here
+    assert criteria["area_km2"]["met"] is None and pm10.area_km2 < 100
+    assert criteria["background_situation"]["met"] is True
+    assert bool(pm10.meets_episode_criteria)
+    assert pm10.label.startswith("Épisode de pollution (procédure préfectorale)")
+    assert "Population générale" in pm10.recommendation
+
+
 def test_no2_alert_names_the_facilities_and_people_next_to_the_station(demo_run):
     demo = demo_run["settings"].demo
-    no2 = _air_alerts(demo_run, D2).iloc[0]
+    no2 = _air_alerts(demo_run, D2, ("local_exceedance",)).iloc[0]
+    assert (no2.pollutant, no2.label.startswith("Dépassement local")) == ("NO2", True)
+    assert not no2.meets_episode_criteria
+    assert "Population générale" not in no2.recommendation
+    triggered = json.loads(no2.triggered_by)["stations"]
+    # docs/demo.md: the only NO2 hour above 200 is 08:00 local (07:00 UTC) on D2
+    assert [s["hours_local"] for s in triggered] == [["2026-01-15T08:00+01:00"]]
     facilities = json.loads(no2.facilities_by_category)
     assert facilities == {"creche": 1, "ecole_maternelle": 1}
     assert "CRE-0001" in no2.facility_ids.split(",")
@@ -85,16 +121,24 @@ def test_no2_alert_names_the_facilities_and_people_next_to_the_station(demo_run)
     dy = np.maximum.reduce([coords["n"] - y, np.zeros(len(grid)), y - (coords["n"] + 200)])
     near = np.hypot(dx, dy) <= 100.0
     assert near.sum() == no2.n_cells
+    assert sorted(grid.loc[near, "Idcar_200m"]) == sorted(
+        no2.cell_ids.split(","))
     assert no2.population_total == pytest.approx(grid.loc[near, "Ind"].sum())
+    assert no2.population_exposed == pytest.approx(grid.loc[near, "Ind"].sum())
     assert no2.pop_0_5 == pytest.approx(grid.loc[near, ["Ind_0_3", "Ind_4_5"]].sum().sum())
     assert no2.pop_65p == pytest.approx(grid.loc[near, ["Ind_65_79", "Ind_80p"]].sum().sum())
 
 
 def test_station_means_use_the_local_day_and_the_coverage_rule(demo_run):
-    daily = _query(demo_run, f"select station_id, value, is_valid from marts.station_daily "
-                             f"where date = date '{D2}' and pollutant = 'PM10' and statistic = 'day_mean'")
+    both = _query(demo_run, f"select station_id, value, is_valid, time_base from marts.station_daily "
+                            f"where date = date '{D2}' and pollutant = 'PM10' and statistic = 'day_mean'")
+    daily = both[both["time_base"] == "Europe/Paris"]
     got = dict(zip(daily["station_id"], daily["value"], strict=True))
-    # (a + b) / 2 of the design; the UTC day would give 59.1667, 54.25, 68.5833
+    # (a + b) / 2 of the design; the UTC day (EU statistics, Geod'air) gives 59.1667, 54.25, 68.5833
+    utc = both[both["time_base"] == "UTC"].set_index("station_id")["value"]
+    assert utc["FR04004"] == pytest.approx(59.1667, abs=1e-4)
+    assert utc["FR04014"] == pytest.approx(54.25)
+    assert utc["FR04329"] == pytest.approx(68.5833, abs=1e-4)
     assert got["FR04004"] == pytest.approx(60.0)
     assert got["FR04014"] == pytest.approx(55.0)
     assert got["FR04329"] == pytest.approx(70.0)
@@ -122,13 +166,16 @@ def test_rerun_creates_no_duplicate(demo_run):
     alerts = _query(demo_run, f"select alert_id from marts.alerts where date = date '{D2}'")
     assert alerts["alert_id"].is_unique
     assert demo_run["first"].alerts == demo_run["again"].alerts
-    outbox = list((demo_run["settings"].outbox / "alerts" / D2.isoformat()).glob("*.json"))
-    # the run's folder also holds its forecast alerts for J and J+1 (tests/acceptance/test_demo_forecast.py)
+    outbox = sorted(p.name for p in (demo_run["settings"].outbox / "alerts" / D2.isoformat()).glob("*.json"))
+    # the run's folder holds one file per alert version it issued: observed, data-quality and its forecasts
+    issued = _query(demo_run, f"select alert_id, alert_version from marts.alert_history "
+                              f"where run_date = date '{D2}' and issued_on = date '{D2}'")
+    assert outbox == sorted(f"{r.alert_id}-v{r.alert_version}.json" for r in issued.itertuples())
     forecast = _query(demo_run, f"select alert_id from marts.alerts where kind = 'forecast' "
                                 f"and date in (date '{D2 + dt.timedelta(days=1)}', date '{D2 + dt.timedelta(days=2)}')")
-    assert forecast["alert_id"].is_unique
-    quality = _query(demo_run, f"select alert_id from marts.alerts where kind = 'data_quality' and date = date '{D2}'")
-    assert len(outbox) == len(_air_alerts(demo_run, D2)) + len(forecast) + len(quality)
+    assert forecast["alert_id"].is_unique and set(forecast["alert_id"]) <= set(issued["alert_id"])
+    every = _query(demo_run, "select alert_id from marts.alerts")
+    assert every["alert_id"].is_unique
 
 
 def test_the_designed_quarantined_row_raises_the_only_data_quality_alert(demo_run):
@@ -165,8 +212,10 @@ def test_cli_reads_the_published_warehouse(demo_run, capsys):
 
     assert main(["alerts", "--date", D2.isoformat(), "--json"]) == 0
     alerts = json.loads(capsys.readouterr().out)
-    assert sorted((a["pollutant"], a["level"]) for a in alerts if a["kind"] == "air_quality") == [
-        ("NO2", "information"), ("PM10", "information")]
+    assert sorted((a["alert_type"], a["pollutant"], a["level"]) for a in alerts
+                  if a["kind"] == "air_quality" and a["alert_type"] != "health_advisory") == [
+        ("local_exceedance", "NO2", "information"), ("local_exceedance", "PM10", "information"),
+        ("regulatory_episode", "PM10", "information")]
     assert main(["tables", "--table", "alerts"]) == 0
     assert "population_total" in capsys.readouterr().out
     assert main(["sql", "select count(*) as n from marts.thresholds where set_id = 'WHO_2021'", "--format", "csv"]) == 0

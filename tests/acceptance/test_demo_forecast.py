@@ -119,6 +119,7 @@ def test_forecast_alerts_are_the_designed_ones(demo_run):
     assert list(zip(alerts["date"], alerts["pollutant"], alerts["level"], strict=True)) == [
         (J, "PM10", "alerte_persistance"), (J, "PM10", "information"), (J1, "PM10", "information")]
     assert (alerts["basis"] == "forecast").all() and (alerts["status"] == "opened").all()
+    assert (alerts["alert_type"] == "regulatory_episode").all() and (alerts["alert_version"] == 1).all()
     assert (alerts["set_id"] == "FR_R221-1").all() and (alerts["threshold_value"] == 50.0).all()
     persist, today, tomorrow = alerts.iloc[0], alerts.iloc[1], alerts.iloc[2]
     assert today["value_max"] == pytest.approx(55.0) and tomorrow["value_max"] == pytest.approx(52.0)
@@ -153,9 +154,11 @@ def test_the_warehouse_dates_forecast_alerts_by_their_forecast_day(demo_run):
 
 def test_observed_alerts_are_unchanged_and_ids_do_not_collide(demo_run):
     alerts = demo_run["alerts"]
-    observed = alerts[(alerts["kind"] == "air_quality") & (alerts["status"] != "closed")]
-    assert sorted(zip(observed["pollutant"], observed["level"], strict=True)) == [
-        ("NO2", "information"), ("PM10", "information")]
+    observed = alerts[(alerts["kind"] == "air_quality") & (alerts["status"] != "closed")
+                      & (alerts["alert_type"] != "health_advisory")]
+    assert sorted(zip(observed["alert_type"], observed["pollutant"], observed["level"], strict=True)) == [
+        ("local_exceedance", "NO2", "information"), ("local_exceedance", "PM10", "information"),
+        ("regulatory_episode", "PM10", "information")]
     assert (observed["date"] == D2).all()
     assert alerts["alert_id"].is_unique
 
@@ -173,4 +176,4 @@ def test_bulletin_shows_the_forecast_days(demo_run):
     html = demo_run["bulletin"].read_text()
     assert "Prévision pour le vendredi 16 janvier 2026" in html
     assert "Prévision pour le samedi 17 janvier 2026" in html
-    assert "alerte_persistance" in html
+    assert "PM10 : alerte sur persistance (Code de l&#x27;environnement, art. R221-1)" in html

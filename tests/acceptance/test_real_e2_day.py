@@ -175,7 +175,8 @@ def test_station_statistics_match_the_real_hours_of_the_local_day(real_e2, varia
     hours = _local_hours(real_e2["rows"])
     daily = read_warehouse(real_e2[variant]["warehouse"],
                            f"select station_id, pollutant, statistic, value, is_valid from marts.station_daily "
-                           f"where date = date '{DAY}' and ((pollutant = 'PM10' and statistic = 'day_mean') "
+                           f"where date = date '{DAY}' and time_base = 'Europe/Paris' "
+                           "and ((pollutant = 'PM10' and statistic = 'day_mean') "
                            "or (pollutant = 'NO2' and statistic = 'day_max_1h'))")
     got = daily.set_index(["pollutant", "station_id"])
     pm10 = hours[hours["Polluant"] == "PM10"].groupby("code site")["value"].agg(["count", "mean"])

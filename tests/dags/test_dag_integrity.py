@@ -88,7 +88,7 @@ def test_one_ingest_dag_per_registered_source(dagbag):
     expected = {f"ingest_{s.name}" for s in sources.discover()}
     found = {dag_id for dag_id in dagbag.dag_ids if dag_id.startswith("ingest_")}
     assert found == expected
-    assert set(dagbag.dag_ids) == expected | {"spse_daily", "spse_daily_watch"}
+    assert set(dagbag.dag_ids) == expected | {"spse_daily", "spse_daily_watch", "spse_backfill"}
 
 
 @pytest.mark.parametrize("source", sources.discover(), ids=lambda s: s.name)
@@ -125,46 +125,11 @@ def test_ingest_factory_on_a_new_source():
         2026, 1, 15, 10, 20, tzinfo=dt.UTC)
 
 
-def test_static_source_specs_match_discover():
-    """The DAG files read sources without importing them; what they read must be what discover() finds."""
+def test_source_specs_match_discover():
+    """The DAG files read the registry without importing sources; it must be what discover() finds."""
     from spse.pipeline.orchestration import SourceSpec, source_specs
 
     assert source_specs() == [SourceSpec.of(s) for s in sources.discover()]
-
-
-def test_static_spec_reads_literals_and_refuses_the_rest(tmp_path):
-    from spse.pipeline.orchestration import SourceSpec, _NotStatic, _static_spec
-
-    literal = tmp_path / "literal.py"
-    literal.write_text('"""Doc of a feed."""\nclass Feed(Base):\n    kind = "noise"\n    cadence = "daily"\n'
-                       'class Mine(Feed):\n    name: ClassVar[str] = "mine"\n    dataset = "noise_x"\n'
-                       '    schedule = "5 * * * *"\nSOURCE = Mine()\n')
-    assert _static_spec(literal) == SourceSpec("mine", "noise_x", "noise", "daily", "5 * * * *", "Doc of a feed.")
-    computed = tmp_path / "computed.py"
-    computed.write_text('class Mine(Base):\n    name = "m"\n    dataset = "d"\n    kind = "air"\n'
-                        '    cadence = "daily"\n    schedule = f"{MINUTE} * * * *"\nSOURCE = Mine()\n')
-    with pytest.raises(_NotStatic):
-        _static_spec(computed)
-    overridden = tmp_path / "overridden.py"
-    overridden.write_text('class Feed(Base):\n    name = "f"\n    dataset = "d"\n    kind = "air"\n'
-                          '    cadence = "daily"\n    schedule = "0 * * * *"\n'
-                          'class Mine(Feed):\n    schedule = EVERY_HOUR\nSOURCE = Mine()\n')
-    with pytest.raises(_NotStatic):
-        _static_spec(overridden)
-    helper = tmp_path / "helper.py"
-    helper.write_text("def f():\n    return 1\n")
-    assert _static_spec(helper) is None
-    flagged = tmp_path / "flagged.py"
-    flagged.write_text('class Feed(Base):\n    optional = True\n    name = "f"\n    dataset = "d"\n    kind = "air"\n'
-                       '    cadence = "daily"\n    schedule = "0 * * * *"\nclass Mine(Feed):\n    pass\n'
-                       'SOURCE = Mine()\n')
-    assert _static_spec(flagged).optional is True
-    computed_flag = tmp_path / "computed_flag.py"
-    computed_flag.write_text('class Mine(Base):\n    name = "m"\n    dataset = "d"\n    kind = "air"\n'
-                             '    cadence = "daily"\n    schedule = "0 * * * *"\n    optional = FLAG\n'
-                             'SOURCE = Mine()\n')
-    with pytest.raises(_NotStatic):
-        _static_spec(computed_flag)
 
 
 def test_daily_task_graph(dagbag):
@@ -179,7 +144,9 @@ def test_daily_task_graph(dagbag):
     assert upstream["build_surfaces"] == upstream["build_forecast"] == {"build_grid"}
     assert upstream["build_noise"] == {"ensure_inputs"}
     assert upstream["raise_alerts"] == parallel
-    assert upstream["build_warehouse"] == {"raise_alerts"}
+    assert upstream["build_periods"] == {"build_surfaces"}
+    assert upstream["build_health"] == {"build_periods"}
+    assert upstream["build_warehouse"] == {"raise_alerts", "build_periods", "build_health"}
     assert upstream["publish"] == {"build_warehouse"}
     assert upstream["render_bulletin"] == {"publish"}
     assert upstream["notify_alerts"] == {"render_bulletin"}
@@ -216,9 +183,9 @@ def test_daily_asset_trigger_waits_only_on_the_sources_that_run(monkeypatch):
 
     for key in [k for k in os.environ if k.startswith("SPSE_") and k.endswith("_URL")]:
         monkeypatch.delenv(key)
-    specs = [s for s in source_specs() if s.cadence == "daily"]
-    optional = {s.name for s in specs if s.optional}
-    assert {"atmo_indices", "atmo_episodes", "eea_aq", "airparif_indices"} <= optional  # read from the syntax tree
+    specs = source_specs()
+    optional = {s.name for s in specs if s.cadence == "daily" and s.optional}
+    assert {"atmo_indices", "atmo_episodes", "eea_aq", "airparif_indices"} <= optional  # read from the registry
     assert not {"lcsqa_e2", "bruitparif_rumeur", "cams_europe_forecast"} & optional
 
     def assets(schedule):
@@ -229,6 +196,20 @@ def test_daily_asset_trigger_waits_only_on_the_sources_that_run(monkeypatch):
     monkeypatch.setenv("SPSE_ATMO_INDICES_URL", "https://example.invalid/atmo")
     assert assets(_daily_schedule(specs)) == {lake_asset(d) for d in
                                               ("air_hourly", "noise_hourly", "forecast_cams", "atmo_index_daily")}
+
+
+def test_daily_asset_trigger_leaves_out_a_replaced_source(monkeypatch):
+    """A configured stand-in replaces a source: the replaced one's dataset never updates, so it is not waited on."""
+    from spse.pipeline.orchestration import SourceSpec, _daily_schedule, lake_asset
+
+    for key in [k for k in os.environ if k.startswith("SPSE_") and k.endswith("_URL")]:
+        monkeypatch.delenv(key)
+    old = SourceSpec("old_feed", "old_hourly", "air", "daily", "0 * * * *", "")
+    new = SourceSpec("regional_feed", "regional_hourly", "air", "daily", "0 * * * *", "", optional=True,
+                     replaces=("old_feed",))
+    assert _daily_schedule([old, new]).asset_condition == lake_asset("old_hourly")
+    monkeypatch.setenv("SPSE_REGIONAL_FEED_URL", "https://example.invalid/regional")
+    assert _daily_schedule([old, new]).asset_condition == lake_asset("regional_hourly")
 
 
 @pytest.mark.parametrize(("after_utc", "expected_utc"), [

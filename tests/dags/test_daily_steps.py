@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from spse.pipeline import daily as pipeline
-from spse.pipeline import orchestration, steps
+from spse.pipeline import health, orchestration, periods, steps
 from spse.pipeline.steps import Step
 
 pytest.importorskip("airflow", reason="the airflow extra is not installed (uv sync --extra airflow)")
@@ -22,6 +22,8 @@ OUTPUTS = {
     "ensure_inputs": ["lcsqa_e2:date=2026-01-15", "bruitparif_rumeur:date=2026-01-15"],
     "build_grid": {"grid_cells": 2640},
     "build_surfaces": {"surface_daily": 2640, "station_daily": 12},
+    "build_periods": {"period_cell": 900, "period_station": 30},
+    "build_health": {"health_impact_zone_year": 160},
     "build_noise": {"noise_station_daily": 4},
     "build_forecast": {"forecast_cell_daily": 5280},
     "raise_alerts": 3,
@@ -49,7 +51,8 @@ def recorded(monkeypatch) -> list[tuple]:
         def record(*args, _name=name, _value=value):
             calls.append((_name, *args))
             return _value
-        monkeypatch.setattr(pipeline, name, record)
+        module = {"build_periods": periods, "build_health": health}.get(name, pipeline)
+        monkeypatch.setattr(module, name, record)
     return calls
 
 
@@ -67,7 +70,9 @@ def test_a_step_appended_to_the_list_runs_in_run_day_the_dag_and_its_doc(monkeyp
     assert [call[0] for call in recorded] == [*OUTPUTS, "build_dummy"]  # the list's order, then the new step
     assert recorded[-1] == ("build_dummy", DAY)
     assert summary.counts == {"grid_cells": 2640, "surface_daily": 2640, "station_daily": 12,
-                              "noise_station_daily": 4, "forecast_cell_daily": 5280, "dummy_daily": 15}
+                              "period_cell": 900, "period_station": 30, "health_impact_zone_year": 160,
+                              "noise_station_daily": 4,
+                              "forecast_cell_daily": 5280, "dummy_daily": 15}
 
     dag = orchestration.build_daily_dag()
     task = dag.get_task("build_dummy")
@@ -103,7 +108,8 @@ def test_the_tasks_call_their_functions_and_summary_returns_the_run_record(monke
     assert dag.get_task("summary").python_callable() == {
         "day": "2026-01-15",
         "ingested": ["lcsqa_e2:date=2026-01-15", "bruitparif_rumeur:date=2026-01-15"],
-        "rows": {"grid_cells": 2640, "surface_daily": 2640, "station_daily": 12, "noise_station_daily": 4,
+        "rows": {"grid_cells": 2640, "surface_daily": 2640, "station_daily": 12, "period_cell": 900,
+                 "period_station": 30, "health_impact_zone_year": 160, "noise_station_daily": 4,
                  "forecast_cell_daily": 5280},
         "alerts": 3,
         "warehouse": "/spse/warehouse/spse.duckdb",

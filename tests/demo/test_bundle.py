@@ -6,6 +6,7 @@ recompute them from the generated files with pandas, shapely and pyproj, not wit
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 import re
@@ -33,19 +34,21 @@ OTHER_HEADER = "Identifiant;Nom;Catégorie;Adresse;Code postal;Arrondissement;Co
 SCHOOL_DATASETS = ("etablissements-scolaires-maternelles", "etablissements-scolaires-ecoles-elementaires",
                    "etablissements-scolaires-colleges")
 OTHER_DATASETS = ("etablissements-petite-enfance", "centres-pmi", "ehpad", "hopitaux", "centres-de-sante")
+# E2 files: the UTC days 2025-01-15 (first hours of local 2025-01-16) to 2026-01-15 (docs/demo.md "Layout").
+E2_DAYS = [(dt.date(2025, 1, 15) + dt.timedelta(days=i)).isoformat() for i in range(366)]
 FILES = [
     "BUNDLE_VERSION",
-    "lcsqa_e2/2026/FR_E2_2026-01-14.csv",
-    "lcsqa_e2/2026/FR_E2_2026-01-15.csv",
+    *[f"lcsqa_e2/{day[:4]}/FR_E2_{day}.csv" for day in E2_DAYS],
     "lcsqa_stations/stations.csv",
     "bruitparif_rumeur/SiteListByTags.json",
     *[f"bruitparif_rumeur/PeriodicValues2/{site}/{day}.json"
       for site in ("PARIS-PERIPHERIQUE-EST", "PARIS-BD-SOULT", "PARIS-RUE-DE-RIVOLI", "PARIS-QUAI-DE-LA-RAPEE")
-      for day in ("2026-01-14", "2026-01-15")],
+      for day in E2_DAYS[1:]],  # local days 2025-01-16 to 2026-01-15
     "noise_map_cbs/N_BRUIT_ZBRD_INFRA_R_A_LD_S_075.geojson",
     "noise_map_cbs/N_BRUIT_ZBRD_INFRA_R_A_LN_S_075.geojson",
     "insee_filosofi_200m/Filosofi2017_carreaux_200m_met.csv",
     "paris_arrondissements/arrondissements/exports/geojson",
+    "insee_deces_zone/deces_domicilies_age_zone.csv", "insee_deces_zone/SYNTHETIC.md",
     "cams_europe_forecast/2026-01-15/cams_europe_ensemble_forecast.nc",
     *[f"paris_facilities/{d}/exports/csv" for d in SCHOOL_DATASETS + OTHER_DATASETS],
 ]
@@ -183,7 +186,7 @@ def test_fr04012_pm10_lacks_coverage_on_d2(e2):
 def test_d1_is_an_ordinary_winter_day(e2):
     pm10 = _daily(e2, "PM10", "2026-01-14")
     assert ((pm10["mean"] >= 20) & (pm10["mean"] <= 40)).all()
-    assert (pm10["count"] == 23).all()  # local D1 starts at 23:00 UTC on 2026-01-13, not in the bundle
+    assert (pm10["count"] == 23).all()  # local D1 starts at 23:00 UTC on 2026-01-13, in a file not read here
     assert _daily(e2, "NO2", "2026-01-14")["max"].max() < 150
     assert e2.loc[e2["Polluant"] == "O3", "value"].max() < 80
 
@@ -279,7 +282,9 @@ def test_facility_exports_have_the_real_headers(bundle):
         raw = (bundle / f"paris_facilities/{dataset}/exports/csv").read_bytes()
         assert raw.startswith(b"\xef\xbb\xbf"), dataset
         header = raw[3:].decode("utf-8").split("\n", 1)[0]
-        assert header == (SCHOOL_HEADER if dataset in SCHOOL_DATASETS else OTHER_HEADER), dataset
+        capacity = {"etablissements-petite-enfance": "Nombre de places;", "ehpad": "Nombre de lits;"}.get(dataset, "")
+        other = OTHER_HEADER.replace("geo_point_2d", capacity + "geo_point_2d")
+        assert header == (SCHOOL_HEADER if dataset in SCHOOL_DATASETS else other), dataset
     for dataset in SCHOOL_DATASETS:
         rows = _facilities(bundle, dataset)
         assert set(rows["Année scolaire"]) == {"2024-2025", "2025-2026"}

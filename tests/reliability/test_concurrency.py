@@ -42,8 +42,8 @@ from spse.pipeline.warehouse.reader import fetch_frame
 DAY = dt.date(2026, 1, 15)
 PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 RUN_TIMEOUT_S = 300
-STEPS = ("ensure_inputs", "build_grid", "build_surfaces", "build_noise", "build_forecast", "raise_alerts",
-         "build_warehouse", "publish", "render_bulletin", "notify_alerts")
+STEPS = ("ensure_inputs", "build_grid", "build_surfaces", "build_periods", "build_health", "build_noise",
+         "build_forecast", "raise_alerts", "build_warehouse", "publish", "render_bulletin", "notify_alerts")
 _CTX = multiprocessing.get_context("spawn")
 
 
@@ -380,8 +380,8 @@ def test_two_runs_delivering_the_same_day_post_each_alert_once(spse_home, httpse
 # ---------------------------------------------------------------- kill -9 at each step
 
 KILLER = """
-    import datetime as dt, os, signal, sys
-    from spse.pipeline import daily as pipeline
+    import datetime as dt, importlib, os, signal, sys
+    from spse.pipeline import daily as pipeline, steps
     from spse.pipeline.warehouse import builder
 
     step = sys.argv[1]
@@ -405,13 +405,15 @@ KILLER = """
         return real_model(*args, **kwargs)
     builder.run_model = run_model
 
-    original = getattr(pipeline, step)
+    module_name, _, attribute = next(s for s in steps.daily_steps() if s.name == step).func.partition(":")
+    module = importlib.import_module(module_name)  # the step's own module (daily, periods, health...)
+    original = getattr(module, attribute)
     def killed(*args, **kwargs):
         global inside
         inside = True
         original(*args, **kwargs)
         die()  # a step without any kill point above dies before the run records it
-    setattr(pipeline, step, killed)
+    setattr(module, attribute, killed)
     pipeline.run_day(dt.date.fromisoformat(sys.argv[2]))
 """
 

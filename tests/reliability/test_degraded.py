@@ -76,7 +76,9 @@ def _quality(home: Path, day: dt.date = D2) -> set[tuple[str, str]]:
 
 
 def _air(home: Path, day: dt.date = D2) -> list[tuple[str, str]]:
-    frame = _query(home, f"select pollutant, level from marts.alerts where kind = 'air_quality' and status <> 'closed' "
+    # the R221-1 levels raised, whatever their kind (regulatory episode or local exceedance; not the WHO advisories)
+    frame = _query(home, f"select distinct pollutant, level from marts.alerts where kind = 'air_quality' "
+                         f"and alert_type <> 'health_advisory' and status <> 'closed' "
                          f"and date = date '{day}' order by pollutant, level")
     return list(zip(frame["pollutant"], frame["level"], strict=True))
 
@@ -265,7 +267,7 @@ def test_stations_without_coordinates_are_listed(tmp_path, monkeypatch, capsys):
     _says(home, capsys, "liste des stations de mesure (air_stations) : 1 station(s) sans coordonnées, "
                         "leurs mesures ne sont pas utilisées (FR04329)")
     _, bulletin = _texts(home, capsys)
-    no2_row = bulletin.split("<td>NO2</td><td>day_max_1h</td>")[1].split("</tr>")[0]
+    no2_row = bulletin.split("<td>NO2</td><td>maximum horaire du jour</td>")[1].split("</tr>")[0]
     assert "212" in no2_row and "<td>FR04329</td>" in no2_row
 
 

@@ -500,7 +500,7 @@ def test_demo_day_with_a_pm10_sentinel_raises_no_alerte(spse_home, bundle):
 
     with duckdb.connect(str(settings().warehouse), read_only=True) as con:
         alerts = con.execute("select kind, pollutant, level, set_id, recommendation from marts.alerts "
-                             "where date = ? and status <> 'closed'", [D2]).df()
+                             "where date = ? and status <> 'closed' and alert_type <> 'health_advisory'", [D2]).df()
     pm10 = alerts[(alerts["kind"] == "air_quality") & (alerts["pollutant"] == "PM10")]
     assert set(pm10["level"]) == {"information"}  # the designed episode, without the 9999 hour's alerte
     quality = alerts[(alerts["set_id"] == "DQ_INPUT_QUARANTINE") & (alerts["pollutant"] == "lcsqa_e2")]

@@ -215,7 +215,7 @@ def test_internal_readers_work_under_the_guard(guarded, capsys):
 
     assert main(["summary", "--date", D2.isoformat()]) == 0
     out = capsys.readouterr().out
-    assert "Alerts raised" in out
+    assert "Alertes du jour" in out
     assert main(["tables", "--schema", "lake", "--table", "zones"]) == 0
     assert "geometry_wkt" in capsys.readouterr().out
     from spse.pipeline import bulletin
@@ -325,7 +325,7 @@ def test_export_geojson_stations_are_points(guarded, tmp_path):
     from spse.pipeline.export import export
 
     sql = ("select station_id, lon, lat, value from marts.station_daily where date = date '2026-01-15' "
-           "and pollutant = 'NO2' and statistic = 'day_max_1h' order by station_id")
+           "and pollutant = 'NO2' and statistic = 'day_max_1h' and time_base = 'Europe/Paris' order by station_id")
     features = json.loads(export(sql, tmp_path / "st.geojson", "geojson").read_text())["features"]
     expected = _published(guarded, sql)
     assert [f["geometry"]["coordinates"] for f in features] == [

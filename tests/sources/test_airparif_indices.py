@@ -14,6 +14,7 @@ from spse.sources.airparif_indices import SOURCE
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "airparif_indices"
 DAY = dt.date(2026, 1, 15)
+PART = SOURCE.partition(DAY)
 ENDPOINT = "/indices/prevision/commune"
 ARRONDISSEMENTS = ",".join(f"751{n:02d}" for n in range(1, 21))
 
@@ -23,7 +24,7 @@ def fixture_bytes() -> bytes:
 
 
 def test_parse_recorded_day():
-    result = SOURCE.parse(fixture_bytes(), "indices_prevision_commune/2026-01-15.json")
+    result = SOURCE.parse(fixture_bytes(), "indices_prevision_commune/2026-01-15.json", PART)
     SOURCE.check(result.frame)
     frame = result.frame.set_index(["insee", "date", "pollutant"])
     assert result.rejects.empty and len(frame) == 3 * 2 * 6
@@ -38,7 +39,7 @@ def test_parse_recorded_day():
 def test_real_samples(shared_data):
     folder = shared_data / "airparif"
     result = SOURCE.parse((folder / "airparif_api_indices_prevision_commune_75104_2025-12-25.json").read_bytes(),
-                          "indices_prevision_commune/2025-12-25.json")
+                          "indices_prevision_commune/2025-12-25.json", PART)
     SOURCE.check(result.frame)
     frame = result.frame.set_index(["insee", "date", "pollutant"])
     assert len(frame) == 12 and result.rejects.empty
@@ -47,17 +48,17 @@ def test_real_samples(shared_data):
     assert frame.loc[("75104", dt.date(2025, 12, 25), "ALL"), "index_code"] == 1
     single = SOURCE.parse(
         (folder / "airparif_api_indices_prevision_commune_75104_2026-01-01_singleday.json").read_bytes(),
-        "indices_prevision_commune/2026-01-01.json")
+        "indices_prevision_commune/2026-01-01.json", PART)
     assert len(single.frame) == 6 and single.rejects.empty and set(single.frame["date"]) == {dt.date(2026, 1, 1)}
     degrade = SOURCE.parse((folder / "airparif_api_indices_prevision_commune_75104_2026-01-06.json").read_bytes(),
-                           "indices_prevision_commune/2026-01-06.json").frame.set_index(["date", "pollutant"])
+                           "indices_prevision_commune/2026-01-06.json", PART).frame.set_index(["date", "pollutant"])
     assert degrade.loc[(dt.date(2026, 1, 6), "PM2.5"), ["label", "index_code"]].tolist() == ["Dégradé", 3]
 
 
 def test_labels_ignore_case_and_accents_and_unknown_ones_are_quarantined():
     doc = {"75105": [{"date": "2026-01-15", "no2": "TRÈS MAUVAIS", "o3": "Extrêmement Mauvais", "pm10": "tres mauvais",
                       "pm25": "Indisponible", "so2": None, "indice": "Extrêmement mauvais"}]}
-    result = SOURCE.parse(json.dumps(doc).encode(), "indices_prevision_commune/2026-01-15.json")
+    result = SOURCE.parse(json.dumps(doc).encode(), "indices_prevision_commune/2026-01-15.json", PART)
     codes = result.frame.set_index("pollutant")["index_code"].to_dict()
     assert codes == {"NO2": 5, "O3": 6, "PM10": 5, "ALL": 6}
     assert result.frame.set_index("pollutant").loc["NO2", "label"] == "TRÈS MAUVAIS"
@@ -69,7 +70,7 @@ def test_labels_ignore_case_and_accents_and_unknown_ones_are_quarantined():
 @pytest.mark.parametrize("body", [b"[]", b"<!DOCTYPE html><html></html>", b"{not json"])
 def test_wrong_shape_names_feed_and_file(body):
     with pytest.raises(SchemaError, match=r"feed airparif_indices, file indices_prevision_commune/2026-01-15\.json"):
-        SOURCE.parse(body, "indices_prevision_commune/2026-01-15.json")
+        SOURCE.parse(body, "indices_prevision_commune/2026-01-15.json", PART)
 
 
 def test_url_lists_the_configured_communes(monkeypatch):

@@ -9,6 +9,8 @@ import pytest
 from spse.core.errors import SchemaError
 from spse.sources.annuaire_education import SOURCE, fold
 
+PART = SOURCE.partition(None)
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "annuaire_education"
 NAME = "fr-en-annuaire-education/exports/csv"
 
@@ -26,7 +28,7 @@ def encode(rows: list[str]) -> bytes:
 
 
 def parse(payload: bytes):
-    return SOURCE.parse(payload, NAME)
+    return SOURCE.parse(payload, NAME, PART)
 
 
 def test_open_paris_schools_by_category():
@@ -47,6 +49,19 @@ def test_open_paris_schools_by_category():
     assert lepic["address"] == "10 rue Lepic, 75018 Paris 18e Arrondissement"
     assert set(frame["dataset_id"]) == {"fr-en-annuaire-education"} and frame["school_year"].isna().all()
     SOURCE.check(result.frame)
+
+
+def test_capacity_is_the_pupil_count_with_postcode_and_arrondissement():
+    frame = parse((FIXTURES / NAME).read_bytes()).frame.set_index("facility_id")
+    # fixture row "0753456C;Collège Pierre Mendès-France;...;75020;75120;...;512;..."
+    college = frame.loc["uai:0753456C:college"]
+    assert (college["capacity"], college["capacity_unit"]) == (512, "pupils")
+    assert (college["postcode"], college["arrondissement"]) == ("75020", "20e arrondissement")
+    # the école primaire Saint-Joseph (310 pupils) has both rows, each with the whole count
+    assert frame.loc[["uai:0752345B:ecole_maternelle", "uai:0752345B:ecole_elementaire"], "capacity"].tolist() == [
+        310, 310]
+    assert frame.loc["uai:0754567D:lycee", "arrondissement"] == "4e arrondissement"
+    assert set(frame["source"]) == {"annuaire_education"}
 
 
 @pytest.mark.parametrize("style", ["capitalised", "spelt"])

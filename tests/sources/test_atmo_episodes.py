@@ -12,6 +12,7 @@ from spse.sources.atmo_episodes import SOURCE, episode_level
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "atmo_episodes"
 DAY = dt.date(2026, 1, 15)
+PART = SOURCE.partition(DAY)
 HEADER = "aasqa;date_maj;etat;lib_zone;lib_pol;date_ech;date_dif;code_zone;code_pol"
 
 
@@ -20,7 +21,7 @@ def fixture_bytes() -> bytes:
 
 
 def test_parse_recorded_paris_day():
-    result = SOURCE.parse(fixture_bytes(), "episodes_3jours/2026-01-15.csv")
+    result = SOURCE.parse(fixture_bytes(), "episodes_3jours/2026-01-15.csv", PART)
     SOURCE.check(result.frame)
     frame = result.frame
     assert result.rejects.empty and len(frame) == 9
@@ -47,7 +48,7 @@ def test_comma_file_pads_departments_and_quarantines_unknown_codes_and_wordings(
             "93,2025/06/27 14:32:05.802+02,VIGILANCE,VAR,Ozone,2025-06-27,2025/06/27,83,7",
             "93,2025/06/27 14:32:05.802+02,ALERTE,VAR,Dioxyde de soufre,2025-06-27,2025/06/27,83,1"]
     payload = (HEADER.replace(";", ",") + "\n" + "\n".join(rows) + "\n").encode()
-    result = SOURCE.parse(payload, "episodes_3jours/2025-06-27.csv")
+    result = SOURCE.parse(payload, "episodes_3jours/2025-06-27.csv", PART)
     frame = result.frame
     assert frame[["zone_code", "pollutant", "level", "is_forecast"]].values.tolist() == [
         ["04", "O3", 0, True], ["83", "SO2", 2, False]]
@@ -59,14 +60,14 @@ def test_comma_file_pads_departments_and_quarantines_unknown_codes_and_wordings(
 
 def test_real_atmosud_samples(shared_data):
     sep = SOURCE.parse((shared_data / "atmo" / "atmodata_api_episodes_3jours_atmosud_2025-09-01.csv").read_bytes(),
-                       "episodes_3jours/2025-09-01.csv")
+                       "episodes_3jours/2025-09-01.csv", PART)
     SOURCE.check(sep.frame)
     assert len(sep.frame) == 24 and sep.rejects.empty
     assert set(sep.frame["level"]) == {0}
     assert set(sep.frame["zone_code"]) == {"04", "05", "06", "13", "83", "84"}
     assert set(sep.frame["pollutant"]) == {"PM10", "O3"}
     jun = SOURCE.parse((shared_data / "atmo" / "atmodata_api_episodes_3jours_atmosud_2025-06-27.csv").read_bytes(),
-                       "episodes_3jours/2025-06-27.csv")
+                       "episodes_3jours/2025-06-27.csv", PART)
     assert len(jun.frame) == 36 and jun.rejects.empty and set(jun.frame["level"]) == {0}
     assert jun.frame["is_forecast"].sum() == 12 and set(jun.frame.loc[jun.frame["is_forecast"], "date"]) == {
         dt.date(2025, 6, 28)}
@@ -102,4 +103,4 @@ def test_wrong_shape_names_feed_and_file(body):
     from spse.core.errors import SchemaError
 
     with pytest.raises(SchemaError, match=r"feed atmo_episodes, file episodes_3jours/2026-01-15\.csv"):
-        SOURCE.parse(body, "episodes_3jours/2026-01-15.csv")
+        SOURCE.parse(body, "episodes_3jours/2026-01-15.csv", PART)

@@ -15,6 +15,7 @@ from spse.sources.atmo_indices import SOURCE
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "atmo_indices"
 DAY = dt.date(2026, 1, 15)
+PART = SOURCE.partition(DAY)
 DATA_PATH = "/api/v2/data/indices/atmo"
 HEADER = ("aasqa;date_maj;code_no2;code_o3;code_pm10;code_pm25;code_qual;code_so2;code_zone;coul_qual;date_dif;"
           "date_ech;epsg_reg;lib_qual;lib_zone;source;type_zone;x_reg;x_wgs84;y_reg;y_wgs84;gml_id2")
@@ -31,7 +32,7 @@ def atmo_credentials(monkeypatch):
 
 
 def test_parse_recorded_airparif_day():
-    result = SOURCE.parse(fixture_bytes(), "indices_atmo/2026-01-15.csv")
+    result = SOURCE.parse(fixture_bytes(), "indices_atmo/2026-01-15.csv", PART)
     SOURCE.check(result.frame)
     frame = result.frame.set_index("date")
     assert result.rejects.empty and len(frame) == 3
@@ -57,7 +58,7 @@ def test_parse_pads_codes_keeps_absent_and_event_and_quarantines_bad_codes():
         "Atmo AURA;commune;1;4.8;2;45.7;",
     ]
     payload = (HEADER.replace(";", ",") + "\n" + "\n".join(r.replace(";", ",") for r in rows) + "\n").encode()
-    result = SOURCE.parse(payload, "indices_atmo/2025-07-01.csv")
+    result = SOURCE.parse(payload, "indices_atmo/2025-07-01.csv", PART)
     frame = result.frame.set_index("zone_code")
     assert sorted(frame.index) == ["01004", "200046977", "69123"]
     assert frame.loc["200046977", "index_code"] == 0 and frame.loc["200046977", "zone_type"] == "EPCI"
@@ -70,7 +71,7 @@ def test_parse_pads_codes_keeps_absent_and_event_and_quarantines_bad_codes():
 
 def test_real_atmosud_sample(shared_data):
     payload = (shared_data / "atmo" / "atmodata_api_indices_atmo_atmosud_2025.csv").read_bytes()
-    result = SOURCE.parse(payload, "indices_atmo/2025-09-01.csv")
+    result = SOURCE.parse(payload, "indices_atmo/2025-09-01.csv", PART)
     SOURCE.check(result.frame)
     frame = result.frame
     assert len(frame) == 248 and result.rejects.empty

@@ -13,6 +13,7 @@ from spse.sources.bruitparif_rumeur import DEFAULT_SITES, SITE_LIST, SOURCE
 
 FOLDER = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "bruitparif_rumeur"
 DAY = dt.date(2026, 1, 15)
+PART = SOURCE.partition(DAY)
 SITES = {"opendata": {"site": [{"site_id": 7, "site_name": "PARIS-BD-SOULT", "latitude": 48.8381,
                                 "longitude": 2.4088, "is_active": True}]}}
 
@@ -24,7 +25,8 @@ def values(*hours) -> bytes:
 
 def run(hours: bytes, day: str = "2026-01-15", site: str = "PARIS-BD-SOULT"):
     name = f"PeriodicValues2/{site}/{day}.json"
-    parsed = {SITE_LIST: SOURCE.parse(json.dumps(SITES).encode(), SITE_LIST), name: SOURCE.parse(hours, name)}
+    parsed = {SITE_LIST: SOURCE.parse(json.dumps(SITES).encode(), SITE_LIST, PART),
+              name: SOURCE.parse(hours, name, PART)}
     return SOURCE.combine(parsed)
 
 
@@ -51,7 +53,7 @@ def test_http_base_maps_to_the_real_query_urls():
 
 
 def test_recorded_sample():
-    parsed = {f: SOURCE.parse((FOLDER / f).read_bytes(), f) for f in SOURCE.files(DAY)}
+    parsed = {f: SOURCE.parse((FOLDER / f).read_bytes(), f, PART) for f in SOURCE.files(DAY)}
     result = SOURCE.combine(parsed)
     frame = result.frame.set_index(["site_name", "ts_start_utc"])
     assert result.rejects.empty and len(frame) == 4 * 24
@@ -123,7 +125,7 @@ def test_site_missing_from_the_site_list_is_quarantined():
 def test_wrong_shapes_are_refused(payload, message):
     name = "PeriodicValues2/PARIS-BD-SOULT/2026-01-15.json"
     with pytest.raises(SchemaError, match=rf"feed bruitparif_rumeur, file {name}.*{message}"):
-        SOURCE.parse(payload, name)
+        SOURCE.parse(payload, name, PART)
 
 
 def test_empty_day_gives_no_rows():

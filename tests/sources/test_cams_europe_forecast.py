@@ -33,6 +33,7 @@ samples = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(samples)
 
 DAY = dt.date(2026, 1, 15)
+PART = SOURCE.partition(DAY)
 NAME = "2026-01-15/cams_europe_ensemble_forecast.nc"
 CANARY = "canary-ads-key-7f3e9b21"
 API = "/api"
@@ -51,7 +52,7 @@ def value(frame: pd.DataFrame, pollutant: str, lead: int, lat: float, lon: float
 
 
 def test_parse_hand_made_fixture():
-    result = SOURCE.parse(paris(), NAME)
+    result = SOURCE.parse(paris(), NAME, PART)
     frame = result.frame
     SOURCE.check(frame)
     # 6 variables × 4 leads × 3 × 3 points = 216 values, 2 quarantined
@@ -75,7 +76,7 @@ def test_parse_hand_made_fixture():
 
 
 def test_fill_values_and_negatives_are_quarantined_with_their_grid_point():
-    rejects = SOURCE.parse(paris(), NAME).rejects.sort_values("row").reset_index(drop=True)
+    rejects = SOURCE.parse(paris(), NAME, PART).rejects.sort_values("row").reset_index(drop=True)
     assert rejects["row"].tolist() == [samples.PARIS_FILL[2], samples.PARIS_NEGATIVE[2]] == [129, 215]
     assert (rejects["file"] == NAME).all() and (rejects["source"] == "cams_europe_forecast").all()
     assert "missing" in rejects.loc[0, "reason"]
@@ -88,8 +89,8 @@ def test_zip_answer_is_read_member_by_member():
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("data_sfc.nc", paris())
-    result = SOURCE.parse(buffer.getvalue(), "2026-01-15/cams_europe_ensemble_forecast.zip")
-    plain = SOURCE.parse(paris(), NAME)
+    result = SOURCE.parse(buffer.getvalue(), "2026-01-15/cams_europe_ensemble_forecast.zip", PART)
+    plain = SOURCE.parse(paris(), NAME, PART)
     pd.testing.assert_frame_equal(result.frame, plain.frame)
     assert result.rejects["raw"].str.startswith("data_sfc.nc: ").all()
     assert result.rejects["row"].tolist() == plain.rejects["row"].tolist()
@@ -97,9 +98,9 @@ def test_zip_answer_is_read_member_by_member():
 
 def test_html_or_garbage_instead_of_netcdf_is_a_schema_error():
     with pytest.raises(SchemaError, match=r"cams_europe_forecast.*HTML"):
-        SOURCE.parse(b"<!DOCTYPE html><html>login</html>", NAME)
+        SOURCE.parse(b"<!DOCTYPE html><html>login</html>", NAME, PART)
     with pytest.raises(SchemaError, match="not a NetCDF file"):
-        SOURCE.parse(b"time,value\n0,1\n", NAME)
+        SOURCE.parse(b"time,value\n0,1\n", NAME, PART)
 
 
 def test_unknown_unit_is_a_schema_error_naming_the_variable(tmp_path):
@@ -110,7 +111,7 @@ def test_unknown_unit_is_a_schema_error_naming_the_variable(tmp_path):
     with netCDF4.Dataset(path, "a") as nc:
         nc["no2_conc"].units = "ppb"
     with pytest.raises(SchemaError, match="no2_conc has units 'ppb'"):
-        SOURCE.parse(path.read_bytes(), NAME)
+        SOURCE.parse(path.read_bytes(), NAME, PART)
 
 
 def test_time_without_a_base_time_is_a_schema_error(tmp_path):
@@ -121,7 +122,7 @@ def test_time_without_a_base_time_is_a_schema_error(tmp_path):
     with netCDF4.Dataset(path, "a") as nc:
         nc["time"].long_name = "time"
     with pytest.raises(SchemaError, match="no forecast base time"):
-        SOURCE.parse(path.read_bytes(), NAME)
+        SOURCE.parse(path.read_bytes(), NAME, PART)
 
 
 @pytest.mark.shared_data
@@ -130,7 +131,7 @@ def test_real_antwerp_samples(shared_data):
     assert len(files) == 14
     frames = []
     for number, path in enumerate(files, start=1):
-        result = SOURCE.parse(path.read_bytes(), path.name)
+        result = SOURCE.parse(path.read_bytes(), path.name, PART)
         SOURCE.check(result.frame, path.name)
         assert result.rejects.empty
         frame = result.frame

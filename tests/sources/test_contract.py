@@ -111,9 +111,9 @@ def test_ingest_recorded_sample(source, spse_home, monkeypatch):
 
     for relative in source.files(day):
         upstream = (folder / relative).read_bytes()
-        latest = lake.latest_raw_meta(source.name, partition, relative)
+        latest = lake.latest_raw_meta(source.name, source.raw_folder(relative, day), relative)
         landed = Path(latest["raw_path"])
-        assert landed.is_relative_to(settings().raw / source.name / partition)
+        assert landed.is_relative_to(settings().raw / source.name / source.raw_folder(relative, day))
         assert landed.read_bytes() == upstream
         meta = json.loads(landed.with_name(landed.name + ".meta.json").read_text())
         assert meta["sha256"] == latest["sha256"] == hashlib.sha256(upstream).hexdigest()

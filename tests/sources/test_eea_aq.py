@@ -16,6 +16,7 @@ from spse.sources.eea_aq import SOURCE, parquet_name, parquet_urls, station_ids
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "eea_aq"
 DAY = dt.date(2024, 1, 15)
+PART = SOURCE.partition(DAY)
 PARQUETS = FIXTURES / "parquet" / "2024-01-15" / "FR"
 
 SCHEMA = pa.schema([("Samplingpoint", pa.string()), ("Pollutant", pa.int64()), ("Start", pa.timestamp("ns")),
@@ -63,7 +64,7 @@ def test_recorded_parquets_are_the_documented_rows():
 
 def test_parse_shifts_naive_times_keeps_the_day_and_flags_validity():
     name = "parquet/2024-01-15/FR/SPO-FR04014_8.parquet"
-    result = SOURCE.parse((PARQUETS / "SPO-FR04014_8.parquet").read_bytes(), name)
+    result = SOURCE.parse((PARQUETS / "SPO-FR04014_8.parquet").read_bytes(), name, PART)
     frame = result.frame
     assert result.rejects.empty
     assert frame["ts_start_utc"].tolist() == [utc("2024-01-15 00:00"), utc("2024-01-15 01:00"),
@@ -83,11 +84,11 @@ def test_parse_shifts_naive_times_keeps_the_day_and_flags_validity():
 
 def test_co_is_stored_in_mg_and_pm25_code_is_mapped():
     co = SOURCE.parse((PARQUETS / "SPO-FR04143_10.parquet").read_bytes(),
-                      "parquet/2024-01-15/FR/SPO-FR04143_10.parquet").frame
+                      "parquet/2024-01-15/FR/SPO-FR04143_10.parquet", PART).frame
     assert co["value"].tolist() == pytest.approx([0.4, 0.35]) and set(co["unit"]) == {"mg/m³"}
     assert co["ts_start_utc"].tolist() == [utc("2024-01-15 09:00"), utc("2024-01-15 10:00")]
     pm = SOURCE.parse((PARQUETS / "SPO-FR04024_6001.parquet").read_bytes(),
-                      "parquet/2024-01-15/FR/SPO-FR04024_6001.parquet").frame
+                      "parquet/2024-01-15/FR/SPO-FR04024_6001.parquet", PART).frame
     assert pm[["station_id", "pollutant", "value", "is_valid", "value_type"]].values.tolist() == [
         ["FR04024", "PM2.5", 12.0, True, "raw"]]
 
@@ -101,7 +102,7 @@ def test_offset_comes_from_the_register(tmp_path, monkeypatch):
     table.to_csv(path, index=False)
     monkeypatch.setenv("SPSE_PARAMETERS_FILE", str(path))
     frame = SOURCE.parse((PARQUETS / "SPO-FR04014_8.parquet").read_bytes(),
-                         "parquet/2024-01-15/FR/SPO-FR04014_8.parquet").frame
+                         "parquet/2024-01-15/FR/SPO-FR04014_8.parquet", PART).frame
     assert frame["ts_start_utc"].tolist() == [utc(f"2024-01-15 0{h}:00") for h in range(4)]
 
 
@@ -113,7 +114,7 @@ def test_bad_rows_are_quarantined_with_their_reason():
             row("FR/SPO-FR04014_8", 8, "2024-01-15T09:00", 30.0, agg="var"),
             row("FR/SPO-FR04014_8", 8, "2024-01-15T10:00", 25000.0),
             row("FR/SPO-FR04014_8", 8, "2024-01-15T05:00", 31.0)]
-    result = SOURCE.parse(parquet_bytes(rows), "parquet/2024-01-15/FR/SPO-FR04014_8.parquet")
+    result = SOURCE.parse(parquet_bytes(rows), "parquet/2024-01-15/FR/SPO-FR04014_8.parquet", PART)
     assert result.frame["source_row"].tolist() == [1]
     reasons = dict(zip(result.rejects["row"], result.rejects["reason"], strict=True))
     assert "unknown `Pollutant` code: 9999" in reasons[2]
@@ -128,9 +129,9 @@ def test_bad_rows_are_quarantined_with_their_reason():
 def test_not_a_parquet_names_feed_and_file():
     name = "parquet/2024-01-15/FR/SPO-FR04014_8.parquet"
     with pytest.raises(SchemaError, match=r"feed eea_aq, file parquet/2024-01-15/FR/SPO-FR04014_8\.parquet.*HTML"):
-        SOURCE.parse(b"<!DOCTYPE html><html><body>Service Unavailable</body></html>", name)
+        SOURCE.parse(b"<!DOCTYPE html><html><body>Service Unavailable</body></html>", name, PART)
     with pytest.raises(SchemaError, match=r"feed eea_aq, file .*SPO-FR04014_8\.parquet: not a readable Parquet"):
-        SOURCE.parse(b"PAR1 truncated", name)
+        SOURCE.parse(b"PAR1 truncated", name, PART)
     with pytest.raises(SchemaError, match=r"feed eea_aq, file .*row 1: expected the header 'ParquetFileUrl'"):
         parquet_urls(b"url\nhttps://x/a.parquet\n", "eea_aq", "parquet_urls/2024-01-15.csv")
 
@@ -215,4 +216,4 @@ def test_real_url_list(shared_data):
     urls = parquet_urls(payload, "eea_aq", "parquet_urls/2024-01-15.csv")
     assert len(urls) == 174
     assert parquet_name(urls[0], DAY) == "parquet/2024-01-15/ES/SP_28006004_10_49.parquet"
-    assert SOURCE.parse(payload, "parquet_urls/2024-01-15.csv").frame.empty
+    assert SOURCE.parse(payload, "parquet_urls/2024-01-15.csv", PART).frame.empty

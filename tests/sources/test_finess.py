@@ -13,6 +13,8 @@ from spse.core.errors import SchemaError
 from spse.sources import finess
 from spse.sources.finess import SOURCE
 
+PART = SOURCE.partition(None)
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "finess"
 NAME = "etalab-cs1100507-stock.csv"
 FACILITY_CATEGORIES = {"creche", "ecole_maternelle", "ecole_elementaire", "college", "pmi", "ehpad", "hospital",
@@ -36,7 +38,7 @@ def test_fixture_is_latin1_without_header_with_metadata_line():
 
 
 def test_parse_keeps_paris_establishments_of_the_mapped_categories():
-    result = SOURCE.parse((FIXTURES / NAME).read_bytes(), NAME)
+    result = SOURCE.parse((FIXTURES / NAME).read_bytes(), NAME, PART)
     frame = result.frame.set_index("facility_id")
     assert result.rejects.empty
     # The pharmacy (categetab 620) and the Boulogne hospital (département 92) are out of scope.
@@ -56,8 +58,18 @@ def test_parse_keeps_paris_establishments_of_the_mapped_categories():
     SOURCE.check(result.frame)
 
 
+def test_postcode_arrondissement_and_no_capacity():
+    frame = SOURCE.parse((FIXTURES / NAME).read_bytes(), NAME, PART).frame.set_index("facility_id")
+    # ligneacheminement "75571 PARIS CEDEX 12" and "75014 PARIS"
+    assert frame.loc["finess:750000481", ["postcode", "arrondissement"]].tolist() == ["75571", "12e arrondissement"]
+    assert frame.loc["finess:750100208", ["postcode", "arrondissement"]].tolist() == ["75014", "14e arrondissement"]
+    # structureet records carry no capacity (the GISCO copy's cap_beds is empty too)
+    assert frame["capacity"].isna().all() and frame["capacity_unit"].isna().all()
+    assert set(frame["source"]) == {"finess"}
+
+
 def test_lambert93_coordinates_are_projected_to_wgs84():
-    frame = SOURCE.parse((FIXTURES / NAME).read_bytes(), NAME).frame.set_index("facility_id")
+    frame = SOURCE.parse((FIXTURES / NAME).read_bytes(), NAME, PART).frame.set_index("facility_id")
     # The fixture's Lambert-93 coordinates were made from these landmarks' lon/lat (0.1 m rounding).
     expected = {"finess:750000481": (2.37221, 48.85127), "finess:750100208": (2.3265, 48.8301),
                 "finess:750200016": (2.3490, 48.8925), "finess:750300014": (2.3822, 48.8840)}
@@ -67,13 +79,13 @@ def test_lambert93_coordinates_are_projected_to_wgs84():
 
 
 def test_utf8_copy_reads_the_same():
-    latin1 = SOURCE.parse((FIXTURES / NAME).read_bytes(), NAME).frame
-    utf8 = SOURCE.parse(encode(sample_lines(), "utf-8"), NAME).frame
+    latin1 = SOURCE.parse((FIXTURES / NAME).read_bytes(), NAME, PART).frame
+    utf8 = SOURCE.parse(encode(sample_lines(), "utf-8"), NAME, PART).frame
     assert latin1.equals(utf8)
 
 
 def test_wrong_field_count_is_quarantined_with_its_line():
-    result = SOURCE.parse((FIXTURES / "bad" / NAME).read_bytes(), NAME)
+    result = SOURCE.parse((FIXTURES / "bad" / NAME).read_bytes(), NAME, PART)
     assert result.rejects[["row"]].to_dict("records") == [{"row": 3}]
     assert result.rejects.loc[0, "reason"] == "structureet record with 34 fields, expected 31"
     assert "finess:750100208" not in set(result.frame["facility_id"])
@@ -84,7 +96,7 @@ def test_bytes_of_a_wrong_encoding_are_quarantined():
     payload = bytearray(encode(sample_lines()))
     at = payload.index(b"CDS MARCADET")
     payload[at + 3] = 0x81  # undefined in Windows-1252: read as the C1 control U+0081
-    result = SOURCE.parse(bytes(payload), NAME)
+    result = SOURCE.parse(bytes(payload), NAME, PART)
     assert result.rejects["row"].tolist() == [4]
     assert "wrong encoding" in result.rejects.loc[0, "reason"]
     assert "finess:750200016" not in set(result.frame["facility_id"])
@@ -93,7 +105,7 @@ def test_bytes_of_a_wrong_encoding_are_quarantined():
 def test_missing_geolocation_and_coordinates_outside_paris_are_quarantined():
     lines = [line for line in sample_lines() if not line.startswith("geolocalisation;750200016;")]
     lines = [line.replace("654694.0;6865064.3", "892390.2;6247035.3") for line in lines]  # the PMI put in Marseille
-    result = SOURCE.parse(encode(lines), NAME)
+    result = SOURCE.parse(encode(lines), NAME, PART)
     reasons = dict(zip(result.rejects["row"], result.rejects["reason"], strict=True))
     assert set(reasons) == {4, 5}
     assert reasons[4] == "no geolocalisation record for this nofinesset"
@@ -105,7 +117,7 @@ def test_unknown_record_type_and_repeated_geolocation_are_quarantined():
     lines = sample_lines()
     lines.insert(3, "equipementsociale;750100208;x")
     lines.append("geolocalisation;750000481;653932.5;6861430.8;1,ATLASANTE;2023-11-02")
-    result = SOURCE.parse(encode(lines), NAME)
+    result = SOURCE.parse(encode(lines), NAME, PART)
     reasons = dict(zip(result.rejects["row"], result.rejects["reason"], strict=True))
     assert reasons[4] == "unknown record type equipementsociale"
     assert reasons[len(lines)].startswith("duplicate geolocalisation")
@@ -113,7 +125,7 @@ def test_unknown_record_type_and_repeated_geolocation_are_quarantined():
 
 
 def test_file_without_metadata_line_is_read():
-    result = SOURCE.parse(encode(sample_lines()[1:]), NAME)
+    result = SOURCE.parse(encode(sample_lines()[1:]), NAME, PART)
     assert len(result.frame) == 4 and result.rejects.empty
     assert set(result.frame["dataset_id"]) == {"finess:etalab-cs1100507"}
     assert result.frame["zone_id"].tolist() == ["75112", "75114", "75118", "75119"]
@@ -122,14 +134,14 @@ def test_file_without_metadata_line_is_read():
 def test_changed_layout_raises():
     lines = [line.rsplit(";", 1)[0] if line.startswith("structureet") else line for line in sample_lines()]
     with pytest.raises(SchemaError, match="no structureet record has 31 fields"):
-        SOURCE.parse(encode(lines), NAME)
+        SOURCE.parse(encode(lines), NAME, PART)
 
 
 @pytest.mark.parametrize("payload", [b"<!DOCTYPE html><html><body>Maintenance</body></html>", b"",
                                      b"PK\x03\x04\x00\x00"])
 def test_not_a_finess_file_raises_naming_feed_and_file(payload):
     with pytest.raises(SchemaError) as error:
-        SOURCE.parse(payload, NAME)
+        SOURCE.parse(payload, NAME, PART)
     assert "feed finess" in str(error.value) and NAME in str(error.value)
 
 

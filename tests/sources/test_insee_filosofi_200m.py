@@ -7,12 +7,14 @@ import pytest
 from spse.core.errors import SchemaError
 from spse.sources.insee_filosofi_200m import SOURCE
 
+PART = SOURCE.partition(None)
+
 NAME = "Filosofi2017_carreaux_200m_met.csv"
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "insee_filosofi_200m" / NAME
 
 
 def test_2017_capitalised_columns_and_derived_counts():
-    frame = SOURCE.parse(SAMPLE.read_bytes(), NAME).frame.set_index("cell_id")
+    frame = SOURCE.parse(SAMPLE.read_bytes(), NAME, PART).frame.set_index("cell_id")
     cell = frame.loc["CRS3035RES200mN2889000E3760000"]
     assert (cell["x_3035"], cell["y_3035"]) == (3760000, 2889000)
     assert cell["population"] == 1250.0
@@ -28,14 +30,14 @@ def test_2017_capitalised_columns_and_derived_counts():
 def test_2019_lowercase_semicolon_file_with_missing_optional_columns():
     payload = (b"idcar_200m;i_est_200;ind;men\n"
                b"CRS3035RES200mN2885000E3759600;0;12.5;6.0\n")
-    frame = SOURCE.parse(payload, NAME).frame
+    frame = SOURCE.parse(payload, NAME, PART).frame
     assert frame.loc[0, "population"] == 12.5 and frame.loc[0, "households"] == 6.0
     assert frame[["pop_0_3", "pop_0_5", "pop_65p", "households_poor", "pop_poor_households"]].isna().all().all()
     SOURCE.check(frame)
 
 
 def test_file_without_imputation_flag_gives_null():
-    frame = SOURCE.parse(b"IDCAR_200M,IND\nCRS3035RES200mN2885000E3759600,3\n", NAME).frame
+    frame = SOURCE.parse(b"IDCAR_200M,IND\nCRS3035RES200mN2885000E3759600,3\n", NAME, PART).frame
     assert pd.isna(frame.loc[0, "is_imputed"])
 
 
@@ -50,20 +52,20 @@ def test_file_without_imputation_flag_gives_null():
 ])
 def test_bad_rows_are_quarantined(line, reason):
     payload = f"Idcar_200m,I_est_200,Ind\nCRS3035RES200mN2885200E3759000,0,5\n{line}\n".encode()
-    result = SOURCE.parse(payload, NAME)
+    result = SOURCE.parse(payload, NAME, PART)
     assert result.frame["cell_id"].tolist() == ["CRS3035RES200mN2885200E3759000"]
     assert result.rejects["row"].tolist() == [3] and reason in result.rejects["reason"].iloc[0]
 
 
 def test_missing_required_column_is_refused():
     with pytest.raises(SchemaError, match=r"row 1: header lacks the columns \['ind'\]"):
-        SOURCE.parse(b"Idcar_200m,Men\nCRS3035RES200mN2885200E3759000,5\n", NAME)
+        SOURCE.parse(b"Idcar_200m,Men\nCRS3035RES200mN2885200E3759000,5\n", NAME, PART)
 
 
 @pytest.mark.shared_data
 def test_real_2019_strip(shared_data):
     payload = (shared_data / "population" / "filosofi2019_200m_paris_strip_ages_households.csv").read_bytes()
-    result = SOURCE.parse(payload, NAME)
+    result = SOURCE.parse(payload, NAME, PART)
     frame = result.frame
     assert result.rejects.empty
     assert len(frame) == 220

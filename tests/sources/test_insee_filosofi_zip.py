@@ -13,6 +13,8 @@ from spse.core.errors import SchemaError
 from spse.sources import insee_filosofi_200m
 from spse.sources.insee_filosofi_zip import PARIS_BBOX_3035, SOURCE, InseeFilosofiZip
 
+PART = SOURCE.partition(None)
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "insee_filosofi_zip"
 ARCHIVE = "Filosofi2019_carreaux_200m_csv.zip"
 MEMBER = "carreaux_200m_met.csv"
@@ -32,7 +34,7 @@ def build_zip(members: dict[str, str | bytes]) -> bytes:
 
 
 def test_paris_cells_of_the_metropolitan_member():
-    result = SOURCE.parse((FIXTURES / ARCHIVE).read_bytes(), ARCHIVE)
+    result = SOURCE.parse((FIXTURES / ARCHIVE).read_bytes(), ARCHIVE, PART)
     frame = result.frame.set_index("cell_id")
     assert result.rejects.empty
     # Kept: lcog_geo 75104, 75104, 75103 and the boundary cell 75117+92044; dropped: Levallois
@@ -58,8 +60,8 @@ def test_same_schema_as_the_plain_csv_source():
 def test_small_blocks_give_the_same_rows_and_line_numbers():
     text = member_text().replace(",6.4,", ",-6.4,")  # line 4: a negative count
     payload = build_zip({MEMBER: text})
-    whole = SOURCE.parse(payload, ARCHIVE)
-    blocks = InseeFilosofiZip(block_bytes=300).parse(payload, ARCHIVE)
+    whole = SOURCE.parse(payload, ARCHIVE, PART)
+    blocks = InseeFilosofiZip(block_bytes=300).parse(payload, ARCHIVE, PART)
     assert blocks.frame.equals(whole.frame) and len(whole.frame) == 3
     assert blocks.rejects["row"].tolist() == whole.rejects["row"].tolist() == [4]
     assert blocks.rejects.loc[0, "file"] == f"{ARCHIVE}/{MEMBER}"
@@ -69,7 +71,7 @@ def test_small_blocks_give_the_same_rows_and_line_numbers():
 def test_wrong_field_count_on_a_paris_line_is_quarantined():
     lines = member_text().splitlines()
     lines[2] = lines[2].rsplit(",", 3)[0]
-    result = SOURCE.parse(build_zip({MEMBER: "\n".join(lines) + "\n"}), ARCHIVE)
+    result = SOURCE.parse(build_zip({MEMBER: "\n".join(lines) + "\n"}), ARCHIVE, PART)
     assert result.rejects["row"].tolist() == [3]
     assert result.rejects.loc[0, "reason"] == "expected 34 fields, found 31"
     assert len(result.frame) == 3
@@ -82,7 +84,7 @@ def test_2017_names_and_capitalised_columns():
             "CRS3035RES200mN2520000E3925000,x,x,0,0,69381,2,90.0,40.0,5.0,3.0,1.0,7.0,2.0"]
     payload = build_zip({"Filosofi2017_carreaux_200m_met.csv": "\n".join([header, *rows]),
                          "Filosofi2017_carreaux_200m_mart.csv": header + "\n"})
-    frame = SOURCE.parse(payload, "Filosofi2017_carreaux_200m_csv.zip").frame
+    frame = SOURCE.parse(payload, "Filosofi2017_carreaux_200m_csv.zip", PART).frame
     assert frame["cell_id"].tolist() == ["CRS3035RES200mN2889000E3760000"]
     assert frame.loc[0, "pop_poor_households"] == pytest.approx(100.0 * 10.0 / 50.0)
 
@@ -91,7 +93,7 @@ def test_2015_depcom_of_the_whole_city_is_paris():
     header = "IdINSPIRE;I_est_cr;Depcom;Ind;Men;Men_pauv"
     rows = ["CRS3035RES200mN2889000E3760000;0;75056;100;50;10", "CRS3035RES200mN2892000E3755000;0;92044;80;40;4"]
     payload = build_zip({"Filosofi2015_carreaux_200m_metropole.csv": "\n".join([header, *rows])})
-    frame = SOURCE.parse(payload, "Filosofi2015_carreaux_200m_csv.zip").frame
+    frame = SOURCE.parse(payload, "Filosofi2015_carreaux_200m_csv.zip", PART).frame
     assert frame["cell_id"].tolist() == ["CRS3035RES200mN2889000E3760000"]
 
 
@@ -106,20 +108,20 @@ def test_without_commune_codes_the_bounding_box_selects():
         "north of the box": (3760000, int(y_max)),
     }
     rows = [f"CRS3035RES200mN{y}E{x},0,10,5,1" for x, y in cells.values()]
-    result = SOURCE.parse(build_zip({MEMBER: "\n".join([header, *rows])}), ARCHIVE)
+    result = SOURCE.parse(build_zip({MEMBER: "\n".join([header, *rows])}), ARCHIVE, PART)
     assert result.frame["cell_id"].tolist() == ["CRS3035RES200mN2889000E3760000",
                                                 f"CRS3035RES200mN{int(y_min)}E{int(x_min)}"]
     assert result.rejects["row"].tolist() == [4]
     assert "200 m grid" in result.rejects.loc[0, "reason"]
     narrow = InseeFilosofiZip(bbox_3035=(3759000.0, 2888000.0, 3761000.0, 2890000.0))
-    assert narrow.parse(build_zip({MEMBER: "\n".join([header, *rows])}), ARCHIVE).frame["cell_id"].tolist() == \
+    assert narrow.parse(build_zip({MEMBER: "\n".join([header, *rows])}), ARCHIVE, PART).frame["cell_id"].tolist() == \
         ["CRS3035RES200mN2889000E3760000"]
 
 
 def test_nested_zip_is_opened():
     inner = (FIXTURES / ARCHIVE).read_bytes()
     payload = build_zip({"Filosofi2019_carreaux_200m_met_csv.zip": inner, "documentation.pdf": b"%PDF-1.4"})
-    assert len(SOURCE.parse(payload, ARCHIVE).frame) == 4
+    assert len(SOURCE.parse(payload, ARCHIVE, PART).frame) == 4
 
 
 @pytest.mark.parametrize(("payload", "message"), [
@@ -134,14 +136,14 @@ def test_nested_zip_is_opened():
 ])
 def test_files_in_the_wrong_shape_raise(payload, message):
     with pytest.raises(SchemaError, match=message) as error:
-        SOURCE.parse(payload, ARCHIVE)
+        SOURCE.parse(payload, ARCHIVE, PART)
     assert "feed insee_filosofi_zip" in str(error.value) and ARCHIVE in str(error.value)
 
 
 def test_truncated_archive_raises():
     payload = (FIXTURES / ARCHIVE).read_bytes()
     with pytest.raises(SchemaError, match="truncated or damaged"):
-        SOURCE.parse(payload[: len(payload) // 2], ARCHIVE)
+        SOURCE.parse(payload[: len(payload) // 2], ARCHIVE, PART)
 
 
 def test_damaged_member_raises():
@@ -151,7 +153,7 @@ def test_damaged_member_raises():
     start = payload.index(MEMBER.encode()) + len(MEMBER)
     payload[start + 200: start + 260] = bytes(60)  # zeroes inside the deflate stream
     with pytest.raises(SchemaError, match="damaged or truncated member"):
-        SOURCE.parse(bytes(payload), ARCHIVE)
+        SOURCE.parse(bytes(payload), ARCHIVE, PART)
 
 
 def test_archive_url(monkeypatch):
@@ -170,7 +172,7 @@ def test_real_filosofi_strip_in_an_archive(shared_data, tmp_path):
     with sample.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     payload = build_zip({MEMBER: sample.read_bytes(), "carreaux_200m_reun.csv": "idcar_200m,ind\n"})
-    result = SOURCE.parse(payload, ARCHIVE)
+    result = SOURCE.parse(payload, ARCHIVE, PART)
     frame = result.frame.set_index("cell_id")
     assert result.rejects.empty and len(frame) == len(rows)
     assert frame["population"].sum() == pytest.approx(sum(float(r["ind"]) for r in rows))

@@ -12,6 +12,8 @@ import shapely
 from spse.core.errors import SchemaError
 from spse.sources.iris_contours import SOURCE
 
+PART = SOURCE.partition(None)
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "iris_contours"
 NAME = "iris/exports/geojson"
 PARIS_AREA_KM2 = 105.4  # methods.md §7.3, with the Bois de Boulogne and de Vincennes
@@ -33,7 +35,7 @@ def rectangle(x, y, w, h):
 
 
 def test_ods_export_fields():
-    result = SOURCE.parse((FIXTURES / NAME).read_bytes(), NAME)
+    result = SOURCE.parse((FIXTURES / NAME).read_bytes(), NAME, PART)
     frame = result.frame.set_index("zone_id")
     assert result.rejects.empty
     assert list(frame.index) == ["751124811", "751083006", "751124899"]
@@ -55,7 +57,7 @@ def test_ign_field_names_in_lambert93():
     props = {"CODE_IRIS": "751010101", "NOM_IRIS": "Saint-Germain-l'Auxerrois 1", "INSEE_COM": "75101",
              "NOM_COM": "Paris 1er Arrondissement", "IRIS": "0101", "TYP_IRIS": "A"}
     payload = collection([feature(props, rectangle(651000, 6862000, 100, 200))], crs="2154")
-    frame = SOURCE.parse(payload, NAME).frame
+    frame = SOURCE.parse(payload, NAME, PART).frame
     assert frame.loc[0, ["zone_id", "zone_name", "zone_label", "parent_zone_id", "iris_type"]].tolist() == \
         ["751010101", "Saint-Germain-l'Auxerrois 1", "Saint-Germain-l'Auxerrois 1 (1er)", "75101", "A"]
     # 20 000 m² in Lambert-93, whose scale error near Paris is below 0.1 %.
@@ -65,21 +67,23 @@ def test_ign_field_names_in_lambert93():
 def test_sample_property_names_and_numeric_codes():
     props = {"code_iris": 751124811, "nom_iris": "Quinze-Vingts 11", "c_ar": 12, "insee_arr": "75112",
              "nb_pop_apur": 0, "apur_iris_label": "Quinze Vingts 11"}
-    frame = SOURCE.parse(collection([feature(props, rectangle(3762000, 2888000, 100, 100))], crs="3035"), NAME).frame
+    payload = collection([feature(props, rectangle(3762000, 2888000, 100, 100))], crs="3035")
+    frame = SOURCE.parse(payload, NAME, PART).frame
     assert frame.loc[0, "zone_id"] == "751124811" and frame["iris_type"].isna().all()
     assert frame.loc[0, "area_m2"] == pytest.approx(10_000)
 
 
 def test_code_built_from_commune_and_iris():
     props = {"insee_com": "75112", "iris": "4811", "nom_iris": "Quinze-Vingts 11", "typ_iris": "H"}
-    frame = SOURCE.parse(collection([feature(props, rectangle(3762000, 2888000, 100, 100))], crs="3035"), NAME).frame
+    payload = collection([feature(props, rectangle(3762000, 2888000, 100, 100))], crs="3035")
+    frame = SOURCE.parse(payload, NAME, PART).frame
     assert frame["zone_id"].tolist() == ["751124811"]
 
 
 def test_self_intersecting_polygon_is_repaired_and_flagged():
     bowtie = [[3760000, 2889000], [3760200, 2889200], [3760200, 2889000], [3760000, 2889200], [3760000, 2889000]]
     props = {"code_iris": "751124811", "nom_iris": "Quinze-Vingts 11", "typ_iris": "H"}
-    result = SOURCE.parse(collection([feature(props, bowtie)], crs="3035"), NAME)
+    result = SOURCE.parse(collection([feature(props, bowtie)], crs="3035"), NAME, PART)
     assert result.rejects.empty
     assert bool(result.frame.loc[0, "geometry_repaired"]) is True
     # Two triangles of base 200 m and height 100 m.
@@ -101,7 +105,7 @@ def test_bad_codes_types_and_geometries_are_quarantined():
     features = [feature(props, ring) for props in cases]
     features.append({"type": "Feature", "properties": {"code_iris": "751124814", "nom_iris": "line"},
                      "geometry": {"type": "LineString", "coordinates": ring[:2]}})
-    result = SOURCE.parse(collection(features, crs="3035"), NAME)
+    result = SOURCE.parse(collection(features, crs="3035"), NAME, PART)
     reasons = dict(zip(result.rejects["row"], result.rejects["reason"], strict=True))
     assert sorted(reasons) == [1, 2, 3, 4, 5, 7, 8]
     assert reasons[1].startswith("code_iris is not 9 characters")
@@ -115,11 +119,11 @@ def test_bad_codes_types_and_geometries_are_quarantined():
 
 def test_not_geojson_raises():
     with pytest.raises(SchemaError, match="HTML"):
-        SOURCE.parse(b"<!doctype html><title>Error</title>", NAME)
+        SOURCE.parse(b"<!doctype html><title>Error</title>", NAME, PART)
     with pytest.raises(SchemaError, match="FeatureCollection"):
-        SOURCE.parse(b'{"results": []}', NAME)
+        SOURCE.parse(b'{"results": []}', NAME, PART)
     with pytest.raises(SchemaError, match="code_iris"):
-        SOURCE.parse(collection([feature({"nom": "x"}, rectangle(0, 0, 1, 1))]), NAME)
+        SOURCE.parse(collection([feature({"nom": "x"}, rectangle(0, 0, 1, 1))]), NAME, PART)
 
 
 def test_http_url_filters_paris():
@@ -129,7 +133,7 @@ def test_http_url_filters_paris():
 
 def test_real_paris_iris_contours(shared_data):
     payload = (shared_data / "geo_paris" / "paris_iris_contours_992.geojson").read_bytes()
-    result = SOURCE.parse(payload, NAME)
+    result = SOURCE.parse(payload, NAME, PART)
     frame = result.frame
     assert result.rejects.empty and len(frame) == 992
     assert frame["zone_id"].str.len().eq(9).all()

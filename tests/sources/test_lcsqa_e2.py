@@ -10,6 +10,7 @@ from spse.sources.lcsqa_e2 import HEADER, SOURCE
 
 SAMPLE = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "lcsqa_e2" / "2026" / "FR_E2_2026-01-15.csv"
 NAME = "2026/FR_E2_2026-01-15.csv"
+PARTITION = SOURCE.partition(dt.date(2026, 1, 15))
 
 BASE_ROW = {
     "Date de début": "2026/01/15 10:00:00", "Date de fin": "2026/01/15 11:00:00", "Organisme": "AIRPARIF",
@@ -36,7 +37,7 @@ def test_files_follow_the_upstream_layout():
 @pytest.mark.shared_data
 def test_real_metz_excerpt(shared_data):
     payload = (shared_data / "air_e2_lcsqa" / "FR_E2_2021-10-22_excerpt_7rows_metz.csv").read_bytes()
-    result = SOURCE.parse(payload, "2021/FR_E2_2021-10-22.csv")
+    result = SOURCE.parse(payload, "2021/FR_E2_2021-10-22.csv", PARTITION)
     frame = result.frame
     assert len(frame) == 7 and result.rejects.empty
     four = frame.loc[frame["ts_start_utc"] == pd.Timestamp("2021-10-22 04:00", tz="UTC")].iloc[0]
@@ -57,7 +58,7 @@ def test_real_metz_excerpt(shared_data):
 def test_reduced_airparif_extract_is_refused_with_the_missing_columns(shared_data):
     payload = (shared_data / "air_e2_lcsqa" / "FR_E2_airparif_idf_2days_2024-08-05_2024-09-02.csv").read_bytes()
     with pytest.raises(SchemaError) as err:
-        SOURCE.parse(payload, "FR_E2_airparif.csv")
+        SOURCE.parse(payload, "FR_E2_airparif.csv", PARTITION)
     message = str(err.value)
     assert "feed lcsqa_e2" in message and "file FR_E2_airparif.csv" in message and "row 1" in message
     for column in ("discriminant", "Réglementaire", "validité", "source_file"):
@@ -65,7 +66,7 @@ def test_reduced_airparif_extract_is_refused_with_the_missing_columns(shared_dat
 
 
 def test_recorded_sample_values():
-    frame = SOURCE.parse(SAMPLE.read_bytes(), NAME).frame.set_index(["station_id", "pollutant"])
+    frame = SOURCE.parse(SAMPLE.read_bytes(), NAME, PARTITION).frame.set_index(["station_id", "pollutant"])
     assert frame.loc[("FR04031", "NOX"), "value"] == 112.6  # `NOX as NO2` stored as NOX
     co = frame.loc[("FR04329", "CO")]
     assert co["unit"] == "mg/m³" and co["value"] == 0.4 and co["station_class"] == "traffic"
@@ -77,35 +78,35 @@ def test_recorded_sample_values():
 
 def test_bom_crlf_and_latin1_are_read():
     crlf = b"\xef\xbb\xbf" + e2({}, newline="\r\n")
-    assert SOURCE.parse(crlf, NAME).frame.loc[0, "unit"] == "µg/m³"
+    assert SOURCE.parse(crlf, NAME, PARTITION).frame.loc[0, "unit"] == "µg/m³"
     latin1 = e2({}).decode().encode("latin-1")
-    frame = SOURCE.parse(latin1, NAME).frame
+    frame = SOURCE.parse(latin1, NAME, PARTITION).frame
     assert frame.loc[0, "unit"] == "µg/m³" and frame.loc[0, "value"] == 24.5
 
 
 def test_changed_header_names_the_column():
     header = tuple("code station" if h == "code site" else h for h in HEADER)
     with pytest.raises(SchemaError, match=r"row 1: .*missing \['code site'\], unexpected \['code station'\]"):
-        SOURCE.parse(e2({}, header=header), NAME)
+        SOURCE.parse(e2({}, header=header), NAME, PARTITION)
 
 
 def test_reordered_header_is_refused():
     header = (HEADER[1], HEADER[0], *HEADER[2:])
     with pytest.raises(SchemaError, match="another order"):
-        SOURCE.parse(e2({}, header=header), NAME)
+        SOURCE.parse(e2({}, header=header), NAME, PARTITION)
 
 
 @pytest.mark.parametrize("payload", [b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>",
                                      b"\n  <html><head><title>Error</title></head></html>"])
 def test_html_error_page_is_refused(payload):
     with pytest.raises(SchemaError, match=r"feed lcsqa_e2, file 2026/FR_E2_2026-01-15.csv.*HTML"):
-        SOURCE.parse(payload, NAME)
+        SOURCE.parse(payload, NAME, PARTITION)
 
 
 @pytest.mark.parametrize("payload", [b"", b"\xef\xbb\xbf", b"\r\n"])
 def test_empty_body_is_refused(payload):
     with pytest.raises(SchemaError, match="empty body"):
-        SOURCE.parse(payload, NAME)
+        SOURCE.parse(payload, NAME, PARTITION)
 
 
 @pytest.mark.parametrize(("override", "reason"), [
@@ -122,7 +123,7 @@ def test_empty_body_is_refused(payload):
 ])
 def test_bad_rows_are_quarantined_with_line_and_reason(override, reason):
     payload = e2({"Date de début": "2026/01/15 09:00:00", "Date de fin": "2026/01/15 10:00:00"}, override, {})
-    result = SOURCE.parse(payload, NAME)
+    result = SOURCE.parse(payload, NAME, PARTITION)
     assert len(result.frame) == 2 and result.frame["source_row"].tolist() == [2, 4]
     assert len(result.rejects) == 1
     reject = result.rejects.iloc[0]
@@ -134,14 +135,15 @@ def test_bad_rows_are_quarantined_with_line_and_reason(override, reason):
 def test_small_negative_values_and_invalid_hours_are_kept():
     frame = SOURCE.parse(e2({"valeur": "-3", "valeur brute": "-3.2"},
                             {"Date de début": "2026/01/15 11:00:00", "Date de fin": "2026/01/15 12:00:00",
-                             "valeur": "", "valeur brute": "", "code qualité": "N", "validité": "-1"}), NAME).frame
+                             "valeur": "", "valeur brute": "", "code qualité": "N", "validité": "-1"}),
+                         NAME, PARTITION).frame
     assert frame["value"].iloc[0] == -3.0 and frame["is_valid"].tolist() == [True, False]
 
 
 def test_truncated_file_quarantines_the_cut_line():
     payload = e2({}, {"Date de début": "2026/01/15 11:00:00", "Date de fin": "2026/01/15 12:00:00"})
     cut = payload[: payload.rindex(b";Urbaine;")]
-    result = SOURCE.parse(cut, NAME)
+    result = SOURCE.parse(cut, NAME, PARTITION)
     assert len(result.frame) == 1
     assert result.rejects["row"].tolist() == [3]
     # kept before the cut: start, end, organisme, zas code, zas, site code, site name
@@ -149,12 +151,12 @@ def test_truncated_file_quarantines_the_cut_line():
 
 
 def test_repeated_key_keeps_the_first_row():
-    result = SOURCE.parse(e2({}, {"valeur": "30.1"}), NAME)
+    result = SOURCE.parse(e2({}, {"valeur": "30.1"}), NAME, PARTITION)
     assert result.frame["value"].tolist() == [24.5]
     assert result.rejects["row"].tolist() == [3] and "duplicate key" in result.rejects["reason"].iloc[0]
 
 
 def test_second_series_of_a_site_is_a_distinct_key():
-    frame = SOURCE.parse(e2({}, {"discriminant": "B", "valeur": "25.0"}), NAME).frame
+    frame = SOURCE.parse(e2({}, {"discriminant": "B", "valeur": "25.0"}), NAME, PARTITION).frame
     assert len(frame) == 2
     SOURCE.check(frame)

@@ -11,6 +11,8 @@ import shapely
 from spse.core.errors import SchemaError
 from spse.sources.paris_quartiers import SOURCE
 
+PART = SOURCE.partition(None)
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "sources" / "paris_quartiers"
 NAME = "quartier_paris/exports/geojson"
 PARIS_AREA_KM2 = 105.4  # methods.md §7.3
@@ -29,7 +31,7 @@ def square_3035(props, x=3762000, y=2887000, side=1000):
 
 
 def test_fixture_quartiers():
-    result = SOURCE.parse((FIXTURES / NAME).read_bytes(), NAME)
+    result = SOURCE.parse((FIXTURES / NAME).read_bytes(), NAME, PART)
     frame = result.frame.set_index("zone_id")
     assert result.rejects.empty
     assert list(frame.index) == ["7511203", "7510101", "7512002"]
@@ -42,7 +44,7 @@ def test_fixture_quartiers():
 
 def test_numeric_code_and_area_from_geometry_when_surface_is_absent():
     props = {"c_quinsee": 7511203, "l_qu": "Bercy", "c_ar": 12}
-    frame = SOURCE.parse(collection([square_3035(props)], crs="3035"), NAME).frame
+    frame = SOURCE.parse(collection([square_3035(props)], crs="3035"), NAME, PART).frame
     assert frame.loc[0, "zone_id"] == "7511203"
     assert frame.loc[0, "area_m2"] == pytest.approx(1_000_000)
 
@@ -55,7 +57,7 @@ def test_bad_codes_are_quarantined():
         square_3035({"c_quinsee": "7511204", "l_qu": "surface", "c_ar": 12, "surface": "n/a"}),
         square_3035({"c_quinsee": "7511201", "l_qu": "Bel-Air", "c_ar": 12}),
     ]
-    result = SOURCE.parse(collection(features, crs="3035"), NAME)
+    result = SOURCE.parse(collection(features, crs="3035"), NAME, PART)
     reasons = dict(zip(result.rejects["row"], result.rejects["reason"], strict=True))
     assert sorted(reasons) == [1, 2, 3, 4]
     assert reasons[1].startswith("c_quinsee is not 7 digits")
@@ -66,12 +68,12 @@ def test_bad_codes_are_quarantined():
 
 def test_missing_properties_raise():
     with pytest.raises(SchemaError, match="c_quinsee"):
-        SOURCE.parse(collection([square_3035({"name": "x"})], crs="3035"), NAME)
+        SOURCE.parse(collection([square_3035({"name": "x"})], crs="3035"), NAME, PART)
 
 
 def test_real_quartiers(shared_data):
     payload = (shared_data / "geo_paris" / "paris_quartiers_administratifs_opendata.geojson").read_bytes()
-    result = SOURCE.parse(payload, NAME)
+    result = SOURCE.parse(payload, NAME, PART)
     frame = result.frame
     assert result.rejects.empty and len(frame) == 80
     assert frame["zone_id"].str.fullmatch(r"751\d{4}").all()

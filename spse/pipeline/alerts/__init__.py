@@ -6,8 +6,11 @@
 J+1 and the persistence alerts (``spse.pipeline.alerts.forecast``, ``spse.pipeline.alerts.persistence``),
 both from an ``AlertInputs`` and the registers; ``run`` reads the lake, evaluates, writes the
 ``alerts`` partition and the outbox (``spse.pipeline.alerts.job``); ``write_outbox`` writes the day's
-JSON notifications (``spse.pipeline.alerts.outbox``). Columns of the ``alerts`` dataset, with units
-and definitions: ``spse.pipeline.alerts.schema.ALERT_COLUMNS``.
+JSON notifications (``spse.pipeline.alerts.outbox``). Three kinds of alert, never confused
+(regulatory episode, local exceedance, health advisory) and the episode criteria:
+``spse.pipeline.alerts.kinds``; forecast revisions: ``spse.pipeline.alerts.versions``; see
+docs/alerts.md. Columns of the ``alerts`` dataset, with units and definitions:
+``spse.pipeline.alerts.schema.ALERT_COLUMNS``.
 """
 
 from spse.pipeline.alerts.evaluate import evaluate

@@ -2,16 +2,23 @@
 
 The thresholds are the rows of ``spse/registers/thresholds.csv`` whose ``set_id`` is listed
 in the parameter ``alert_threshold_sets`` (by default the French information and alert
-thresholds, Code de l'environnement R221-1, methods.md §1.1). Per threshold row, the alert
-is raised when a station (``air_hourly`` hours of the day, or ``station_daily``) or a cell
-of the background surface (``surface_hourly`` / ``surface_daily``) exceeds it (rules in
-``spse.pipeline.alerts.rules``). Affected cells = surface exceedance cells ∪ footprint cells of the
-exceeding stations (``spse.pipeline.alerts.footprint``). Stations are in scope when their footprint
-touches the zone crosswalk (so a national feed does not raise Paris alerts).
-``meets_episode_criteria`` applies the arrêté du 7 avril 2016 criteria (methods.md §1.2)
-to the grid, indicatively: the official criterion uses modelled background fields over the
-whole region. Persistence rows (``<averaging>_persistence``) span several days and are
-evaluated with the forecast (``spse.pipeline.alerts.persistence``).
+thresholds, Code de l'environnement R221-1, methods.md §1.1) and, for health advisories, in
+``health_advisory_threshold_sets`` (WHO 2021, methods.md §3). Each procedure threshold row
+is evaluated twice, once per kind of alert (``spse.pipeline.alerts.kinds``):
+
+* ``regulatory_episode``: the background surface (``surface_hourly`` / ``surface_daily``) and
+  the background stations; affected cells = surface exceedance cells ∪ footprint cells of the
+  exceeding background stations;
+* ``local_exceedance``: the traffic and industrial stations; affected cells = their footprint
+  cells (``spse.pipeline.alerts.footprint``).
+
+A guideline row raises a ``health_advisory`` from the background surface cells above it.
+Rules are in ``spse.pipeline.alerts.rules``. Stations are in scope when their footprint
+touches the zone crosswalk (so a national feed does not raise Paris alerts). The arrêté du
+7 avril 2016 criteria (methods.md §1.2) are computed on the département with its INSEE legal
+population (``spse.pipeline.alerts.kinds.criteria``). Persistence rows
+(``<averaging>_persistence``) span several days and are evaluated with the forecast
+(``spse.pipeline.alerts.persistence``).
 """
 
 from __future__ import annotations
@@ -26,9 +33,9 @@ import pandas as pd
 
 from spse.core.register import Parameters
 from spse.core.timebase import day_hours_utc
-from spse.pipeline.alerts import impact, lifecycle, quality, rules
-from spse.pipeline.alerts.footprint import footprint_cells
-from spse.pipeline.alerts.recommendations import recommendation_text
+from spse.methods.stats import exceeds
+from spse.pipeline.alerts import impact, kinds, lifecycle, quality, rules
+from spse.pipeline.alerts.footprint import CELL_AREA_KM2, footprint_cells
 from spse.pipeline.alerts.schema import COLUMNS, alert_id, conform
 
 if TYPE_CHECKING:
@@ -40,10 +47,11 @@ DAILY_STATISTICS = ("day_mean", "day_max_1h", "day_max_8h_mean")
 
 EMPTY_IMPACT = {"n_cells": 0, "area_km2": 0.0, "population_total": 0.0, "pop_0_5": 0.0, "pop_65p": 0.0,
                 "pop_poor_households": 0.0, "facility_count": 0, "facilities_by_category": "{}",
-                "meets_episode_criteria": False}
-
-# Kinds whose rows have affected cells (the episode criteria apply); data_quality rows have none.
-CELL_KINDS = ("air_quality", "forecast")
+                "meets_episode_criteria": False, "cell_ids": "", "criteria": "[]", "alert_version": 1,
+                **impact.EMPTY_FACILITIES}
+# Station scope of each kind: which stations' observations raise it, and whether the background surface does.
+BACKGROUND = "background"
+SCOPE = {kinds.REGULATORY: ("background", True), kinds.LOCAL: ("local", False), kinds.ADVISORY: ("none", True)}
 
 
 def evaluate(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFrame, parameters: Parameters,
@@ -91,43 +99,75 @@ def evaluate(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFrame, par
     affected = pd.concat([cell_hits[["rule", "cell_id"]], from_stations], ignore_index=True).drop_duplicates()
     summary = impact.summarise(affected, grid_cells, zone_cells, inputs.zones, inputs.facility_cells,
                               inputs.facilities)
+    summary = summary.merge(cell_lists(affected), on="rule", how="left")
 
-    raised = _raised_rows(table, station_hits, cell_hits, summary, footprints, station_cells, recommendations, rounding)
+    raised = _raised_rows(table, station_hits, cell_hits, summary, footprints, station_cells, hourly, hours,
+                          time_base, rounding)
     no_air = not station_hourly["ts_start_utc"].isin(hours).any()
     missing = set(inputs.missing_inputs) | ({"air_hourly"} if no_air else set())
-    dq_pollutants = set(table["pollutant"]) & set(stations.loc[stations["station_id"].isin(in_scope), "pollutant"])
+    procedure = table[table["alert_type"] != kinds.ADVISORY]
+    dq_pollutants = set(procedure["pollutant"]) & set(stations.loc[stations["station_id"].isin(in_scope),
+                                                                   "pollutant"])
     dq = pd.concat([quality.missing_partition_alerts(day.isoformat(), missing, recommendations),
                     quality.background_station_alerts(dq_pollutants, station_daily, in_scope, parameters,
                                                       recommendations),
                     quality.input_problem_alerts(inputs.input_problems, recommendations),
                     quality.unlocated_station_alerts(station_hourly, station_cells, hours, recommendations)],
                    ignore_index=True)
+    if not dq.empty:
+        dq["alert_type"] = kinds.DATA_QUALITY
     frames = [frame for frame in (raised, dq) if not frame.empty]
     raised = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     raised = with_defaults(raised.reindex(columns=COLUMNS))
-    raised["alert_id"] = [alert_id(day, p, lv, s) for p, lv, s in
-                          zip(raised["pollutant"], raised["level"], raised["set_id"], strict=True)]
+    raised["alert_id"] = [alert_id(day, p, lv, s, alert_type=t) for p, lv, s, t in
+                          zip(raised["pollutant"], raised["level"], raised["set_id"], raised["alert_type"],
+                              strict=True)]
     raised["date"] = day
     raised["time_base"] = time_base
-    raised["meets_episode_criteria"] = episode_criteria(raised, grid_cells, parameters)
+    raised["issued_on"] = day
+    raised = kinds.describe(raised, covered_km2=covered_area_km2(zone_cells), parameters=parameters,
+                            recommendations=recommendations)
     out = conform(with_defaults(lifecycle.apply(day, raised, inputs.previous_alerts, recommendations)))
-    return out.sort_values(["kind", "pollutant", "set_id", "threshold_value", "level", "status"],
+    return out.sort_values(["kind", "alert_type", "pollutant", "set_id", "threshold_value", "level", "status"],
                            na_position="last", kind="stable").reset_index(drop=True)
 
 
 def alert_rules(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
-    """Threshold rows of the alert sets that can be evaluated on one day (hourly or daily)."""
+    """Threshold rows that can be evaluated on one day (hourly or daily), once per kind of alert (``alert_type``).
+
+    Procedure rows (``alert_threshold_sets``) give a regulatory-episode and a local-exceedance
+    rule each; guideline rows (``health_advisory_threshold_sets``) a health-advisory rule.
+    """
     rows = rules.alert_set_rows(thresholds, parameters)
     usable = rows["averaging"].isin([rules.HOURLY, *DAILY_STATISTICS])
     # persistence rows span several days: spse.pipeline.alerts.persistence evaluates them with the forecast
     for row in rows[~usable & ~rows["averaging"].str.endswith(rules.PERSISTENCE_SUFFIX)].itertuples():
         log.warning("alert set %s: %s %s averaging %r is not a daily rule, skipped", row.set_id, row.pollutant,
                     row.level, row.averaging)
-    return rows[usable].reset_index(drop=True)
+    procedure = rows[usable]
+    advisory = rules.alert_set_rows(thresholds, parameters, "health_advisory_threshold_sets")
+    advisory = advisory[advisory["averaging"].isin([rules.HOURLY, *DAILY_STATISTICS])]  # annual rows: not daily
+    return pd.concat([procedure.assign(alert_type=kinds.REGULATORY), procedure.assign(alert_type=kinds.LOCAL),
+                      advisory.assign(alert_type=kinds.ADVISORY)], ignore_index=True)
+
+
+def covered_area_km2(zone_cells: pd.DataFrame) -> float:
+    """Area the grid covers within the zones [km²]: cells of the crosswalk × 0.04 km²."""
+    cells = zone_cells.loc[zone_cells["area_fraction"].astype(float) > 0, "cell_id"].nunique()
+    return float(cells * CELL_AREA_KM2)
+
+
+def cell_lists(affected: pd.DataFrame) -> pd.DataFrame:
+    """``rule`` → ``cell_ids``: the sorted, comma-separated affected cells of each rule."""
+    if affected.empty:
+        return pd.DataFrame(columns=["rule", "cell_ids"])
+    lists = affected.groupby("rule")["cell_id"].agg(lambda cells: ",".join(sorted(set(map(str, cells)))))
+    return lists.rename("cell_ids").reset_index().astype({"rule": "int64"})
 
 
 def with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
     """Zero impact where a row has none (data-quality and closed rows, unlocated stations)."""
+    frame = frame.reindex(columns=list(dict.fromkeys([*frame.columns, *EMPTY_IMPACT])))
     filled = {name: frame[name].astype(object).where(frame[name].notna(), default)
               for name, default in EMPTY_IMPACT.items()}
     return frame.assign(**filled)
@@ -147,11 +187,22 @@ def _all_hits(table, hourly, daily, surface_hourly, surface_daily, hours, roundi
     """Exceeding stations and surface cells of every rule, as long frames keyed by ``rule``."""
     station_hits, cell_hits = [], []
     for rule in table.itertuples():
-        s_hits, c_hits = _hits(rule, hourly, daily, surface_hourly, surface_daily, hours, rounding)
+        scope, with_surface = SCOPE[rule.alert_type]
+        s_hourly, s_daily = _in_scope(hourly, scope), _in_scope(daily, scope)
+        s_hits, c_hits = _hits(rule, s_hourly, s_daily, surface_hourly if with_surface else surface_hourly.iloc[0:0],
+                               surface_daily if with_surface else surface_daily.iloc[0:0], hours, rounding)
         station_hits.append(s_hits.assign(rule=rule.Index))
         cell_hits.append(c_hits.assign(rule=rule.Index))
     return (_concat(station_hits, ["rule", "station_id", "station_class", "value_max", "longest_run_h"]),
             _concat(cell_hits, ["rule", "cell_id", "value_max"]))
+
+
+def _in_scope(stations: pd.DataFrame, scope: str) -> pd.DataFrame:
+    """Rows of the stations a kind of alert reads: background ones, local (traffic, industrial) ones, or none."""
+    if scope == "none" or stations.empty:
+        return stations.iloc[0:0]
+    background = stations["station_class"].fillna("").eq(BACKGROUND)
+    return stations[background if scope == BACKGROUND else ~background]
 
 
 def _hits(rule, hourly, daily, surface_hourly, surface_daily, hours, rounding) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -170,7 +221,20 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True).reindex(columns=columns) if frames else pd.DataFrame(columns=columns)
 
 
-def _raised_rows(table, station_hits, cell_hits, summary, footprints, station_cells, recs, rounding) -> pd.DataFrame:
+def hours_above(hourly: pd.DataFrame, station_id: str, pollutant: str, hours: pd.DatetimeIndex, threshold: float,
+                rounding: bool, time_base: str) -> list[str]:
+    """Hour-beginning instants (local time of ``time_base``, ISO 8601) when the station was above ``threshold``."""
+    rows = hourly[(hourly["station_id"] == station_id) & (hourly["pollutant"] == pollutant)]
+    if rows.empty:
+        return []
+    keys = ["station_id", *[k for k in rules.SERIES_KEYS if k in rows.columns]]
+    matrix = rules.hourly_matrix(rows.assign(**{k: rows[k].fillna("") for k in keys}), keys, hours)
+    above = exceeds(np.nan_to_num(matrix.to_numpy(float), nan=-np.inf), threshold, rounding).any(axis=0)
+    return [ts.tz_convert(time_base).isoformat(timespec="minutes") for ts in matrix.columns[above]]
+
+
+def _raised_rows(table, station_hits, cell_hits, summary, footprints, station_cells, hourly, hours, time_base,
+                 rounding) -> pd.DataFrame:
     """One row per threshold rule with at least one exceeding station or cell."""
     own_cell = station_cells.drop_duplicates("station_id").set_index("station_id")["cell_id"]
     n_footprint = footprints.groupby("station_id").size()
@@ -185,35 +249,27 @@ def _raised_rows(table, station_hits, cell_hits, summary, footprints, station_ce
         stations = [{"station_id": r.station_id, "station_class": r.station_class,
                      "cell_id": own_cell.get(r.station_id), "value_max": float(r.value_max),
                      "longest_run_h": None if pd.isna(r.longest_run_h) else int(r.longest_run_h),
-                     "footprint_cells": int(n_footprint.get(r.station_id, 0))} for r in st.itertuples()]
+                     "footprint_cells": int(n_footprint.get(r.station_id, 0)),
+                     "hours_local": (hours_above(hourly, r.station_id, rule.pollutant, hours, rule.value, rounding,
+                                                 time_base) if rule.averaging == rules.HOURLY else None)}
+                    for r in st.itertuples()]
         trigger = {"rule": {"set_id": rule.set_id, "pollutant": rule.pollutant, "level": rule.level,
                             "averaging": rule.averaging, "threshold": float(rule.value),
                             "consecutive_periods": int(rule.consecutive_periods), "comparison": ">",
                             "rounded_before_compare": rounding},
+                   "alert_type": rule.alert_type,
                    "stations": stations,
                    "surface": {"dataset": "surface_hourly" if rule.averaging == rules.HOURLY else "surface_daily",
                                "averaging": rule.averaging, "n_cells": len(ce),
                                "value_max": float(ce["value_max"].max()) if len(ce) else None}}
         stats = summary.loc[rule.Index] if rule.Index in summary.index else None
-        row = {"kind": "air_quality", "pollutant": rule.pollutant, "level": rule.level, "set_id": rule.set_id,
+        row = {"kind": "air_quality", "alert_type": rule.alert_type, "pollutant": rule.pollutant,
+               "level": rule.level, "set_id": rule.set_id,
                "averaging": rule.averaging, "threshold_value": float(rule.value), "unit": rule.unit,
                "value_max": float(np.nanmax(np.r_[st["value_max"].to_numpy(float), ce["value_max"].to_numpy(float)])),
                "basis": basis, "station_ids": ",".join(st["station_id"].astype(str)),
-               "recommendation": recommendation_text(recs, rule.level, rule.pollutant),
                "triggered_by": json.dumps(trigger, sort_keys=True, ensure_ascii=False)}
         if stats is not None:
-            row.update({c: stats[c] for c in ("n_cells", "area_km2", "population_total", "pop_0_5", "pop_65p",
-                                              "pop_poor_households", "zone_ids", "zone_names", "facility_count",
-                                              "facility_ids", "facilities_by_category")})
+            row.update({c: stats[c] for c in (*impact.SUMMARY_COLUMNS, "cell_ids")})
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def episode_criteria(raised: pd.DataFrame, grid_cells: pd.DataFrame, params: Parameters) -> pd.Series:
-    """Apply the indicative arrêté du 7 avril 2016 test: area ≥ episode_area_km2 or population ≥ share × grid total."""
-    total = float(grid_cells["population"].sum()) if not grid_cells.empty else 0.0
-    area = raised["area_km2"].astype(float).fillna(0.0)
-    people = raised["population_total"].astype(float).fillna(0.0)
-    met = (area >= params.float("episode_area_km2")) | (
-        (people >= params.float("episode_population_share") * total) & (people > 0))
-    return met & raised["kind"].isin(CELL_KINDS)

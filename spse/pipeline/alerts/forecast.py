@@ -38,8 +38,8 @@ import pandas as pd
 from spse.core.register import Parameters
 from spse.methods import forecast as cams
 from spse.methods.stats import exceeds
-from spse.pipeline.alerts import impact, lifecycle, persistence, rules
-from spse.pipeline.alerts.evaluate import episode_criteria, with_defaults
+from spse.pipeline.alerts import impact, kinds, lifecycle, persistence, rules, versions
+from spse.pipeline.alerts.evaluate import cell_lists, covered_area_km2, with_defaults
 from spse.pipeline.alerts.recommendations import recommendation_text
 from spse.pipeline.alerts.schema import COLUMNS, FORECAST_COLUMNS, FORECAST_DATE, alert_id, conform, empty_alerts
 
@@ -51,8 +51,7 @@ log = logging.getLogger(__name__)
 KIND = lifecycle.FORECAST
 BASIS = "forecast"
 SOURCE = "cams_europe_forecast"
-IMPACT_COLUMNS = ("n_cells", "area_km2", "population_total", "pop_0_5", "pop_65p", "pop_poor_households",
-                  "zone_ids", "zone_names", "facility_count", "facility_ids", "facilities_by_category")
+IMPACT_COLUMNS = impact.SUMMARY_COLUMNS
 
 
 def evaluate_forecast(run_day: dt.date, inputs: AlertInputs, *, observed: pd.DataFrame | None,
@@ -92,23 +91,31 @@ def evaluate_forecast(run_day: dt.date, inputs: AlertInputs, *, observed: pd.Dat
                                                        rounding=rounding, recommendations=recommendations,
                                                        first_issue=len(day_rows))
     rows = day_rows + persist_rows
-    if not rows:
-        return empty_alerts()
+    days = list(run["days"].values())
+    if not rows:  # the previous run's forecasts of these days, if any, are withdrawn
+        return conform(versions.revise(empty_alerts(), inputs.previous_alerts, run_day - dt.timedelta(days=1),
+                                       recommendations, days=days))
     affected = pd.concat([day_cells, persist_cells], ignore_index=True)
     summary = impact.summarise(affected, inputs.grid_cells, inputs.zone_cells, inputs.zones, inputs.facility_cells,
-                               inputs.facilities).set_index("rule")
+                               inputs.facilities)
+    summary = summary.merge(cell_lists(affected), on="rule", how="left").set_index("rule")
     frame = pd.DataFrame(rows)
-    for column in IMPACT_COLUMNS:
+    for column in (*IMPACT_COLUMNS, "cell_ids"):
         frame[column] = frame["issue"].map(summary[column]) if column in summary.columns else np.nan
     frame["kind"] = KIND
+    frame["alert_type"] = kinds.REGULATORY  # CAMS is a modelled background field (methods.md §1.2)
     frame["basis"] = BASIS
     frame["station_ids"] = ""
     frame["time_base"] = parameters.text("day_time_base")
     frame["alert_id"] = [alert_id(d, p, lv, s, KIND) for d, p, lv, s in
                          zip(frame["date"], frame["pollutant"], frame["level"], frame["set_id"], strict=True)]
     frame = with_defaults(frame.reindex(columns=COLUMNS))
-    frame["meets_episode_criteria"] = episode_criteria(frame, inputs.grid_cells, parameters)
-    out = conform(lifecycle.issue_forecast(frame))
+    frame["issued_on"] = run_day - dt.timedelta(days=1)
+    frame = kinds.describe(frame, covered_km2=covered_area_km2(inputs.zone_cells), parameters=parameters,
+                           recommendations=recommendations)
+    frame = versions.revise(lifecycle.issue_forecast(frame), inputs.previous_alerts,
+                            run_day - dt.timedelta(days=1), recommendations, days=days)
+    out = conform(frame)
     return out.sort_values(["date", "pollutant", "set_id", "threshold_value", "level"],
                            kind="stable").reset_index(drop=True)
 

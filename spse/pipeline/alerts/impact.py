@@ -4,31 +4,50 @@ Input is a long frame of (``rule``, ``cell_id``) pairs, one per affected cell of
 alert rule; output is one row per rule. Populations are INSEE Filosofi 200 m counts
 [persons] summed over whole cells (``grid_cells``); zones are the arrondissements whose
 crosswalk (``zone_cells`` rows of level arrondissement, never IRIS or quartiers) touches an
-affected cell; facilities are those located in an affected cell (``facility_cells``).
-Reference: methods.md §1.2 and §6.5.
+affected cell; facilities are those located in an affected cell (``facility_cells``), listed
+with name, address, postcode, arrondissement, category and capacity, most sensitive first
+(register ``facility_sensitivity_order``, after methods.md §8). Children in crèches = sum of
+the capacities [places] of the crèches concerned. Reference: methods.md §1.2, §6.5 and §8.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pandas as pd
 
+from spse.core import register
 from spse.methods.grid import ZONE_LEVELS
 from spse.pipeline.alerts.footprint import CELL_AREA_KM2
 
 POPULATION_COLUMNS = ["population", "pop_0_5", "pop_65p", "pop_poor_households"]
 ARRONDISSEMENT = ZONE_LEVELS["zones"]
+# Fields of each facility in an alert's ``facilities`` list, in this order.
+FACILITY_FIELDS = ["facility_id", "name", "category", "address", "postcode", "zone_id", "arrondissement",
+                   "capacity", "capacity_unit"]
+CRECHE = "creche"
+# Alert columns :func:`summarise` fills, which the evaluations copy onto each alert row.
+SUMMARY_COLUMNS = ("n_cells", "area_km2", "population_total", "pop_0_5", "pop_65p", "pop_poor_households",
+                   "zone_ids", "zone_names", "facility_count", "facility_ids", "facilities_by_category",
+                   "facilities", "children_in_creches", "creches_without_capacity")
+# Values of the facility columns for a row without affected cells.
+EMPTY_FACILITIES = {"facilities": "[]", "children_in_creches": 0, "creches_without_capacity": 0}
 
 
 def summarise(affected: pd.DataFrame, grid_cells: pd.DataFrame, zone_cells: pd.DataFrame, zones: pd.DataFrame,
-              facility_cells: pd.DataFrame, facilities: pd.DataFrame) -> pd.DataFrame:
-    """One row per ``rule``: cells, area [km²], population by group [persons], zones, facilities."""
+              facility_cells: pd.DataFrame, facilities: pd.DataFrame, *,
+              sensitivity: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per ``rule``: cells, area [km²], population by group [persons], zones, facilities.
+
+    ``sensitivity`` lists the facility categories most sensitive first (default: the
+    register's ``facility_sensitivity_order``); it orders each rule's ``facilities`` JSON.
+    ``children_in_creches`` [places] sums the capacities of the crèches concerned; those
+    without a capacity are counted in ``creches_without_capacity``.
+    """
     affected = affected[["rule", "cell_id"]].drop_duplicates()
     if affected.empty:
-        return pd.DataFrame(columns=["rule", "n_cells", "population_total", *POPULATION_COLUMNS[1:], "area_km2",
-                                     "zone_ids", "zone_names", "facility_count", "facility_ids",
-                                     "facilities_by_category"])
+        return pd.DataFrame(columns=["rule", *SUMMARY_COLUMNS])
     affected = affected.astype({"rule": "int64"})
     rules = pd.DataFrame({"rule": sorted(affected["rule"].unique())})
     cells = affected.merge(grid_cells[["cell_id", *POPULATION_COLUMNS]], on="cell_id", how="left")
@@ -39,9 +58,10 @@ def summarise(affected: pd.DataFrame, grid_cells: pd.DataFrame, zone_cells: pd.D
     out["area_km2"] = out["n_cells"] * CELL_AREA_KM2
     out = out.rename(columns={"population": "population_total"})
     out = out.merge(_zones(affected, zone_cells, zones), on="rule", how="left")
-    out = out.merge(_facilities(affected, facility_cells, facilities), on="rule", how="left")
+    order = sensitivity_order() if sensitivity is None else list(sensitivity)
+    out = out.merge(_facilities(affected, facility_cells, facilities, order), on="rule", how="left")
     return out.fillna({"zone_ids": "", "zone_names": "", "facility_ids": "", "facility_count": 0,
-                       "facilities_by_category": "{}"})
+                       "facilities_by_category": "{}", **EMPTY_FACILITIES})
 
 
 def _zones(affected: pd.DataFrame, zone_cells: pd.DataFrame, zones: pd.DataFrame) -> pd.DataFrame:
@@ -55,30 +75,81 @@ def _zones(affected: pd.DataFrame, zone_cells: pd.DataFrame, zones: pd.DataFrame
                                                     zone_names=("zone_name", ", ".join))
 
 
-def _facilities(affected: pd.DataFrame, facility_cells: pd.DataFrame, facilities: pd.DataFrame) -> pd.DataFrame:
-    columns = ["rule", "facility_count", "facility_ids", "facilities_by_category"]
+def sensitivity_order() -> list[str]:
+    """Facility categories, most sensitive first (register ``facility_sensitivity_order``)."""
+    return register.parameters().words("facility_sensitivity_order")
+
+
+def ordered(facilities: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
+    """``facilities`` with :data:`FACILITY_FIELDS` (missing ones NULL), most sensitive category first.
+
+    Categories in ``order`` come in that order, any other after them; then by name (ignoring
+    case and accents), then id.
+    """
+    rows = facilities.reindex(columns=list(dict.fromkeys([*facilities.columns, *FACILITY_FIELDS])))
+    rank = rows["category"].map({c: i for i, c in enumerate(order)}).fillna(len(order))
+    name = rows["name"].fillna("").astype(str).str.normalize("NFKD").str.encode("ascii", "ignore").str.decode(
+        "ascii").str.casefold()
+    rows = rows.assign(_rank=rank.to_numpy(), _name=name.to_numpy(),
+                       facility_id=rows["facility_id"].astype(str))
+    return rows.sort_values(["_rank", "_name", "facility_id"], kind="stable").drop(columns=["_rank", "_name"])
+
+
+def records(facilities: pd.DataFrame) -> list[dict]:
+    """:data:`FACILITY_FIELDS` of each row as JSON-ready dicts (capacity an int or None)."""
+    out = []
+    for row in facilities[FACILITY_FIELDS].to_dict("records"):
+        item = {k: (None if v is None or (not isinstance(v, str) and pd.isna(v)) else v) for k, v in row.items()}
+        item = {k: (v if k == "capacity" or v is None else str(v)) for k, v in item.items()}
+        item["capacity"] = None if item["capacity"] is None else int(item["capacity"])
+        out.append(item)
+    return out
+
+
+def _facilities(affected: pd.DataFrame, facility_cells: pd.DataFrame, facilities: pd.DataFrame,
+                order: Sequence[str]) -> pd.DataFrame:
+    columns = ["rule", "facility_count", "facility_ids", "facilities_by_category", "facilities",
+               "children_in_creches", "creches_without_capacity"]
     hit = affected.merge(facility_cells[["facility_id", "cell_id"]], on="cell_id")[["rule", "facility_id"]]
-    hit = hit.drop_duplicates().merge(facilities[["facility_id", "category"]].drop_duplicates("facility_id"),
-                                      on="facility_id", how="left")
+    known = ordered(facilities.drop_duplicates("facility_id"), order).drop(columns=["cell_id"], errors="ignore")
+    hit = hit.drop_duplicates().assign(facility_id=lambda f: f["facility_id"].astype(str))
+    hit = hit.merge(known, on="facility_id", how="left")
     if hit.empty:
         return pd.DataFrame(columns=columns)
-    hit = hit.assign(category=hit["category"].fillna("unknown"), facility_id=hit["facility_id"].astype(str))
-    hit = hit.sort_values(["rule", "facility_id"])
-    ids = hit.groupby("rule", as_index=False).agg(facility_count=("facility_id", "size"),
-                                                  facility_ids=("facility_id", ",".join))
+    hit = hit.assign(category=hit["category"].fillna("unknown"))
+    by_id = hit.sort_values(["rule", "facility_id"])
+    ids = by_id.groupby("rule", as_index=False).agg(facility_count=("facility_id", "size"),
+                                                    facility_ids=("facility_id", ",".join))
     counts = hit.groupby(["rule", "category"]).size()
     by_category = pd.DataFrame({"facilities_by_category": {
         rule: json.dumps({str(k): int(v) for k, v in group.droplevel("rule").items()}, sort_keys=True,
                          ensure_ascii=False)
         for rule, group in counts.groupby(level="rule")}})
     by_category.index.name = "rule"
-    return ids.merge(by_category.reset_index(), on="rule")[columns]
+    listed = ordered(hit, order)
+    details = pd.DataFrame({"facilities": {rule: json.dumps(records(group), ensure_ascii=False)
+                                           for rule, group in listed.groupby("rule", sort=True)}})
+    details.index.name = "rule"
+    creches = hit[hit["category"] == CRECHE]
+    capacity = pd.to_numeric(creches["capacity"], errors="coerce")
+    children = pd.DataFrame({"children_in_creches": capacity.groupby(creches["rule"]).sum(min_count=0),
+                             "creches_without_capacity": capacity.isna().groupby(creches["rule"]).sum()})
+    children.index.name = "rule"
+    out = ids.merge(by_category.reset_index(), on="rule").merge(details.reset_index(), on="rule")
+    out = out.merge(children.reset_index(), on="rule", how="left")
+    return out.fillna({"children_in_creches": 0, "creches_without_capacity": 0}).astype(
+        {"children_in_creches": "int64", "creches_without_capacity": "int64"})[columns]
 
 
-def facility_details(facility_ids: str, facilities: pd.DataFrame) -> list[dict]:
-    """(id, name, category) of the comma-separated ``facility_ids``, sorted by id."""
+def facility_details(facility_ids: str, facilities: pd.DataFrame, order: Sequence[str] | None = None) -> list[dict]:
+    """:data:`FACILITY_FIELDS` of the comma-separated ``facility_ids``, most sensitive first.
+
+    ``order`` defaults to the register's ``facility_sensitivity_order``; an id missing from
+    ``facilities`` comes last with NULL fields.
+    """
     ids = [i for i in facility_ids.split(",") if i]
     rows = facilities.assign(facility_id=facilities["facility_id"].astype(str))
-    rows = rows[rows["facility_id"].isin(ids)].drop_duplicates("facility_id").sort_values("facility_id")
-    known = {r["facility_id"]: r for r in rows[["facility_id", "name", "category"]].to_dict("records")}
-    return [known.get(i, {"facility_id": i, "name": None, "category": None}) for i in ids]
+    rows = rows[rows["facility_id"].isin(ids)].drop_duplicates("facility_id")
+    found = records(ordered(rows, sensitivity_order() if order is None else order))
+    seen = {r["facility_id"] for r in found}
+    return found + [{**dict.fromkeys(FACILITY_FIELDS), "facility_id": i} for i in ids if i not in seen]

@@ -94,28 +94,40 @@ class AlertInputs:
         object.__setattr__(self, "missing_inputs", tuple(self.missing_inputs))
         object.__setattr__(self, "input_problems", tuple(self.input_problems))
 
+    @staticmethod
+    def read_reference() -> dict[str, pd.DataFrame]:
+        """The latest grid, crosswalks, zones and facilities, which a backfill reads once for all its days."""
+        reference = {name: _latest(name, required=True) for name in REQUIRED_REFERENCE}
+        reference.update({name: _latest(name, required=False) for name in OPTIONAL_REFERENCE})
+        return reference
+
     @classmethod
-    def from_lake(cls, day: dt.date) -> AlertInputs:
+    def from_lake(cls, day: dt.date, reference: dict[str, pd.DataFrame] | None = None) -> AlertInputs:
         """Read the inputs of the local day ``day`` and of its forecast run J = ``day + 1``.
 
-        Reads ``air_hourly`` (UTC partitions ``day - 1`` and ``day``), ``station_daily``,
-        ``surface_hourly`` and ``surface_daily`` of ``day``, the latest grid, crosswalks,
+        Reads ``air_hourly`` (UTC partitions ``day - 1`` and ``day``), ``station_daily`` and
+        ``surface_daily`` of ``day`` in the procedure's time base (register ``day_time_base``),
+        the hourly surface file of ``day`` (:mod:`spse.pipeline.surfacestore`), the latest grid, crosswalks,
         zones and facilities, the ``alerts`` of ``day - 1``, ``forecast_cell_daily`` of J,
-        the stale inputs (:func:`stale_inputs`) and the quality log of the day.
+        the stale inputs (:func:`stale_inputs`) and the quality log of the day. ``reference``,
+        when given, stands for the grid, crosswalks, zones and facilities (:meth:`read_reference`).
 
         Raises
         ------
         FileNotFoundError
             When the grid, the zone crosswalk or the station cells have no partition.
         """
-        reference = {name: _latest(name, required=True) for name in REQUIRED_REFERENCE}
-        reference.update({name: _latest(name, required=False) for name in OPTIONAL_REFERENCE})
+        from spse.core import register
+        from spse.pipeline import surfacestore
+
+        procedure_day = register.parameters().text("day_time_base")
+        reference = cls.read_reference() if reference is None else reference
         previous = day - dt.timedelta(days=1)
         return cls(
-            surface_hourly=lake.read_days("surface_hourly", [day]),
-            surface_daily=lake.read_days("surface_daily", [day]),
+            surface_hourly=surfacestore.read_frame(day),
+            surface_daily=_in_time_base(lake.read_days("surface_daily", [day]), procedure_day),
             station_hourly=lake.read_days("air_hourly", [previous, day]),
-            station_daily=lake.read_days("station_daily", [day]),
+            station_daily=_in_time_base(lake.read_days("station_daily", [day]), procedure_day),
             forecast_daily=lake.read_days(cams.DATASET, [day + dt.timedelta(days=1)]),
             previous_alerts=lake.read_days(DATASET, [previous]),
             missing_inputs=stale_inputs(day),
@@ -144,6 +156,13 @@ def active_sources() -> list:
     from spse import sources
 
     return sources.active()
+
+
+def _in_time_base(daily: pd.DataFrame, time_base: str) -> pd.DataFrame:
+    """The rows of a daily table in the procedure's ``time_base`` (the lake also holds the EU statistics' day)."""
+    if "time_base" not in daily.columns:
+        return daily
+    return daily[daily["time_base"] == time_base].reset_index(drop=True)
 
 
 def _shaped(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:

@@ -19,7 +19,7 @@ from spse.pipeline.alerts.schema import DATASET, storage_frame
 log = logging.getLogger(__name__)
 
 
-def run(day: dt.date) -> pd.DataFrame:
+def run(day: dt.date, reference: dict[str, pd.DataFrame] | None = None, *, outbox: bool = True) -> pd.DataFrame:
     """Evaluate the local day ``day`` (Europe/Paris by default) and publish its alerts.
 
     Reads the inputs of the day and of the forecast run J = ``day + 1``
@@ -27,9 +27,11 @@ def run(day: dt.date) -> pd.DataFrame:
     observed day (``spse.pipeline.alerts.evaluate``), then the forecast of J and J+1 and the
     persistence rules (``spse.pipeline.alerts.forecast``). Replaces the partition
     ``alerts/date=<day>`` (observed, data-quality and this run's forecast rows) and the
-    day's outbox folder.
+    day's outbox folder. ``reference`` is passed to :meth:`AlertInputs.from_lake` (a backfill
+    reads the grid and crosswalks once); ``outbox`` false writes no notification (a backfill
+    of past days notifies nobody).
     """
-    inputs = AlertInputs.from_lake(day)
+    inputs = AlertInputs.from_lake(day, reference)
     registers = {"thresholds": register.thresholds(), "parameters": register.parameters(),
              "recommendations": recommendations()}
     frame = evaluate(day, inputs, **registers)
@@ -43,7 +45,8 @@ def run(day: dt.date) -> pd.DataFrame:
     else:
         frame = pd.concat([frame, forecast_rows], ignore_index=True)
     lake.write_partition(DATASET, lake.date_partition(day), storage_frame(frame))
-    write_outbox(frame, day, facilities=inputs.facilities, zones=inputs.zones)
+    if outbox:
+        write_outbox(frame, day, facilities=inputs.facilities, zones=inputs.zones)
     log.info("alerts %s: %d rows (%s)", day, len(frame), ", ".join(f"{k}={v}" for k, v in
                                                               frame["status"].value_counts().items()))
     return frame

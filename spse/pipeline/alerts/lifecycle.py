@@ -1,17 +1,18 @@
 """Alert lifecycle across days: opened, ongoing, closed.
 
-An alert (same kind, pollutant, level and set) raised on ``day`` is ``opened`` when it was
+An alert (same alert type, kind, pollutant, level and set) raised on ``day`` is ``opened`` when it was
 not active on the day before and ``ongoing`` when it was, carrying the episode's start date.
 An air-quality alert active on the day before (``opened`` or ``ongoing``) and not raised on
 ``day`` gets a ``closed`` row dated ``day``; data-quality alerts describe one day and are not
 closed. Nothing depends on the wall clock, so a re-run gives the same
 rows. Days are local days of the register's time base.
 
-Forecast alerts (``kind = 'forecast'``) have no lifecycle: every run re-issues the forecast
-of its J and J+1 in its own partition (replacing the previous issue of that run), with
-status ``opened``; they are neither carried nor closed, and they never make an observed
-alert ``ongoing`` or ``closed`` (methods.md §1.2 "Constaté vs prévu": a forecast triggers a
-procedure, the observation is evaluated on its own).
+Forecast alerts (``kind = 'forecast'``) have no day-to-day lifecycle here: a run issues the
+forecast of its J and J+1 in its own partition; ``spse.pipeline.alerts.versions`` compares it
+with the previous run's forecast of the same day (versions: opened, updated, escalated,
+de-escalated, closed). They never make an observed alert ``ongoing`` or ``closed``
+(methods.md §1.2 "Constaté vs prévu": a forecast triggers a procedure, the observation is
+evaluated on its own).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import datetime as dt
 
 import pandas as pd
 
+from spse.pipeline.alerts import kinds
 from spse.pipeline.alerts.recommendations import recommendation_text
 from spse.pipeline.alerts.schema import KEY, alert_id
 
 ACTIVE = ("opened", "ongoing")
 FORECAST = "forecast"
+OBSERVED = "air_quality"
 
 
 def active_on(previous_alerts: pd.DataFrame) -> pd.DataFrame:
@@ -32,6 +35,7 @@ def active_on(previous_alerts: pd.DataFrame) -> pd.DataFrame:
     columns = [*KEY, "episode_start_date"]
     if previous_alerts is None or previous_alerts.empty:
         return pd.DataFrame(columns=columns)
+    previous_alerts = with_type(previous_alerts)
     rows = previous_alerts[previous_alerts["status"].isin(ACTIVE) & previous_alerts["kind"].ne(FORECAST)]
     start = rows["episode_start_date"].where(rows["episode_start_date"].notna(), rows["date"])
     return rows.assign(episode_start_date=start.map(_as_date))[columns].drop_duplicates(KEY)
@@ -41,7 +45,7 @@ def apply(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataFrame,
           recommendations: pd.DataFrame) -> pd.DataFrame:
     """Set ``status`` and ``episode_start_date`` of ``raised`` and append the closed rows."""
     before = _keyed(active_on(previous_alerts))
-    raised = _keyed(raised)
+    raised = _keyed(with_type(raised))
     if raised["kind"].eq(FORECAST).any():
         raise ValueError("lifecycle.apply: forecast rows have no lifecycle, use lifecycle.issue_forecast")
     merged = raised.merge(before, on=KEY, how="left", suffixes=("", "_before"), indicator=True)
@@ -50,10 +54,18 @@ def apply(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataFrame,
     merged["episode_start_date"] = merged["episode_start_date_before"].where(was_active, day)
     merged = merged.drop(columns=["episode_start_date_before", "_merge"])
     ended = before.merge(raised[KEY], on=KEY, how="left", indicator=True)
-    ended = ended[(ended["_merge"] == "left_only") & (ended["kind"] == "air_quality")].drop(columns="_merge")
+    ended = ended[(ended["_merge"] == "left_only") & (ended["kind"] == OBSERVED)].drop(columns="_merge")
     closed = _closed_rows(day, ended, previous_alerts, recommendations)
     frames = [frame for frame in (merged, closed) if not frame.empty]
     return pd.concat(frames, ignore_index=True) if frames else merged
+
+
+def with_type(alerts: pd.DataFrame) -> pd.DataFrame:
+    """``alerts`` with ``alert_type``; rows of partitions written before it were regulatory or data quality."""
+    derived = alerts["kind"].map(lambda k: kinds.DATA_QUALITY if k == kinds.DATA_QUALITY else kinds.REGULATORY)
+    if "alert_type" not in alerts.columns:
+        return alerts.assign(alert_type=derived)
+    return alerts.assign(alert_type=alerts["alert_type"].where(alerts["alert_type"].notna(), derived))
 
 
 def issue_forecast(raised: pd.DataFrame) -> pd.DataFrame:
@@ -66,11 +78,18 @@ def _closed_rows(day: dt.date, ended: pd.DataFrame, previous_alerts: pd.DataFram
     if ended.empty:
         return pd.DataFrame()
     carried = ["averaging", "threshold_value", "unit", "time_base"]
-    last = previous_alerts.drop_duplicates(KEY)[[*KEY, *carried]]
+    last = _keyed(with_type(previous_alerts)).drop_duplicates(KEY)[[*KEY, *carried]]
     rows = ended.merge(last, on=KEY, how="left")
     rows["date"] = day
-    rows["alert_id"] = [alert_id(day, p, lv, s) for p, lv, s in zip(rows["pollutant"], rows["level"],
-                                                                     rows["set_id"], strict=True)]
+    rows["alert_id"] = [alert_id(day, p, lv, s, alert_type=t) for p, lv, s, t in
+                        zip(rows["pollutant"], rows["level"], rows["set_id"], rows["alert_type"], strict=True)]
+    rows["label"] = [f"Fin : {kinds.label(t, False)}" for t in rows["alert_type"]]
+    rows["criteria"] = "[]"
+    rows["cell_ids"] = ""
+    rows["population_exposed"] = 0.0
+    rows["population_definition"] = [kinds.POPULATION_DEFINITIONS[t] for t in rows["alert_type"]]
+    rows["alert_version"] = 1
+    rows["issued_on"] = day
     rows["status"] = "closed"
     rows["basis"] = None
     rows["n_cells"] = 0

@@ -1,8 +1,11 @@
-"""The file outbox: one self-contained JSON notification per alert of the day.
+"""The file outbox: one self-contained JSON notification per alert version issued by the day's run.
 
-``<outbox>/alerts/<day>/<alert_id>.json`` (``spse.core.config.settings().outbox``), written
-atomically; files of that day that no longer match an alert are removed, so a re-run leaves
-exactly the day's alerts. A mailer or webhook relay reads this folder; nothing here sends.
+``<outbox>/alerts/<day>/<alert_id>-v<version>.json`` (``spse.core.config.settings().outbox``),
+written atomically, for the rows whose ``issued_on`` is ``day``: a forecast confirmed unchanged
+by a later run keeps the version (and the file) of the run that issued it, so it is not
+notified twice (``spse.pipeline.alerts.versions``). Files of that day that no longer match are
+removed, so a re-run leaves exactly the day's notifications. A mailer or webhook relay
+(``spse.pipeline.notify``) reads this folder; nothing here sends. Text for users is French.
 """
 
 from __future__ import annotations
@@ -30,7 +33,8 @@ def write_outbox(alerts: pd.DataFrame, day: dt.date, *, facilities: pd.DataFrame
                  zones: pd.DataFrame | None = None, thresholds: pd.DataFrame | None = None) -> list[Path]:
     """Write one JSON file per alert row and remove stale files of ``day``; return the paths written.
 
-    ``facilities`` and ``zones`` give names and categories (default: the latest lake
+    ``facilities`` names the facilities of alerts written without a ``facilities`` list
+    (rows of older partitions) and ``zones`` names the zones (default: the latest lake
     partitions); ``thresholds`` gives each threshold's reference (default: the register).
     """
     facilities = _latest("facilities") if facilities is None else facilities
@@ -39,8 +43,10 @@ def write_outbox(alerts: pd.DataFrame, day: dt.date, *, facilities: pd.DataFrame
     folder = outbox_dir(day)
     written = []
     for record in alerts.to_dict("records"):
+        if not _issued_by(record, day):
+            continue
         message = notification(record, facilities, zones, thresholds)
-        path = folder / f"{record['alert_id']}.json"
+        path = folder / file_name(record)
         lake.write_bytes_atomic(path, json.dumps(message, indent=2, ensure_ascii=False, sort_keys=True).encode())
         written.append(path)
     keep = {p.name for p in written}
@@ -52,12 +58,31 @@ def write_outbox(alerts: pd.DataFrame, day: dt.date, *, facilities: pd.DataFrame
     return written
 
 
+def file_name(alert: dict) -> str:
+    """``<alert_id>-v<version>.json``: one file per alert and version."""
+    return f"{alert['alert_id']}-v{_version(alert)}.json"
+
+
+def _version(alert: dict) -> int:
+    version = alert.get("alert_version")
+    return 1 if version is None or pd.isna(version) else int(version)
+
+
+def _issued_by(alert: dict, day: dt.date) -> bool:
+    """Whether the run of ``day`` issued this version (rows without ``issued_on`` predate versions: yes)."""
+    issued = alert.get("issued_on")
+    return issued is None or pd.isna(issued) or pd.Timestamp(issued).date() == day
+
+
 def notification(alert: dict, facilities: pd.DataFrame, zones: pd.DataFrame, thresholds: pd.DataFrame) -> dict:
     """Build the notification of one alert row: what, how much, where, who, what to do, status."""
     zone_ids = [z for z in (alert.get("zone_ids") or "").split(",") if z]
     names = dict(zip(zones["zone_id"].astype(str), zones["zone_name"], strict=True)) if not zones.empty else {}
     return {
         "alert_id": alert["alert_id"],
+        "version": _version(alert),
+        "alert_type": alert.get("alert_type"),
+        "label": alert.get("label"),
         "date": _iso(alert["date"]),
         "time_base": alert["time_base"],
         "kind": alert["kind"],
@@ -69,6 +94,8 @@ def notification(alert: dict, facilities: pd.DataFrame, zones: pd.DataFrame, thr
         "unit": alert.get("unit"),
         "basis": alert.get("basis"),
         "stations": [s for s in (alert.get("station_ids") or "").split(",") if s],
+        "station_hours": _station_hours(alert),
+        "cells": [c for c in (alert.get("cell_ids") or "").split(",") if c],
         "threshold": {"set_id": alert["set_id"], "value": _number(alert.get("threshold_value")),
                       "unit": alert.get("unit"), "averaging": alert.get("averaging"),
                       "reference": _reference(alert, thresholds)},
@@ -77,16 +104,46 @@ def notification(alert: dict, facilities: pd.DataFrame, zones: pd.DataFrame, thr
         "population": {"total": _number(alert.get("population_total")), "age_0_5": _number(alert.get("pop_0_5")),
                        "age_65_plus": _number(alert.get("pop_65p")),
                        "poor_households": _number(alert.get("pop_poor_households"))},
-        "facilities": facility_details(alert.get("facility_ids") or "", facilities)
-        if not facilities.empty else [],
+        "population_exposed": {"persons": _number(alert.get("population_exposed", alert.get("population_total"))),
+                               "definition": alert.get("population_definition")},
+        "facilities": _facilities(alert, facilities),
         "facilities_by_category": json.loads(alert.get("facilities_by_category") or "{}"),
+        "children_in_creches": {
+            "places": _count(alert.get("children_in_creches")),
+            "creches_without_capacity": _count(alert.get("creches_without_capacity")),
+            "definition": "Enfants accueillis en crèche au-dessus du seuil : somme des capacités (places) des "
+                          "crèches situées dans les carreaux concernés ; une crèche de capacité inconnue compte 0."},
         "meets_episode_criteria": bool(alert.get("meets_episode_criteria")),
-        "episode_criteria_note": "Indicatif : critères de l'arrêté du 7 avril 2016 (100 km² ou 10 % de la "
-                                 "population) appliqués à la grille ; le critère officiel repose sur la "
-                                 "modélisation de fond à l'échelle régionale.",
+        "criteria": json.loads(alert.get("criteria") or "[]"),
+        "episode_criteria_note": "Critères de l'arrêté du 7 avril 2016 (dépassement en situation de fond ou "
+                                 "modélisé ; 100 km² dans la région ou 10 % de la population légale INSEE du "
+                                 "département), évalués par le pipeline ; seul le préfet déclenche la procédure.",
         "recommendation": alert.get("recommendation"),
         "triggered_by": json.loads(alert.get("triggered_by") or "null"),
     }
+
+
+def _facilities(alert: dict, facilities: pd.DataFrame) -> list[dict]:
+    """The alert's facilities, most sensitive first: its ``facilities`` list, else looked up by id."""
+    listed = alert.get("facilities")
+    if isinstance(listed, str) and listed:
+        return json.loads(listed)
+    ids = alert.get("facility_ids")
+    if not isinstance(ids, str) or not ids or facilities.empty:
+        return []
+    return facility_details(ids, facilities)
+
+
+def _station_hours(alert: dict) -> list[dict]:
+    """Each exceeding station with its hours above the threshold (local time; None for a daily threshold)."""
+    trigger = json.loads(alert.get("triggered_by") or "null")
+    stations = trigger.get("stations", []) if isinstance(trigger, dict) else []
+    return [{"station_id": s.get("station_id"), "station_class": s.get("station_class"),
+             "value_max": s.get("value_max"), "hours_local": s.get("hours_local")} for s in stations]
+
+
+def _count(value: object) -> int | None:
+    return None if value is None or pd.isna(value) else int(value)
 
 
 def _reference(alert: dict, thresholds: pd.DataFrame) -> str | None:

@@ -10,10 +10,11 @@ J-1 from the observed alerts of the same run:
 * PM10 and O3, k = 2 (arrêté du 7 avril 2016 modifié, "2 jours d'info-reco = alerte" of the
   Île-de-France arrêté 2016-01383, extended to O3; methods.md §1.3, W8): the threshold
   forecast exceeded on J and on J+1 over at least one common cell.
-* NO2, k = 3 (R221-1, methods.md §1.1, W8): an observed information alert on J-1 (same set,
-  averaging and value, ``opened`` or ``ongoing``) and the threshold forecast exceeded on J and
-  J+1 over a common cell; the NO2 alert threshold then becomes the information value (200
-  µg/m³, 1 h), which the row's recommendation and ``triggered_by`` state.
+* NO2, k = 3 (R221-1, methods.md §1.1, W8): an observed information procedure on J-1 (a
+  regulatory episode meeting its criteria, same set, averaging and value, ``opened`` or
+  ``ongoing``) and the threshold forecast exceeded on J and J+1 over a common cell; the NO2
+  alert threshold then becomes the information value (200 µg/m³, 1 h), which the row's
+  recommendation and ``triggered_by`` state.
 
 Affected cells are the cells exceeding on every forecast day of the rule. One
 ``alerte_persistance`` row per rule, dated J (the day the procedure is triggered);
@@ -33,6 +34,7 @@ import pandas as pd
 from spse.core.register import Parameters
 from spse.methods.stats import exceeds
 from spse.pipeline.alerts import rules
+from spse.pipeline.alerts.kinds import REGULATORY
 from spse.pipeline.alerts.lifecycle import ACTIVE
 from spse.pipeline.alerts.recommendations import recommendation_text
 from spse.pipeline.alerts.schema import FORECAST_DATE
@@ -115,10 +117,18 @@ def _common_cells(forecast: pd.DataFrame, rule: dict, leads: list[int],
 
 
 def _observed_alerts(observed: pd.DataFrame | None, rule: dict) -> list[dict]:
-    """Active observed alerts of J-1 at the rule's information threshold (same set, pollutant, averaging, value)."""
+    """Active observed regulatory alerts of J-1 at the rule's information threshold (same set, pollutant, value).
+
+    The information procedure of J-1 is a regulatory episode meeting the arrêté's criteria: a local
+    exceedance at a traffic station, or a background exceedance below the criteria, does not count.
+    """
     if observed is None or observed.empty:
         return []
-    match = observed[observed["kind"].eq(OBSERVED_KIND) & observed["status"].isin(ACTIVE)
+    kind = observed["alert_type"] if "alert_type" in observed.columns else pd.Series(REGULATORY, observed.index)
+    procedure = observed["meets_episode_criteria"].fillna(False).astype(bool) if "meets_episode_criteria" in \
+        observed.columns else pd.Series(True, observed.index)
+    match = observed[observed["kind"].eq(OBSERVED_KIND) & observed["status"].isin(ACTIVE) & kind.eq(REGULATORY)
+                     & procedure
                      & observed["set_id"].eq(rule["set_id"]) & observed["pollutant"].eq(rule["pollutant"])
                      & observed["averaging"].eq(rule["base_averaging"])
                      & observed["threshold_value"].astype(float).eq(float(rule["value"]))]

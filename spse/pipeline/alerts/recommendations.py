@@ -51,9 +51,12 @@ def messages_for(register: pd.DataFrame, level: str, pollutant: str) -> pd.DataF
     return rows.assign(_order=order).sort_values("_order", kind="stable").drop(columns="_order")
 
 
-def recommendation_text(register: pd.DataFrame, level: str, pollutant: str) -> str:
-    """Return the alert's text: its level's messages, one paragraph per audience."""
+def recommendation_text(register: pd.DataFrame, level: str, pollutant: str,
+                        audiences: tuple[str, ...] | None = None) -> str:
+    """Return the alert's text: its level's messages, one paragraph per audience (only ``audiences`` if given)."""
     rows = messages_for(register, level, pollutant)
+    if audiences is not None:
+        rows = rows[rows["audience"].isin(audiences)]
     parts = [f"{AUDIENCES[audience]} : {' '.join(group['message'])}"
              for audience, group in rows.groupby("audience", sort=False)]
     return "\n".join(parts)

@@ -33,9 +33,14 @@ DAILY_STATISTIC_OF = {"day_mean": "day_mean", HOURLY: "day_max_1h"}
 SERIES_KEYS = ("discriminant", "procedure")
 
 
-def alert_set_rows(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
-    """Select the air-quality rows (no ``noise_source``) of the sets listed in ``alert_threshold_sets``."""
-    rows = thresholds[thresholds["set_id"].isin(parameters.words("alert_threshold_sets"))]
+def alert_set_rows(thresholds: pd.DataFrame, parameters: Parameters,
+                   sets_parameter: str = "alert_threshold_sets") -> pd.DataFrame:
+    """Select the air-quality rows (no ``noise_source``) of the sets listed in ``sets_parameter``.
+
+    ``alert_threshold_sets`` holds the procedure thresholds (regulatory episodes and local
+    exceedances), ``health_advisory_threshold_sets`` the WHO guideline levels (health advisories).
+    """
+    rows = thresholds[thresholds["set_id"].isin(parameters.words(sets_parameter))]
     if "noise_source" in rows.columns:
         rows = rows[rows["noise_source"].fillna("").astype(str).eq("")]
     return rows
@@ -88,6 +93,8 @@ def station_hourly_hits(station_hourly: pd.DataFrame, pollutant: str, hours: pd.
     if station_hourly.empty:
         return pd.DataFrame(columns=columns)
     rows = station_hourly[station_hourly["pollutant"] == pollutant]
+    if not _any_above(rows, threshold, rounding):
+        return pd.DataFrame(columns=columns)
     keys = ["station_id", "station_class", *[k for k in SERIES_KEYS if k in rows.columns]]
     rows = rows.assign(**{k: rows[k].fillna("") for k in keys})
     hits = hourly_hits(hourly_matrix(rows, keys, hours), threshold, periods, rounding)
@@ -103,7 +110,14 @@ def surface_hourly_hits(surface_hourly: pd.DataFrame, pollutant: str, hours: pd.
     if surface_hourly.empty:
         return pd.DataFrame(columns=["cell_id", "value_max", "longest_run_h"])
     rows = surface_hourly[surface_hourly["pollutant"] == pollutant]
+    if not _any_above(rows, threshold, rounding):
+        return pd.DataFrame(columns=["cell_id", "value_max", "longest_run_h"])
     return hourly_hits(hourly_matrix(rows, ["cell_id"], hours), threshold, periods, rounding)
+
+
+def _any_above(rows: pd.DataFrame, threshold: float, rounding: bool) -> bool:
+    """Whether any hourly value of ``rows`` exceeds ``threshold`` (a day without one has no hit, skip the pivot)."""
+    return bool(len(rows)) and bool(np.any(exceeds(rows["value"].to_numpy(float), threshold, rounding)))
 
 
 def rule_json(rule, statistic: str) -> dict:

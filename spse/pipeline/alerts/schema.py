@@ -1,6 +1,7 @@
 """The ``alerts`` dataset: its columns (type, unit, definition), the alert id, an empty frame.
 
-One row per (date, kind, pollutant, level, set); see docs/architecture.md "Alerts". The
+One row per (date, alert_type, kind, pollutant, level, set) in a partition; see docs/alerts.md
+and docs/architecture.md "Alerts". The
 partition ``alerts/date=<d>`` is the run that evaluated the observed day ``d`` (reported at
 06:00 Europe/Paris on ``d + 1`` = J); it holds that day's observed and data-quality rows and
 the run's forecast rows, whose ``date`` is the forecast day (J or J+1).
@@ -59,20 +60,47 @@ ALERT_COLUMNS: dict[str, Column] = {
     "facility_count": Column("BIGINT", "facilities", "Sensitive facilities located in the affected cells"),
     "facility_ids": Column("VARCHAR", "", "Comma-separated ids of those facilities, sorted"),
     "facilities_by_category": Column("VARCHAR", "", "JSON object category → number of affected facilities"),
+    "facilities": Column("VARCHAR", "", "JSON list of those facilities, most sensitive category first (register "
+                         "facility_sensitivity_order), then by name: facility_id, name, category, address, "
+                         "postcode, zone_id (INSEE arrondissement code), arrondissement (its label), capacity, "
+                         "capacity_unit (places for crèches, pupils for schools, beds for EHPAD and hospitals)"),
+    "children_in_creches": Column("BIGINT", "places", "Children in crèches above the threshold: sum of the "
+                                  "capacities (places) of the crèches located in the affected cells; a crèche "
+                                  "without a known capacity adds 0 (see creches_without_capacity)"),
+    "creches_without_capacity": Column("BIGINT", "crèches", "Crèches in the affected cells whose capacity is "
+                                       "unknown, so missing from children_in_creches"),
     "recommendation": Column("VARCHAR", "", "Health recommendations for the level, joined from "
                              "spse/registers/recommendations.csv (arrêté du 20 août 2014 modifié le 13 mars 2018); "
                              "for data_quality alerts, what is missing"),
-    "status": Column("VARCHAR", "", "opened (not active on the day before), ongoing (active on the day before) or "
-                     "closed (active on the day before, not raised on this day); forecast rows are always "
-                     "opened: each run re-issues its forecast and never closes one", nullable=False),
+    "status": Column("VARCHAR", "", "Observed and data-quality rows: opened (not active on the day before), "
+                     "ongoing (active on the day before) or closed (active on the day before, not raised on this "
+                     "day). Forecast rows: opened, updated, escalated, de-escalated or closed between the runs that "
+                     "forecast the same day (spse.pipeline.alerts.versions)", nullable=False),
     "episode_start_date": Column("DATE", "", "First day of the episode this row belongs to (time_base)"),
-    "meets_episode_criteria": Column("BOOLEAN", "", "Indicative: area_km2 ≥ episode_area_km2 or population_total "
-                                     "≥ episode_population_share × grid population (arrêté du 7 avril 2016); the "
-                                     "official criterion uses modelled background fields over the region"),
+    "meets_episode_criteria": Column("BOOLEAN", "", "Regulatory episodes: the arrêté du 7 avril 2016 criteria are met "
+                                     "(background or modelled exceedance, and area ≥ episode_area_km2 in the region "
+                                     "or population_exposed ≥ the département's population criterion, register "
+                                     "episode_department_*); false for the other kinds. Details: criteria"),
     "triggered_by": Column("VARCHAR", "", "JSON: the station rows (id, class, cell, value, run length) and the "
                            "surface summary (cells, value) behind the alert, so it can be reproduced from the lake; "
                            "forecast rows: the CAMS run (base_time_utc), lead_day and forecast cells"),
     "time_base": Column("VARCHAR", "", "Time zone of the day (register parameter day_time_base)", nullable=False),
+    "alert_type": Column("VARCHAR", "", "regulatory_episode (procedure threshold exceeded in background situation "
+                         "or modelled), local_exceedance (at traffic or industrial stations only: no procedure), "
+                         "health_advisory (WHO 2021 guideline on the background surface) or data_quality; "
+                         "docs/alerts.md"),
+    "label": Column("VARCHAR", "", "French label of the alert's kind and basis, for users"),
+    "criteria": Column("VARCHAR", "", "JSON list of the arrêté du 7 avril 2016 criteria (name, label, value, "
+                       "threshold, unit, met true/false/null, note), computed on the département with its INSEE "
+                       "legal population (register episode_department_*); [] for advisories and data quality"),
+    "population_exposed": Column("DOUBLE", "persons", "Residents of the cells above the threshold, as defined in "
+                                 "population_definition (the same count as population_total)"),
+    "population_definition": Column("VARCHAR", "", "French definition of population_exposed for this kind"),
+    "cell_ids": Column("VARCHAR", "", "Comma-separated ids of the affected 200 m cells, sorted"),
+    "alert_version": Column("BIGINT", "", "Version of the alert: 1 when issued, + 1 each time a later run revises it "
+                      "(a forecast day forecast again with another content); the outbox notifies each version once"),
+    "issued_on": Column("DATE", "", "Observed day of the run (partition) that issued this version; earlier than "
+                        "the row's partition when a later run confirmed the forecast unchanged"),
 }
 
 COLUMNS = list(ALERT_COLUMNS)
@@ -83,21 +111,26 @@ _ARROW = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "BIGINT": pa.int64(), 
           "DATE": pa.date32()}
 _DTYPES = {"VARCHAR": "object", "DOUBLE": "float64", "BIGINT": "int64", "BOOLEAN": "bool", "DATE": "object"}
 
-KEY = ["kind", "pollutant", "level", "set_id"]
+KEY = ["alert_type", "kind", "pollutant", "level", "set_id"]
 # Top-level key of a forecast row's triggered_by holding its date: the warehouse's lake view shows the hive
 # partition (the run's observed day) in place of the file's ``date``, and sql/marts/alerts.sql restores it.
 FORECAST_DATE = "forecast_date"
 # Kinds whose id includes the kind; observed and data-quality ids keep their original text.
 KINDS_IN_ID = ("forecast",)
+# Alert types whose id includes the type; regulatory episodes and data-quality rows keep their original text.
+TYPES_IN_ID = ("local_exceedance", "health_advisory")
 
 
-def alert_id(day: dt.date, pollutant: str, level: str, set_id: str, kind: str | None = None) -> str:
-    """Stable id of one (date, pollutant, level, set[, kind]): re-running a day replaces, never duplicates.
+def alert_id(day: dt.date, pollutant: str, level: str, set_id: str, kind: str | None = None,
+             alert_type: str | None = None) -> str:
+    """Stable id of one (date, pollutant, level, set[, kind][, type]): re-running a day replaces, never duplicates.
 
     A forecast alert's id also hashes its kind, so it never equals the id of the observed
-    alert of the same day, pollutant, level and set.
+    alert of the same day, pollutant, level and set; a local exceedance or health advisory
+    also hashes its type. A forecast day forecast by two runs keeps one id (its versions).
     """
-    text = f"{day.isoformat()}|{pollutant}|{level}|{set_id}" + (f"|{kind}" if kind in KINDS_IN_ID else "")
+    text = (f"{day.isoformat()}|{pollutant}|{level}|{set_id}" + (f"|{kind}" if kind in KINDS_IN_ID else "")
+            + (f"|{alert_type}" if alert_type in TYPES_IN_ID else ""))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -109,6 +142,7 @@ def empty_alerts() -> pd.DataFrame:
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns in contract order with their dtypes (text as object, so empty partitions keep their types)."""
     out = frame.reindex(columns=COLUMNS)
+    out["alert_version"] = out["alert_version"].fillna(1)  # rows written before versions are their first
     for name, col in ALERT_COLUMNS.items():
         dtype = _DTYPES[col.type]
         if dtype == "object":

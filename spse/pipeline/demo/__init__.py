@@ -8,6 +8,8 @@ are real facts (``spse.pipeline.demo.facts``). ``docs/demo.md`` lists the design
 episode in the north and east on 2026-01-15, an NO2 peak of 212.0 µg/m³ at FR04329, the
 invalid hours, the noise levels, the crèche row that must be quarantined, and a CAMS run of
 2026-01-15 00 UTC forecasting PM10 above 50 in the north-east on 2026-01-16 and 2026-01-17.
+The air and noise files cover the whole local year ``DEMO_YEAR`` (2025-01-16 to 2026-01-15)
+with designed seasons and episodes (``spse.pipeline.demo.air_year``).
 """
 
 from __future__ import annotations
@@ -20,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
-from spse.pipeline.demo.timeline import DEMO_DAYS
+from spse.pipeline.demo.timeline import DEMO_DAYS, DEMO_YEAR
 
-__all__ = ["BUNDLE_FORMAT", "DEMO_DAYS", "SEED", "bundle_version", "ensure", "generate"]
+__all__ = ["BUNDLE_FORMAT", "DEMO_DAYS", "DEMO_YEAR", "SEED", "bundle_version", "ensure", "generate"]
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,7 @@ SEED = 20260115
 BUNDLE_FORMAT = "1"
 MARKER = "BUNDLE_VERSION"
 # One independent random stream per part, so changing one part leaves the others' bytes unchanged.
-_STREAMS = {"air": 1, "noise": 2, "population": 3, "facilities": 4}
+_STREAMS = {"air": 1, "noise": 2, "population": 3, "facilities": 4, "air_year": 5, "noise_year": 6}
 
 
 def bundle_version() -> str:
@@ -53,15 +55,18 @@ def _default_root() -> Path:
 
 
 def _write_all(root: Path) -> None:
-    from spse.pipeline.demo import air, facilities, forecast, noise, noise_map, population, zones
+    from spse.pipeline.demo import air, air_year, facilities, forecast, mortality, noise, noise_map, population, zones
 
     air.write(root, _rng("air"))
+    air_year.write(root, _rng("air_year"))
     forecast.write(root)
     noise.write(root, _rng("noise"))
+    noise.write_year(root, _rng("noise_year"))
     noise_map.write(root)
     population.write(root, _rng("population"))
     zones.write(root)
     facilities.write(root, _rng("facilities"))
+    mortality.write(root)
     (root / MARKER).write_text(bundle_version() + "\n", encoding="utf-8")
 
 

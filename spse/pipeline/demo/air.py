@@ -157,33 +157,59 @@ def hourly_values(rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray, n
 
 def e2_day_frames(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
     """The E2 rows of each file, keyed by relative path ``2026/FR_E2_<day>.csv``."""
-    series, values, valid = hourly_values(rng)
+    series, values, _ = hourly_values(rng)
     utc = timeline.file_hours_utc()
-    by_code = {s.code: s for s in facts.STATIONS}
-    procedures = {f"{s.code}|{p}": proc for s in facts.STATIONS for p, proc in s.procedures.items()}
     n, t = values.shape
-    station = np.repeat(series["station"].to_numpy(), t)
-    pollutant = np.repeat(series["pollutant"].to_numpy(), t)
-    start = np.tile(utc, n)
-    flat_value = values.ravel()
-    flat_valid = valid.ravel()
+    row_series = np.repeat(np.arange(n), t)
+    row_hour = np.tile(np.arange(t), n)
     jitter = np.round(rng.uniform(-0.049, 0.049, n * t), 3)
+    frame = e2_frame(series, values, utc, row_series, row_hour, jitter)
+    file_day = np.asarray(utc.strftime("%Y-%m-%d"))[row_hour]
+    return {f"{day[:4]}/FR_E2_{day}.csv": frame[file_day == day].reset_index(drop=True)
+            for day in sorted(set(file_day))}
+
+
+def e2_frame(series: pd.DataFrame, values: np.ndarray, utc: pd.DatetimeIndex, row_series: np.ndarray,
+             row_hour: np.ndarray, jitter: np.ndarray) -> pd.DataFrame:
+    """E2 rows (the 23 columns, as text) of the cells ``values[row_series, row_hour]``.
+
+    Parameters
+    ----------
+    series : DataFrame
+        One row per series (``station``, ``pollutant``), in the order of ``values``.
+    values : ndarray
+        Hourly means [µg/m³], shape (series, hours), rounded to 0.1; NaN marks an invalid hour.
+    utc : DatetimeIndex
+        Hour-beginning UTC instants of the columns of ``values``.
+    row_series, row_hour : ndarray
+        Series and hour index of each output row, in output order.
+    jitter : ndarray
+        Per row, ``valeur brute`` − ``valeur`` [µg/m³], 3 decimals.
+    """
+    by_code = {s.code: s for s in facts.STATIONS}
+    codes = series["station"].to_numpy()
+    pollutants = series["pollutant"].to_numpy()
+    station = codes[row_series]
+    flat_value = values[row_series, row_hour]
+    flat_valid = ~np.isnan(flat_value)
     raw_value = np.where(flat_valid, np.round(np.nan_to_num(flat_value) + jitter, 3), np.nan)
+    fmt = "%Y/%m/%d %H:%M:%S"
     frame = pd.DataFrame({
-        "Date de début": pd.DatetimeIndex(start).strftime("%Y/%m/%d %H:%M:%S"),
-        "Date de fin": (pd.DatetimeIndex(start) + pd.Timedelta(hours=1)).strftime("%Y/%m/%d %H:%M:%S"),
+        "Date de début": np.asarray(utc.strftime(fmt))[row_hour],
+        "Date de fin": np.asarray((utc + pd.Timedelta(hours=1)).strftime(fmt))[row_hour],
         "Organisme": facts.ORGANISATION,
         "code zas": facts.ZAS_CODE,
         "Zas": facts.ZAS_NAME,
         "code site": station,
-        "nom site": pd.Series(station).map({c: s.name for c, s in by_code.items()}),
+        "nom site": np.array([by_code[c].name for c in codes], dtype=object)[row_series],
         "type d'implantation": facts.AREA_TYPE,
-        "Polluant": pollutant,
-        "type d'influence": pd.Series(station).map({c: s.influence for c, s in by_code.items()}),
+        "Polluant": pollutants[row_series],
+        "type d'influence": np.array([by_code[c].influence for c in codes], dtype=object)[row_series],
         "discriminant": "A",
         "Réglementaire": "Oui",
         "type d'évaluation": "mesures fixes",
-        "procédure de mesure": (pd.Series(station) + "|" + pollutant).map(procedures),
+        "procédure de mesure": np.array([by_code[c].procedures[p] for c, p in zip(codes, pollutants, strict=True)],
+                                        dtype=object)[row_series],
         "type de valeur": "moyenne horaire validée",
         "valeur": np.where(flat_valid, decimal_text(np.nan_to_num(flat_value), 1), ""),
         "valeur brute": np.where(flat_valid, decimal_text(np.nan_to_num(raw_value), 3), ""),
@@ -195,9 +221,40 @@ def e2_day_frames(rng: np.random.Generator) -> dict[str, pd.DataFrame]:
         "validité": np.where(flat_valid, "1", "-1"),
     })
     assert list(frame.columns) == E2_HEADER
-    file_day = pd.DatetimeIndex(start).strftime("%Y-%m-%d")
-    return {f"{day[:4]}/FR_E2_{day}.csv": frame[file_day == day].reset_index(drop=True)
-            for day in sorted(set(file_day))}
+    return frame
+
+
+def e2_lines(series: pd.DataFrame, values: np.ndarray, utc: pd.DatetimeIndex, row_series: np.ndarray,
+             row_hour: np.ndarray, jitter: np.ndarray) -> list[str]:
+    """The rows of ``e2_frame`` as CSV lines (``;``, no line end), the same bytes as ``csv_text``, faster.
+
+    The fixed fields of each series and the two dates of each hour are joined once (a field
+    that would need quoting raises ``ValueError``); ``valeur`` and ``valeur brute`` are
+    formatted as by ``decimal_text``. Parameters as in ``e2_frame``.
+    """
+    by_code = {s.code: s for s in facts.STATIONS}
+    fixed = []
+    for code, pollutant in zip(series["station"], series["pollutant"], strict=True):
+        station = by_code[code]
+        fields = (facts.ORGANISATION, facts.ZAS_CODE, facts.ZAS_NAME, code, station.name, facts.AREA_TYPE, pollutant,
+                  station.influence, "A", "Oui", "mesures fixes", station.procedures[pollutant],
+                  "moyenne horaire validée")
+        if any(c in field for field in fields for c in (";", '"', "\n", "\r")):
+            raise ValueError(f"an E2 field of {code} {pollutant} needs quoting; use csv_text(e2_frame(...))")
+        fixed.append(";".join(fields))
+    fmt = "%Y/%m/%d %H:%M:%S"
+    dates = [f"{a};{b}" for a, b in zip(utc.strftime(fmt), (utc + pd.Timedelta(hours=1)).strftime(fmt), strict=True)]
+    flat = values[row_series, row_hour]
+    raw = np.round(np.nan_to_num(flat) + jitter, 3)
+    lines = []
+    for s, h, v, r in zip(row_series.tolist(), row_hour.tolist(), flat.tolist(), raw.tolist(), strict=True):
+        if v != v:  # NaN: invalid hour
+            lines.append(f"{dates[h]};{fixed[s]};;;µg-m3;;;;N;-1")
+        else:
+            text = f"{r:.3f}".rstrip("0")
+            text = text + "0" if text.endswith(".") else text
+            lines.append(f"{dates[h]};{fixed[s]};{v:.1f};{text};µg-m3;;;;A;1")
+    return lines
 
 
 def stations_frame() -> pd.DataFrame:

@@ -13,11 +13,17 @@ Designed rows (``docs/demo.md``):
   FR04329, within 100 m of it, so that the NO2 alert of D2 names them;
 * one crèche row (``CRE-0061``) with an empty ``geo_point_2d``, which the connector must
   quarantine.
+
+Capacities: the crèche export has a ``Nombre de places`` column and the EHPAD export a
+``Nombre de lits`` column (:data:`CAPACITY_COLUMNS`, before ``geo_point_2d``; the real
+labels are unverified, feeds.md §h). They are drawn from their own generator
+(:func:`capacities`), so every other value of the bundle is the one drawn without them.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +46,9 @@ NEAR_STATION = "FR04329"
 NEAR_DISTANCES_M = (45.0, 75.0)  # crèche, maternelle
 EMPTY_POINT_ID = "CRE-0061"
 MAX_STREET_NUMBER = 120  # invented addresses are unique within a dataset
+# Capacity column of a non-school export and the range its values are drawn from (inclusive):
+# Paris crèches hold a few dozen places, EHPAD some 60 to 150 beds.
+CAPACITY_COLUMNS = {"etablissements-petite-enfance": ("Nombre de places", 20, 90), "ehpad": ("Nombre de lits", 60, 150)}
 
 
 @dataclass(frozen=True)
@@ -196,12 +205,24 @@ def other_frame(dataset: Dataset, rng: np.random.Generator) -> pd.DataFrame:
         "Code INSEE": places["code"],
         "geo_point_2d": _point_text(places),
     })
+    if dataset.dataset_id in CAPACITY_COLUMNS:
+        label = CAPACITY_COLUMNS[dataset.dataset_id][0]
+        table.insert(len(table.columns) - 1, label, capacities(dataset.dataset_id, len(table)).astype(str))
     if dataset.dataset_id == "etablissements-petite-enfance":
         broken = table.iloc[[-1]].assign(Identifiant=EMPTY_POINT_ID, Nom="Crèche collective Tilleuls",
                                          Catégorie=categories[0],
                                          Adresse="12 AVENUE DES TILLEULS", geo_point_2d="")
         table = pd.concat([table, broken], ignore_index=True)
     return table
+
+
+def capacities(dataset_id: str, n: int) -> np.ndarray:
+    """``n`` capacities [places or beds] of ``dataset_id``, from a generator seeded by its id alone.
+
+    Independent of the bundle's generator, so adding them leaves every other drawn value as it was.
+    """
+    _, low, high = CAPACITY_COLUMNS[dataset_id]
+    return np.random.default_rng(zlib.crc32(dataset_id.encode())).integers(low, high + 1, n)
 
 
 def frame(dataset: Dataset, rng: np.random.Generator) -> pd.DataFrame:

@@ -12,6 +12,9 @@ night 22-06 local; ``docs/demo.md``):
   on D2 the local hours 02:00 and 03:00 read 75.0 with weight 0.5.
 * PARIS-RUE-DE-RIVOLI, PARIS-BD-SOULT: seeded levels around per-period means; Rivoli has
   weight 0.4 at local 19:00 and 20:00 on D2, Soult weight 0.5 at 11:00 and 0.9 at 03:00 on D1.
+* The other local days of ``timeline.DEMO_YEAR`` (``write_year``, its own random stream): every
+  site around its ``PERIOD_LEVELS`` (a daily offset of σ 0.5 and an hourly one of σ 0.8 dB),
+  weight 1 at every hour; the DST days have 23 and 25 entries.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from spse.core import register
 from spse.pipeline.demo import facts, timeline
@@ -91,3 +95,36 @@ def write(root: Path, rng: np.random.Generator) -> list[str]:
             relative = f"bruitparif_rumeur/PeriodicValues2/{site.name}/{day.isoformat()}.json"
             written.append(write_file(root, relative, json_text(hourly(site.name, day, rng))))
     return [str(p) for p in written]
+
+
+def year_days() -> list[dt.date]:
+    """Local days of ``timeline.DEMO_YEAR`` other than ``timeline.DEMO_DAYS``."""
+    first, last = timeline.DEMO_YEAR
+    every = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
+    return [d for d in every if d not in timeline.DEMO_DAYS]
+
+
+def write_year(root: Path, rng: np.random.Generator) -> list[str]:
+    """Write one ``PeriodicValues2`` document per site and local day of ``year_days``; return the paths."""
+    days = year_days()
+    start = pd.Timestamp(days[0]).tz_localize(timeline.TIME_ZONE)
+    end = pd.Timestamp(days[-1] + dt.timedelta(days=1)).tz_localize(timeline.TIME_ZONE)
+    stamps = pd.date_range(start, end, freq="h", inclusive="left")
+    local_day = np.asarray(stamps.tz_localize(None).normalize(), dtype="datetime64[D]")
+    keep = np.isin(local_day, np.array(days, dtype="datetime64[D]"))
+    stamps, local_day = stamps[keep], local_day[keep]
+    period = period_of_hour(np.asarray(stamps.hour))
+    text = [ts.isoformat() for ts in stamps]
+    bounds = np.flatnonzero(np.r_[True, local_day[1:] != local_day[:-1], True])
+    written = []
+    for site in facts.NOISE_SITES:
+        daily = rng.normal(0, 0.5, len(days))
+        level = np.array(PERIOD_LEVELS[site.name])[period] + np.repeat(daily, np.diff(bounds)) \
+            + rng.normal(0, 0.8, len(stamps))
+        level = np.round(level, 1).tolist()
+        for i, day in enumerate(days):
+            a, b = bounds[i], bounds[i + 1]
+            doc = {"opendata": {"H": [{"i": text[j], "LAeq": level[j], "weight": 1.0} for j in range(a, b)]}}
+            relative = f"bruitparif_rumeur/PeriodicValues2/{site.name}/{day.isoformat()}.json"
+            written.append(str(write_file(root, relative, json_text(doc))))
+    return written

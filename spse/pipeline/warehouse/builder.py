@@ -12,12 +12,13 @@ import hashlib
 import json
 import logging
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
-from spse.core import lake, register
+from spse.core import register
 from spse.core.config import settings
 from spse.core.errors import WarehouseError
 from spse.pipeline.warehouse import models
@@ -27,6 +28,8 @@ from spse.pipeline.warehouse.schemas import EMPTY_SCHEMAS
 log = logging.getLogger(__name__)
 
 SUPPORTED_COMPARISONS = (">", ">=")
+# Bump when the builder changes what the marts hold: the next build is then a full rebuild.
+BUILDER_FORMAT = 1
 
 
 def build_dir() -> Path:
@@ -34,7 +37,8 @@ def build_dir() -> Path:
     return settings().warehouse_dir / "build"
 
 
-def build(day: dt.date | None = None, *, sql_dir: Path | None = None) -> Path:
+def build(day: dt.date | None = None, *, sql_dir: Path | None = None, days: list[dt.date] | None = None,
+          full: bool = False) -> Path:
     """Build a complete warehouse file and return its path (not yet published).
 
     Creates ``warehouse/build/spse-<UTC timestamp>-<pid>.duckdb`` with: schema ``lake``
@@ -42,34 +46,118 @@ def build(day: dt.date | None = None, *, sql_dir: Path | None = None) -> Path:
     the register tables ``marts.thresholds`` and ``marts.parameters``, the models of
     ``sql/staging``, ``sql/intermediate`` (views) and ``sql/marts`` (tables), a
     ``COMMENT ON`` for every model and column (``"<description> [<unit>]"``), and
-    ``meta.build_info`` / ``meta.lake_partitions`` (provenance). ``day`` is the local day
-    (Europe/Paris) the run reports on; it is recorded, the marts cover every day in the lake.
+    ``meta.build_info`` / ``meta.lake_partitions`` / ``meta.lake_partition_dates`` /
+    ``meta.mart_partitions`` (provenance). ``day`` is the local day (Europe/Paris) the run
+    reports on; it is recorded, the marts cover every day in the lake.
     ``build_info.build_started_utc`` (taken before the lake is read) and ``lake_state_sha256``
     tell which of two builds saw the newer lake: publish never replaces a later one.
+
+    Incremental (docs/architecture.md, "Incremental builds"): when a published warehouse
+    exists and was built from the same ``sql/`` models, registers, DuckDB version and
+    reference datasets, the build starts from a copy of it and rebuilds, in each
+    ``materialized: incremental`` mart, only the local days (Europe/Paris) whose lake
+    partitions were added, changed or deleted since (plus ``days``, local days to recompute
+    anyway); ``table`` marts are rebuilt in full. ``full=True``, or any of those differences,
+    rebuilds everything from the lake; ``meta.build_info.build_mode`` and
+    ``full_rebuild_reason`` say which was done and why. The published file is only read.
 
     Raises :class:`WarehouseError` naming the dataset, register row or model that failed;
     the failed file stays in ``warehouse/build/`` for inspection and nothing is published.
     """
+    from spse.pipeline.warehouse import incremental
     from spse.pipeline.warehouse.publisher import prune_builds
 
     started = dt.datetime.now(dt.UTC)
     root = sql_dir or models.sql_dir()
     found = models.discover(root)
+    sidecars = load_sidecars(found)
     folder = build_dir()
     folder.mkdir(parents=True, exist_ok=True)
     prune_builds()
     stamp = started.strftime("%Y%m%dT%H%M%S%fZ")
     path = folder / f"spse-{stamp}-{os.getpid()}.duckdb"
-    con = duckdb.connect(str(path))
+    context = BuildContext(day=day, root=root, found=found, sidecars=sidecars, started=started,
+                           path=path, state=lake_state(), sql_sha256=sql_sha256(root),
+                           forced_days=sorted(set(days or ())))
+    reason = "requested (full=True)" if full else incremental.try_build(context)
+    if reason is None:
+        return path
+    log.info("warehouse full rebuild: %s", reason)
+    path.unlink(missing_ok=True)
+    Path(f"{path}.wal").unlink(missing_ok=True)
+    _build_full(context, reason)
+    return path
+
+
+@dataclass
+class BuildContext:
+    """What one build reads: the models and their sidecars, the lake state, the target file."""
+
+    day: dt.date | None
+    root: Path
+    found: list[Model]
+    sidecars: dict[str, models.Sidecar]
+    started: dt.datetime
+    path: Path
+    state: pd.DataFrame
+    sql_sha256: str
+    forced_days: list[dt.date] = field(default_factory=list)
+
+    def incremental_marts(self) -> list[Model]:
+        """The ``materialized: incremental`` marts, in run order."""
+        return [m for m in self.found if self.sidecars[m.qualified].incremental]
+
+
+def load_sidecars(found: list[Model]) -> dict[str, models.Sidecar]:
+    """Every model's sidecar by qualified name; only marts may be ``incremental``."""
+    sidecars = {}
+    for model in found:
+        sidecar = models.load_sidecar(model.path.with_suffix(".yml"), model.label)
+        if sidecar.incremental and model.layer != "marts":
+            raise WarehouseError(f"{model.label}: only marts can be materialized incremental "
+                                 f"({model.layer} models are views)")
+        sidecars[model.qualified] = sidecar
+    return sidecars
+
+
+def sql_sha256(root: Path) -> str:
+    """SHA-256 of every model and sidecar under ``root`` (relative path and bytes), plus ``BUILDER_FORMAT``."""
+    digest = hashlib.sha256(f"builder format {BUILDER_FORMAT}\n".encode())
+    for layer in models.LAYERS:
+        for path in sorted([*(root / layer).glob("*.sql"), *(root / layer).glob("*.yml")]):
+            digest.update(f"{layer}/{path.name}\n".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def connect_build(path: Path) -> duckdb.DuckDBPyConnection:
+    """A writable connection to a build file within :func:`spse.core.config.build_memory_limit`, spilling beside it."""
+    from spse.core import config
+
+    spill = path.parent / "spill"
+    spill.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(path), config={"memory_limit": config.build_memory_limit(),
+                                             "temp_directory": str(spill)})
+
+
+def _build_full(context: BuildContext, reason: str) -> None:
+    path, found = context.path, context.found
+    con = connect_build(path)
     try:
+        con.execute("begin transaction")  # one commit, not one per statement (hundreds of COMMENT ON)
         for schema in ("lake", *models.LAYERS, "meta"):
             con.execute(f"create schema {schema}")
-        partitions = create_lake_views(con)
+        create_lake_views(con, context.state)
         files = create_register_tables(con)
         for index, model in enumerate(found):
             run_model(con, model, {m.qualified for m in found[:index]})
-        document(con, root, found)
-        write_meta(con, day, root, files, partitions, len(found), started=started, build_name=path.name)
+        document(con, context.root, found)
+        write_partition_dates(con, context, full=True)
+        write_mart_partitions(con, context, {m.qualified: None for m in found if m.layer == "marts"})
+        document_meta(con)
+        write_meta(con, context.day, context.root, files, context.state, len(found), started=context.started,
+                   build_name=path.name, sql_sha=context.sql_sha256, mode="full", reason=reason)
+        con.execute("commit")
         con.execute("checkpoint")
     except WarehouseError:
         raise
@@ -77,69 +165,155 @@ def build(day: dt.date | None = None, *, sql_dir: Path | None = None) -> Path:
         raise WarehouseError(f"warehouse build {path}: {exc}") from exc
     finally:
         con.close()
-    log.info("warehouse built: %s (%d models)", path, len(found))
-    return path
+    log.info("warehouse built: %s (full, %d models: %s)", path, len(found), reason)
 
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def create_lake_views(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One ``lake.<dataset>`` view per dataset; empty typed views for the missing ones.
+def lake_state() -> pd.DataFrame:
+    """The lake partitions a build reads, taken once before any is read.
 
-    Returns the partitions read (dataset, partition, path).
+    One row per partition: ``dataset``, ``partition``, ``path``, ``kind`` (``date`` or
+    ``vintage``), ``size_bytes``, ``modified_ns``, ``inode`` (the lake replaces a partition
+    by renaming a new file over it: a new inode even when size and mtime tick are equal).
+    Daily datasets: every ``date=`` partition; reference datasets: their latest ``vintage=``.
     """
     root = settings().lake
     present = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
-    read = []
+    rows = []
     for dataset in present:
-        latest = lake.latest_partition(dataset)
-        if latest is None:
+        found = sorted(p.parent.name for p in (root / dataset).glob("*/data.parquet"))
+        if not found:
             continue
-        if latest.startswith("vintage="):
-            chosen = [latest]
-            pattern = lake.partition_path(dataset, latest)
-            con.execute(f"create view lake.{dataset} as select * from read_parquet({_sql_string(str(pattern))}, "
+        daily = not found[-1].startswith("vintage=")
+        chosen = [p for p in found if p.startswith("date=")] if daily else [found[-1]]
+        for partition in chosen:
+            path = root / dataset / partition / "data.parquet"
+            try:
+                st = path.stat()
+            except FileNotFoundError:  # deleted since listed: the next build sees it gone
+                continue
+            rows.append((dataset, partition, str(path), "date" if daily else "vintage", st.st_size, st.st_mtime_ns,
+                         st.st_ino))
+    return pd.DataFrame(rows, columns=["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode"])
+
+
+def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None = None,
+                      daily_views: dict[str, tuple[str, bool]] | None = None) -> pd.DataFrame:
+    """One ``lake.<dataset>`` view per dataset of ``state`` (default: :func:`lake_state`).
+
+    Datasets of ``EMPTY_SCHEMAS`` absent from the lake get an empty typed view. Replaces
+    existing views. Returns ``state``; ``daily_views`` receives each daily dataset's
+    :func:`daily_view_sql`.
+    """
+    state = lake_state() if state is None else state
+    for name, in con.execute("select view_name from duckdb_views() where schema_name = 'lake' "
+                             "and not internal").fetchall():
+        con.execute(f"drop view lake.{name}")
+    root = settings().lake
+    for dataset, rows in state.groupby("dataset", sort=True):
+        chosen = rows["partition"].tolist()
+        if rows["kind"].iloc[0] == "vintage":
+            source = _sql_string(rows["path"].iloc[0])
+            con.execute(f"create view lake.{dataset} as select * from read_parquet({source}, "
                         "hive_partitioning = true, union_by_name = true)")
         else:
-            chosen = [p for p in lake.partitions(dataset) if p.startswith("date=")]
-            _create_daily_view(con, dataset, root / dataset / "date=*" / "data.parquet")
-        _check_lake_columns(con, dataset, lake.partition_path(dataset, chosen[-1]))
-        con.execute(f"comment on view lake.{dataset} is "
-                    f"{_sql_string(f'Lake dataset {dataset}: {len(chosen)} partition(s) read, last {chosen[-1]}')}")
-        read += [(dataset, p, str(lake.partition_path(dataset, p))) for p in chosen]
+            statement, own_date = daily_view_sql(con, dataset, root / dataset / "date=*" / "data.parquet")
+            con.execute(statement)
+            if daily_views is not None:
+                daily_views[dataset] = (statement, own_date)
+        _check_lake_columns(con, dataset, Path(rows["path"].iloc[-1]))
+        con.execute(lake_comment_sql(dataset, chosen))
+    present = set(state["dataset"])
     for dataset, schema in EMPTY_SCHEMAS.items():
-        if dataset in present and lake.latest_partition(dataset):
+        if dataset in present:
             continue
         columns = ", ".join(f"cast(null as {t}) as {c}" for c, t in schema.view_columns().items())
         con.execute(f"create view lake.{dataset} as select {columns} limit 0")
         con.execute(f"comment on view lake.{dataset} is "
                     f"{_sql_string(f'Lake dataset {dataset}: absent from the lake, empty view')}")
-    return pd.DataFrame(read, columns=["dataset", "partition", "path"])
+    return state
 
 
-def _create_daily_view(con: duckdb.DuckDBPyConnection, dataset: str, pattern: Path) -> None:
-    """``lake.<dataset>`` over its ``date=`` partitions, with the partition as ``partition_date``.
+def lake_comment_sql(dataset: str, chosen: list[str]) -> str:
+    """``COMMENT ON`` the lake view of ``dataset`` read from the partitions ``chosen``."""
+    return (f"comment on view lake.{dataset} is "
+            f"{_sql_string(f'Lake dataset {dataset}: {len(chosen)} partition(s) read, last {chosen[-1]}')}")
+
+
+_PARTITION_DATE = r"cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date)"
+
+
+def _daily_source(files: Path | list[str]) -> str:
+    listed = _sql_string(str(files)) if isinstance(files, Path) else "[" + ", ".join(map(_sql_string, files)) + "]"
+    return f"read_parquet({listed}, hive_partitioning = false, union_by_name = true, filename = true)"
+
+
+def daily_view_sql(con: duckdb.DuckDBPyConnection, dataset: str, files: Path | list[str]) -> tuple[str, bool]:
+    """``create or replace view lake.<dataset>`` over daily partition ``files``, the partition as ``partition_date``.
 
     A file's own ``date`` column wins over the partition's (hive partitioning would hide it:
     a forecast or forecast alert is about another day than the run that wrote it); files
-    without one get ``date`` = ``partition_date``.
+    without one get ``date`` = ``partition_date``. Returns the statement and whether the
+    files have their own ``date``.
     """
-    source = (f"read_parquet({_sql_string(str(pattern))}, hive_partitioning = false, union_by_name = true, "
-              "filename = true)")
-    partition = r"cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date)"
+    source = _daily_source(files)
     columns = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
-    own_date = "" if "date" in columns else f", {partition} as date"
-    con.execute(f"create view lake.{dataset} as select * exclude (filename), {partition} as partition_date"
-                f"{own_date} from {source}")
+    own_date = "" if "date" in columns else f", {_PARTITION_DATE} as date"
+    return (f"create or replace view lake.{dataset} as select * exclude (filename), {_PARTITION_DATE} as "
+            f"partition_date{own_date} from {source}"), "date" in columns
+
+
+def restricted_view_sql(con: duckdb.DuckDBPyConnection, dataset: str, files: list[str], own_date: bool,
+                        columns: list[tuple[str, str]], dates: list[dt.date]) -> str:
+    """``lake.<dataset>`` over ``files`` only and the rows of ``dates``, with the full view's ``columns``.
+
+    Same columns, types and ``date`` rule as :func:`daily_view_sql` over every partition
+    (columns the subset lacks are NULL), so the models read it exactly as the full view.
+    """
+    present = set()
+    if files:
+        source = _daily_source(files)
+        present = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()} - {"filename"}
+    exprs = []
+    for name, type_ in columns:
+        if files and (name == "partition_date" or (name == "date" and not own_date)):
+            expr = _PARTITION_DATE
+        else:
+            expr = f'"{name}"' if name in present else "null"
+        exprs.append(f'cast({expr} as {type_}) as "{name}"')
+    select = ", ".join(exprs)
+    if not files:
+        return f"create or replace view lake.{dataset} as select {select} limit 0"
+    return (f"create or replace view lake.{dataset} as select * from (select {select} from {source}) "
+            f"where date in {date_list(dates)}")
+
+
+def date_list(dates: list[dt.date]) -> str:
+    """``(DATE '...', ...)`` for an ``in`` clause; ``(NULL)`` (matches nothing) when empty."""
+    return "(" + (", ".join(f"date '{d.isoformat()}'" for d in dates) or "null") + ")"
+
+
+def partition_dates(con: duckdb.DuckDBPyConnection, dataset: str, files: list[str]) -> pd.DataFrame:
+    """The local days (``date``) each of ``files`` (daily partitions of ``dataset``) holds rows for."""
+    if not files:
+        return pd.DataFrame({"dataset": [], "partition": [], "date": []})
+    source = _daily_source(files)
+    columns = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
+    day = "cast(date as date)" if "date" in columns else _PARTITION_DATE
+    return con.execute(f"""
+        select distinct {_sql_string(dataset)} as dataset, 'date=' || strftime({_PARTITION_DATE}, '%Y-%m-%d')
+            as partition, {day} as date
+        from {source} where {day} is not null""").df()
 
 
 def _check_lake_columns(con: duckdb.DuckDBPyConnection, dataset: str, example: Path) -> None:
     schema = EMPTY_SCHEMAS.get(dataset)
     if schema is None:
         return
-    actual = {row[0] for row in con.execute(f"describe lake.{dataset}").fetchall()}
+    actual = set(_columns(con, "lake", dataset))
     missing = [c for c in schema.view_columns() if c not in actual]
     if missing:
         raise WarehouseError(f"lake dataset {dataset} (e.g. file {example}) lacks the columns {missing} "
@@ -158,40 +332,58 @@ def create_register_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Path]:
                              f"{thresholds['comparison'].iloc[row]!r} is not one of {SUPPORTED_COMPARISONS}")
     con.register("register_thresholds", thresholds)
     con.execute("""
-        create table marts.thresholds as
+        create or replace table marts.thresholds as
         select set_id, pollutant, nullif(noise_source, '') as noise_source, averaging, value, unit, level,
             consecutive_periods, allowed_exceedances, comparison, status, reference
         from register_thresholds""")
     con.unregister("register_thresholds")
     con.register("register_parameters", register.parameters_frame())
     con.execute("""
-        create table marts.parameters as
+        create or replace table marts.parameters as
         select name, value, nullif(unit, '') as unit, status, reference, description
         from register_parameters""")
     con.unregister("register_parameters")
     return {"thresholds": thresholds_file, "parameters": parameters_file}
 
 
-def run_model(con: duckdb.DuckDBPyConnection, model: Model, earlier: set[str]) -> None:
+def run_model(con: duckdb.DuckDBPyConnection, model: Model, earlier: set[str],
+              statements: list[str] | None = None) -> None:
     """Build ``model`` on ``con`` after checking its references against the ``earlier`` models.
 
-    Raises :class:`WarehouseError` naming the model and its file when DuckDB refuses the statement.
+    ``statements`` replace the model's ``create`` statement (an incremental build's delete
+    and insert of the changed days). Raises :class:`WarehouseError` naming the model and its
+    file when DuckDB refuses a statement.
     """
     models.check_references(model, earlier)
     try:
-        con.execute(model.statement())
+        for statement in statements or [model.statement()]:
+            con.execute(statement)
     except duckdb.Error as exc:
         raise WarehouseError(f"{model.label} failed: {exc}") from exc
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> list[str]:
-    rows = con.execute("select column_name from duckdb_columns() where schema_name = ? and table_name = ? "
-                       "order by column_index", [schema, table]).fetchall()
+    rows = con.execute("select column_name from duckdb_columns() where database_name = current_database() "
+                       "and schema_name = ? and table_name = ? order by column_index", [schema, table]).fetchall()
     return [r[0] for r in rows]
 
 
-def document(con: duckdb.DuckDBPyConnection, root: Path, found: list[Model]) -> None:
-    """``COMMENT ON`` every model and register table and their columns, from the sidecars."""
+def _all_columns(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str], list[str]]:
+    """``{(schema, table or view): columns in order}`` of the build's catalog, in one query."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for schema, table, column in con.execute(
+            "select schema_name, table_name, column_name from duckdb_columns() where database_name = "
+            "current_database() order by schema_name, table_name, column_index").fetchall():
+        found.setdefault((schema, table), []).append(column)
+    return found
+
+
+def document(con: duckdb.DuckDBPyConnection, root: Path, found: list[Model], only: set[str] | None = None) -> None:
+    """``COMMENT ON`` every model and register table and their columns, from the sidecars.
+
+    Every sidecar is checked against its model's columns; ``only`` (qualified names) limits
+    the comments written to the objects an incremental build re-created.
+    """
     targets = [(m.layer, m.name, m.path.with_suffix(".yml"), m.label) for m in found]
     targets += [("marts", t, root / "marts" / f"{t}.yml", f"register table marts.{t}") for t in REGISTER_TABLES]
     built = {(layer, name) for layer, name, _, _ in targets}
@@ -199,9 +391,12 @@ def document(con: duckdb.DuckDBPyConnection, root: Path, found: list[Model]) -> 
         for extra in sorted((root / layer).glob("*.yml")):
             if (layer, extra.stem) not in built:
                 raise WarehouseError(f"sidecar {extra} documents no model (no {extra.with_suffix('.sql').name})")
+    columns = _all_columns(con)
     for layer, name, sidecar_path, label in targets:
         sidecar = models.load_sidecar(sidecar_path, label)
-        models.check_columns(sidecar, _columns(con, layer, name), label)
+        models.check_columns(sidecar, columns.get((layer, name), []), label)
+        if only is not None and f"{layer}.{name}" not in only:
+            continue
         kind = "table" if layer == "marts" else "view"
         con.execute(f"comment on {kind} {layer}.{name} is {_sql_string(sidecar.description)}")
         for column in sidecar.columns:
@@ -212,31 +407,136 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def write_partition_dates(con: duckdb.DuckDBPyConnection, context: BuildContext, *, full: bool,
+                          changed: dict[str, set[str]] | None = None) -> None:
+    """``meta.lake_partition_dates``: the local days each daily partition read by an incremental mart holds.
+
+    A later build finds the days to rebuild from it when a partition changes or disappears.
+    ``full`` recomputes every row; otherwise only the ``changed`` partitions (by dataset) are.
+    """
+    daily = context.state[(context.state["kind"] == "date")
+                          & context.state["dataset"].isin(tracked_datasets(context))]
+    if full:
+        con.execute("create or replace table meta.lake_partition_dates "
+                    "(dataset varchar, partition varchar, date date)")
+        targets = {dataset: rows["path"].tolist() for dataset, rows in daily.groupby("dataset", sort=True)}
+    else:
+        targets = {}
+        for dataset, partitions in sorted((changed or {}).items()):
+            if not partitions:
+                continue
+            con.execute("delete from meta.lake_partition_dates where dataset = ? and partition in "
+                        f"({', '.join(map(_sql_string, sorted(partitions)))})", [dataset])
+            rows = daily[(daily["dataset"] == dataset) & daily["partition"].isin(partitions)]
+            targets[dataset] = rows["path"].tolist()
+    for dataset, files in targets.items():
+        found = partition_dates(con, dataset, files)
+        if len(found):
+            con.register("partition_dates", found)
+            con.execute("insert into meta.lake_partition_dates select dataset, partition, cast(date as date) "
+                        "from partition_dates")
+            con.unregister("partition_dates")
+
+
+def tracked_datasets(context: BuildContext) -> list[str]:
+    """The lake datasets an incremental mart reads (directly or through its models)."""
+    deps = models.lake_dependencies(context.found)
+    return sorted({d for m in context.incremental_marts() for d in deps[m.qualified]})
+
+
+META_COMMENTS = {
+    "mart_partitions": ("One row per mart × local day (marts with a date column): which build and which register "
+                        "and model versions computed that day's rows (docs/architecture.md, Incremental builds)", {
+        "mart": "Mart name, in schema marts [-]",
+        "date": "Local calendar day of the mart's rows (Europe/Paris) [-]",
+        "built_at_utc": "When the build that computed that day's rows wrote them (UTC) [-]",
+        "build_name": "Build file that computed that day's rows (meta.build_info.build_name of that build) [-]",
+        "thresholds_sha256": "SHA-256 of the thresholds register those rows used [-]",
+        "parameters_sha256": "SHA-256 of the parameters register those rows used [-]",
+        "sql_sha256": "SHA-256 of the sql/ models and sidecars those rows used [-]",
+    }),
+    "lake_partition_dates": ("One row per daily lake partition × local day it holds rows for, for the datasets "
+                             "incremental marts read", {
+        "dataset": "Lake dataset [-]",
+        "partition": "Partition name, date=YYYY-MM-DD [-]",
+        "date": "Local calendar day of rows in that partition (a forecast run holds several) [-]",
+    }),
+}
+
+
+def document_meta(con: duckdb.DuckDBPyConnection) -> None:
+    """``COMMENT ON`` the provenance tables ``meta.mart_partitions`` and ``meta.lake_partition_dates``."""
+    for table, (description, columns) in META_COMMENTS.items():
+        con.execute(f"comment on table meta.{table} is {_sql_string(description)}")
+        for column, text in columns.items():
+            con.execute(f"comment on column meta.{table}.{column} is {_sql_string(text)}")
+
+
+def write_mart_partitions(con: duckdb.DuckDBPyConnection, context: BuildContext,
+                          rebuilt: dict[str, list[dt.date] | None]) -> None:
+    """``meta.mart_partitions``: for each mart day, the build and register versions its rows come from.
+
+    ``rebuilt`` maps a mart's qualified name to the days this build recomputed, ``None``
+    for all of them (a ``table`` mart, or a full build). Marts without a ``date`` column
+    (or their ``partition_by`` column) have no rows.
+    """
+    files = register.files()
+    stamp = [context.path.name, _sha256(files["thresholds"]), _sha256(files["parameters"]), context.sql_sha256]
+    con.execute("""create table if not exists meta.mart_partitions (
+        mart varchar, date date, built_at_utc timestamptz, build_name varchar,
+        thresholds_sha256 varchar, parameters_sha256 varchar, sql_sha256 varchar)""")
+    now = dt.datetime.now(dt.UTC)
+    for qualified, days in rebuilt.items():
+        layer, name = qualified.split(".", 1)
+        column = context.sidecars[qualified].partition_by or "date"
+        if column not in _columns(con, layer, name):
+            continue
+        where = "" if days is None else f" and date in {date_list(days)}"
+        con.execute(f"delete from meta.mart_partitions where mart = ?{where}", [name])
+        if days is not None and not days:
+            continue
+        source_where = "" if days is None else f" where {column} in {date_list(days)}"
+        con.execute(f"""insert into meta.mart_partitions
+            select ?, d, ?, ?, ?, ?, ? from (select distinct {column} as d from {qualified}{source_where})
+            where d is not null order by d""", [name, now, *stamp])
+
+
 def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, files: dict[str, Path],
                partitions: pd.DataFrame, n_models: int, *, started: dt.datetime | None = None,
-               build_name: str | None = None) -> None:
+               build_name: str | None = None, sql_sha: str | None = None, mode: str = "full",
+               reason: str = "", days_rebuilt: int | None = None, known: dict[str, str | None] | None = None
+               ) -> None:
     """Provenance: what this file was built from.
 
     ``meta.build_info`` is written last: a file without it is an incomplete build and
     :func:`spse.pipeline.warehouse.publish` refuses it.
 
-    ``build_started_utc`` is ``started`` (default: now); ``lake_state_sha256`` the SHA-256 of the
-    sorted ``dataset/partition size mtime_ns`` lines of the partitions read, and
+    ``partitions`` is the :func:`lake_state` the build read. ``build_started_utc`` is
+    ``started`` (default: now); ``lake_state_sha256`` the SHA-256 of the sorted
+    ``dataset/partition size mtime_ns`` lines of the partitions read, and
     ``lake_modified_max_utc`` the newest of their modification times; ``build_name`` the build
-    file's name (a retried publish recognises its build already published).
+    file's name (a retried publish recognises its build already published); ``sql_sha256``
+    (:func:`sql_sha256`), ``build_mode`` (``full`` or ``incremental``), ``full_rebuild_reason``
+    and ``days_rebuilt`` (distinct local days recomputed by an incremental build) say how it was built.
+    ``known`` maps a partition key (:func:`partition_key`) to its provenance already read.
     """
-    provenance = [_provenance(Path(p)) for p in partitions["path"]]
-    stats = [Path(p).stat() for p in partitions["path"]]
+    known = known or {}
+    provenance = [known[k] if k in known else _provenance(Path(p))
+                  for k, p in zip(partition_key(partitions), partitions["path"], strict=True)]
     partitions = partitions.assign(
-        size_bytes=[st.st_size for st in stats],
-        modified_utc=pd.to_datetime([st.st_mtime for st in stats], unit="s", utc=True),
-        provenance_json=pd.Series(provenance, dtype="object"),
-    )
+        modified_utc=pd.to_datetime(partitions["modified_ns"].astype("int64"), unit="ns", utc=True),
+        provenance_json=pd.Series(provenance, dtype="object", index=partitions.index),
+    )[["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode", "modified_utc",
+       "provenance_json"]]
+    con.execute("drop table if exists meta.lake_partitions")
+    con.execute("drop table if exists meta.build_info")
     con.register("lake_partitions", partitions)
-    con.execute("create table meta.lake_partitions as select * from lake_partitions")
+    con.execute("create table meta.lake_partitions as select * replace (cast(size_bytes as bigint) as size_bytes, "
+                "cast(modified_ns as bigint) as modified_ns, cast(inode as bigint) as inode) from lake_partitions")
     con.unregister("lake_partitions")
-    state = "\n".join(sorted(f"{d}/{p} {st.st_size} {st.st_mtime_ns}" for d, p, st in
-                             zip(partitions["dataset"], partitions["partition"], stats, strict=True)))
+    state = "\n".join(sorted(f"{d}/{p} {size} {ns}" for d, p, size, ns in
+                             zip(partitions["dataset"], partitions["partition"], partitions["size_bytes"],
+                                 partitions["modified_ns"], strict=True)))
     info = pd.DataFrame([{
         "built_at_utc": pd.Timestamp.now(tz="UTC"),
         "build_started_utc": pd.Timestamp(started or dt.datetime.now(dt.UTC)),
@@ -246,16 +546,26 @@ def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, 
         "target_day": day,
         "duckdb_version": duckdb.__version__,
         "sql_dir": str(root),
+        "sql_sha256": sql_sha,
         "n_models": n_models,
         "thresholds_file": str(files["thresholds"]),
         "thresholds_sha256": _sha256(files["thresholds"]),
         "parameters_file": str(files["parameters"]),
         "parameters_sha256": _sha256(files["parameters"]),
+        "build_mode": mode,
+        "full_rebuild_reason": reason,
+        "days_rebuilt": days_rebuilt,
     }])
     con.register("build_info", info)
-    con.execute("create table meta.build_info as select * replace (cast(target_day as date) as target_day) "
-                "from build_info")
+    con.execute("create table meta.build_info as select * replace (cast(target_day as date) as target_day, "
+                "cast(days_rebuilt as bigint) as days_rebuilt) from build_info")
     con.unregister("build_info")
+
+
+def partition_key(frame: pd.DataFrame) -> list[str]:
+    """``dataset/partition size mtime_ns inode`` of each row: equal keys, same partition file."""
+    return [f"{d}/{p} {s} {m} {i}" for d, p, s, m, i in zip(
+        frame["dataset"], frame["partition"], frame["size_bytes"], frame["modified_ns"], frame["inode"], strict=True)]
 
 
 def _provenance(partition_file: Path) -> str | None:

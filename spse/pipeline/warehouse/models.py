@@ -3,6 +3,8 @@
 A model is ``sql/<layer>/<name>.sql`` (one ``select``) with ``sql/<layer>/<name>.yml``::
 
     description: One row per <grain>. <what it is, method reference>
+    materialized: incremental   # marts only; optional, default table
+    partition_by: date          # with incremental: the day column rebuilt per changed day
     columns:
       <column>: {description: <definition>, unit: <unit, "-" when dimensionless or an identifier>}
 
@@ -10,6 +12,10 @@ Layers run in order: ``staging`` (views over ``lake``), ``intermediate`` (views)
 ``marts`` (tables); alphabetically within a layer. A model reads only the layer below,
 models of its own layer that run before it, ``lake`` views and the register tables
 ``marts.thresholds`` and ``marts.parameters``.
+
+An ``incremental`` mart's rows of one ``partition_by`` day must depend only on the lake rows
+of that same day (and on reference datasets): no window over days, no lag or lead, no
+"latest" over history. Such a mart stays ``table`` (rebuilt in full at every build).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from spse.core.errors import WarehouseError  # re-exported: callers import it fr
 LAYERS = ("staging", "intermediate", "marts")
 REGISTER_TABLES = ("thresholds", "parameters")
 GRAIN_PREFIX = "One row per"
+MATERIALIZATIONS = ("table", "incremental")
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader: 20 times faster
 _BELOW = {"staging": "lake", "intermediate": "staging", "marts": "intermediate"}
 _REFERENCE = re.compile(r"\b(lake|staging|intermediate|marts)\s*\.\s*([a-z_][a-z0-9_]*)", re.IGNORECASE)
 
@@ -46,6 +54,13 @@ class Sidecar:
     path: Path
     description: str
     columns: dict[str, tuple[str, str]]
+    materialized: str = "table"
+    partition_by: str | None = None
+
+    @property
+    def incremental(self) -> bool:
+        """True when the model is rebuilt only for the changed days of its ``partition_by`` column."""
+        return self.materialized == "incremental"
 
     def comment(self, column: str) -> str:
         """``"<description> [<unit>]"``, the ``COMMENT ON`` text of ``column``."""
@@ -88,6 +103,27 @@ def discover(root: Path) -> list[Model]:
     return [Model(layer, path.stem, path) for layer in LAYERS for path in sorted((root / layer).glob("*.sql"))]
 
 
+def references(model: Model) -> set[str]:
+    """Qualified names (``lake.x``, ``staging.y``, ...) the model's SQL reads, comments removed."""
+    sql = re.sub(r"--[^\n]*", "", model.select())
+    return {f"{schema.lower()}.{name.lower()}" for schema, name in _REFERENCE.findall(sql)}
+
+
+def lake_dependencies(found: list[Model]) -> dict[str, set[str]]:
+    """``{qualified model: lake datasets it reads, directly or through earlier models}``."""
+    deps: dict[str, set[str]] = {}
+    for model in found:
+        datasets: set[str] = set()
+        for ref in references(model):
+            schema, name = ref.split(".", 1)
+            if schema == "lake":
+                datasets.add(name)
+            else:
+                datasets |= deps.get(ref, set())
+        deps[model.qualified] = datasets
+    return deps
+
+
 def check_references(model: Model, earlier: set[str]) -> None:
     """Raise if ``model`` reads a schema other than the layer below, ``lake`` or the registers.
 
@@ -115,7 +151,7 @@ def load_sidecar(path: Path, what: str) -> Sidecar:
     if not path.exists():
         raise WarehouseError(f"{what} has no documentation sidecar {path}")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
     except yaml.YAMLError as exc:
         raise WarehouseError(f"{what}: sidecar {path} is not valid YAML: {exc}") from exc
     description = str(doc.get("description") or "").strip()
@@ -129,7 +165,15 @@ def load_sidecar(path: Path, what: str) -> Sidecar:
             raise WarehouseError(f"{what}: sidecar {path} column {name!r} needs a description and a unit "
                                  "(unit '-' when dimensionless or an identifier)")
         columns[str(name)] = (" ".join(text.split()), unit)
-    return Sidecar(path, " ".join(description.split()), columns)
+    materialized = str(doc.get("materialized") or "table").strip()
+    if materialized not in MATERIALIZATIONS:
+        raise WarehouseError(f"{what}: sidecar {path} materialized {materialized!r} is not one of {MATERIALIZATIONS}")
+    partition_by = doc.get("partition_by")
+    if materialized == "incremental" and (partition_by is None or str(partition_by) not in columns):
+        raise WarehouseError(f"{what}: sidecar {path} is incremental: partition_by must name one of its "
+                             f"documented columns (the local day column, e.g. date), not {partition_by!r}")
+    return Sidecar(path, " ".join(description.split()), columns, materialized,
+                   str(partition_by) if partition_by is not None else None)
 
 
 def check_columns(sidecar: Sidecar, actual: list[str], what: str) -> None:

@@ -38,6 +38,11 @@ def _reference(**columns: str) -> DatasetSchema:
 _POPULATION = dict(population=D, pop_0_3=D, pop_4_5=D, pop_0_5=D, pop_65_79=D, pop_80p=D, pop_65p=D,
                    households=D, households_poor=D, pop_poor_households=D)
 
+_PERIOD = dict(pollutant=V, period=V, period_kind=V, period_start=DATE, period_end=DATE, time_base=V, indicator=V,
+               statistic=V, q=D, set_id=V, level=V, averaging=V, threshold_value=D, allowed_exceedances=D, value=D,
+               unit=V, n_valid=INT, n_expected=INT, coverage=D, coverage_met=B, judged_by=V, judged_value=D,
+               compliance=V)
+
 EMPTY_SCHEMAS: dict[str, DatasetSchema] = {
     "air_hourly": _daily(
         station_id=V, station_name=V, organisation=V, zas_code=V, area_type=V, influence=V, station_class=V,
@@ -64,7 +69,6 @@ EMPTY_SCHEMAS: dict[str, DatasetSchema] = {
     "facility_cells": _reference(facility_id=V, cell_id=V),
     "station_cells": _reference(station_id=V, cell_id=V, x_3035=D, y_3035=D),
     "noise_band_cells": _reference(band_id=V, cell_id=V, area_fraction=D),
-    "surface_hourly": _daily(cell_id=V, pollutant=V, ts_start_utc=TS, value=D, n_stations=INT),
     "surface_daily": _daily(cell_id=V, date=DATE, pollutant=V, statistic=V, value=D, n_valid=INT, n_expected=INT,
                             coverage=D, is_valid=B, time_base=V),
     "station_daily": _daily(station_id=V, station_class=V, date=DATE, pollutant=V, statistic=V, value=D, n_valid=INT,
@@ -77,6 +81,19 @@ EMPTY_SCHEMAS: dict[str, DatasetSchema] = {
                                   lead_day=INT),
     "noise_station_daily": _daily(site_id=V, date=DATE, ld_dba=D, le_dba=D, ln_dba=D, lden_dba=D, n_valid_hours=INT,
                                   is_valid=B),
+    # written by spse.pipeline.periods; partition date = the first day of the periods it holds
+    "period_cell": _daily(cell_id=V, **_PERIOD),
+    "period_station": _daily(station_id=V, station_class=V, **_PERIOD),
+    # source insee_deces_zone (baseline mortality); derived by spse.pipeline.health (partition date = 1 January)
+    "baseline_mortality": _reference(year=INT, zone_id=V, zone_name=V, age_min=INT, age_max=INT, deaths=D,
+                                     population=D),
+    "health_impact_zone_year": _daily(
+        zone_id=V, year=INT, pollutant=V, counterfactual=V, counterfactual_ug_m3=D, crf_set=V, rr=D, rr_low=D,
+        rr_high=D, pop_30p=D, pop_30p_without_value=D, pwm_ug_m3=D, baseline_year=INT, baseline_rate_30p=D,
+        baseline_deaths_30p=D, attributable_deaths=D, attributable_deaths_low=D, attributable_deaths_high=D,
+        share_of_deaths=D, exposure_source=V, time_base=V, min_coverage=D, n_cells=INT),
+    "noise_effect_bands": _reference(indicator=V, source_type=V, db_low=D, db_high=D, level_db=D, effect=V,
+                                     percent_affected=D, rr_ihd=D),
     "alerts": _daily(
         alert_id=V, date=DATE, kind=V, pollutant=V, level=V, set_id=V, averaging=V, threshold_value=D, unit=V,
         value_max=D, basis=V, station_ids=V, zone_ids=V, zone_names=V, n_cells=INT, area_km2=D, population_total=D,

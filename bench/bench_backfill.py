@@ -1,0 +1,156 @@
+"""Benchmark: a year of history by ``spse backfill`` against the day-by-day loop it replaces.
+
+Every measurement runs in a fresh child process (same interpreter and venv) on its own
+``SPSE_HOME`` holding the demo bundle (``DEMO_YEAR``, 2025-01-16 to 2026-01-15, Paris: about
+2 200 cells, 15 stations, 4-5 pollutants), so imports are paid alike and the peak RSS is each
+one's own:
+
+* baseline: ``spse.pipeline.daily.run_day`` for each of ``--loop-days`` days (the daily job
+  without Airflow, which is what building a history meant before), and ``spse backfill`` on
+  the same days;
+* ``spse backfill`` on the whole year, then on one month;
+* adding one day (the demo day) to each: the pipeline steps up to the alerts, then the
+  warehouse build and the publish, separately;
+* the documented expert queries (``docs/expert-queries.md``) on the year's warehouse, p95
+  over ``--repeat`` runs.
+
+    uv run python bench/bench_backfill.py [--loop-days 7] [--repeat 20]
+
+Writes ``bench/out/backfill.json`` and prints a table. Nothing here is asserted by tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "bench" / "out"
+
+CHILD = r"""
+import datetime as dt, json, resource, sys, time
+args = json.loads(sys.argv[1])
+D = dt.date.fromisoformat
+timings = {}
+def timed(name, work):
+    start = time.perf_counter(); value = work(); timings[name] = time.perf_counter() - start; return value
+from spse.pipeline import demo
+demo.ensure()
+kind = args["kind"]
+if kind == "loop":
+    from spse.pipeline import daily
+    for n in range(args["days"]):
+        day = D(args["first"]) + dt.timedelta(days=n)
+        timed(f"day {day}", lambda: daily.run_day(day))
+elif kind == "backfill":
+    from spse.pipeline import backfill
+    report = timed("backfill", lambda: backfill.backfill(D(args["first"]), D(args["last"]), progress=False))
+    timings.update({f"stage {k}": v for k, v in report.seconds.items()})
+elif kind == "add_day":
+    from spse.pipeline import daily, steps
+    day = D(args["day"])
+    outputs = {}
+    for step in steps.daily_steps():
+        if step.name in ("render_bulletin", "notify_alerts"):
+            continue
+        outputs[step.name] = timed(step.name, lambda: step.run(day, *(outputs[n] for n in step.uses)))
+elif kind == "queries":
+    from spse.pipeline.warehouse import expert
+    for name, sql in args["queries"].items():
+        runs = []
+        for _ in range(args["repeat"]):
+            start = time.perf_counter(); expert.frame(sql); runs.append(time.perf_counter() - start)
+        runs.sort()
+        timings[f"p95 {name}"] = runs[min(len(runs) - 1, int(round(0.95 * (len(runs) - 1))))]
+print(json.dumps({"timings": timings, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def child(home: Path, **args) -> dict:
+    """Run one measurement in a fresh interpreter on ``home``; its timings [s] and peak RSS [MB]."""
+    env = {**os.environ, "SPSE_HOME": str(home)}
+    done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(args)], env=env, capture_output=True, text=True,
+                          check=False)
+    if done.returncode:
+        raise SystemExit(f"bench child {args['kind']} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def expert_queries() -> dict[str, str]:
+    """The ``sql`` blocks of docs/expert-queries.md, by their heading (none when the page is absent)."""
+    page = REPO / "docs" / "expert-queries.md"
+    if not page.exists():
+        return {}
+    queries, heading = {}, "query"
+    for block in re.split(r"^```", page.read_text(encoding="utf-8"), flags=re.M):
+        if block.startswith("sql"):
+            queries[heading] = block.removeprefix("sql").strip()
+        else:
+            headings = re.findall(r"^#+\s*(.+)$", block, flags=re.M)
+            heading = headings[-1].strip() if headings else heading
+    return queries
+
+
+def main() -> None:
+    """Run the measurements and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--loop-days", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=20)
+    args = parser.parse_args()
+    from spse.pipeline.demo import DEMO_YEAR
+
+    first, last = DEMO_YEAR
+    before_last = last - dt.timedelta(days=1)
+    month_first = before_last - dt.timedelta(days=30)
+    loop_last = first + dt.timedelta(days=args.loop_days - 1)
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="spse-bench-") as tmp:
+        tmp = Path(tmp)
+        results["loop"] = child(tmp / "loop", kind="loop", first=first.isoformat(), days=args.loop_days)
+        results["backfill_same_days"] = child(tmp / "same", kind="backfill", first=first.isoformat(),
+                                              last=loop_last.isoformat())
+        results["backfill_year"] = child(tmp / "year", kind="backfill", first=first.isoformat(),
+                                         last=before_last.isoformat())
+        results["backfill_month"] = child(tmp / "month", kind="backfill", first=month_first.isoformat(),
+                                          last=before_last.isoformat())
+        results["add_day_year"] = child(tmp / "year", kind="add_day", day=last.isoformat())
+        results["add_day_month"] = child(tmp / "month", kind="add_day", day=last.isoformat())
+        queries = expert_queries()
+        if queries:
+            results["queries_year"] = child(tmp / "year", kind="queries", queries=queries, repeat=args.repeat)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "backfill.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    loop = sum(results["loop"]["timings"].values())
+    same = results["backfill_same_days"]["timings"]["backfill"]
+    year = results["backfill_year"]["timings"]["backfill"]
+    print(f"{'measure':<58} {'seconds':>9} {'peak RSS MB':>12}")
+    print(f"{f'day-by-day run_day loop, {args.loop_days} days':<58} {loop:9.1f} "
+          f"{results['loop']['max_rss_mb']:12.0f}")
+    print(f"{f'spse backfill, the same {args.loop_days} days':<58} {same:9.1f} "
+          f"{results['backfill_same_days']['max_rss_mb']:12.0f}")
+    print(f"{f'spse backfill, the year ({(before_last - first).days + 1} days)':<58} {year:9.1f} "
+          f"{results['backfill_year']['max_rss_mb']:12.0f}")
+    print(f"{'  day-by-day loop extrapolated to the year':<58} {loop / args.loop_days * 365:9.1f}")
+    for stage, seconds in results["backfill_year"]["timings"].items():
+        if stage.startswith("stage "):
+            print(f"{'    ' + stage:<58} {seconds:9.1f}")
+    for label in ("add_day_month", "add_day_year"):
+        t = results[label]["timings"]
+        pipeline = sum(v for k, v in t.items() if k not in ("build_warehouse", "publish"))
+        history = "1 month" if label.endswith("month") else "1 year"
+        print(f"{f'add one day to {history}: pipeline (ingest → alerts)':<58} {pipeline:9.2f}")
+        print(f"{f'add one day to {history}: warehouse build':<58} {t.get('build_warehouse', float('nan')):9.2f}")
+        print(f"{f'add one day to {history}: publish':<58} {t.get('publish', float('nan')):9.3f}")
+    for name, seconds in results.get("queries_year", {}).get("timings", {}).items():
+        print(f"{'expert query ' + name[4:][:40]:<58} {seconds * 1000:8.1f} ms (p95)")
+
+
+if __name__ == "__main__":
+    main()

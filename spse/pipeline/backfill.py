@@ -1,0 +1,269 @@
+"""Backfill: build many past days in bulk, in one process, with one warehouse build and one publish.
+
+``spse backfill --from D1 --to D2`` (local days, Europe/Paris) does what the daily job does for
+each day, stage by stage over all the days instead of day by day:
+
+1. ingest: every configured daily source for each day (and the day before the first), reference
+   sources once; a partition already in the lake and not marked ``partial``/``failed`` in the
+   quality log is not fetched again (:func:`spse.pipeline.freshness.needs_refetch`). Forecast
+   runs are not backfilled (``Source.backfilled``);
+2. the grid, once;
+3. surfaces: one interpolation over all the hours of up to :data:`CHUNK_DAYS` days at a time
+   (:func:`spse.pipeline.daily.build_surfaces_days`); a day with a CAMS run in the lake is built on
+   its own, as the daily run does;
+4. noise and forecast statistics, per day (cheap); the period indicators (year, season, month)
+   of every period the days touch, each once (:func:`spse.pipeline.periods.build_periods_range`);
+   the health impact of each calendar year touched (:mod:`spse.pipeline.health`);
+5. alerts, day after day in order (persistence reads the day before), under the writer lock;
+6. one warehouse build and one publish, under the writer lock.
+
+Resumable: a day whose alerts and surfaces are in the lake and newer than its air observations
+is skipped unless ``force``. A day whose air observations cannot be had is reported and left out;
+the other days go on. No notification is sent for past days.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterator
+
+from spse.core import lake
+from spse.core.errors import FeedError
+from spse.pipeline import daily, surfacestore
+
+log = logging.getLogger(__name__)
+
+CHUNK_DAYS = 31
+ONE_DAY = dt.timedelta(days=1)
+
+
+@dataclasses.dataclass
+class BackfillReport:
+    """What a backfill did: days built, skipped (already built), missing (no air observations), timings [s]."""
+
+    first: dt.date
+    last: dt.date
+    built: list[dt.date] = dataclasses.field(default_factory=list)
+    skipped: list[dt.date] = dataclasses.field(default_factory=list)
+    missing: dict[dt.date, str] = dataclasses.field(default_factory=dict)
+    ingested: int = 0
+    alerts: int = 0
+    warehouse: str | None = None
+    seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+
+
+def days_between(first: dt.date, last: dt.date) -> list[dt.date]:
+    """Every local day from ``first`` to ``last``, both included."""
+    if last < first:
+        raise ValueError(f"backfill: --to {last} is before --from {first}")
+    return [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def is_built(day: dt.date) -> bool:
+    """Whether ``day`` has its alerts, daily surfaces and hourly surface file, newer than its air observations."""
+    partition = lake.date_partition(day)
+    needed = [lake.partition_path("alerts", partition), lake.partition_path("surface_daily", partition),
+              surfacestore.path(day)]
+    if not all(p.exists() for p in needed):
+        return False
+    air = [lake.partition_path(daily.AIR_DATASET, lake.date_partition(d)) for d in (day - ONE_DAY, day)]
+    newest_air = max((p.stat().st_mtime for p in air if p.exists()), default=0.0)
+    return min(p.stat().st_mtime for p in needed) >= newest_air
+
+
+def backfill(first: dt.date, last: dt.date, *, force: bool = False, progress: bool = True,
+             publish: bool = True) -> BackfillReport:
+    """Build the local days ``first`` … ``last`` (see the module docstring); return what was done.
+
+    ``progress`` shows a progress bar per stage with the time left (rich); ``publish`` false
+    stops after the alerts (the caller builds and publishes the warehouse).
+    """
+    report = BackfillReport(first, last)
+    days = days_between(first, last)
+    todo = days if force else [d for d in days if not is_built(d)]
+    report.skipped = [d for d in days if d not in set(todo)]
+    with _Progress(progress) as bar:
+        if todo:
+            _timed(report, "ingest", lambda: _ingest(todo, report, bar, force))
+            todo = [d for d in todo if d not in report.missing]
+        if todo:
+            _timed(report, "grid", daily.build_grid)
+            _timed(report, "surfaces", lambda: _surfaces(todo, bar))
+            _timed(report, "noise_forecast", lambda: _noise_and_forecast(todo, bar))
+            _timed(report, "periods", lambda: _periods(todo))
+            _timed(report, "health", lambda: _health(todo))
+            _timed(report, "alerts", lambda: _alerts(todo, report, bar))
+            report.built = todo
+        if publish and (todo or not _published()):
+            _timed(report, "warehouse", lambda: _warehouse(last, report))
+    log.info("backfill %s..%s: %d days built, %d skipped, %d missing (%s)", first, last, len(report.built),
+             len(report.skipped), len(report.missing),
+             ", ".join(f"{k} {v:.1f} s" for k, v in report.seconds.items()))
+    return report
+
+
+def _timed(report: BackfillReport, stage: str, work: Callable[[], object]) -> None:
+    start = time.perf_counter()
+    work()
+    report.seconds[stage] = time.perf_counter() - start
+
+
+def _ingest(days: list[dt.date], report: BackfillReport, bar: _Progress, force: bool) -> None:
+    """Reference sources once; each daily source over the days in its own thread (sources write disjoint files)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from spse import sources
+    from spse.pipeline import freshness
+    from spse.pipeline.ingest import ingest
+
+    now = dt.datetime.now(dt.UTC)
+    active = sources.active()
+    for source in [s for s in active if s.cadence != "daily"]:
+        if freshness.needs_refetch(source, days[-1], now):
+            _try_ingest(ingest, source, days[-1], report)
+    daily_sources = [s for s in active if s.cadence == "daily" and s.backfilled]
+    wanted = sorted({days[0] - ONE_DAY, *days})
+    task = bar.add("ingestion", len(wanted) * len(daily_sources))
+
+    def one_source(source) -> None:
+        for day in wanted:
+            if force or freshness.needs_refetch(source, day, now):
+                error = _try_ingest(ingest, source, day, report)
+                if error and source.dataset == daily.AIR_DATASET and day in days and not lake.has_partition(
+                        daily.AIR_DATASET, lake.date_partition(day)):
+                    report.missing[day] = error
+            bar.advance(task)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(daily_sources)), thread_name_prefix="backfill-ingest") as pool:
+        for done in [pool.submit(one_source, source) for source in daily_sources]:
+            done.result()
+
+
+def _try_ingest(ingest, source, day: dt.date, report: BackfillReport) -> str | None:
+    try:
+        ingest(source, day)
+    except FeedError as exc:
+        log.warning("backfill: %s %s unavailable: %s", source.name, day, exc)
+        return str(exc)
+    report.ingested += 1  # one int increment per call: safe across the ingest threads under the GIL
+    return None
+
+
+def _chunks(days: list[dt.date], size: int) -> Iterator[list[dt.date]]:
+    """Runs of consecutive days, at most ``size`` long."""
+    run: list[dt.date] = []
+    for day in days:
+        if run and (day - run[-1] != ONE_DAY or len(run) == size):
+            yield run
+            run = []
+        run.append(day)
+    if run:
+        yield run
+
+
+def _with_cams(days: list[dt.date]) -> set[dt.date]:
+    from spse.methods import forecast
+
+    runs = {p.removeprefix("date=") for p in lake.partitions(forecast.SOURCE_DATASET)}
+    return {d for d in days if any((d - dt.timedelta(days=back)).isoformat() in runs
+                                   for back in range(forecast.LOOKBACK_DAYS + 1))}
+
+
+def _surfaces(days: list[dt.date], bar: _Progress) -> None:
+    with_model = _with_cams(days)
+    task = bar.add("surfaces", len(days))
+    for day in sorted(with_model):
+        daily.build_surfaces(day)
+        bar.advance(task)
+    for chunk in _chunks([d for d in days if d not in with_model], CHUNK_DAYS):
+        daily.build_surfaces_days(chunk)
+        bar.advance(task, len(chunk))
+
+
+def _noise_and_forecast(days: list[dt.date], bar: _Progress) -> None:
+    with_runs = {p.removeprefix("date=") for p in lake.partitions("forecast_cams")}
+    for day in bar.track(days, "bruit, prévision"):
+        daily.build_noise(day)
+        if day.isoformat() in with_runs:
+            daily.build_forecast(day)
+
+
+def _periods(days: list[dt.date]) -> None:
+    from spse.pipeline import periods
+
+    periods.build_periods_range(days[0], days[-1])
+
+
+def _health(days: list[dt.date]) -> None:
+    from spse.pipeline import health
+
+    health.build_health_years(days[0].year, days[-1].year)
+
+
+def _alerts(days: list[dt.date], report: BackfillReport, bar: _Progress) -> None:
+    from spse.pipeline import alerts, locking
+
+    reference = alerts.AlertInputs.read_reference()
+    with locking.writer_lock(f"backfill alerts {days[0]}..{days[-1]}"):
+        for day in bar.track(days, "alertes"):
+            report.alerts += len(alerts.run(day, reference, outbox=False))
+
+
+def _published() -> bool:
+    from spse.core.config import settings
+
+    return settings().warehouse.exists()
+
+
+def _warehouse(last: dt.date, report: BackfillReport) -> None:
+    from spse.pipeline import locking, warehouse
+
+    with locking.writer_lock(f"backfill warehouse {last}"):
+        report.warehouse = str(warehouse.publish(warehouse.build(last)))
+
+
+class _Progress:
+    """A rich progress display (one bar per stage, with elapsed time and time left), or nothing."""
+
+    def __init__(self, enabled: bool):
+        self._bar = None
+        if enabled:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("reste"), TimeRemainingColumn())
+
+    def __enter__(self) -> _Progress:
+        if self._bar is not None:
+            self._bar.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def add(self, description: str, total: int):
+        """A new stage bar of ``total`` steps; its id."""
+        return self._bar.add_task(description, total=total) if self._bar is not None else None
+
+    def advance(self, task, steps: int = 1) -> None:
+        """Advance a stage bar."""
+        if self._bar is not None:
+            self._bar.advance(task, steps)
+
+    def track(self, items: list, description: str) -> Iterator:
+        """Iterate ``items`` while advancing a new stage bar."""
+        task = self.add(description, len(items))
+        for item in items:
+            yield item
+            self.advance(task)

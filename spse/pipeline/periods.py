@@ -1,0 +1,200 @@
+"""The period step: year, season and month indicators per cell and per station → lake.
+
+:func:`build_periods` recomputes the periods holding a day (its year, season and month) from the
+lake's daily datasets (``surface_daily`` per cell, ``station_daily`` per station) and, for the
+stations, their hourly values (``air_hourly``): means, percentiles, exceedance counts against
+the register's limit, target and guideline rows with their compliance, SOMO35 and AOT40
+(:mod:`spse.methods.period`). :func:`build_periods_range` does the same once per period for a
+range of days (backfill).
+
+Time base: the EU and WHO period statistics use the daily rows of the EU statistics day
+(register ``eu_day_time_base``) when the lake holds them, else those of the procedure day
+(``day_time_base``), else the one time base present; the rows of one period are never mixed
+across time bases, and the chosen one is stored in ``time_base``.
+
+Lake layout: ``period_cell`` and ``period_station``, one partition per first day of a period,
+``date=<period_start>`` (the warehouse reads ``date=`` partitions): ``date=2025-01-01`` holds
+the year 2025 and the month 2025-01, ``date=2024-12-01`` the month 2024-12 and the winter
+2025-S-winter. Rewriting a period replaces its rows in that partition and keeps the others.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Mapping
+
+import duckdb
+import pandas as pd
+
+from spse.core import lake, register
+from spse.core.columns import Column
+from spse.methods import period as pm
+
+log = logging.getLogger(__name__)
+
+CELL_KEYS = ["cell_id"]
+STATION_KEYS = ["station_id", "station_class"]
+PERIOD_AVERAGINGS = ("day_mean", "day_max_8h_mean", "1h", "year_mean")
+PERIOD_LEVELS = ("limit", "target", "guideline", "guideline_short_term")
+POLLUTANTS = ("NO2", "PM10", "PM2.5", "O3", "SO2")
+
+COLUMNS: dict[str, dict[str, Column]] = {
+    "period_cell": {
+        "cell_id": Column("VARCHAR", "", "200 m cell (spse.methods.grid)", nullable=False),
+        **pm.COLUMNS,
+    },
+    "period_station": {
+        "station_id": Column("VARCHAR", "", "Station id (E2 code)", nullable=False),
+        "station_class": Column("VARCHAR", "", "background | traffic | industrial"),
+        **pm.COLUMNS,
+    },
+}
+
+
+def period_thresholds(params: Mapping[str, str]) -> pd.DataFrame:
+    """Register rows the period indicators test: sets of ``period_threshold_sets``, µg/m³, limit/target/guideline."""
+    rows = register.thresholds()
+    sets = params["period_threshold_sets"].split()
+    keep = (rows["set_id"].isin(sets) & (rows["unit"] == "µg/m³") & rows["averaging"].isin(PERIOD_AVERAGINGS)
+            & rows["level"].isin(PERIOD_LEVELS))
+    return rows[keep].reset_index(drop=True)
+
+
+def choose_time_base(present: set[str], params: Mapping[str, str]) -> str | None:
+    """The EU statistics time base when present, else the procedure's, else the first present (sorted)."""
+    for name in ("eu_day_time_base", "day_time_base"):
+        if params.get(name) in present:
+            return params[name]
+    return sorted(present)[0] if present else None
+
+
+def _files(dataset: str, first: dt.date, stop: dt.date) -> list[str]:
+    days = pd.date_range(first, stop - dt.timedelta(days=1), freq="D").date
+    return [str(lake.partition_path(dataset, lake.date_partition(d))) for d in days
+            if lake.has_partition(dataset, lake.date_partition(d))]
+
+
+_CONNECTION: list[duckdb.DuckDBPyConnection] = []
+
+
+def _query(sql: str, parameters: list) -> pd.DataFrame:
+    """Run ``sql`` on the in-memory DuckDB connection of the current build (one per :func:`_build`)."""
+    from spse.pipeline.warehouse.reader import fetch_frame
+
+    if _CONNECTION:
+        return fetch_frame(_CONNECTION[-1], sql, parameters)
+    con = duckdb.connect()
+    try:
+        return fetch_frame(con, sql, parameters)
+    finally:
+        con.close()
+
+
+def daily_time_base(files: list[str], params: Mapping[str, str]) -> str | None:
+    """The time base the period uses among those of the daily rows in ``files`` (:func:`choose_time_base`)."""
+    if not files:
+        return None
+    present = _query("select distinct time_base from read_parquet(?, union_by_name = true)", [files])
+    return choose_time_base(set(present["time_base"].dropna()), params)
+
+
+def read_daily_groups(files: list[str], keys: list[str], time_base: str):
+    """Yield ``(pollutant, statistic, rows)``: the ``day_mean`` / ``day_max_8h_mean`` rows of one time base.
+
+    One query per pollutant and statistic keeps a year of cells (about 800 000 rows) in memory
+    at a time; ``rows`` is ``[*keys, date, value, is_valid]``.
+    """
+    source = "read_parquet(?, union_by_name = true)"
+    groups = _query(f"select distinct pollutant, statistic from {source} where time_base = ? "
+                    "and statistic in ('day_mean', 'day_max_8h_mean') and pollutant in ? order by all",
+                    [files, time_base, list(POLLUTANTS)])
+    for pollutant, statistic in groups.itertuples(index=False):
+        rows = _query(f"select {', '.join(keys)}, date, value, is_valid from {source} "
+                      "where time_base = ? and pollutant = ? and statistic = ?",
+                      [files, time_base, pollutant, statistic])
+        yield pollutant, statistic, rows
+
+
+def read_hourly(period: pm.Period) -> pd.DataFrame:
+    """Station hourly values around the period (a day either side): ``[*STATION_KEYS, pollutant, ts_start_utc, value]``.
+
+    Invalid hours are NaN; several series of a station for one pollutant are averaged
+    (:func:`spse.methods.surfaces.station_hourly`).
+    """
+    from spse.methods.surfaces import station_hourly
+
+    files = _files("air_hourly", period.start - dt.timedelta(days=1), period.stop + dt.timedelta(days=1))
+    if not files:
+        return pd.DataFrame(columns=[*STATION_KEYS, "pollutant", "ts_start_utc", "value"])
+    air = _query("select station_id, station_class, pollutant, ts_start_utc, value, is_valid "
+                 "from read_parquet(?, union_by_name = true) where pollutant in ?", [files, list(POLLUTANTS)])
+    return station_hourly(air)
+
+
+def period_tables(period: pm.Period, params: Mapping[str, str]) -> dict[str, pd.DataFrame]:
+    """``period_cell`` and ``period_station`` rows of ``period`` (empty frames when the lake has no daily rows)."""
+    rules = pm.rules_from(params)
+    limits = period_thresholds(params)
+    out = {}
+    for dataset, source, keys in (("period_cell", "surface_daily", CELL_KEYS),
+                                  ("period_station", "station_daily", STATION_KEYS)):
+        files = _files(source, period.start, period.stop)
+        time_base = daily_time_base(files, params)
+        if time_base is None:
+            out[dataset] = _empty(dataset)
+            continue
+        hourly = read_hourly(period) if dataset == "period_station" else pd.DataFrame()
+        parts = [pm.group_indicators(rows, keys, pollutant, statistic, period, limits, rules,
+                                     mean_from_daily=hourly.empty)
+                 for pollutant, statistic, rows in read_daily_groups(files, keys, time_base)]
+        if not hourly.empty:
+            parts.append(pm.hourly_indicators(hourly, keys, period, time_base, limits, rules))
+        parts = [p for p in parts if len(p)]
+        out[dataset] = (pm.with_period(pd.concat(parts, ignore_index=True), period, time_base, keys) if parts
+                        else _empty(dataset))
+    return out
+
+
+def _empty(dataset: str) -> pd.DataFrame:
+    return pd.DataFrame(columns=list(COLUMNS[dataset]))
+
+
+def write_period(dataset: str, period: pm.Period, frame: pd.DataFrame) -> int:
+    """Replace the rows of ``period`` in its partition ``date=<period start>``; return the rows written."""
+    partition = lake.date_partition(period.start)
+    if lake.has_partition(dataset, partition):
+        kept = lake.read_partition(dataset, partition)
+        kept = kept[kept["period"] != period.label]
+        frame = pd.concat([kept, frame], ignore_index=True) if len(kept) else frame
+    if frame.empty and not lake.has_partition(dataset, partition):
+        return 0
+    lake.write_partition(dataset, partition, frame[list(COLUMNS[dataset])])
+    return len(frame)
+
+
+def _build(periods: list[pm.Period]) -> dict[str, int]:
+    params = register.parameters()
+    counts = {name: 0 for name in COLUMNS}
+    _CONNECTION.append(duckdb.connect())
+    try:
+        for period in periods:
+            for dataset, frame in period_tables(period, params).items():
+                write_period(dataset, period, frame)
+                counts[dataset] += len(frame)
+                log.info("%s %s: %d rows", dataset, period.label, len(frame))
+    finally:
+        _CONNECTION.pop().close()
+    return counts
+
+
+def build_periods(day: dt.date) -> dict[str, int]:
+    """Recompute the year, season and month holding ``day`` (Europe/Paris); rows written per dataset."""
+    seasons = pm.parse_seasons(register.parameters()["seasons"])
+    return _build(pm.periods_of_day(day, seasons))
+
+
+def build_periods_range(first: dt.date, last: dt.date) -> dict[str, int]:
+    """Recompute every period holding a day of ``first`` … ``last``, each once (backfill); rows per dataset."""
+    seasons = pm.parse_seasons(register.parameters()["seasons"])
+    return _build(pm.periods_between(first, last, seasons))

@@ -1,0 +1,245 @@
+"""Incremental warehouse builds: start from a copy of the published file, rebuild only the changed days.
+
+The published file is copied (a plain file copy: it is checkpointed and never written) into
+``warehouse/build/``; the copy is then updated and published like any build. Days to rebuild
+come from comparing the lake partitions (``size_bytes``, ``modified_ns``) with the copy's
+``meta.lake_partitions``, and ``meta.lake_partition_dates`` (the local days each partition
+holds, Europe/Paris): a partition added, changed or deleted makes its days, before and
+after the change, rebuilt in every ``materialized: incremental`` mart reading its dataset.
+The lake views read only those partitions and days while such a mart is rebuilt (delete
+then insert of those days), and every partition again for ``table`` marts and at the end.
+
+Anything the copy cannot be trusted for returns a reason and the build runs in full:
+no published warehouse, one built before incremental builds, changed ``sql/`` models or
+sidecars, a changed register (thresholds or parameters), another DuckDB version, a
+changed reference dataset (new ``vintage=``), a mart whose columns would change.
+See docs/architecture.md, "Incremental builds".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import shutil
+import time
+
+import duckdb
+import pandas as pd
+
+from spse.core import register
+from spse.core.config import settings
+from spse.core.errors import WarehouseError
+from spse.pipeline.warehouse import builder, models
+
+log = logging.getLogger(__name__)
+
+_META_TABLES = ("build_info", "lake_partitions", "lake_partition_dates", "mart_partitions")
+
+
+class _FullRebuild(Exception):
+    """The copy cannot be updated: the message says why."""
+
+
+def try_build(context: builder.BuildContext) -> str | None:
+    """Build ``context.path`` from the published warehouse; ``None`` when done, else why a full build is needed.
+
+    When it returns a reason, the caller removes the copy and builds in full. A model's SQL
+    error raises :class:`WarehouseError` as in a full build.
+    """
+    published = settings().warehouse
+    if not published.exists():
+        return "no published warehouse"
+    began = time.perf_counter()
+    shutil.copyfile(published, context.path)
+    copied = time.perf_counter() - began
+    con = builder.connect_build(context.path)
+    try:
+        days = _update(con, context)
+        con.execute("commit")
+        con.execute("checkpoint")
+    except _FullRebuild as reason:
+        con.close()
+        return str(reason)
+    except duckdb.Error as exc:
+        con.close()
+        raise WarehouseError(f"warehouse incremental build {context.path}: {exc}") from exc
+    finally:
+        con.close()
+    log.info("warehouse built: %s (incremental, %d day(s) rebuilt, copy %.2f s, total %.2f s)",
+             context.path, days, copied, time.perf_counter() - began)
+    return None
+
+
+def _published_info(con: duckdb.DuckDBPyConnection) -> dict:
+    tables = {r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'meta'").fetchall()}
+    missing = [t for t in _META_TABLES if t not in tables]
+    if missing:
+        raise _FullRebuild(f"the published warehouse predates incremental builds (no meta.{missing[0]})")
+    cursor = con.execute("select * from meta.build_info")
+    info = dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+    if "sql_sha256" not in info or "inode" not in builder._columns(con, "meta", "lake_partitions"):
+        raise _FullRebuild("the published warehouse predates incremental builds")
+    return info
+
+
+def _check_same_inputs(info: dict, context: builder.BuildContext) -> None:
+    if info["sql_sha256"] != context.sql_sha256:
+        raise _FullRebuild("the SQL models or their sidecars changed (sql_sha256)")
+    files = register.files()
+    for name in ("thresholds", "parameters"):
+        if info[f"{name}_sha256"] != builder._sha256(files[name]):
+            raise _FullRebuild(f"the {name} register changed ({files[name]}): the history is recomputed")
+    if info["duckdb_version"] != duckdb.__version__:
+        raise _FullRebuild(f"DuckDB {info['duckdb_version']} built the published warehouse, "
+                           f"this is {duckdb.__version__}")
+
+
+def changed_partitions(old: pd.DataFrame, new: pd.DataFrame, datasets: set[str]) -> dict[str, set[str]]:
+    """Daily partitions of ``datasets`` added, changed (size, mtime or inode) or deleted between two lake states.
+
+    Raises ``_FullRebuild`` when a reference dataset (``vintage=``) among them changed.
+    """
+    def keyed(frame: pd.DataFrame, dataset: str) -> dict[str, tuple[str, int, int, int]]:
+        rows = frame[frame["dataset"] == dataset]
+        return {p: (k, int(s), int(m), int(i)) for p, k, s, m, i in
+                zip(rows["partition"], rows["kind"], rows["size_bytes"], rows["modified_ns"], rows["inode"],
+                    strict=True)}
+
+    changed = {}
+    for dataset in sorted(datasets):
+        before, after = keyed(old, dataset), keyed(new, dataset)
+        kinds = {key[0] for key in [*before.values(), *after.values()]}
+        if "vintage" in kinds:
+            if before != after:
+                raise _FullRebuild(f"reference dataset {dataset} changed ({sorted(before)} -> {sorted(after)})")
+            continue
+        diff = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+        if diff:
+            changed[dataset] = diff
+    return changed
+
+
+def _dates_of(con: duckdb.DuckDBPyConnection, changed: dict[str, set[str]]) -> dict[str, set[dt.date]]:
+    found: dict[str, set[dt.date]] = {}
+    for dataset, partitions in changed.items():
+        rows = con.execute("select distinct date from meta.lake_partition_dates where dataset = ? and partition in "
+                           f"({', '.join(map(builder._sql_string, sorted(partitions)))})", [dataset]).fetchall()
+        found[dataset] = {r[0] for r in rows}
+    return found
+
+
+def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> int:
+    """Update the copy on ``con``; the number of distinct local days rebuilt."""
+    info = _published_info(con)
+    _check_same_inputs(info, context)
+    # committed at once: a copy left by a killed build is incomplete (no build_info), never published
+    con.execute("drop table meta.build_info")
+    con.execute("begin transaction")  # then one commit, not one per statement (hundreds of COMMENT ON)
+    found = context.found
+    deps = models.lake_dependencies(found)
+    read = set().union(*(deps[m.qualified] for m in found if m.layer == "marts"))
+    old = con.execute("select dataset, partition, kind, size_bytes, modified_ns, inode, provenance_json "
+                      "from meta.lake_partitions").df()
+    known = dict(zip(builder.partition_key(old), old["provenance_json"].astype(object), strict=True))
+    changed = changed_partitions(old, context.state, read)
+    tracked = set(builder.tracked_datasets(context))
+    changed_tracked = {d: p for d, p in changed.items() if d in tracked}
+    before = _dates_of(con, changed_tracked)
+    builder.write_partition_dates(con, context, full=False, changed=changed_tracked)
+    after = _dates_of(con, changed_tracked)
+    affected = {d: before[d] | after[d] for d in changed_tracked}
+    forced = set(context.forced_days)
+    plan = {m.qualified: sorted(forced.union(*(affected.get(d, set()) for d in deps[m.qualified])))
+            for m in context.incremental_marts()}
+    all_days = sorted(set().union(*plan.values()))
+
+    daily_views: dict[str, tuple[str, bool]] = {}
+    builder.create_lake_views(con, context.state, daily_views)
+    views = _RestrictedViews(con, _restricted_views(con, context, tracked, all_days, daily_views))
+    builder.create_register_tables(con)
+    recreated = {f"marts.{t}" for t in models.REGISTER_TABLES}
+    for index, model in enumerate(found):
+        if model.layer != "marts":
+            continue
+        earlier = {m.qualified for m in found[:index]}
+        sidecar = context.sidecars[model.qualified]
+        if not sidecar.incremental:
+            views.full(deps[model.qualified])
+            builder.run_model(con, model, earlier, [f"create or replace table {model.qualified} as\n{model.select()}"])
+            recreated.add(model.qualified)
+            continue
+        days = plan[model.qualified]
+        if not days:
+            continue
+        views.restricted(deps[model.qualified])
+        _check_columns(con, model)
+        column, in_days = sidecar.partition_by, builder.date_list(days)
+        builder.run_model(con, model, earlier, [
+            f"delete from {model.qualified} where {column} in {in_days}",
+            f"insert into {model.qualified} select * from (\n{model.select()}\n) where {column} in {in_days}",
+        ])
+    views.full(set(daily_views))
+    builder.document(con, context.root, found, only=recreated)
+    rebuilt: dict[str, list[dt.date] | None] = {m.qualified: None for m in found if m.layer == "marts"}
+    rebuilt.update(plan)
+    builder.write_mart_partitions(con, context, rebuilt)
+    builder.document_meta(con)
+    builder.write_meta(con, context.day, context.root, register.files(), context.state, len(found),
+                       started=context.started, build_name=context.path.name, sql_sha=context.sql_sha256,
+                       mode="incremental", days_rebuilt=len(all_days), known=known)
+    log.info("incremental build: changed partitions %s; days rebuilt %s",
+             {d: sorted(p) for d, p in changed.items()}, [d.isoformat() for d in all_days])
+    return len(all_days)
+
+
+def _restricted_views(con: duckdb.DuckDBPyConnection, context: builder.BuildContext, tracked: set[str],
+                      days: list[dt.date], daily_views: dict[str, tuple[str, bool]]) -> dict[str, str]:
+    """``create or replace view`` statements reading only ``days`` of the daily datasets incremental marts read."""
+    if not days:
+        return {}
+    restricted = {}
+    state = context.state
+    wanted = builder.date_list(days)
+    for dataset, rows in state[state["dataset"].isin(tracked) & (state["kind"] == "date")].groupby("dataset"):
+        columns = con.execute("select column_name, data_type from duckdb_columns() where schema_name = 'lake' "
+                              "and table_name = ? order by column_index", [dataset]).fetchall()
+        holding = {r[0] for r in con.execute("select distinct partition from meta.lake_partition_dates "
+                                             f"where dataset = ? and date in {wanted}", [dataset]).fetchall()}
+        files = rows[rows["partition"].isin(holding)]["path"].tolist()
+        restricted[dataset] = builder.restricted_view_sql(con, dataset, files, daily_views[dataset][1], columns, days)
+    return restricted
+
+
+class _RestrictedViews:
+    """Swaps ``lake.<dataset>`` between its full view and one restricted to the rebuilt days.
+
+    The full view is renamed aside (``<dataset>__full``) rather than re-created: renaming
+    does not re-read every partition's Parquet footer as creating it does.
+    """
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, statements: dict[str, str]) -> None:
+        self.con, self.statements = con, statements
+        self.current: set[str] = set()
+
+    def restricted(self, datasets: set[str]) -> None:
+        """Datasets among ``datasets`` that have a restricted view read only the rebuilt days."""
+        for dataset in sorted((datasets & set(self.statements)) - self.current):
+            self.con.execute(f"alter view lake.{dataset} rename to {dataset}__full")
+            self.con.execute(self.statements[dataset])
+            self.current.add(dataset)
+
+    def full(self, datasets: set[str]) -> None:
+        """Datasets among ``datasets`` read every partition again."""
+        for dataset in sorted(datasets & self.current):
+            self.con.execute(f"drop view lake.{dataset}")
+            self.con.execute(f"alter view lake.{dataset}__full rename to {dataset}")
+            self.current.discard(dataset)
+
+
+def _check_columns(con: duckdb.DuckDBPyConnection, model: models.Model) -> None:
+    """Raise ``_FullRebuild`` unless the model's query gives the mart's columns and types, in order."""
+    table = con.execute(f"describe {model.qualified}").fetchall()
+    query = con.execute(f"describe select * from (\n{model.select()}\n)").fetchall()
+    if [(r[0], r[1]) for r in table] != [(r[0], r[1]) for r in query]:
+        raise _FullRebuild(f"the columns of {model.qualified} changed")
+

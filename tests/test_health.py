@@ -1,0 +1,261 @@
+"""The health step (spse.pipeline.health) and its marts, on a hand-made lake.
+
+Expected values are computed in the tests with the power form of the CRF,
+AF = 1 − RR^(−ΔC/10) (methods.md §7.1), never read from the step's output.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import duckdb
+import pandas as pd
+import pytest
+
+from spse.core import lake, register
+from spse.core.register import Parameters
+from spse.pipeline import health
+from spse.pipeline.warehouse import models
+
+TOL = 1e-9
+W6B_POP30 = [2000.0, 3500.0, 1500.0, 3000.0]
+W6B_PM25 = [14.0, 11.0, 8.0, 5.0]
+
+
+def ad(pop30, rate, conc, c0, rr) -> float:
+    return sum(p * rate * (1 - rr ** (-max(c - c0, 0.0) / 10)) for p, c in zip(pop30, conc, strict=True))
+
+
+def mortality(rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["year", "zone_id", "age_min", "age_max", "deaths", "population"])
+
+
+def test_baseline_takes_the_year_or_the_latest_earlier_one_and_the_30_plus_share():
+    table = mortality([
+        (2023, "75101", 0, 29, 3.0, 10000.0), (2023, "75101", 30, None, 100.0, 10000.0),
+        (2025, "75101", 0, 29, 3.0, 12000.0), (2025, "75101", 30, 64, 40.0, 6000.0),
+        (2025, "75101", 65, None, 80.0, 2000.0),
+    ])
+    got = health.baseline_by_zone(table, 2024, 30).loc["75101"]
+    assert (got["baseline_year"], got["rate"], got["share_old"]) == (2023, 0.01, 0.5)
+    got = health.baseline_by_zone(table, 2026, 30).loc["75101"]
+    # 2025: 30+ = 6000 + 2000 residents, 40 + 80 deaths, of 20 000 residents
+    assert got["baseline_year"] == 2025
+    assert got["rate"] == pytest.approx(120 / 8000, abs=TOL) and got["share_old"] == pytest.approx(0.4, abs=TOL)
+    assert health.baseline_by_zone(table, 2020, 30).loc["75101", "baseline_year"] == 2023
+
+
+def who_params(**changes) -> Parameters:
+    return Parameters({**register.parameters(), "crf_longterm_default_set": "who2021", **changes})
+
+
+def w6b_inputs():
+    # all ages = 2 × the W6b 30+ populations (share 0.5), rate 0.01
+    cells = pd.DataFrame({"zone_id": "75101", "cell_id": ["c1", "c2", "c3", "c4"], "area_fraction": 1.0,
+                          "population": [2 * p for p in W6B_POP30]})
+    means = pd.DataFrame({"cell_id": ["c1", "c2", "c3", "c4"], "pollutant": "PM2.5", "value": W6B_PM25,
+                          "coverage": [1.0, 1.0, 0.95, 1.0]})
+    baseline = health.baseline_by_zone(mortality([(2025, "75101", 0, 29, 3.0, 10000.0),
+                                                  (2025, "75101", 30, None, 100.0, 10000.0)]), 2025, 30)
+    return cells, means, baseline
+
+
+def test_w6b_cellwise_deaths_per_counterfactual_with_interval():
+    rows = health.zone_impacts(*w6b_inputs(), who_params()).set_index("counterfactual")
+    assert set(rows.index) == {"who_2021", "eu_2030", "lowest_observed"}
+    who = rows.loc["who_2021"]
+    assert who["attributable_deaths"] == pytest.approx(3.260203, abs=1e-6)  # methods.md W6b
+    assert who["attributable_deaths_low"] == pytest.approx(ad(W6B_POP30, 0.01, W6B_PM25, 5, 1.06), abs=TOL)
+    assert who["attributable_deaths_high"] == pytest.approx(ad(W6B_POP30, 0.01, W6B_PM25, 5, 1.09), abs=TOL)
+    assert who["baseline_deaths_30p"] == pytest.approx(100.0) and who["pop_30p"] == pytest.approx(10000.0)
+    assert who["share_of_deaths"] == pytest.approx(3.260203 / 100, abs=1e-8)
+    assert who["pwm_ug_m3"] == pytest.approx(9.35)  # W6b PWC
+    assert (who["min_coverage"], who["n_cells"], who["crf_set"]) == (0.95, 4, "who2021")
+    assert rows.loc["eu_2030", "attributable_deaths"] == pytest.approx(ad(W6B_POP30, 0.01, W6B_PM25, 10, 1.08),
+                                                                       abs=TOL)
+    assert rows.loc["lowest_observed", "counterfactual_ug_m3"] == 5.0
+
+
+def test_user_counterfactual_and_shared_cell():
+    cells, means, baseline = w6b_inputs()
+    # c1 is half in 75101 and half in 75102 (same baseline)
+    cells = pd.concat([cells.assign(area_fraction=[0.5, 1, 1, 1]),
+                       pd.DataFrame({"zone_id": ["75102"], "cell_id": ["c1"], "area_fraction": [0.5],
+                                     "population": [4000.0]})], ignore_index=True)
+    baseline = pd.concat([baseline, baseline.rename(index={"75101": "75102"})])
+    rows = health.zone_impacts(cells, means, baseline, who_params(counterfactual_user="8"))
+    user = rows[rows["counterfactual"] == "user"].set_index("zone_id")["attributable_deaths"]
+    expected_101 = ad([1000.0, 3500.0, 1500.0, 3000.0], 0.01, W6B_PM25, 8, 1.08)
+    assert user.to_dict() == pytest.approx({"75101": expected_101, "75102": ad([1000.0], 0.01, [14.0], 8, 1.08)})
+
+
+def test_no2_uses_its_own_crf_and_hrapie_falls_back_to_spf_for_no2():
+    cells, _, baseline = w6b_inputs()
+    means = pd.DataFrame({"cell_id": ["c1", "c2"], "pollutant": "NO2", "value": [30.0, 9.0], "coverage": 1.0})
+    rows = health.zone_impacts(cells, means, baseline, Parameters({**register.parameters(),
+                                                                   "crf_longterm_default_set": "hrapie"}))
+    who = rows.set_index("counterfactual").loc["who_2021"]
+    assert (who["crf_set"], who["rr"]) == ("spf", 1.023)
+    # c3, c4 have no NO2 value: in the baseline, not in the deaths
+    assert who["attributable_deaths"] == pytest.approx(ad([2000.0], 0.01, [30.0], 10, 1.023), abs=TOL)
+    assert who["pop_30p_without_value"] == pytest.approx(4500.0)
+
+
+def test_noise_band_effects_at_band_centres():
+    bands = pd.DataFrame({"indicator": ["Lden", "Lden", "Ln", "Lden", "Lden"],
+                          "source_type": ["road", "road", "road", "industry", "road"],
+                          "db_low": [55.0, 60.0, 50.0, 55.0, 55.0], "db_high": [60.0, 65.0, 55.0, 60.0, 60.0]})
+    got = health.noise_band_effects(bands, register.parameters()).set_index(["indicator", "db_low"])
+    assert len(got) == 3  # industry has no curve; the repeated band once
+    # road %HA at 57.5 = 78.9270 − 3.1162·57.5 + 0.0342·57.5² ; road %HSD at 52.5
+    assert got.loc[("Lden", 55.0), "percent_affected"] == pytest.approx(12.81925, abs=1e-9)
+    assert got.loc[("Ln", 50.0), "percent_affected"] == pytest.approx(19.4312 - 0.9336 * 52.5 + 0.0126 * 52.5**2,
+                                                                      abs=1e-9)
+    assert got.loc[("Lden", 60.0), "rr_ihd"] == pytest.approx(1.08 ** ((62.5 - 53) / 10), abs=1e-12)
+    assert math.isnan(got.loc[("Ln", 50.0), "rr_ihd"])
+    assert got.loc[("Ln", 50.0), "effect"] == "high_sleep_disturbance"
+
+
+# ---------------------------------------------------------------- the step on a hand lake
+
+def _write_lake() -> None:
+    lake.write_partition("grid_cells", "vintage=current", pd.DataFrame(
+        {"cell_id": ["c1", "c2", "c3", "c4"], "population": [2 * p for p in W6B_POP30]}))
+    lake.write_partition("zone_cells", "vintage=current", pd.DataFrame(
+        {"zone_id": "75101", "cell_id": ["c1", "c2", "c3", "c4"], "area_fraction": 1.0,
+         "zone_level": "arrondissement"}))
+    lake.write_partition("baseline_mortality", "vintage=current", mortality(
+        [(2025, "75101", 0, 29, 3.0, 10000.0), (2025, "75101", 30, None, 100.0, 10000.0)]).astype(
+        {"year": "int32", "age_min": "int32", "age_max": "Int32"}))
+    for day in (dt.date(2025, 1, 1), dt.date(2025, 1, 2)):
+        rows = [(c, "PM2.5", "day_mean", v, True, "UTC") for c, v in zip(["c1", "c2", "c3", "c4"], W6B_PM25,
+                                                                            strict=True)]
+        rows += [("c1", "PM2.5", "day_mean", 99.0, True, "Europe/Paris"),  # procedure day: not the EU base
+                 ("c2", "PM2.5", "day_mean", 99.0, False, "UTC"),  # invalid: ignored
+                 ("c2", "PM2.5", "day_max_1h", 99.0, True, "UTC")]
+        lake.write_partition("surface_daily", lake.date_partition(day), pd.DataFrame(
+            rows, columns=["cell_id", "pollutant", "statistic", "value", "is_valid", "time_base"]))
+
+
+@pytest.fixture
+def low_coverage(tmp_path, monkeypatch):
+    """The register with health_min_year_coverage 0.005: two days of a year are enough (0.0055)."""
+    text = register.files()["parameters"].read_text(encoding="utf-8").replace(
+        "health_min_year_coverage,0.9,", "health_min_year_coverage,0.005,")
+    path = tmp_path / "parameters.csv"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("SPSE_PARAMETERS_FILE", str(path))
+
+
+def test_a_year_without_enough_days_is_not_written_and_empties_an_earlier_run(spse_home):
+    _write_lake()  # two days of 2025: coverage 2/365 < 0.9
+    assert health.build_health(dt.date(2025, 6, 1)) == {"health_impact_zone_year": 0}
+    assert not lake.partitions("health_impact_zone_year")
+    lake.write_partition("health_impact_zone_year", "date=2025-01-01", pd.DataFrame({"zone_id": ["75101"]}))
+    health.build_health(dt.date(2025, 6, 1))
+    stale = lake.read_partition("health_impact_zone_year", "date=2025-01-01")
+    assert stale.empty and list(stale.columns) == list(health.COLUMNS["health_impact_zone_year"])
+
+
+def test_build_health_writes_the_year_from_surface_daily(spse_home, low_coverage):
+    _write_lake()
+    counts = health.build_health(dt.date(2025, 6, 1))
+    assert counts == {"health_impact_zone_year": 3}  # 2024 has no data; PM2.5 × 3 counterfactuals
+    rows = lake.read_partition("health_impact_zone_year", "date=2025-01-01").set_index("counterfactual")
+    who = rows.loc["who_2021"]
+    # register default set: Santé publique France PM2.5 1.15 (1.05-1.25)
+    assert who["attributable_deaths"] == pytest.approx(ad(W6B_POP30, 0.01, W6B_PM25, 5, 1.15), abs=TOL)
+    assert who["attributable_deaths_low"] == pytest.approx(ad(W6B_POP30, 0.01, W6B_PM25, 5, 1.05), abs=TOL)
+    assert (who["exposure_source"], who["time_base"], who["year"]) == ("surface_daily", "UTC", 2025)
+    assert who["min_coverage"] == pytest.approx(2 / 365)
+
+
+def test_period_cell_is_preferred_when_present(spse_home):
+    # c1 has 97 % of the year; c2's year mean (90 % needed) is left out
+    _write_lake()
+    lake.write_partition("period_cell", "date=2025-01-01", pd.DataFrame({
+        "cell_id": ["c1", "c1", "c2"], "pollutant": "PM2.5", "period_kind": ["year", "month", "year"],
+        "indicator": "mean", "statistic": "day_mean", "value": [15.0, 50.0, 30.0], "coverage": [0.97, 1.0, 0.8],
+        "time_base": "UTC"}))
+    health.build_health(dt.date(2025, 6, 1))
+    who = lake.read_partition("health_impact_zone_year", "date=2025-01-01").set_index("counterfactual").loc["who_2021"]
+    assert who["exposure_source"] == "period_cell" and who["n_cells"] == 1
+    assert who["pop_30p_without_value"] == pytest.approx(3500.0 + 1500.0 + 3000.0)
+    assert who["attributable_deaths"] == pytest.approx(ad([2000.0], 0.01, [15.0], 5, 1.15), abs=TOL)
+
+
+# ---------------------------------------------------------------- the marts, on hand-made intermediate rows
+
+def _mart(con, name: str, order: str) -> pd.DataFrame:
+    model = models.Model("marts", name, models.sql_dir() / "marts" / f"{name}.sql")
+    return con.execute(f"select * from ({model.select()}) as m order by {order}").df()
+
+
+def test_paris_row_sums_the_arrondissements():
+    rows = pd.DataFrame({
+        "zone_id": ["75101", "75102"], "zone_level": "arrondissement", "zone_name": ["1er", "2e"],
+        "calendar_year": 2025, "pollutant": "PM2.5", "counterfactual": "who_2021", "counterfactual_ug_m3": 5.0,
+        "crf_set": "spf", "rr": 1.15, "rr_low": 1.05, "rr_high": 1.25, "pop_30p": [1000.0, 3000.0],
+        "pop_30p_without_value": [0.0, 1000.0], "pwm_ug_m3": [10.0, 13.0], "baseline_year": 2025,
+        "baseline_rate_30p": [0.01, 0.02], "baseline_deaths_30p": [10.0, 60.0], "attributable_deaths": [1.0, 4.0],
+        "attributable_deaths_low": [0.5, 2.0], "attributable_deaths_high": [1.5, 6.0], "share_of_deaths": [0.1, 4 / 60],
+        "exposure_source": "period_cell", "time_base": "UTC", "min_coverage": [0.95, 0.9], "n_cells": [3, 5]})
+    con = duckdb.connect(":memory:")
+    con.execute("create schema intermediate")
+    con.register("rows", rows)
+    con.execute("create table intermediate.int_health_impact_zones_named as select * from rows")
+    got = _mart(con, "health_impact_zone_year", "zone_id").set_index("zone_id")
+    paris = got.loc["75056"]
+    assert (paris["zone_level"], paris["attributable_deaths"], paris["attributable_deaths_low"],
+            paris["attributable_deaths_high"]) == ("commune", 5.0, 2.5, 7.5)
+    # PWM over residents with a value: (10 × 1000 + 13 × 2000) / 3000 = 12; rate 70 / 4000; share 5 / 70
+    assert paris["pwm_ug_m3"] == pytest.approx(12.0)
+    assert paris["baseline_rate_30p"] == pytest.approx(70 / 4000) and paris["share_of_deaths"] == pytest.approx(5 / 70)
+    assert (paris["min_coverage"], paris["n_cells"]) == (0.9, 8)
+    assert got.loc["75101", "attributable_deaths"] == 1.0
+
+
+def test_noise_zone_effects_people_affected_and_paf():
+    bands = pd.DataFrame({
+        "zone_id": "75101", "zone_level": "arrondissement", "zone_name": "1er", "parent_zone_id": "75056",
+        "indicator": "Lden", "source_type": "road", "db_low": [55.0, 60.0, 65.0, 70.0],
+        "db_high": [60.0, 65.0, 70.0, 75.0], "level_db": [55.0, 60.0, 65.0, 70.0], "effect": "high_annoyance",
+        "percent_affected": [10.0, 15.0, 20.0, 30.0], "rr_ihd": [1.08 ** (x / 10) for x in (2, 7, 12, 17)],
+        "population": [300.0, 250.0, 200.0, 100.0]})
+    bands["people_affected"] = bands["population"] * bands["percent_affected"] / 100
+    con = duckdb.connect(":memory:")
+    con.execute("create schema intermediate")
+    con.register("bands", bands)
+    con.execute("create table intermediate.int_zone_noise_effects_joined as select * from bands")
+    con.execute("create table intermediate.int_zone_cells_allocated as select '75101' as zone_id, "
+                "'arrondissement' as zone_level, 1000.0 as population")
+    row = _mart(con, "noise_zone_effects", "zone_id").iloc[0]
+    assert row["people_affected"] == pytest.approx(30 + 37.5 + 40 + 30)
+    assert row["share_affected"] == pytest.approx(137.5 / 1000)
+    # methods.md W5: shares {55: 0.30, 60: 0.25, 65: 0.20, 70: 0.10} of the levels 55-70 → PAF 0.0492662790
+    assert row["paf_ihd"] == pytest.approx(0.0492662790, abs=1e-9)
+
+
+def test_expert_query_of_the_doc():
+    doc = (models.sql_dir().parent / "docs" / "expert-queries-health.md").read_text(encoding="utf-8")
+    query = doc.split("```sql\n", 1)[1].split("```", 1)[0]
+    rows = pd.DataFrame({
+        "zone_id": ["75056", "75101", "75102", "75056", "75056"], "zone_level": ["commune", "arrondissement",
+                                                                                  "arrondissement", "commune",
+                                                                                  "commune"],
+        "zone_name": ["Paris", "1er", "2e", "Paris", "Paris"], "calendar_year": [2025, 2025, 2025, 2025, 2024],
+        "pollutant": ["PM2.5", "PM2.5", "PM2.5", "NO2", "PM2.5"],
+        "counterfactual": ["who_2021", "who_2021", "who_2021", "who_2021", "who_2021"],
+        "attributable_deaths": [30.4, 10.4, 20.0, 99.0, 77.0], "attributable_deaths_low": [12.0, 4.0, 8.0, 1, 1],
+        "attributable_deaths_high": [45.0, 15.0, 30.0, 1, 1], "share_of_deaths": [0.05, 0.04, 0.06, 0.1, 0.1],
+        "pwm_ug_m3": [9.96, 9.5, 10.2, 20.0, 8.0]})
+    con = duckdb.connect(":memory:")
+    con.execute("create schema marts")
+    con.register("rows", rows)
+    con.execute("create table marts.health_impact_zone_year as select * from rows")
+    got = con.execute(query).df()
+    # Paris first, then the arrondissements by deaths; only PM2.5, WHO, the latest year
+    assert got["zone_id"].tolist() == ["75056", "75102", "75101"]
+    assert got.iloc[0][["deaths_avoided", "deaths_avoided_low", "deaths_avoided_high"]].tolist() == [30, 12, 45]
+    assert got.iloc[0]["pct_of_deaths_30p"] == 5.0 and got.iloc[0]["pm25_pwm_ug_m3"] == 10.0

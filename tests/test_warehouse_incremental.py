@@ -1,0 +1,274 @@
+"""Incremental warehouse builds: only the changed days are rebuilt, with the same marts as a full build.
+
+Every test writes a tiny lake by hand (the helpers of tests/test_warehouse.py). The reference
+for an incremental build is a full build of the same lake, compared row for row (EXCEPT ALL
+both ways); the values of new or changed days are also computed by hand in the comments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_warehouse import THRESHOLDS_CSV, W1_CELLS, W1_GROUPS, frame, write_cells, write_reference, write_surface
+
+from spse.core import lake
+from spse.core.config import settings
+from spse.pipeline import warehouse
+
+DAY1 = dt.date(2025, 1, 15)
+DAY2 = dt.date(2025, 1, 16)
+DAY3 = dt.date(2025, 1, 17)
+W1_VALUES = {"c1": 12.0, "c2": 15.5, "c3": 9.8, "c4": 18.2}
+W1_POPULATION = sum(W1_CELLS.values())  # 1501.0
+
+
+@pytest.fixture
+def home(spse_home, tmp_path, monkeypatch):
+    path = tmp_path / "thresholds.csv"
+    path.write_text(THRESHOLDS_CSV, encoding="utf-8")
+    monkeypatch.setenv("SPSE_THRESHOLDS_FILE", str(path))
+    return spse_home
+
+
+def write_day(day: dt.date, values: dict[str, float]) -> None:
+    """PM2.5 day means of the W1 cells, a station row and a 2-day forecast run on ``day``."""
+    write_surface([(c, "PM2.5", "day_mean", v, True) for c, v in values.items()], day=day)
+    lake.write_partition("station_daily", lake.date_partition(day), frame(
+        "station_daily", station_id=["S1"], station_class=["background"], date=[day], pollutant=["PM2.5"],
+        statistic=["day_mean"], value=[values["c1"]], is_valid=[True], time_base=["Europe/Paris"]))
+    cells = list(values)
+    lake.write_partition("forecast_cell_daily", lake.date_partition(day), frame(
+        "forecast_cell_daily", cell_id=cells * 2, date=[day] * 4 + [day + dt.timedelta(days=1)] * 4,
+        pollutant=["PM10"] * 8, statistic=["day_mean"] * 8, value=[v + 40.0 for v in values.values()] * 2,
+        is_valid=[True] * 8, time_base=["Europe/Paris"] * 8, lead_day=[0] * 4 + [1] * 4))
+
+
+def write_lake(*days: dt.date) -> None:
+    write_cells(W1_CELLS, [("75101", c, 1.0) for c in W1_CELLS], **W1_GROUPS)
+    write_reference("air_stations", station_id=["S1"], station_name=["Paris Centre"], lon=[2.35], lat=[48.86])
+    write_reference("station_cells", station_id=["S1"], cell_id=["c1"])
+    for day in days:
+        write_day(day, W1_VALUES)
+
+
+def build_info(path: Path) -> dict:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        cursor = con.execute("select * from meta.build_info")
+        return dict(zip([d[0] for d in cursor.description], cursor.fetchone(), strict=True))
+    finally:
+        con.close()
+
+
+def assert_same_marts(built: Path, reference: Path) -> None:
+    """Every mart of ``built`` holds exactly the rows of ``reference`` (a full build of the same lake)."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{built}' as a (read_only)")
+        con.execute(f"attach '{reference}' as b (read_only)")
+        tables = sorted(r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'b' and schema_name = 'marts'").fetchall())
+        assert tables == sorted(r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'a' and schema_name = 'marts'").fetchall())
+        for table in tables:
+            for x, y in (("a", "b"), ("b", "a")):
+                extra = con.execute(f"select count(*) from (select * from {x}.marts.{table} "
+                                    f"except all select * from {y}.marts.{table})").fetchone()[0]
+                assert extra == 0, f"marts.{table}: {extra} row(s) of {x} not in {y}"
+    finally:
+        con.close()
+
+
+def zone_means(path: Path | None = None) -> dict[dt.date, float]:
+    rows = warehouse.query("select date, pop_weighted_mean_ug_m3 from marts.exposure_zone_daily "
+                           "where zone_id = '75101' and pollutant = 'PM2.5'", path)
+    return {day(d): v for d, v in zip(rows["date"], rows.iloc[:, 1], strict=True)}
+
+
+def day(value) -> dt.date:
+    return value.date() if hasattr(value, "date") else value
+
+
+def test_a_new_day_is_added_incrementally_and_equals_a_full_build(home):
+    write_lake(DAY1)
+    first = warehouse.build(DAY1)
+    assert build_info(first)["build_mode"] == "full"
+    warehouse.publish(first)
+    # the next day: every cell at 10.0 µg/m³, so the population-weighted mean is 10.0
+    write_day(DAY2, dict.fromkeys(W1_CELLS, 10.0))
+    incremental = warehouse.build(DAY2)
+    info = build_info(incremental)
+    assert info["build_mode"] == "incremental"
+    # surface and station day 2; the forecast run of day 2 covers days 2 and 3
+    assert info["days_rebuilt"] == 2
+    means = zone_means(incremental)
+    assert means[DAY2] == pytest.approx(10.0)
+    assert means[DAY1] == pytest.approx(16.781758827448368, abs=1e-6)  # W1 of methods.md
+    full = warehouse.build(DAY2, full=True)
+    assert build_info(full)["build_mode"] == "full"
+    assert_same_marts(incremental, full)
+    # the lake views left in the file cover every partition, not only the rebuilt days
+    con = duckdb.connect(str(incremental), read_only=True)
+    try:
+        assert con.execute("select count(distinct partition_date) from lake.surface_daily").fetchone()[0] == 2
+        assert con.execute("select count(*) from staging.stg_forecast_cell_daily").fetchone()[0] == 16
+    finally:
+        con.close()
+
+
+def test_a_changed_old_partition_is_rebuilt_and_only_its_day(home):
+    write_lake(DAY1, DAY2)
+    first = warehouse.publish(warehouse.build(DAY2))
+    first_name = build_info(first)["build_name"]
+    write_surface([(c, "PM2.5", "day_mean", 20.0, True) for c in W1_CELLS], day=DAY1)
+    incremental = warehouse.build(DAY2)
+    info = build_info(incremental)
+    assert (info["build_mode"], info["days_rebuilt"]) == ("incremental", 1)
+    means = zone_means(incremental)
+    assert means[DAY1] == pytest.approx(20.0)
+    assert means[DAY2] == pytest.approx(16.781758827448368, abs=1e-6)
+    assert_same_marts(incremental, warehouse.build(DAY2, full=True))
+    built = warehouse.query("select date, build_name from meta.mart_partitions where mart = 'exposure_zone_daily' "
+                            "order by date", incremental)
+    assert built["build_name"].tolist() == [incremental.name, first_name]
+
+
+def test_a_deleted_partition_removes_its_days(home):
+    write_lake(DAY1, DAY2)
+    warehouse.publish(warehouse.build(DAY2))
+    for dataset in ("surface_daily", "station_daily", "forecast_cell_daily"):
+        shutil.rmtree(settings().lake / dataset / lake.date_partition(DAY2))
+    incremental = warehouse.build(DAY2)
+    assert build_info(incremental)["build_mode"] == "incremental"
+    assert set(zone_means(incremental)) == {DAY1}
+    # the forecast run of day 1 still covers day 2
+    forecast = warehouse.query("select distinct date from marts.forecast_zone_daily order by date", incremental)
+    assert [day(d) for d in forecast["date"]] == [DAY1, DAY2]
+    provenance = warehouse.query("select distinct date from meta.mart_partitions where mart = 'station_daily'",
+                                 incremental)
+    assert [day(d) for d in provenance["date"]] == [DAY1]
+    assert_same_marts(incremental, warehouse.build(DAY2, full=True))
+
+
+def test_a_changed_threshold_register_recomputes_the_history(home, tmp_path, monkeypatch):
+    write_lake(DAY1, DAY2)
+    warehouse.publish(warehouse.build(DAY2))
+    # a corrected register (another file: spse.core.register caches a file's rows for the process)
+    register_file = tmp_path / "thresholds-corrected.csv"
+    register_file.write_text(THRESHOLDS_CSV.replace("TEST,PM2.5,,day_mean,15,", "TEST,PM2.5,,day_mean,10,"),
+                             encoding="utf-8")
+    monkeypatch.setenv("SPSE_THRESHOLDS_FILE", str(register_file))
+    rebuilt = warehouse.build(DAY2)
+    info = build_info(rebuilt)
+    assert info["build_mode"] == "full"
+    assert "thresholds" in info["full_rebuild_reason"]
+    above = warehouse.query("select date, pop_total_above from marts.population_above_threshold_daily "
+                            "where zone_id = '75101' and set_id = 'TEST' order by date", rebuilt)
+    # above 10: c1 (12.0), c2 (15.5), c4 (18.2) = 120.5 + 340.0 + 985.3, on both days
+    assert above["pop_total_above"].tolist() == pytest.approx([1445.8, 1445.8])
+    sha = hashlib.sha256(register_file.read_bytes()).hexdigest()
+    provenance = warehouse.query("select distinct thresholds_sha256 from meta.mart_partitions", rebuilt)
+    assert provenance["thresholds_sha256"].tolist() == [sha]
+
+
+def test_changed_models_or_reference_data_force_a_full_rebuild(home, tmp_path):
+    write_lake(DAY1)
+    warehouse.publish(warehouse.build(DAY1))
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.sql_dir(), sql)
+    sidecar = sql / "marts" / "station_daily.yml"
+    sidecar.write_text(sidecar.read_text(encoding="utf-8").replace("materialized: incremental\n", ""),
+                       encoding="utf-8")
+    info = build_info(warehouse.build(DAY1, sql_dir=sql))
+    assert (info["build_mode"], "SQL models" in info["full_rebuild_reason"]) == ("full", True)
+    write_reference("grid_cells", vintage="zzz", cell_id=list(W1_CELLS), population=[1.0] * 4)
+    info = build_info(warehouse.build(DAY1))
+    assert (info["build_mode"], "grid_cells" in info["full_rebuild_reason"]) == ("full", True)
+    info = build_info(warehouse.build(DAY1, full=True))
+    assert info["full_rebuild_reason"] == "requested (full=True)"
+
+
+def test_published_file_is_untouched_until_publish_and_readers_keep_reading(home):
+    write_lake(DAY1)
+    published = warehouse.publish(warehouse.build(DAY1))
+    before = (hashlib.sha256(published.read_bytes()).hexdigest(), published.stat().st_mtime_ns)
+    reader = warehouse.connect_readonly(lake=False)
+    try:
+        sql = "select count(distinct date) from marts.exposure_zone_daily"
+        assert reader.execute(sql).fetchone()[0] == 1
+        write_day(DAY2, dict.fromkeys(W1_CELLS, 10.0))
+        incremental = warehouse.build(DAY2)
+        assert build_info(incremental)["build_mode"] == "incremental"
+        assert (hashlib.sha256(published.read_bytes()).hexdigest(), published.stat().st_mtime_ns) == before
+        assert reader.execute(sql).fetchone()[0] == 1
+        warehouse.publish(incremental)
+        assert hashlib.sha256(published.read_bytes()).hexdigest() != before[0]
+        assert reader.execute(sql).fetchone()[0] == 1
+        assert warehouse.query(sql).iloc[0, 0] == 2
+    finally:
+        reader.close()
+
+
+def test_an_unchanged_lake_rebuilds_no_day(home):
+    write_lake(DAY1)
+    first = warehouse.publish(warehouse.build(DAY1))
+    again = warehouse.build(DAY1)
+    assert (build_info(again)["build_mode"], build_info(again)["days_rebuilt"]) == ("incremental", 0)
+    assert_same_marts(again, first)
+    forced = warehouse.build(DAY1, days=[DAY1])
+    assert build_info(forced)["days_rebuilt"] == 1
+    assert_same_marts(forced, first)
+
+
+def test_mart_partitions_are_documented_for_spse_tables(home):
+    write_lake(DAY1)
+    warehouse.publish(warehouse.build(DAY1))
+    described = warehouse.describe_tables()
+    meta = described[(described["schema"] == "meta") & (described["table"] == "mart_partitions")].set_index("column")
+    assert list(meta.index) == ["mart", "date", "built_at_utc", "build_name", "thresholds_sha256",
+                                "parameters_sha256", "sql_sha256"]
+    assert meta["description"].str.len().gt(0).all() and (meta["unit"] == "-").all()
+    assert "thresholds register" in meta.loc["thresholds_sha256", "description"]
+
+
+def test_materialization_keys_are_checked(home, tmp_path):
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.sql_dir(), sql)
+    staging = sql / "staging" / "stg_surface_daily.yml"
+    original = staging.read_text(encoding="utf-8")
+    staging.write_text(original.replace("\ncolumns:", "\nmaterialized: incremental\npartition_by: date\ncolumns:"),
+                       encoding="utf-8")
+    with pytest.raises(warehouse.WarehouseError, match="only marts can be materialized incremental"):
+        warehouse.build(DAY1, sql_dir=sql)
+    staging.write_text(original, encoding="utf-8")
+    mart = sql / "marts" / "station_daily.yml"
+    mart.write_text(mart.read_text(encoding="utf-8").replace("partition_by: date", "partition_by: day"),
+                    encoding="utf-8")
+    with pytest.raises(warehouse.WarehouseError, match="partition_by must name one of its documented columns"):
+        warehouse.build(DAY1, sql_dir=sql)
+
+
+def test_an_interrupted_incremental_build_leaves_a_file_publish_refuses(home, monkeypatch):
+    write_lake(DAY1)
+    published = warehouse.publish(warehouse.build(DAY1))
+    before = hashlib.sha256(published.read_bytes()).hexdigest()
+    write_day(DAY2, dict.fromkeys(W1_CELLS, 10.0))
+    from spse.pipeline.warehouse import builder
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(builder, "run_model", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            warehouse.build(DAY2)
+    left = sorted(warehouse.builder.build_dir().glob("spse-*.duckdb"))
+    assert len(left) == 1
+    with pytest.raises(warehouse.WarehouseError, match="incomplete"):
+        warehouse.publish(left[0])
+    assert hashlib.sha256(published.read_bytes()).hexdigest() == before
