@@ -286,3 +286,26 @@ def test_the_summary_year_figures_for_paris(built):
     assert exposure.loc["PM2.5", "above_who_annual"] == pytest.approx(700.0)
     assert exposure.loc["NO2", "above_who_annual"] == pytest.approx(0.0)
     assert figures["alerts"].empty and figures["health"].empty
+
+
+def test_a_corrected_threshold_recomputes_the_past_periods_from_the_lake(spse_home, tmp_path, monkeypatch):
+    write_lake()
+    periods.build_periods_range(dt.date(2024, 12, 1), dt.date(2025, 12, 31))
+
+    def december_days_above(cell: str) -> float:
+        rows = lake.read_partition("period_cell", "date=2024-12-01")
+        row = rows[(rows["period"] == "2024-12") & (rows["cell_id"] == cell) & (rows["pollutant"] == "NO2")
+                   & (rows["set_id"] == "WHO_2021") & (rows["averaging"] == "day_mean")
+                   & (rows["indicator"] == "exceedance_count")]
+        return float(row["value"].iloc[0])
+
+    # December 2024: c1 has its first 5 winter days at 40 µg/m³, the other 26 at 10 (WHO 24-h guideline 25)
+    assert december_days_above("c1") == 5
+    corrected = tmp_path / "thresholds.csv"
+    text = (REPO / "spse" / "registers" / "thresholds.csv").read_text(encoding="utf-8")
+    who_no2_day = next(line for line in text.splitlines() if line.startswith("WHO_2021,NO2,,day_mean,25,"))
+    corrected.write_text(text.replace(who_no2_day, who_no2_day.replace(",day_mean,25,", ",day_mean,5,")),
+                         encoding="utf-8")
+    monkeypatch.setenv("SPSE_THRESHOLDS_FILE", str(corrected))
+    periods.build_periods(dt.date(2025, 12, 31))  # the daily step of a day a year later
+    assert december_days_above("c1") == 31  # every December day (40 or 10) is above 5 µg/m³ now

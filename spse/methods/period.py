@@ -245,6 +245,16 @@ def season_period(name: str, year: int, seasons: Mapping[str, tuple[int, ...]]) 
                   _month_start(year, months[-1] + 1))
 
 
+def period_of_label(label: str, seasons: Mapping[str, tuple[int, ...]]) -> Period:
+    """The period of a label written by this module: ``2025``, ``2025-01`` or ``2025-S-winter``."""
+    year, _, rest = label.partition("-")
+    if not rest:
+        return year_period(int(year))
+    if rest.startswith("S-"):
+        return season_period(rest[2:], int(year), seasons)
+    return month_period(int(year), int(rest))
+
+
 def season_of(day: dt.date, seasons: Mapping[str, tuple[int, ...]]) -> Period | None:
     """The season holding ``day``, or None when its month is in none."""
     for name, months in seasons.items():

@@ -21,6 +21,8 @@ the year 2025 and the month 2025-01, ``date=2024-12-01`` the month 2024-12 and t
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Mapping
 
@@ -160,8 +162,23 @@ def _empty(dataset: str) -> pd.DataFrame:
     return pd.DataFrame(columns=list(COLUMNS[dataset]))
 
 
-def write_period(dataset: str, period: pm.Period, frame: pd.DataFrame) -> int:
-    """Replace the rows of ``period`` in its partition ``date=<period start>``; return the rows written."""
+REGISTER_VERSIONS = "register_versions.json"
+
+
+def register_version() -> str:
+    """SHA-256 of the thresholds and parameters register files in use: the version a period was computed with."""
+    digest = hashlib.sha256()
+    for name in ("thresholds", "parameters"):
+        digest.update(register.files()[name].read_bytes())
+    return digest.hexdigest()
+
+
+def write_period(dataset: str, period: pm.Period, frame: pd.DataFrame, version: str | None = None) -> int:
+    """Replace the rows of ``period`` in its partition ``date=<period start>``; return the rows written.
+
+    ``version`` (the register's, :func:`register_version`) is recorded per period beside the
+    partition (``register_versions.json``), so that a corrected register recomputes the period.
+    """
     partition = lake.date_partition(period.start)
     if lake.has_partition(dataset, partition):
         kept = lake.read_partition(dataset, partition)
@@ -169,18 +186,42 @@ def write_period(dataset: str, period: pm.Period, frame: pd.DataFrame) -> int:
         frame = pd.concat([kept, frame], ignore_index=True) if len(kept) else frame
     if frame.empty and not lake.has_partition(dataset, partition):
         return 0
-    lake.write_partition(dataset, partition, frame[list(COLUMNS[dataset])])
+    path = lake.write_partition(dataset, partition, frame[list(COLUMNS[dataset])])
+    versions = path.with_name(REGISTER_VERSIONS)
+    recorded = json.loads(versions.read_text(encoding="utf-8")) if versions.exists() else {}
+    recorded[period.label] = version or register_version()
+    lake.write_bytes_atomic(versions, json.dumps(recorded, indent=1, sort_keys=True).encode())
     return len(frame)
 
 
+def stale_periods(seasons: Mapping[str, tuple[int, ...]], version: str) -> list[pm.Period]:
+    """Periods in the lake computed with another register version (or none recorded): to recompute from the lake."""
+    labels = set()
+    for dataset in COLUMNS:
+        for partition in lake.partitions(dataset):
+            path = lake.partition_path(dataset, partition)
+            versions = path.with_name(REGISTER_VERSIONS)
+            recorded = json.loads(versions.read_text(encoding="utf-8")) if versions.exists() else {}
+            present = set(pd.read_parquet(path, columns=["period"])["period"].unique())
+            labels |= {label for label in present if recorded.get(label) != version}
+    return [pm.period_of_label(label, seasons) for label in sorted(labels)]
+
+
 def _build(periods: list[pm.Period]) -> dict[str, int]:
+    """Compute ``periods`` and, first, every period of the lake computed under another register version."""
     params = register.parameters()
+    version = register_version()
+    stale = stale_periods(pm.parse_seasons(params["seasons"]), version)
+    if stale:
+        log.info("periods computed under another register version, recomputed from the lake: %s",
+                 ", ".join(p.label for p in stale))
+    periods = list({p.label: p for p in [*stale, *periods]}.values())
     counts = {name: 0 for name in COLUMNS}
     _CONNECTION.append(duckdb.connect())
     try:
         for period in periods:
             for dataset, frame in period_tables(period, params).items():
-                write_period(dataset, period, frame)
+                write_period(dataset, period, frame, version)
                 counts[dataset] += len(frame)
                 log.info("%s %s: %d rows", dataset, period.label, len(frame))
     finally:
@@ -189,7 +230,11 @@ def _build(periods: list[pm.Period]) -> dict[str, int]:
 
 
 def build_periods(day: dt.date) -> dict[str, int]:
-    """Recompute the year, season and month holding ``day`` (Europe/Paris); rows written per dataset."""
+    """Recompute the year, season and month holding ``day`` (Europe/Paris); rows written per dataset.
+
+    Any period of the lake computed under another version of the registers (a corrected
+    threshold) is recomputed too, from the lake's daily values (:func:`stale_periods`).
+    """
     seasons = pm.parse_seasons(register.parameters()["seasons"])
     return _build(pm.periods_of_day(day, seasons))
 
