@@ -309,3 +309,26 @@ def test_a_corrected_threshold_recomputes_the_past_periods_from_the_lake(spse_ho
     monkeypatch.setenv("SPSE_THRESHOLDS_FILE", str(corrected))
     periods.build_periods(dt.date(2025, 12, 31))  # the daily step of a day a year later
     assert december_days_above("c1") == 31  # every December day (40 or 10) is above 5 µg/m³ now
+
+
+def test_period_marts_rebuilt_incrementally_equal_a_full_build(built):
+    import duckdb
+
+    from spse.core.config import settings
+
+    periods.build_periods(dt.date(2025, 12, 31))  # rewrites the partitions of 2025, 2025-12 and the winter 2026
+    incremental = warehouse.build(dt.date(2025, 12, 31))
+    full = warehouse.build(dt.date(2025, 12, 31), full=True)
+    con = duckdb.connect()
+    con.execute(f"attach '{incremental}' as inc (read_only)")
+    con.execute(f"attach '{full}' as ful (read_only)")
+    assert con.execute("select build_mode from inc.meta.build_info").fetchone()[0] == "incremental"
+    for mart in ("exposure_cell_period", "exposure_zone_period", "station_period", "facility_exposure_period"):
+        columns = con.execute("select column_name, data_type from duckdb_columns() where database_name = 'ful' "
+                              "and schema_name = 'marts' and table_name = ?", [mart]).fetchall()
+        select = ", ".join(f"round({c}, 9)" if t == "DOUBLE" else c for c, t in columns)  # sums in any order
+        for a, b in (("inc", "ful"), ("ful", "inc")):
+            extra = con.execute(f"select count(*) from (select {select} from {a}.marts.{mart} except all "
+                                f"select {select} from {b}.marts.{mart})").fetchone()[0]
+            assert extra == 0, (mart, a)
+    assert settings().warehouse.exists()

@@ -318,7 +318,7 @@ def build_health_year(year: int, params: Mapping[str, str]) -> int:
         return 0
     rows = rows.assign(year=year, exposure_source=source, time_base=time_base)
     frame = rows[list(COLUMNS[IMPACT_DATASET])].astype({"year": "int32", "baseline_year": "int32", "n_cells": "int64"})
-    lake.write_partition(IMPACT_DATASET, partition, frame)
+    lake.write_partition_if_changed(IMPACT_DATASET, partition, frame)
     return len(frame)
 
 
@@ -339,7 +339,7 @@ def build_health_years(first_year: int, last_year: int) -> dict[str, int]:
     counts = {IMPACT_DATASET: sum(build_health_year(year, params) for year in range(first_year, last_year + 1))}
     if lake.latest_partition("noise_map_bands") is not None:
         bands = noise_band_effects(lake.read_latest("noise_map_bands"), params)
-        lake.write_partition(NOISE_DATASET, NOISE_PARTITION, bands)
+        lake.write_partition_if_changed(NOISE_DATASET, NOISE_PARTITION, bands)  # a reference: kept when unchanged
         counts[NOISE_DATASET] = len(bands)
     return counts
 
