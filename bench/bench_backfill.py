@@ -84,17 +84,15 @@ def child(home: Path, **args) -> dict:
 
 
 def expert_queries() -> dict[str, str]:
-    """The ``sql`` blocks of docs/expert-queries.md, by their heading (none when the page is absent)."""
+    """The ``spse sql "..."`` queries of docs/expert-queries.md, by their heading (none when the page is absent)."""
     page = REPO / "docs" / "expert-queries.md"
     if not page.exists():
         return {}
-    queries, heading = {}, "query"
-    for block in re.split(r"^```", page.read_text(encoding="utf-8"), flags=re.M):
-        if block.startswith("sql"):
-            queries[heading] = block.removeprefix("sql").strip()
-        else:
-            headings = re.findall(r"^#+\s*(.+)$", block, flags=re.M)
-            heading = headings[-1].strip() if headings else heading
+    queries = {}
+    for section in re.split(r"^## ", page.read_text(encoding="utf-8"), flags=re.M)[1:]:
+        found = re.search(r'spse sql "(.*?)"', section, re.S)
+        if found:
+            queries[section.splitlines()[0].strip()[:40]] = found.group(1)
     return queries
 
 
