@@ -337,20 +337,40 @@ def stats_days(matrix: np.ndarray, hours_utc: pd.DatetimeIndex, days: Sequence[d
 
 def stats_frame(stats: dict[str, dict[str, np.ndarray]], series: pd.DataFrame, day: dt.date,
                 time_base: str) -> pd.DataFrame:
-    """Long frame ``[*series columns, date, statistic, value, n_valid, n_expected, coverage, is_valid, time_base]``."""
+    """Long frame ``[*series columns, date, statistic, value, n_valid, n_expected, coverage, is_valid, time_base]``.
+
+    ``stats`` is one day's :func:`stats_from_matrix`; see :func:`days_frame`.
+    """
+    one_day = {name: {key: (np.asarray(v).reshape(-1, 1) if key != "rows" else v) for key, v in s.items()}
+               for name, s in stats.items()}
+    return days_frame(one_day, series, [day], time_base)
+
+
+def days_frame(stats: dict[str, dict[str, np.ndarray]], series: pd.DataFrame, days: Sequence[dt.date],
+               time_base: str) -> pd.DataFrame:
+    """Long frame of :func:`stats_days` (or one day of :func:`stats_from_matrix`), built from numpy arrays.
+
+    Columns ``[*series columns, date, statistic, value, n_valid, n_expected, coverage, is_valid,
+    time_base]``; rows ordered by statistic, series and day. ``coverage`` = n_valid / n_expected
+    (0 when nothing is expected).
+    """
     parts = []
+    dates = np.array(list(days), dtype=object)
     for statistic in STATISTICS:
         if statistic not in stats:
             continue
         s = stats[statistic]
-        part = series.iloc[s["rows"]].reset_index(drop=True)
-        part["date"] = day
+        n_rows, n_days = np.shape(s["value"])
+        expected = np.broadcast_to(np.asarray(s["n_expected"], dtype=np.int64), (n_rows, n_days)).reshape(-1)
+        n_valid = np.asarray(s["n_valid"], dtype=np.int64).reshape(-1)
+        part = series.iloc[np.repeat(np.asarray(s["rows"]), n_days)].reset_index(drop=True)
+        part["date"] = np.tile(dates, n_rows)
         part["statistic"] = statistic
-        part["value"] = s["value"].astype(float)
-        part["n_valid"] = s["n_valid"].astype(np.int64)
-        part["n_expected"] = s["n_expected"].astype(np.int64)
-        part["coverage"] = np.where(part["n_expected"] > 0, part["n_valid"] / part["n_expected"].clip(lower=1), 0.0)
-        part["is_valid"] = s["is_valid"].astype(bool)
+        part["value"] = np.asarray(s["value"], dtype=float).reshape(-1)
+        part["n_valid"] = n_valid
+        part["n_expected"] = expected
+        part["coverage"] = np.where(expected > 0, n_valid / np.maximum(expected, 1), 0.0)
+        part["is_valid"] = np.asarray(s["is_valid"], dtype=bool).reshape(-1)
         part["time_base"] = time_base
         parts.append(part)
     columns = [*series.columns, *COLUMNS]

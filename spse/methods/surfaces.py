@@ -342,34 +342,12 @@ def _daily_frames(matrix: np.ndarray, series: pd.DataFrame, with_8h: np.ndarray,
                   columns: dict[str, Column]) -> pd.DataFrame:
     """Daily statistics of each (series × ``window`` hour) ``matrix`` row, every day and time base, one long frame.
 
-    Rows are ordered by time base, statistic, series and day; the frame is assembled from
-    numpy arrays (:func:`spse.methods.stats.stats_days`), not day by day.
+    Rows are ordered by time base, statistic, series and day (:func:`spse.methods.stats.stats_days`,
+    :func:`spse.methods.stats.days_frame`), not computed day by day.
     """
-    parts: dict[str, list[np.ndarray]] = {c: [] for c in [*series.columns, *stats.COLUMNS]}
-    keys = {c: series[c].to_numpy(dtype=object) for c in series.columns}
-    dates = np.array(days, dtype=object)
-    for time_base in time_bases:
-        result = stats.stats_days(matrix, window, days, time_base, with_8h, rules)
-        for statistic in stats.STATISTICS:
-            if statistic not in result:
-                continue
-            r = result[statistic]
-            n_rows, n_days = r["value"].shape
-            expected = np.broadcast_to(np.asarray(r["n_expected"], dtype=np.int64), (n_rows, n_days)).reshape(-1)
-            n_valid = np.asarray(r["n_valid"], dtype=np.int64).reshape(-1)
-            for c in series.columns:
-                parts[c].append(np.repeat(keys[c][r["rows"]], n_days))
-            parts["date"].append(np.tile(dates, n_rows))
-            parts["statistic"].append(np.full(n_rows * n_days, statistic, dtype=object))
-            parts["value"].append(np.asarray(r["value"], dtype=float).reshape(-1))
-            parts["n_valid"].append(n_valid)
-            parts["n_expected"].append(expected)
-            parts["coverage"].append(np.where(expected > 0, n_valid / np.maximum(expected, 1), 0.0))
-            parts["is_valid"].append(np.asarray(r["is_valid"], dtype=bool).reshape(-1))
-            parts["time_base"].append(np.full(n_rows * n_days, time_base, dtype=object))
-    if not parts["value"]:
-        return pd.DataFrame(columns=[c for c in columns if c in parts])
-    frame = pd.DataFrame({c: np.concatenate(v) for c, v in parts.items()})
+    frames = [stats.days_frame(stats.stats_days(matrix, window, days, time_base, with_8h, rules), series, days,
+                               time_base) for time_base in time_bases]
+    frame = pd.concat(frames, ignore_index=True)
     return frame[[c for c in columns if c in frame.columns]]
 
 

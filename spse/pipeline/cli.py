@@ -236,6 +236,7 @@ def print_summary(day: dt.date, lang: str = "fr") -> None:
     from spse.pipeline.warehouse import connect_readonly, report
     from spse.pipeline.warehouse.reader import fetch_frame
 
+    last_year = day.year - 1 if day.month == 1 else day.year  # January reports on the last complete year
     con = connect_readonly()
     try:
         tables = fetch_frame(con, "select schema_name || '.' || table_name as name, estimated_size as rows "
@@ -246,7 +247,7 @@ def print_summary(day: dt.date, lang: str = "fr") -> None:
         facilities = {row.Index: report.facility_names(con, row.facility_ids.split(","))
                       for row in alerts.itertuples() if row.kind != "data_quality" and row.facility_ids}
         forecast = report.forecast_alerts(con, day, order=report.BY_LEVEL)
-        year = report.year_figures(con, day.year - 1 if day.month == 1 else day.year)
+        year = report.year_figures(con, last_year)
     finally:
         con.close()
     which = 1 if lang == "en" else 0
@@ -272,7 +273,7 @@ def print_summary(day: dt.date, lang: str = "fr") -> None:
                     f"Forecast alerts for {later[0]} and {later[1]} (CAMS, {len(forecast)}):"))
     for row in forecast.itertuples():
         print(f"  {row.date:%Y-%m-%d} " + alert_line(row._asdict(), lang))
-    print_year(year, day.year - 1 if day.month == 1 else day.year, lang)
+    print_year(year, last_year, lang)
     print("\n" + _t(lang, "Bulletin :  ", "Bulletin:  ") + str(settings().bulletin / f"{day}.html"))
     print(_t(lang, "Entrepôt :  ", "Warehouse: ") + f"{settings().warehouse}  (spse sql \"select ...\"; spse tables)")
     print(_t(lang, "Envois :    ", "Outbox:    ") + str(settings().outbox / "alerts" / day.isoformat()))
