@@ -61,11 +61,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Generate the synthetic demo bundle (again with ``--force``) and print its folder."""
+    """Generate the synthetic demo bundle (again with ``--force``), install its subscribers; print both paths."""
+    from spse.core import config
     from spse.pipeline import demo
 
     path = demo.generate() if args.force else demo.ensure()
     print(f"demo bundle: {path}")
+    subscriptions = config.subscriptions_file()
+    if demo.install_subscriptions(subscriptions):
+        print(f"demo subscribers: {subscriptions}")
     return 0
 
 
