@@ -130,8 +130,8 @@ def _model_run(model_hourly: pd.DataFrame | None, surface_method: str) -> pd.Dat
 
 
 def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFrame | None, cells: pd.DataFrame,
-                   time_base: str | None = None, model_hourly: pd.DataFrame | None = None,
-                   params: register.Parameters | None = None) -> dict[str, pd.DataFrame]:
+                   time_base: str | None = None, model_hourly: pd.DataFrame | None = None, *,
+                   params: register.Parameters) -> dict[str, pd.DataFrame]:
     """Hourly and daily surfaces, station daily statistics and LOO validation for the local ``day``.
 
     One day of :func:`build_surfaces_days` in one time base, with ``surface_hourly`` as a long
@@ -152,7 +152,6 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
     background station are left out), ``surface_daily``, ``station_daily`` (all station
     classes) and ``surface_validation``, columns as in docs/architecture.md.
     """
-    params = register.parameters() if params is None else params
     time_base = time_base or params.text("day_time_base")
     tables = build_surfaces_days([day], air_hourly, stations, cells, params=params, time_bases=(time_base,),
                                  model_hourly=model_hourly)

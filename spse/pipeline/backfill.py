@@ -6,7 +6,7 @@ each day, stage by stage over all the days instead of day by day:
 1. ingest: every configured daily source for each day (and the day before the first), reference
    sources once; a partition already in the lake and not marked ``partial``/``failed`` in the
    quality log is not fetched again (:func:`spse.pipeline.freshness.needs_refetch`). Forecast
-   runs are not backfilled (``Source.backfilled``);
+   runs (``Source.backfilled`` false) only for the last day: the run the next daily run revises;
 2. the grid, once;
 3. surfaces: one interpolation over all the hours of up to :data:`CHUNK_DAYS` days at a time
    (:func:`spse.pipeline.daily.build_surfaces_days`); a day with a CAMS run in the lake is built on
@@ -125,6 +125,10 @@ def _ingest(days: list[dt.date], report: BackfillReport, bar: _Progress, force: 
         if freshness.needs_refetch(source, days[-1], now):
             _try_ingest(ingest, source, days[-1], report)
     daily_sources = [s for s in active if s.cadence == "daily" and s.backfilled]
+    # A forecast source only for the last day: its run is the one the next daily run revises.
+    for source in [s for s in active if s.cadence == "daily" and not s.backfilled]:
+        if force or freshness.needs_refetch(source, days[-1], now):
+            _try_ingest(ingest, source, days[-1], report)
     wanted = sorted({days[0] - ONE_DAY, *days})
     task = bar.add("ingestion", len(wanted) * len(daily_sources))
 

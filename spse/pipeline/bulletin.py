@@ -365,6 +365,7 @@ def _alert_block(row: dict) -> str:
     criteria = labels.criteria(row.get("criteria"))
     criteria = f"<p>Critères : {_e(criteria)}.</p>" if criteria else ""
     return (f"<div class=\"alert {_e(css)}\"><h3>{_e(_title(row))}</h3>"
+            f"<p class=\"type\"><strong>{_e(_upper_first(labels.alert_label(row)))}.</strong></p>"
             f"<p><em>{_e(_upper_first(labels.kind(row['kind'])))} ; statut : {_e(status)}.</em></p><p>{_e(value)}</p>"
             f"<p><strong>Population concernée : {_e(labels.population(row))}.</strong></p>{criteria}"
             f"<p>Zones : {_e(row.get('zone_names') or 'aucune')}.</p>"

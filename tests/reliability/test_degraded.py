@@ -149,8 +149,11 @@ def test_forecast_missing_keeps_the_observed_alerts(home, capsys):
     pipeline.run_day(D2)
     assert _air(home) == DESIGNED
     assert ("cams_europe_forecast", "DQ_INPUT_FAILED") in _quality(home)
-    forecast = _query(home, "select count(*) as n from marts.alerts where kind = 'forecast'")
-    assert forecast["n"][0] == 0
+    # the run of the day before (base 2026-01-14, ingested by the run of D1) stands in: PM10 52 on 2026-01-16
+    forecast = _query(home, "select date, level, value_max, triggered_by from marts.alerts where kind = 'forecast'")
+    assert forecast["triggered_by"].str.contains("2026-01-14T00:00:00").all()
+    assert list(zip(forecast["date"].astype(str), forecast["level"], strict=True)) == [("2026-01-16", "information")]
+    assert forecast["value_max"][0] == pytest.approx(52.0)
     _says(home, capsys, f"prévision CAMS (cams_europe_forecast) : pas de données le {D2}")
 
 

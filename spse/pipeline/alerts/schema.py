@@ -100,7 +100,8 @@ ALERT_COLUMNS: dict[str, Column] = {
     "alert_version": Column("BIGINT", "", "Version of the alert: 1 when issued, + 1 each time a later run revises it "
                       "(a forecast day forecast again with another content); the outbox notifies each version once"),
     "issued_on": Column("DATE", "", "Observed day of the run (partition) that issued this version; earlier than "
-                        "the row's partition when a later run confirmed the forecast unchanged"),
+                        "the row's partition when a later run confirmed the forecast unchanged, or when a "
+                        "data-quality alert says exactly what the day before said (not notified again)"),
 }
 
 COLUMNS = list(ALERT_COLUMNS)
