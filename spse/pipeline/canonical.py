@@ -25,13 +25,14 @@ from spse.core import lake
 from spse.sources import registry
 
 
-def _rules() -> dict[str, registry.Overlap]:
+def rules() -> dict[str, registry.Overlap]:
+    """The overlap rules of the registry (``[datasets.<name>]``), by dataset."""
     return registry.overlaps()
 
 
 def rule(dataset: str) -> registry.Overlap | None:
     """The overlap rule of ``dataset``, ``None`` when the registry gives none."""
-    return _rules().get(dataset)
+    return rules().get(dataset)
 
 
 def hidden(dataset: str, present: list[str]) -> set[str]:
