@@ -58,10 +58,11 @@ def split(dataset: str, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame
     column = lake.SOURCE_COLUMN
     if found is None or frame.empty or column not in frame.columns or frame[column].nunique(dropna=False) < 2:
         return frame, frame.iloc[0:0]
-    names = frame[column].astype("string").fillna("")
-    order = names.map(ranks(dataset, names.unique().tolist())).astype("int64")
+    names = frame[column].astype("string")
+    order = names.fillna("").map(ranks(dataset, names.dropna().unique().tolist())).astype("int64")
+    order = order.where(names.notna(), order.max() + 1)  # rows of no known producer come last (SQL: nulls last)
     # one sortable label per producer: rank first, then the name
-    label = order.astype(str).str.zfill(6) + "|" + names
+    label = order.astype(str).str.zfill(6) + "|" + names.fillna("")
     best = label.groupby([frame[k] for k in found.key], dropna=False).transform("min")
     keep = (label == best).to_numpy()
     return frame[keep].reset_index(drop=True), frame[~keep].reset_index(drop=True)
