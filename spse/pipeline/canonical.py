@@ -108,7 +108,7 @@ def files_sql(dataset: str, chosen: list[lake.Part], columns: str) -> str:
     source = source_sql([p for p in chosen if p.source], "filename")
     found = rule(dataset)
     scan = f"select {columns}, {source} as source from read_parquet({listed}, union_by_name = true, filename = true)"
-    if found is None:
+    if found is None or len({p.source for p in chosen}) < 2:  # one producer: nothing overlaps
         return scan
     rank = rank_sql(dataset, "source")
     keys = ", ".join(found.key)
