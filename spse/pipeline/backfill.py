@@ -69,7 +69,8 @@ def is_built(day: dt.date) -> bool:
               surfacestore.path(day)]
     if not all(p.exists() for p in needed):
         return False
-    air = [lake.partition_path(daily.AIR_DATASET, lake.date_partition(d)) for d in (day - ONE_DAY, day)]
+    air = [p.path for d in (day - ONE_DAY, day)
+           for p in lake.parts(daily.AIR_DATASET, partition=lake.date_partition(d))]
     newest_air = max((p.stat().st_mtime for p in air if p.exists()), default=0.0)
     return min(p.stat().st_mtime for p in needed) >= newest_air
 

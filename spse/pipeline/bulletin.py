@@ -35,7 +35,7 @@ import pandas as pd
 from spse.core import lake, register
 from spse.core.config import settings
 from spse.pipeline import bulletin_maps as maps
-from spse.pipeline import labels
+from spse.pipeline import canonical, labels
 from spse.pipeline.warehouse import report
 from spse.pipeline.warehouse.reader import fetch_frame
 
@@ -169,7 +169,7 @@ def _zones(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Arrondissement polygons (EPSG:3035 WKT): the warehouse's lake view, else the lake partition."""
     frame = _query(con, "select zone_id, zone_name, zone_label, geometry_wkt from lake.zones", [])
     if frame.empty and lake.latest_partition("zones"):
-        frame = lake.read_latest("zones")
+        frame = canonical.read_latest("zones")
     return frame
 
 

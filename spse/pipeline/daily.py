@@ -16,7 +16,7 @@ from pathlib import Path
 
 from spse.core import lake
 from spse.core.errors import FeedError, MissingObservations
-from spse.pipeline import steps
+from spse.pipeline import canonical, steps
 from spse.pipeline.steps import RunSummary
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ def ensure_inputs(day: dt.date) -> list[str]:
     from spse.pipeline.ingest import ingest
 
     now = dt.datetime.now(dt.UTC)
-    done = []
+    done, air_failures = [], []
     for source in sources.active():
         wanted = [day - dt.timedelta(days=1), day] if source.cadence == "daily" else [day]
         for when in wanted:
@@ -85,13 +85,17 @@ def ensure_inputs(day: dt.date) -> list[str]:
             try:
                 ingest(source, when)
             except FeedError as exc:
-                if source.dataset == AIR_DATASET and when == day and not lake.has_partition(AIR_DATASET, partition):
-                    raise MissingObservations(
-                        f"the air observations of {day} are missing, the run stops: {exc}") from exc
-                kept = "last good copy kept" if lake.has_partition(source.dataset, partition) else "run goes on without"
-                log.warning("%s %s unavailable (%s): %s", source.name, partition, kept, exc)
+                if source.dataset == AIR_DATASET and when == day:
+                    air_failures.append(exc)
+                own = lake.has_partition(source.dataset, partition, source.name)
+                log.warning("%s %s unavailable (%s): %s", source.name, partition,
+                            "last good copy kept" if own else "run goes on without", exc)
                 continue
             done.append(f"{source.name}:{partition}")
+    if air_failures and not lake.has_partition(AIR_DATASET, lake.date_partition(day)):
+        # no producer of the air observations has the day: nothing to compute surfaces and alerts from
+        raise MissingObservations(
+            f"the air observations of {day} are missing, the run stops: {air_failures[0]}") from air_failures[0]
     return done
 
 
@@ -111,7 +115,7 @@ def build_grid() -> dict[str, int]:
     from spse.methods import grid
 
     def optional(dataset: str):
-        return lake.read_latest(dataset) if lake.latest_partition(dataset) else None
+        return canonical.read_latest(dataset) if lake.latest_partition(dataset) else None
 
     def points(dataset: str, id_col: str) -> pd.DataFrame:
         frame = optional(dataset)
@@ -143,7 +147,7 @@ def _required_reference(dataset: str):
         feeds = [s.name for s in sources.active() if s.dataset == dataset]
         raise FileNotFoundError(f"the grid needs lake dataset {dataset!r}, never ingested (source "
                                 f"{', '.join(feeds) or '?'}): see the quality log and `spse sources`")
-    return lake.read_latest(dataset)
+    return canonical.read_latest(dataset)
 
 
 def build_surfaces(day: dt.date) -> dict[str, int]:
@@ -181,13 +185,13 @@ def build_surfaces_days(days: list[dt.date], model_hourly=None) -> dict[str, int
     from spse.pipeline import surfacestore
 
     days = sorted(days)
-    air = lake.read_days(AIR_DATASET, [days[0] - dt.timedelta(days=1), *days, days[-1] + dt.timedelta(days=1)])
+    air = canonical.read_days(AIR_DATASET, [days[0] - dt.timedelta(days=1), *days, days[-1] + dt.timedelta(days=1)])
     if air.empty:
         raise MissingObservations(f"no {AIR_DATASET} partition for {days[0]}..{days[-1]} or the day before: "
                                   "ingest lcsqa_e2 first")
     params = register.parameters()
     procedure, eu = params.text("day_time_base"), params.text("eu_day_time_base")
-    stations = lake.read_latest("air_stations") if lake.latest_partition("air_stations") else None
+    stations = canonical.read_latest("air_stations") if lake.latest_partition("air_stations") else None
     tables = surfaces.build_surfaces_days(days, air, stations, lake.read_latest("grid_cells"), params=params,
                                           time_bases=tuple(dict.fromkeys((procedure, eu))),
                                           model_hourly=model_hourly)
@@ -209,7 +213,7 @@ def build_noise(day: dt.date) -> dict[str, int]:
     from spse.core import register
     from spse.methods import noise
 
-    hourly = lake.read_days("noise_hourly", [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
+    hourly = canonical.read_days("noise_hourly", [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
     if hourly.empty:
         log.warning("no noise_hourly data around %s", day)
         return {"noise_station_daily": 0}

@@ -32,6 +32,7 @@ import pandas as pd
 from spse.core import lake, register
 from spse.core.columns import Column
 from spse.methods import period as pm
+from spse.pipeline import canonical
 
 log = logging.getLogger(__name__)
 
@@ -126,11 +127,13 @@ def read_hourly(period: pm.Period) -> pd.DataFrame:
     """
     from spse.methods.surfaces import station_hourly
 
-    files = _files("air_hourly", period.start - dt.timedelta(days=1), period.stop + dt.timedelta(days=1))
+    days = pd.date_range(period.start - dt.timedelta(days=1), period.stop, freq="D").date
+    files = [p for d in days for p in lake.parts("air_hourly", partition=lake.date_partition(d))]
     if not files:
         return pd.DataFrame(columns=[*STATION_KEYS, "pollutant", "ts_start_utc", "value"])
-    air = _query("select station_id, station_class, pollutant, ts_start_utc, value, is_valid "
-                 "from read_parquet(?, union_by_name = true) where pollutant in ?", [files, list(POLLUTANTS)])
+    scan = canonical.files_sql("air_hourly", files,
+                               "station_id, station_class, pollutant, ts_start_utc, value, is_valid")
+    air = _query(f"select * from ({scan}) where pollutant in ?", [list(POLLUTANTS)])
     return station_hourly(air)
 
 

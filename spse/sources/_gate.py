@@ -215,8 +215,8 @@ def completeness(source: Source, day: dt.date, received: pd.DataFrame, kept: pd.
     hours = int((cutoff - start) / HOUR)
     series = received[key].drop_duplicates()
     previous = source.partition_for(day - dt.timedelta(days=1))
-    if lake.has_partition(source.dataset, previous):
-        before = lake.read_partition(source.dataset, previous)
+    if lake.has_partition(source.dataset, previous, source.name):
+        before = lake.read_partition(source.dataset, previous, source.name)
         if set(key) <= set(before.columns):
             series = pd.concat([series, before[key]]).drop_duplicates()
     ts = kept[source.time_column]
@@ -237,10 +237,10 @@ def check_reference(source: Source, frame: pd.DataFrame, label: str) -> None:
         if not row.min <= n <= row.max:
             expected = f"{row.min:g}" if row.min == row.max else f"{row.min:g}-{row.max:g}"
             refuse(f"{n} features where a complete vintage holds {expected} ({row.reference})")
-    latest = lake.latest_partition(source.dataset)
+    latest = lake.latest_partition(source.dataset, source.name)
     if latest is None:
         return
-    previous = lake.read_partition(source.dataset, latest)
+    previous = lake.read_partition(source.dataset, latest, source.name)
     params = register.parameters()
     if len(previous) < params.int("reference_min_compared_features"):
         return

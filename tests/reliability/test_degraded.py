@@ -55,7 +55,7 @@ def _clean_env(mp, home: Path) -> None:
 
 def _age(home: Path, dataset: str) -> None:
     """Make the last fetch of a reference dataset look years old (its cadence is due)."""
-    path = home / "lake" / dataset / "vintage=current" / "provenance.json"
+    (path,) = (home / "lake" / dataset).glob("source=*/vintage=current/provenance.json")
     meta = json.loads(path.read_text())
     meta["ingested_at_utc"] = OLD
     path.write_text(json.dumps(meta))

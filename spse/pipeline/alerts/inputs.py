@@ -18,7 +18,7 @@ import pandas as pd
 
 from spse.core import lake
 from spse.methods import forecast as cams
-from spse.pipeline import qualitylog
+from spse.pipeline import canonical, qualitylog
 from spse.pipeline.alerts import impact
 from spse.pipeline.alerts.quality import DAILY_SOURCES
 from spse.pipeline.alerts.schema import DATASET, FORECAST_COLUMNS
@@ -126,7 +126,7 @@ class AlertInputs:
         return cls(
             surface_hourly=surfacestore.read_frame(day),
             surface_daily=_in_time_base(lake.read_days("surface_daily", [day]), procedure_day),
-            station_hourly=lake.read_days("air_hourly", [previous, day]),
+            station_hourly=canonical.read_days("air_hourly", [previous, day]),
             station_daily=_in_time_base(lake.read_days("station_daily", [day]), procedure_day),
             forecast_daily=lake.read_days(cams.DATASET, [day + dt.timedelta(days=1)]),
             previous_alerts=lake.read_days(DATASET, [previous]),
@@ -179,7 +179,7 @@ def _shaped(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
 
 def _latest(dataset: str, *, required: bool) -> pd.DataFrame:
     if lake.latest_partition(dataset) is not None:
-        return lake.read_latest(dataset)
+        return canonical.read_latest(dataset)
     if required:
         raise FileNotFoundError(f"alerts: lake dataset {dataset!r} has no partition; run the grid step first")
     log.warning("alerts: lake dataset %s is empty, facilities and zone names will be missing", dataset)
