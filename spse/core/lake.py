@@ -148,9 +148,18 @@ def has_partition(dataset: str, partition: str) -> bool:
 
 
 def latest_partition(dataset: str) -> str | None:
-    """The last partition of ``dataset`` in name order (latest day or vintage), or ``None``."""
-    found = partitions(dataset)
-    return found[-1] if found else None
+    """The last partition of ``dataset`` in name order (latest day or vintage), or ``None``.
+
+    Lists the folder names and checks the files from the last one back (one ``stat`` when it
+    holds its file), not every partition of a long history.
+    """
+    root = settings().lake / dataset
+    if not root.exists():
+        return None
+    for name in sorted(os.listdir(root), reverse=True):
+        if (root / name / "data.parquet").exists():
+            return name
+    return None
 
 
 def count_rows(dataset: str, partition: str) -> int:

@@ -24,9 +24,11 @@ the other days go on. No notification is sent for past days.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator
 
@@ -204,12 +206,54 @@ def _health(days: list[dt.date]) -> None:
 
 
 def _alerts(days: list[dt.date], report: BackfillReport, bar: _Progress) -> None:
+    """Raise every day's observed alerts, in worker processes when there are several CPUs.
+
+    Then walk the days in order for their lifecycle, forecast rows and partition, under the writer lock.
+    """
     from spse.pipeline import alerts, locking
+    from spse.pipeline.alerts import job
 
     reference = alerts.AlertInputs.read_reference()
-    with locking.writer_lock(f"backfill alerts {days[0]}..{days[-1]}"):
-        for day in bar.track(days, "alertes"):
-            report.alerts += len(alerts.run(day, reference, outbox=False))
+    with locking.writer_lock(f"backfill alerts {days[0]}..{days[-1]}"), _observed_alerts(days, reference) as raised:
+        for day, rows in zip(bar.track(days, "alertes"), raised, strict=True):
+            report.alerts += len(job.run_raised(day, rows, reference))
+
+
+@contextlib.contextmanager
+def _observed_alerts(days: list[dt.date], reference: dict) -> Iterator[Iterator]:
+    """The rows each day raises (:func:`spse.pipeline.alerts.job.observed`), in day order.
+
+    Computed by :func:`spse.core.config.backfill_workers` processes (spawned: they inherit no lock
+    and no thread) ahead of the caller, which walks them in order; in this process when there is
+    one worker, few days, or this process may not have children (a daemonic worker).
+    """
+    from spse.core.config import backfill_workers
+    from spse.pipeline.alerts import job
+
+    workers = backfill_workers()
+    if workers < 2 or len(days) < 2 * workers or multiprocessing.current_process().daemon:
+        yield (job.observed(day, reference) for day in days)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_alert_worker) as pool:
+        yield pool.map(_observed_in_worker, days, chunksize=4)
+
+
+_WORKER_REFERENCE: dict = {}
+
+
+def _start_alert_worker() -> None:
+    from spse.pipeline.alerts import AlertInputs
+
+    _WORKER_REFERENCE.update(AlertInputs.read_reference())
+
+
+def _observed_in_worker(day: dt.date):
+    from spse.pipeline.alerts import job
+
+    return job.observed(day, _WORKER_REFERENCE)
 
 
 def _published() -> bool:

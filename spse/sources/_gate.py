@@ -89,17 +89,28 @@ def check_values(values: pd.Series, quantity, unit=None, *, with_sentinels: bool
     used_unit = expected_unit if unit is None else _as_series(unit, n, index)
     present = values.notna().to_numpy()
     wrong_unit = present & (expected_unit.notna() & used_unit.notna() & (used_unit != expected_unit)).to_numpy()
-    keys = pd.DataFrame({"quantity": quantity.to_numpy(), "unit": used_unit.to_numpy()})
-    ranges = table[["quantity", "unit", "min", "max"]]
-    exact = keys.merge(ranges, on=["quantity", "unit"], how="left")
-    fallback = keys.assign(quantity="*").merge(ranges, on=["quantity", "unit"], how="left")
-    low = exact["min"].fillna(fallback["min"]).to_numpy(dtype=float)
-    high = exact["max"].fillna(fallback["max"]).to_numpy(dtype=float)
+    low, high = _ranges(table, quantity, used_unit)
     sentinel = present & values.isin(sentinels()).to_numpy() if with_sentinels else np.zeros(n, dtype=bool)
     no_range = present & ~wrong_unit & np.isnan(low)
     with np.errstate(invalid="ignore"):
         outside = present & ~wrong_unit & ~no_range & ((values.to_numpy() < low) | (values.to_numpy() > high))
     return Plausibility(sentinel, wrong_unit, no_range, outside, expected_unit, low, high)
+
+
+def _ranges(table: pd.DataFrame, quantity: pd.Series, unit: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Plausible [min, max] of each value: its (quantity, unit) row, else the ``*`` row of its unit, else NaN.
+
+    Looked up once per distinct (quantity, unit) pair: a day file holds thousands of values of a few pairs.
+    """
+    bounds = {(q, u): (lo, hi) for q, u, lo, hi in
+              table[["quantity", "unit", "min", "max"]].itertuples(index=False, name=None)}
+    codes, pairs = pd.factorize(pd.MultiIndex.from_arrays([quantity.to_numpy(object), unit.to_numpy(object)]))
+    none = (np.nan, np.nan)
+    found = np.array([bounds.get((q, u), bounds.get(("*", u), none)) for q, u in pairs] or np.empty((0, 2)),
+                     dtype=float).reshape(-1, 2)
+    # codes are -1 for a pair holding a NULL: no row of the register matches it
+    found = np.vstack([found, none])
+    return found[codes, 0], found[codes, 1]
 
 
 def value_reasons(label: str, values: pd.Series, quantity, unit=None, *,
