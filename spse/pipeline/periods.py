@@ -27,6 +27,7 @@ import logging
 from collections.abc import Mapping
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from spse.core import lake, register
@@ -104,18 +105,29 @@ def daily_time_base(files: list[str], params: Mapping[str, str]) -> str | None:
 def read_daily_groups(files: list[str], keys: list[str], time_base: str):
     """Yield ``(pollutant, statistic, rows)``: the ``day_mean`` / ``day_max_8h_mean`` rows of one time base.
 
-    One query per pollutant and statistic keeps a year of cells (about 800 000 rows) in memory
-    at a time; ``rows`` is ``[*keys, date, value, is_valid]``.
+    The files are scanned once into Arrow (a year of cells: about 4 M rows, 0.3 GB), then each
+    pollutant and statistic is cut from it: ``rows`` is ``[*keys, date, value, is_valid]`` (about
+    800 000 rows), text columns in the default string dtype, ``date`` as ``datetime64[us]``.
     """
-    source = "read_parquet(?, union_by_name = true)"
-    groups = _query(f"select distinct pollutant, statistic from {source} where time_base = ? "
-                    "and statistic in ('day_mean', 'day_max_8h_mean') and pollutant in ? order by all",
-                    [files, time_base, list(POLLUTANTS)])
-    for pollutant, statistic in groups.itertuples(index=False):
-        rows = _query(f"select {', '.join(keys)}, date, value, is_valid from {source} "
-                      "where time_base = ? and pollutant = ? and statistic = ?",
-                      [files, time_base, pollutant, statistic])
-        yield pollutant, statistic, rows
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    con = _CONNECTION[-1] if _CONNECTION else duckdb.connect()
+    try:
+        table = con.execute(f"select {', '.join(keys)}, pollutant, statistic, date, value, is_valid "
+                            "from read_parquet(?, union_by_name = true) where time_base = ? "
+                            "and statistic in ('day_mean', 'day_max_8h_mean') and pollutant in ?",
+                            [files, time_base, list(POLLUTANTS)]).to_arrow_table()
+    finally:
+        if not _CONNECTION:
+            con.close()
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    table = table.set_column(table.column_names.index("date"), "date", pc.cast(table["date"], pa.timestamp("us")))
+    groups = table.group_by(["pollutant", "statistic"]).aggregate([]).to_pylist()
+    for pollutant, statistic in sorted((g["pollutant"], g["statistic"]) for g in groups):
+        mask = pc.and_(pc.equal(table["pollutant"], pollutant), pc.equal(table["statistic"], statistic))
+        rows = table.filter(mask).select([*keys, "date", "value", "is_valid"])
+        yield pollutant, statistic, rows.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
 
 
 def read_hourly(period: pm.Period) -> pd.DataFrame:
@@ -218,6 +230,7 @@ def _build(periods: list[pm.Period]) -> dict[str, int]:
     periods = list({p.label: p for p in [*stale, *periods]}.values())
     counts = {name: 0 for name in COLUMNS}
     _CONNECTION.append(duckdb.connect())
+    _CONNECTION[-1].execute("set enable_progress_bar = false")
     try:
         for period in periods:
             for dataset, frame in period_tables(period, params).items():
