@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 import logging
 from collections.abc import Mapping
@@ -191,17 +192,27 @@ def write_period(dataset: str, period: pm.Period, frame: pd.DataFrame, version: 
     ``version`` (the register's, :func:`register_version`) is recorded per period beside the
     partition (``register_versions.json``), so that a corrected register recomputes the period.
     """
-    partition = lake.date_partition(period.start)
+    return write_periods(dataset, [(period, frame)], version)
+
+
+def write_periods(dataset: str, computed: list[tuple[pm.Period, pd.DataFrame]], version: str | None = None) -> int:
+    """:func:`write_period` of several periods starting on the same day, in one write of their partition."""
+    partition = lake.date_partition(computed[0][0].start)
+    if any(period.start != computed[0][0].start for period, _ in computed):
+        raise ValueError(f"write_periods: the periods {[p.label for p, _ in computed]} do not share a partition")
+    frames = [frame for _, frame in computed]
     if lake.has_partition(dataset, partition):
         kept = lake.read_partition(dataset, partition)
-        kept = kept[kept["period"] != period.label]
-        frame = pd.concat([kept, frame], ignore_index=True) if len(kept) else frame
+        kept = kept[~kept["period"].isin([period.label for period, _ in computed])]
+        frames = [kept, *frames] if len(kept) else frames
+    frames = [f for f in frames if len(f)] or frames[:1]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if frame.empty and not lake.has_partition(dataset, partition):
         return 0
     path = lake.write_partition(dataset, partition, frame[list(COLUMNS[dataset])])
     versions = path.with_name(REGISTER_VERSIONS)
     recorded = json.loads(versions.read_text(encoding="utf-8")) if versions.exists() else {}
-    recorded[period.label] = version or register_version()
+    recorded.update({period.label: version or register_version() for period, _ in computed})
     lake.write_bytes_atomic(versions, json.dumps(recorded, indent=1, sort_keys=True).encode())
     return len(frame)
 
@@ -232,11 +243,16 @@ def _build(periods: list[pm.Period]) -> dict[str, int]:
     _CONNECTION.append(duckdb.connect())
     _CONNECTION[-1].execute("set enable_progress_bar = false")
     try:
-        for period in periods:
-            for dataset, frame in period_tables(period, params).items():
-                write_period(dataset, period, frame, version)
-                counts[dataset] += len(frame)
-                log.info("%s %s: %d rows", dataset, period.label, len(frame))
+        # periods starting on the same day share a partition (a year and its January): written once
+        for _, same_start in itertools.groupby(sorted(periods, key=lambda p: p.start), key=lambda p: p.start):
+            computed = {dataset: [] for dataset in COLUMNS}
+            for period in same_start:
+                for dataset, frame in period_tables(period, params).items():
+                    computed[dataset].append((period, frame))
+                    counts[dataset] += len(frame)
+                    log.info("%s %s: %d rows", dataset, period.label, len(frame))
+            for dataset, frames in computed.items():
+                write_periods(dataset, frames, version)
     finally:
         _CONNECTION.pop().close()
     return counts
