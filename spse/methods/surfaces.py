@@ -297,13 +297,23 @@ def hourly_frame(surface_hourly: xr.Dataset) -> pd.DataFrame:
         # object, not the Arrow string type: 0.3 M strings a day would be copied into Arrow buffers
         "cell_id": pd.Series(np.tile(surface_hourly["cell_id"].to_numpy().astype(object), n_pollutants * n_hours),
                              dtype=object),
-        "pollutant": np.repeat(surface_hourly["pollutant"].to_numpy(), n_hours * n_cells),
+        "pollutant": _repeated_text(surface_hourly["pollutant"].to_numpy(), n_hours * n_cells),
         "ts_start_utc": pd.DatetimeIndex(np.tile(np.repeat(surface_hourly["time"].to_numpy(), n_cells),
                                                  n_pollutants)).tz_localize("UTC"),
         "value": values,
         "n_stations": np.repeat(surface_hourly["n_stations"].to_numpy().reshape(-1), n_cells).astype(np.int64),
     })
     return frame[frame["value"].notna()].reset_index(drop=True)
+
+
+def _repeated_text(labels: np.ndarray, times: int) -> pd.Series:
+    """``np.repeat(labels, times)`` as the default text dtype, built in Arrow (not from 10⁵ Python strings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    taken = pc.take(pa.array(labels.astype(str).tolist(), type=pa.large_string()),
+                    pa.array(np.repeat(np.arange(len(labels)), times)))
+    return pd.Series(pd.array(taken, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
 
 
 @dataclasses.dataclass(frozen=True)

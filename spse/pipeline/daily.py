@@ -11,6 +11,8 @@ as it was.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from pathlib import Path
 
@@ -108,7 +110,9 @@ def build_grid() -> dict[str, int]:
     (``zones_quartiers``), each row with its ``zone_level`` (methods.md §6.5). Without any
     vintage of the facilities or the station list, the grid is built without them (the
     stations then raise the ``DQ_STATIONS_UNLOCATED`` alert); the population and the zones
-    are the grid itself and must have been ingested once.
+    are the grid itself and must have been ingested once. When none of these partitions, the grid
+    code and the grid's own partitions changed since the last build (``built_from.json`` beside
+    ``grid_cells``), the grid is kept as it is.
     """
     import pandas as pd
 
@@ -125,6 +129,10 @@ def build_grid() -> dict[str, int]:
                                  "lat": pd.Series(dtype=float)})
         return frame
 
+    stamp = _grid_stamp()
+    if stamp is not None and stamp == _recorded_grid_stamp():
+        log.info("grid: reference datasets unchanged since the grid was built, kept")
+        return {name: lake.count_rows(name, GRID_PARTITION) for name in GRID_OUTPUTS}
     tables = grid.build_grid(
         population=_required_reference("population"),
         zones=_required_reference("zones"),
@@ -137,7 +145,50 @@ def build_grid() -> dict[str, int]:
     for name, frame in tables.items():
         if not lake.write_partition_if_changed(name, GRID_PARTITION, frame):
             log.info("grid: %s unchanged, its partition kept", name)
+    built = _grid_stamp() if set(tables) == set(GRID_OUTPUTS) else None
+    if built is not None:
+        lake.write_bytes_atomic(_grid_stamp_path(), json.dumps(built, indent=1).encode())
     return {name: len(frame) for name, frame in tables.items()}
+
+
+GRID_INPUTS = ("population", "zones", "facilities", "air_stations", "noise_map_bands", "zones_iris", "zones_quartiers")
+GRID_OUTPUTS = ("grid_cells", "zone_cells", "facility_cells", "station_cells", "noise_band_cells")
+
+
+def _grid_stamp() -> dict | None:
+    """What the grid is built from, and the grid's own partitions; ``None`` when the grid has never been built.
+
+    The latest partition of each reference dataset and of each grid dataset (name, size, modification
+    time [ns]) and the SHA-256 of the grid code.
+    """
+    from spse.methods import grid
+
+    def files(datasets, latest):
+        out = {}
+        for dataset in datasets:
+            partition = lake.latest_partition(dataset) if latest else GRID_PARTITION
+            path = lake.partition_path(dataset, partition) if partition else None
+            if path is None or not path.exists():
+                out[dataset] = None
+                continue
+            st = path.stat()
+            out[dataset] = [partition, st.st_size, st.st_mtime_ns]
+        return out
+
+    outputs = files(GRID_OUTPUTS, latest=False)
+    if None in outputs.values():
+        return None
+    code = hashlib.sha256(Path(grid.__file__).read_bytes()).hexdigest()
+    return {"inputs": files(GRID_INPUTS, latest=True), "outputs": outputs, "code_sha256": code}
+
+
+def _grid_stamp_path() -> Path:
+    return lake.partition_path("grid_cells", GRID_PARTITION).with_name("built_from.json")
+
+
+def _recorded_grid_stamp() -> dict | None:
+    path = _grid_stamp_path()
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def _required_reference(dataset: str):

@@ -10,6 +10,7 @@ the run's forecast rows, whose ``date`` is the forecast day (J or J+1).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 
 import pandas as pd
@@ -137,6 +138,11 @@ def alert_id(day: dt.date, pollutant: str, level: str, set_id: str, kind: str | 
 
 def empty_alerts() -> pd.DataFrame:
     """Return an ``alerts`` frame without rows, with the contract's columns and dtypes."""
+    return _empty_alerts().copy()
+
+
+@functools.cache
+def _empty_alerts() -> pd.DataFrame:
     return conform(pd.DataFrame({name: [] for name in COLUMNS}))
 
 
