@@ -158,28 +158,27 @@ GRID_OUTPUTS = ("grid_cells", "zone_cells", "facility_cells", "station_cells", "
 def _grid_stamp() -> dict | None:
     """What the grid is built from, and the grid's own partitions; ``None`` when the grid has never been built.
 
-    The latest partition of each reference dataset and of each grid dataset (name, size, modification
-    time [ns]) and the SHA-256 of the grid code.
+    Every partition file of each reference dataset, of every producer, and of each grid dataset
+    (source, partition, size, modification time [ns]), the SHA-256 of the grid code and of the
+    source registry (its overlap rules choose between producers).
     """
     from spse.methods import grid
+    from spse.sources.registry import REGISTRY
 
-    def files(datasets, latest):
+    def files(datasets, partition=None):
         out = {}
         for dataset in datasets:
-            partition = lake.latest_partition(dataset) if latest else GRID_PARTITION
-            path = lake.partition_path(dataset, partition) if partition else None
-            if path is None or not path.exists():
-                out[dataset] = None
-                continue
-            st = path.stat()
-            out[dataset] = [partition, st.st_size, st.st_mtime_ns]
+            found = [[part.source, part.partition, part.path.stat().st_size, part.path.stat().st_mtime_ns]
+                     for part in lake.parts(dataset, partition=partition)]
+            out[dataset] = found or None
         return out
 
-    outputs = files(GRID_OUTPUTS, latest=False)
+    outputs = files(GRID_OUTPUTS, GRID_PARTITION)
     if None in outputs.values():
         return None
     code = hashlib.sha256(Path(grid.__file__).read_bytes()).hexdigest()
-    return {"inputs": files(GRID_INPUTS, latest=True), "outputs": outputs, "code_sha256": code}
+    registry = hashlib.sha256(REGISTRY.read_bytes()).hexdigest()
+    return {"inputs": files(GRID_INPUTS), "outputs": outputs, "code_sha256": code, "registry_sha256": registry}
 
 
 def _grid_stamp_path() -> Path:
