@@ -10,10 +10,10 @@ is evaluated twice, once per kind of alert (``spse.pipeline.alerts.kinds``):
   the background stations; affected cells = surface exceedance cells ∪ footprint cells of the
   exceeding background stations;
 * ``local_exceedance``: the traffic and industrial stations; affected cells = their footprint
-  cells (``spse.pipeline.alerts.footprint``).
+  cells (``spse.methods.footprint``).
 
 A guideline row raises a ``health_advisory`` from the background surface cells above it.
-Rules are in ``spse.pipeline.alerts.rules``. Stations are in scope when their footprint
+Rules are in ``spse.methods.alert_rules``. Stations are in scope when their footprint
 touches the zone crosswalk (so a national feed does not raise Paris alerts). The arrêté du
 7 avril 2016 criteria (methods.md §1.2) are computed on the département with its INSEE legal
 population (``spse.pipeline.alerts.kinds.criteria``). Persistence rows
@@ -33,9 +33,10 @@ import pandas as pd
 
 from spse.core.register import Parameters
 from spse.core.timebase import day_hours_utc
+from spse.methods import alert_rules as rules
+from spse.methods.footprint import CELL_AREA_KM2, footprint_cells
 from spse.methods.stats import exceeds
-from spse.pipeline.alerts import impact, kinds, lifecycle, quality, rules
-from spse.pipeline.alerts.footprint import CELL_AREA_KM2, footprint_cells
+from spse.pipeline.alerts import impact, kinds, lifecycle, quality
 from spse.pipeline.alerts.schema import COLUMNS, alert_id, conform
 
 if TYPE_CHECKING:
