@@ -100,6 +100,16 @@ def write_lake() -> None:
           indicator=["mean"] * len(rows), statistic=["day_mean"] * len(rows), value=[r[2] for r in rows],
           unit=["µg/m³"] * len(rows), n_valid=[360] * len(rows), n_expected=[365] * len(rows),
           coverage=[0.986] * len(rows), coverage_met=[r[3] for r in rows])
+    # the health step's cell deaths (hand-made): who_2021 PM2.5 per cell, plus rows the mart must not add
+    deaths = {"a": 0.5, "b": 0.25, "c": 0.1, "d": 0.0, "e": 0.2}
+    zone = {"a": "75101", "b": "75101", "c": "75101", "d": "75102", "e": "75102"}
+    rows = ([(c, "PM2.5", "who_2021", d) for c, d in deaths.items()]
+            + [("a", "PM2.5", "eu_2030", 9.0), ("a", "NO2", "who_2021", 0.3)])
+    write("health_impact_cell_year", "date=2025-01-01", zone_id=[zone[r[0]] for r in rows],
+          cell_id=[cell(r[0]) for r in rows], year=[2025] * len(rows), pollutant=[r[1] for r in rows],
+          counterfactual=[r[2] for r in rows], pop_30p=[600.0] * len(rows),
+          attributable_deaths=[r[3] for r in rows], attributable_deaths_low=[r[3] / 2 for r in rows],
+          attributable_deaths_high=[r[3] * 2 for r in rows])
 
 
 @pytest.fixture
@@ -184,6 +194,11 @@ def test_equity_by_income_quintile(built):
     assert lden["pop_above_guideline"].to_dict() == pytest.approx({1: 1000.0, 2: 500.0, 3: 1000.0, 4: 0.0, 5: 0.0})
     assert lden["pop_above_limit"].to_dict() == pytest.approx({1: 1000.0, 2: 0.0, 3: 0.0, 4: 0.0, 5: 0.0})
     assert (lden.loc[1, "guideline_value"], lden.loc[1, "limit_value"]) == (53.0, 68.0)
+    assert pm["attributable_deaths"].to_dict() == pytest.approx({1: 0.5, 2: 0.25, 3: 0.1, 4: 0.0, 5: 0.2})
+    assert pm.loc[1, "attributable_deaths_high"] == pytest.approx(1.0) and pm.loc[1, "pop_30p"] == 600.0
+    assert pm.loc[1, "attributable_deaths_per_100k_30p"] == pytest.approx(0.5 / 600 * 1e5)
+    assert no2.loc[1, "attributable_deaths"] == pytest.approx(0.3) and lden["attributable_deaths"].isna().all()
+    assert got.loc[("75102", "PM2.5", 5), "attributable_deaths"] == pytest.approx(0.2)
     arrondissement = got.loc[("75101", "PM2.5")]
     assert sorted(arrondissement.index) == [1, 2, 3] and arrondissement["pwm_ratio_q1_q5"].isna().all()
 

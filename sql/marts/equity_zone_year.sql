@@ -20,6 +20,25 @@ cutoffs as (
     select * from intermediate.int_exposure_class_cutoffs
 ),
 
+cell_deaths as (
+    select * from intermediate.int_health_impact_cells_ranked
+),
+
+deaths as (
+    select
+        zone_id,
+        zone_level,
+        calendar_year,
+        pollutant as indicator,
+        income_quintile,
+        sum(pop_30p) as pop_30p,
+        sum(attributable_deaths) as attributable_deaths,
+        sum(attributable_deaths_low) as attributable_deaths_low,
+        sum(attributable_deaths_high) as attributable_deaths_high
+    from cell_deaths
+    group by zone_level, zone_id, calendar_year, pollutant, income_quintile
+),
+
 years as (
     select distinct
         calendar_year,
@@ -136,6 +155,7 @@ measured as (
         by_quintile.pop_above_guideline / nullif(by_quintile.population, 0) as share_above_guideline,
         by_quintile.pop_above_limit / nullif(by_quintile.population, 0) as share_above_limit
     from by_quintile
+    where by_quintile.income_quintile > 0 or by_quintile.population > 0
 ),
 
 gaps as (
@@ -186,6 +206,11 @@ final as (
         households.households,
         households.households_poor,
         households.households_poor / nullif(households.households, 0) as poverty_share,
+        deaths.pop_30p,
+        deaths.attributable_deaths,
+        deaths.attributable_deaths_low,
+        deaths.attributable_deaths_high,
+        1e5 * deaths.attributable_deaths / nullif(deaths.pop_30p, 0) as attributable_deaths_per_100k_30p,
         gaps.pwm_q1 / nullif(gaps.pwm_q5, 0) as pwm_ratio_q1_q5,
         gaps.pwm_q1 - gaps.pwm_q5 as pwm_difference_q1_q5,
         gaps.share_q1 / nullif(gaps.share_q5, 0) as share_above_guideline_ratio_q1_q5,
@@ -207,6 +232,13 @@ final as (
             measured.zone_level = households.zone_level
             and measured.zone_id = households.zone_id
             and measured.income_quintile = households.income_quintile
+    left join deaths
+        on
+            measured.zone_level = deaths.zone_level
+            and measured.zone_id = deaths.zone_id
+            and measured.calendar_year = deaths.calendar_year
+            and measured.indicator = deaths.indicator
+            and measured.income_quintile = deaths.income_quintile
 )
 
 select * from final
