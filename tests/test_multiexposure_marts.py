@@ -259,3 +259,57 @@ def test_without_noise_map_the_noise_class_is_unknown(spse_home):
     assert cells["air_class"].notna().all()
     zones = warehouse.query("select * from marts.multiexposure_zone_daily where zone_id = '75056'")
     assert zones["population"].sum() == pytest.approx(5000.0) and zones["noise_class"].isna().all()
+
+
+def test_the_docs_health_queries_run_and_answer(built):
+    from spse.pipeline.warehouse import expert
+
+    doc = (models.sql_dir().parent / "docs" / "expert-queries-health.md").read_text(encoding="utf-8")
+    blocks = [block.split("```", 1)[0] for block in doc.split("```sql\n")[1:]]
+    assert len(blocks) == 4
+    expert.frame(blocks[0])  # the health query runs (its values: tests/test_health.py)
+    hotspots = expert.frame(blocks[1]).set_index("zone_id")
+    # year: only cell a (air 3, noise 2) is a hotspot: 1000 residents of 75101 and Paris, its crèche
+    assert hotspots.index.tolist() == ["75056", "75101", "75102"]
+    assert hotspots.loc["75056", ["residents_in_hotspot", "children_0_5", "aged_65p", "facilities"]].tolist() == [
+        1000, 100, 200, 1]
+    assert (hotspots.loc["75056", "pct_of_residents"], hotspots.loc["75101", "pct_of_residents"]) == (20.0, 33.3)
+    assert hotspots.loc["75102", "residents_in_hotspot"] == 0
+    days = expert.frame(blocks[2])
+    assert days.iloc[0][["residents_in_hotspot", "residents_above_eu_2030_daily", "facilities_in_hotspot"]].tolist() \
+        == [1000, 3000, 1]
+    quintiles = expert.frame(blocks[3])
+    assert quintiles["pm25_ug_m3"].tolist() == [12.0, 9.0, 11.0, 5.0, 7.0]
+    assert quintiles["pct_above_eu_2030"].tolist() == [100.0, 0.0, 100.0, 0.0, 0.0]
+    assert quintiles["pct_poor_households"].tolist() == [30.0, 20.0, 10.0, 5.0, 0.0]
+    assert quintiles["ratio_q1_q5"].iloc[0] == round(12 / 7, 3)
+
+
+def test_bulletin_health_section(built):
+    from spse.pipeline import bulletin
+
+    page = bulletin.render(DAY).read_text(encoding="utf-8")
+    start = page.index("<h2>Effets sur la santé (année 2025)</h2>")
+    part = page[start:page.index("<h2>Sources et licences</h2>")]
+    # no baseline mortality nor noise effects in this lake: the table says so instead of zeros
+    assert "Pas de chiffre de santé pour cette année" in part
+    # the year's hotspot: cell a, 1000 residents (100 aged 0-5, 200 aged 65+) and its crèche; 20 % of Paris
+    assert ("Paris : 1\u202f000 habitants en point chaud (20,0 %), dont 100 enfants de 0 à 5 ans et 200 personnes "
+            "de 65 ans et plus ; 1 établissement sensible.") in part
+    assert part.count("<image ") == 1 and "point chaud air-bruit" in part and "5 point noir" in part
+    # quintile 1 = cell a: 15 000 €, 30 % poor households, PM2.5 12, NO2 45, Lden 72.5, above the EU 2030 limit
+    assert ("<tr><td>1 (les plus modestes)</td><td class=\"n\">15\u202f000</td><td class=\"n\">30,0</td>"
+            "<td class=\"n\">12,0</td><td class=\"n\">45,0</td><td class=\"n\">72,5</td>"
+            "<td class=\"n\">100,0</td>") in part
+    assert "Rapport PM2,5 des plus modestes aux plus aisés (Q1/Q5) : 1,71." in part
+
+
+def test_bulletin_health_section_without_yearly_figures():
+    from spse.pipeline import bulletin_health
+
+    empty = pd.DataFrame()
+    html = bulletin_health.section_html(2025, pd.DataFrame(columns=["zone_id", "zone_name"]), empty,
+                                        pd.DataFrame(columns=["cell_id", "combined_class", "is_hotspot"]), empty,
+                                        empty, empty)
+    assert "Pas de chiffre de santé" in html and "Pas de classe de multi-exposition" in html
+    assert "Pas de niveau de vie par carreau" in html
