@@ -1,129 +1,30 @@
-with pieces as (
-    select * from intermediate.int_zone_multiexposure_pieces
-),
-
-facilities as (
-    select * from intermediate.int_zone_multiexposure_facilities
-),
-
-air as (
-    select * from intermediate.int_multiexposure_cell_air_daily
-),
-
-zone_population as (
-    select * from intermediate.int_zone_population_summed
-),
-
-settings as (
-    select * from intermediate.int_exposure_class_settings
-),
-
-residents as (
-    select
-        pieces.zone_id,
-        pieces.zone_level,
-        air.date,
-        air.time_base,
-        air.air_class,
-        pieces.noise_class,
-        sum(pieces.population) as population,
-        sum(pieces.pop_0_5) as pop_0_5,
-        sum(pieces.pop_65p) as pop_65p,
-        sum(pieces.pop_poor_households) as pop_poor_households,
-        count(distinct pieces.cell_id) as n_cells
-    from pieces
-    inner join air on pieces.cell_id = air.cell_id
-    group by
-        pieces.zone_level, pieces.zone_id, air.date, air.time_base,
-        air.air_class, pieces.noise_class
-),
-
-facility_categories as (
-    select
-        facilities.zone_id,
-        facilities.zone_level,
-        air.date,
-        air.time_base,
-        air.air_class,
-        facilities.noise_class,
-        facilities.category,
-        count(*) as n_facilities
-    from facilities
-    inner join air on facilities.cell_id = air.cell_id
-    group by
-        facilities.zone_level, facilities.zone_id, air.date, air.time_base, air.air_class,
-        facilities.noise_class, facilities.category
-),
-
-facility_counts as (
-    select
-        zone_id,
-        zone_level,
-        date,
-        time_base,
-        air_class,
-        noise_class,
-        sum(n_facilities) as facility_count,
-        cast(to_json(map(list(category order by category), list(n_facilities order by category))) as varchar)
-            as facilities_by_category
-    from facility_categories
-    group by zone_level, zone_id, date, time_base, air_class, noise_class
-),
-
-classed as (
-    select
-        coalesce(residents.zone_id, facility_counts.zone_id) as zone_id,
-        coalesce(residents.zone_level, facility_counts.zone_level) as zone_level,
-        coalesce(residents.date, facility_counts.date) as date,
-        coalesce(residents.time_base, facility_counts.time_base) as time_base,
-        coalesce(residents.air_class, facility_counts.air_class) as air_class,
-        coalesce(residents.noise_class, facility_counts.noise_class) as noise_class,
-        coalesce(residents.population, 0) as population,
-        coalesce(residents.pop_0_5, 0) as pop_0_5,
-        coalesce(residents.pop_65p, 0) as pop_65p,
-        coalesce(residents.pop_poor_households, 0) as pop_poor_households,
-        coalesce(facility_counts.facility_count, 0) as facility_count,
-        coalesce(facility_counts.facilities_by_category, '{}') as facilities_by_category,
-        coalesce(residents.n_cells, 0) as n_cells
-    from residents
-    full outer join facility_counts
-        on
-            residents.zone_level = facility_counts.zone_level
-            and residents.zone_id = facility_counts.zone_id
-            and residents.date = facility_counts.date
-            and residents.time_base = facility_counts.time_base
-            and residents.air_class = facility_counts.air_class
-            and residents.noise_class is not distinct from facility_counts.noise_class
+with classed as (
+    select * from intermediate.int_zone_multiexposure_summed
+    where period_kind = 'day'
 ),
 
 final as (
     select
-        classed.zone_id,
-        classed.zone_level,
-        zone_population.zone_name,
-        zone_population.parent_zone_id,
-        classed.date,
-        classed.time_base,
-        classed.air_class,
-        classed.noise_class,
-        classed.air_class + classed.noise_class as combined_class,
-        list_extract(settings.class_labels, classed.air_class + classed.noise_class + 1) as class_label,
-        classed.air_class >= settings.hotspot_min_air
-        and classed.noise_class >= settings.hotspot_min_noise as is_hotspot,
-        classed.population,
-        classed.pop_0_5,
-        classed.pop_65p,
-        classed.pop_poor_households,
-        classed.population / nullif(zone_population.population, 0) as share_of_zone_population,
-        classed.facility_count,
-        classed.facilities_by_category,
-        classed.n_cells
+        zone_id,
+        zone_level,
+        zone_name,
+        parent_zone_id,
+        date,
+        time_base,
+        air_class,
+        noise_class,
+        combined_class,
+        class_label,
+        is_hotspot,
+        population,
+        pop_0_5,
+        pop_65p,
+        pop_poor_households,
+        share_of_zone_population,
+        facility_count,
+        facilities_by_category,
+        n_cells
     from classed
-    cross join settings
-    inner join zone_population
-        on
-            classed.zone_level = zone_population.zone_level
-            and classed.zone_id = zone_population.zone_id
 )
 
 select * from final
