@@ -200,7 +200,7 @@ def test_facilities_update_lost_keeps_the_previous_vintage(home, capsys, monkeyp
     pd.testing.assert_frame_equal(lake.read_latest("facilities"), before)
     assert _air(home) == DESIGNED
     no2 = _query(home, f"select facilities_by_category from marts.alerts where date = date '{D2}' "
-                       "and kind = 'air_quality' and pollutant = 'NO2'")
+                       "and kind = 'air_quality' and pollutant = 'NO2' and alert_type = 'local_exceedance'")
     assert json.loads(no2["facilities_by_category"][0]) == {"creche": 1, "ecole_maternelle": 1}
     assert ("paris_facilities", "DQ_INPUT_FAILED") in _quality(home)
     _says(home, capsys, "établissements sensibles (paris_facilities) : mise à jour impossible, "
