@@ -125,6 +125,12 @@ CRITERIA = {
     "rule": ("règle", "rule"),
 }
 YES_NO = {True: ("oui", "yes"), False: ("non", "no")}
+# Combined air × noise classes of the register's multiexposure_labels (docs/health-impact.md).
+EXPOSURE_CLASSES = {
+    "tres_peu_expose": ("très peu exposé", "very low exposure"), "peu_expose": ("peu exposé", "low exposure"),
+    "modere": ("modéré", "moderate"), "degrade": ("dégradé", "degraded"),
+    "tres_degrade": ("très dégradé", "highly degraded"), "point_noir": ("point noir", "black spot"),
+}
 PERSONS = ("habitants", "residents")
 # Units of criteria that count people: shown as whole persons.
 PERSON_UNITS = ("habitants", "residents", "inhabitants", "persons", "personnes")
@@ -137,6 +143,11 @@ def _pick(table: dict, code: object, lang: str, index: int = 0) -> str:
     if entry is None:
         return "" if code is None or (isinstance(code, float) and math.isnan(code)) else str(code)
     return entry[index + (LANGS.index(lang) if len(entry) == 2 else 2 * LANGS.index(lang))]
+
+
+def exposure_class(code: object, lang: str = "fr") -> str:
+    """Name of a combined air × noise class code of the register (``point_noir`` → ``point noir``)."""
+    return _pick(EXPOSURE_CLASSES, code, lang)
 
 
 def pollutant(code: object, lang: str = "fr") -> str:

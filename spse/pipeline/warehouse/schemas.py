@@ -98,6 +98,9 @@ EMPTY_SCHEMAS: dict[str, DatasetSchema] = {
         rr_high=D, pop_30p=D, pop_30p_without_value=D, pwm_ug_m3=D, baseline_year=INT, baseline_rate_30p=D,
         baseline_deaths_30p=D, attributable_deaths=D, attributable_deaths_low=D, attributable_deaths_high=D,
         share_of_deaths=D, exposure_source=V, time_base=V, min_coverage=D, n_cells=INT),
+    "health_impact_cell_year": _daily(
+        zone_id=V, cell_id=V, year=INT, pollutant=V, counterfactual=V, counterfactual_ug_m3=D, pop_30p=D,
+        value_ug_m3=D, attributable_deaths=D, attributable_deaths_low=D, attributable_deaths_high=D),
     "noise_effect_bands": _reference(indicator=V, source_type=V, db_low=D, db_high=D, level_db=D, effect=V,
                                      percent_affected=D, rr_ihd=D),
     "alerts": _daily(
