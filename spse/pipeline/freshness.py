@@ -78,7 +78,9 @@ def status(source: Source, now: dt.datetime, day: dt.date | None = None) -> dict
             row["last_fetch_utc"] = fetched
             row["age_hours"] = round((now - dt.datetime.fromisoformat(fetched)).total_seconds() / 3600, 1)
     stale_age = row["age_hours"] is not None and row["age_hours"] > row["max_age_hours"]
+    # A forecast source (not backfilled) has no runs for past days by design: only a day after its latest run misses.
     missing_day = (day is not None and source.cadence == "daily"
+                   and (getattr(source, "backfilled", True) or source.partition_for(day) > latest)
                    and not lake.has_partition(source.dataset, source.partition_for(day), source.name))
     if stale_age or missing_day:
         row["status"] = "stale"
