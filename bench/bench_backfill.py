@@ -69,12 +69,20 @@ elif kind == "queries":
             start = time.perf_counter(); expert.frame(sql); runs.append(time.perf_counter() - start)
         runs.sort()
         timings[f"p95 {name}"] = runs[min(len(runs) - 1, int(round(0.95 * (len(runs) - 1))))]
-print(json.dumps({"timings": timings, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+children = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(json.dumps({"timings": timings, "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "children_max_rss_mb": children.ru_maxrss / 1024,
+                  "cpu_s": time.process_time() + children.ru_utime + children.ru_stime}))
 """
 
 
 def child(home: Path, **args) -> dict:
-    """Run one measurement in a fresh interpreter on ``home``; its timings [s] and peak RSS [MB]."""
+    """Run one measurement in a fresh interpreter on ``home``; its timings [s], peak RSS [MB] and CPU time [s].
+
+    The backfill's worker processes (``SPSE_BACKFILL_WORKERS``) are its children: their CPU time
+    is added, and the largest of them is reported beside the parent's peak RSS (run at the same
+    time, the two add up at most).
+    """
     env = {**os.environ, "SPSE_HOME": str(home)}
     done = subprocess.run([sys.executable, "-c", CHILD, json.dumps(args)], env=env, capture_output=True, text=True,
                           check=False)
@@ -128,13 +136,16 @@ def main() -> None:
     loop = sum(results["loop"]["timings"].values())
     same = results["backfill_same_days"]["timings"]["backfill"]
     year = results["backfill_year"]["timings"]["backfill"]
-    print(f"{'measure':<58} {'seconds':>9} {'peak RSS MB':>12}")
-    print(f"{f'day-by-day run_day loop, {args.loop_days} days':<58} {loop:9.1f} "
-          f"{results['loop']['max_rss_mb']:12.0f}")
-    print(f"{f'spse backfill, the same {args.loop_days} days':<58} {same:9.1f} "
-          f"{results['backfill_same_days']['max_rss_mb']:12.0f}")
+    def memory(label: str) -> str:
+        measured = results[label]
+        return (f"{measured['max_rss_mb']:12.0f} {measured['children_max_rss_mb']:13.0f} "
+                f"{measured['cpu_s']:9.1f}")
+
+    print(f"{'measure':<58} {'seconds':>9} {'peak RSS MB':>12} {'+ worker MB':>13} {'CPU s':>9}")
+    print(f"{f'day-by-day run_day loop, {args.loop_days} days':<58} {loop:9.1f} {memory('loop')}")
+    print(f"{f'spse backfill, the same {args.loop_days} days':<58} {same:9.1f} {memory('backfill_same_days')}")
     print(f"{f'spse backfill, the year ({(before_last - first).days + 1} days)':<58} {year:9.1f} "
-          f"{results['backfill_year']['max_rss_mb']:12.0f}")
+          f"{memory('backfill_year')}")
     print(f"{'  day-by-day loop extrapolated to the year':<58} {loop / args.loop_days * 365:9.1f}")
     for stage, seconds in results["backfill_year"]["timings"].items():
         if stage.startswith("stage "):

@@ -28,7 +28,9 @@ def square(x: int, y: int, size: int = 1000) -> str:
 
 
 ALERT = {
-    "alert_id": "76e9af6069c10127", "date": DAY, "kind": "air_quality", "pollutant": "NO2", "level": "information",
+    "alert_id": "76e9af6069c10127", "date": DAY, "kind": "air_quality", "alert_type": "local_exceedance",
+    "label": "Dépassement local : station de proximité (trafic ou industrielle), abords immédiats de la voie ; pas de "
+             "procédure préfectorale", "pollutant": "NO2", "level": "information",
     "set_id": "FR_R221-1", "averaging": "1h", "threshold_value": 200.0, "unit": "µg/m³", "value_max": 212.0,
     "basis": "station", "station_ids": "FR04TRAF", "zone_ids": "75111,75112",
     "zone_names": "Paris 11e <Arrondissement>, Paris 12e Arrondissement", "n_cells": 4, "area_km2": 0.16,
@@ -130,6 +132,8 @@ def test_bulletin_holds_the_alert_the_map_and_no_network_resource(warehouse, sps
     page = path.read_text(encoding="utf-8")
     assert "mercredi 2 juillet 2025" in page
     assert "<h3>NO2 : seuil d&#x27;information (Code de l&#x27;environnement, art. R221-1)</h3>" in page
+    assert ("<p class=\"type\"><strong>Dépassement local : station de proximité (trafic ou industrielle), abords "
+            "immédiats de la voie ; pas de procédure préfectorale.</strong></p>") in page
     assert ("Population concernée : 1\u202f100 habitants de 4 carreaux de 200 m (0,16 km²) : carreaux voisins "
             "des stations en dépassement ; dont 65 enfants de 0 à 5 ans, 195 personnes de 65 ans et plus et 220 "
             "personnes de ménages pauvres.") in page

@@ -15,13 +15,13 @@ from spse.core.config import settings
 from spse.pipeline import bulletin
 from spse.pipeline.cli import main
 
-NO2_FR = ("[dépassement observé, nouvelle] NO2 : seuil d'information (Code de l'environnement, art. R221-1) ; "
+NO2_FR = ("[dépassement local, nouvelle] NO2 : seuil d'information (Code de l'environnement, art. R221-1) ; "
           "maximum 212,0 µg/m³ pour un seuil de 200 µg/m³ (moyenne horaire), d'après : mesures aux stations ; "
           "zones : Paris 11e <Arrondissement>, Paris 12e Arrondissement ; population : 1\u202f100 habitants de 4 "
           "carreaux de 200 m (0,16 km²) : carreaux voisins des stations en dépassement ; dont 65 enfants de 0 à 5 "
           "ans, 195 personnes de 65 ans et plus et 220 personnes de ménages pauvres ; 3 établissements sensibles "
           "(crèches : 1, écoles maternelles : 1, EHPAD : 1)")
-NO2_EN = ("[observed exceedance, new] NO2: information threshold (French environment code, art. R221-1); "
+NO2_EN = ("[local exceedance, new] NO2: information threshold (French environment code, art. R221-1); "
           "max 212.0 µg/m³ for a threshold of 200 µg/m³ (hourly mean), from station measurements; "
           "zones: Paris 11e <Arrondissement>, Paris 12e Arrondissement; population: 1,100 residents of 4 cells of "
           "200 m (0.16 km²): cells around the stations above the threshold; of whom 65 children aged 0-5, 195 "

@@ -45,3 +45,13 @@ def test_weekly_station_list_is_fetched_again_after_eight_days(spse_home, monkey
     assert not freshness.needs_refetch(source, day, fetched + dt.timedelta(hours=191))
     assert freshness.needs_refetch(source, day, fetched + dt.timedelta(hours=193))
     assert freshness.status(source, fetched + dt.timedelta(hours=193))["status"] == "stale"
+
+
+def test_a_forecast_run_is_missing_only_after_the_latest_run(spse_home, monkeypatch):
+    # forecast runs are not backfilled: days before the latest run lack theirs by design, a later day does not
+    source, day = _ingest_sample("cams_europe_forecast", monkeypatch)
+    now = dt.datetime.fromisoformat(freshness.status(source, dt.datetime.now(dt.UTC))["last_fetch_utc"])
+    assert not source.backfilled
+    assert freshness.status(source, now, day)["status"] == "fresh"
+    assert freshness.status(source, now, day - dt.timedelta(days=30))["status"] == "fresh"
+    assert freshness.status(source, now, day + dt.timedelta(days=1))["status"] == "stale"

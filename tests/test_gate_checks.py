@@ -146,7 +146,7 @@ def test_inspect_quarantines_with_file_and_line_and_counts_station_hours(spse_ho
 
 def test_series_of_the_previous_day_are_expected(spse_home):
     lake.write_partition("hand_hourly", "date=2026-01-14", _frame(*(_hours(s, range(24), day=DAY - dt.timedelta(
-        days=1)) for s in "ABCD")))
+        days=1)) for s in "ABCD")), source="hand_hourly")
     verdict = gate.inspect(_Hourly(), DAY, ParseResult(_frame(_hours("A", range(24)), _hours("B", range(24)))),
                            ["f.csv"], now=LATER)
     # A, B today plus C, D yesterday: 4 × 24 = 96 expected, 48 present → 50 % → partial.
@@ -191,7 +191,8 @@ def _cells(n: int, population: float = 100.0, x0: int = 0) -> pd.DataFrame:
 
 def test_reference_vintage_compared_with_the_previous_one(spse_home):
     source = _Cells()
-    lake.write_partition("hand_cells", "vintage=current", _cells(20))  # 2000 people, x 0-3800, y 0-800
+    # 2000 people, x 0-3800, y 0-800
+    lake.write_partition("hand_cells", "vintage=current", _cells(20), source="hand_cells")
     # 16 cells (-20 %, within ±25 %) of 100 people: 1600 against 2000 is -20 %, beyond ±10 %.
     with pytest.raises(RefusedInput, match=r"total population 1,600 against 2,000 .*\(-20%, tolerance ±10%\)"):
         gate.check_reference(source, _cells(16), "c.csv")
@@ -218,8 +219,8 @@ def test_sources_command_shows_the_quality_outcome(spse_home, monkeypatch, capsy
     from spse.pipeline import cli
 
     e2 = sources.get("lcsqa_e2")
-    lake.write_partition(e2.dataset, e2.partition_for(DAY), pd.DataFrame({"x": [1]}))
-    lake.write_bytes_atomic(lake.partition_path(e2.dataset, e2.partition_for(DAY)).with_name("provenance.json"),
+    lake.write_partition(e2.dataset, e2.partition_for(DAY), pd.DataFrame({"x": [1]}), e2.name)
+    lake.write_bytes_atomic(lake.provenance_path(e2.dataset, e2.partition_for(DAY), e2.name),
                             b'{"ingested_at_utc": "' + dt.datetime.now(dt.UTC).isoformat().encode() + b'"}')
     qualitylog.record("lcsqa_e2", e2.dataset, e2.partition_for(DAY), "partial", rows=1)
     qualitylog.record("paris_arrondissements", "zones", "vintage=current", "refused")

@@ -119,7 +119,7 @@ def test_build_grid_datasets():
         "population": [120.0, 30.0], "pop_0_3": [4.0, 1.0], "pop_4_5": [2.0, 0.0], "pop_0_5": [6.0, 1.0],
         "pop_65_79": [10.0, 3.0], "pop_80p": [5.0, 1.0], "pop_65p": [15.0, 4.0],
         "households": [60.0, 15.0], "households_poor": [6.0, 3.0], "pop_poor_households": [12.0, 6.0],
-        "is_imputed": [False, True],
+        "standard_of_living": [31_000.0, np.nan], "is_imputed": [False, True],
     })
     zones = pd.DataFrame({"zone_id": ["75101"], "zone_name": ["Paris 1er"],
                           "geometry_wkt": [shapely.box(X0, Y0, X0 + 300, Y0 + 200).wkt]})
@@ -133,11 +133,15 @@ def test_build_grid_datasets():
     cells = out["grid_cells"]
     assert list(cells.columns) == ["cell_id", "x_3035", "y_3035", "cx_3035", "cy_3035", "lon", "lat",
                                    "population", "pop_0_3", "pop_4_5", "pop_0_5", "pop_65_79", "pop_80p",
-                                   "pop_65p", "households", "households_poor", "pop_poor_households", "is_imputed"]
+                                   "pop_65p", "households", "households_poor", "pop_poor_households",
+                                   "standard_of_living", "is_imputed"]
     added_id = "CRS3035RES200mN2885400E3760600"
     assert sorted(cells["cell_id"]) == sorted([*population["cell_id"], added_id])
     added = cells.set_index("cell_id").loc[added_id]
     assert added["population"] == 0 and added["pop_65p"] == 0 and not added["is_imputed"]
+    assert np.isnan(added["standard_of_living"])  # unknown, never 0 € (it would rank as the poorest)
+    known = cells.set_index("cell_id")["standard_of_living"]
+    assert known[population["cell_id"][0]] == 31_000.0 and np.isnan(known[population["cell_id"][1]])
     assert (added["cx_3035"], added["cy_3035"]) == (3760700.0, 2885500.0)
     lon_c, lat_c = LAEA(3760700.0, 2885500.0, inverse=True)
     assert added["lon"] == pytest.approx(lon_c, abs=1e-9) and added["lat"] == pytest.approx(lat_c, abs=1e-9)

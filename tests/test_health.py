@@ -77,6 +77,27 @@ def test_w6b_cellwise_deaths_per_counterfactual_with_interval():
     assert rows.loc["lowest_observed", "counterfactual_ug_m3"] == 5.0
 
 
+def test_cell_impacts_are_the_w6b_cells_and_sum_to_the_zone():
+    cells, means, baseline = w6b_inputs()
+    means = pd.concat([means, pd.DataFrame({"cell_id": ["c1"], "pollutant": "NO2", "value": [30.0],
+                                            "coverage": 1.0})], ignore_index=True)
+    rows = health.cell_impacts(cells, means, baseline, who_params())
+    who = rows[(rows["counterfactual"] == "who_2021") & (rows["pollutant"] == "PM2.5")].set_index("cell_id")
+    # methods.md W6b per-cell deaths 1.338411, 1.579435, 0.342357, 0
+    assert who["attributable_deaths"].to_dict() == pytest.approx(
+        {"c1": 1.338411, "c2": 1.579435, "c3": 0.342357, "c4": 0.0}, abs=1e-6)
+    assert who["pop_30p"].tolist() == pytest.approx(W6B_POP30)
+    assert who.loc["c2", "attributable_deaths_high"] == pytest.approx(ad([3500.0], 0.01, [11.0], 5, 1.09), abs=TOL)
+    no2 = rows[(rows["counterfactual"] == "who_2021") & (rows["pollutant"] == "NO2")].set_index("cell_id")
+    assert no2.loc["c2", "attributable_deaths"] == 0.0 and pd.isna(no2.loc["c2", "value_ug_m3"])
+    zones = health.zone_impacts(cells, means, baseline, who_params())
+    summed = rows.groupby(["pollutant", "counterfactual"])[["attributable_deaths", "attributable_deaths_low"]].sum()
+    for _, zone in zones.iterrows():
+        got = summed.loc[(zone["pollutant"], zone["counterfactual"])]
+        assert got["attributable_deaths"] == pytest.approx(zone["attributable_deaths"], abs=TOL)
+        assert got["attributable_deaths_low"] == pytest.approx(zone["attributable_deaths_low"], abs=TOL)
+
+
 def test_user_counterfactual_and_shared_cell():
     cells, means, baseline = w6b_inputs()
     # c1 is half in 75101 and half in 75102 (same baseline)

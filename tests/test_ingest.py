@@ -55,7 +55,7 @@ def test_ingest_lands_raw_parses_and_quarantines(spse_home, httpserver, monkeypa
     assert (report.rows, report.rejected) == (1, 1)
     rejects = pd.read_parquet(spse_home / "quarantine/toy_feed/date=2026-01-15/rejects.parquet")
     assert rejects.loc[0, "row"] == 3 and "oops" in rejects.loc[0, "reason"]
-    provenance = json.loads((spse_home / "lake/toy/date=2026-01-15/provenance.json").read_text())
+    provenance = json.loads((spse_home / "lake/toy/source=toy_feed/date=2026-01-15/provenance.json").read_text())
     assert provenance["files"][0]["sha256"] and provenance["parser_version"] == "1"
 
 

@@ -61,6 +61,7 @@ def test_a_list_of_criteria_reads_in_words():
                  "unit": "habitants", "met": True},
                 {"name": "background_situation", "label": "Fond", "value": False, "threshold": True, "met": False}]
     text = labels.criteria(json.dumps(criteria)).replace("\u202f", " ").replace("\xa0", " ")  # French digit groups
-    assert text == ("Surface (40 / 100 km²), non évaluable ; Population (240 000 / 211 370,50 habitants), rempli ; "
+    # persons are whole: a population of at least 10 % × 2 113 705 = 211 370.5 is at least 211 371 residents
+    assert text == ("Surface (40 / 100 km²), non évaluable ; Population (240 000 / 211 371 habitants), rempli ; "
                     "Fond, non rempli")
     assert "{" not in labels.criteria(criteria, "en") and "not assessable" in labels.criteria(criteria, "en")

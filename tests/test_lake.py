@@ -60,3 +60,29 @@ def test_an_unchanged_derived_partition_keeps_its_file(spse_home):
     changed = frame.assign(area_fraction=[0.5, 0.5])
     assert lake.write_partition_if_changed("zone_cells", "vintage=current", changed)
     pd.testing.assert_frame_equal(lake.read_partition("zone_cells", "vintage=current"), changed)
+
+
+def test_two_producers_keep_their_own_partitions_and_are_read_as_one(spse_home):
+    lake.write_partition("air_x", "date=2026-01-15", pd.DataFrame({"k": [1, 2]}), source="net_a")
+    lake.write_partition("air_x", "date=2026-01-15", pd.DataFrame({"k": [3]}), source="net_b")
+    lake.write_partition("air_x", "date=2026-01-15", pd.DataFrame({"k": [4]}), source="net_b")  # replaces b's only
+    assert (spse_home / "lake/air_x/source=net_a/date=2026-01-15/data.parquet").is_file()
+    union = lake.read_days("air_x", [dt.date(2026, 1, 15)])
+    assert sorted(zip(union["source"], union["k"], strict=True)) == [("net_a", 1), ("net_a", 2), ("net_b", 4)]
+    assert lake.read_partition("air_x", "date=2026-01-15", "net_b")["k"].tolist() == [4]
+    assert lake.sources("air_x") == ["net_a", "net_b"]
+    assert lake.count_rows("air_x", "date=2026-01-15") == 3
+
+
+def test_a_partition_of_the_old_layout_is_read_as_its_source_until_rewritten(spse_home):
+    old = spse_home / "lake/air_x/date=2026-01-14"
+    old.mkdir(parents=True)
+    pd.DataFrame({"k": [9]}).to_parquet(old / "data.parquet")
+    (old / "provenance.json").write_text(json.dumps({"source": "net_a", "partition": "date=2026-01-14"}))
+    assert lake.has_partition("air_x", "date=2026-01-14", "net_a")
+    assert not lake.has_partition("air_x", "date=2026-01-14", "net_b")
+    frame = lake.read_days("air_x", [dt.date(2026, 1, 14)])
+    assert frame["source"].tolist() == ["net_a"] and frame["k"].tolist() == [9]
+    lake.write_partition("air_x", "date=2026-01-14", pd.DataFrame({"k": [10]}), source="net_a")
+    assert not (old / "data.parquet").exists() and not (old / "provenance.json").exists()
+    assert lake.read_days("air_x", [dt.date(2026, 1, 14)])["k"].tolist() == [10]

@@ -1,13 +1,11 @@
 """Alert e-mails to subscribers, sent to a real SMTP server (aiosmtpd on 127.0.0.1)."""
 
 import datetime as dt
-import email
-import email.policy
-import socket
 
 import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
+from smtp_recorder import Recorder, free_port
 
 from spse.core.config import settings
 from spse.pipeline import dispatch, notify
@@ -27,59 +25,14 @@ closed,*,facilities,"Fin d'épisode : les activités habituelles peuvent reprend
 """
 
 
-class Recorder:
-    """An SMTP handler that keeps what it accepts; refuses (550) or defers (451, once) chosen recipients."""
-
-    def __init__(self):
-        self.messages = []
-        self.rcpt = []
-        self.refuse = set()
-        self.defer_once = set()
-        self.defer_always = set()
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        self.rcpt.append(address)
-        if address in self.refuse:
-            return "550 5.1.1 Mailbox unavailable"
-        if address in self.defer_always:
-            return "451 4.7.1 Greylisted"
-        if address in self.defer_once:
-            self.defer_once.discard(address)
-            return "451 4.7.1 Try again later"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        self.messages.append((envelope.rcpt_tos[0], message))
-        return "250 Message accepted"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
-def smtp_server(spse_home, monkeypatch, tmp_path):
-    handler = Recorder()
-    port = handler.port = _free_port()
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setenv("SPSE_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("SPSE_SMTP_PORT", str(port))
-    monkeypatch.setenv("SPSE_SMTP_SECURITY", "none")
-    monkeypatch.setenv("SPSE_SMTP_FROM", "alertes@spse.test")
-    monkeypatch.setenv("SPSE_SMTP_BACKOFF_S", "0")
-    monkeypatch.setenv("SPSE_SMTP_TIMEOUT_S", "5")
+def smtp_server(smtp_recorder, monkeypatch, tmp_path):
     for name in ("SPSE_SMTP_LOGIN", "SPSE_SMTP_PASSWORD", "SPSE_ALERT_WEBHOOK_URL", "SPSE_SUBSCRIPTIONS_FILE"):
         monkeypatch.delenv(name, raising=False)
     register = tmp_path / "recommendations.csv"
     register.write_text(RECOMMENDATIONS, encoding="utf-8")
     monkeypatch.setenv("SPSE_RECOMMENDATIONS_FILE", str(register))
-    yield handler
-    controller.stop()
+    return smtp_recorder
 
 
 def _alert(alert_id: str, pollutant: str, zone_ids: str, facility_ids: str, value: float, **extra) -> dict:
@@ -241,7 +194,7 @@ def test_the_waits_of_a_run_are_bounded_and_what_still_defers_is_left_to_the_nex
 
 
 def test_an_unreachable_server_raises_and_a_later_run_sends(smtp_server, monkeypatch):
-    port = _free_port()
+    port = free_port()
     monkeypatch.setenv("SPSE_SMTP_PORT", str(port))  # nobody listens there
     monkeypatch.setenv("SPSE_SMTP_RETRIES", "1")
     _outbox(_alert("a1", "PM10", "75112", "", 62.4), _alert("a2", "PM10", "75113", "", 55.0))
@@ -276,7 +229,7 @@ def test_a_login_is_sent_when_configured(spse_home, monkeypatch, tmp_path):
         return AuthResult(success=auth_data.password == b"s3cret-9b1", handled=False)
 
     handler = Recorder()
-    port = _free_port()
+    port = free_port()
     # PLAIN only: aiosmtpd's LOGIN does not take smtplib's initial response
     controller = Controller(handler, hostname="127.0.0.1", port=port, authenticator=authenticator,
                             auth_require_tls=False, auth_exclude_mechanism=["LOGIN"])
@@ -394,7 +347,7 @@ def test_tls_to_a_server_whose_certificate_is_trusted(spse_home, monkeypatch, tl
     server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_tls.load_cert_chain(cert, key)
     handler = Recorder()
-    port = _free_port()
+    port = free_port()
     if security == "ssl":
         controller = Controller(handler, hostname="127.0.0.1", port=port, ssl_context=server_tls)
     else:

@@ -71,17 +71,18 @@ def test_scaffold_of_a_dataset_has_its_canonical_columns_registry_entry_and_doc_
     assert source.dataset == "air_hourly"
     assert source.columns == E2.columns and source.primary_key == E2.primary_key
     assert (source.kind, source.cadence, source.schedule) == ("air", "daily", E2.schedule)
-    # one producer per dataset and day: configured, it stands in for the E2 feed
-    assert source.optional and source.replaces == ("lcsqa_e2",)
+    # one more producer of air_hourly: configured, it writes its own partitions beside E2's
+    # (datasets took several producers; it no longer stands in for E2)
+    assert source.optional and source.replaces == ()
     assert source.day_window(E2_DAY) == E2.day_window(E2_DAY)
     entry = tomllib.loads((checkout / "spse/sources/registry.toml").read_text())[name]
     assert entry == {"dataset": "air_hourly", "kind": "air", "cadence": "daily", "schedule": E2.schedule,
-                     "optional": True, "replaces": ["lcsqa_e2"]}
+                     "optional": True}
     sample = (checkout / f"tests/fixtures/sources/{name}/2026/{name}_2026-01-15.csv").read_text().splitlines()
     assert sample[0].split(";") == list(E2.columns) and len(sample) == 4
     readme = (checkout / "README.md").read_text()
     sources_table = readme[readme.index("## Sources"):readme.index("## Add a source")]
-    assert f"| `{name}` | `air_hourly` | when configured, stands in for `lcsqa_e2` |" in sources_table
+    assert f"| `{name}` | `air_hourly` | when configured, beside `lcsqa_e2` |" in sources_table
     assert f"| `{name}` |" in (checkout / "docs/sources.md").read_text()
     _run_its_tests(checkout, name)
 

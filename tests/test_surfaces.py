@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from spse.core import register
 from spse.methods import grid, surfaces
 
 NAN = float("nan")
@@ -105,7 +106,8 @@ def network():
     cells = pd.DataFrame({"cell_id": [f"CRS3035RES200mN{y}E{x}" for x, y in corners],
                           "x_3035": [x for x, _ in corners], "y_3035": [y for _, y in corners],
                           "cx_3035": [x + 100.0 for x, _ in corners], "cy_3035": [y + 100.0 for _, y in corners]})
-    return surfaces.build_surfaces(DAY, air, stations, cells, time_base="Europe/Paris"), cells
+    return surfaces.build_surfaces(DAY, air, stations, cells, time_base="Europe/Paris",
+                                  params=register.parameters()), cells
 
 
 def test_build_surfaces_columns(network):

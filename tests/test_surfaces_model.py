@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from spse.core import register
 from spse.methods import grid, residual, surfaces
 
 NAN = float("nan")
@@ -139,7 +140,7 @@ def _use_register(tmp_path, monkeypatch, method):
 def test_build_surfaces_validates_both_methods(inputs):
     air, stations, cells = inputs
     out = surfaces.build_surfaces(DAY, air, stations, cells, time_base="Europe/Paris",
-                                  model_hourly=_cams_run("2026-01-14 00:00"))
+                                  model_hourly=_cams_run("2026-01-14 00:00"), params=register.parameters())
     validation = out["surface_validation"].set_index(["method", "statistic"])
     assert list(out["surface_validation"].columns) == ["date", "pollutant", "statistic", "n_stations", "loo_rmse",
                                                        "loo_bias", "method"]
@@ -162,7 +163,7 @@ def test_surface_method_model_residual_and_hours_before_the_run(inputs, tmp_path
     air, stations, cells = inputs
     # A run from DAY 00 UTC: the day's first hour (2026-01-14 23:00 UTC) is before it and stays IDW.
     out = surfaces.build_surfaces(DAY, air, stations, cells, time_base="Europe/Paris",
-                                  model_hourly=_cams_run("2026-01-15 00:00"))
+                                  model_hourly=_cams_run("2026-01-15 00:00"), params=register.parameters())
     hourly = out["surface_hourly"].set_index(["ts_start_utc", "cell_id"])["value"]
     c3 = cells["cell_id"][2]
     c3_lon = _lonlat(X0 + 100.0, Y0 + 300.0)[0]
@@ -181,7 +182,8 @@ def test_surface_method_model_residual_and_hours_before_the_run(inputs, tmp_path
 def test_no_run_keeps_plain_idw(inputs, tmp_path, monkeypatch):
     _use_register(tmp_path, monkeypatch, "model_residual_idw")
     air, stations, cells = inputs
-    out = surfaces.build_surfaces(DAY, air, stations, cells, time_base="Europe/Paris")
+    out = surfaces.build_surfaces(DAY, air, stations, cells, time_base="Europe/Paris",
+                                  params=register.parameters())
     assert set(out["surface_validation"]["method"]) == {"idw_p2_background_loo"}
 
 
@@ -189,7 +191,8 @@ def test_unknown_surface_method_is_refused(inputs, tmp_path, monkeypatch):
     _use_register(tmp_path, monkeypatch, "kriging")
     air, stations, cells = inputs
     with pytest.raises(ValueError, match="surface_method"):
-        surfaces.build_surfaces(DAY, air, stations, cells, time_base="Europe/Paris")
+        surfaces.build_surfaces(DAY, air, stations, cells, time_base="Europe/Paris",
+                                  params=register.parameters())
 
 
 # --- the demo bundle ------------------------------------------------------------------------------------------

@@ -272,3 +272,39 @@ def test_an_interrupted_incremental_build_leaves_a_file_publish_refuses(home, mo
     with pytest.raises(warehouse.WarehouseError, match="incomplete"):
         warehouse.publish(left[0])
     assert hashlib.sha256(published.read_bytes()).hexdigest() == before
+
+
+def test_a_changed_partition_of_any_producer_is_seen(home):
+    from spse.pipeline.warehouse import builder, incremental
+
+    rows = frame("noise_hourly", site_id=["N1"], ts_start_utc=[dt.datetime(2025, 1, 15, tzinfo=dt.UTC)],
+                 laeq_dba=[60.0], is_valid=[True])
+    lake.write_partition("noise_hourly", lake.date_partition(DAY1), rows, source="net_a")
+    lake.write_partition("noise_hourly", lake.date_partition(DAY1), rows, source="net_b")
+    before = builder.lake_state()
+    assert sorted(before["partition"]) == ["source=net_a/date=2025-01-15", "source=net_b/date=2025-01-15"]
+    lake.write_partition("noise_hourly", lake.date_partition(DAY1), rows.assign(laeq_dba=61.0), source="net_b")
+    after = builder.lake_state()
+    assert incremental.changed_partitions(before, after, {"noise_hourly"}) == {
+        "noise_hourly": {"source=net_b/date=2025-01-15"}}
+    # the days each partition holds are keyed like the lake state
+    con = duckdb.connect()
+    dates = builder.partition_dates(con, "noise_hourly", after["path"].tolist())
+    assert sorted(dates["partition"]) == sorted(after["partition"])
+    assert {day(d) for d in dates["date"]} == {DAY1}
+
+
+def test_a_second_producer_of_the_station_list_rebuilds_in_full_and_counts(home):
+    write_lake(DAY1)
+    warehouse.publish(warehouse.build(DAY1))
+    lake.write_partition("air_stations", "vintage=current", frame(
+        "air_stations", station_id=["S1", "RN1"], station_name=["Other name", "Réseau 1"], lon=[2.0, 2.40],
+        lat=[48.0, 48.89], source=["net_a", "net_a"]), source="net_a")
+    rebuilt = warehouse.build(DAY1)
+    info = build_info(rebuilt)
+    assert info["build_mode"] == "full" and "air_stations" in info["full_rebuild_reason"]
+    stations = warehouse.query("select station_id, station_name, source from staging.stg_air_stations "
+                               "order by station_id", rebuilt)
+    # S1 from both lists: the test lake's file has no known producer (written without provenance), which
+    # ranks after every named one
+    assert stations.values.tolist() == [["RN1", "Réseau 1", "net_a"], ["S1", "Other name", "net_a"]]

@@ -151,6 +151,18 @@ def build_memory_limit() -> str:
     return os.environ.get("SPSE_BUILD_MEMORY_LIMIT", "1.5GB")
 
 
+def backfill_workers() -> int:
+    """Processes a backfill computes its days' alerts with (``$SPSE_BACKFILL_WORKERS``).
+
+    Default: the CPUs this process may use, at most 4 (each worker holds a day's surfaces, about
+    0.3 GB); 1 computes everything in the calling process.
+    """
+    value = os.environ.get("SPSE_BACKFILL_WORKERS")
+    if value:
+        return max(1, int(value))
+    return max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1))
+
+
 def lock_database_url() -> str | None:
     """PostgreSQL server whose advisory locks serialise the writers (``$SPSE_LOCK_DATABASE_URL``).
 

@@ -3,21 +3,33 @@
 Layout (see docs/architecture.md)::
 
     raw/<source>/<partition or period>/<sha256[:16]>/<file> (+ <file>.meta.json)
-    lake/<dataset>/<partition>/data.parquet
+    lake/<dataset>/source=<source>/<partition>/data.parquet   written by a source (a producer)
+    lake/<dataset>/<partition>/data.parquet                   derived by the pipeline
     quarantine/<source>/<partition>/rejects.parquet
 
-A partition is ``date=YYYY-MM-DD`` or ``vintage=<label>``. Every write goes to a
+A partition is ``date=YYYY-MM-DD`` or ``vintage=<label>``. A dataset may have several
+producers, each writing its own partitions under ``source=<name>/``; the readers here
+(:func:`read_days`, :func:`read_latest`, :func:`read_partition`) return their union with a
+``source`` column naming each row's producer (the overlap rule between producers is the
+pipeline's, :mod:`spse.pipeline.canonical`). A lake written before producers had their own
+folders holds a source's partitions at ``lake/<dataset>/<partition>/``: they are read as the
+partitions of the source their ``provenance.json`` names, until that source writes the
+partition again in its own folder (the old file is then removed). Every write goes to a
 temporary file in the same folder and is renamed into place, so readers never see half a
 file and re-running a day replaces its partition instead of appending to it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import tempfile
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +37,27 @@ import pandas as pd
 from spse.core.config import settings
 
 QUARANTINE_COLUMNS = ["source", "file", "row", "reason", "raw"]
+SOURCE_COLUMN = "source"
+_SOURCE_FOLDER = "source="
+
+
+@dataclass(frozen=True)
+class Part:
+    """One partition file of a dataset: its producer (``None``: derived), partition name and path.
+
+    ``key`` is its folder under ``lake/<dataset>/`` (``source=<name>/date=...``, or
+    ``date=...`` for a derived dataset and a partition of the old layout).
+    """
+
+    dataset: str
+    source: str | None
+    partition: str
+    path: Path
+
+    @property
+    def key(self) -> str:
+        """The partition's folder under ``lake/<dataset>/``."""
+        return self.path.parent.relative_to(settings().lake / self.dataset).as_posix()
 
 
 def date_partition(day: dt.date) -> str:
@@ -32,11 +65,36 @@ def date_partition(day: dt.date) -> str:
     return f"date={day.isoformat()}"
 
 
+_SYNC_AT_END = threading.local()  # .written: the files of this thread's synced_at_end block, or None
+
+
+@contextlib.contextmanager
+def synced_at_end() -> Iterator[None]:
+    """Within: :func:`write_bytes_atomic` does not fsync each file as it writes it; leaving, they are all fsynced.
+
+    For bulk writers (a backfill's ingest lands a dozen small files per source and day): the
+    first fsync commits the file system's journal for every file written before it, so the
+    others cost little, where one fsync per write waits for one commit each. A machine crash
+    inside the block may lose files written in it (a Parquet partition is never fsynced
+    either); re-running the block writes them again.
+    """
+    outer = getattr(_SYNC_AT_END, "written", None)
+    written: list[Path] = []
+    _SYNC_AT_END.written = written
+    try:
+        yield
+    finally:
+        _SYNC_AT_END.written = outer
+        for path in dict.fromkeys(written):
+            with contextlib.suppress(FileNotFoundError), path.open("rb") as fh:
+                os.fsync(fh.fileno())
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder, fsynced then renamed.
 
     Readers see the old file or the new one, never half of it; the temporary file is removed
-    when the write fails.
+    when the write fails. Inside :func:`synced_at_end` the fsync waits for the end of the block.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -44,8 +102,12 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
-            os.fsync(fh.fileno())
+            deferred = getattr(_SYNC_AT_END, "written", None)
+            if deferred is None:
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
+        if deferred is not None:
+            deferred.append(path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -94,25 +156,37 @@ def latest_raw_meta(source: str, partition: str, filename: str) -> dict | None:
     return json.loads(path.read_text()) if path.exists() else None
 
 
-def partition_path(dataset: str, partition: str) -> Path:
-    """Path of a lake partition's Parquet file, ``lake/<dataset>/<partition>/data.parquet``."""
-    return settings().lake / dataset / partition / "data.parquet"
+def partition_path(dataset: str, partition: str, source: str | None = None) -> Path:
+    """Path of a partition's Parquet file: ``lake/<dataset>/source=<source>/<partition>/data.parquet``.
+
+    Without ``source``: ``lake/<dataset>/<partition>/data.parquet`` (derived datasets).
+    """
+    folder = settings().lake / dataset
+    if source is not None:
+        folder = folder / f"{_SOURCE_FOLDER}{source}"
+    return folder / partition / "data.parquet"
 
 
-def write_partition(dataset: str, partition: str, frame: pd.DataFrame) -> Path:
-    """Replace the partition of ``dataset`` with ``frame``, atomically; return its path."""
-    path = partition_path(dataset, partition)
+def write_partition(dataset: str, partition: str, frame: pd.DataFrame, source: str | None = None) -> Path:
+    """Replace ``source``'s partition of ``dataset`` (derived: the partition) with ``frame``, atomically.
+
+    A file of the same source and partition in the old layout (:mod:`spse.core.lake`) is
+    removed once the new one is in place. Returns the path written.
+    """
+    path = partition_path(dataset, partition, source)
     write_parquet_atomic(path, frame)
+    _drop_old_layout(dataset, partition, source)
     return path
 
 
-def write_partition_if_changed(dataset: str, partition: str, frame: pd.DataFrame) -> bool:
+def write_partition_if_changed(dataset: str, partition: str, frame: pd.DataFrame, source: str | None = None) -> bool:
     """Write the partition only when its rows differ from the file there; whether it was written.
 
     A derived reference (the grid and its crosswalks) rebuilt from unchanged inputs keeps its
-    file, so the warehouse sees no change and rebuilds nothing from it.
+    file, so the warehouse sees no change and rebuilds nothing from it; so does a source's
+    station list written again with the same stations.
     """
-    path = partition_path(dataset, partition)
+    path = partition_path(dataset, partition, source)
     if path.exists():
         try:
             same = pd.read_parquet(path).reset_index(drop=True).equals(frame.reset_index(drop=True))
@@ -120,8 +194,62 @@ def write_partition_if_changed(dataset: str, partition: str, frame: pd.DataFrame
             same = False
         if same:
             return False
-    write_parquet_atomic(path, frame)
+    write_partition(dataset, partition, frame, source)
     return True
+
+
+def _drop_old_layout(dataset: str, partition: str, source: str | None) -> None:
+    if source is None:
+        return
+    old = partition_path(dataset, partition)
+    if old.exists() and _old_layout_source(old) == source:
+        old.unlink()
+        old.with_name("provenance.json").unlink(missing_ok=True)
+
+
+def _old_layout_source(path: Path) -> str | None:
+    """The source an old-layout partition file came from: its ``provenance.json``'s ``source``, else ``None``."""
+    provenance = path.with_name("provenance.json")
+    try:
+        return json.loads(provenance.read_text(encoding="utf-8")).get("source")
+    except (OSError, ValueError):
+        return None
+
+
+def parts(dataset: str, source: str | None = None, partition: str | None = None) -> list[Part]:
+    """Every partition file of ``dataset`` (of ``source``, of ``partition`` when given), sorted by partition, source.
+
+    Old-layout files are attributed to the source of their ``provenance.json`` and hidden
+    by a file of the same source and partition in the producer's folder.
+    """
+    root = settings().lake / dataset
+    if not root.exists():
+        return []
+    which = partition or "*"
+    found = {}
+    producers = f"{_SOURCE_FOLDER}{source}" if source is not None else f"{_SOURCE_FOLDER}*"
+    for path in root.glob(f"{producers}/{which}/data.parquet"):
+        name = path.parent.parent.name.removeprefix(_SOURCE_FOLDER)
+        found[(name, path.parent.name)] = Part(dataset, name, path.parent.name, path)
+    for path in root.glob(f"{which}/data.parquet"):
+        if path.parent.name.startswith(_SOURCE_FOLDER):
+            continue
+        name = _old_layout_source(path)
+        if source is None or name == source:
+            found.setdefault((name, path.parent.name), Part(dataset, name, path.parent.name, path))
+    return sorted(found.values(), key=lambda p: (p.partition, p.source or ""))
+
+
+def sources(dataset: str) -> list[str]:
+    """The producers with at least one partition of ``dataset``, sorted."""
+    return sorted({p.source for p in parts(dataset) if p.source is not None})
+
+
+def provenance_path(dataset: str, partition: str, source: str | None = None) -> Path:
+    """The ``provenance.json`` of a partition (beside its file; old layout: beside the old file)."""
+    chosen = parts(dataset, source, partition)
+    path = chosen[0].path if chosen else partition_path(dataset, partition, source)
+    return path.with_name("provenance.json")
 
 
 def write_quarantine(source: str, partition: str, rejects: pd.DataFrame) -> Path | None:
@@ -134,51 +262,69 @@ def write_quarantine(source: str, partition: str, rejects: pd.DataFrame) -> Path
     return path
 
 
-def partitions(dataset: str) -> list[str]:
-    """Names of the partitions of ``dataset`` that hold a Parquet file, sorted (oldest first)."""
-    root = settings().lake / dataset
-    if not root.exists():
-        return []
-    return sorted(p.parent.name for p in root.glob("*/data.parquet"))
+def partitions(dataset: str, source: str | None = None) -> list[str]:
+    """Names of the partitions of ``dataset`` (any producer, or ``source``'s) that hold a file, sorted."""
+    return sorted({p.partition for p in parts(dataset, source)})
 
 
-def has_partition(dataset: str, partition: str) -> bool:
-    """Whether the lake holds the partition ``partition`` of ``dataset``."""
-    return partition_path(dataset, partition).exists()
+def has_partition(dataset: str, partition: str, source: str | None = None) -> bool:
+    """Whether the lake holds the partition ``partition`` of ``dataset`` (from any producer, or ``source``)."""
+    return bool(parts(dataset, source, partition))
 
 
-def latest_partition(dataset: str) -> str | None:
-    """The last partition of ``dataset`` in name order (latest day or vintage), or ``None``."""
-    found = partitions(dataset)
+def latest_partition(dataset: str, source: str | None = None) -> str | None:
+    """The last partition of ``dataset`` (of ``source``) in name order (latest day or vintage), or ``None``."""
+    found = partitions(dataset, source)
     return found[-1] if found else None
 
 
-def count_rows(dataset: str, partition: str) -> int:
-    """Rows of one partition, from its Parquet footer (the data is not read)."""
+def count_rows(dataset: str, partition: str, source: str | None = None) -> int:
+    """Rows of one partition (every producer's, or ``source``'s), from the Parquet footers (the data is not read)."""
     import pyarrow.parquet as pq
 
-    return pq.read_metadata(partition_path(dataset, partition)).num_rows
+    return sum(pq.read_metadata(p.path).num_rows for p in parts(dataset, source, partition))
 
 
-def read_partition(dataset: str, partition: str) -> pd.DataFrame:
-    """Read one partition of ``dataset``; ``FileNotFoundError`` when it is absent."""
-    return pd.read_parquet(partition_path(dataset, partition))
+def read_parts(chosen: list[Part]) -> pd.DataFrame:
+    """Stack the files of ``chosen``; rows of a producer get its name in ``source`` when the file lacks it."""
+    frames = []
+    for part in chosen:
+        frame = pd.read_parquet(part.path)
+        if part.source is not None and SOURCE_COLUMN not in frame.columns:
+            frame[SOURCE_COLUMN] = pd.Series(part.source, index=frame.index, dtype="string")
+        frames.append(frame)
+    if not frames:
+        return pd.DataFrame()
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def read_partition(dataset: str, partition: str, source: str | None = None) -> pd.DataFrame:
+    """Read one partition of ``dataset``: every producer's rows (or ``source``'s); ``FileNotFoundError`` if none."""
+    chosen = parts(dataset, source, partition)
+    if not chosen:
+        raise FileNotFoundError(partition_path(dataset, partition, source))
+    return read_parts(chosen)
+
+
+def latest_parts(dataset: str) -> list[Part]:
+    """Each producer's latest partition of ``dataset`` (reference datasets: each one's latest vintage)."""
+    latest: dict[str | None, Part] = {}
+    for part in parts(dataset):
+        latest[part.source] = part
+    return sorted(latest.values(), key=lambda p: p.source or "")
 
 
 def read_latest(dataset: str) -> pd.DataFrame:
-    """Read the latest partition of ``dataset`` (reference datasets: the latest vintage).
+    """Read the latest partition of each producer of ``dataset`` (reference datasets: the latest vintages).
 
     Raises ``FileNotFoundError`` naming the dataset and the lake folder when it has none.
     """
-    partition = latest_partition(dataset)
-    if partition is None:
+    chosen = latest_parts(dataset)
+    if not chosen:
         raise FileNotFoundError(f"lake dataset {dataset!r} has no partition under {settings().lake}")
-    return read_partition(dataset, partition)
+    return read_parts(chosen)
 
 
 def read_days(dataset: str, days: list[dt.date]) -> pd.DataFrame:
-    """Concatenate the ``date=`` partitions that exist among ``days``."""
-    frames = [read_partition(dataset, date_partition(d)) for d in days if has_partition(dataset, date_partition(d))]
-    if not frames:
-        return pd.DataFrame()
-    return pd.concat(frames, ignore_index=True)
+    """Concatenate the ``date=`` partitions among ``days``, of every producer."""
+    return read_parts([p for d in days for p in parts(dataset, partition=date_partition(d))])

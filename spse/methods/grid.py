@@ -33,6 +33,8 @@ _CELL_ID_PATTERN = rf"^{CELL_ID_PREFIX}N(\d+)E(\d+)$"
 # Population columns of the ``population`` dataset carried into ``grid_cells`` (0 for added cells).
 POPULATION_COLUMNS = ["population", "pop_0_3", "pop_4_5", "pop_0_5", "pop_65_79", "pop_80p", "pop_65p",
                       "households", "households_poor", "pop_poor_households"]
+# Carried like them, but NULL (unknown), not 0, where the population file gives none or for added cells.
+INCOME_COLUMNS = ["standard_of_living"]
 
 # Zone datasets of the lake and the level of their zones; the fractions of one level never mix with another's.
 ZONE_LEVELS = {"zones": "arrondissement", "zones_iris": "iris", "zones_quartiers": "quartier"}
@@ -59,6 +61,9 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "pop_poor_households": Column("DOUBLE", "persons",
                                       "Residents of poor households, estimate = population × households_poor / "
                                       "households"),
+        "standard_of_living": Column("DOUBLE", "€/consumption unit/year",
+                                     "Mean standard of living of the residents, Filosofi Ind_snv / Ind; NULL when "
+                                     "unknown (no residents, not published, or added cells)"),
         "is_imputed": Column("BOOLEAN", "", "INSEE marks the cell's values as approximate (statistical secrecy); "
                                             "false for added cells"),
     },
@@ -220,16 +225,21 @@ def _grid_cells(population: pd.DataFrame, extra_points: list[pd.DataFrame]) -> p
              .rename(columns={"x0": "x_3035", "y0": "y_3035"}))
     for column in POPULATION_COLUMNS:
         added[column] = 0.0
+    for column in INCOME_COLUMNS:
+        added[column] = np.nan
     added["is_imputed"] = False
     if "is_imputed" not in populated:
         populated["is_imputed"] = False
     for column in POPULATION_COLUMNS:
         if column not in populated:
             populated[column] = 0.0
-    cells = pd.concat([populated[["cell_id", "x_3035", "y_3035", *POPULATION_COLUMNS, "is_imputed"]],
-                       added[["cell_id", "x_3035", "y_3035", *POPULATION_COLUMNS, "is_imputed"]]],
-                      ignore_index=True)
+    for column in INCOME_COLUMNS:
+        if column not in populated:
+            populated[column] = np.nan
+    kept = ["cell_id", "x_3035", "y_3035", *POPULATION_COLUMNS, *INCOME_COLUMNS, "is_imputed"]
+    cells = pd.concat([populated[kept], added[kept]], ignore_index=True)
     cells[POPULATION_COLUMNS] = cells[POPULATION_COLUMNS].astype(float).fillna(0.0)
+    cells[INCOME_COLUMNS] = cells[INCOME_COLUMNS].astype(float)
     cells["is_imputed"] = cells["is_imputed"].fillna(False).astype(bool)
     cells["cx_3035"] = cells["x_3035"] + CELL_SIZE_M / 2
     cells["cy_3035"] = cells["y_3035"] + CELL_SIZE_M / 2

@@ -312,9 +312,8 @@ def day_matrix(daily: pd.DataFrame, keys: list[str], period: Period) -> tuple[np
 def _series_codes(rows: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
     """The distinct key rows, sorted, and each row's index among them."""
     if len(keys) == 1:
-        uniques = np.sort(pd.unique(rows[keys[0]].to_numpy(dtype=object)))
-        code = pd.Index(uniques).get_indexer(rows[keys[0]].to_numpy(dtype=object))
-        return pd.DataFrame({keys[0]: uniques}), code
+        code, uniques = pd.factorize(rows[keys[0]], sort=True)
+        return pd.DataFrame({keys[0]: np.asarray(uniques, dtype=object)}), code
     series = rows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
     if rows.empty:
         return series, np.zeros(0, dtype=np.int64)
@@ -487,10 +486,11 @@ def _percentiles_for(pollutant: str, statistic: str, rules: PeriodRules) -> list
 
 
 def _rows(series: pd.DataFrame, **columns) -> pd.DataFrame:
-    frame = series.reset_index(drop=True).copy()
-    for name, value in columns.items():
-        frame[name] = value
-    return frame
+    frame = series.reset_index(drop=True)
+    # one frame of the new columns, then one concat: setting them one by one costs a block copy each
+    extra = {name: np.full(len(frame), None, dtype=object) if value is None else value
+             for name, value in columns.items()}
+    return pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
 
 
 def _coverage_met(matrix: np.ndarray, coverage: np.ndarray, pollutant: str, period: Period,

@@ -130,8 +130,8 @@ def _model_run(model_hourly: pd.DataFrame | None, surface_method: str) -> pd.Dat
 
 
 def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFrame | None, cells: pd.DataFrame,
-                   time_base: str | None = None, model_hourly: pd.DataFrame | None = None,
-                   params: register.Parameters | None = None) -> dict[str, pd.DataFrame]:
+                   time_base: str | None = None, model_hourly: pd.DataFrame | None = None, *,
+                   params: register.Parameters) -> dict[str, pd.DataFrame]:
     """Hourly and daily surfaces, station daily statistics and LOO validation for the local ``day``.
 
     One day of :func:`build_surfaces_days` in one time base, with ``surface_hourly`` as a long
@@ -152,7 +152,6 @@ def build_surfaces(day: dt.date, air_hourly: pd.DataFrame, stations: pd.DataFram
     background station are left out), ``surface_daily``, ``station_daily`` (all station
     classes) and ``surface_validation``, columns as in docs/architecture.md.
     """
-    params = register.parameters() if params is None else params
     time_base = time_base or params.text("day_time_base")
     tables = build_surfaces_days([day], air_hourly, stations, cells, params=params, time_bases=(time_base,),
                                  model_hourly=model_hourly)
@@ -298,13 +297,23 @@ def hourly_frame(surface_hourly: xr.Dataset) -> pd.DataFrame:
         # object, not the Arrow string type: 0.3 M strings a day would be copied into Arrow buffers
         "cell_id": pd.Series(np.tile(surface_hourly["cell_id"].to_numpy().astype(object), n_pollutants * n_hours),
                              dtype=object),
-        "pollutant": np.repeat(surface_hourly["pollutant"].to_numpy(), n_hours * n_cells),
+        "pollutant": _repeated_text(surface_hourly["pollutant"].to_numpy(), n_hours * n_cells),
         "ts_start_utc": pd.DatetimeIndex(np.tile(np.repeat(surface_hourly["time"].to_numpy(), n_cells),
                                                  n_pollutants)).tz_localize("UTC"),
         "value": values,
         "n_stations": np.repeat(surface_hourly["n_stations"].to_numpy().reshape(-1), n_cells).astype(np.int64),
     })
     return frame[frame["value"].notna()].reset_index(drop=True)
+
+
+def _repeated_text(labels: np.ndarray, times: int) -> pd.Series:
+    """``np.repeat(labels, times)`` as the default text dtype, built in Arrow (not from 10⁵ Python strings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    taken = pc.take(pa.array(labels.astype(str).tolist(), type=pa.large_string()),
+                    pa.array(np.repeat(np.arange(len(labels)), times)))
+    return pd.Series(pd.array(taken, dtype=pd.StringDtype("pyarrow", na_value=np.nan)))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -20,52 +20,18 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from spse.pipeline import labels
+from spse.pipeline.alerts.kinds import REGULATORY
 from spse.pipeline.alerts.recommendations import AUDIENCES, messages_for
 from spse.pipeline.subscriptions import DATA_QUALITY, Subscriber, followed_facilities
 
 TEMPLATES = Path(__file__).parent / "templates"
-LABELS = {
-    "fr": {
-        "levels": {"information": "niveau d'information-recommandation", "alerte": "niveau d'alerte",
-                   "alerte_persistance": "niveau d'alerte sur persistance",
-                   "alerte_mesures_1": "niveau d'alerte (mesures, palier 1)",
-                   "alerte_mesures_2": "niveau d'alerte (mesures, palier 2)",
-                   "alerte_mesures_3": "niveau d'alerte (mesures, palier 3)",
-                   "limit": "valeur limite", "target": "valeur cible", "guideline": "valeur guide OMS",
-                   "guideline_short_term": "valeur guide OMS (court terme)", DATA_QUALITY: "qualité des données"},
-        "averaging": {"1h": "moyenne horaire", "1h_persistence": "moyenne horaire, persistance",
-                      "day_mean": "moyenne journalière", "day_mean_persistence": "moyenne journalière, persistance",
-                      "day_max_8h_mean": "maximum journalier de la moyenne sur 8 heures",
-                      "year": "moyenne annuelle", "year_mean": "moyenne annuelle"},
-        "kinds": {"air_quality": "observé", "forecast": "prévision", "noise": "observé"},
-        "statuses": {"opened": "nouvelle alerte", "ongoing": "alerte en cours", "closed": "fin d'épisode"},
-        "publics": AUDIENCES,
-        "categories": {"creche": "crèche", "pmi": "centre de PMI", "ecole_maternelle": "école maternelle",
-                       "ecole_elementaire": "école élémentaire", "college": "collège", "lycee": "lycée",
-                       "ehpad": "EHPAD", "hospital": "hôpital", "centre_sante": "centre de santé"},
-    },
-    "en": {
-        "levels": {"information": "information level", "alerte": "alert level",
-                   "alerte_persistance": "alert level on persistence",
-                   "alerte_mesures_1": "alert level (measures, step 1)",
-                   "alerte_mesures_2": "alert level (measures, step 2)",
-                   "alerte_mesures_3": "alert level (measures, step 3)",
-                   "limit": "limit value", "target": "target value", "guideline": "WHO guideline",
-                   "guideline_short_term": "WHO short-term guideline", DATA_QUALITY: "data quality"},
-        "averaging": {"1h": "hourly mean", "1h_persistence": "hourly mean, persistence", "day_mean": "daily mean",
-                      "day_mean_persistence": "daily mean, persistence",
-                      "day_max_8h_mean": "daily maximum 8-hour mean", "year": "annual mean",
-                      "year_mean": "annual mean"},
-        "kinds": {"air_quality": "observed", "forecast": "forecast", "noise": "observed"},
-        "statuses": {"opened": "new alert", "ongoing": "ongoing alert", "closed": "end of episode"},
-        "publics": {"vulnerable": "Vulnerable and sensitive people", "general": "General public",
-                    "facilities": "Sensitive facilities"},
-        "categories": {"creche": "day nursery", "pmi": "maternal and child health centre",
-                       "ecole_maternelle": "nursery school", "ecole_elementaire": "primary school",
-                       "college": "lower secondary school", "lycee": "upper secondary school",
-                       "ehpad": "care home", "hospital": "hospital", "centre_sante": "health centre"},
-    },
-}
+# Words of the e-mails only; every other code is named by spse.pipeline.labels.
+PUBLICS = {"fr": AUDIENCES, "en": {"vulnerable": "Vulnerable and sensitive people", "general": "General public",
+                                   "facilities": "Sensitive facilities"}}
+DATA_QUALITY_LEVEL = {"fr": "qualité des données", "en": "data quality"}
+END_OF_EPISODE = {"fr": "fin d'épisode", "en": "end of episode"}
+
 
 
 def compose(alert: dict, subscriber: Subscriber, recommendations: pd.DataFrame, *, sender: str,
@@ -95,8 +61,10 @@ def compose(alert: dict, subscriber: Subscriber, recommendations: pd.DataFrame, 
 def email_context(alert: dict, subscriber: Subscriber, recommendations: pd.DataFrame) -> dict:
     """The values the templates show, formatted in the subscriber's language (numbers, dates, labels)."""
     language = subscriber.language
-    labels = LABELS[language]
     level = str(alert.get("level") or "")
+    # The procedure's words only where a procedure applies (rows without a type predate the three kinds).
+    regulatory = not alert.get("alert_type") or (alert["alert_type"] == REGULATORY
+                                                 and bool(alert.get("meets_episode_criteria")))
     threshold = alert.get("threshold") or {}
     population = alert.get("population") or {}
     zones = [z.get("zone_name") or z.get("zone_id") for z in alert.get("zones") or []]
@@ -105,29 +73,35 @@ def email_context(alert: dict, subscriber: Subscriber, recommendations: pd.DataF
         "name": subscriber.name,
         "subscriber_id": subscriber.id,
         "data_quality": level == DATA_QUALITY,
-        "pollutant": alert.get("pollutant"),
-        "level": labels["levels"].get(level, level),
-        "kind": labels["kinds"].get(str(alert.get("kind")), ""),
-        "status": labels["statuses"].get(str(alert.get("status")), str(alert.get("status") or "")),
+        "pollutant": (alert.get("pollutant") if level == DATA_QUALITY
+                      else labels.pollutant(alert.get("pollutant"), language)),
+        "type": labels.alert_label(alert, language) if alert.get("alert_type") else "",
+        "short_type": (labels.alert_type(alert, language).capitalize() + " — "
+                       if alert.get("alert_type") not in (None, "", DATA_QUALITY) else ""),
+        "level": (DATA_QUALITY_LEVEL[language] if level == DATA_QUALITY
+                  else labels.level(level, language, procedure=regulatory, short=not regulatory)),
+        "kind": labels.observed(alert.get("kind"), language),
+        "status": labels.status(alert.get("status"), language),
         "closed": alert.get("status") == "closed",
         "day": _date(alert.get("date"), language),
         "episode_start": _date(alert.get("episode_start_date"), language),
         "value": _number(alert.get("value"), language, unit),
         "threshold": _number(threshold.get("value"), language, unit),
-        "averaging": labels["averaging"].get(str(threshold.get("averaging")), threshold.get("averaging") or ""),
+        "averaging": labels.statistic(threshold.get("averaging"), language),
         "reference": threshold.get("reference") or "",
         "zones": zones,
         "area": _number(alert.get("area_km2"), language, "km²", digits=2),
         "population": _number(population.get("total"), language, digits=0),
         "children": _number(population.get("age_0_5"), language, digits=0),
         "elderly": _number(population.get("age_65_plus"), language, digits=0),
-        "public": labels["publics"][subscriber.public],
+        "public": PUBLICS[language][subscriber.public],
         "recommendation": recommendation_for(alert, subscriber.public, recommendations),
         "detail": (alert.get("recommendation") or "") if level == DATA_QUALITY else "",
         "facilities": [{"name": f.get("name") or f.get("facility_id"),
-                        "category": labels["categories"].get(str(f.get("category")), f.get("category") or ""),
+                        "category": labels.category(f.get("category"), language),
                         "address": f.get("address") or ""} for f in followed_facilities(subscriber, alert)],
         "episode_note": alert.get("episode_criteria_note") if alert.get("meets_episode_criteria") else "",
+        "criteria": labels.criteria(alert.get("criteria"), language),
     }
     context["subject"] = _subject(context, language)
     return context
@@ -145,13 +119,13 @@ def _subject(context: dict, language: str) -> str:
         head = (f"[spse] Qualité des données : {context['pollutant']} le {context['day']}" if language == "fr"
                 else f"[spse] Data quality: {context['pollutant']} on {context['day']}")
     elif language == "fr":
-        head = f"[spse] {context['pollutant']} : {context['level']} le {context['day']}"
+        head = f"[spse] {context['short_type']}{context['pollutant']} : {context['level']} le {context['day']}"
     else:
-        head = f"[spse] {context['pollutant']}: {context['level']} on {context['day']}"
-    if context["kind"] == LABELS[language]["kinds"]["forecast"]:
+        head = f"[spse] {context['short_type']}{context['pollutant']}: {context['level']} on {context['day']}"
+    if context["kind"] == labels.observed("forecast", language):
         head += f" ({context['kind']})"
     if context["closed"]:
-        head += f" — {context['status']}"
+        head += f" — {END_OF_EPISODE[language]}"
     return head
 
 

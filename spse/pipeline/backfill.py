@@ -6,7 +6,7 @@ each day, stage by stage over all the days instead of day by day:
 1. ingest: every configured daily source for each day (and the day before the first), reference
    sources once; a partition already in the lake and not marked ``partial``/``failed`` in the
    quality log is not fetched again (:func:`spse.pipeline.freshness.needs_refetch`). Forecast
-   runs are not backfilled (``Source.backfilled``);
+   runs (``Source.backfilled`` false) only for the last day: the run the next daily run revises;
 2. the grid, once;
 3. surfaces: one interpolation over all the hours of up to :data:`CHUNK_DAYS` days at a time
    (:func:`spse.pipeline.daily.build_surfaces_days`); a day with a CAMS run in the lake is built on
@@ -24,9 +24,12 @@ the other days go on. No notification is sent for past days.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
+import multiprocessing
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -69,7 +72,8 @@ def is_built(day: dt.date) -> bool:
               surfacestore.path(day)]
     if not all(p.exists() for p in needed):
         return False
-    air = [lake.partition_path(daily.AIR_DATASET, lake.date_partition(d)) for d in (day - ONE_DAY, day)]
+    air = [p.path for d in (day - ONE_DAY, day)
+           for p in lake.parts(daily.AIR_DATASET, partition=lake.date_partition(d))]
     newest_air = max((p.stat().st_mtime for p in air if p.exists()), default=0.0)
     return min(p.stat().st_mtime for p in needed) >= newest_air
 
@@ -112,7 +116,13 @@ def _timed(report: BackfillReport, stage: str, work: Callable[[], object]) -> No
 
 
 def _ingest(days: list[dt.date], report: BackfillReport, bar: _Progress, force: bool) -> None:
-    """Reference sources once; each daily source over the days in its own thread (sources write disjoint files)."""
+    """Reference sources once; each daily source over the days in order, in its own worker process.
+
+    A source's days are ingested in date order (the gate's completeness reads the day before);
+    sources write disjoint files, so they run side by side, in :func:`spse.core.config.backfill_workers`
+    spawned processes (threads of this one when there is one worker or this process may not have
+    children). The files landed are fsynced once per chunk of days (:func:`spse.core.lake.synced_at_end`).
+    """
     from concurrent.futures import ThreadPoolExecutor
 
     from spse import sources
@@ -125,21 +135,64 @@ def _ingest(days: list[dt.date], report: BackfillReport, bar: _Progress, force: 
         if freshness.needs_refetch(source, days[-1], now):
             _try_ingest(ingest, source, days[-1], report)
     daily_sources = [s for s in active if s.cadence == "daily" and s.backfilled]
+    # A forecast source only for the last day: its run is the one the next daily run revises.
+    for source in [s for s in active if s.cadence == "daily" and not s.backfilled]:
+        if force or freshness.needs_refetch(source, days[-1], now):
+            _try_ingest(ingest, source, days[-1], report)
     wanted = sorted({days[0] - ONE_DAY, *days})
     task = bar.add("ingestion", len(wanted) * len(daily_sources))
 
-    def one_source(source) -> None:
-        for day in wanted:
+    counted = threading.Lock()
+    with _workers(len(daily_sources)) as pool:
+        def one_source(source) -> None:
+            for chunk in _chunks(wanted, INGEST_CHUNK_DAYS):
+                ingested, missing = pool.submit(_ingest_days, source.name, chunk, days, force, now).result()
+                with counted:
+                    report.ingested += ingested
+                    report.missing.update(missing)
+                bar.advance(task, len(chunk))
+
+        with ThreadPoolExecutor(max_workers=max(1, len(daily_sources)), thread_name_prefix="backfill-ingest") as each:
+            for done in [each.submit(one_source, source) for source in daily_sources]:
+                done.result()
+
+
+INGEST_CHUNK_DAYS = 16
+
+
+@contextlib.contextmanager
+def _workers(wanted: int) -> Iterator:
+    """A pool of up to ``wanted`` spawned processes, or of threads of this process (see :func:`_ingest`)."""
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+    from spse.core.config import backfill_workers
+
+    workers = min(wanted, backfill_workers())
+    if workers < 2 or multiprocessing.current_process().daemon:
+        with ThreadPoolExecutor(max_workers=max(1, wanted)) as threads:
+            yield threads
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as processes:
+        yield processes
+
+
+def _ingest_days(name: str, chunk: list[dt.date], days: list[dt.date], force: bool,
+                 now: dt.datetime) -> tuple[int, dict[dt.date, str]]:
+    """Ingest source ``name`` for each day of ``chunk`` it lacks (all with ``force``); ingested, missing days."""
+    from spse import sources
+    from spse.pipeline import freshness
+    from spse.pipeline.ingest import ingest
+
+    source = sources.get(name)
+    done = BackfillReport(days[0], days[-1])
+    with lake.synced_at_end():
+        for day in chunk:
             if force or freshness.needs_refetch(source, day, now):
-                error = _try_ingest(ingest, source, day, report)
+                error = _try_ingest(ingest, source, day, done)
                 if error and source.dataset == daily.AIR_DATASET and day in days and not lake.has_partition(
                         daily.AIR_DATASET, lake.date_partition(day)):
-                    report.missing[day] = error
-            bar.advance(task)
-
-    with ThreadPoolExecutor(max_workers=max(1, len(daily_sources)), thread_name_prefix="backfill-ingest") as pool:
-        for done in [pool.submit(one_source, source) for source in daily_sources]:
-            done.result()
+                    done.missing[day] = error
+    return done.ingested, done.missing
 
 
 def _try_ingest(ingest, source, day: dt.date, report: BackfillReport) -> str | None:
@@ -148,7 +201,7 @@ def _try_ingest(ingest, source, day: dt.date, report: BackfillReport) -> str | N
     except FeedError as exc:
         log.warning("backfill: %s %s unavailable: %s", source.name, day, exc)
         return str(exc)
-    report.ingested += 1  # one int increment per call: safe across the ingest threads under the GIL
+    report.ingested += 1
     return None
 
 
@@ -204,12 +257,54 @@ def _health(days: list[dt.date]) -> None:
 
 
 def _alerts(days: list[dt.date], report: BackfillReport, bar: _Progress) -> None:
+    """Raise every day's observed alerts, in worker processes when there are several CPUs.
+
+    Then walk the days in order for their lifecycle, forecast rows and partition, under the writer lock.
+    """
     from spse.pipeline import alerts, locking
+    from spse.pipeline.alerts import job
 
     reference = alerts.AlertInputs.read_reference()
-    with locking.writer_lock(f"backfill alerts {days[0]}..{days[-1]}"):
-        for day in bar.track(days, "alertes"):
-            report.alerts += len(alerts.run(day, reference, outbox=False))
+    with locking.writer_lock(f"backfill alerts {days[0]}..{days[-1]}"), _observed_alerts(days, reference) as raised:
+        for day, rows in zip(bar.track(days, "alertes"), raised, strict=True):
+            report.alerts += len(job.run_raised(day, rows, reference))
+
+
+@contextlib.contextmanager
+def _observed_alerts(days: list[dt.date], reference: dict) -> Iterator[Iterator]:
+    """The rows each day raises (:func:`spse.pipeline.alerts.job.observed`), in day order.
+
+    Computed by :func:`spse.core.config.backfill_workers` processes (spawned: they inherit no lock
+    and no thread) ahead of the caller, which walks them in order; in this process when there is
+    one worker, few days, or this process may not have children (a daemonic worker).
+    """
+    from spse.core.config import backfill_workers
+    from spse.pipeline.alerts import job
+
+    workers = backfill_workers()
+    if workers < 2 or len(days) < 2 * workers or multiprocessing.current_process().daemon:
+        yield (job.observed(day, reference) for day in days)
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_start_alert_worker) as pool:
+        yield pool.map(_observed_in_worker, days, chunksize=4)
+
+
+_WORKER_REFERENCE: dict = {}
+
+
+def _start_alert_worker() -> None:
+    from spse.pipeline.alerts import AlertInputs
+
+    _WORKER_REFERENCE.update(AlertInputs.read_reference())
+
+
+def _observed_in_worker(day: dt.date):
+    from spse.pipeline.alerts import job
+
+    return job.observed(day, _WORKER_REFERENCE)
 
 
 def _published() -> bool:

@@ -8,7 +8,8 @@ one population figure and what it counts, its sensitive facilities named most se
 (capped at :data:`FACILITIES_SHOWN` with "et N autres") and the crèche places concerned; a
 200 m map of the day's main pollutant (:func:`main_pollutant`) with those facilities as points;
 200 m maps of NO2, PM10, PM2.5 and O3 (:data:`MAPS`: the statistic of each key indicator,
-colour ramp anchored at register thresholds); the last 7 days per arrondissement
+colour ramp anchored at register thresholds); the yearly "Effets sur la santé" section
+(:mod:`spse.pipeline.bulletin_health`); the last 7 days per arrondissement
 (``marts.zone_key_indicators_daily``); key numbers per arrondissement; residents above daily
 thresholds (``marts.population_above_threshold_daily``); station coverage
 (``marts.station_daily``); method, sources and licences; "données provisoires" and, when a
@@ -34,8 +35,8 @@ import pandas as pd
 
 from spse.core import lake, register
 from spse.core.config import settings
+from spse.pipeline import bulletin_health, canonical, labels
 from spse.pipeline import bulletin_maps as maps
-from spse.pipeline import labels
 from spse.pipeline.warehouse import report
 from spse.pipeline.warehouse.reader import fetch_frame
 
@@ -57,7 +58,7 @@ MAPS = {
 TREND_DAYS = 7
 # Further sections (e.g. a yearly summary from period marts): each called with the open read-only
 # connection and the day, returning HTML placed before the method; append to extend the page.
-EXTRA_SECTIONS: list[Callable[[duckdb.DuckDBPyConnection, dt.date], str]] = []
+EXTRA_SECTIONS: list[Callable[[duckdb.DuckDBPyConnection, dt.date], str]] = [bulletin_health.section]
 MAIN_WIDTH = 760
 SMALL_WIDTH = 380
 DAYS = ["lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche"]
@@ -169,7 +170,7 @@ def _zones(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Arrondissement polygons (EPSG:3035 WKT): the warehouse's lake view, else the lake partition."""
     frame = _query(con, "select zone_id, zone_name, zone_label, geometry_wkt from lake.zones", [])
     if frame.empty and lake.latest_partition("zones"):
-        frame = lake.read_latest("zones")
+        frame = canonical.read_latest("zones")
     return frame
 
 
@@ -365,6 +366,7 @@ def _alert_block(row: dict) -> str:
     criteria = labels.criteria(row.get("criteria"))
     criteria = f"<p>Critères : {_e(criteria)}.</p>" if criteria else ""
     return (f"<div class=\"alert {_e(css)}\"><h3>{_e(_title(row))}</h3>"
+            f"<p class=\"type\"><strong>{_e(_upper_first(labels.alert_label(row)))}.</strong></p>"
             f"<p><em>{_e(_upper_first(labels.kind(row['kind'])))} ; statut : {_e(status)}.</em></p><p>{_e(value)}</p>"
             f"<p><strong>Population concernée : {_e(labels.population(row))}.</strong></p>{criteria}"
             f"<p>Zones : {_e(row.get('zone_names') or 'aucune')}.</p>"

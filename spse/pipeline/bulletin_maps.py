@@ -96,7 +96,14 @@ def cell_image(frame: Frame, cells: pd.DataFrame, bounds: list[float]) -> str:
     """An SVG ``<image>`` of the cells' ``value_ug_m3`` (a data: URI PNG, one pixel per 200 m cell)."""
     if cells.empty:
         return ""
-    x, y = cell_corners(cells["cell_id"])
+    return pixel_image(frame, cells["cell_id"], ramp(cells["value_ug_m3"].to_numpy(float), bounds))
+
+
+def pixel_image(frame: Frame, cell_ids: pd.Series, colours: np.ndarray) -> str:
+    """An SVG ``<image>`` painting each cell of ``cell_ids`` with its RGB row of ``colours`` (uint8, (n, 3))."""
+    if len(cell_ids) == 0:
+        return ""
+    x, y = cell_corners(cell_ids)
     x0, y1 = np.floor(frame.xmin / CELL_M) * CELL_M, np.ceil(frame.ymax / CELL_M) * CELL_M
     cols = np.round((x - x0) / CELL_M).astype(int)
     rows = np.round((y1 - y - CELL_M) / CELL_M).astype(int)
@@ -104,13 +111,20 @@ def cell_image(frame: Frame, cells: pd.DataFrame, bounds: list[float]) -> str:
     height = int(np.ceil((y1 - frame.ymin) / CELL_M))
     keep = (cols >= 0) & (cols < width) & (rows >= 0) & (rows < height)
     image = np.zeros((height, width, 4), dtype=np.uint8)
-    colours = ramp(cells["value_ug_m3"].to_numpy(float), bounds)
-    image[rows[keep], cols[keep], :3] = colours[keep]
+    image[rows[keep], cols[keep], :3] = np.asarray(colours, dtype=np.uint8)[keep]
     image[rows[keep], cols[keep], 3] = 255
     data = base64.b64encode(png(image)).decode("ascii")
     return (f"<image x=\"{frame.px(x0):.1f}\" y=\"{frame.py(y1):.1f}\" width=\"{width * CELL_M * frame.scale:.1f}\" "
             f"height=\"{height * CELL_M * frame.scale:.1f}\" preserveAspectRatio=\"none\" "
             f"style=\"image-rendering:pixelated\" href=\"data:image/png;base64,{data}\"/>")
+
+
+def class_legend(colours: list[tuple[int, int, int]], names: list[str], escape: Callable[[object], str]) -> str:
+    """One coloured square and name per class (HTML), for a map painted with :func:`pixel_image`."""
+    items = "".join(f"<span style=\"display:inline-block;margin-right:1em\"><span style=\"display:inline-block;"
+                    f"width:.9em;height:.9em;border:1px solid #555;vertical-align:middle;background:rgb({c[0]},{c[1]},"
+                    f"{c[2]})\"></span> {escape(name)}</span>" for c, name in zip(colours, names, strict=True))
+    return f"<p class=\"legend-names\">{items}</p>"
 
 
 def zone_outlines(frame: Frame, zones: pd.DataFrame, escape: Callable[[object], str], *, fills: list[str] | None = None,

@@ -61,11 +61,15 @@ def cmd_backfill(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Generate the synthetic demo bundle (again with ``--force``) and print its folder."""
+    """Generate the synthetic demo bundle (again with ``--force``), install its subscribers; print both paths."""
+    from spse.core import config
     from spse.pipeline import demo
 
     path = demo.generate() if args.force else demo.ensure()
     print(f"demo bundle: {path}")
+    subscriptions = config.subscriptions_file()
+    if demo.install_subscriptions(subscriptions):
+        print(f"demo subscribers: {subscriptions}")
     return 0
 
 
@@ -208,7 +212,8 @@ def alert_line(row: dict, lang: str = "fr") -> str:
     criteria = labels.criteria(row.get("criteria"), lang)
     sep, colon = _t(lang, " ; ", "; "), _t(lang, " : ", ": ")
     criteria = f"{sep}{_t(lang, 'critères', 'criteria')}{colon}{criteria}" if criteria else ""
-    return (f"[{labels.kind(row['kind'], lang)}, {labels.status(row['status'], lang)}] "
+    forecast = _t(lang, ", prévision", ", forecast") if row["kind"] == "forecast" else ""
+    return (f"[{labels.alert_type(row, lang)}{forecast}, {labels.status(row['status'], lang)}] "
             f"{labels.pollutant(row['pollutant'], lang)}{colon}{labels.threshold(row['set_id'], row['level'], lang)}"
             f"{sep}{value}{sep}zones{colon}{row.get('zone_names') or '-'}{sep}population{colon}"
             f"{labels.population(row, lang)}{sep}{int(row.get('facility_count') or 0)} "

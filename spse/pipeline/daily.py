@@ -11,12 +11,14 @@ as it was.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from pathlib import Path
 
 from spse.core import lake
 from spse.core.errors import FeedError, MissingObservations
-from spse.pipeline import steps
+from spse.pipeline import canonical, steps
 from spse.pipeline.steps import RunSummary
 
 log = logging.getLogger(__name__)
@@ -75,7 +77,7 @@ def ensure_inputs(day: dt.date) -> list[str]:
     from spse.pipeline.ingest import ingest
 
     now = dt.datetime.now(dt.UTC)
-    done = []
+    done, air_failures = [], []
     for source in sources.active():
         wanted = [day - dt.timedelta(days=1), day] if source.cadence == "daily" else [day]
         for when in wanted:
@@ -85,13 +87,17 @@ def ensure_inputs(day: dt.date) -> list[str]:
             try:
                 ingest(source, when)
             except FeedError as exc:
-                if source.dataset == AIR_DATASET and when == day and not lake.has_partition(AIR_DATASET, partition):
-                    raise MissingObservations(
-                        f"the air observations of {day} are missing, the run stops: {exc}") from exc
-                kept = "last good copy kept" if lake.has_partition(source.dataset, partition) else "run goes on without"
-                log.warning("%s %s unavailable (%s): %s", source.name, partition, kept, exc)
+                if source.dataset == AIR_DATASET and when == day:
+                    air_failures.append(exc)
+                own = lake.has_partition(source.dataset, partition, source.name)
+                log.warning("%s %s unavailable (%s): %s", source.name, partition,
+                            "last good copy kept" if own else "run goes on without", exc)
                 continue
             done.append(f"{source.name}:{partition}")
+    if air_failures and not lake.has_partition(AIR_DATASET, lake.date_partition(day)):
+        # no producer of the air observations has the day: nothing to compute surfaces and alerts from
+        raise MissingObservations(
+            f"the air observations of {day} are missing, the run stops: {air_failures[0]}") from air_failures[0]
     return done
 
 
@@ -104,14 +110,16 @@ def build_grid() -> dict[str, int]:
     (``zones_quartiers``), each row with its ``zone_level`` (methods.md §6.5). Without any
     vintage of the facilities or the station list, the grid is built without them (the
     stations then raise the ``DQ_STATIONS_UNLOCATED`` alert); the population and the zones
-    are the grid itself and must have been ingested once.
+    are the grid itself and must have been ingested once. When none of these partitions, the grid
+    code and the grid's own partitions changed since the last build (``built_from.json`` beside
+    ``grid_cells``), the grid is kept as it is.
     """
     import pandas as pd
 
     from spse.methods import grid
 
     def optional(dataset: str):
-        return lake.read_latest(dataset) if lake.latest_partition(dataset) else None
+        return canonical.read_latest(dataset) if lake.latest_partition(dataset) else None
 
     def points(dataset: str, id_col: str) -> pd.DataFrame:
         frame = optional(dataset)
@@ -121,6 +129,10 @@ def build_grid() -> dict[str, int]:
                                  "lat": pd.Series(dtype=float)})
         return frame
 
+    stamp = _grid_stamp()
+    if stamp is not None and stamp == _recorded_grid_stamp():
+        log.info("grid: reference datasets unchanged since the grid was built, kept")
+        return {name: lake.count_rows(name, GRID_PARTITION) for name in GRID_OUTPUTS}
     tables = grid.build_grid(
         population=_required_reference("population"),
         zones=_required_reference("zones"),
@@ -133,7 +145,49 @@ def build_grid() -> dict[str, int]:
     for name, frame in tables.items():
         if not lake.write_partition_if_changed(name, GRID_PARTITION, frame):
             log.info("grid: %s unchanged, its partition kept", name)
+    built = _grid_stamp() if set(tables) == set(GRID_OUTPUTS) else None
+    if built is not None:
+        lake.write_bytes_atomic(_grid_stamp_path(), json.dumps(built, indent=1).encode())
     return {name: len(frame) for name, frame in tables.items()}
+
+
+GRID_INPUTS = ("population", "zones", "facilities", "air_stations", "noise_map_bands", "zones_iris", "zones_quartiers")
+GRID_OUTPUTS = ("grid_cells", "zone_cells", "facility_cells", "station_cells", "noise_band_cells")
+
+
+def _grid_stamp() -> dict | None:
+    """What the grid is built from, and the grid's own partitions; ``None`` when the grid has never been built.
+
+    Every partition file of each reference dataset, of every producer, and of each grid dataset
+    (source, partition, size, modification time [ns]), the SHA-256 of the grid code and of the
+    source registry (its overlap rules choose between producers).
+    """
+    from spse.methods import grid
+    from spse.sources.registry import REGISTRY
+
+    def files(datasets, partition=None):
+        out = {}
+        for dataset in datasets:
+            found = [[part.source, part.partition, part.path.stat().st_size, part.path.stat().st_mtime_ns]
+                     for part in lake.parts(dataset, partition=partition)]
+            out[dataset] = found or None
+        return out
+
+    outputs = files(GRID_OUTPUTS, GRID_PARTITION)
+    if None in outputs.values():
+        return None
+    code = hashlib.sha256(Path(grid.__file__).read_bytes()).hexdigest()
+    registry = hashlib.sha256(REGISTRY.read_bytes()).hexdigest()
+    return {"inputs": files(GRID_INPUTS), "outputs": outputs, "code_sha256": code, "registry_sha256": registry}
+
+
+def _grid_stamp_path() -> Path:
+    return lake.partition_path("grid_cells", GRID_PARTITION).with_name("built_from.json")
+
+
+def _recorded_grid_stamp() -> dict | None:
+    path = _grid_stamp_path()
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
 
 
 def _required_reference(dataset: str):
@@ -143,7 +197,7 @@ def _required_reference(dataset: str):
         feeds = [s.name for s in sources.active() if s.dataset == dataset]
         raise FileNotFoundError(f"the grid needs lake dataset {dataset!r}, never ingested (source "
                                 f"{', '.join(feeds) or '?'}): see the quality log and `spse sources`")
-    return lake.read_latest(dataset)
+    return canonical.read_latest(dataset)
 
 
 def build_surfaces(day: dt.date) -> dict[str, int]:
@@ -181,13 +235,13 @@ def build_surfaces_days(days: list[dt.date], model_hourly=None) -> dict[str, int
     from spse.pipeline import surfacestore
 
     days = sorted(days)
-    air = lake.read_days(AIR_DATASET, [days[0] - dt.timedelta(days=1), *days, days[-1] + dt.timedelta(days=1)])
+    air = canonical.read_days(AIR_DATASET, [days[0] - dt.timedelta(days=1), *days, days[-1] + dt.timedelta(days=1)])
     if air.empty:
         raise MissingObservations(f"no {AIR_DATASET} partition for {days[0]}..{days[-1]} or the day before: "
                                   "ingest lcsqa_e2 first")
     params = register.parameters()
     procedure, eu = params.text("day_time_base"), params.text("eu_day_time_base")
-    stations = lake.read_latest("air_stations") if lake.latest_partition("air_stations") else None
+    stations = canonical.read_latest("air_stations") if lake.latest_partition("air_stations") else None
     tables = surfaces.build_surfaces_days(days, air, stations, lake.read_latest("grid_cells"), params=params,
                                           time_bases=tuple(dict.fromkeys((procedure, eu))),
                                           model_hourly=model_hourly)
@@ -209,7 +263,7 @@ def build_noise(day: dt.date) -> dict[str, int]:
     from spse.core import register
     from spse.methods import noise
 
-    hourly = lake.read_days("noise_hourly", [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
+    hourly = canonical.read_days("noise_hourly", [day - dt.timedelta(days=1), day, day + dt.timedelta(days=1)])
     if hourly.empty:
         log.warning("no noise_hourly data around %s", day)
         return {"noise_station_daily": 0}

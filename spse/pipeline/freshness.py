@@ -38,7 +38,7 @@ def max_age_hours(source: Source) -> float:
 
 def quality(source: Source, day: dt.date | None = None) -> dict | None:
     """Quality-log record of the last attempt at ``day``'s partition (latest partition without a day)."""
-    partition = source.partition_for(day) if day is not None else lake.latest_partition(source.dataset)
+    partition = source.partition_for(day) if day is not None else lake.latest_partition(source.dataset, source.name)
     return qualitylog.read(source.name, partition) if partition else None
 
 
@@ -49,7 +49,7 @@ def needs_refetch(source: Source, day: dt.date, now: dt.datetime | None = None) 
     or ``failed``, and, for a reference source, when its last successful fetch is older
     than :func:`max_age_hours` (its cadence; a refused vintage waits for that too).
     """
-    if not lake.has_partition(source.dataset, source.partition_for(day)):
+    if not lake.has_partition(source.dataset, source.partition_for(day), source.name):
         return True
     record = quality(source, day)
     if record is not None and record["outcome"] in REFETCH_OUTCOMES:
@@ -62,7 +62,7 @@ def needs_refetch(source: Source, day: dt.date, now: dt.datetime | None = None) 
 
 def status(source: Source, now: dt.datetime, day: dt.date | None = None) -> dict:
     """One row of the freshness report for ``source`` at ``now`` (UTC)."""
-    latest = lake.latest_partition(source.dataset)
+    latest = lake.latest_partition(source.dataset, source.name)
     record = quality(source, day)
     row = {"source": source.name, "dataset": source.dataset, "kind": source.kind, "cadence": source.cadence,
            "schedule": source.schedule, "latest_partition": latest, "rows": 0, "last_fetch_utc": None,
@@ -70,16 +70,18 @@ def status(source: Source, now: dt.datetime, day: dt.date | None = None) -> dict
            "quality": record["outcome"] if record else None}
     if latest is None:
         return row
-    row["rows"] = lake.count_rows(source.dataset, latest)
-    provenance = lake.partition_path(source.dataset, latest).with_name("provenance.json")
+    row["rows"] = lake.count_rows(source.dataset, latest, source.name)
+    provenance = lake.provenance_path(source.dataset, latest, source.name)
     if provenance.exists():
         fetched = json.loads(provenance.read_text()).get("ingested_at_utc")
         if fetched:
             row["last_fetch_utc"] = fetched
             row["age_hours"] = round((now - dt.datetime.fromisoformat(fetched)).total_seconds() / 3600, 1)
     stale_age = row["age_hours"] is not None and row["age_hours"] > row["max_age_hours"]
+    # A forecast source (not backfilled) has no runs for past days by design: only a day after its latest run misses.
     missing_day = (day is not None and source.cadence == "daily"
-                   and not lake.has_partition(source.dataset, source.partition_for(day)))
+                   and (getattr(source, "backfilled", True) or source.partition_for(day) > latest)
+                   and not lake.has_partition(source.dataset, source.partition_for(day), source.name))
     if stale_age or missing_day:
         row["status"] = "stale"
     else:

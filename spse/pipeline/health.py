@@ -8,6 +8,9 @@
   the 95 % interval from the CRF's lower and upper RR. PM2.5 and NO2 are reported side by
   side and are **never added**: their CRFs come from single-pollutant models and the two
   burdens overlap (double counting).
+* ``health_impact_cell_year`` (same partition): the same deaths per cell piece (a cell cut by an
+  arrondissement boundary has one row per arrondissement), pollutant and counterfactual, whose
+  sums are the zone rows; the equity mart sums them per income quintile.
 * ``noise_effect_bands`` (partition ``vintage=current``): for each band of the strategic noise
   maps, its representative level, the % highly annoyed (Lden) or highly sleep-disturbed (Ln)
   and, for road Lden, the IHD relative risk (:mod:`spse.methods.noise_effects`); the mart
@@ -55,6 +58,7 @@ from spse.methods import impact, noise_effects
 log = logging.getLogger(__name__)
 
 IMPACT_DATASET = "health_impact_zone_year"
+CELL_DATASET = "health_impact_cell_year"
 NOISE_DATASET = "noise_effect_bands"
 NOISE_PARTITION = "vintage=current"
 ZONE_LEVEL = "arrondissement"
@@ -87,6 +91,20 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "time_base": Column("VARCHAR", "", "Time base of the days of the annual mean"),
         "min_coverage": Column("DOUBLE", "0-1", "Lowest share of the year's days behind a cell's annual mean"),
         "n_cells": Column("BIGINT", "cells", "Cells of the zone with an annual mean"),
+    },
+    CELL_DATASET: {
+        "zone_id": Column("VARCHAR", "", "Arrondissement INSEE code (75101-75120)", nullable=False),
+        "cell_id": Column("VARCHAR", "", "200 m cell (spse.methods.grid); a cell cut by a boundary has one row per "
+                                         "arrondissement", nullable=False),
+        "year": Column("INTEGER", "", "Calendar year of the annual mean", nullable=False),
+        "pollutant": Column("VARCHAR", "", "PM2.5 or NO2 (never summed: double counting)", nullable=False),
+        "counterfactual": Column("VARCHAR", "", "who_2021, eu_2030, lowest_observed or user", nullable=False),
+        "counterfactual_ug_m3": Column("DOUBLE", "µg/m³", "C0, the concentration of the scenario"),
+        "pop_30p": Column("DOUBLE", "persons", "Residents aged 30+ of the cell piece"),
+        "value_ug_m3": Column("DOUBLE", "µg/m³", "Annual mean of the cell; NULL without one (counts in no death)"),
+        "attributable_deaths": Column("DOUBLE", "deaths/year", "AF × y0 × pop_30p, central RR"),
+        "attributable_deaths_low": Column("DOUBLE", "deaths/year", "Same with rr_low"),
+        "attributable_deaths_high": Column("DOUBLE", "deaths/year", "Same with rr_high"),
     },
     NOISE_DATASET: {
         "indicator": Column("VARCHAR", "", "Lden or Ln", nullable=False),
@@ -215,6 +233,49 @@ def zone_impacts(cells: pd.DataFrame, means: pd.DataFrame, baseline: pd.DataFram
     return pd.DataFrame(rows)
 
 
+def cell_impacts(cells: pd.DataFrame, means: pd.DataFrame, baseline: pd.DataFrame,
+                 params: Mapping[str, str]) -> pd.DataFrame:
+    """Return the attributable deaths of each cell piece × pollutant × counterfactual (pure: no lake read).
+
+    The same inputs, CRFs and counterfactuals as :func:`zone_impacts`, whose zone totals are
+    the sums of these rows (W6b: deaths are computed cell by cell); the equity mart sums them
+    per income quintile.
+
+    Parameters
+    ----------
+    cells, means, baseline, params
+        As for :func:`zone_impacts`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The columns of ``health_impact_cell_year`` except ``year``; zones without a baseline
+        are left out.
+    """
+    pieces = cells.merge(baseline, left_on="zone_id", right_index=True, how="inner")
+    pieces = pieces.assign(pop_30p=pieces["population"] * pieces["area_fraction"] * pieces["share_old"])
+    parts = []
+    for pollutant in POLLUTANTS:
+        values = means[means["pollutant"] == pollutant].set_index("cell_id")["value"]
+        if values.empty:
+            continue
+        _, crf = crf_set(params, pollutant)
+        value = pieces["cell_id"].map(values).to_numpy(dtype=float)
+        for name, c0 in impact.counterfactuals(values.to_numpy(), fixed_counterfactuals(params, pollutant)).items():
+            deaths = {column: impact.attributable_cases(pieces["pop_30p"], pieces["rate"], value, c0, rr,
+                                                        crf.increment)
+                      for column, rr in (("attributable_deaths", crf.rr), ("attributable_deaths_low", crf.rr_low),
+                                         ("attributable_deaths_high", crf.rr_high))}
+            parts.append(pd.DataFrame({
+                "zone_id": pieces["zone_id"].to_numpy(), "cell_id": pieces["cell_id"].to_numpy(),
+                "pollutant": pollutant, "counterfactual": name, "counterfactual_ug_m3": c0,
+                "pop_30p": pieces["pop_30p"].to_numpy(), "value_ug_m3": value,
+                **{column: np.nan_to_num(cases, nan=0.0) for column, cases in deaths.items()}}))
+    if not parts:
+        return _empty(CELL_DATASET).drop(columns="year")
+    return pd.concat(parts, ignore_index=True)
+
+
 def noise_band_effects(bands: pd.DataFrame, params: Mapping[str, str]) -> pd.DataFrame:
     """Return the ``noise_effect_bands`` rows of the distinct bands of ``noise_map_bands`` (pure).
 
@@ -303,7 +364,7 @@ def build_health_year(year: int, params: Mapping[str, str]) -> int:
     means, source, time_base = annual_means(year, params)
     minimum = float(params["health_min_year_coverage"])
     means = means[means["coverage"] >= minimum]
-    rows = pd.DataFrame()
+    rows, cell_rows = pd.DataFrame(), pd.DataFrame()
     if means.empty:
         log.info("health: no annual mean for %d covering %.0f %% of its days (period_cell or surface_daily)",
                  year, 100 * minimum)
@@ -311,11 +372,16 @@ def build_health_year(year: int, params: Mapping[str, str]) -> int:
         log.warning("health: no baseline_mortality in the lake (source insee_deces_zone)")
     else:
         baseline = baseline_by_zone(lake.read_latest("baseline_mortality"), year, int(params["crf_longterm_min_age"]))
-        rows = zone_impacts(_cells(), means, baseline, params)
+        cells = _cells()
+        rows = zone_impacts(cells, means, baseline, params)
+        cell_rows = cell_impacts(cells, means, baseline, params)
     if rows.empty:
-        if lake.has_partition(IMPACT_DATASET, partition):  # an earlier run's rows of the year are no longer valid
-            lake.write_partition(IMPACT_DATASET, partition, _empty(IMPACT_DATASET))
+        for dataset in (IMPACT_DATASET, CELL_DATASET):
+            if lake.has_partition(dataset, partition):  # an earlier run's rows of the year are no longer valid
+                lake.write_partition(dataset, partition, _empty(dataset))
         return 0
+    cell_rows = cell_rows.assign(year=year)[list(COLUMNS[CELL_DATASET])].astype({"year": "int32"})
+    lake.write_partition_if_changed(CELL_DATASET, partition, cell_rows)
     rows = rows.assign(year=year, exposure_source=source, time_base=time_base)
     frame = rows[list(COLUMNS[IMPACT_DATASET])].astype({"year": "int32", "baseline_year": "int32", "n_cells": "int64"})
     lake.write_partition_if_changed(IMPACT_DATASET, partition, frame)

@@ -16,7 +16,7 @@ from spse.core.errors import FeedError, RefusedInput, SchemaError
 from spse.core.fetch import FetchPolicy, redact_url
 from spse.pipeline import qualitylog
 from spse.sources import _gate as gate
-from spse.sources.base import ParseResult, Partition, Source
+from spse.sources.base import ParseResult, Partition, Source, check_frame
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +107,13 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
     result = source.combine(parsed)
     source.check(result.frame, ",".join(parsed))
     verdict = gate.inspect(source, day, result, list(parsed), now=dt.datetime.fromisoformat(fetched_at))
-    lake.write_partition(source.dataset, partition, verdict.frame)
+    lake.write_partition(source.dataset, partition, with_source(verdict.frame, source.name), source.name)
+    _write_also(source, result.also, ",".join(parsed))
     lake.write_quarantine(source.name, partition, verdict.rejects)
     report = IngestReport(source.name, source.dataset, partition, len(verdict.frame), len(verdict.rejects), files,
                           verdict.outcome, verdict.problems, verdict.completeness)
     provenance = {**asdict(report), "parser_version": source.parser_version, "ingested_at_utc": fetched_at}
-    lake.write_bytes_atomic(lake.partition_path(source.dataset, partition).with_name("provenance.json"),
+    lake.write_bytes_atomic(lake.partition_path(source.dataset, partition, source.name).with_name("provenance.json"),
                             json.dumps(provenance, indent=2).encode())
     if len(verdict.rejects):
         log.warning("%s %s: %d rows quarantined", source.name, partition, len(verdict.rejects))
@@ -121,12 +122,35 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
     return report
 
 
+def with_source(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``frame`` with the canonical ``source`` column (the producer's name) when its schema lacks one."""
+    if lake.SOURCE_COLUMN in frame.columns:
+        return frame
+    return frame.assign(**{lake.SOURCE_COLUMN: pd.Series(name, index=frame.index, dtype="string")})
+
+
+def _write_also(source: Source, also: dict[str, pd.DataFrame], files: str) -> None:
+    """Merge the rows of the datasets ``source`` also writes (``Source.also_writes``) into its own partitions."""
+    for target in source.also_writes:
+        rows = also.get(target.dataset)
+        if rows is None or rows.empty:
+            continue
+        check_frame(source.name, target.columns, target.primary_key, rows.reset_index(drop=True), files)
+        rows = with_source(rows, source.name)
+        if lake.has_partition(target.dataset, target.partition, source.name):
+            rows = pd.concat([lake.read_partition(target.dataset, target.partition, source.name), rows],
+                             ignore_index=True)
+        merged = rows.drop_duplicates(list(target.primary_key), keep="last").sort_values(list(target.primary_key))
+        lake.write_partition_if_changed(target.dataset, target.partition, merged.reset_index(drop=True), source.name)
+
+
 def _rows_of(source: Source, target: Partition, result: ParseResult) -> ParseResult:
     """Keep the rows of a file covering many days (:meth:`Source.covers`) that fall in ``target``'s window."""
     frame = result.frame
     if frame.empty or target.window is None:
         return result
-    return ParseResult(frame[target.holds(frame[source.time_column])].reset_index(drop=True), result.rejects)
+    return ParseResult(frame[target.holds(frame[source.time_column])].reset_index(drop=True), result.rejects,
+                       result.also)
 
 
 class _LandedMeta(dict):

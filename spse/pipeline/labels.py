@@ -59,6 +59,15 @@ LEVELS = {
     "target": ("valeur cible", "target value"),
     "data_quality": ("qualité des données", "data quality"),
 }
+# Levels as the prefectoral procedure names them: the subject of a regulatory episode's e-mail.
+PROCEDURE_LEVELS = {
+    "information": ("niveau d'information-recommandation", "information level"),
+    "alerte": ("niveau d'alerte", "alert level"),
+    "alerte_persistance": ("niveau d'alerte sur persistance", "alert level on persistence"),
+    "alerte_mesures_1": ("niveau d'alerte (mesures, palier 1)", "alert level (measures, step 1)"),
+    "alerte_mesures_2": ("niveau d'alerte (mesures, palier 2)", "alert level (measures, step 2)"),
+    "alerte_mesures_3": ("niveau d'alerte (mesures, palier 3)", "alert level (measures, step 3)"),
+}
 # Short level names: alert titles and map legends.
 SHORT_LEVELS = {
     "information": ("seuil d'information", "information threshold"),
@@ -91,7 +100,9 @@ FOOTPRINTS = {
     "forecast": ("carreaux où la prévision CAMS dépasse le seuil", "cells where the CAMS forecast is above the "
                                                                    "threshold"),
 }
-STATUSES = {"opened": ("nouvelle", "new"), "ongoing": ("en cours", "ongoing"), "closed": ("levée", "closed")}
+STATUSES = {"opened": ("nouvelle", "new"), "ongoing": ("en cours", "ongoing"), "closed": ("levée", "closed"),
+            "updated": ("mise à jour", "updated"), "escalated": ("aggravée", "escalated"),
+            "de-escalated": ("revue à la baisse", "de-escalated")}
 CATEGORIES = {
     "creche": ("crèche", "crèches", "day nursery", "day nurseries"),
     "ecole_maternelle": ("école maternelle", "écoles maternelles", "nursery school", "nursery schools"),
@@ -114,7 +125,15 @@ CRITERIA = {
     "rule": ("règle", "rule"),
 }
 YES_NO = {True: ("oui", "yes"), False: ("non", "no")}
+# Combined air × noise classes of the register's multiexposure_labels (docs/health-impact.md).
+EXPOSURE_CLASSES = {
+    "tres_peu_expose": ("très peu exposé", "very low exposure"), "peu_expose": ("peu exposé", "low exposure"),
+    "modere": ("modéré", "moderate"), "degrade": ("dégradé", "degraded"),
+    "tres_degrade": ("très dégradé", "highly degraded"), "point_noir": ("point noir", "black spot"),
+}
 PERSONS = ("habitants", "residents")
+# Units of criteria that count people: shown as whole persons.
+PERSON_UNITS = ("habitants", "residents", "inhabitants", "persons", "personnes")
 
 
 def _pick(table: dict, code: object, lang: str, index: int = 0) -> str:
@@ -124,6 +143,11 @@ def _pick(table: dict, code: object, lang: str, index: int = 0) -> str:
     if entry is None:
         return "" if code is None or (isinstance(code, float) and math.isnan(code)) else str(code)
     return entry[index + (LANGS.index(lang) if len(entry) == 2 else 2 * LANGS.index(lang))]
+
+
+def exposure_class(code: object, lang: str = "fr") -> str:
+    """Name of a combined air × noise class code of the register (``point_noir`` → ``point noir``)."""
+    return _pick(EXPOSURE_CLASSES, code, lang)
 
 
 def pollutant(code: object, lang: str = "fr") -> str:
@@ -141,8 +165,14 @@ def threshold_set(code: object, lang: str = "fr") -> str:
     return _pick(SETS, code, lang)
 
 
-def level(code: object, lang: str = "fr", *, short: bool = False) -> str:
-    """Threshold level of the register (``information``, ``alerte_persistance``, ...) in words."""
+def level(code: object, lang: str = "fr", *, short: bool = False, procedure: bool = False) -> str:
+    """Threshold level of the register (``information``, ``alerte_persistance``, ...) in words.
+
+    ``short``: the titles' and legends' names; ``procedure``: the prefectoral procedure's
+    names (``niveau d'information-recommandation``), for the levels that have one.
+    """
+    if procedure and isinstance(code, str) and code in PROCEDURE_LEVELS:
+        return _pick(PROCEDURE_LEVELS, code, lang)
     if short and isinstance(code, str) and code in SHORT_LEVELS:
         return _pick(SHORT_LEVELS, code, lang)
     return _pick(LEVELS, code, lang)
@@ -153,14 +183,42 @@ def kind(code: object, lang: str = "fr") -> str:
     return _pick(KINDS, code, lang)
 
 
+def observed(kind_code: object, lang: str = "fr") -> str:
+    """``prévision`` for a forecast alert, ``observé`` for any other (``forecast`` / ``observed``)."""
+    return ("prévision", "forecast")[LANGS.index(lang)] if kind_code == "forecast" else (
+        "observé", "observed")[LANGS.index(lang)]
+
+
 def basis(code: object, lang: str = "fr") -> str:
     """What an alert rests on (``surface``, ``station``, ``surface+station``, ``forecast``)."""
     return _pick(BASES, code, lang)
 
 
 def status(code: object, lang: str = "fr") -> str:
-    """Alert status (``opened``, ``ongoing``, ``closed``)."""
+    """Alert status: ``opened``, ``ongoing``, ``closed``; forecasts: ``updated``, ``escalated``, ``de-escalated``."""
     return _pick(STATUSES, code, lang)
+
+
+def alert_type(row: dict, lang: str = "fr") -> str:
+    """The kind of an alert in a few words: ``épisode de pollution réglementaire``, ``dépassement local``, ...
+
+    From ``alert_type`` (regulatory episode, local exceedance, health advisory, data quality);
+    rows written before alert types existed fall back to their ``kind``.
+    """
+    code = row.get("alert_type")
+    return kind(code if isinstance(code, str) and code else row.get("kind"), lang)
+
+
+def alert_label(row: dict, lang: str = "fr") -> str:
+    """The sentence that says what kind of alert this is and what it implies (its ``label``, French).
+
+    In English, and for rows without a label, the kind in a few words (:func:`alert_type`).
+    """
+    text = row.get("label")
+    if lang == "fr" and isinstance(text, str) and text:
+        return text
+    return alert_type(row, lang)
+
 
 
 def category(code: object, lang: str = "fr", *, plural: bool = False) -> str:
@@ -278,6 +336,8 @@ def _criterion(item: dict, lang: str) -> str:
     label = item.get("label") or _pick(CRITERIA, item.get("name"), lang)
     value, threshold, unit = item.get("value"), item.get("threshold"), item.get("unit") or ""
     numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (value, threshold))
+    if numbers and unit in PERSON_UNITS:  # whole persons; "at least 211 370.5" is "at least 211 371"
+        value, threshold = math.floor(value + 0.5), math.ceil(threshold)
     measured = f" ({_value(value, lang)} / {_value(threshold, lang)} {unit})".replace(" )", ")") if numbers else ""
     return f"{label}{measured}, {MET.get(item.get('met'), MET[None])[LANGS.index(lang)]}"
 

@@ -83,23 +83,54 @@ def check_values(values: pd.Series, quantity, unit=None, *, with_sentinels: bool
     values = pd.Series(values, dtype="float64").reset_index(drop=True)
     n, index = len(values), values.index
     quantity = _as_series(quantity, n, index)
-    table = register.plausibility()
-    own = table[table["quantity"] != "*"]
-    expected_unit = quantity.map(dict(zip(own["quantity"], own["unit"], strict=True)))
+    ranges = _Ranges.of(register.plausibility())
+    q_codes, q_names = pd.factorize(quantity.to_numpy(object), use_na_sentinel=False)
+    units = np.array([ranges.units.get(q, np.nan) for q in q_names], dtype=object)
+    expected_unit = pd.Series(units[q_codes], index=index, dtype=object)
     used_unit = expected_unit if unit is None else _as_series(unit, n, index)
     present = values.notna().to_numpy()
     wrong_unit = present & (expected_unit.notna() & used_unit.notna() & (used_unit != expected_unit)).to_numpy()
-    keys = pd.DataFrame({"quantity": quantity.to_numpy(), "unit": used_unit.to_numpy()})
-    ranges = table[["quantity", "unit", "min", "max"]]
-    exact = keys.merge(ranges, on=["quantity", "unit"], how="left")
-    fallback = keys.assign(quantity="*").merge(ranges, on=["quantity", "unit"], how="left")
-    low = exact["min"].fillna(fallback["min"]).to_numpy(dtype=float)
-    high = exact["max"].fillna(fallback["max"]).to_numpy(dtype=float)
+    low, high = ranges.bounds_of(q_codes, q_names, used_unit)
     sentinel = present & values.isin(sentinels()).to_numpy() if with_sentinels else np.zeros(n, dtype=bool)
     no_range = present & ~wrong_unit & np.isnan(low)
     with np.errstate(invalid="ignore"):
         outside = present & ~wrong_unit & ~no_range & ((values.to_numpy() < low) | (values.to_numpy() > high))
     return Plausibility(sentinel, wrong_unit, no_range, outside, expected_unit, low, high)
+
+
+@dataclass(frozen=True)
+class _Ranges:
+    """The plausibility register as lookups: each quantity's unit, each (quantity, unit)'s [min, max]."""
+
+    table: pd.DataFrame
+    units: dict
+    bounds: dict
+
+    @staticmethod
+    def of(table: pd.DataFrame) -> _Ranges:
+        """The lookups of ``table``, built once per register version (the register returns one frame per file)."""
+        if not _RANGES or _RANGES[0].table is not table:
+            own = table[table["quantity"] != "*"]
+            _RANGES[:] = [_Ranges(table, dict(zip(own["quantity"], own["unit"], strict=True)),
+                                  {(q, u): (lo, hi) for q, u, lo, hi in
+                                   table[["quantity", "unit", "min", "max"]].itertuples(index=False, name=None)})]
+        return _RANGES[0]
+
+    def bounds_of(self, q_codes: np.ndarray, q_names, unit: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+        """[min, max] of each value: its (quantity, unit) row, else the ``*`` row of its unit, else NaN.
+
+        ``q_codes``, ``q_names`` are the factorised quantities; looked up once per distinct pair.
+        """
+        u_codes, u_names = pd.factorize(unit.to_numpy(object), use_na_sentinel=False)
+        pairs, codes = np.unique(q_codes.astype(np.int64) * len(u_names) + u_codes, return_inverse=True)
+        none = (np.nan, np.nan)
+        found = np.array([self.bounds.get((q, u), self.bounds.get(("*", u), none)) for q, u in
+                          ((q_names[pair // len(u_names)], u_names[pair % len(u_names)]) for pair in pairs)],
+                         dtype=float).reshape(-1, 2)
+        return found[codes.reshape(-1), 0], found[codes.reshape(-1), 1]
+
+
+_RANGES: list[_Ranges] = []
 
 
 def value_reasons(label: str, values: pd.Series, quantity, unit=None, *,
@@ -215,8 +246,8 @@ def completeness(source: Source, day: dt.date, received: pd.DataFrame, kept: pd.
     hours = int((cutoff - start) / HOUR)
     series = received[key].drop_duplicates()
     previous = source.partition_for(day - dt.timedelta(days=1))
-    if lake.has_partition(source.dataset, previous):
-        before = lake.read_partition(source.dataset, previous)
+    if lake.has_partition(source.dataset, previous, source.name):
+        before = lake.read_partition(source.dataset, previous, source.name)
         if set(key) <= set(before.columns):
             series = pd.concat([series, before[key]]).drop_duplicates()
     ts = kept[source.time_column]
@@ -237,10 +268,10 @@ def check_reference(source: Source, frame: pd.DataFrame, label: str) -> None:
         if not row.min <= n <= row.max:
             expected = f"{row.min:g}" if row.min == row.max else f"{row.min:g}-{row.max:g}"
             refuse(f"{n} features where a complete vintage holds {expected} ({row.reference})")
-    latest = lake.latest_partition(source.dataset)
+    latest = lake.latest_partition(source.dataset, source.name)
     if latest is None:
         return
-    previous = lake.read_partition(source.dataset, latest)
+    previous = lake.read_partition(source.dataset, latest, source.name)
     params = register.parameters()
     if len(previous) < params.int("reference_min_compared_features"):
         return

@@ -180,6 +180,8 @@ class RowChecks:
 
     def rejects(self, feed: str, file: str, rows, raw) -> pd.DataFrame:
         bad = self.bad
+        if not bad.any():
+            return reject_rows(feed, file, [], [], [])
         return reject_rows(feed, file, np.asarray(rows)[bad].tolist(), self.reason[bad].tolist(),
                            as_text(pd.Series(raw, dtype=object))[bad].tolist())
 

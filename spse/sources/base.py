@@ -49,12 +49,34 @@ class Measure:
     sentinels: bool = True
 
 
+@dataclass(frozen=True)
+class AlsoWrites:
+    """Rows of another canonical dataset a source writes from the same files (e.g. its station list).
+
+    A measurement network's station list (``air_stations``) gives the positions the surfaces need.
+
+    ``columns`` and ``primary_key`` are that dataset's contract (the columns of its other
+    producers, e.g. ``lcsqa_stations``); the rows go to ``lake/<dataset>/source=<source>/<partition>/``,
+    merged with the rows written before (a station seen once stays listed; a row of the same
+    key is replaced), and the file is rewritten only when its rows change.
+    """
+
+    dataset: str
+    columns: dict[str, Column]
+    primary_key: tuple[str, ...]
+    partition: str = "vintage=current"
+
+
 @dataclass
 class ParseResult:
-    """Rows in the canonical schema, and the rejected rows with their reason."""
+    """Rows in the canonical schema, the rejected rows with their reason, and more.
+
+    ``also``: rows of the datasets the source also writes (:class:`AlsoWrites`), by dataset name.
+    """
 
     frame: pd.DataFrame
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUARANTINE_COLUMNS))
+    also: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -129,6 +151,9 @@ class Source:
     measures: ClassVar[tuple[Measure, ...]] = ()
     series_key: ClassVar[tuple[str, ...]] = ()
     time_column: ClassVar[str] = "ts_start_utc"
+    # Other canonical datasets written from the same files (a network's station list):
+    # parse returns their rows in ParseResult.also[dataset].
+    also_writes: ClassVar[tuple[AlsoWrites, ...]] = ()
 
     def day_window(self, day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """UTC instants [start, end) the rows of ``day``'s partition must fall in; ``None`` = any.
@@ -214,7 +239,14 @@ class Source:
         frames = [r.frame for r in parsed.values() if not r.frame.empty]
         rejects = [r.rejects for r in parsed.values() if not r.rejects.empty]
         frame = pd.concat(frames, ignore_index=True) if frames else self.empty_frame()
-        return ParseResult(frame, pd.concat(rejects, ignore_index=True) if rejects else ParseResult(frame).rejects)
+        also = {}
+        for target in self.also_writes:
+            pieces = [r.also[target.dataset] for r in parsed.values() if target.dataset in r.also]
+            if pieces:
+                rows = pd.concat(pieces, ignore_index=True)
+                also[target.dataset] = rows.drop_duplicates(list(target.primary_key), keep="last")
+        return ParseResult(frame, pd.concat(rejects, ignore_index=True) if rejects else ParseResult(frame).rejects,
+                           also)
 
     def partition_for(self, day: dt.date) -> str:
         """``date=YYYY-MM-DD`` for a daily source, ``vintage=<vintage>`` for reference data."""
@@ -222,35 +254,39 @@ class Source:
 
     def check(self, frame: pd.DataFrame, filename: str = "") -> None:
         """Raise :class:`SchemaError` if ``frame`` breaks the declared schema or key."""
-        expected = list(self.columns)
-        if list(frame.columns) != expected:
-            missing = [c for c in expected if c not in frame.columns]
-            extra = [c for c in frame.columns if c not in self.columns]
-            raise SchemaError(self.name, f"columns differ from the schema: missing {missing}, extra {extra}",
-                              file=filename)
-        for name, col in self.columns.items():
-            series = frame[name]
-            if series.isna().all() and len(series):
-                if not col.nullable:
-                    raise SchemaError(self.name, f"column {name} is empty", file=filename)
-                if pd.api.types.is_object_dtype(series):
-                    raise SchemaError(self.name, f"column {name} is all empty: Parquet type null, expected "
-                                      f"{col.type}; {_dtype_fix(col.type)}", file=filename)
-            if len(series) and not TYPE_CHECKS[col.type](series):
-                raise SchemaError(self.name, f"column {name} has dtype {series.dtype}, expected {col.type}; "
-                                  f"{_dtype_fix(col.type)}", file=filename)
-            if not col.nullable and series.isna().any():
-                row = int(series.isna().to_numpy().nonzero()[0][0])
-                raise SchemaError(self.name, f"column {name} has nulls", file=filename, row=row)
-        dup = frame.duplicated(list(self.primary_key), keep=False)
-        if dup.any():
-            first = frame.loc[dup, list(self.primary_key)].iloc[0].to_dict()
-            raise SchemaError(self.name, f"primary key {self.primary_key} not unique, e.g. {first}",
-                              file=filename)
+        check_frame(self.name, self.columns, self.primary_key, frame, filename)
 
     def empty_frame(self) -> pd.DataFrame:
         """A frame with no row and the columns and pandas dtypes of ``columns``."""
         return pd.DataFrame({name: pd.Series(dtype=EMPTY_DTYPES[c.type]) for name, c in self.columns.items()})
+
+
+def check_frame(source: str, columns: dict[str, Column], primary_key: tuple[str, ...], frame: pd.DataFrame,
+                filename: str = "") -> None:
+    """Raise :class:`SchemaError` (naming ``source`` and the fix) if ``frame`` breaks ``columns`` or ``primary_key``."""
+    expected = list(columns)
+    if list(frame.columns) != expected:
+        missing = [c for c in expected if c not in frame.columns]
+        extra = [c for c in frame.columns if c not in columns]
+        raise SchemaError(source, f"columns differ from the schema: missing {missing}, extra {extra}", file=filename)
+    for name, col in columns.items():
+        series = frame[name]
+        if series.isna().all() and len(series):
+            if not col.nullable:
+                raise SchemaError(source, f"column {name} is empty", file=filename)
+            if pd.api.types.is_object_dtype(series):
+                raise SchemaError(source, f"column {name} is all empty: Parquet type null, expected "
+                                  f"{col.type}; {_dtype_fix(col.type)}", file=filename)
+        if len(series) and not TYPE_CHECKS[col.type](series):
+            raise SchemaError(source, f"column {name} has dtype {series.dtype}, expected {col.type}; "
+                              f"{_dtype_fix(col.type)}", file=filename)
+        if not col.nullable and series.isna().any():
+            row = int(series.isna().to_numpy().nonzero()[0][0])
+            raise SchemaError(source, f"column {name} has nulls", file=filename, row=row)
+    dup = frame.duplicated(list(primary_key), keep=False)
+    if dup.any():
+        first = frame.loc[dup, list(primary_key)].iloc[0].to_dict()
+        raise SchemaError(source, f"primary key {primary_key} not unique, e.g. {first}", file=filename)
 
 
 # How parse gives a column of each type its dtype (named in check's messages).

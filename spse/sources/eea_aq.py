@@ -312,7 +312,7 @@ def with_station_metadata(frame: pd.DataFrame) -> pd.DataFrame:
     partition = lake.latest_partition("air_hourly")
     out = frame.drop(columns=list(STATION_META))
     if partition is not None and len(frame):
-        known = (pd.read_parquet(lake.partition_path("air_hourly", partition), columns=["station_id", *STATION_META])
+        known = (lake.read_partition("air_hourly", partition)[["station_id", *STATION_META]]
                  .drop_duplicates("station_id", keep="last"))
         out = out.merge(known.astype(object), on="station_id", how="left")
     for name in STATION_META:

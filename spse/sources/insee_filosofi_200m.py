@@ -17,7 +17,10 @@
 
 Derived columns: `pop_0_5 = Ind_0_3 + Ind_4_5`, `pop_65p = Ind_65_79 + Ind_80p`,
 `pop_poor_households = Ind × Men_pauv / Men` (0 when Men = 0), an estimate that assumes
-poor households have the cell's mean size. Optional columns absent from the file give NULL.
+poor households have the cell's mean size; `standard_of_living = Ind_snv / Ind`, the mean
+standard of living of the cell's residents [€ per consumption unit per year] (`Ind_snv` is the
+sum of the individuals' "niveau de vie winsorisé"; NULL when Ind = 0 or Ind_snv is absent or
+empty, as in cells INSEE does not publish it for). Optional columns absent from the file give NULL.
 
 Quarantined rows: id not of the 200 m grid form, missing or negative counts, non-numeric
 values, imputation flag other than 0/1, repeated id.
@@ -56,8 +59,9 @@ FIELDS = {
     "ind_4_5": ("ind_4_5",),
     "ind_65_79": ("ind_65_79",),
     "ind_80p": ("ind_80p",),
+    "ind_snv": ("ind_snv",),
 }
-COUNTS = ("ind", "men", "men_pauv", "ind_0_3", "ind_4_5", "ind_65_79", "ind_80p")
+COUNTS = ("ind", "men", "men_pauv", "ind_0_3", "ind_4_5", "ind_65_79", "ind_80p", "ind_snv")
 
 
 class InseeFilosofi200m(Source):
@@ -86,6 +90,9 @@ class InseeFilosofi200m(Source):
         "households_poor": Column("DOUBLE", "households", "Households below the poverty line (Men_pauv)"),
         "pop_poor_households": Column("DOUBLE", "persons", "Estimated individuals in poor households = "
                                       "population × households_poor / households (0 when households = 0)"),
+        "standard_of_living": Column("DOUBLE", "€/consumption unit/year",
+                                     "Mean standard of living of the residents = Ind_snv / Ind (NULL when Ind = 0 "
+                                     "or Ind_snv is absent)"),
         "is_imputed": Column("BOOLEAN", "", "Values approximated for statistical secrecy (I_est_200 = 1); "
                              "NULL when the file has no flag"),
     }
@@ -138,6 +145,7 @@ class InseeFilosofi200m(Source):
             "pop_65p": counts["ind_65_79"] + counts["ind_80p"],
             "households": men, "households_poor": poor,
             "pop_poor_households": (ind * poor / men.where(men > 0)).mask(men == 0, 0.0),
+            "standard_of_living": counts["ind_snv"] / ind.where(ind > 0),
             "is_imputed": imputed,
         })
         checks.duplicated(out, ["cell_id"], "cell id")

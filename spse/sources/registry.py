@@ -4,6 +4,9 @@ Read without pandas, so both :func:`spse.sources.discover` (which then imports t
 it lists) and the Airflow DAG factory (:mod:`spse.pipeline.orchestration`, which must parse
 in a fraction of a second) read the same declaration. Each source module's class repeats
 these attributes; ``tests/sources/test_registry.py`` checks they agree.
+
+Its ``[datasets.<name>]`` tables give the overlap rule of the datasets several sources feed
+(:class:`Overlap`): which rows are "the same" (``key``) and which source wins (``priority``).
 """
 
 from __future__ import annotations
@@ -31,22 +34,60 @@ class Entry:
 
 
 FIELDS = tuple(f.name for f in fields(Entry))
+DATASETS = "datasets"
 
 
-def entries(path: Path = REGISTRY) -> list[Entry]:
-    """Every source of the registry at ``path``, sorted by name.
+@dataclass(frozen=True)
+class Overlap:
+    """The overlap rule of a dataset fed by several sources.
+
+    Rows of two sources with equal ``key`` columns (the same station and hour) are the same
+    observation: the source earliest in ``priority`` keeps all its rows of that key, the
+    others' rows are set aside for comparison. Sources absent from ``priority`` come after
+    the listed ones, in name order.
+    """
+
+    dataset: str
+    key: tuple[str, ...]
+    priority: tuple[str, ...] = ()
+
+    def rank(self, source: str | None) -> int:
+        """Position of ``source`` in the priority (0 first); unlisted sources share the last rank."""
+        return self.priority.index(source) if source in self.priority else len(self.priority)
+
+
+def _load(path: Path | None) -> dict:
+    with (path or REGISTRY).open("rb") as fh:
+        return tomllib.load(fh)
+
+
+def overlaps(path: Path | None = None) -> dict[str, Overlap]:
+    """The overlap rule of each dataset with a ``[datasets.<name>]`` table, by dataset name."""
+    rules = {}
+    for dataset, table in _load(path).get(DATASETS, {}).items():
+        unknown = set(table) - {"key", "priority"}
+        if unknown or "key" not in table:
+            raise ValueError(f"registry [datasets.{dataset}]: needs key (and priority), unknown {sorted(unknown)}")
+        rules[dataset] = Overlap(dataset, tuple(table["key"]), tuple(table.get("priority", ())))
+    return rules
+
+
+def entries(path: Path | None = None) -> list[Entry]:
+    """Every source of the registry at ``path`` (default :data:`REGISTRY`, read when called), sorted by name.
 
     Raises ``ValueError`` naming the source and the field when a table lacks a field or has
     an unknown one.
     """
-    with path.open("rb") as fh:
-        tables = tomllib.load(fh)
+    tables = _load(path)
     found = []
     for name, table in tables.items():
+        if name == DATASETS:
+            continue
         unknown = set(table) - set(FIELDS)
         missing = {"dataset", "kind", "cadence", "schedule"} - set(table)
         if unknown or missing:
-            raise ValueError(f"{path.name} [{name}]: unknown fields {sorted(unknown)}, missing {sorted(missing)}")
+            raise ValueError(f"{(path or REGISTRY).name} [{name}]: unknown fields {sorted(unknown)}, "
+                             f"missing {sorted(missing)}")
         found.append(Entry(name=name, **{**table, "replaces": tuple(table.get("replaces", ()))}))
     return sorted(found, key=lambda e: e.name)
 

@@ -7,7 +7,8 @@ with source as (
         cast(null as varchar) as arrondissement,
         cast(null as integer) as capacity,
         cast(null as varchar) as capacity_unit,
-        cast(null as varchar) as source  -- noqa: RF04
+        cast(null as varchar) as source,  -- noqa: RF04
+        cast(null as integer) as source_rank
     where false
 ),
 
@@ -26,6 +27,8 @@ final as (
         cast(lon as double) as lon,
         cast(lat as double) as lat
     from source
+    -- the same facility from two producers: the first in the registry's priority wins (lake source_rank)
+    qualify row_number() over (partition by facility_id order by source_rank asc, source asc) = 1
 )
 
 select * from final

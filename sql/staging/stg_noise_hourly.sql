@@ -14,6 +14,8 @@ final as (
         cast(coverage as double) as coverage,
         coalesce(cast(is_valid as boolean), false) as is_valid
     from source
+    -- the same site and hour from two producers: the first in the registry's priority keeps its rows
+    qualify dense_rank() over (partition by site_id, ts_start_utc order by source_rank asc, source asc) = 1
 )
 
 select * from final

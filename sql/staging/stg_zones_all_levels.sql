@@ -1,5 +1,7 @@
 with arrondissements as (
     select * from lake.zones
+    -- the same zone from two producers: the first in the registry's priority wins (lake source_rank)
+    qualify row_number() over (partition by zone_id order by source_rank asc, source asc) = 1
 ),
 
 iris as (

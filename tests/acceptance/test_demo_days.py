@@ -253,3 +253,32 @@ def test_zone_key_indicators_pivot_the_zone_mart(demo_run, capsys):
     assert main(["tables", "--table", "zone_key_indicators_daily"]) == 0
     listed = capsys.readouterr().out
     assert "marts.zone_key_indicators_daily" in listed and "pm10_day_mean_ug_m3" in listed and "[µg/m³]" in listed
+
+
+def test_daily_multiexposure_classes_on_the_episode_day(demo_run):
+    """Air classes of marts.multiexposure_cell_daily recomputed with pandas from the cell values and the register."""
+    register_file = Path(__file__).resolve().parents[2] / "spse" / "registers" / "thresholds.csv"
+    rungs = pd.read_csv(register_file)
+    sets = ["WHO_2021", "EU_2024_2881", "EU_2008_50"]  # register multiexposure_air_sets
+    rungs = rungs[rungs["set_id"].isin(sets) & (rungs["averaging"] == "day_mean")
+                  & rungs["level"].isin(["guideline", "limit"]) & rungs["pollutant"].isin(["PM2.5", "PM10", "NO2"])]
+    rungs = rungs.assign(rung=rungs["set_id"].map({s: i + 1 for i, s in enumerate(sets)}))
+    values = _query(demo_run, f"select cell_id, pollutant, value_ug_m3 from marts.exposure_cell_daily where date = "
+                              f"date '{D2}' and statistic = 'day_mean' and is_valid and time_base = 'Europe/Paris' "
+                              "and pollutant in ('PM2.5', 'PM10', 'NO2')")
+    paired = values.merge(rungs, on="pollutant")
+    paired = paired.assign(rung=np.where(paired["value_ug_m3"] > paired["value"], paired["rung"], 0))
+    expected = paired.groupby("cell_id")["rung"].max()
+    got = _query(demo_run, f"select cell_id, air_class from marts.multiexposure_cell_daily where date = date '{D2}' "
+                           "and time_base = 'Europe/Paris'").set_index("cell_id")["air_class"]
+    assert len(got) == len(expected) > 2000
+    assert (got.sort_index() == expected.sort_index()).all()
+    assert expected.max() == 3  # the PM10 episode is above the EU 2008/50 daily limit (50) somewhere
+    zones = _query(demo_run, f"select * from marts.multiexposure_zone_daily where date = date '{D2}' "
+                             "and zone_level = 'commune'")
+    # every resident with a valid cell value is in one class; the loud ring road makes hotspots that day
+    paris = _query(demo_run, f"select population_valid from marts.exposure_zone_daily where zone_id = '75056' "
+                             f"and date = date '{D2}' and pollutant = 'PM10' and statistic = 'day_mean' "
+                             "and time_base = 'Europe/Paris'")
+    assert zones["population"].sum() == pytest.approx(paris["population_valid"].iloc[0], rel=1e-9)
+    assert zones.loc[zones["is_hotspot"], "population"].sum() > 0

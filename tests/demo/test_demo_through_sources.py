@@ -25,7 +25,7 @@ SOURCES = {  # name → days to ingest
     "insee_filosofi_200m": (D2,),
     "paris_arrondissements": (D2,),
     "paris_facilities": (D2,),
-    "cams_europe_forecast": (D2,),
+    "cams_europe_forecast": (D1, D2),
 }
 
 
@@ -109,3 +109,21 @@ def test_cams_forecast_is_the_designed_run(home):
     assert set(rows["model"]) == {"ENSEMBLE"} and rows["lead_hours"].max() == 96
     co = rows.loc[rows["pollutant"] == "CO", "value"]
     assert co.to_numpy() == pytest.approx(0.3)  # 300 µg/m3 in the file, mg/m³ in the lake
+
+
+def _north_east_pm10_day_mean(rows: pd.DataFrame, local_day: str) -> float:
+    valid = rows["base_time_utc"] + pd.to_timedelta(rows["lead_hours"], unit="h")
+    pick = ((rows["pollutant"] == "PM10") & (rows["lat"] >= 48.85) & (rows["lon"] >= 2.35)
+            & (valid.dt.tz_convert("Europe/Paris").dt.strftime("%Y-%m-%d") == local_day))
+    return float(rows.loc[pick, "value"].mean())
+
+
+def test_the_run_of_the_day_before_forecast_52_where_the_demo_run_forecasts_55(home):
+    source, _ = _ingest("cams_europe_forecast")
+    before = lake.read_partition(source.dataset, source.partition_for(D1))
+    demo_run = lake.read_partition(source.dataset, source.partition_for(D2))
+    assert set(before["base_time_utc"]) == {pd.Timestamp("2026-01-14 00:00", tz="UTC")}
+    # docs/demo.md "CAMS forecast": the ±2 swing cancels over the 24 hours of a January day.
+    assert _north_east_pm10_day_mean(before, "2026-01-15") == pytest.approx(45.0)
+    assert _north_east_pm10_day_mean(before, "2026-01-16") == pytest.approx(52.0)
+    assert _north_east_pm10_day_mean(demo_run, "2026-01-16") == pytest.approx(55.0)

@@ -69,7 +69,8 @@ def test_ingest_dag_lands_a_partition_and_an_asset_event(homes):
     log = homes["root"] / "ingest.log"
     done = _run([str(BIN / "airflow"), "dags", "test", "ingest_lcsqa_e2", INGEST_LOGICAL_DATE], homes["env"], log)
     assert done.returncode == 0, _tail(done, log)
-    assert (homes["spse_home"] / "lake" / "air_hourly" / "date=2026-01-15" / "data.parquet").is_file()
+    partition = homes["spse_home"] / "lake" / "air_hourly" / "source=lcsqa_e2" / "date=2026-01-15"
+    assert (partition / "data.parquet").is_file()
     with sqlite3.connect(homes["airflow_home"] / "airflow.db") as db:
         events = db.execute(
             "select e.extra from asset_event e join asset a on a.id = e.asset_id where a.uri = ?",

@@ -330,7 +330,8 @@ def test_two_concurrent_spse_runs_publish_the_newer_build_once(demo_day, tmp_pat
     # The writing steps of the two runs never overlap: each log's lock intervals (acquired,
     # released, by that process) are disjoint from the other's.
     held = [_lock_intervals(log.read_text()) for log in logs]
-    assert [len(h) for h in held] == [3, 3]  # raise_alerts, build_warehouse, publish
+    # raise_alerts, build_warehouse, publish, and notify_alerts (`spse demo` installs the demo's subscribers)
+    assert [len(h) for h in held] == [4, 4]
     for start_a, end_a in held[0]:
         for start_b, end_b in held[1]:
             assert end_a <= start_b or end_b <= start_a, (held[0], held[1])

@@ -55,7 +55,7 @@ def _clean_env(mp, home: Path) -> None:
 
 def _age(home: Path, dataset: str) -> None:
     """Make the last fetch of a reference dataset look years old (its cadence is due)."""
-    path = home / "lake" / dataset / "vintage=current" / "provenance.json"
+    (path,) = (home / "lake" / dataset).glob("source=*/vintage=current/provenance.json")
     meta = json.loads(path.read_text())
     meta["ingested_at_utc"] = OLD
     path.write_text(json.dumps(meta))
@@ -149,8 +149,11 @@ def test_forecast_missing_keeps_the_observed_alerts(home, capsys):
     pipeline.run_day(D2)
     assert _air(home) == DESIGNED
     assert ("cams_europe_forecast", "DQ_INPUT_FAILED") in _quality(home)
-    forecast = _query(home, "select count(*) as n from marts.alerts where kind = 'forecast'")
-    assert forecast["n"][0] == 0
+    # the run of the day before (base 2026-01-14, ingested by the run of D1) stands in: PM10 52 on 2026-01-16
+    forecast = _query(home, "select date, level, value_max, triggered_by from marts.alerts where kind = 'forecast'")
+    assert forecast["triggered_by"].str.contains("2026-01-14T00:00:00").all()
+    assert list(zip(forecast["date"].astype(str), forecast["level"], strict=True)) == [("2026-01-16", "information")]
+    assert forecast["value_max"][0] == pytest.approx(52.0)
     _says(home, capsys, f"prévision CAMS (cams_europe_forecast) : pas de données le {D2}")
 
 
@@ -200,7 +203,7 @@ def test_facilities_update_lost_keeps_the_previous_vintage(home, capsys, monkeyp
     pd.testing.assert_frame_equal(lake.read_latest("facilities"), before)
     assert _air(home) == DESIGNED
     no2 = _query(home, f"select facilities_by_category from marts.alerts where date = date '{D2}' "
-                       "and kind = 'air_quality' and pollutant = 'NO2'")
+                       "and kind = 'air_quality' and pollutant = 'NO2' and alert_type = 'local_exceedance'")
     assert json.loads(no2["facilities_by_category"][0]) == {"creche": 1, "ecole_maternelle": 1}
     assert ("paris_facilities", "DQ_INPUT_FAILED") in _quality(home)
     _says(home, capsys, "établissements sensibles (paris_facilities) : mise à jour impossible, "

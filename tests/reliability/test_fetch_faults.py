@@ -371,7 +371,7 @@ def test_credentials_in_the_url_are_used_but_never_recorded(httpserver, monkeypa
     meta = lake.latest_raw_meta("lcsqa_e2", "date=2026-01-15", E2_FILE)
     assert meta["url"] == f"http://***@127.0.0.1:{port}{E2_PATH}"
     landed = Path(meta["raw_path"]).with_name(Path(meta["raw_path"]).name + ".meta.json").read_text()
-    provenance = lake.partition_path("air_hourly", "date=2026-01-15").with_name("provenance.json").read_text()
+    provenance = lake.provenance_path("air_hourly", "date=2026-01-15", "lcsqa_e2").read_text()
     published = warehouse.publish(warehouse.build(DAY))
     with duckdb.connect(str(published), read_only=True) as con:
         stored = con.sql("select string_agg(provenance_json, ' ') from meta.lake_partitions").fetchone()[0]

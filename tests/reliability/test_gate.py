@@ -62,7 +62,7 @@ def _record(name: str, partition: str) -> dict:
 
 
 def _partition_bytes(source, day) -> bytes:
-    return lake.partition_path(source.dataset, source.partition_for(day)).read_bytes()
+    return lake.partition_path(source.dataset, source.partition_for(day), source.name).read_bytes()
 
 
 # --- E2: rows quarantined with their reason, file and line --------------------------------

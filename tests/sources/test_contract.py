@@ -26,6 +26,7 @@ import pandas as pd
 import pytest
 
 from spse.core import lake
+from spse.core.columns import Column
 from spse.core.config import settings, source_url_env
 from spse.pipeline.ingest import ingest, read_quarantine
 from spse.sources import discover
@@ -94,8 +95,11 @@ def test_ingest_recorded_sample(source, spse_home, monkeypatch):
 
     assert report.rows == len(frame) > 0
     assert report.rejected == 0, read_quarantine(source, day).to_dict("records")
-    assert list(frame.columns) == list(source.columns)
-    source.check(frame)
+    # the lake adds the producer's name in `source` when the schema has no such column
+    added = [] if "source" in source.columns else ["source"]
+    assert list(frame.columns) == [*source.columns, *added]
+    assert set(frame["source"]) == {source.name}
+    source.check(frame[list(source.columns)])
     key = list(source.primary_key)
     assert not frame[key].isna().any().any()
     assert not frame.duplicated(key).any()
@@ -103,9 +107,11 @@ def test_ingest_recorded_sample(source, spse_home, monkeypatch):
         if column.type == "TIMESTAMPTZ":
             assert isinstance(frame[name].dtype, pd.DatetimeTZDtype) and str(frame[name].dtype.tz) == "UTC"
 
-    path = lake.partition_path(source.dataset, partition)
+    path = lake.partition_path(source.dataset, partition, source.name)
+    assert path == settings().lake / source.dataset / f"source={source.name}" / partition / "data.parquet"
     described = duckdb.sql(f"describe select * from read_parquet('{path}', hive_partitioning = false)").fetchall()
-    for (name, duck_type, *_), (declared, column) in zip(described, source.columns.items(), strict=True):
+    declared_columns = {**source.columns, **{c: Column("VARCHAR", "", "producer") for c in added}}
+    for (name, duck_type, *_), (declared, column) in zip(described, declared_columns.items(), strict=True):
         assert name == declared
         assert duck_type in DUCKDB_TYPES[column.type], f"{name}: DuckDB reads {duck_type}, declared {column.type}"
 

@@ -36,6 +36,21 @@ def test_2019_lowercase_semicolon_file_with_missing_optional_columns():
     SOURCE.check(frame)
 
 
+def test_standard_of_living_is_ind_snv_over_ind():
+    payload = (b"Idcar_200m,Ind,Ind_snv\n"
+               b"CRS3035RES200mN2885000E3759600,4,100000\n"
+               b"CRS3035RES200mN2885200E3759600,0,0\n"
+               b"CRS3035RES200mN2885400E3759600,10,\n")
+    frame = SOURCE.parse(payload, NAME, PART).frame.set_index("cell_id")["standard_of_living"]
+    assert frame["CRS3035RES200mN2885000E3759600"] == 25_000.0
+    assert frame[["CRS3035RES200mN2885200E3759600", "CRS3035RES200mN2885400E3759600"]].isna().all()
+
+
+def test_file_without_standard_of_living_gives_null():
+    frame = SOURCE.parse(SAMPLE.read_bytes(), NAME, PART).frame
+    assert frame["standard_of_living"].isna().all()
+
+
 def test_file_without_imputation_flag_gives_null():
     frame = SOURCE.parse(b"IDCAR_200M,IND\nCRS3035RES200mN2885000E3759600,3\n", NAME, PART).frame
     assert pd.isna(frame.loc[0, "is_imputed"])
@@ -75,3 +90,22 @@ def test_real_2019_strip(shared_data):
     merged = frame.merge(source, left_on="cell_id", right_on="idcar_200m")
     assert (merged["x_3035"] == merged["x_laea_ll"]).all() and (merged["y_3035"] == merged["y_laea_ll"]).all()
     SOURCE.check(frame)
+
+
+@pytest.mark.shared_data
+def test_real_2019_income_strip_standard_of_living(shared_data):
+    path = shared_data / "population" / "filosofi2019_200m_paris_central_strip_inc.csv"
+    frame = SOURCE.parse(path.read_bytes(), NAME, PART).frame
+    merged = frame.merge(pd.read_csv(path), left_on="cell_id", right_on="idcar_200m")
+    assert len(merged) == 749
+    # snv_mean_per_ind was computed by the sample's author from the same ind_snv and ind, rounded to 0.1 €
+    assert (merged["standard_of_living"] - merged["snv_mean_per_ind"]).abs().max() <= 0.05 + 1e-9
+    SOURCE.check(frame)
+
+
+@pytest.mark.shared_data
+def test_real_2019_strip_without_ind_snv_gives_null(shared_data):
+    path = shared_data / "population" / "filosofi2019_200m_paris_strip_ages_households.csv"
+    frame = SOURCE.parse(path.read_bytes(), NAME, PART).frame
+    source = pd.read_csv(path)
+    assert frame["standard_of_living"].notna().sum() == source["ind_snv"].notna().sum() == 89

@@ -10,10 +10,10 @@ is evaluated twice, once per kind of alert (``spse.pipeline.alerts.kinds``):
   the background stations; affected cells = surface exceedance cells ∪ footprint cells of the
   exceeding background stations;
 * ``local_exceedance``: the traffic and industrial stations; affected cells = their footprint
-  cells (``spse.pipeline.alerts.footprint``).
+  cells (``spse.methods.footprint``).
 
 A guideline row raises a ``health_advisory`` from the background surface cells above it.
-Rules are in ``spse.pipeline.alerts.rules``. Stations are in scope when their footprint
+Rules are in ``spse.methods.alert_rules``. Stations are in scope when their footprint
 touches the zone crosswalk (so a national feed does not raise Paris alerts). The arrêté du
 7 avril 2016 criteria (methods.md §1.2) are computed on the département with its INSEE legal
 population (``spse.pipeline.alerts.kinds.criteria``). Persistence rows
@@ -33,9 +33,10 @@ import pandas as pd
 
 from spse.core.register import Parameters
 from spse.core.timebase import day_hours_utc
+from spse.methods import alert_rules as rules
+from spse.methods.footprint import CELL_AREA_KM2, footprint_cells
 from spse.methods.stats import exceeds
-from spse.pipeline.alerts import impact, kinds, lifecycle, quality, rules
-from spse.pipeline.alerts.footprint import CELL_AREA_KM2, footprint_cells
+from spse.pipeline.alerts import impact, kinds, lifecycle, quality
 from spse.pipeline.alerts.schema import COLUMNS, alert_id, conform
 
 if TYPE_CHECKING:
@@ -58,6 +59,9 @@ def evaluate(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFrame, par
              recommendations: pd.DataFrame) -> pd.DataFrame:
     """Return the ``alerts`` rows of ``day`` (columns of ``spse.pipeline.alerts.schema.ALERT_COLUMNS``).
 
+    :func:`raise_observed` then :func:`with_lifecycle`: what the day raises does not depend on
+    the day before, its status does (a backfill raises many days at once, then walks them in order).
+
     Parameters
     ----------
     day : datetime.date
@@ -79,6 +83,17 @@ def evaluate(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFrame, par
     ----------
     Code de l'environnement R221-1; arrêté du 7 avril 2016; arrêté du 20 août 2014 modifié
     le 13 mars 2018; methods.md §1, §8, W3, W8.
+    """
+    raised = raise_observed(day, inputs, thresholds=thresholds, parameters=parameters,
+                            recommendations=recommendations)
+    return with_lifecycle(day, raised, inputs.previous_alerts, recommendations)
+
+
+def raise_observed(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFrame, parameters: Parameters,
+                   recommendations: pd.DataFrame) -> pd.DataFrame:
+    """The observed and data-quality rows ``day`` raises, described, before their lifecycle.
+
+    Reads every input of :func:`evaluate` but ``inputs.previous_alerts``; see :func:`evaluate`.
     """
     station_hourly, station_daily = inputs.station_hourly, inputs.station_daily
     station_cells, grid_cells, zone_cells = inputs.station_cells, inputs.grid_cells, inputs.zone_cells
@@ -125,9 +140,17 @@ def evaluate(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFrame, par
     raised["date"] = day
     raised["time_base"] = time_base
     raised["issued_on"] = day
-    raised = kinds.describe(raised, covered_km2=covered_area_km2(zone_cells), parameters=parameters,
-                            recommendations=recommendations)
-    out = conform(with_defaults(lifecycle.apply(day, raised, inputs.previous_alerts, recommendations)))
+    return kinds.describe(raised, covered_km2=covered_area_km2(zone_cells), parameters=parameters,
+                          recommendations=recommendations)
+
+
+def with_lifecycle(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataFrame | None,
+                   recommendations: pd.DataFrame) -> pd.DataFrame:
+    """The ``alerts`` rows of ``day``: ``raised`` (:func:`raise_observed`) opened, ongoing or closed.
+
+    The status follows the alerts of the day before, ``previous_alerts`` (``spse.pipeline.alerts.lifecycle``).
+    """
+    out = conform(with_defaults(lifecycle.apply(day, raised, previous_alerts, recommendations)))
     return out.sort_values(["kind", "alert_type", "pollutant", "set_id", "threshold_value", "level", "status"],
                            na_position="last", kind="stable").reset_index(drop=True)
 
@@ -184,17 +207,62 @@ def _stations(station_hourly: pd.DataFrame, station_daily: pd.DataFrame) -> pd.D
 
 
 def _all_hits(table, hourly, daily, surface_hourly, surface_daily, hours, rounding) -> tuple[pd.DataFrame, ...]:
-    """Exceeding stations and surface cells of every rule, as long frames keyed by ``rule``."""
+    """Exceeding stations and surface cells of every rule, as long frames keyed by ``rule``.
+
+    The frames are split once per scope and pollutant (:class:`_RuleRows`), not once per rule, and
+    a rule whose threshold no value of its pollutant exceeds is not evaluated further.
+    """
+    rows = _RuleRows(hourly, daily, surface_hourly, surface_daily)
     station_hits, cell_hits = [], []
     for rule in table.itertuples():
-        scope, with_surface = SCOPE[rule.alert_type]
-        s_hourly, s_daily = _in_scope(hourly, scope), _in_scope(daily, scope)
-        s_hits, c_hits = _hits(rule, s_hourly, s_daily, surface_hourly if with_surface else surface_hourly.iloc[0:0],
-                               surface_daily if with_surface else surface_daily.iloc[0:0], hours, rounding)
-        station_hits.append(s_hits.assign(rule=rule.Index))
-        cell_hits.append(c_hits.assign(rule=rule.Index))
+        for hits, found in zip((station_hits, cell_hits), _hits(rule, rows, hours, rounding), strict=True):
+            if not found.empty:
+                hits.append(found.assign(rule=rule.Index))
     return (_concat(station_hits, ["rule", "station_id", "station_class", "value_max", "longest_run_h"]),
             _concat(cell_hits, ["rule", "cell_id", "value_max"]))
+
+
+class _RuleRows:
+    """The rows one rule reads: stations of a scope and surface cells, for one pollutant.
+
+    Each subset is cut once and shared by the rules asking for it (a day has about 30 rules over
+    five pollutants); rows keep their order, so the hits are those of the whole frames. The
+    highest value of each frame and pollutant tells which rules cannot be exceeded at all
+    (:func:`spse.methods.stats.exceeds` is monotonic in the value, rounded or not).
+    """
+
+    HOURLY_COLUMNS = ("station_id", "station_class", *rules.SERIES_KEYS, "pollutant", "ts_start_utc", "value",
+                      "is_valid")
+
+    def __init__(self, hourly, daily, surface_hourly, surface_daily):
+        self._frames = {"station_hourly": hourly[[c for c in self.HOURLY_COLUMNS if c in hourly.columns]],
+                        "station_daily": daily, "surface_hourly": surface_hourly, "surface_daily": surface_daily}
+        self._cache: dict[tuple, pd.DataFrame] = {}
+        self._highest = {name: ({} if frame.empty else frame.groupby("pollutant", sort=False)["value"].max().to_dict())
+                         for name, frame in self._frames.items()}
+
+    def may_exceed(self, name: str, pollutant: str, threshold: float, rounding: bool) -> bool:
+        """Whether any value of ``pollutant`` in frame ``name`` exceeds ``threshold``."""
+        highest = self._highest[name].get(pollutant)
+        return highest is not None and not pd.isna(highest) and exceeds(float(highest), threshold, rounding)
+
+    def _cut(self, key: tuple, make) -> pd.DataFrame:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def stations(self, name: str, scope: str, pollutant: str) -> pd.DataFrame:
+        """Rows of frame ``name`` (``station_hourly`` or ``station_daily``) of the stations of ``scope``."""
+        return self._cut((name, scope, pollutant), lambda: _of_pollutant(
+            self._cut((name, scope), lambda: _in_scope(self._frames[name], scope)), pollutant))
+
+    def surface(self, name: str, pollutant: str) -> pd.DataFrame:
+        """Rows of frame ``name`` (``surface_hourly`` or ``surface_daily``) of ``pollutant``."""
+        return self._cut((name, pollutant), lambda: _of_pollutant(self._frames[name], pollutant))
+
+
+def _of_pollutant(frame: pd.DataFrame, pollutant: str) -> pd.DataFrame:
+    return frame if frame.empty else frame[frame["pollutant"] == pollutant]
 
 
 def _in_scope(stations: pd.DataFrame, scope: str) -> pd.DataFrame:
@@ -205,15 +273,27 @@ def _in_scope(stations: pd.DataFrame, scope: str) -> pd.DataFrame:
     return stations[background if scope == BACKGROUND else ~background]
 
 
-def _hits(rule, hourly, daily, surface_hourly, surface_daily, hours, rounding) -> tuple[pd.DataFrame, pd.DataFrame]:
-    if rule.averaging == rules.HOURLY:
-        return (rules.station_hourly_hits(hourly, rule.pollutant, hours, rule.value, rule.consecutive_periods,
-                                          rounding),
-                rules.surface_hourly_hits(surface_hourly, rule.pollutant, hours, rule.value,
-                                          rule.consecutive_periods, rounding))
-    return (rules.daily_hits(daily, ["station_id", "station_class"], rule.pollutant, rule.averaging, rule.value,
-                             rounding),
-            rules.daily_hits(surface_daily, ["cell_id"], rule.pollutant, rule.averaging, rule.value, rounding))
+def _hits(rule, rows: _RuleRows, hours, rounding) -> tuple[pd.DataFrame, pd.DataFrame]:
+    scope, with_surface = SCOPE[rule.alert_type]
+    hourly = rule.averaging == rules.HOURLY
+    station_frame, surface_frame = ("station_hourly", "surface_hourly") if hourly else ("station_daily",
+                                                                                        "surface_daily")
+    station_hits, cell_hits = _NO_HITS, _NO_HITS
+    if scope != "none" and rows.may_exceed(station_frame, rule.pollutant, rule.value, rounding):
+        stations = rows.stations(station_frame, scope, rule.pollutant)
+        station_hits = (rules.station_hourly_hits(stations, rule.pollutant, hours, rule.value,
+                                                  rule.consecutive_periods, rounding) if hourly
+                        else rules.daily_hits(stations, ["station_id", "station_class"], rule.pollutant,
+                                              rule.averaging, rule.value, rounding))
+    if with_surface and rows.may_exceed(surface_frame, rule.pollutant, rule.value, rounding):
+        cells = rows.surface(surface_frame, rule.pollutant)
+        cell_hits = (rules.surface_hourly_hits(cells, rule.pollutant, hours, rule.value, rule.consecutive_periods,
+                                               rounding) if hourly
+                     else rules.daily_hits(cells, ["cell_id"], rule.pollutant, rule.averaging, rule.value, rounding))
+    return station_hits, cell_hits
+
+
+_NO_HITS = pd.DataFrame()
 
 
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:

@@ -36,9 +36,10 @@ import numpy as np
 import pandas as pd
 
 from spse.core.register import Parameters
+from spse.methods import alert_rules as rules
 from spse.methods import forecast as cams
 from spse.methods.stats import exceeds
-from spse.pipeline.alerts import impact, kinds, lifecycle, persistence, rules, versions
+from spse.pipeline.alerts import impact, kinds, lifecycle, persistence, versions
 from spse.pipeline.alerts.evaluate import cell_lists, covered_area_km2, with_defaults
 from spse.pipeline.alerts.recommendations import recommendation_text
 from spse.pipeline.alerts.schema import COLUMNS, FORECAST_COLUMNS, FORECAST_DATE, alert_id, conform, empty_alerts

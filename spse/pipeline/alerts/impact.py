@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import pandas as pd
 
 from spse.core import register
+from spse.methods.footprint import CELL_AREA_KM2
 from spse.methods.grid import ZONE_LEVELS
-from spse.pipeline.alerts.footprint import CELL_AREA_KM2
 
 POPULATION_COLUMNS = ["population", "pop_0_5", "pop_65p", "pop_poor_households"]
 ARRONDISSEMENT = ZONE_LEVELS["zones"]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from spse.core import lake
 from spse.methods import forecast as cams
-from spse.pipeline import qualitylog
+from spse.pipeline import canonical, qualitylog
 from spse.pipeline.alerts import impact
 from spse.pipeline.alerts.quality import DAILY_SOURCES
 from spse.pipeline.alerts.schema import DATASET, FORECAST_COLUMNS
@@ -102,7 +102,8 @@ class AlertInputs:
         return reference
 
     @classmethod
-    def from_lake(cls, day: dt.date, reference: dict[str, pd.DataFrame] | None = None) -> AlertInputs:
+    def from_lake(cls, day: dt.date, reference: dict[str, pd.DataFrame] | None = None, *, observations: bool = True,
+                  follow_up: bool = True) -> AlertInputs:
         """Read the inputs of the local day ``day`` and of its forecast run J = ``day + 1``.
 
         Reads ``air_hourly`` (UTC partitions ``day - 1`` and ``day``), ``station_daily`` and
@@ -111,6 +112,9 @@ class AlertInputs:
         zones and facilities, the ``alerts`` of ``day - 1``, ``forecast_cell_daily`` of J,
         the stale inputs (:func:`stale_inputs`) and the quality log of the day. ``reference``,
         when given, stands for the grid, crosswalks, zones and facilities (:meth:`read_reference`).
+        ``observations`` false leaves out what the observed day raises from (observations,
+        surfaces, stale inputs, quality log); ``follow_up`` false what its lifecycle and forecast
+        read (the alerts of ``day - 1``, the forecast run): a backfill reads each part where it uses it.
 
         Raises
         ------
@@ -123,17 +127,21 @@ class AlertInputs:
         procedure_day = register.parameters().text("day_time_base")
         reference = cls.read_reference() if reference is None else reference
         previous = day - dt.timedelta(days=1)
-        return cls(
-            surface_hourly=surfacestore.read_frame(day),
-            surface_daily=_in_time_base(lake.read_days("surface_daily", [day]), procedure_day),
-            station_hourly=lake.read_days("air_hourly", [previous, day]),
-            station_daily=_in_time_base(lake.read_days("station_daily", [day]), procedure_day),
-            forecast_daily=lake.read_days(cams.DATASET, [day + dt.timedelta(days=1)]),
-            previous_alerts=lake.read_days(DATASET, [previous]),
-            missing_inputs=stale_inputs(day),
-            input_problems=qualitylog.concerning(day, active_sources()),
-            **reference,
-        )
+        observed = {}
+        if observations:
+            observed = {
+                "surface_hourly": surfacestore.read_frame(day),
+                "surface_daily": _in_time_base(lake.read_days("surface_daily", [day]), procedure_day),
+                "station_hourly": canonical.read_days("air_hourly", [previous, day]),
+                "station_daily": _in_time_base(lake.read_days("station_daily", [day]), procedure_day),
+                "missing_inputs": stale_inputs(day),
+                "input_problems": qualitylog.concerning(day, active_sources()),
+            }
+        later = {}
+        if follow_up:
+            later = {"forecast_daily": lake.read_days(cams.DATASET, [day + dt.timedelta(days=1)]),
+                     "previous_alerts": lake.read_days(DATASET, [previous])}
+        return cls(**observed, **later, **reference)
 
 
 def stale_inputs(day: dt.date) -> list[str]:
@@ -179,7 +187,7 @@ def _shaped(name: str, frame: pd.DataFrame | None) -> pd.DataFrame:
 
 def _latest(dataset: str, *, required: bool) -> pd.DataFrame:
     if lake.latest_partition(dataset) is not None:
-        return lake.read_latest(dataset)
+        return canonical.read_latest(dataset)
     if required:
         raise FileNotFoundError(f"alerts: lake dataset {dataset!r} has no partition; run the grid step first")
     log.warning("alerts: lake dataset %s is empty, facilities and zone names will be missing", dataset)

@@ -9,7 +9,7 @@ import pandas as pd
 
 from spse.core import lake, register
 from spse.methods.forecast import DATASET as FORECAST_DATASET
-from spse.pipeline.alerts.evaluate import evaluate
+from spse.pipeline.alerts.evaluate import raise_observed, with_lifecycle
 from spse.pipeline.alerts.forecast import evaluate_forecast
 from spse.pipeline.alerts.inputs import AlertInputs
 from spse.pipeline.alerts.outbox import write_outbox
@@ -32,9 +32,33 @@ def run(day: dt.date, reference: dict[str, pd.DataFrame] | None = None, *, outbo
     of past days notifies nobody).
     """
     inputs = AlertInputs.from_lake(day, reference)
-    registers = {"thresholds": register.thresholds(), "parameters": register.parameters(),
-             "recommendations": recommendations()}
-    frame = evaluate(day, inputs, **registers)
+    registers = _registers()
+    return _publish(day, inputs, raise_observed(day, inputs, **registers), registers, outbox)
+
+
+def observed(day: dt.date, reference: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """The observed and data-quality rows ``day`` raises, before their lifecycle (:func:`raise_observed`).
+
+    Reads nothing of the day before: a backfill computes many days at once, then :func:`run_raised` each in order.
+    """
+    inputs = AlertInputs.from_lake(day, reference, follow_up=False)
+    return raise_observed(day, inputs, **_registers())
+
+
+def run_raised(day: dt.date, raised: pd.DataFrame, reference: dict[str, pd.DataFrame], *,
+               outbox: bool = False) -> pd.DataFrame:
+    """:func:`run` with the rows :func:`observed` raised for ``day``: lifecycle, forecast, partition, outbox."""
+    inputs = AlertInputs.from_lake(day, reference, observations=False)
+    return _publish(day, inputs, raised, _registers(), outbox)
+
+
+def _registers() -> dict:
+    return {"thresholds": register.thresholds(), "parameters": register.parameters(),
+            "recommendations": recommendations()}
+
+
+def _publish(day: dt.date, inputs: AlertInputs, raised: pd.DataFrame, registers: dict, outbox: bool) -> pd.DataFrame:
+    frame = with_lifecycle(day, raised, inputs.previous_alerts, registers["recommendations"])
     run_day = day + dt.timedelta(days=1)
     forecast_rows = evaluate_forecast(run_day, inputs, observed=frame, **registers)
     if forecast_rows.empty:

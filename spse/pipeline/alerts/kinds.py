@@ -13,7 +13,7 @@
   (methods.md §1.2, [C2] meteo-paris.com 2014); the 25 km² per zone rule is
   Auvergne-Rhône-Alpes', not Paris's.
 * ``local_exceedance``: the same thresholds exceeded at a traffic or industrial station only;
-  the cells are the station's footprint (``spse.pipeline.alerts.footprint``), no procedure and
+  the cells are the station's footprint (``spse.methods.footprint``), no procedure and
   no general-public recommendation (methods.md §6.4).
 * ``health_advisory``: a WHO 2021 guideline level (parameter ``health_advisory_threshold_sets``)
   exceeded on the background surface: advice for sensitive publics (methods.md §3, §8).

@@ -28,6 +28,7 @@ from spse.pipeline.alerts.schema import KEY, alert_id
 ACTIVE = ("opened", "ongoing")
 FORECAST = "forecast"
 OBSERVED = "air_quality"
+INPUT_RULE_PREFIX = "DQ_INPUT_"  # data-quality rules fed by the quality log (spse.pipeline.alerts.quality)
 
 
 def active_on(previous_alerts: pd.DataFrame) -> pd.DataFrame:
@@ -52,12 +53,37 @@ def apply(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataFrame,
     was_active = merged["_merge"] == "both"
     merged["status"] = was_active.map({True: "ongoing", False: "opened"})
     merged["episode_start_date"] = merged["episode_start_date_before"].where(was_active, day)
-    merged = merged.drop(columns=["episode_start_date_before", "_merge"])
+    merged = _repeated_quality(merged.drop(columns=["episode_start_date_before", "_merge"]), previous_alerts)
     ended = before.merge(raised[KEY], on=KEY, how="left", indicator=True)
     ended = ended[(ended["_merge"] == "left_only") & (ended["kind"] == OBSERVED)].drop(columns="_merge")
     closed = _closed_rows(day, ended, previous_alerts, recommendations)
     frames = [frame for frame in (merged, closed) if not frame.empty]
     return pd.concat(frames, ignore_index=True) if frames else merged
+
+
+def _repeated_quality(raised: pd.DataFrame, previous_alerts: pd.DataFrame | None) -> pd.DataFrame:
+    """An input-problem row about the very attempt the day before reported keeps its ``issued_on``: not notified again.
+
+    ``DQ_INPUT_*`` rows with the key and ``triggered_by`` of the day before (the quality-log
+    records, with their check time: the same attempt), e.g. a reference vintage whose
+    quarantined rows stay until its next update. The row is still the day's (``marts.alerts``,
+    the bulletin's "Ce qui manque"); only the outbox skips it. Other data-quality rules judge the
+    day's own data and are notified every day.
+    """
+    if previous_alerts is None or previous_alerts.empty or "triggered_by" not in previous_alerts.columns:
+        return raised
+    before = _keyed(with_type(previous_alerts))
+    before = before[before["kind"].eq(kinds.DATA_QUALITY)]
+    if before.empty:
+        return raised
+    issued = before["issued_on"] if "issued_on" in before.columns else pd.Series(None, index=before.index)
+    before = before.assign(issued_before=issued.where(issued.notna(), before["date"]).map(_as_date),
+                           triggered_before=before["triggered_by"])[[*KEY, "issued_before", "triggered_before"]]
+    merged = raised.merge(before.drop_duplicates(KEY), on=KEY, how="left")
+    same = (merged["kind"].eq(kinds.DATA_QUALITY) & merged["set_id"].astype(str).str.startswith(INPUT_RULE_PREFIX)
+            & merged["triggered_by"].eq(merged["triggered_before"]))
+    merged["issued_on"] = merged["issued_before"].where(same, merged["issued_on"])
+    return merged.drop(columns=["issued_before", "triggered_before"])
 
 
 def with_type(alerts: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from spse.core import lake, register
 from spse.core.config import settings
+from spse.pipeline import canonical
 from spse.pipeline.alerts.impact import facility_details
 
 log = logging.getLogger(__name__)
@@ -153,7 +154,7 @@ def _reference(alert: dict, thresholds: pd.DataFrame) -> str | None:
 
 
 def _latest(dataset: str) -> pd.DataFrame:
-    return lake.read_latest(dataset) if lake.latest_partition(dataset) else pd.DataFrame()
+    return canonical.read_latest(dataset) if lake.latest_partition(dataset) else pd.DataFrame()
 
 
 def _iso(value: object) -> str | None:

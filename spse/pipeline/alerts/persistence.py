@@ -32,8 +32,8 @@ import logging
 import pandas as pd
 
 from spse.core.register import Parameters
+from spse.methods import alert_rules as rules
 from spse.methods.stats import exceeds
-from spse.pipeline.alerts import rules
 from spse.pipeline.alerts.kinds import REGULATORY
 from spse.pipeline.alerts.lifecycle import ACTIVE
 from spse.pipeline.alerts.recommendations import recommendation_text

@@ -10,6 +10,7 @@ the run's forecast rows, whose ``date`` is the forecast day (J or J+1).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 
 import pandas as pd
@@ -100,7 +101,8 @@ ALERT_COLUMNS: dict[str, Column] = {
     "alert_version": Column("BIGINT", "", "Version of the alert: 1 when issued, + 1 each time a later run revises it "
                       "(a forecast day forecast again with another content); the outbox notifies each version once"),
     "issued_on": Column("DATE", "", "Observed day of the run (partition) that issued this version; earlier than "
-                        "the row's partition when a later run confirmed the forecast unchanged"),
+                        "the row's partition when a later run confirmed the forecast unchanged, or when a "
+                        "data-quality alert says exactly what the day before said (not notified again)"),
 }
 
 COLUMNS = list(ALERT_COLUMNS)
@@ -136,6 +138,11 @@ def alert_id(day: dt.date, pollutant: str, level: str, set_id: str, kind: str | 
 
 def empty_alerts() -> pd.DataFrame:
     """Return an ``alerts`` frame without rows, with the contract's columns and dtypes."""
+    return _empty_alerts().copy()
+
+
+@functools.cache
+def _empty_alerts() -> pd.DataFrame:
     return conform(pd.DataFrame({name: [] for name in COLUMNS}))
 
 

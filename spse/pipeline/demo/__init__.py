@@ -6,8 +6,9 @@ laid out as upstream, in the feeds' real formats, read by the production connect
 so two generations are byte-identical; the stations, arrondissements and their populations
 are real facts (``spse.pipeline.demo.facts``). ``docs/demo.md`` lists the designed facts: a PM10
 episode in the north and east on 2026-01-15, an NO2 peak of 212.0 µg/m³ at FR04329, the
-invalid hours, the noise levels, the crèche row that must be quarantined, and a CAMS run of
-2026-01-15 00 UTC forecasting PM10 above 50 in the north-east on 2026-01-16 and 2026-01-17.
+invalid hours, the noise levels, the crèche row that must be quarantined, and the CAMS runs of
+2026-01-14 and 2026-01-15 00 UTC, the later revising the earlier's PM10 forecast for 2026-01-16
+and forecasting PM10 above 50 in the north-east on 2026-01-16 and 2026-01-17.
 The air and noise files cover the whole local year ``DEMO_YEAR`` (2025-01-16 to 2026-01-15)
 with designed seasons and episodes (``spse.pipeline.demo.air_year``).
 """
@@ -24,11 +25,14 @@ import numpy as np
 
 from spse.pipeline.demo.timeline import DEMO_DAYS, DEMO_YEAR
 
-__all__ = ["BUNDLE_FORMAT", "DEMO_DAYS", "DEMO_YEAR", "SEED", "bundle_version", "ensure", "generate"]
+__all__ = ["BUNDLE_FORMAT", "DEMO_DAYS", "DEMO_YEAR", "SEED", "SUBSCRIPTIONS", "bundle_version", "ensure", "generate",
+           "install_subscriptions"]
 
 log = logging.getLogger(__name__)
 
 SEED = 20260115
+# The demo's subscribers (e-mail addresses under example.org), format: docs/notifications.md.
+SUBSCRIPTIONS = Path(__file__).with_name("subscriptions.yml")
 BUNDLE_FORMAT = "1"
 MARKER = "BUNDLE_VERSION"
 # One independent random stream per part, so changing one part leaves the others' bytes unchanged.
@@ -112,3 +116,15 @@ def ensure(root: Path | None = None) -> Path:
             if not is_current(root):  # another process may have renamed its bundle into place first
                 raise
     return root
+
+
+def install_subscriptions(path: Path) -> bool:
+    """Copy the demo's subscriptions file to ``path`` unless a file is there; True when copied.
+
+    An operator's own subscriptions are never overwritten.
+    """
+    if path.exists():
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(SUBSCRIPTIONS, path)
+    return True

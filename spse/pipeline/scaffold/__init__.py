@@ -14,8 +14,10 @@ It writes:
 * its table in ``spse/sources/registry.toml``, and its rows in the README's sources table
   and in ``docs/sources.md``.
 
-A source writing the dataset of another one stands in for it when configured
-(``replaces``): one producer per dataset and day until datasets take several producers.
+A source writing the dataset of another one is one more producer of it: it writes its own
+partitions (``lake/<dataset>/source=<name>/``) and readers take the union under the
+dataset's overlap rule (``[datasets.<dataset>]`` in the registry; docs/architecture.md).
+To stand in for the other source instead, add ``replaces`` to both the class and the table.
 """
 
 from __future__ import annotations
@@ -200,7 +202,9 @@ def new_source(name: str, root: Path, dataset: str | None = None, like: str | No
         "producer_doc": f" (the dataset of `{model.name}`)" if model else "",
         "producer_columns": f", copied from `{model.name}`" if model else "",
         "producer_gate": f" as `{model.name}` does" if model else "",
-        "replaces_line": f'    replaces = ("{model.name}",)  # stands in for it when configured\n'
+        "producer_line": (f"    # one more producer of {target}, beside {model.name}: its own partitions; the\n"
+                          f"    # overlap rule is [datasets.{target}] of registry.toml. To stand in for {model.name}:\n"
+                          f'    # replaces = ("{model.name}",), in the registry too\n')
         if model and model.dataset == target and not model.optional else "",
         "columns": _column_lines(columns), "primary_key": _tuple(primary_key),
         "time_column_line": f'    time_column = "{time_column}"\n' if time_column != "ts_start_utc" else "",
@@ -232,18 +236,18 @@ def new_source(name: str, root: Path, dataset: str | None = None, like: str | No
     (fixture / "SAMPLE_DAY").write_text(SAMPLE_DAY + "\n")
     (fixture / "bad" / "EXPECTED_REJECT").write_text(f"{relative}:3\n")
     written = [module, test, good, bad, fixture / "SAMPLE_DAY", fixture / "bad" / "EXPECTED_REJECT"]
-    return written + _register(root, name, target, kind, cadence, schedule, values["replaces_line"] and model.name)
+    return written + _register(root, name, target, kind, cadence, schedule, values["producer_line"] and model.name)
 
 
 def _register(root: Path, name: str, dataset: str, kind: str, cadence: str, schedule: str,
-              replaces: str | None) -> list[Path]:
+              beside: str | None) -> list[Path]:
     """Append the source's table to the registry and its rows to the README and docs/sources.md."""
     registry = root / "spse" / "sources" / "registry.toml"
     with registry.open("a", encoding="utf-8") as fh:
         fh.write(f'\n[{name}]\ndataset = "{dataset}"\nkind = "{kind}"\ncadence = "{cadence}"\n'
-                 f'schedule = "{schedule}"\noptional = true\n' + (f'replaces = ["{replaces}"]\n' if replaces else ""))
+                 f'schedule = "{schedule}"\noptional = true\n')
     written = [registry]
-    stand_in = f", stands in for `{replaces}`" if replaces else ""
+    stand_in = f", beside `{beside}`" if beside else ""
     docs = {root / "README.md": ("## Sources", f"| `{name}` | `{dataset}` | when configured{stand_in} "
                                  "| TODO: upstream format |"),
             root / "docs" / "sources.md": ("", f"| `{name}` | scaffold sample (replace) | TODO | TODO | TODO |")}

@@ -18,9 +18,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from spse.core import register
+from spse.core import lake, register
 from spse.core.config import settings
 from spse.core.errors import WarehouseError
+from spse.pipeline import canonical
 from spse.pipeline.warehouse import models
 from spse.pipeline.warehouse.models import REGISTER_TABLES, Model
 from spse.pipeline.warehouse.schemas import EMPTY_SCHEMAS
@@ -121,8 +122,10 @@ def load_sidecars(found: list[Model]) -> dict[str, models.Sidecar]:
 
 
 def sql_sha256(root: Path) -> str:
-    """SHA-256 of every model and sidecar under ``root`` (relative path and bytes), plus ``BUILDER_FORMAT``."""
+    """SHA-256 of the models and sidecars under ``root`` (path and bytes), ``BUILDER_FORMAT``, the overlap rules."""
     digest = hashlib.sha256(f"builder format {BUILDER_FORMAT}\n".encode())
+    # the overlap rules decide which producer's rows the lake views rank first
+    digest.update(f"overlaps {sorted(canonical.rules().items())}\n".encode())
     for layer in models.LAYERS:
         for path in sorted([*(root / layer).glob("*.sql"), *(root / layer).glob("*.yml")]):
             digest.update(f"{layer}/{path.name}\n".encode())
@@ -175,29 +178,32 @@ def _sql_string(text: str) -> str:
 def lake_state() -> pd.DataFrame:
     """The lake partitions a build reads, taken once before any is read.
 
-    One row per partition: ``dataset``, ``partition``, ``path``, ``kind`` (``date`` or
+    One row per partition file: ``dataset``, ``partition`` (its folder under the dataset:
+    ``source=<name>/date=...`` for a source's partition, ``date=...`` for a derived one or
+    one of the old layout, :mod:`spse.core.lake`), ``path``, ``kind`` (``date`` or
     ``vintage``), ``size_bytes``, ``modified_ns``, ``inode`` (the lake replaces a partition
-    by renaming a new file over it: a new inode even when size and mtime tick are equal).
-    Daily datasets: every ``date=`` partition; reference datasets: their latest ``vintage=``.
+    by renaming a new file over it: a new inode even when size and mtime tick are equal),
+    ``source`` (the producer, ``None`` for derived datasets). Daily datasets: every
+    ``date=`` partition of every producer; reference datasets: each producer's latest ``vintage=``.
     """
     root = settings().lake
     present = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
     rows = []
     for dataset in present:
-        found = sorted(p.parent.name for p in (root / dataset).glob("*/data.parquet"))
+        found = lake.parts(dataset)
         if not found:
             continue
-        daily = not found[-1].startswith("vintage=")
-        chosen = [p for p in found if p.startswith("date=")] if daily else [found[-1]]
-        for partition in chosen:
-            path = root / dataset / partition / "data.parquet"
+        daily = any(p.partition.startswith("date=") for p in found)
+        chosen = [p for p in found if p.partition.startswith("date=")] if daily else lake.latest_parts(dataset)
+        for part in chosen:
             try:
-                st = path.stat()
+                st = part.path.stat()
             except FileNotFoundError:  # deleted since listed: the next build sees it gone
                 continue
-            rows.append((dataset, partition, str(path), "date" if daily else "vintage", st.st_size, st.st_mtime_ns,
-                         st.st_ino))
-    return pd.DataFrame(rows, columns=["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode"])
+            rows.append((dataset, part.key, str(part.path), "date" if daily else "vintage", st.st_size,
+                         st.st_mtime_ns, st.st_ino, part.source))
+    return pd.DataFrame(rows, columns=["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode",
+                                       "source"])
 
 
 def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None = None,
@@ -212,15 +218,16 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
     for name, in con.execute("select view_name from duckdb_views() where schema_name = 'lake' "
                              "and not internal").fetchall():
         con.execute(f"drop view lake.{name}")
-    root = settings().lake
     for dataset, rows in state.groupby("dataset", sort=True):
         chosen = rows["partition"].tolist()
         if rows["kind"].iloc[0] == "vintage":
-            source = _sql_string(rows["path"].iloc[0])
-            con.execute(f"create view lake.{dataset} as select * from read_parquet({source}, "
-                        "hive_partitioning = true, union_by_name = true)")
+            source = _daily_source(rows["path"].tolist())
+            columns = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
+            vintage = "" if "vintage" in columns else ", regexp_extract(filename, 'vintage=([^/]+)/', 1) as vintage"
+            con.execute(f"create view lake.{dataset} as select {_producer_columns(dataset, rows, columns)}{vintage} "
+                        f"from {source}")
         else:
-            statement, own_date = daily_view_sql(con, dataset, root / dataset / "date=*" / "data.parquet")
+            statement, own_date = daily_view_sql(con, dataset, rows)
             con.execute(statement)
             if daily_views is not None:
                 daily_views[dataset] = (statement, own_date)
@@ -244,43 +251,78 @@ def lake_comment_sql(dataset: str, chosen: list[str]) -> str:
 
 
 _PARTITION_DATE = r"cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date)"
+# the partition's folder under its dataset, as lake_state names it: [source=<name>/]date=YYYY-MM-DD
+_PARTITION_KEY = r"regexp_extract(filename, '((source=[^/]+/)?date=[^/]+)/data\.parquet$', 1)"
 
 
-def _daily_source(files: Path | list[str]) -> str:
-    listed = _sql_string(str(files)) if isinstance(files, Path) else "[" + ", ".join(map(_sql_string, files)) + "]"
+def _daily_source(files: list[str]) -> str:
+    listed = "[" + ", ".join(map(_sql_string, files)) + "]"
     return f"read_parquet({listed}, hive_partitioning = false, union_by_name = true, filename = true)"
 
 
-def daily_view_sql(con: duckdb.DuckDBPyConnection, dataset: str, files: Path | list[str]) -> tuple[str, bool]:
-    """``create or replace view lake.<dataset>`` over daily partition ``files``, the partition as ``partition_date``.
+def _producer_exprs(dataset: str, rows: pd.DataFrame, columns: set[str]) -> dict[str, str]:
+    """SQL of ``source`` and ``source_rank`` over the files ``rows`` (with ``filename``), for a dataset sources write.
 
-    A file's own ``date`` column wins over the partition's (hive partitioning would hide it:
-    a forecast or forecast alert is about another day than the run that wrote it); files
-    without one get ``date`` = ``partition_date``. Returns the statement and whether the
-    files have their own ``date``.
+    ``source`` names each row's producer (the file's column, else its ``source=`` folder, else
+    the old-layout listing); ``source_rank`` its rank in the dataset's overlap rule (0 wins;
+    ``[datasets]`` of the source registry, :mod:`spse.pipeline.canonical`). Empty for a
+    derived dataset. ``columns``: the files' columns.
     """
+    produced = rows[rows["source"].notna()] if "source" in rows.columns else rows.iloc[0:0]
+    if produced.empty and canonical.rule(dataset) is None:
+        return {}
+    parts = [lake.Part(dataset, s, "", Path(p)) for s, p in zip(produced["source"], produced["path"], strict=True)]
+    derived = canonical.source_sql(parts, "filename")
+    named = f"coalesce(cast(source as varchar), {derived})" if "source" in columns else derived
+    return {"source": named, "source_rank": f"cast({canonical.rank_sql(dataset, named)} as integer)"}
+
+
+def _producer_columns(dataset: str, rows: pd.DataFrame, columns: set[str]) -> str:
+    """``*`` without ``filename``, plus ``source`` and ``source_rank`` for a dataset written by sources."""
+    exprs = _producer_exprs(dataset, rows, columns)
+    if not exprs:
+        return "* exclude (filename)"
+    head = "* exclude (filename, source)" if "source" in columns else "* exclude (filename)"
+    return head + "".join(f", {e} as {n}" for n, e in exprs.items())
+
+
+def daily_view_sql(con: duckdb.DuckDBPyConnection, dataset: str, rows: pd.DataFrame) -> tuple[str, bool]:
+    """``create or replace view lake.<dataset>`` over daily partition files ``rows`` (of :func:`lake_state`).
+
+    The partition's day is ``partition_date``. A file's own ``date`` column wins over the
+    partition's (hive partitioning would hide it: a forecast or forecast alert is about
+    another day than the run that wrote it); files without one get ``date`` =
+    ``partition_date``. Datasets written by sources get ``source`` and ``source_rank``
+    (:func:`_producer_columns`). Returns the statement and whether the files have their own ``date``.
+    """
+    files = rows["path"].tolist()
     source = _daily_source(files)
     columns = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
     own_date = "" if "date" in columns else f", {_PARTITION_DATE} as date"
-    return (f"create or replace view lake.{dataset} as select * exclude (filename), {_PARTITION_DATE} as "
-            f"partition_date{own_date} from {source}"), "date" in columns
+    return (f"create or replace view lake.{dataset} as select {_producer_columns(dataset, rows, columns)}, "
+            f"{_PARTITION_DATE} as partition_date{own_date} from {source}"), "date" in columns
 
 
-def restricted_view_sql(con: duckdb.DuckDBPyConnection, dataset: str, files: list[str], own_date: bool,
+def restricted_view_sql(con: duckdb.DuckDBPyConnection, dataset: str, rows: pd.DataFrame, own_date: bool,
                         columns: list[tuple[str, str]], dates: list[dt.date]) -> str:
-    """``lake.<dataset>`` over ``files`` only and the rows of ``dates``, with the full view's ``columns``.
+    """``lake.<dataset>`` over the files ``rows`` (of :func:`lake_state`) only and the rows of ``dates``.
 
-    Same columns, types and ``date`` rule as :func:`daily_view_sql` over every partition
-    (columns the subset lacks are NULL), so the models read it exactly as the full view.
+    Same columns (the full view's ``columns``), types, ``date`` and producer rules as
+    :func:`daily_view_sql` over every partition (columns the subset lacks are NULL), so
+    the models read it exactly as the full view.
     """
-    present = set()
+    files = rows["path"].tolist()
+    present, producer = set(), {}
     if files:
         source = _daily_source(files)
         present = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()} - {"filename"}
+        producer = _producer_exprs(dataset, rows, present)
     exprs = []
     for name, type_ in columns:
         if files and (name == "partition_date" or (name == "date" and not own_date)):
             expr = _PARTITION_DATE
+        elif name in producer:
+            expr = producer[name]
         else:
             expr = f'"{name}"' if name in present else "null"
         exprs.append(f'cast({expr} as {type_}) as "{name}"')
@@ -304,8 +346,7 @@ def partition_dates(con: duckdb.DuckDBPyConnection, dataset: str, files: list[st
     columns = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
     day = "cast(date as date)" if "date" in columns else _PARTITION_DATE
     return con.execute(f"""
-        select distinct {_sql_string(dataset)} as dataset, 'date=' || strftime({_PARTITION_DATE}, '%Y-%m-%d')
-            as partition, {day} as date
+        select distinct {_sql_string(dataset)} as dataset, {_PARTITION_KEY} as partition, {day} as date
         from {source} where {day} is not null""").df()
 
 

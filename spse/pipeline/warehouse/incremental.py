@@ -205,8 +205,8 @@ def _restricted_views(con: duckdb.DuckDBPyConnection, context: builder.BuildCont
                               "and table_name = ? order by column_index", [dataset]).fetchall()
         holding = {r[0] for r in con.execute("select distinct partition from meta.lake_partition_dates "
                                              f"where dataset = ? and date in {wanted}", [dataset]).fetchall()}
-        files = rows[rows["partition"].isin(holding)]["path"].tolist()
-        restricted[dataset] = builder.restricted_view_sql(con, dataset, files, daily_views[dataset][1], columns, days)
+        restricted[dataset] = builder.restricted_view_sql(con, dataset, rows[rows["partition"].isin(holding)],
+                                                          daily_views[dataset][1], columns, days)
     return restricted
 
 

@@ -28,6 +28,9 @@ REPORT_ZONE_LEVELS = ("arrondissement", "commune")
 # the bulletin's order) or by the level's name (the command line's order).
 BY_THRESHOLD = "pollutant, threshold_value, level"
 BY_LEVEL = "pollutant, level"
+# The three kinds of alert, most binding first (spse.pipeline.alerts.kinds), then the rest.
+BY_TYPE = ("case alert_type when 'regulatory_episode' then 0 when 'local_exceedance' then 1 "
+           "when 'health_advisory' then 2 else 3 end")
 
 
 def key_indicators(con: duckdb.DuckDBPyConnection, day: dt.date) -> pd.DataFrame:
@@ -129,7 +132,7 @@ def facility_points(con: duckdb.DuckDBPyConnection, ids: list[str]) -> pd.DataFr
 
 def day_alerts(con: duckdb.DuckDBPyConnection, day: dt.date, *, forecast: bool = False,
                order: str = BY_THRESHOLD) -> pd.DataFrame:
-    """The rows of ``marts.alerts`` about local day ``day``, by kind, then ``order``.
+    """The rows of ``marts.alerts`` about local day ``day``, by kind, type (regulatory episode first), then ``order``.
 
     Parameters
     ----------
@@ -149,7 +152,8 @@ def day_alerts(con: duckdb.DuckDBPyConnection, day: dt.date, *, forecast: bool =
         Every column of ``marts.alerts``.
     """
     kinds = "" if forecast else "and kind <> 'forecast' "
-    return fetch_frame(con, f"select * from marts.alerts where date = ? {kinds}order by kind, {_order(order)}",
+    return fetch_frame(con, f"select * from marts.alerts where date = ? {kinds}order by kind, {BY_TYPE}, "
+                       f"{_order(order)}",
                        [day])
 
 
@@ -169,10 +173,10 @@ def forecast_alerts(con: duckdb.DuckDBPyConnection, day: dt.date, *, order: str 
     -------
     pandas.DataFrame
         Rows of ``marts.alerts`` of kind ``forecast`` dated ``day`` + 1 or ``day`` + 2
-        (CAMS forecast, and persistence rules), by date then ``order``.
+        (CAMS forecast, and persistence rules), by date, type, then ``order``.
     """
     return fetch_frame(con, f"select * from marts.alerts where kind = 'forecast' and date in (?, ?) "
-                            f"order by date, {_order(order)}",
+                            f"order by date, {BY_TYPE}, {_order(order)}",
                        [day + dt.timedelta(days=1), day + dt.timedelta(days=2)])
 
 

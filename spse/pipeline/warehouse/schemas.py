@@ -22,9 +22,10 @@ class DatasetSchema:
     columns: dict[str, str]
 
     def view_columns(self) -> dict[str, str]:
-        """Columns of the ``lake`` view: the file columns plus the partition columns."""
+        """Columns of the ``lake`` view: the file columns, the partition columns, the producer's rank."""
         hive = {"date": DATE, "partition_date": DATE} if self.partition == "date" else {"vintage": V}
-        return {**self.columns, **{k: t for k, t in hive.items() if k not in self.columns}}
+        ranked = {"source_rank": "INTEGER"} if "source" in self.columns else {}
+        return {**self.columns, **{k: t for k, t in {**hive, **ranked}.items() if k not in self.columns}}
 
 
 def _daily(**columns: str) -> DatasetSchema:
@@ -38,6 +39,10 @@ def _reference(**columns: str) -> DatasetSchema:
 _POPULATION = dict(population=D, pop_0_3=D, pop_4_5=D, pop_0_5=D, pop_65_79=D, pop_80p=D, pop_65p=D,
                    households=D, households_poor=D, pop_poor_households=D)
 
+# datasets several sources feed (the [datasets] of the source registry): the lake view names each row's
+# producer and its rank in the dataset's overlap rule (0 wins; spse.pipeline.canonical)
+_PRODUCER = dict(source=V)
+
 _PERIOD = dict(pollutant=V, period=V, period_kind=V, period_start=DATE, period_end=DATE, time_base=V, indicator=V,
                statistic=V, q=D, set_id=V, level=V, averaging=V, threshold_value=D, allowed_exceedances=D, value=D,
                unit=V, n_valid=INT, n_expected=INT, coverage=D, coverage_met=B, judged_by=V, judged_value=D,
@@ -47,21 +52,22 @@ EMPTY_SCHEMAS: dict[str, DatasetSchema] = {
     "air_hourly": _daily(
         station_id=V, station_name=V, organisation=V, zas_code=V, area_type=V, influence=V, station_class=V,
         pollutant=V, discriminant=V, procedure=V, is_regulatory=B, ts_start_utc=TS, ts_end_utc=TS, value=D,
-        value_raw=D, unit=V, value_type=V, quality_code=V, validity=V, is_valid=B, source_file=V, source_row=INT),
-    "air_stations": _reference(station_id=V, station_name=V, department=V, lon=D, lat=D),
+        value_raw=D, unit=V, value_type=V, quality_code=V, validity=V, is_valid=B, source_file=V, source_row=INT,
+        **_PRODUCER),
+    "air_stations": _reference(station_id=V, station_name=V, department=V, lon=D, lat=D, **_PRODUCER),
     "noise_hourly": _daily(site_id=V, site_name=V, lon=D, lat=D, ts_start_utc=TS, ts_end_utc=TS, laeq_dba=D,
-                           coverage=D, is_valid=B),
+                           coverage=D, is_valid=B, **_PRODUCER),
     "noise_map_bands": _reference(band_id=V, indicator=V, source_type=V, db_low=D, db_high=D, label=V,
                                   geometry_wkt=V),
-    "population": _reference(cell_id=V, x_3035=D, y_3035=D, **_POPULATION, is_imputed=B),
-    "zones": _reference(zone_id=V, zone_name=V, zone_label=V, zone_level=V, area_m2=D, geometry_wkt=V),
+    "population": _reference(cell_id=V, x_3035=D, y_3035=D, **_POPULATION, is_imputed=B, **_PRODUCER),
+    "zones": _reference(zone_id=V, zone_name=V, zone_label=V, zone_level=V, area_m2=D, geometry_wkt=V, **_PRODUCER),
     # optional sources iris_contours and paris_quartiers: the finer zone levels, nested in the arrondissements
     "zones_iris": _reference(zone_id=V, zone_name=V, zone_label=V, zone_level=V, area_m2=D, geometry_wkt=V,
                              parent_zone_id=V, geometry_repaired=B),
     "zones_quartiers": _reference(zone_id=V, zone_name=V, zone_label=V, zone_level=V, area_m2=D, geometry_wkt=V,
                                   parent_zone_id=V, geometry_repaired=B),
     "facilities": _reference(facility_id=V, category=V, name=V, address=V, zone_id=V, lon=D, lat=D, dataset_id=V,
-                             school_year=V),
+                             school_year=V, **_PRODUCER),
     "grid_cells": _reference(cell_id=V, x_3035=D, y_3035=D, cx_3035=D, cy_3035=D, lon=D, lat=D, **_POPULATION),
     # zone_level (arrondissement, iris, quartier) is not required here: partitions written before the
     # finer levels lack it and hold arrondissements only (sql/staging/stg_zone_cells.sql)
@@ -92,6 +98,9 @@ EMPTY_SCHEMAS: dict[str, DatasetSchema] = {
         rr_high=D, pop_30p=D, pop_30p_without_value=D, pwm_ug_m3=D, baseline_year=INT, baseline_rate_30p=D,
         baseline_deaths_30p=D, attributable_deaths=D, attributable_deaths_low=D, attributable_deaths_high=D,
         share_of_deaths=D, exposure_source=V, time_base=V, min_coverage=D, n_cells=INT),
+    "health_impact_cell_year": _daily(
+        zone_id=V, cell_id=V, year=INT, pollutant=V, counterfactual=V, counterfactual_ug_m3=D, pop_30p=D,
+        value_ug_m3=D, attributable_deaths=D, attributable_deaths_low=D, attributable_deaths_high=D),
     "noise_effect_bands": _reference(indicator=V, source_type=V, db_low=D, db_high=D, level_db=D, effect=V,
                                      percent_affected=D, rr_ihd=D),
     "alerts": _daily(

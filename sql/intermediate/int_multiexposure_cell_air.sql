@@ -1,0 +1,103 @@
+with cell_values as (
+    -- the day's valid daily means and the year's annual means meeting coverage, each against its averaging
+    select
+        cell_id,
+        'day' as period_kind,
+        date,
+        cast(year(date) as integer) as calendar_year,
+        time_base,
+        pollutant,
+        'day_mean' as averaging,
+        value_ug_m3
+    from intermediate.int_cell_exposures_joined
+    where statistic = 'day_mean' and is_valid
+    union all
+    select
+        cell_id,
+        'year' as period_kind,
+        period_start as date,
+        calendar_year,
+        time_base,
+        pollutant,
+        'year_mean' as averaging,
+        value_ug_m3
+    from intermediate.int_cell_annual_means_filtered
+),
+
+cutoffs as (
+    select * from intermediate.int_exposure_class_cutoffs
+    where kind = 'air'
+),
+
+settings as (
+    select * from intermediate.int_exposure_class_settings
+),
+
+compared as (
+    select
+        cell_values.cell_id,
+        cell_values.period_kind,
+        cell_values.date,
+        cell_values.calendar_year,
+        cell_values.time_base,
+        cell_values.pollutant,
+        cutoffs.rung,
+        case
+            when cutoffs.comparison = '>=' then cell_values.compared_ug_m3 >= cutoffs.threshold_value
+            else cell_values.compared_ug_m3 > cutoffs.threshold_value
+        end as is_above
+    from (
+        select
+            cell_values.*,
+            case
+                when settings.round_before_compare and cell_values.period_kind = 'day'
+                    then round(cell_values.value_ug_m3)
+                else cell_values.value_ug_m3
+            end as compared_ug_m3
+        from cell_values
+        cross join settings
+    ) as cell_values
+    inner join cutoffs
+        on
+            cell_values.pollutant = cutoffs.pollutant
+            and cell_values.averaging = cutoffs.averaging
+),
+
+pollutant_classes as (
+    -- the highest cut-off exceeded, 0 when none
+    select
+        cell_id,
+        period_kind,
+        date,
+        calendar_year,
+        time_base,
+        pollutant,
+        coalesce(max(rung) filter (where is_above), 0) as pollutant_class
+    from compared
+    group by cell_id, period_kind, date, calendar_year, time_base, pollutant
+),
+
+ranked as (
+    select
+        *,
+        max(pollutant_class) over (partition by cell_id, period_kind, date, time_base) as air_class
+    from pollutant_classes
+),
+
+final as (
+    select
+        cell_id,
+        period_kind,
+        date,
+        calendar_year,
+        time_base,
+        any_value(air_class) as air_class,
+        string_agg(pollutant, ',' order by pollutant) filter (
+            where pollutant_class = air_class and air_class > 0
+        ) as air_pollutants,
+        count(*) as n_pollutants
+    from ranked
+    group by cell_id, period_kind, date, calendar_year, time_base
+)
+
+select * from final

@@ -1,0 +1,25 @@
+with classed as (
+    select * from intermediate.int_multiexposure_cells_classed
+    where period_kind = 'year'
+),
+
+final as (
+    select
+        cell_id,
+        calendar_year,
+        date as period_start,
+        time_base,
+        air_class,
+        air_pollutants,
+        noise_class,
+        share_noise_class_1_plus,
+        share_noise_class_2,
+        combined_class,
+        class_label,
+        is_hotspot,
+        population,
+        pop_in_hotspot
+    from classed
+)
+
+select * from final
