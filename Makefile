@@ -45,8 +45,11 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv $(CURDIR)/.tools
 	$(CURDIR)/.tools/bin/python -m pip install --quiet --disable-pip-version-check uv
 
+# Bytecode compiled once here: this machine sets PYTHONDONTWRITEBYTECODE, and without .pyc files
+# every process (Airflow task, worker, test subprocess) compiles pandas, scipy, xarray again.
 .venv/.spse-synced: pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --extra airflow
+	$(UV) sync --frozen --extra airflow --compile-bytecode
+	$(RUN) python -m compileall -q spse dags
 	@touch $@
 
 setup: .venv/.spse-synced
