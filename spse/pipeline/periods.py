@@ -75,9 +75,9 @@ def choose_time_base(present: set[str], params: Mapping[str, str]) -> str | None
 
 
 def _files(dataset: str, first: dt.date, stop: dt.date) -> list[str]:
-    days = pd.date_range(first, stop - dt.timedelta(days=1), freq="D").date
-    return [str(lake.partition_path(dataset, lake.date_partition(d))) for d in days
-            if lake.has_partition(dataset, lake.date_partition(d))]
+    """The daily partition files of ``dataset`` from ``first`` to ``stop`` (excluded), in day order (one listing)."""
+    wanted = {lake.date_partition(d) for d in pd.date_range(first, stop - dt.timedelta(days=1), freq="D").date}
+    return [str(p.path) for p in lake.parts(dataset) if p.partition in wanted]
 
 
 _CONNECTION: list[duckdb.DuckDBPyConnection] = []
