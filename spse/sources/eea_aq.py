@@ -178,7 +178,7 @@ class EeaAq(Source):
             yield relative, fetch(self.name, target, replace(policy, headers={**policy.headers, **conditional}))
 
     def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
-        """Hourly rows of ``partition``'s UTC day in one Parquet file, ``air_hourly`` schema; the URL list gives none."""
+        """Hourly rows of ``partition``'s UTC day in one Parquet file (``air_hourly``); the URL list gives none."""
         if filename.startswith(URLS_FOLDER + "/"):
             parquet_urls(payload, self.name, filename)
             return ParseResult(self.empty_frame())
