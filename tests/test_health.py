@@ -385,7 +385,8 @@ def test_expert_query_of_the_doc():
         "counterfactual": ["who_2021", "who_2021", "who_2021", "who_2021", "who_2021"],
         "attributable_deaths": [30.4, 10.4, 20.0, 99.0, 77.0], "attributable_deaths_low": [12.0, 4.0, 8.0, 1, 1],
         "attributable_deaths_high": [45.0, 15.0, 30.0, 1, 1], "share_of_deaths": [0.05, 0.04, 0.06, 0.1, 0.1],
-        "pwm_ug_m3": [9.96, 9.5, 10.2, 20.0, 8.0]})
+        "pwm_ug_m3": [9.96, 9.5, 10.2, 20.0, 8.0], "years_of_life_lost": [300.4, 100.0, 200.4, 9.0, 9.0],
+        "years_of_life_lost_low": [120.0, 40.0, 80.0, 1, 1], "years_of_life_lost_high": [450.0, 150.0, 300.0, 1, 1]})
     con = duckdb.connect(":memory:")
     con.execute("create schema marts")
     con.register("rows", rows)
@@ -395,3 +396,22 @@ def test_expert_query_of_the_doc():
     assert got["zone_id"].tolist() == ["75056", "75102", "75101"]
     assert got.iloc[0][["deaths_avoided", "deaths_avoided_low", "deaths_avoided_high"]].tolist() == [30, 12, 45]
     assert got.iloc[0]["pct_of_deaths_30p"] == 5.0 and got.iloc[0]["pm25_pwm_ug_m3"] == 10.0
+    assert got.iloc[0][["years_of_life_lost", "years_of_life_lost_low", "years_of_life_lost_high"]].tolist() == [
+        300, 120, 450]
+
+
+def test_bulletin_shows_years_of_life_lost_and_ihd_cases_where_present():
+    from spse.pipeline import bulletin_health
+
+    deaths = pd.DataFrame({
+        "zone_id": "75101", "zone_level": "arrondissement", "zone_name": "1er", "pollutant": ["PM2.5", "NO2"],
+        "attributable_deaths": [10.4, 3.0], "attributable_deaths_low": [4.0, 1.0], "attributable_deaths_high": [15.0, 5.0],
+        "share_of_deaths": [0.05, 0.01], "years_of_life_lost": [1234.5, None], "years_of_life_lost_low": [470.0, None],
+        "years_of_life_lost_high": [1780.2, None]})
+    noise = pd.DataFrame({"zone_id": "75101", "indicator": ["Lden", "Ln"], "people_affected": [1500.0, 600.0],
+                          "share_affected": [0.1, 0.04], "ihd_cases": [2.345, None]})
+    part = bulletin_health._impact_table(deaths, noise)
+    assert ('<td class="n">10 [4–15] (5,0 %)<br>1\u202f234 [470–1\u202f780] années de vie perdues</td>'
+            '<td class="n">3 [1–5] (1,0 %)</td>') in part  # NO2 without a life table: deaths only
+    assert '<td class="n">1\u202f500 (10,0 %)<br>2,3 cas de cardiopathie ischémique par an</td>' in part
+    assert '<td class="n">600 (4,0 %)</td>' in part
