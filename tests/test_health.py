@@ -405,8 +405,9 @@ def test_bulletin_shows_years_of_life_lost_and_ihd_cases_where_present():
 
     deaths = pd.DataFrame({
         "zone_id": "75101", "zone_level": "arrondissement", "zone_name": "1er", "pollutant": ["PM2.5", "NO2"],
-        "attributable_deaths": [10.4, 3.0], "attributable_deaths_low": [4.0, 1.0], "attributable_deaths_high": [15.0, 5.0],
-        "share_of_deaths": [0.05, 0.01], "years_of_life_lost": [1234.5, None], "years_of_life_lost_low": [470.0, None],
+        "attributable_deaths": [10.4, 3.0], "attributable_deaths_low": [4.0, 1.0],
+        "attributable_deaths_high": [15.0, 5.0], "share_of_deaths": [0.05, 0.01],
+        "years_of_life_lost": [1234.5, None], "years_of_life_lost_low": [470.0, None],
         "years_of_life_lost_high": [1780.2, None]})
     noise = pd.DataFrame({"zone_id": "75101", "indicator": ["Lden", "Ln"], "people_affected": [1500.0, 600.0],
                           "share_affected": [0.1, 0.04], "ihd_cases": [2.345, None]})

@@ -1,7 +1,9 @@
 with zones as (
     select distinct
         zone_id,
-        zone_level
+        zone_level,
+        left(zone_id, 5) as arrondissement_id,
+        case when zone_id like '97%' then left(zone_id, 3) else left(zone_id, 2) end as departement_id
     from intermediate.int_zone_cells_allocated
 ),
 
@@ -25,15 +27,15 @@ candidates as (
         latest.incidence_rate,
         case
             when latest.zone_id = zones.zone_id then 1
-            when latest.zone_id = left(zones.zone_id, 5) then 2
+            when latest.zone_id = zones.arrondissement_id then 2
             else 3
         end as preference
     from zones
     inner join latest
         on
-            latest.zone_id = zones.zone_id
-            or latest.zone_id = left(zones.zone_id, 5)
-            or latest.zone_id = case when zones.zone_id like '97%' then left(zones.zone_id, 3) else left(zones.zone_id, 2) end
+            zones.zone_id = latest.zone_id
+            or zones.arrondissement_id = latest.zone_id
+            or zones.departement_id = latest.zone_id
 ),
 
 final as (

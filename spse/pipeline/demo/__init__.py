@@ -59,8 +59,19 @@ def _default_root() -> Path:
 
 
 def _write_all(root: Path) -> None:
-    from spse.pipeline.demo import (air, air_year, facilities, forecast, ihd_incidence, life_table, mortality, noise,
-                                    noise_map, population, zones)
+    from spse.pipeline.demo import (
+        air,
+        air_year,
+        facilities,
+        forecast,
+        ihd_incidence,
+        life_table,
+        mortality,
+        noise,
+        noise_map,
+        population,
+        zones,
+    )
 
     air.write(root, _rng("air"))
     air_year.write(root, _rng("air_year"))
