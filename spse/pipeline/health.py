@@ -5,7 +5,8 @@
 * ``health_impact_zone_year`` (partition ``date=<year>-01-01``): per arrondissement, pollutant
   and counterfactual, the deaths at ages 30+ attributable to the annual mean concentration,
   computed cell by cell and summed (methods.md §7.1, W6b; :mod:`spse.methods.impact`), with
-  the 95 % interval from the CRF's lower and upper RR. PM2.5 and NO2 are reported side by
+  the 95 % interval from the CRF's lower and upper RR, and the years of life lost with the same
+  interval when a life table is in the lake (below). PM2.5 and NO2 are reported side by
   side and are **never added**: their CRFs come from single-pollutant models and the two
   burdens overlap (double counting).
 * ``health_impact_cell_year`` (same partition): the same deaths per cell piece (a cell cut by an
