@@ -34,9 +34,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from spse.core.columns import QUARANTINE_COLUMNS
 from spse.core.config import settings
 
-QUARANTINE_COLUMNS = ["source", "file", "row", "reason", "raw"]
 SOURCE_COLUMN = "source"
 _SOURCE_FOLDER = "source="
 

@@ -20,10 +20,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 import pandas as pd
 
-from spse.core.columns import EMPTY_DTYPES, TYPE_CHECKS
+from spse.core.columns import EMPTY_DTYPES, QUARANTINE_COLUMNS, TYPE_CHECKS
 from spse.core.columns import Column as Column  # re-exported: source plug-ins import it from here
 from spse.core.errors import SchemaError
-from spse.core.lake import QUARANTINE_COLUMNS
 
 if TYPE_CHECKING:
     from spse.core.fetch import Fetched, FetchPolicy
