@@ -144,7 +144,7 @@ class Source:
     fetch_deadline_s: ClassVar[float | None] = None
     # Largest decompressed ZIP member [bytes]; None: the register's max_decompressed_bytes.
     max_decompressed_bytes: ClassVar[int | None] = None
-    # Data-quality gate (spse.sources._gate): measured values checked against the plausibility
+    # Data-quality gate (spse.pipeline.gate): measured values checked against the plausibility
     # register, the series whose station-hours a daily measurement partition should hold
     # (empty: no completeness check), and the instant column checked against day_window.
     measures: ClassVar[tuple[Measure, ...]] = ()

@@ -1,4 +1,4 @@
-"""Bad inputs through the data-quality gate (spse.sources._gate), one parametrized id per case.
+"""Bad inputs through the data-quality gate (spse.pipeline.gate), one parametrized id per case.
 
 Each case corrupts a copy of the demo bundle's upstream files (generated once per module)
 the way real feeds go wrong, ingests it through ``spse.pipeline.ingest.ingest`` and asserts the
