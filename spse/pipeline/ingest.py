@@ -103,7 +103,7 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
         result = source.parse(content, relative, target)
         parsed[relative] = _rows_of(source, target, result) if folder != partition else result
         files.append(lake.latest_raw_meta(source.name, folder, relative))
-    result = source.combine(parsed)
+    result = source.combine(parsed, {dataset: _latest(dataset) for dataset in source.lookups})
     source.check(result.frame, ",".join(parsed))
     verdict = gate.inspect(source, day, result, list(parsed), now=dt.datetime.fromisoformat(fetched_at))
     lake.write_partition(source.dataset, partition, with_source(verdict.frame, source.name), source.name)
@@ -141,6 +141,12 @@ def _write_also(source: Source, also: dict[str, pd.DataFrame], files: str) -> No
                              ignore_index=True)
         merged = rows.drop_duplicates(list(target.primary_key), keep="last").sort_values(list(target.primary_key))
         lake.write_partition_if_changed(target.dataset, target.partition, merged.reset_index(drop=True), source.name)
+
+
+def _latest(dataset: str) -> pd.DataFrame | None:
+    """The latest partition of ``dataset`` (every producer's rows), ``None`` when the lake has none."""
+    partition = lake.latest_partition(dataset)
+    return None if partition is None else lake.read_partition(dataset, partition)
 
 
 def _rows_of(source: Source, target: Partition, result: ParseResult) -> ParseResult:

@@ -13,7 +13,7 @@ day's partition keeps its own rows. Code lists that map upstream codes to ours
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
@@ -153,6 +153,9 @@ class Source:
     # Other canonical datasets written from the same files (a network's station list):
     # parse returns their rows in ParseResult.also[dataset].
     also_writes: ClassVar[tuple[AlsoWrites, ...]] = ()
+    # Canonical datasets whose latest partition ``combine`` needs (e.g. station metadata another
+    # producer publishes): the ingest reads them and passes them as ``combine(parsed, lookups)``.
+    lookups: ClassVar[tuple[str, ...]] = ()
 
     def day_window(self, day: dt.date) -> tuple[pd.Timestamp, pd.Timestamp] | None:
         """UTC instants [start, end) the rows of ``day``'s partition must fall in; ``None`` = any.
@@ -233,8 +236,13 @@ class Source:
         """
         raise NotImplementedError
 
-    def combine(self, parsed: dict[str, ParseResult]) -> ParseResult:
-        """Join the per-file results of one partition (default: stack them)."""
+    def combine(self, parsed: dict[str, ParseResult],
+                lookups: Mapping[str, pd.DataFrame | None] | None = None) -> ParseResult:
+        """Join the per-file results of one partition (default: stack them).
+
+        ``lookups``: the latest partition of each dataset of :attr:`lookups` (``None`` when the
+        lake has none), read by the ingest.
+        """
         frames = [r.frame for r in parsed.values() if not r.frame.empty]
         rejects = [r.rejects for r in parsed.values() if not r.rejects.empty]
         frame = pd.concat(frames, ignore_index=True) if frames else self.empty_frame()

@@ -185,7 +185,7 @@ class BruitparifRumeur(Source):
         rejects = checks.rejects(self.name, filename, frame["_row"], frame["_raw"])
         return ParseResult(frame.loc[~checks.bad].reset_index(drop=True), rejects)
 
-    def combine(self, parsed: dict[str, ParseResult]) -> ParseResult:
+    def combine(self, parsed: dict[str, ParseResult], lookups=None) -> ParseResult:
         """Hourly values of every followed site joined to the site list's id and coordinates."""
         sites = next((r for f, r in parsed.items() if PurePosixPath(f).name == SITE_LIST), None)
         if sites is None:

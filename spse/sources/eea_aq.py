@@ -27,8 +27,8 @@
   for `air_hourly`.
 * Units: stored in µg/m³, CO in mg/m³ (converted when the file uses the other one).
 * Station metadata: the Parquet has none. ``combine`` takes name, organisation, ZAS,
-  setting, influence and class from the latest `air_hourly` partition (lcsqa_e2) when there
-  is one; `station_class` is `unknown` otherwise.
+  setting, influence and class from the latest `air_hourly` partition (lcsqa_e2), which the
+  ingest reads (``lookups``), when there is one; `station_class` is `unknown` otherwise.
 
 Quarantined rows: unknown pollutant code or unit, non-hourly aggregation, unreadable
 `Start`/`End` or End ≠ Start + 1 h, non-numeric value or validity, a value outside the
@@ -40,7 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from typing import ClassVar
 from urllib.parse import urlparse
@@ -48,7 +48,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from spse.core import config, lake, register
+from spse.core import config, register
 from spse.core.columns import Column
 from spse.core.errors import SchemaError
 from spse.core.fetch import Fetched, FetchPolicy, fetch, join_url
@@ -164,6 +164,7 @@ class EeaAq(Source):
     }
     primary_key = ("sampling_point", "ts_start_utc")
     measures = (Measure(("value", "value_raw"), quantity_column="pollutant", unit_column="unit"),)
+    lookups = ("air_hourly",)
 
     def files(self, day: dt.date) -> list[str]:
         """The list of Parquet URLs for ``day`` (the Parquet files follow from it)."""
@@ -268,10 +269,12 @@ class EeaAq(Source):
         rejects = checks.rejects(self.name, filename, rows, raw)
         return ParseResult(out.loc[~checks.bad].reset_index(drop=True), rejects)
 
-    def combine(self, parsed: dict[str, ParseResult]) -> ParseResult:
+    def combine(self, parsed: dict[str, ParseResult],
+                lookups: Mapping[str, pd.DataFrame | None] | None = None) -> ParseResult:
         """Stack the files, then add the station metadata known from the latest ``air_hourly`` partition."""
         result = super().combine(parsed)
-        return ParseResult(with_station_metadata(result.frame)[list(self.columns)], result.rejects)
+        known = (lookups or {}).get("air_hourly")
+        return ParseResult(with_station_metadata(result.frame, known)[list(self.columns)], result.rejects)
 
 
 def parquet_urls(payload: bytes, feed: str, filename: str) -> list[str]:
@@ -307,13 +310,11 @@ def read_parquet(payload: bytes, feed: str, filename: str) -> pd.DataFrame:
         raise SchemaError(feed, f"not a readable Parquet file ({exc.__class__.__name__})", file=filename) from None
 
 
-def with_station_metadata(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fill the station columns from the latest ``air_hourly`` partition; class ``unknown`` when absent."""
-    partition = lake.latest_partition("air_hourly")
+def with_station_metadata(frame: pd.DataFrame, air_hourly: pd.DataFrame | None) -> pd.DataFrame:
+    """Fill the station columns from ``air_hourly``, its latest partition (``None``: none); else class ``unknown``."""
     out = frame.drop(columns=list(STATION_META))
-    if partition is not None and len(frame):
-        known = (lake.read_partition("air_hourly", partition)[["station_id", *STATION_META]]
-                 .drop_duplicates("station_id", keep="last"))
+    if air_hourly is not None and len(frame):
+        known = air_hourly[["station_id", *STATION_META]].drop_duplicates("station_id", keep="last")
         out = out.merge(known.astype(object), on="station_id", how="left")
     for name in STATION_META:
         out[name] = out[name].astype("str") if name in out else _no_text(out.index)

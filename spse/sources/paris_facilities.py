@@ -204,7 +204,7 @@ class ParisFacilities(Source):
         frame.attrs["source_rows"] = table.lines[keep].tolist()
         return ParseResult(frame, concat_rejects(table.rejects, rejects))
 
-    def combine(self, parsed: dict[str, ParseResult]) -> ParseResult:
+    def combine(self, parsed: dict[str, ParseResult], lookups=None) -> ParseResult:
         """Stack the datasets; a facility id already used by an earlier dataset is quarantined."""
         frames = [r.frame.assign(_file=f, _row=r.frame.attrs.get("source_rows", [0] * len(r.frame)))
                   for f, r in parsed.items() if len(r.frame)]
