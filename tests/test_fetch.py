@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from spse.core import lake
 from spse.core.errors import FetchError, SchemaError
 from spse.core.fetch import FetchPolicy, fetch
+from spse.pipeline import lake
 from spse.pipeline.ingest import ingest
 from spse.sources.lcsqa_e2 import SOURCE as E2
 

@@ -13,9 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse.core import lake
 from spse.core.errors import RefusedInput
-from spse.pipeline import gate, qualitylog
+from spse.pipeline import gate, lake, qualitylog
 from spse.sources import _gate as checks
 from spse.sources.base import Column, Measure, ParseResult, Source, local_day, utc_day
 

@@ -181,8 +181,7 @@ def registered(spse_home, tmp_path, monkeypatch):
 
 
 def _day_outputs(day: dt.date) -> dict[str, pd.DataFrame]:
-    from spse.core import lake
-    from spse.pipeline import daily, surfacestore
+    from spse.pipeline import daily, lake, surfacestore
 
     daily.ensure_inputs(day)
     daily.build_grid()
@@ -202,8 +201,7 @@ def _loo_stations(outputs: dict[str, pd.DataFrame]) -> int:
 
 def test_a_second_network_changes_the_surfaces_the_validation_and_the_alerts(spse_home, registered, monkeypatch):
     from spse import sources
-    from spse.core import lake
-    from spse.pipeline import canonical
+    from spse.pipeline import canonical, lake
 
     # the same day without the network: the baseline
     running = sources.active
@@ -272,9 +270,8 @@ def test_a_second_network_changes_the_surfaces_the_validation_and_the_alerts(sps
 def test_the_set_aside_rows_are_kept_in_the_warehouse(spse_home, registered):
     import duckdb
 
-    from spse.core import lake
     from spse.core.config import settings
-    from spse.pipeline import daily
+    from spse.pipeline import daily, lake
 
     daily.ensure_inputs(D1)
     daily.build_grid()

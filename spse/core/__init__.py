@@ -1,4 +1,4 @@
-"""Core layer: columns, errors, configuration, secrets, register, time base, lake, HTTP fetch.
+"""Core layer: columns, errors, configuration, secrets, register, time base, HTTP fetch.
 
 ``config`` is the only reader of ``SPSE_*``. Imports nothing else from spse.
 """

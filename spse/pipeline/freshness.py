@@ -17,8 +17,7 @@ import json
 
 import pandas as pd
 
-from spse.core import lake
-from spse.pipeline import qualitylog
+from spse.pipeline import lake, qualitylog
 from spse.sources.base import Source
 
 # Quality-log outcomes after which the day's partition is ingested again.

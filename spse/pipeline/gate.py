@@ -39,9 +39,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from spse.core import lake, register
+from spse.core import register
 from spse.core.columns import QUARANTINE_COLUMNS
 from spse.core.errors import RefusedInput
+from spse.pipeline import lake
 from spse.sources._gate import day_reasons, value_reasons
 from spse.sources.base import ParseResult, Source
 

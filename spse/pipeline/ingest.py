@@ -10,11 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from spse.core import lake
 from spse.core.config import source_base_url
 from spse.core.errors import FeedError, RefusedInput, SchemaError
 from spse.core.fetch import FetchPolicy, redact_url
-from spse.pipeline import gate, qualitylog
+from spse.pipeline import gate, lake, qualitylog
 from spse.sources.base import ParseResult, Partition, Source, check_frame
 
 log = logging.getLogger(__name__)

@@ -27,9 +27,10 @@ import hashlib
 import json
 import logging
 
-from spse.core import config, lake
+from spse.core import config
 from spse.core.config import settings
 from spse.core.fetch import FetchPolicy, fetch
+from spse.pipeline import lake
 from spse.pipeline.subscriptions import SubscriptionError
 
 log = logging.getLogger(__name__)

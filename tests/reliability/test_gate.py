@@ -22,10 +22,9 @@ import pandas as pd
 import pytest
 
 from spse import sources
-from spse.core import lake
 from spse.core.config import source_url_env
 from spse.core.errors import FeedError, RefusedInput, SchemaError
-from spse.pipeline import qualitylog
+from spse.pipeline import lake, qualitylog
 from spse.pipeline.ingest import ingest, read_quarantine
 
 D1, D2 = dt.date(2026, 1, 14), dt.date(2026, 1, 15)

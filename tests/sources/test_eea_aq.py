@@ -9,9 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spse.core import lake
 from spse.core.errors import SchemaError
-from spse.pipeline import ingest
+from spse.pipeline import ingest, lake
 from spse.sources.eea_aq import SOURCE, parquet_name, parquet_urls, station_ids
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "eea_aq"
