@@ -12,8 +12,10 @@ import pandas as pd
 
 from spse.core.config import source_base_url
 from spse.core.errors import FeedError, RefusedInput, SchemaError
-from spse.core.fetch import FetchPolicy, redact_url
+from spse.core.http import FetchPolicy
+from spse.core.redaction import redact_url
 from spse.pipeline import gate, lake, qualitylog
+from spse.pipeline.fetch import requester
 from spse.sources.base import ParseResult, Partition, Source, check_frame
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
     previous = _LandedMeta(source, day)
     parsed: dict[str, ParseResult] = {}
     files = []
-    for relative, got in source.fetch_files(base, day, policy, previous):
+    for relative, got in source.fetch_files(base, day, policy, previous, requester(source.name)):
         folder = source.raw_folder(relative, day)
         meta = {"source": source.name, "url": redact_url(got.url), "fetched_at_utc": fetched_at,
                 "http_status": got.status, "etag": got.headers.get("ETag"),

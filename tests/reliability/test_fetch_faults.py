@@ -32,7 +32,7 @@ from werkzeug import Response
 import spse.pipeline.ingest
 from spse.core.config import settings
 from spse.core.errors import FeedError, FetchError, SchemaError
-from spse.core.fetch import FetchPolicy
+from spse.core.http import FetchPolicy
 from spse.pipeline import lake, qualitylog, warehouse
 from spse.pipeline.alerts.quality import input_problem_alerts
 from spse.pipeline.alerts.recommendations import recommendations
