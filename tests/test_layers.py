@@ -112,19 +112,27 @@ def test_no_arrow_runs_back_up():
     assert not arrows, "imports against the layer order (core < methods, sources < pipeline):\n" + "\n".join(arrows)
 
 
-def test_a_fake_upward_import_is_caught(tmp_path):
+def fake_spse(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A ``spse`` folder under ``tmp_path``: the four layer packages and ``files`` (path under it → text)."""
     root = tmp_path / "spse"
     for layer in LAYERS:
         (root / layer).mkdir(parents=True)
         (root / layer / "__init__.py").write_text("")
     (root / "__init__.py").write_text("")
-    (root / "core" / "clean.py").write_text("from spse.core import errors\n")
-    (root / "methods" / "grid.py").write_text(
-        "import numpy\nfrom spse.core.columns import Column\n\n\ndef f():\n    from spse.pipeline import lake\n")
-    (root / "sources" / "feed.py").write_text(
-        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from spse.methods.grid import f\n")
-    (root / "core" / "config.py").write_text("from ..sources import feed\nfrom spse import pipeline\n")
-    (root / "pipeline" / "daily.py").write_text("from spse.methods import grid\nfrom spse.sources import feed\n")
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return root
+
+
+def test_a_fake_upward_import_is_caught(tmp_path):
+    root = fake_spse(tmp_path, {
+        "core/clean.py": "from spse.core import errors\n",
+        "methods/grid.py": "import numpy\nfrom spse.core.columns import Column\n\n\ndef f():\n"
+                           "    from spse.pipeline import lake\n",
+        "sources/feed.py": "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
+                           "    from spse.methods.grid import f\n",
+        "core/config.py": "from ..sources import feed\nfrom spse import pipeline\n",
+        "pipeline/daily.py": "from spse.methods import grid\nfrom spse.sources import feed\n"})
     assert upward_arrows(root) == [
         "spse/core/config.py:1: spse.core.config (core) imports spse.sources (sources)",
         "spse/core/config.py:2: spse.core.config (core) imports spse.pipeline (pipeline)",
@@ -193,15 +201,12 @@ def test_core_and_sources_import_no_io_client():
 
 
 def test_a_fake_io_import_is_caught(tmp_path):
-    root = tmp_path / "spse"
-    for layer in LAYERS:
-        (root / layer).mkdir(parents=True)
-    (root / "sources" / "feed.py").write_text(
-        "import io\nfrom urllib.parse import urljoin\n\nimport pyarrow.parquet as pq\n\n\ndef get():\n"
-        "    import requests\n")
-    (root / "core" / "http.py").write_text("from urllib import request\n")
-    (root / "sources" / "_store.py").write_text("import duckdb.typing\n")
-    (root / "pipeline" / "fetch.py").write_text("import requests\n")
+    root = fake_spse(tmp_path, {
+        "sources/feed.py": "import io\nfrom urllib.parse import urljoin\n\nimport pyarrow.parquet as pq\n\n\n"
+                           "def get():\n    import requests\n",
+        "core/http.py": "from urllib import request\n",
+        "sources/_store.py": "import duckdb.typing\n",
+        "pipeline/fetch.py": "import requests\n"})
     assert io_imports(root) == ["spse/core/http.py:1: imports urllib.request",
                                 "spse/sources/_store.py:1: imports duckdb.typing",
                                 "spse/sources/feed.py:8: imports requests"]
