@@ -22,8 +22,7 @@ FINESS_IDS = {"finess:750000481", "finess:750100208", "finess:750200016", "fines
 
 
 def _alerts(day: dt.date) -> pd.DataFrame:
-    from spse.core import lake
-    from spse.pipeline import daily
+    from spse.pipeline import daily, lake
 
     daily.ensure_inputs(day)
     daily.build_grid()
@@ -40,9 +39,8 @@ def _ids(text) -> set[str]:
 def test_a_finess_hospital_counts_in_the_grid_the_alerts_and_the_facility_marts(spse_home, monkeypatch):
     import duckdb
 
-    from spse.core import lake
     from spse.core.config import settings
-    from spse.pipeline import daily, demo
+    from spse.pipeline import daily, demo, lake
 
     demo.ensure()
     before = _alerts(D2)

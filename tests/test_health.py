@@ -13,9 +13,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse.core import lake, register
+from spse.core import register
 from spse.core.register import Parameters
-from spse.pipeline import health
+from spse.pipeline import health, lake
 from spse.pipeline.warehouse import models
 
 TOL = 1e-9

@@ -182,8 +182,7 @@ def registered(spse_home, tmp_path, monkeypatch):
 
 
 def _day_outputs(day: dt.date) -> dict[str, pd.DataFrame]:
-    from spse.core import lake
-    from spse.pipeline import daily, surfacestore
+    from spse.pipeline import daily, lake, surfacestore
 
     daily.ensure_inputs(day)
     daily.build_grid()
@@ -203,8 +202,7 @@ def _loo_stations(outputs: dict[str, pd.DataFrame]) -> int:
 
 def test_a_second_network_changes_the_surfaces_the_validation_and_the_alerts(spse_home, registered, monkeypatch):
     from spse import sources
-    from spse.core import lake
-    from spse.pipeline import canonical
+    from spse.pipeline import canonical, lake
 
     # the same day without the network: the baseline
     running = sources.active
@@ -273,9 +271,8 @@ def test_a_second_network_changes_the_surfaces_the_validation_and_the_alerts(sps
 def test_the_set_aside_rows_are_kept_in_the_warehouse(spse_home, registered):
     import duckdb
 
-    from spse.core import lake
     from spse.core.config import settings
-    from spse.pipeline import daily
+    from spse.pipeline import daily, lake
 
     daily.ensure_inputs(D1)
     daily.build_grid()
@@ -306,11 +303,10 @@ def test_the_network_keeps_the_days_air_alerts_when_e2_fails(spse_home, register
     """E2 answers HTTP 500 all day: the day's surfaces and alerts come from the network, E2's failure is told."""
     import duckdb
 
-    from spse.core import lake
     from spse.core.config import settings
-    from spse.pipeline import canonical, daily
+    from spse.pipeline import canonical, daily, lake
 
-    monkeypatch.setattr("spse.core.fetch.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("spse.pipeline.fetch.time.sleep", lambda seconds: None)
     httpserver.expect_request("/2026/FR_E2_2026-01-13.csv").respond_with_data("server error", status=500)
     httpserver.expect_request(f"/2026/FR_E2_{D1}.csv").respond_with_data("server error", status=500)
     monkeypatch.setenv("SPSE_LCSQA_E2_URL", httpserver.url_for("/").rstrip("/"))

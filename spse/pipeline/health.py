@@ -57,9 +57,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from spse.core import lake, register
+from spse.core import register
 from spse.core.columns import EMPTY_DTYPES, Column
 from spse.methods import impact, noise_effects
+from spse.pipeline import lake
 
 log = logging.getLogger(__name__)
 

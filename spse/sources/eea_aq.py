@@ -63,7 +63,7 @@ import pandas as pd
 from spse.core import config, register
 from spse.core.columns import Column
 from spse.core.errors import SchemaError
-from spse.core.fetch import Fetched, FetchPolicy, fetch, join_url
+from spse.core.http import Fetched, FetchPolicy, Http, join_url
 from spse.sources._atmo import is_http
 from spse.sources._bounded import check_parquet
 from spse.sources._gate import value_reasons
@@ -159,15 +159,14 @@ class EeaAq(Source):
                 "dateTimeEnd": f"{(day + dt.timedelta(days=1)).isoformat()}T00:00:00Z",
                 "aggregationType": HOURLY, "email": "", "source": "API"}
 
-    def fetch_files(self, base: str, day: dt.date, policy: FetchPolicy,
-                    previous: dict[str, dict]) -> Iterator[tuple[str, Fetched]]:
+    def fetch_files(self, base: str, day: dt.date, policy: FetchPolicy, previous: dict[str, dict],
+                    http: Http) -> Iterator[tuple[str, Fetched]]:
         """POST for the list of Parquet URLs, then GET each listed file."""
         listing_name = self.files(day)[0]
         if is_http(base):
-            listing = fetch(self.name, join_url(base, URLS_ENDPOINT), policy, method="POST",
-                            json_body=self.request_body(day))
+            listing = http(join_url(base, URLS_ENDPOINT), policy, method="POST", json_body=self.request_body(day))
         else:
-            listing = fetch(self.name, join_url(base, listing_name), policy)
+            listing = http(join_url(base, listing_name), policy)
         yield listing_name, listing
         for url in parquet_urls(listing.content, self.name, listing_name):
             relative = parquet_name(url, day)
@@ -175,7 +174,7 @@ class EeaAq(Source):
             conditional = {k: v for k, v in (("If-None-Match", last.get("etag")),
                                              ("If-Modified-Since", last.get("last_modified"))) if v}
             target = url if is_http(base) else join_url(base, relative)
-            yield relative, fetch(self.name, target, replace(policy, headers={**policy.headers, **conditional}))
+            yield relative, http(target, replace(policy, headers={**policy.headers, **conditional}))
 
     def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Hourly rows of ``partition``'s UTC day in one Parquet file (``air_hourly``); the URL list gives none."""

@@ -25,9 +25,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse.core import lake
 from spse.core.columns import Column
 from spse.core.config import settings, source_url_env
+from spse.pipeline import lake
 from spse.pipeline.ingest import ingest, read_quarantine
 from spse.sources import discover, registry
 

@@ -9,9 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spse.core import lake
 from spse.core.errors import SchemaError
-from spse.pipeline import canonical, ingest
+from spse.pipeline import canonical, ingest, lake
 from spse.sources.eea_aq import SOURCE, parquet_name, parquet_urls, station_ids
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "eea_aq"
@@ -204,7 +203,7 @@ def test_settings_change_the_request(monkeypatch):
 
 
 def test_a_503_is_retried_then_the_file_is_read(spse_home, httpserver, monkeypatch):
-    monkeypatch.setattr("spse.core.fetch.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("spse.pipeline.fetch.time.sleep", lambda seconds: None)
     monkeypatch.setenv("SPSE_EEA_AQ_URL", httpserver.url_for("/").rstrip("/"))
     _serve_listing(httpserver, ["SPO-FR04143_10"])
     path = "/airquality-p/FR/SPO-FR04143_10.parquet"
