@@ -69,8 +69,9 @@ demo: setup
 		|| { tail -n 40 $(AIRFLOW_DIR)/dags-test.log; echo "spse_daily failed: see $(AIRFLOW_DIR)/dags-test.log"; exit 1; }
 	$(RUN) spse summary --date $(DEMO_DAY)
 
+# One worker per core (pytest-xdist); a file's tests stay in one worker, with its module fixtures.
 test: setup
-	$(RUN) pytest
+	$(RUN) pytest -n auto --dist loadfile
 
 lint: setup
 	$(RUN) ruff check .

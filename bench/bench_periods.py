@@ -40,7 +40,7 @@ def _daily(keys: dict, day: dt.date, pollutants, rng) -> pd.DataFrame:
 
 def write_year(cells: int, stations: int) -> None:
     """Write the synthetic year 2025 into the lake of ``SPSE_HOME`` (values in µg/m³, days Europe/Paris)."""
-    from spse.core import lake
+    from spse.pipeline import lake
 
     rng = np.random.default_rng(0)
     cell_ids = [f"c{i:05d}" for i in range(cells)]

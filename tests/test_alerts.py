@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse.core import lake, register
+from spse.core import register
 from spse.core.config import settings
 from spse.core.timebase import day_bounds_utc
-from spse.pipeline import alerts
+from spse.pipeline import alerts, lake
 from spse.pipeline.alerts.inputs import AlertInputs
 from spse.pipeline.alerts.schema import COLUMNS
 

@@ -8,8 +8,7 @@ import json
 import pandas as pd
 import pytest
 
-from spse.core import lake
-from spse.pipeline import warehouse
+from spse.pipeline import lake, warehouse
 from spse.pipeline.alerts.schema import conform, storage_frame
 from spse.pipeline.warehouse import EMPTY_SCHEMAS
 

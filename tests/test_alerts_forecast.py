@@ -13,9 +13,9 @@ import json
 import pandas as pd
 import pytest
 
-from spse.core import lake, register
+from spse.core import register
 from spse.core.config import settings
-from spse.pipeline import alerts
+from spse.pipeline import alerts, lake
 from spse.pipeline.alerts import lifecycle
 from spse.pipeline.alerts.forecast import evaluate_forecast
 from spse.pipeline.alerts.inputs import AlertInputs

@@ -12,8 +12,8 @@ import json
 import pandas as pd
 import pytest
 
-from spse.core import lake, register
-from spse.pipeline import alerts, warehouse
+from spse.core import register
+from spse.pipeline import alerts, lake, warehouse
 from spse.pipeline.alerts import kinds, versions
 from spse.pipeline.alerts.forecast import evaluate_forecast
 from spse.pipeline.alerts.inputs import AlertInputs

@@ -35,8 +35,9 @@ def test_backfill_builds_every_day_then_skips_them(backfilled):
 def test_one_pass_over_many_days_equals_the_day_by_day_surfaces(backfilled, monkeypatch):
     """The multi-day interpolation against the single-day one (the previous implementation), same inputs."""
     monkeypatch.setenv("SPSE_HOME", str(backfilled["home"]))
-    from spse.core import lake, register
+    from spse.core import register
     from spse.methods import surfaces
+    from spse.pipeline import lake
 
     params = register.parameters()
     air = lake.read_days("air_hourly", [D1, D2])
@@ -58,8 +59,7 @@ def test_one_pass_over_many_days_equals_the_day_by_day_surfaces(backfilled, monk
 
 def test_hourly_surface_file_holds_the_day_as_float32_arrays(backfilled, monkeypatch):
     monkeypatch.setenv("SPSE_HOME", str(backfilled["home"]))
-    from spse.core import lake
-    from spse.pipeline import surfacestore
+    from spse.pipeline import lake, surfacestore
 
     data = surfacestore.read_day(D2)
     assert data["value"].dtype == np.float32 and data["cell"].dtype == np.int32
@@ -112,8 +112,7 @@ def test_alerts_raised_by_worker_processes_are_those_of_the_daily_run(tmp_path, 
     """
     monkeypatch.setenv("SPSE_HOME", str(tmp_path))
     monkeypatch.setenv("SPSE_BACKFILL_WORKERS", "2")
-    from spse.core import lake
-    from spse.pipeline import alerts, backfill, demo
+    from spse.pipeline import alerts, backfill, demo, lake
 
     demo.ensure()
     days = backfill.days_between(dt.date(2026, 1, 11), D2)

@@ -12,7 +12,9 @@ import pytest
 from werkzeug import Response
 
 from spse.core.errors import FetchError, SchemaError
-from spse.core.fetch import FetchPolicy, fetch, redact_url
+from spse.core.http import FetchPolicy
+from spse.core.redaction import redact_url
+from spse.pipeline.fetch import fetch
 from spse.sources._bounded import _CappedReader, open_member, read_member
 from spse.sources._parsing import json_depth, load_json
 

@@ -4,8 +4,7 @@ import datetime as dt
 
 import pandas as pd
 
-from spse.core import lake
-from spse.pipeline import canonical
+from spse.pipeline import canonical, lake
 
 DAY = dt.date(2026, 1, 15)
 H0 = pd.Timestamp("2026-01-15 00:00", tz="UTC")

@@ -1,4 +1,4 @@
-"""spse.core.fetch against a local HTTP server (pytest-httpserver), file:// and plain paths."""
+"""spse.pipeline.fetch against a local HTTP server (pytest-httpserver), file:// and plain paths."""
 
 import datetime as dt
 import time
@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 from werkzeug import Response
 
-from spse.core import lake
 from spse.core.errors import FetchError, SchemaError
-from spse.core.fetch import FetchPolicy, fetch
+from spse.core.http import FetchPolicy
+from spse.pipeline import lake
+from spse.pipeline.fetch import fetch
 from spse.pipeline.ingest import ingest
 from spse.sources.lcsqa_e2 import SOURCE as E2
 

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse.core import lake, register
+from spse.core import register
 from spse.methods import forecast, stats
-from spse.pipeline import forecast_step
+from spse.pipeline import forecast_step, lake
 
 J = dt.date(2026, 1, 15)  # winter: the local day J is [J-1 23:00, J 23:00) UTC, 24 hours
 BASE = pd.Timestamp("2026-01-15 00:00", tz="UTC")

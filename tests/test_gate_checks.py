@@ -1,4 +1,4 @@
-"""The data-quality gate's functions (spse.sources._gate), on frames built by hand.
+"""The data-quality gate's functions (spse.pipeline.gate, spse.sources._gate), on frames built by hand.
 
 Bounds quoted here are the rows of spse/registers/plausibility.csv and the parameters of
 spse/registers/parameters.csv; the expectations are worked out by hand from them.
@@ -13,21 +13,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse.core import lake
 from spse.core.errors import RefusedInput
-from spse.pipeline import qualitylog
-from spse.sources import _gate as gate
+from spse.pipeline import gate, lake, qualitylog
+from spse.sources import _gate as checks
 from spse.sources.base import Column, Measure, ParseResult, Source, local_day, utc_day
 
 
 def test_sentinels_come_from_the_register():
-    assert gate.sentinels() == {9999.0, -9999.0, 999.0, -999.0, 99999.0, -99999.0}
+    assert checks.sentinels() == {9999.0, -9999.0, 999.0, -999.0, 99999.0, -99999.0}
 
 
 def test_check_values_flags_sentinels_and_bounds_inclusively():
     # NO2 in µg/m³: [-5, 1000], inclusive.
     values = pd.Series([-5.1, -5.0, 0.0, 1000.0, 1000.1, 9999.0, np.nan])
-    p = gate.check_values(values, "NO2", "µg/m³")
+    p = checks.check_values(values, "NO2", "µg/m³")
     assert p.outside.tolist() == [True, False, False, False, True, True, False]  # 9999 > 1000 too
     assert p.sentinel.tolist() == [False, False, False, False, False, True, False]
     assert not p.wrong_unit.any() and not p.no_range.any()
@@ -38,35 +37,35 @@ def test_unit_is_checked_against_the_pollutant():
     values = pd.Series([0.045, 0.4, 450.0, 30.0])
     pollutants = pd.Series(["NO2", "CO", "CO", "NO2"])
     units = pd.Series(["mg/m³", "mg/m³", "µg/m³", "µg/m³"])
-    why = gate.value_reasons("valeur", values, pollutants, units)
+    why = checks.value_reasons("valeur", values, pollutants, units)
     assert why.tolist() == ["unit mg/m³ is not the unit of NO2 (µg/m³)", None,
                             "unit µg/m³ is not the unit of CO (mg/m³)", None]
 
 
 def test_reasons_name_the_sentinel_the_range_and_the_value():
-    why = gate.value_reasons("valeur", pd.Series([9999.0, 601.0, 50.0]), "O3", "µg/m³")
+    why = checks.value_reasons("valeur", pd.Series([9999.0, 601.0, 50.0]), "O3", "µg/m³")
     assert why.tolist() == ["no-data sentinel 9999 in `valeur` (O3)",
                             "`valeur` outside the physical range of O3 in µg/m³ [-5, 600]: 601", None]
 
 
 def test_pollutant_without_a_row_uses_its_unit_fallback_and_unknown_units_have_no_range():
-    why = gate.value_reasons("valeur", pd.Series([9000.0, 10001.0, 5.0]), pd.Series(["C6H6", "C6H6", "NO2"]),
+    why = checks.value_reasons("valeur", pd.Series([9000.0, 10001.0, 5.0]), pd.Series(["C6H6", "C6H6", "NO2"]),
                              pd.Series(["µg/m³", "µg/m³", "ppb"]))
     # The "*" row of µg/m³ is [-5, 10000]; NO2 has a row, so ppb is a wrong unit.
     assert why[0] is None
     assert why[1] == "`valeur` outside the physical range of C6H6 in µg/m³ [-5, 10000]: 10001"
     assert why[2] == "unit ppb is not the unit of NO2 (µg/m³)"
-    assert gate.check_values(pd.Series([1.0]), "X", "ppb").no_range.tolist() == [True]
+    assert checks.check_values(pd.Series([1.0]), "X", "ppb").no_range.tolist() == [True]
 
 
 def test_counts_are_not_sentinels():
-    p = gate.check_values(pd.Series([999.0, 10001.0]), "population", "persons", with_sentinels=False)
+    p = checks.check_values(pd.Series([999.0, 10001.0]), "population", "persons", with_sentinels=False)
     assert p.sentinel.tolist() == [False, False] and p.outside.tolist() == [False, True]
 
 
 def test_unit_none_means_the_register_unit():
     # CAMS values are converted: CO in mg/m³, checked against [-0.5, 50].
-    p = gate.check_values(pd.Series([0.3, 60.0]), pd.Series(["CO", "CO"]))
+    p = checks.check_values(pd.Series([0.3, 60.0]), pd.Series(["CO", "CO"]))
     assert p.outside.tolist() == [False, True] and not p.wrong_unit.any()
 
 
@@ -79,7 +78,7 @@ def test_day_windows_and_dst():
     assert (spring[1] - spring[0], autumn[1] - autumn[0]) == (pd.Timedelta(hours=23), pd.Timedelta(hours=25))
     ts = pd.Series(pd.to_datetime(["2025-03-29 22:00", "2025-03-29 23:00", "2025-03-30 21:00",
                                    "2025-03-30 22:00"], utc=True))
-    why = gate.day_reasons(ts, spring, "2025-03-30 Europe/Paris")
+    why = checks.day_reasons(ts, spring, "2025-03-30 Europe/Paris")
     assert [w is None for w in why] == [False, True, True, False]
     assert why[0] == "hour 2025-03-29 22:00 UTC is outside the file's day (2025-03-30 Europe/Paris)"
 
@@ -193,15 +192,17 @@ def test_reference_vintage_compared_with_the_previous_one(spse_home):
     source = _Cells()
     # 2000 people, x 0-3800, y 0-800
     lake.write_partition("hand_cells", "vintage=current", _cells(20), source="hand_cells")
+    previous = gate.previous_vintage(source)
     # 16 cells (-20 %, within ±25 %) of 100 people: 1600 against 2000 is -20 %, beyond ±10 %.
     with pytest.raises(RefusedInput, match=r"total population 1,600 against 2,000 .*\(-20%, tolerance ±10%\)"):
-        gate.check_reference(source, _cells(16), "c.csv")
+        gate.check_reference(source, _cells(16), "c.csv", previous)
     with pytest.raises(RefusedInput, match=r"14 features against 20 in the previous vintage \(-30%, tolerance ±25%\)"):
-        gate.check_reference(source, _cells(14, population=2000 / 14), "c.csv")
+        gate.check_reference(source, _cells(14, population=2000 / 14), "c.csv", previous)
     # Same cells shifted 10 km east: boxes do not overlap at all.
     with pytest.raises(RefusedInput, match=r"by 0% \(intersection over union, minimum 50%\)"):
-        gate.check_reference(source, _cells(20, x0=10_000), "c.csv")
-    gate.check_reference(source, _cells(19, population=2000 / 19), "c.csv")  # -5 % cells, same total, same box
+        gate.check_reference(source, _cells(20, x0=10_000), "c.csv", previous)
+    # -5 % cells, same total, same box: accepted.
+    gate.check_reference(source, _cells(19, population=2000 / 19), "c.csv", previous)
 
 
 def test_reference_with_an_implausible_cell_is_refused_even_first(spse_home):
@@ -211,7 +212,7 @@ def test_reference_with_an_implausible_cell_is_refused_even_first(spse_home):
                                            r"feature cell_id=c1: .*\[0, 10000\]: 100000"):
         gate.inspect(_Cells(), DAY, ParseResult(cells), ["c.csv"])
     with pytest.raises(RefusedInput, match="the new vintage holds no feature"):
-        gate.check_reference(_Cells(), _cells(0), "c.csv")
+        gate.check_reference(_Cells(), _cells(0), "c.csv", None)
 
 
 def test_sources_command_shows_the_quality_outcome(spse_home, monkeypatch, capsys):

@@ -13,9 +13,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse.core import lake, register
+from spse.core import register
 from spse.core.register import Parameters
-from spse.pipeline import health
+from spse.pipeline import health, lake
 from spse.pipeline.warehouse import models
 
 TOL = 1e-9
@@ -96,6 +96,60 @@ def test_cell_impacts_are_the_w6b_cells_and_sum_to_the_zone():
         got = summed.loc[(zone["pollutant"], zone["counterfactual"])]
         assert got["attributable_deaths"] == pytest.approx(zone["attributable_deaths"], abs=TOL)
         assert got["attributable_deaths_low"] == pytest.approx(zone["attributable_deaths_low"], abs=TOL)
+
+
+def life_tables(rows) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["year", "zone_id", "sex", "age", "qx", "ex"])
+
+
+# Ages 30, 31 and 32 (open), q = 0.1, 0.5; e = 3.0, 2.0, 1.5. Survivors 1, 0.9, 0.45: deaths 0.1 at 30.5,
+# 0.45 at 31.5, and the 0.45 left die at 32 + 1.5 = 33.5.
+TINY_TABLE = [("75", "_T", 30, 0.1, 3.0), ("75", "_T", 31, 0.5, 2.0), ("75", "_T", 32, 1.0, 1.5)]
+
+
+def yll_inputs():
+    """The W6b cells; 30+ deaths split 20 at age 30 and 80 at 31+; the tiny table for 2024, another for 2020."""
+    cells, means, _ = w6b_inputs()
+    table = mortality([(2025, "75101", 0, 29, 3.0, 10000.0), (2025, "75101", 30, 30, 20.0, 5000.0),
+                       (2025, "75101", 31, None, 80.0, 5000.0)])
+    tables = life_tables([(2024, *row) for row in TINY_TABLE]
+                         + [(2020, "75", "_T", age, 0.5, 9.0) for age in (30, 31, 32)]
+                         + [(2024, "75", "F", age, 0.5, 9.0) for age in (30, 31, 32)])
+    return cells, means, table, tables
+
+
+def test_yll_by_hand_on_a_tiny_life_table():
+    cells, means, table, tables = yll_inputs()
+    per_death = health.yll_per_death(table, tables, 2025, 30)
+    # band 30: mean age of death 30.5, e = 2.5; band 31+: (0.45 × 31.5 + 0.45 × 33.5) / 0.9 = 32.5, beyond the
+    # open age 32 so e = e32 = 1.5; weights 20/100 and 80/100: 0.2 × 2.5 + 0.8 × 1.5 = 1.7 years
+    assert per_death.loc["75101"].tolist() == [pytest.approx(1.7, abs=1e-12), "75", 2024]
+    baseline = health.baseline_by_zone(table, 2025, 30).join(per_death)
+    who = health.zone_impacts(cells, means, baseline, who_params()).set_index("counterfactual").loc["who_2021"]
+    assert who["attributable_deaths"] == pytest.approx(3.260203, abs=1e-6)  # W6b: the same deaths
+    assert who["years_of_life_lost"] == pytest.approx(3.260203 * 1.7, abs=1e-6)
+    assert who["years_of_life_lost_low"] == pytest.approx(ad(W6B_POP30, 0.01, W6B_PM25, 5, 1.06) * 1.7, abs=TOL)
+    assert who["years_of_life_lost_high"] == pytest.approx(ad(W6B_POP30, 0.01, W6B_PM25, 5, 1.09) * 1.7, abs=TOL)
+    assert (who["life_table_zone"], who["life_table_year"]) == ("75", 2024)
+
+
+def test_yll_is_null_without_a_usable_life_table(caplog):
+    cells, means, table, tables = yll_inputs()
+    assert health.yll_per_death(table, tables[tables["zone_id"] == "99"], 2025, 30).empty
+    gap = tables[(tables["year"] == 2024) & (tables["age"] != 31)]  # ages 30 and 32: not a table
+    assert health.yll_per_death(table, gap, 2025, 30).empty
+    assert "unusable" in caplog.text
+    rows = health.zone_impacts(cells, means, health.baseline_by_zone(table, 2025, 30), who_params())
+    assert rows["years_of_life_lost"].isna().all() and rows["attributable_deaths"].notna().all()
+    assert rows["life_table_zone"].isna().all()
+
+
+def test_the_zone_s_own_table_comes_before_the_departement_s():
+    _, _, table, tables = yll_inputs()
+    own = life_tables([(2025, "75101", "_T", age, q, 4.0) for age, q in ((30, 0.5), (31, 1.0))])
+    got = health.yll_per_death(table, pd.concat([tables, own]), 2025, 30).loc["75101"]
+    # e is 4.0 at every age of the 75101 table
+    assert got.tolist() == [pytest.approx(4.0), "75101", 2025]
 
 
 def test_user_counterfactual_and_shared_cell():
@@ -192,6 +246,18 @@ def test_build_health_writes_the_year_from_surface_daily(spse_home, low_coverage
     assert who["min_coverage"] == pytest.approx(2 / 365)
 
 
+def test_build_health_writes_years_of_life_lost_with_a_life_table_in_the_lake(spse_home, low_coverage):
+    _write_lake()
+    lake.write_partition("life_table", "vintage=current", life_tables([(2024, *row) for row in TINY_TABLE]).astype(
+        {"year": "int32", "age": "int32"}))
+    health.build_health(dt.date(2025, 6, 1))
+    who = lake.read_partition("health_impact_zone_year", "date=2025-01-01").set_index("counterfactual").loc["who_2021"]
+    # one 30+ band: mean age of death (0.1 × 30.5 + 0.45 × 31.5 + 0.45 × 33.5) = 32.3, past the open age 32: e = 1.5
+    assert who["yll_per_death"] == pytest.approx(1.5, abs=1e-12)
+    assert who["years_of_life_lost"] == pytest.approx(1.5 * ad(W6B_POP30, 0.01, W6B_PM25, 5, 1.15), abs=TOL)
+    assert (who["life_table_zone"], who["life_table_year"]) == ("75", 2024)
+
+
 def test_period_cell_is_preferred_when_present(spse_home):
     # c1 has 97 % of the year; c2's year mean (90 % needed) is left out
     _write_lake()
@@ -208,9 +274,13 @@ def test_period_cell_is_preferred_when_present(spse_home):
 
 # ---------------------------------------------------------------- the marts, on hand-made intermediate rows
 
-def _mart(con, name: str, order: str) -> pd.DataFrame:
-    model = models.Model("marts", name, models.sql_dir() / "marts" / f"{name}.sql")
+def _mart_of(con, layer: str, name: str, order: str) -> pd.DataFrame:
+    model = models.Model(layer, name, models.sql_dir() / layer / f"{name}.sql")
     return con.execute(f"select * from ({model.select()}) as m order by {order}").df()
+
+
+def _mart(con, name: str, order: str) -> pd.DataFrame:
+    return _mart_of(con, "marts", name, order)
 
 
 def test_paris_row_sums_the_arrondissements():
@@ -221,13 +291,28 @@ def test_paris_row_sums_the_arrondissements():
         "pop_30p_without_value": [0.0, 1000.0], "pwm_ug_m3": [10.0, 13.0], "baseline_year": 2025,
         "baseline_rate_30p": [0.01, 0.02], "baseline_deaths_30p": [10.0, 60.0], "attributable_deaths": [1.0, 4.0],
         "attributable_deaths_low": [0.5, 2.0], "attributable_deaths_high": [1.5, 6.0], "share_of_deaths": [0.1, 4 / 60],
-        "exposure_source": "period_cell", "time_base": "UTC", "min_coverage": [0.95, 0.9], "n_cells": [3, 5]})
+        "exposure_source": "period_cell", "time_base": "UTC", "min_coverage": [0.95, 0.9], "n_cells": [3, 5],
+        "yll_per_death": [10.0, 12.0], "years_of_life_lost": [10.0, 48.0], "years_of_life_lost_low": [5.0, 24.0],
+        "years_of_life_lost_high": [15.0, 72.0], "life_table_zone": "75", "life_table_year": 2024})
+    # NO2: the 2e has no life table
+    no2 = rows.assign(pollutant="NO2", yll_per_death=[10.0, None], years_of_life_lost=[10.0, None],
+                      years_of_life_lost_low=[5.0, None], years_of_life_lost_high=[15.0, None],
+                      life_table_zone=["75", None], life_table_year=[2024, None])
+    rows = pd.concat([rows, no2], ignore_index=True)
     con = duckdb.connect(":memory:")
     con.execute("create schema intermediate")
     con.register("rows", rows)
     con.execute("create table intermediate.int_health_impact_zones_named as select * from rows")
-    got = _mart(con, "health_impact_zone_year", "zone_id").set_index("zone_id")
+    both = _mart(con, "health_impact_zone_year", "zone_id").set_index(["pollutant", "zone_id"])
+    paris_no2 = both.loc[("NO2", "75056")]
+    assert pd.isna(paris_no2["years_of_life_lost"]) and pd.isna(paris_no2["yll_per_death"])  # never a partial sum
+    assert paris_no2["attributable_deaths"] == 5.0
+    got = both.loc["PM2.5"]
     paris = got.loc["75056"]
+    # YLL 10 + 48, interval 5 + 24 and 15 + 72; per death 58 / 5 deaths
+    assert (paris["years_of_life_lost"], paris["years_of_life_lost_low"], paris["years_of_life_lost_high"]) == (
+        58.0, 29.0, 87.0)
+    assert paris["yll_per_death"] == pytest.approx(11.6) and paris["life_table_zone"] == "75"
     assert (paris["zone_level"], paris["attributable_deaths"], paris["attributable_deaths_low"],
             paris["attributable_deaths_high"]) == ("commune", 5.0, 2.5, 7.5)
     # PWM over residents with a value: (10 × 1000 + 13 × 2000) / 3000 = 12; rate 70 / 4000; share 5 / 70
@@ -249,13 +334,43 @@ def test_noise_zone_effects_people_affected_and_paf():
     con.execute("create schema intermediate")
     con.register("bands", bands)
     con.execute("create table intermediate.int_zone_noise_effects_joined as select * from bands")
-    con.execute("create table intermediate.int_zone_cells_allocated as select '75101' as zone_id, "
-                "'arrondissement' as zone_level, 1000.0 as population")
-    row = _mart(con, "noise_zone_effects", "zone_id").iloc[0]
+    con.execute("create table intermediate.int_zone_cells_allocated as select * from (values "
+                "('75101', 'arrondissement', 1000.0), ('75102', 'arrondissement', 1000.0)) "
+                "as t(zone_id, zone_level, population)")
+    con.execute("create table intermediate.int_zone_ihd_incidence_matched as select '75101' as zone_id, "
+                "'arrondissement' as zone_level, '75' as incidence_zone_id, 2024 as incidence_year, "
+                "0.004 as incidence_rate")
+    con.register("bands_2", bands.assign(zone_id="75102"))
+    con.execute("insert into intermediate.int_zone_noise_effects_joined select * from bands_2")
+    rows = _mart(con, "noise_zone_effects", "zone_id").set_index("zone_id")
+    row = rows.loc["75101"]
     assert row["people_affected"] == pytest.approx(30 + 37.5 + 40 + 30)
     assert row["share_affected"] == pytest.approx(137.5 / 1000)
     # methods.md W5: shares {55: 0.30, 60: 0.25, 65: 0.20, 70: 0.10} of the levels 55-70 → PAF 0.0492662790
     assert row["paf_ihd"] == pytest.approx(0.0492662790, abs=1e-9)
+    # cases = PAF × incidence × population = 0.0492662790 × 0.004 × 1000
+    assert row["ihd_cases"] == pytest.approx(0.197065116, abs=1e-9)
+    assert (row["ihd_incidence_zone"], row["ihd_incidence_year"], row["ihd_incidence_rate"]) == ("75", 2024, 0.004)
+    assert rows.loc["75102", "paf_ihd"] == pytest.approx(0.0492662790, abs=1e-9)
+    assert pd.isna(rows.loc["75102", "ihd_cases"])  # no incidence for the 2e: NULL, not 0
+
+
+def test_ihd_incidence_is_the_zone_s_then_its_arrondissement_s_then_its_departement_s():
+    con = duckdb.connect(":memory:")
+    for schema in ("intermediate", "staging"):
+        con.execute(f"create schema {schema}")
+    con.execute("create table intermediate.int_zone_cells_allocated as select * from (values "
+                "('75056', 'commune'), ('75101', 'arrondissement'), ('75113', 'arrondissement'), "
+                "('751130101', 'iris'), ('751010101', 'iris'), ('75113', 'arrondissement')) as t(zone_id, zone_level)")
+    con.execute("create table staging.stg_ihd_incidence as select * from (values "
+                "(2023, '75', 0.001), (2024, '75', 0.002), (2024, '75113', 0.003), (2025, '75113', 0.004), "
+                "(2025, '92', 0.009)) as t(calendar_year, zone_id, incidence_rate)")
+    got = _mart_of(con, "intermediate", "int_zone_ihd_incidence_matched", "zone_id").set_index("zone_id")
+    assert got.index.tolist() == ["75056", "75101", "751010101", "75113", "751130101"]
+    # the latest year of the best code: own (75113: 2025), arrondissement (IRIS of the 13e), département (others)
+    assert got["incidence_zone_id"].tolist() == ["75", "75", "75", "75113", "75113"]
+    assert got["incidence_year"].tolist() == [2024, 2024, 2024, 2025, 2025]
+    assert got["incidence_rate"].tolist() == [0.002, 0.002, 0.002, 0.004, 0.004]
 
 
 def test_expert_query_of_the_doc():
@@ -270,7 +385,8 @@ def test_expert_query_of_the_doc():
         "counterfactual": ["who_2021", "who_2021", "who_2021", "who_2021", "who_2021"],
         "attributable_deaths": [30.4, 10.4, 20.0, 99.0, 77.0], "attributable_deaths_low": [12.0, 4.0, 8.0, 1, 1],
         "attributable_deaths_high": [45.0, 15.0, 30.0, 1, 1], "share_of_deaths": [0.05, 0.04, 0.06, 0.1, 0.1],
-        "pwm_ug_m3": [9.96, 9.5, 10.2, 20.0, 8.0]})
+        "pwm_ug_m3": [9.96, 9.5, 10.2, 20.0, 8.0], "years_of_life_lost": [300.4, 100.0, 200.4, 9.0, 9.0],
+        "years_of_life_lost_low": [120.0, 40.0, 80.0, 1, 1], "years_of_life_lost_high": [450.0, 150.0, 300.0, 1, 1]})
     con = duckdb.connect(":memory:")
     con.execute("create schema marts")
     con.register("rows", rows)
@@ -280,3 +396,23 @@ def test_expert_query_of_the_doc():
     assert got["zone_id"].tolist() == ["75056", "75102", "75101"]
     assert got.iloc[0][["deaths_avoided", "deaths_avoided_low", "deaths_avoided_high"]].tolist() == [30, 12, 45]
     assert got.iloc[0]["pct_of_deaths_30p"] == 5.0 and got.iloc[0]["pm25_pwm_ug_m3"] == 10.0
+    assert got.iloc[0][["years_of_life_lost", "years_of_life_lost_low", "years_of_life_lost_high"]].tolist() == [
+        300, 120, 450]
+
+
+def test_bulletin_shows_years_of_life_lost_and_ihd_cases_where_present():
+    from spse.pipeline import bulletin_health
+
+    deaths = pd.DataFrame({
+        "zone_id": "75101", "zone_level": "arrondissement", "zone_name": "1er", "pollutant": ["PM2.5", "NO2"],
+        "attributable_deaths": [10.4, 3.0], "attributable_deaths_low": [4.0, 1.0],
+        "attributable_deaths_high": [15.0, 5.0], "share_of_deaths": [0.05, 0.01],
+        "years_of_life_lost": [1234.5, None], "years_of_life_lost_low": [470.0, None],
+        "years_of_life_lost_high": [1780.2, None]})
+    noise = pd.DataFrame({"zone_id": "75101", "indicator": ["Lden", "Ln"], "people_affected": [1500.0, 600.0],
+                          "share_affected": [0.1, 0.04], "ihd_cases": [2.345, None]})
+    part = bulletin_health._impact_table(deaths, noise)
+    assert ('<td class="n">10 [4–15] (5,0 %)<br>1\u202f234 [470–1\u202f780] années de vie perdues</td>'
+            '<td class="n">3 [1–5] (1,0 %)</td>') in part  # NO2 without a life table: deaths only
+    assert '<td class="n">1\u202f500 (10,0 %)<br>2,3 cas de cardiopathie ischémique par an</td>' in part
+    assert '<td class="n">600 (4,0 %)</td>' in part

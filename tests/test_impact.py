@@ -68,6 +68,37 @@ def test_years_of_life_lost_is_deaths_times_remaining_life_expectancy():
     assert impact.years_of_life_lost({"30_64": 2.0, "65p": 5.0}, {"30_64": 35.0, "65p": 12.0}) == 130.0
 
 
+# A tiny life table: ages 80, 81 and 82 (open), q = 0.2, 0.5; e = 2.0, 1.5, 1.0.
+# Survivors 1, 0.8, 0.4; deaths 0.2 at 80.5, 0.4 at 81.5 and the 0.4 left at 82 + e82 = 83.
+TINY = impact.LifeTable(np.array([80, 81, 82]), np.array([0.2, 0.5, 0.9]), np.array([2.0, 1.5, 1.0]))
+
+
+def test_life_table_mean_age_at_death_and_band_expectancy_by_hand():
+    # 80+: (0.2 × 80.5 + 0.4 × 81.5 + 0.4 × 83) / 1.0 = 81.9; e(81.9) = 1.5 + 0.9 × (1.0 − 1.5) = 1.05
+    assert TINY.mean_age_at_death(80) == pytest.approx(81.9, abs=1e-12)
+    assert TINY.band_expectancy(80) == pytest.approx(1.05, abs=1e-12)
+    # 80-81: (16.1 + 32.6) / 0.6 = 81.1666…; e = 1.5 − 0.5 × 0.1666… = 1.4166…
+    assert TINY.mean_age_at_death(80, 81) == pytest.approx(48.7 / 0.6, abs=1e-12)
+    assert TINY.band_expectancy(80, 81) == pytest.approx(1.5 - 0.5 / 6, abs=1e-12)
+    assert math.isnan(TINY.mean_age_at_death(30, 64))  # no age of the table in the band
+    assert TINY.expectancy_at(70) == 2.0 and TINY.expectancy_at(90) == 1.0
+
+
+def test_yll_on_the_tiny_life_table_by_hand():
+    # 3 attributable deaths at 80-81 and 2 at 82+ (the open age: die at 83, e(83) = e82 = 1.0)
+    e = {"80_81": TINY.band_expectancy(80, 81), "82p": TINY.band_expectancy(82)}
+    assert impact.years_of_life_lost({"80_81": 3.0, "82p": 2.0}, e) == pytest.approx(3 * (1.5 - 0.5 / 6) + 2.0,
+                                                                                    abs=1e-12)
+
+
+@pytest.mark.parametrize(("ages", "qx", "ex"), [([80, 82], [0.1, 1.0], [2.0, 1.0]), ([80.5, 81.5], [0.1, 1], [2, 1]),
+                                                ([80, 81], [1.2, 1.0], [2.0, 1.0]), ([80, 81], [0.1, 1.0], [-1, 1.0]),
+                                                ([], [], [])])
+def test_life_table_refuses_gaps_and_out_of_range_values(ages, qx, ex):
+    with pytest.raises(ValueError, match="life table"):
+        impact.LifeTable(np.array(ages), np.array(qx), np.array(ex))
+
+
 def test_w7_short_term_excess_deaths():
     assert float(impact.short_term_excess_deaths(25, 40, 1.0123)) == pytest.approx(1.204005, abs=TOL)
     assert impact.beta(1.0123) == pytest.approx(0.00122250, abs=5e-9)

@@ -6,9 +6,8 @@ import json
 import pandas as pd
 import pytest
 
-from spse.core import lake
 from spse.core.errors import SchemaError
-from spse.pipeline import ingest
+from spse.pipeline import ingest, lake
 from spse.sources.base import Column, ParseResult, Source, reject_rows
 
 DAY = dt.date(2026, 1, 15)

@@ -14,9 +14,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from spse.core import lake
 from spse.core.errors import SchemaError
-from spse.pipeline import ingest
+from spse.pipeline import ingest, lake
 from spse.sources import base
 from spse.sources.base import Column, ParseResult, Source, read_crosswalk, utc_day
 

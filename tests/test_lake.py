@@ -4,7 +4,7 @@ import json
 import pandas as pd
 import pytest
 
-from spse.core import lake
+from spse.pipeline import lake
 
 
 def test_partition_rewrite_replaces_instead_of_appending(spse_home):

@@ -14,6 +14,11 @@ Every import counts, at any depth: module level, inside functions, and under
 Methods are pure: no function of ``spse/methods`` calls the register, the lake or the
 configuration (``register.…()``, ``lake.…()``, ``config.…()``); the pipeline reads them and
 passes the values.
+
+The pipeline is the only layer doing I/O: the lake and the HTTP fetch are
+``spse/pipeline/lake.py`` and ``spse/pipeline/fetch.py``, and no module of ``core`` or
+``sources`` imports a network or database client (a source sends its requests through the
+``http`` the ingest passes to ``fetch_files``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,11 @@ ALLOWED = {
 IMPURE_MODULES = ("register", "lake", "config")
 # Reads still in methods, each owned by another change: (file, call). Remove an entry when its read goes.
 KNOWN_READS: set[tuple[str, str]] = set()
+# Clients that open a connection or a database, which core and sources never import (the pipeline
+# sends requests, spse.pipeline.fetch with requests and urllib3, and writes, lake and warehouse).
+IO_CLIENTS = ("requests", "urllib3", "httpx", "aiohttp", "urllib.request", "http.client", "socket", "ftplib",
+              "smtplib", "duckdb", "sqlite3")
+NO_IO_LAYERS = ("core", "sources")
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -102,19 +112,27 @@ def test_no_arrow_runs_back_up():
     assert not arrows, "imports against the layer order (core < methods, sources < pipeline):\n" + "\n".join(arrows)
 
 
-def test_a_fake_upward_import_is_caught(tmp_path):
+def fake_spse(tmp_path: Path, files: dict[str, str]) -> Path:
+    """A ``spse`` folder under ``tmp_path``: the four layer packages and ``files`` (path under it → text)."""
     root = tmp_path / "spse"
     for layer in LAYERS:
         (root / layer).mkdir(parents=True)
         (root / layer / "__init__.py").write_text("")
     (root / "__init__.py").write_text("")
-    (root / "core" / "clean.py").write_text("from spse.core import errors\n")
-    (root / "methods" / "grid.py").write_text(
-        "import numpy\nfrom spse.core.columns import Column\n\n\ndef f():\n    from spse.pipeline import lake\n")
-    (root / "sources" / "feed.py").write_text(
-        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from spse.methods.grid import f\n")
-    (root / "core" / "config.py").write_text("from ..sources import feed\nfrom spse import pipeline\n")
-    (root / "pipeline" / "daily.py").write_text("from spse.methods import grid\nfrom spse.sources import feed\n")
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return root
+
+
+def test_a_fake_upward_import_is_caught(tmp_path):
+    root = fake_spse(tmp_path, {
+        "core/clean.py": "from spse.core import errors\n",
+        "methods/grid.py": "import numpy\nfrom spse.core.columns import Column\n\n\ndef f():\n"
+                           "    from spse.pipeline import lake\n",
+        "sources/feed.py": "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n"
+                           "    from spse.methods.grid import f\n",
+        "core/config.py": "from ..sources import feed\nfrom spse import pipeline\n",
+        "pipeline/daily.py": "from spse.methods import grid\nfrom spse.sources import feed\n"})
     assert upward_arrows(root) == [
         "spse/core/config.py:1: spse.core.config (core) imports spse.sources (sources)",
         "spse/core/config.py:2: spse.core.config (core) imports spse.pipeline (pipeline)",
@@ -148,3 +166,54 @@ def test_a_fake_register_read_in_methods_is_caught(tmp_path):
         "    return register.parameters().int('x') + len(lake.read_days('air', []))\n")
     assert sorted(impure_calls(root)) == [("spse/methods/stats.py", 5, "lake.read_days"),
                                           ("spse/methods/stats.py", 5, "register.parameters")]
+
+
+def every_import(source: str) -> list[tuple[int, str]]:
+    """``(line, dotted name)`` of every absolute import in ``source``, at any depth.
+
+    ``from a import b`` names both ``a`` and ``a.b`` (``b`` may be a module: ``from urllib import request``).
+    """
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level and node.module:
+            found.append((node.lineno, node.module))
+            found += [(node.lineno, f"{node.module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def io_imports(root: Path) -> list[str]:
+    """Every import of an I/O client (:data:`IO_CLIENTS`) by a module of ``core`` or ``sources`` under ``root``."""
+    found = []
+    for layer in NO_IO_LAYERS:
+        for path in sorted((root / layer).rglob("*.py")):
+            for line, name in every_import(path.read_text(encoding="utf-8")):
+                client = next((c for c in IO_CLIENTS if name == c or name.startswith(c + ".")), None)
+                if client:
+                    found.append(f"{path.relative_to(root.parent)}:{line}: imports {name}")
+    return sorted(set(found))
+
+
+def test_core_and_sources_import_no_io_client():
+    found = io_imports(SPSE)
+    assert not found, "core and sources do no I/O (the pipeline's fetch and lake do):\n" + "\n".join(found)
+
+
+def test_a_fake_io_import_is_caught(tmp_path):
+    root = fake_spse(tmp_path, {
+        "sources/feed.py": "import io\nfrom urllib.parse import urljoin\n\nimport pyarrow.parquet as pq\n\n\n"
+                           "def get():\n    import requests\n",
+        "core/http.py": "from urllib import request\n",
+        "sources/_store.py": "import duckdb.typing\n",
+        "pipeline/fetch.py": "import requests\n"})
+    assert io_imports(root) == ["spse/core/http.py:1: imports urllib.request",
+                                "spse/sources/_store.py:1: imports duckdb.typing",
+                                "spse/sources/feed.py:8: imports requests"]
+
+
+def test_the_lake_and_fetch_are_pipeline_modules():
+    assert (SPSE / "pipeline" / "lake.py").is_file() and (SPSE / "pipeline" / "fetch.py").is_file()
+    elsewhere = [str(p.relative_to(SPSE)) for layer in NO_IO_LAYERS for p in (SPSE / layer).rglob("*.py")
+                 if p.stem in ("lake", "fetch")]
+    assert elsewhere == []

@@ -31,10 +31,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse.core import lake
 from spse.methods import equity, grid
 from spse.pipeline import daily as pipeline
-from spse.pipeline import warehouse
+from spse.pipeline import lake, warehouse
 from spse.pipeline.warehouse import EMPTY_SCHEMAS, models
 from tests.test_zone_levels import strip, write, write_zones
 

@@ -20,12 +20,12 @@ HSD_AIR = ne.Curve(16.7885, -0.9293, 0.0198, 40, 70)
     (HA_RAIL, 65, 24.9724), (HA_AIR, 65, 45.5427), (HSD_AIR, 55, 25.5720), (HSD_RAIL, 55, 10.6321),
 ])
 def test_w5_percent_affected(curve, level, expected):
-    assert float(ne.percent_affected(level, curve)) == pytest.approx(expected, abs=1e-4)
+    assert float(ne.percent_affected(level, curve)) == pytest.approx(expected, abs=TOL)  # exact to 4 decimals
 
 
 def test_aircraft_hsd_intercept_16_79_variant():
     curve = ne.Curve(16.79, -0.9293, 0.0198, 40, 70)  # W5: 25.5735 % with the rounded intercept
-    assert float(ne.percent_affected(55, curve)) == pytest.approx(25.5735, abs=1e-4)
+    assert float(ne.percent_affected(55, curve)) == pytest.approx(25.5735, abs=TOL)
 
 
 def test_outside_range_policies():

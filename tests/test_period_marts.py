@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse.core import lake, register
+from spse.core import register
 from spse.methods import period as pm
-from spse.pipeline import periods, warehouse
+from spse.pipeline import lake, periods, warehouse
 from spse.pipeline.warehouse import EMPTY_SCHEMAS, expert
 
 REPO = Path(__file__).resolve().parents[1]

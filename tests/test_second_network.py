@@ -8,7 +8,8 @@ positions come with the measurements (``also_writes`` its own ``air_stations`` r
 the demo's ordinary day D1 (docs/demo.md: no air alert), its two background stations enter
 the surfaces and the leave-one-out validation, one raises an NO2 information alert, and a
 third code that names an E2 station is an overlap: E2's rows win (registry priority), the
-network's are kept for comparison in ``marts.air_hourly_overlaps``.
+network's are kept for comparison in ``marts.air_hourly_overlaps``. On a day E2's feed fails,
+the network alone gives the surfaces and the alerts, and a data-quality alert tells E2's failure.
 """
 
 from __future__ import annotations
@@ -181,8 +182,7 @@ def registered(spse_home, tmp_path, monkeypatch):
 
 
 def _day_outputs(day: dt.date) -> dict[str, pd.DataFrame]:
-    from spse.core import lake
-    from spse.pipeline import daily, surfacestore
+    from spse.pipeline import daily, lake, surfacestore
 
     daily.ensure_inputs(day)
     daily.build_grid()
@@ -202,8 +202,7 @@ def _loo_stations(outputs: dict[str, pd.DataFrame]) -> int:
 
 def test_a_second_network_changes_the_surfaces_the_validation_and_the_alerts(spse_home, registered, monkeypatch):
     from spse import sources
-    from spse.core import lake
-    from spse.pipeline import canonical
+    from spse.pipeline import canonical, lake
 
     # the same day without the network: the baseline
     running = sources.active
@@ -272,9 +271,8 @@ def test_a_second_network_changes_the_surfaces_the_validation_and_the_alerts(sps
 def test_the_set_aside_rows_are_kept_in_the_warehouse(spse_home, registered):
     import duckdb
 
-    from spse.core import lake
     from spse.core.config import settings
-    from spse.pipeline import daily
+    from spse.pipeline import daily, lake
 
     daily.ensure_inputs(D1)
     daily.build_grid()
@@ -299,3 +297,62 @@ def test_the_set_aside_rows_are_kept_in_the_warehouse(spse_home, registered):
     # station positions: LCSQA's list wins for its own station, the network's list adds its new one
     assert stations.loc[OVERLAP_STATION, "source"] == "lcsqa_stations"
     assert stations.loc["RN00001", "source"] == NAME and stations.loc["RN00001", "lon"] == 2.3960
+
+
+def test_the_network_keeps_the_days_air_alerts_when_e2_fails(spse_home, registered, httpserver, monkeypatch):
+    """E2 answers HTTP 500 all day: the day's surfaces and alerts come from the network, E2's failure is told."""
+    import duckdb
+
+    from spse.core.config import settings
+    from spse.pipeline import canonical, daily, lake
+
+    monkeypatch.setattr("spse.pipeline.fetch.time.sleep", lambda seconds: None)
+    httpserver.expect_request("/2026/FR_E2_2026-01-13.csv").respond_with_data("server error", status=500)
+    httpserver.expect_request(f"/2026/FR_E2_{D1}.csv").respond_with_data("server error", status=500)
+    monkeypatch.setenv("SPSE_LCSQA_E2_URL", httpserver.url_for("/").rstrip("/"))
+    outputs = _day_outputs(D1)
+
+    assert not lake.has_partition("air_hourly", f"date={D1}", "lcsqa_e2")
+    assert set(canonical.read_days("air_hourly", [D1])["source"]) == {NAME}
+    # the three network stations are the background stations, FR04004 (HALLE) no longer set aside
+    assert _loo_stations(outputs) == 3
+    assert canonical.overlaps("air_hourly", [D1]).empty
+
+    # every cell at 14:00 UTC is the IDW (p = 2) of PNORD 30, PSUD 45, HALLE 33, computed here by hand
+    to_3035 = Transformer.from_crs("EPSG:4326", "EPSG:3035", always_xy=True)
+    lcsqa = lake.read_partition("air_stations", "vintage=current", "lcsqa_stations").set_index("station_id")
+    positions = {"RN00001": (2.3960, 48.8900), "RN00002": (2.2700, 48.8350),  # crosswalk
+                 OVERLAP_STATION: tuple(lcsqa.loc[OVERLAP_STATION, ["lon", "lat"]])}  # LCSQA's position wins
+    values = {"RN00001": 30.0, "RN00002": 45.0, OVERLAP_STATION: 33.0}
+    hour = pd.Timestamp(D1, tz="UTC") + pd.Timedelta(hours=14)
+    surface = outputs["surface"]
+    at_hour = surface[(surface["pollutant"] == "NO2") & (surface["ts_start_utc"] == hour)].set_index("cell_id")
+    assert set(at_hour["n_stations"]) == {3}
+    for cell in at_hour.index[:: max(len(at_hour) // 7, 1)]:
+        north, east = (float(v) for v in cell.removeprefix("CRS3035RES200mN").split("E"))
+        weights = {s: 1 / ((to_3035.transform(*positions[s])[0] - east - 100) ** 2
+                           + (to_3035.transform(*positions[s])[1] - north - 100) ** 2) for s in values}
+        expected = sum(weights[s] * values[s] for s in values) / sum(weights.values())
+        assert at_hour.loc[cell, "value"] == pytest.approx(expected, rel=1e-5)
+
+    # the NO2 information alert of the network's peak still stands, naming no E2 station
+    alerts = outputs["alerts"]
+    air = alerts[alerts["kind"] == "air_quality"]
+    raised = air[(air["pollutant"] == "NO2") & (air["set_id"] == "FR_R221-1") & (air["level"] == "information")]
+    assert len(raised) == 1 and raised["value_max"].iloc[0] == PEAK
+    named = {s for text in air["station_ids"].dropna() for s in text.split(",") if s}
+    assert named <= set(CROSSWALK["station_id"])
+    # and a data-quality alert says E2 failed for the day
+    quality = alerts[(alerts["kind"] == "data_quality") & (alerts["set_id"] == "DQ_INPUT_FAILED")]
+    assert "lcsqa_e2" in set(quality["pollutant"])
+    assert str(D1) in " ".join(quality["triggered_by"])
+
+    # published: the day's station statistics are the network's only
+    daily.publish(daily.build_warehouse(D1))
+    con = duckdb.connect(":memory:")
+    con.execute(f"attach '{settings().warehouse}' as w (read_only)")
+    stations = con.execute("select distinct station_id from w.marts.station_daily where date = ?", [D1]).df()
+    published = con.execute("select kind, set_id, pollutant from w.marts.alerts where date = ?", [D1]).df()
+    con.close()
+    assert set(stations["station_id"]) <= set(CROSSWALK["station_id"])
+    assert ("data_quality", "DQ_INPUT_FAILED", "lcsqa_e2") in set(published.itertuples(index=False, name=None))

@@ -198,9 +198,8 @@ def test_unknown_surface_method_is_refused(inputs, tmp_path, monkeypatch):
 # --- the demo bundle ------------------------------------------------------------------------------------------
 
 def test_demo_day_stores_both_methods_loo(spse_home):
-    from spse.core import lake
     from spse.pipeline import daily as pipeline
-    from spse.pipeline import demo
+    from spse.pipeline import demo, lake
 
     demo.ensure()
     pipeline.run_day(dt.date(2026, 1, 15))

@@ -17,8 +17,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse.core import lake
-from spse.pipeline import warehouse
+from spse.pipeline import lake, warehouse
 from spse.pipeline.warehouse import EMPTY_SCHEMAS, WarehouseError
 
 DAY = dt.date(2025, 1, 15)

@@ -16,9 +16,8 @@ import duckdb
 import pytest
 from test_warehouse import THRESHOLDS_CSV, W1_CELLS, W1_GROUPS, frame, write_cells, write_reference, write_surface
 
-from spse.core import lake
 from spse.core.config import settings
-from spse.pipeline import warehouse
+from spse.pipeline import lake, warehouse
 
 DAY1 = dt.date(2025, 1, 15)
 DAY2 = dt.date(2025, 1, 16)

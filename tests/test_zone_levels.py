@@ -29,9 +29,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from spse.core import lake
 from spse.methods import grid
-from spse.pipeline import cli, warehouse
+from spse.pipeline import cli, lake, warehouse
 from spse.pipeline import daily as pipeline
 from spse.pipeline.alerts import impact
 from spse.pipeline.ingest import ingest

@@ -2,8 +2,9 @@
 
 Every dataset the pipeline writes (sources' ``columns``, grid, statistics, surfaces, noise,
 forecast, alerts) declares its columns with :class:`Column`; the contract checks
-(:meth:`spse.sources.base.Source.validate`) use :data:`TYPE_CHECKS` and empty frames use
-:data:`EMPTY_DTYPES`. Instants are ``TIMESTAMPTZ`` in UTC.
+(:meth:`spse.sources.base.Source.check`) use :data:`TYPE_CHECKS` and empty frames use
+:data:`EMPTY_DTYPES`. Instants are ``TIMESTAMPTZ`` in UTC. Rows a source rejects are kept
+with :data:`QUARANTINE_COLUMNS`.
 """
 
 from __future__ import annotations
@@ -43,3 +44,7 @@ EMPTY_DTYPES = {
     "VARCHAR": "object", "DOUBLE": "float64", "INTEGER": "int64", "BIGINT": "int64",
     "BOOLEAN": "bool", "TIMESTAMPTZ": "datetime64[ns, UTC]", "DATE": "object",
 }
+
+# The columns of a quarantine file (``quarantine/<source>/<partition>/rejects.parquet``): the
+# feed, the file relative to its base URL, the 1-based line (header = 1), why, the row as received.
+QUARANTINE_COLUMNS = ["source", "file", "row", "reason", "raw"]

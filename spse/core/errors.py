@@ -46,7 +46,7 @@ class SchemaError(FeedError):
 
 
 class RefusedInput(FeedError):
-    """The data-quality gate refused an input (``spse.sources._gate``): the last good partition is kept."""
+    """The data-quality gate refused an input (``spse.pipeline.gate``): the last good partition is kept."""
 
 
 class LockTimeout(TimeoutError):

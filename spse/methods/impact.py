@@ -13,10 +13,13 @@ The 95 % interval applies the same formula with the lower and upper RR of the CR
 mortality uses annual means and the population aged 30 and over (HRAPIE "age 30+" [C]);
 short-term excess deaths (W7) use a daily increment and the day's baseline deaths.
 
-Years of life lost (YLL) are estimated here as Σ_age AD_age × e_age, attributable deaths
-in each age band times the remaining life expectancy at the band's mid-age. This is the
-simple "deaths × remaining life expectancy" approximation, not the AirQ+ life-table method
-(status [U]: a design choice; the life expectancies are inputs).
+Years of life lost (YLL) are estimated as Σ_band AD_band × e(m_band): the attributable
+deaths of each age band times the remaining life expectancy e at the band's mean age of death
+m_band, both read off a period life table (:class:`LifeTable`: m_band from the table's deaths
+d_x = l_x·q_x in the band, dying at x + ½ on average, the table's last age open and dying at
+x + e_x; e(m) linearly interpolated between whole ages). This is the "deaths × remaining life
+expectancy" approximation (status [U]: a design choice), not the AirQ+ life-table method,
+which follows the population's survival year by year with and without the exposure.
 
 The CRF values, counterfactuals and baseline rates are inputs: the register holds the CRFs
 (``crf_*``) and counterfactuals (``counterfactual_*``); this module reads nothing.
@@ -196,15 +199,71 @@ def counterfactuals(concentration: ArrayLike, fixed: Mapping[str, float]) -> dic
     return {**fixed, "lowest_observed": lowest}
 
 
+@dataclass(frozen=True)
+class LifeTable:
+    """A period life table by single year of age (INSEE "table de mortalité"; methods.md §7, YLL).
+
+    Attributes
+    ----------
+    ages : numpy.ndarray
+        Exact ages x [years], consecutive whole numbers; the last one is the open age (x and over).
+    qx : numpy.ndarray
+        Probability of dying between x and x + 1 (0-1); ignored at the open age (everyone dies there).
+    ex : numpy.ndarray
+        Remaining life expectancy at exact age x [years].
+    """
+
+    ages: np.ndarray
+    qx: np.ndarray
+    ex: np.ndarray
+
+    def __post_init__(self) -> None:
+        """Refuse a table whose ages are not consecutive or whose values are out of range."""
+        ages = np.asarray(self.ages, dtype=float)
+        qx, ex = np.asarray(self.qx, dtype=float), np.asarray(self.ex, dtype=float)
+        if not len(ages) or len(qx) != len(ages) or len(ex) != len(ages):
+            raise ValueError("life table: ages, qx and ex must be non-empty and of the same length")
+        if not np.array_equal(ages, ages[0] + np.arange(len(ages))) or ages[0] != int(ages[0]):
+            raise ValueError(f"life table: ages must be consecutive whole years, got {ages[:3]}…{ages[-1:]}")
+        if not (np.all((qx >= 0) & (qx <= 1)) and np.all(ex >= 0)):
+            raise ValueError("life table: expected 0 <= qx <= 1 and ex >= 0")
+        object.__setattr__(self, "ages", ages)
+        object.__setattr__(self, "qx", qx)
+        object.__setattr__(self, "ex", ex)
+
+    def mean_age_at_death(self, first: float, last: float | None = None) -> float:
+        """Return the mean age at death [years] of the table's deaths at ages ``first`` … ``last`` inclusive.
+
+        The deaths are d_x = l_x·q_x with l the survivors of the table (any radix), at age
+        x + ½; those at the open last age die at x + e_x. ``last`` None: to the end of the table.
+        NaN when no age of the table lies in the band.
+        """
+        survivors = np.concatenate([[1.0], np.cumprod(1.0 - self.qx[:-1])])
+        deaths = survivors * np.append(self.qx[:-1], 1.0)
+        at = np.append(self.ages[:-1] + 0.5, self.ages[-1] + self.ex[-1])
+        inside = (self.ages >= first) & (self.ages <= (math.inf if last is None else last))
+        total = float(deaths[inside].sum())
+        return float((deaths[inside] * at[inside]).sum() / total) if total > 0 else math.nan
+
+    def expectancy_at(self, age: float) -> float:
+        """Return e(age) [years], linear between whole ages, the first or last value outside the table."""
+        return float(np.interp(age, self.ages, self.ex))
+
+    def band_expectancy(self, first: float, last: float | None = None) -> float:
+        """Return e at the band's mean age of death [years] (module docstring; status [U])."""
+        return self.expectancy_at(self.mean_age_at_death(first, last))
+
+
 def years_of_life_lost(deaths_by_age: Mapping[str, float], life_expectancy: Mapping[str, float]) -> float:
-    """Return YLL = Σ_age AD_age × e_age (status [U], see the module docstring).
+    """Return YLL = Σ_band AD_band × e_band (status [U], see the module docstring).
 
     Parameters
     ----------
     deaths_by_age : mapping of str to float
         Age band → attributable deaths per year.
     life_expectancy : mapping of str to float
-        Age band → remaining life expectancy at the band's mid-age [years].
+        Age band → remaining life expectancy at the band's mean age of death [years]
+        (:meth:`LifeTable.band_expectancy`).
 
     Returns
     -------

@@ -33,9 +33,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-from spse.core import lake
 from spse.core.errors import FeedError
-from spse.pipeline import daily, surfacestore
+from spse.pipeline import daily, lake, surfacestore
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +120,7 @@ def _ingest(days: list[dt.date], report: BackfillReport, bar: _Progress, force: 
     A source's days are ingested in date order (the gate's completeness reads the day before);
     sources write disjoint files, so they run side by side, in :func:`spse.core.config.backfill_workers`
     spawned processes (threads of this one when there is one worker or this process may not have
-    children). The files landed are fsynced once per chunk of days (:func:`spse.core.lake.synced_at_end`).
+    children). The files landed are fsynced once per chunk of days (:func:`spse.pipeline.lake.synced_at_end`).
     """
     from concurrent.futures import ThreadPoolExecutor
 

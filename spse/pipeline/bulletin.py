@@ -33,9 +33,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from spse.core import lake, register
+from spse.core import register
 from spse.core.config import settings
-from spse.pipeline import bulletin_health, canonical, labels
+from spse.pipeline import bulletin_health, canonical, labels, lake
 from spse.pipeline import bulletin_maps as maps
 from spse.pipeline.warehouse import report
 from spse.pipeline.warehouse.reader import fetch_frame

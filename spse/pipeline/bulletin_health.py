@@ -5,9 +5,11 @@ with attributable deaths (``marts.health_impact_zone_year``), else with multi-ex
 and returns one HTML section (French, self-contained, no script):
 
 * per arrondissement and for Paris, the deaths at ages 30+ attributable to PM2.5 and to NO2
-  above the WHO 2021 guideline with their 95 % interval (EQIS, methods.md §7; never added), and
-  the share of residents highly annoyed (road Lden) and highly sleep-disturbed (road Ln)
-  (``marts.noise_zone_effects``, Directive 2020/367, methods.md §5.4);
+  above the WHO 2021 guideline with their 95 % interval (EQIS, methods.md §7; never added) and,
+  where the mart has them (a life table is an input), the years of life lost with their
+  interval; the share of residents highly annoyed (road Lden) with the ischaemic heart disease
+  cases attributable to road noise where an incidence is an input, and highly sleep-disturbed
+  (road Ln) (``marts.noise_zone_effects``, Directive 2020/367, methods.md §5.4);
 * the 200 m multi-exposure map of the year, cells coloured by combined air × noise class, the
   hotspots in their own colour (``marts.multiexposure_cell_year``), and the residents, children
   and facilities in hotspots (``marts.multiexposure_zone_year``);
@@ -74,10 +76,11 @@ def section(con: duckdb.DuckDBPyConnection, day: dt.date) -> str:
         return ""
     deaths = fetch_frame(con, """
         select zone_id, zone_level, zone_name, pollutant, attributable_deaths, attributable_deaths_low,
-               attributable_deaths_high, share_of_deaths
+               attributable_deaths_high, share_of_deaths, years_of_life_lost, years_of_life_lost_low,
+               years_of_life_lost_high
         from marts.health_impact_zone_year where calendar_year = ? and counterfactual = 'who_2021'""", [year])
     noise = fetch_frame(con, """
-        select zone_id, indicator, people_affected, share_affected from marts.noise_zone_effects
+        select zone_id, indicator, people_affected, share_affected, ihd_cases from marts.noise_zone_effects
         where source_type = 'road' and zone_level in ('commune', 'arrondissement')""", [])
     cells = fetch_frame(con, """
         select cell_id, any_value(combined_class) as combined_class, bool_or(is_hotspot) as is_hotspot
@@ -111,8 +114,13 @@ def _interval(rows: pd.DataFrame, zone: str, pollutant: str) -> str:
     if row.empty:
         return "<td class=\"n\"></td>"
     r = row.iloc[0]
+    years = ""
+    if pd.notna(r.get("years_of_life_lost")):
+        years = (f"<br>{labels.number(r['years_of_life_lost'])} [{labels.number(r['years_of_life_lost_low'])}–"
+                 f"{labels.number(r['years_of_life_lost_high'])}] années de vie perdues")
     return (f"<td class=\"n\">{labels.number(r['attributable_deaths'])} [{labels.number(r['attributable_deaths_low'])}"
-            f"–{labels.number(r['attributable_deaths_high'])}] ({labels.number(100 * r['share_of_deaths'], 1)} %)</td>")
+            f"–{labels.number(r['attributable_deaths_high'])}] ({labels.number(100 * r['share_of_deaths'], 1)} %)"
+            f"{years}</td>")
 
 
 def _share(noise: pd.DataFrame, zone: str, indicator: str) -> str:
@@ -120,8 +128,11 @@ def _share(noise: pd.DataFrame, zone: str, indicator: str) -> str:
     if row.empty:
         return "<td class=\"n\"></td>"
     r = row.iloc[0]
+    cases = ""
+    if pd.notna(r.get("ihd_cases")):
+        cases = f"<br>{labels.number(r['ihd_cases'], 1)} cas de cardiopathie ischémique par an"
     return (f"<td class=\"n\">{labels.number(r['people_affected'])} "
-            f"({labels.number(100 * r['share_affected'], 1)} %)</td>")
+            f"({labels.number(100 * r['share_affected'], 1)} %){cases}</td>")
 
 
 def _impact_table(deaths: pd.DataFrame, noise: pd.DataFrame) -> str:
@@ -142,9 +153,12 @@ def _impact_table(deaths: pd.DataFrame, noise: pd.DataFrame) -> str:
             "valeurs guides OMS 2021 (PM2,5 5 µg/m³, NO2 10 µg/m³), soit les décès évitables si elles étaient "
             "respectées : méthode EQIS (fonction log-linéaire, risques relatifs de Santé publique France, calcul "
             "par carreau de 200 m) ; intervalle à 95 % du risque relatif. Les décès PM2,5 et NO2 se recouvrent : "
-            "ne pas les additionner. Gêne et troubles du sommeil : courbes de la directive (UE) 2020/367 au "
+            "ne pas les additionner. Années de vie perdues (quand une table de mortalité est chargée) : décès "
+            "attribuables × espérance de vie restante à l'âge moyen de décès de chaque tranche d'âge "
+            "(approximation). Gêne et troubles du sommeil : courbes de la directive (UE) 2020/367 au "
             "centre des bandes de la carte de bruit ; les habitants sous 55 dB(A) Lden (50 dB(A) Ln) ne sont pas "
-            "comptés (borne basse).</p>")
+            "comptés (borne basse). Cardiopathies ischémiques (quand une incidence est chargée) : fraction "
+            "attribuable au bruit routier (OMS 2018, directive (UE) 2020/367) × incidence × habitants.</p>")
 
 
 def _map(cells: pd.DataFrame, hotspots: pd.DataFrame, zones: pd.DataFrame) -> str:

@@ -1,7 +1,7 @@
 """The canonical datasets several sources feed, read as one: the union with the overlap rule.
 
 Each producer writes its own partitions (``lake/<dataset>/source=<name>/<partition>/``,
-:mod:`spse.core.lake`); the rows carry the producer in ``source``. Reading a dataset here
+:mod:`spse.pipeline.lake`); the rows carry the producer in ``source``. Reading a dataset here
 gives the union of its producers, minus
 
 * the producers replaced by another one present in the lake (``replaces`` in the registry:
@@ -21,7 +21,7 @@ import datetime as dt
 
 import pandas as pd
 
-from spse.core import lake
+from spse.pipeline import lake
 from spse.sources import registry
 
 

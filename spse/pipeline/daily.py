@@ -16,9 +16,8 @@ import json
 import logging
 from pathlib import Path
 
-from spse.core import lake
 from spse.core.errors import FeedError, MissingObservations
-from spse.pipeline import canonical, steps
+from spse.pipeline import canonical, lake, steps
 from spse.pipeline.steps import RunSummary
 
 log = logging.getLogger(__name__)

@@ -33,11 +33,12 @@ import jinja2
 from spse.core import config
 from spse.core.config import settings
 from spse.core.errors import FetchError
-from spse.core.fetch import FetchPolicy, fetch
+from spse.core.http import FetchPolicy
 from spse.pipeline import mailer, subscriptions
 from spse.pipeline.alert_email import compose
 from spse.pipeline.alerts.outbox import outbox_dir
 from spse.pipeline.alerts.recommendations import recommendations
+from spse.pipeline.fetch import fetch
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,9 @@ import logging
 
 import pandas as pd
 
-from spse.core import lake, register
+from spse.core import register
 from spse.methods import forecast, stats
+from spse.pipeline import lake
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ A source is ``stale`` when its last successful ingest is older than ``max_age_ho
 partition for the day the daily run reports on. Stale sources raise ``data_quality``
 alerts (``spse.pipeline.alerts``) and show in ``spse sources``. ``quality`` is the outcome of the
 last attempt at the day's partition in the quality log (``ok``, ``partial``, ``refused``,
-``failed``; ``spse.pipeline.qualitylog``, written by the gate ``spse.sources._gate``); :func:`shown_status`
+``failed``; ``spse.pipeline.qualitylog``, written by the gate ``spse.pipeline.gate``); :func:`shown_status`
 is what ``spse sources`` prints (``partial`` for a fresh but incomplete day) and
 :func:`needs_refetch` what the daily run ingests again.
 """
@@ -17,8 +17,7 @@ import json
 
 import pandas as pd
 
-from spse.core import lake
-from spse.pipeline import qualitylog
+from spse.pipeline import lake, qualitylog
 from spse.sources.base import Source
 
 # Quality-log outcomes after which the day's partition is ingested again.

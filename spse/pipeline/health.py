@@ -5,7 +5,8 @@
 * ``health_impact_zone_year`` (partition ``date=<year>-01-01``): per arrondissement, pollutant
   and counterfactual, the deaths at ages 30+ attributable to the annual mean concentration,
   computed cell by cell and summed (methods.md §7.1, W6b; :mod:`spse.methods.impact`), with
-  the 95 % interval from the CRF's lower and upper RR. PM2.5 and NO2 are reported side by
+  the 95 % interval from the CRF's lower and upper RR, and the years of life lost with the same
+  interval when a life table is in the lake (below). PM2.5 and NO2 are reported side by
   side and are **never added**: their CRFs come from single-pollutant models and the two
   burdens overlap (double counting).
 * ``health_impact_cell_year`` (same partition): the same deaths per cell piece (a cell cut by an
@@ -38,8 +39,13 @@ residents aged 30+ in the mortality table (POP of the bands starting at 30 or la
 all bands). That assumes the age structure is uniform within an arrondissement [U].
 The baseline rate y₀ is the zone's deaths at 30+ / residents at 30+.
 
-Years of life lost are not computed: the inputs hold no life table (``impact.years_of_life_lost``
-takes one when it is available).
+Years of life lost (YLL): attributable deaths × the mean remaining life expectancy of a death
+at 30+, Σ_band (deaths_band / deaths_30+) × e(mean age of death of the band) (:class:`impact.LifeTable`,
+status [U]). Attributable deaths split over the bands like the baseline deaths because every band
+has the same relative risk and, within a zone, the same exposure. The life table (``life_table``,
+source ``insee_tables_mortalite``, both sexes ``_T``) is the zone's own, else its département's,
+else France's (``FM``, then ``FR``), of the year or the latest earlier year, else the earliest;
+without one, or with a table that is not one (ages not consecutive), YLL is NULL (logged).
 """
 
 from __future__ import annotations
@@ -51,9 +57,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from spse.core import lake, register
+from spse.core import register
 from spse.core.columns import EMPTY_DTYPES, Column
 from spse.methods import impact, noise_effects
+from spse.pipeline import lake
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +94,13 @@ COLUMNS: dict[str, dict[str, Column]] = {
         "attributable_deaths_low": Column("DOUBLE", "deaths/year", "Same with rr_low"),
         "attributable_deaths_high": Column("DOUBLE", "deaths/year", "Same with rr_high"),
         "share_of_deaths": Column("DOUBLE", "0-1", "attributable_deaths / baseline_deaths_30p"),
+        "yll_per_death": Column("DOUBLE", "years", "Σ bands 30+ (baseline deaths share) × life expectancy at the "
+                                                   "band's mean age of death; NULL without a life table"),
+        "years_of_life_lost": Column("DOUBLE", "years/year", "attributable_deaths × yll_per_death"),
+        "years_of_life_lost_low": Column("DOUBLE", "years/year", "attributable_deaths_low × yll_per_death"),
+        "years_of_life_lost_high": Column("DOUBLE", "years/year", "attributable_deaths_high × yll_per_death"),
+        "life_table_zone": Column("VARCHAR", "", "CODGEO of the life table used (zone, département, FM or FR)"),
+        "life_table_year": Column("INTEGER", "", "Year of the life table used"),
         "exposure_source": Column("VARCHAR", "", "period_cell or surface_daily (annual mean computed here)"),
         "time_base": Column("VARCHAR", "", "Time base of the days of the annual mean"),
         "min_coverage": Column("DOUBLE", "0-1", "Lowest share of the year's days behind a cell's annual mean"),
@@ -160,9 +174,7 @@ def baseline_by_zone(mortality: pd.DataFrame, year: int, min_age: int) -> pd.Dat
         (deaths/person/year) and ``share_old`` (residents at ``min_age``+ / all residents).
         Bands that straddle ``min_age`` count in neither (logged).
     """
-    years = sorted(mortality["year"].unique())
-    earlier = [y for y in years if y <= year]
-    chosen = int(earlier[-1] if earlier else years[0])
+    chosen = _chosen_year(mortality["year"], year)
     rows = mortality[mortality["year"] == chosen]
     straddle = (rows["age_min"] < min_age) & (rows["age_max"].isna() | (rows["age_max"] >= min_age))
     if straddle.any():
@@ -176,6 +188,95 @@ def baseline_by_zone(mortality: pd.DataFrame, year: int, min_age: int) -> pd.Dat
     return out
 
 
+def _chosen_year(years: pd.Series, year: int) -> int:
+    """``year`` if present, else the latest earlier one, else the earliest."""
+    present = sorted(int(y) for y in years.unique())
+    earlier = [y for y in present if y <= year]
+    return earlier[-1] if earlier else present[0]
+
+
+def _table_codes(zone_id: str) -> list[str]:
+    """Life tables that stand for a zone, best first: its own, its département's, France's."""
+    department = zone_id[:3] if zone_id.startswith("97") else zone_id[:2]
+    return [zone_id, department, "FM", "FR"]
+
+
+def life_table_for(tables: pd.DataFrame, zone_id: str, year: int) -> tuple[impact.LifeTable, str, int] | None:
+    """Return the both-sexes life table standing for ``zone_id`` in ``year``, its CODGEO and year, or None.
+
+    Parameters
+    ----------
+    tables : pandas.DataFrame
+        ``life_table`` rows (``year, zone_id, sex, age, qx, ex``).
+    zone_id : str
+        INSEE code of the zone.
+    year : int
+        Year wanted; else the latest earlier year, else the earliest of that table.
+
+    Returns
+    -------
+    tuple or None
+        None when no table stands for the zone; raises ``ValueError`` for a table whose ages
+        are not consecutive (:class:`impact.LifeTable`).
+    """
+    both = tables[tables["sex"] == "_T"]
+    for code in _table_codes(zone_id):
+        rows = both[both["zone_id"] == code]
+        if len(rows):
+            chosen = _chosen_year(rows["year"], year)
+            rows = rows[rows["year"] == chosen].sort_values("age")
+            table = impact.LifeTable(rows["age"].to_numpy(), rows["qx"].to_numpy(), rows["ex"].to_numpy())
+            return table, code, chosen
+    return None
+
+
+def yll_per_death(mortality: pd.DataFrame, tables: pd.DataFrame, year: int, min_age: int) -> pd.DataFrame:
+    """Return per zone the mean years of life lost by one attributable death at ``min_age``+ (pure).
+
+    Parameters
+    ----------
+    mortality : pandas.DataFrame
+        ``baseline_mortality`` rows; the bands of the year :func:`baseline_by_zone` uses.
+    tables : pandas.DataFrame
+        ``life_table`` rows.
+    year : int
+        Year of the annual means.
+    min_age : int
+        First age of the CRF's population [years] (30).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``zone_id``; ``yll_per_death`` [years] = Σ_band (deaths_band / deaths) × e(mean age
+        of death of the band), ``life_table_zone`` and ``life_table_year``. Zones without a usable
+        table are left out (logged): their YLL is NULL.
+    """
+    rows = mortality[(mortality["year"] == _chosen_year(mortality["year"], year)) & (mortality["age_min"] >= min_age)]
+    out = {}
+    for zone_id, bands in rows.groupby("zone_id", sort=True):
+        try:
+            found = life_table_for(tables, str(zone_id), year)
+        except ValueError as error:
+            log.warning("health: the life table of zone %s is unusable, no years of life lost: %s", zone_id, error)
+            continue
+        if found is None:
+            log.warning("health: no life table for zone %s (own, département, FM or FR), no years of life lost",
+                        zone_id)
+            continue
+        table, code, table_year = found
+        expectancy = [table.band_expectancy(low, None if pd.isna(high) else high)
+                      for low, high in zip(bands["age_min"], bands["age_max"], strict=True)]
+        deaths = bands["deaths"].to_numpy(dtype=float)
+        per_death = impact.years_of_life_lost(dict(enumerate(deaths / deaths.sum())), dict(enumerate(expectancy)))
+        if not np.isfinite(per_death):
+            log.warning("health: the life table %s %d does not cover the ages of zone %s, no years of life lost",
+                        code, table_year, zone_id)
+            continue
+        out[zone_id] = {"yll_per_death": per_death, "life_table_zone": code, "life_table_year": table_year}
+    return pd.DataFrame.from_dict(out, orient="index",
+                                  columns=["yll_per_death", "life_table_zone", "life_table_year"])
+
+
 def zone_impacts(cells: pd.DataFrame, means: pd.DataFrame, baseline: pd.DataFrame,
                  params: Mapping[str, str]) -> pd.DataFrame:
     """Return the attributable deaths per zone × pollutant × counterfactual (pure: no lake read).
@@ -187,7 +288,8 @@ def zone_impacts(cells: pd.DataFrame, means: pd.DataFrame, baseline: pd.DataFram
     means : pandas.DataFrame
         ``cell_id, pollutant, value`` [µg/m³] (annual mean) and ``coverage`` (0-1).
     baseline : pandas.DataFrame
-        :func:`baseline_by_zone`.
+        :func:`baseline_by_zone`, with the columns of :func:`yll_per_death` joined when there
+        is a life table (else YLL is NULL).
     params : mapping of str to str
         The parameter register (CRFs, counterfactuals).
 
@@ -197,6 +299,7 @@ def zone_impacts(cells: pd.DataFrame, means: pd.DataFrame, baseline: pd.DataFram
         The columns of ``health_impact_zone_year`` except ``year``, ``exposure_source`` and
         ``time_base``; zones without a baseline are left out (logged).
     """
+    life = baseline.reindex(columns=["yll_per_death", "life_table_zone", "life_table_year"])
     pieces = cells.merge(baseline, left_on="zone_id", right_index=True, how="inner")
     missing = sorted(set(cells["zone_id"]) - set(pieces["zone_id"]))
     if missing:
@@ -218,6 +321,7 @@ def zone_impacts(cells: pd.DataFrame, means: pd.DataFrame, baseline: pd.DataFram
             for name, c0 in scenarios.items():
                 result = impact.attributable_deaths(zone["pop_old"].to_numpy(), zone["rate"].to_numpy(),
                                                     zone["value"].to_numpy(), c0, crf)
+                per_death = float(life.loc[zone_id, "yll_per_death"]) if zone_id in life.index else np.nan
                 rows.append({
                     "zone_id": zone_id, "pollutant": pollutant, "counterfactual": name, "counterfactual_ug_m3": c0,
                     "crf_set": set_name, "rr": crf.rr, "rr_low": crf.rr_low, "rr_high": crf.rr_high,
@@ -227,6 +331,11 @@ def zone_impacts(cells: pd.DataFrame, means: pd.DataFrame, baseline: pd.DataFram
                     "baseline_rate_30p": float(zone["rate"].iloc[0]), "baseline_deaths_30p": result.baseline_deaths,
                     "attributable_deaths": result.deaths, "attributable_deaths_low": result.deaths_low,
                     "attributable_deaths_high": result.deaths_high, "share_of_deaths": result.share,
+                    "yll_per_death": per_death, "years_of_life_lost": result.deaths * per_death,
+                    "years_of_life_lost_low": result.deaths_low * per_death,
+                    "years_of_life_lost_high": result.deaths_high * per_death,
+                    "life_table_zone": life.loc[zone_id, "life_table_zone"] if zone_id in life.index else None,
+                    "life_table_year": life.loc[zone_id, "life_table_year"] if zone_id in life.index else None,
                     "min_coverage": float(zone.loc[known, "coverage"].min()) if known.any() else np.nan,
                     "n_cells": int(zone.loc[known, "cell_id"].nunique()),
                 })
@@ -371,7 +480,12 @@ def build_health_year(year: int, params: Mapping[str, str]) -> int:
     elif lake.latest_partition("baseline_mortality") is None:
         log.warning("health: no baseline_mortality in the lake (source insee_deces_zone)")
     else:
-        baseline = baseline_by_zone(lake.read_latest("baseline_mortality"), year, int(params["crf_longterm_min_age"]))
+        mortality, min_age = lake.read_latest("baseline_mortality"), int(params["crf_longterm_min_age"])
+        baseline = baseline_by_zone(mortality, year, min_age)
+        if lake.latest_partition("life_table") is None:
+            log.warning("health: no life_table in the lake (source insee_tables_mortalite), no years of life lost")
+        else:
+            baseline = baseline.join(yll_per_death(mortality, lake.read_latest("life_table"), year, min_age))
         cells = _cells()
         rows = zone_impacts(cells, means, baseline, params)
         cell_rows = cell_impacts(cells, means, baseline, params)
@@ -383,7 +497,9 @@ def build_health_year(year: int, params: Mapping[str, str]) -> int:
     cell_rows = cell_rows.assign(year=year)[list(COLUMNS[CELL_DATASET])].astype({"year": "int32"})
     lake.write_partition_if_changed(CELL_DATASET, partition, cell_rows)
     rows = rows.assign(year=year, exposure_source=source, time_base=time_base)
-    frame = rows[list(COLUMNS[IMPACT_DATASET])].astype({"year": "int32", "baseline_year": "int32", "n_cells": "int64"})
+    frame = rows[list(COLUMNS[IMPACT_DATASET])].astype({"year": "int32", "baseline_year": "int32", "n_cells": "int64",
+                                                        "life_table_zone": "string", "life_table_year": "Int32",
+                                                        "yll_per_death": "float64"})
     lake.write_partition_if_changed(IMPACT_DATASET, partition, frame)
     return len(frame)
 

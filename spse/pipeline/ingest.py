@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from spse.core import lake
 from spse.core.config import source_base_url
 from spse.core.errors import FeedError, RefusedInput, SchemaError
-from spse.core.fetch import FetchPolicy, redact_url
-from spse.pipeline import qualitylog
-from spse.sources import _gate as gate
+from spse.core.http import FetchPolicy
+from spse.core.redaction import redact_url
+from spse.pipeline import gate, lake, qualitylog
+from spse.pipeline.fetch import requester
 from spse.sources.base import ParseResult, Partition, Source, check_frame
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
 
     Raises :class:`spse.core.errors.FeedError` (naming feed, URL, file, row) if a file cannot be
     fetched or read, :class:`spse.core.errors.RefusedInput` if the data-quality gate
-    (:func:`spse.sources._gate.inspect`) refuses it. Raw files are landed before parsing, so they
+    (:func:`spse.pipeline.gate.inspect`) refuses it. Raw files are landed before parsing, so they
     are kept even when the parse fails; the lake partition is replaced only when every
     file of it parsed and the gate let it through.
     """
@@ -87,7 +87,7 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
     previous = _LandedMeta(source, day)
     parsed: dict[str, ParseResult] = {}
     files = []
-    for relative, got in source.fetch_files(base, day, policy, previous):
+    for relative, got in source.fetch_files(base, day, policy, previous, requester(source.name)):
         folder = source.raw_folder(relative, day)
         meta = {"source": source.name, "url": redact_url(got.url), "fetched_at_utc": fetched_at,
                 "http_status": got.status, "etag": got.headers.get("ETag"),

@@ -27,9 +27,11 @@ import hashlib
 import json
 import logging
 
-from spse.core import config, lake
+from spse.core import config
 from spse.core.config import settings
-from spse.core.fetch import FetchPolicy, fetch
+from spse.core.http import FetchPolicy
+from spse.pipeline import lake
+from spse.pipeline.fetch import fetch
 from spse.pipeline.subscriptions import SubscriptionError
 
 log = logging.getLogger(__name__)

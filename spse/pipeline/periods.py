@@ -31,10 +31,10 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from spse.core import lake, register
+from spse.core import register
 from spse.core.columns import Column
 from spse.methods import period as pm
-from spse.pipeline import canonical
+from spse.pipeline import canonical, lake
 
 log = logging.getLogger(__name__)
 

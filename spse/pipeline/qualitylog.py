@@ -39,7 +39,7 @@ def _path(source: str, partition: str) -> Path:
 def record(source: str, dataset: str, partition: str, outcome: str, problems: Iterable[dict] = (), *,
            quarantined: int = 0, rows: int | None = None) -> dict:
     """Write (replace) the record of the last attempt at ``source``/``partition`` and return it."""
-    from spse.core.lake import write_bytes_atomic
+    from spse.pipeline.lake import write_bytes_atomic
 
     if outcome not in OUTCOMES:
         raise ValueError(f"quality outcome {outcome!r} is not one of {OUTCOMES}")

@@ -9,7 +9,7 @@ stations used each hour). One file is one chunk, compressed (zlib); a year of Pa
 365 files of about 0.3 MB instead of 77 M long rows.
 
 A file is written to a temporary name then renamed, so a reader sees the old day or the
-new one, never half of it (:func:`spse.core.lake.write_bytes_atomic` does the same for the lake).
+new one, never half of it (:func:`spse.pipeline.lake.write_bytes_atomic` does the same for the lake).
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ import pandas as pd
 
 from spse.core import config, secrets
 from spse.core.errors import FeedError, FetchError, SchemaError
-from spse.core.fetch import Fetched, FetchPolicy, fetch, join_url
+from spse.core.http import Fetched, FetchPolicy, Http, join_url
 from spse.sources._parsing import Delimited, decode_text, load_json, read_delimited, resolve_columns
 from spse.sources.base import Source
 
@@ -37,8 +37,8 @@ def is_http(base: str) -> bool:
     return base.startswith(("http://", "https://"))
 
 
-def login_headers(feed: str, base: str, policy: FetchPolicy | None = None) -> dict[str, str]:
-    """Log in to the Atmo Data API at ``base`` and return the ``Authorization`` header.
+def login_headers(feed: str, base: str, http: Http, policy: FetchPolicy | None = None) -> dict[str, str]:
+    """Log in to the Atmo Data API at ``base`` through ``http`` and return the ``Authorization`` header.
 
     Raises :class:`spse.core.errors.FeedError` naming the feed when the credentials are missing,
     and :class:`spse.core.errors.FetchError` when the API refuses them; neither message holds
@@ -52,7 +52,7 @@ def login_headers(feed: str, base: str, policy: FetchPolicy | None = None) -> di
     url = join_url(base, LOGIN_PATH)
     body = {"username": username.reveal(), "password": password.reveal()}
     try:
-        got = fetch(feed, url, policy or FetchPolicy(), method="POST", json_body=body)
+        got = http(url, policy or FetchPolicy(), method="POST", json_body=body)
     except FetchError as exc:
         if exc.status in _REFUSED_LOGIN:
             raise FetchError(feed, f"login refused (HTTP {exc.status}): check the login and password of the "
@@ -105,25 +105,23 @@ class AtmoDataSource(Source):
         params.update(filters(self.name, self.default_filters))
         return f"{join_url(base, 'api/v2/data/' + self.endpoint)}?{urlencode(params, safe=',')}"
 
-    def auth_headers(self, base: str) -> dict[str, str]:
-        return login_headers(self.name, base) if is_http(base) else {}
-
-    def fetch_files(self, base: str, day: dt.date, policy: FetchPolicy,
-                    previous: dict[str, dict]) -> Iterator[tuple[str, Fetched]]:
-        """GET each file; on HTTP 401 (token expired) log in again once and retry."""
+    def fetch_files(self, base: str, day: dt.date, policy: FetchPolicy, previous: dict[str, dict],
+                    http: Http) -> Iterator[tuple[str, Fetched]]:
+        """Over HTTP(S), log in, then GET each file; on HTTP 401 (token expired) log in again once and retry."""
         if not is_http(base):
-            yield from super().fetch_files(base, day, policy, previous)
+            yield from super().fetch_files(base, day, policy, previous, http)
             return
+        policy = replace(policy, headers={**policy.headers, **login_headers(self.name, base, http)})
         for relative in self.files(day):
             url = self.url_for(base, relative)
             try:
-                got = fetch(self.name, url, policy)
+                got = http(url, policy)
             except FetchError as exc:
                 if exc.status != 401:
                     raise
-                policy = replace(policy, headers={**policy.headers, **login_headers(self.name, base, policy)})
+                policy = replace(policy, headers={**policy.headers, **login_headers(self.name, base, http, policy)})
                 try:
-                    got = fetch(self.name, url, policy)
+                    got = http(url, policy)
                 except FetchError as again:
                     if again.status != 401:
                         raise

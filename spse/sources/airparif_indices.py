@@ -34,7 +34,7 @@ import pandas as pd
 from spse.core import config, secrets
 from spse.core.columns import Column
 from spse.core.errors import FeedError, SchemaError
-from spse.core.fetch import join_url
+from spse.core.http import join_url
 from spse.sources._atmo import ascii_upper, day_of, is_http
 from spse.sources._parsing import RowChecks, load_json
 from spse.sources.base import ParseResult, Partition, Source, reject_rows

@@ -15,6 +15,11 @@
 * CRS: `latitude`/`longitude` in ° WGS84 [R] (`coordx_origine`/`coordy_origine` in
   Lambert-93 are not used).
 * Time base: none (a snapshot; partition `vintage=current`, `school_year` NULL).
+* Dataset: a producer of the canonical `facilities` (the columns of `paris_facilities`),
+  so its schools count in the facility marts and alerts. Its ids, `uai:<UAI>:<category>`,
+  never equal another producer's; the Paris open-data school exports (public schools, no
+  UAI) list the same schools under other ids, so `paris_facilities` leaves them out while
+  this source is configured (:func:`spse.sources.paris_facilities.followed_datasets`).
 * Selection: `etat = OUVERT`, `code_departement` 075 and the categories below; other rows
   are out of scope, not errors. It also covers private schools, which the Paris open-data
   school datasets do not.
@@ -70,7 +75,6 @@ FIELDS = {
     "uai": ("identifiant_de_l_etablissement", "uai", "numero_uai"),
     "name": ("nom_etablissement",),
     "type": ("type_etablissement",),
-    "status": ("statut_public_prive",),
     "address": ("adresse_1",),
     "postcode": ("code_postal",),
     "commune": ("code_commune",),
@@ -86,7 +90,6 @@ FIELDS = {
 REQUIRED = ("uai", "name", "type", "department", "lat", "lon", "maternelle", "elementaire", "state")
 TYPES = {"college": "college", "lycee": "lycee"}
 SCHOOL = "ecole"
-PUBLIC_PRIVATE = {"public": "public", "prive": "private"}
 _TRUE = ("1", "true", "oui", "o", "yes")
 _PARIS_INSEE = r"^751(?:0[1-9]|1\d|20)$"
 
@@ -106,7 +109,7 @@ class AnnuaireEducation(Source):
     """Source ``annuaire_education``: Paris schools from the national Annuaire de l'éducation."""
 
     name = "annuaire_education"
-    dataset = "facilities_education"
+    dataset = "facilities"
     kind = "reference"
     cadence = "reference"
     schedule = "0 6 * * 1"
@@ -124,10 +127,6 @@ class AnnuaireEducation(Source):
         "lat": Column("DOUBLE", "° (WGS84)", "Latitude (latitude)", nullable=False),
         "dataset_id": Column("VARCHAR", "", "Upstream dataset: 'fr-en-annuaire-education'", nullable=False),
         "school_year": Column("VARCHAR", "", "School year; NULL (the annuaire is a snapshot)"),
-        "uai": Column("VARCHAR", "", "Unité administrative immatriculée, the national school id", nullable=False),
-        "public_private": Column("VARCHAR", "", "'public' or 'private' (statut_public_prive)"),
-        "pupils": Column("INTEGER", "pupils", "Pupils enrolled in the whole establishment (nombre_d_eleves); "
-                         "an école primaire's count is repeated on both of its rows"),
         "postcode": Column("VARCHAR", "", "Postcode (code_postal)"),
         "arrondissement": Column("VARCHAR", "", "French label of zone_id, e.g. '18e arrondissement'"),
         "capacity": Column("INTEGER", "capacity_unit", "Capacity: pupils enrolled (nombre_d_eleves, the whole "
@@ -148,7 +147,7 @@ class AnnuaireEducation(Source):
         return f"{url}?{HTTP_QUERY}" if urlparse(url).scheme in ("http", "https") else url
 
     def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
-        """Open Paris schools in the ``facilities_education`` schema (lon/lat ° WGS84)."""
+        """Open Paris schools in the ``facilities`` schema (lon/lat ° WGS84)."""
         reject_non_data(payload, self.name, filename, "CSV")
         text = payload.decode("utf-8-sig", errors="replace")
         table = read_delimited(unicodedata.normalize("NFC", text), ";", self.name, filename)
@@ -185,7 +184,6 @@ class AnnuaireEducation(Source):
         good = in_scope & ~checks.bad
 
         pupils, _ = numbers(get["pupils"])
-        status = _fold_values(get["status"]).map(PUBLIC_PRIVATE)
         commune = get["commune"].where(get["commune"].str.match(_PARIS_INSEE), None)
         from_postcode = get["postcode"].str.replace(r"^750(\d\d)$", r"751\1", regex=True)
         zone = commune.fillna(from_postcode.where(from_postcode.str.match(_PARIS_INSEE), None))
@@ -194,7 +192,7 @@ class AnnuaireEducation(Source):
         base = pd.DataFrame({
             "uai": get["uai"], "name": blank_to_null(get["name"]), "address": blank_to_null(address),
             "zone_id": zone, "lon": lon, "lat": lat, "dataset_id": DATASET_ID, "school_year": None,
-            "public_private": status, "pupils": pupils.where(pupils % 1 == 0).astype("Int64"),
+            "pupils": pupils.where(pupils % 1 == 0).astype("Int64"),
             "postcode": blank_to_null(get["postcode"]), "arrondissement": arrondissement_label(zone),
             "source": self.name,
         })

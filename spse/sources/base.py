@@ -4,10 +4,12 @@ A source is one module in ``spse/sources/`` that defines a subclass of :class:`S
 and a module-level ``SOURCE`` instance, with its entry in ``spse/sources/registry.toml``.
 Its ``parse`` is pure (bytes and the :class:`Partition` it builds in, frames out) so it is
 tested offline on recorded samples; fetching, landing, quarantine and lake writes are
-shared (``spse.pipeline.ingest``). An upstream file may cover many days (a yearly or
-monthly export, :meth:`Source.covers`): it is landed once per upstream version and each
-day's partition keeps its own rows. Code lists that map upstream codes to ours
-(crosswalks) live beside the sources, :func:`read_crosswalk`.
+shared (``spse.pipeline.ingest``): a source names its files and, for a multi-step API, its
+requests (:meth:`Source.fetch_files`), and the requester the ingest passes sends them. An
+upstream file may cover many days (a yearly or monthly export, :meth:`Source.covers`): it
+is landed once per upstream version and each day's partition keeps its own rows. Code
+lists that map upstream codes to ours (crosswalks) live beside the sources,
+:func:`read_crosswalk`.
 """
 
 from __future__ import annotations
@@ -16,17 +18,14 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 import pandas as pd
 
-from spse.core.columns import EMPTY_DTYPES, TYPE_CHECKS
+from spse.core.columns import EMPTY_DTYPES, QUARANTINE_COLUMNS, TYPE_CHECKS
 from spse.core.columns import Column as Column  # re-exported: source plug-ins import it from here
 from spse.core.errors import SchemaError
-from spse.core.lake import QUARANTINE_COLUMNS
-
-if TYPE_CHECKING:
-    from spse.core.fetch import Fetched, FetchPolicy
+from spse.core.http import Fetched, FetchPolicy, Http, join_url
 
 CROSSWALKS = Path(__file__).parent / "crosswalks"
 
@@ -145,7 +144,7 @@ class Source:
     fetch_deadline_s: ClassVar[float | None] = None
     # Largest decompressed ZIP member [bytes]; None: the register's max_decompressed_bytes.
     max_decompressed_bytes: ClassVar[int | None] = None
-    # Data-quality gate (spse.sources._gate): measured values checked against the plausibility
+    # Data-quality gate (spse.pipeline.gate): measured values checked against the plausibility
     # register, the series whose station-hours a daily measurement partition should hold
     # (empty: no completeness check), and the instant column checked against day_window.
     measures: ClassVar[tuple[Measure, ...]] = ()
@@ -194,33 +193,31 @@ class Source:
 
     def url_for(self, base: str, relative: str) -> str:
         """Full URL of one file; override when upstream uses query strings over HTTP."""
-        from spse.core.fetch import join_url
-
         return join_url(base, relative)
 
-    def fetch_files(self, base: str, day: dt.date, policy: FetchPolicy,
-                    previous: dict[str, dict]) -> Iterator[tuple[str, Fetched]]:
+    def fetch_files(self, base: str, day: dt.date, policy: FetchPolicy, previous: dict[str, dict],
+                    http: Http) -> Iterator[tuple[str, Fetched]]:
         """Yield ``(relative name, fetched)`` for each file of the partition.
 
-        The default GETs ``files(day)``, sending ``If-None-Match``/``If-Modified-Since``
-        from ``previous`` (relative name → metadata of the last landed version). Override
-        for multi-step APIs (a POST that returns the list of files to download).
+        ``http`` sends every request (the ingest's :func:`spse.pipeline.fetch.requester`, with
+        retries, deadline and size cap): a source never opens a connection itself. The default
+        GETs ``files(day)``, sending ``If-None-Match``/``If-Modified-Since`` from ``previous``
+        (relative name → metadata of the last landed version). Override for multi-step APIs (a
+        login, a POST that returns the list of files to download).
         """
-        from spse.core.fetch import fetch
-
         for relative in self.files(day):
             last = previous.get(relative) or {}
             conditional = {k: v for k, v in (("If-None-Match", last.get("etag")),
                                              ("If-Modified-Since", last.get("last_modified"))) if v}
             headers = {**policy.headers, **conditional}
-            yield relative, fetch(self.name, self.url_for(base, relative), replace(policy, headers=headers))
+            yield relative, http(self.url_for(base, relative), replace(policy, headers=headers))
 
     def request_headers(self) -> dict[str, str]:
         """Extra HTTP headers (e.g. an API key read with ``spse.core.secrets``). Never logged."""
         return {}
 
     def auth_headers(self, base: str) -> dict[str, str]:
-        """Headers for this run's requests; override for APIs that need a login first."""
+        """Headers for this run's requests, from secrets (no request: a login is made in :meth:`fetch_files`)."""
         return self.request_headers()
 
     def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:

@@ -24,7 +24,7 @@
 Quarantined rows: timestamp unparseable or without offset, hour outside the local day
 of the file, LAeq or weight not a number, LAeq a no-data sentinel or outside its plausible
 range (``registers/plausibility.csv``, quantity ``LAeq``), weight outside 0-1, repeated
-hour, site absent from the site list or without coordinates. The gate (:mod:`spse.sources._gate`)
+hour, site absent from the site list or without coordinates. The gate (:mod:`spse.pipeline.gate`)
 then records a day holding fewer site-hours than expected as ``partial``.
 """
 

@@ -60,7 +60,7 @@ import pandas as pd
 from spse.core import config, register, secrets
 from spse.core.columns import Column
 from spse.core.errors import FeedError, FetchError, SchemaError
-from spse.core.fetch import Fetched, FetchPolicy, fetch, join_url
+from spse.core.http import Fetched, FetchPolicy, Http, join_url
 from spse.sources._atmo import is_http
 from spse.sources._bounded import check_netcdf, open_zip, read_member
 from spse.sources._parsing import load_json, reject_non_data
@@ -180,25 +180,25 @@ class CamsEuropeForecast(Source):
         except secrets.MissingSecret as exc:
             raise FeedError(self.name, str(exc)) from None
 
-    def fetch_files(self, base: str, day: dt.date, policy: FetchPolicy,
-                    previous: dict[str, dict]) -> Iterator[tuple[str, Fetched]]:
-        """Local bases: the day's file. HTTP bases: one ADS job (submit, poll, download)."""
+    def fetch_files(self, base: str, day: dt.date, policy: FetchPolicy, previous: dict[str, dict],
+                    http: Http) -> Iterator[tuple[str, Fetched]]:
+        """Local bases: the day's file. HTTP bases: one ADS job (submit, poll, download) through ``http``."""
         if not is_http(base):
-            yield from super().fetch_files(base, day, policy, previous)
+            yield from super().fetch_files(base, day, policy, previous, http)
             return
-        got = self.retrieve(base, day, policy)
+        got = self.retrieve(base, day, policy, http)
         suffix = ".zip" if got.content.startswith(_ZIP_MAGIC) else ".nc"
         yield f"{day.isoformat()}/{FILE_STEM}{suffix}", got
 
-    def retrieve(self, base: str, day: dt.date, policy: FetchPolicy) -> Fetched:
-        """Submit the day's request to the ADS retrieve API, wait for the job, download its result.
+    def retrieve(self, base: str, day: dt.date, policy: FetchPolicy, http: Http) -> Fetched:
+        """Submit the day's request to the ADS retrieve API, wait for the job, download its result (through ``http``).
 
         Raises :class:`FetchError` naming the feed and the URL (never the key) when the key is
         refused (401), the licence is not accepted (403), the job fails or outlasts
         ``POLL_TIMEOUT_S``, or the download is shorter than announced.
         """
         submit_url = join_url(base, f"retrieve/v1/processes/{DATASET_ID}/execution")
-        reply = self._json(self._call(submit_url, policy, method="POST", json_body={"inputs": request_body(day)}),
+        reply = self._json(self._call(http, submit_url, policy, method="POST", json_body={"inputs": request_body(day)}),
                            submit_url)
         job_id = str(reply.get("jobID", "?"))
         monitor = _link(reply, "monitor") or _link(reply, "self") or join_url(base, f"retrieve/v1/jobs/{job_id}")
@@ -210,30 +210,30 @@ class CamsEuropeForecast(Source):
             time.sleep(wait)
             waited += wait
             wait = min(wait * 1.5, POLL_MAX_S)
-            reply = self._json(self._call(monitor, policy), monitor)
+            reply = self._json(self._call(http, monitor, policy), monitor)
         status = reply.get("status")
         results_url = _link(reply, "results") or join_url(monitor, "results")
         if status == "failed":
-            raise FetchError(self.name, f"ADS job {job_id} failed: {self._failure(monitor, results_url, policy)}",
+            raise FetchError(self.name, f"ADS job {job_id} failed: {self._failure(http, monitor, results_url, policy)}",
                              url=monitor)
         if status != "successful":
             raise FetchError(self.name, f"ADS job {job_id} ended with status {status!r}", url=monitor)
-        results = self._json(self._call(results_url, policy), results_url)
+        results = self._json(self._call(http, results_url, policy), results_url)
         try:
             asset = results["asset"]["value"]
             href = urljoin(results_url, asset["href"])
         except (KeyError, TypeError):
             raise FetchError(self.name, "results answer has no asset.value.href", url=results_url) from None
-        got = fetch(self.name, href, replace(policy, headers={}))
+        got = http(href, replace(policy, headers={}))
         size = asset.get("file:size")
         if size is not None and int(size) != len(got.content):
             raise FetchError(self.name, f"download of {len(got.content)} bytes, the job announced {size}", url=href)
         log.info("%s: ADS job %s downloaded (%d bytes)", self.name, job_id, len(got.content))
         return got
 
-    def _call(self, url: str, policy: FetchPolicy, **kwargs) -> Fetched:
+    def _call(self, http: Http, url: str, policy: FetchPolicy, **kwargs) -> Fetched:
         try:
-            return fetch(self.name, url, policy, **kwargs)
+            return http(url, policy, **kwargs)
         except FetchError as exc:
             hints = {401: "the ADS refused the key (HTTP 401): check SPSE_CAMS_ADS_KEY or the Airflow connection "
                           f"{CONN_ID}",
@@ -252,12 +252,12 @@ class CamsEuropeForecast(Source):
             raise FetchError(self.name, f"answer is a JSON {type(doc).__name__}, expected an object", url=url)
         return doc
 
-    def _failure(self, monitor: str, results_url: str, policy: FetchPolicy) -> str:
+    def _failure(self, http: Http, monitor: str, results_url: str, policy: FetchPolicy) -> str:
         """Why the ADS says a job failed: ``title``/``detail`` of its results, else the job's log."""
         details = []
         for url in (results_url, f"{monitor}?log=true"):
             try:
-                doc = self._json(fetch(self.name, url, policy), url)
+                doc = self._json(http(url, policy), url)
             except FetchError:
                 continue
             details += [str(doc[k]) for k in ("title", "detail") if doc.get(k)]

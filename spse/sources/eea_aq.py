@@ -23,12 +23,24 @@
 * Time base: `Start`/`End` are naive; their offset from UTC is the register parameter
   `eea_timestamp_offset` (default `+01:00`, status U: the EEA metadata give `UTC+01` for
   French stations but nobody has compared a Paris file with E2). A file may cover more than
-  the requested day [M]: only the hours starting in the partition's UTC day are kept, as
-  for `air_hourly`.
+  the requested day [M]: only the hours starting in the partition's UTC day are kept
+  (:meth:`EeaAq.day_window`, as E2), the others are not errors.
 * Units: stored in µg/m³, CO in mg/m³ (converted when the file uses the other one).
-* Station metadata: the Parquet has none. ``combine`` takes name, organisation, ZAS,
-  setting, influence and class from the latest `air_hourly` partition (lcsqa_e2) when there
-  is one; `station_class` is `unknown` otherwise.
+* Dataset: a producer of the canonical `air_hourly` (E2's columns), after `lcsqa_e2` in
+  `[datasets.air_hourly]` of the registry: a station-hour both report is E2's, the EEA row
+  is kept for comparison (`marts.air_hourly_overlaps`); the EEA rows count where E2 has no
+  row (a station or an hour E2 lacks, a day E2 failed). The series is named by the sampling
+  point: `discriminant` = `Samplingpoint` as written, `procedure` = `EEA` (the files give no
+  procedure). `quality_code` and `is_regulatory` are NULL.
+* Station metadata: the Parquet has none. Name, organisation, ZAS, setting and influence come
+  from the crosswalk `crosswalks/eea_aq_stations.csv` (EU station code → E2's station
+  columns, :func:`station_metadata`; its rows are the 13 Paris stations of Airparif's E2
+  files of 2024-08-05 and 2024-09-02, `code site`, `nom site`, `Organisme`, `code zas`,
+  `type d'implantation`, `type d'influence`), the class from the influence as E2 reads it
+  (`lcsqa_e2.STATION_CLASSES`); a station the crosswalk lacks keeps its rows with NULL
+  metadata and class (not interpolated as a background station). Positions are
+  the `air_stations` rows of `lcsqa_stations` (the same EU codes); the EEA files give none,
+  so this source writes no `air_stations` rows.
 
 Quarantined rows: unknown pollutant code or unit, non-hourly aggregation, unreadable
 `Start`/`End` or End ≠ Start + 1 h, non-numeric value or validity, a value outside the
@@ -48,15 +60,17 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
-from spse.core import config, lake, register
+from spse.core import config, register
 from spse.core.columns import Column
 from spse.core.errors import SchemaError
-from spse.core.fetch import Fetched, FetchPolicy, fetch, join_url
-from spse.sources._atmo import day_of, is_http
+from spse.core.http import Fetched, FetchPolicy, Http, join_url
+from spse.sources._atmo import is_http
 from spse.sources._bounded import check_parquet
 from spse.sources._gate import value_reasons
 from spse.sources._parsing import RowChecks, decode_text, numbers, reject_non_data, resolve_columns
-from spse.sources.base import Measure, ParseResult, Partition, Source
+from spse.sources.base import Measure, ParseResult, Partition, Source, read_crosswalk, utc_day
+from spse.sources.lcsqa_e2 import SOURCE as E2
+from spse.sources.lcsqa_e2 import STATION_CLASSES
 
 UPSTREAM_URL = "https://eeadmz1-downloads-api-appservice.azurewebsites.net"
 URLS_ENDPOINT = "ParquetFile/urls"
@@ -76,11 +90,9 @@ VERIFIED = 1
 HOURLY = "hour"
 WANTED = ("Samplingpoint", "Pollutant", "Start", "End", "Value", "Unit", "AggType", "Validity", "Verification")
 STATION_META = ("station_name", "organisation", "zas_code", "area_type", "influence", "station_class")
+PROCEDURE = "EEA"
 _STATION_IN_POINT = re.compile(r"^(?:[A-Z]{2}/)?SPO[-_.]?(?P<station>[A-Z]{2}\d{3,})(?:_|$)")
 _OFFSET = re.compile(r"^(?P<sign>[+-])(?P<h>\d{2}):?(?P<m>\d{2})$")
-
-_VALUE_UNIT = "µg/m³ (CO: mg/m³)"
-
 
 def settings() -> dict[str, object]:
     """The request settings, from ``$SPSE_EEA_AQ_*`` or their defaults."""
@@ -118,52 +130,24 @@ class EeaAq(Source):
     """Source ``eea_aq``: EEA hourly values of the Paris stations, E2a or E1a, as Parquet."""
 
     name = "eea_aq"
-    dataset = "air_hourly_eea"
+    dataset = "air_hourly"
     kind = "air"
     cadence = "daily"
     schedule = "0 7 * * *"
     refetch_days = 2
     optional = True
     description = "EEA Air Quality Download Service hourly values (E2a up-to-date or E1a verified), Paris"
-    columns: ClassVar[dict[str, Column]] = {
-        "station_id": Column("VARCHAR", "", "EU station code taken from the sampling point (e.g. FR04024)",
-                             nullable=False),
-        "station_name": Column("VARCHAR", "", "Station name, from air_hourly (lcsqa_e2) when known"),
-        "organisation": Column("VARCHAR", "", "AASQA operating the station, from air_hourly when known"),
-        "zas_code": Column("VARCHAR", "", "Zone administrative de surveillance code, from air_hourly when known"),
-        "area_type": Column("VARCHAR", "", "Station setting (E2 `type d'implantation`), from air_hourly when known"),
-        "influence": Column("VARCHAR", "", "Station influence (E2 `type d'influence`), from air_hourly when known"),
-        "station_class": Column("VARCHAR", "", "background, traffic or industrial from air_hourly; unknown when "
-                                "no air_hourly partition names the station", nullable=False),
-        "pollutant": Column("VARCHAR", "", "NO2, PM10, PM2.5, O3, SO2, CO, NO or NOX (from the EEA `Pollutant` "
-                            "code)", nullable=False),
-        "discriminant": Column("VARCHAR", "", "Not given by the EEA files (NULL); sampling_point names the series"),
-        "procedure": Column("VARCHAR", "", "Not given by the EEA files (NULL)"),
-        "is_regulatory": Column("BOOLEAN", "", "Not given by the EEA files (NULL)"),
-        "ts_start_utc": Column("TIMESTAMPTZ", "UTC", "Start of the hour (`Start` minus eea_timestamp_offset)",
-                               nullable=False),
-        "ts_end_utc": Column("TIMESTAMPTZ", "UTC", "End of the hour (`End` minus eea_timestamp_offset)",
-                             nullable=False),
-        "value": Column("DOUBLE", _VALUE_UNIT, "Hourly mean (`Value`, unit-converted); NULL when missing or "
-                        "invalid"),
-        "value_raw": Column("DOUBLE", _VALUE_UNIT, "`Value` as received, unit-converted; NULL for the "
-                            "missing markers -999/-9999/NaN"),
-        "unit": Column("VARCHAR", "", "Unit of value and value_raw: µg/m³ or mg/m³ (CO)", nullable=False),
-        "value_type": Column("VARCHAR", "", "validated (`Verification` 1) or raw (2 preliminary, 3 not verified)",
-                             nullable=False),
-        "quality_code": Column("VARCHAR", "", "Not given by the EEA files (NULL); see validity and verification"),
-        "validity": Column("INTEGER", "", "EEA `Validity`: 1 valid, 2/3 valid below detection limit, -1 invalid, "
-                           "-99 maintenance"),
-        "is_valid": Column("BOOLEAN", "", "validity in (1, 2, 3) and value not NULL", nullable=False),
-        "source_file": Column("VARCHAR", "", "Parquet file, relative to the feed's base", nullable=False),
-        "source_row": Column("INTEGER", "", "1-based row of the record in source_file", nullable=False),
-        "sampling_point": Column("VARCHAR", "", "EEA sampling point id as written (`Samplingpoint`)",
-                                 nullable=False),
-        "verification": Column("INTEGER", "", "EEA `Verification`: 1 verified, 2 preliminary verified, "
-                               "3 not verified"),
-    }
-    primary_key = ("sampling_point", "ts_start_utc")
+    columns: ClassVar[dict[str, Column]] = E2.columns
+    primary_key = E2.primary_key
     measures = (Measure(("value", "value_raw"), quantity_column="pollutant", unit_column="unit"),)
+
+    def day_window(self, day: dt.date):
+        """A partition holds the hours starting on ``day``, UTC (as E2's)."""
+        return utc_day(day)
+
+    def day_window_label(self, day: dt.date) -> str:
+        """``<day> UTC``."""
+        return f"{day.isoformat()} UTC"
 
     def files(self, day: dt.date) -> list[str]:
         """The list of Parquet URLs for ``day`` (the Parquet files follow from it)."""
@@ -175,15 +159,14 @@ class EeaAq(Source):
                 "dateTimeEnd": f"{(day + dt.timedelta(days=1)).isoformat()}T00:00:00Z",
                 "aggregationType": HOURLY, "email": "", "source": "API"}
 
-    def fetch_files(self, base: str, day: dt.date, policy: FetchPolicy,
-                    previous: dict[str, dict]) -> Iterator[tuple[str, Fetched]]:
+    def fetch_files(self, base: str, day: dt.date, policy: FetchPolicy, previous: dict[str, dict],
+                    http: Http) -> Iterator[tuple[str, Fetched]]:
         """POST for the list of Parquet URLs, then GET each listed file."""
         listing_name = self.files(day)[0]
         if is_http(base):
-            listing = fetch(self.name, join_url(base, URLS_ENDPOINT), policy, method="POST",
-                            json_body=self.request_body(day))
+            listing = http(join_url(base, URLS_ENDPOINT), policy, method="POST", json_body=self.request_body(day))
         else:
-            listing = fetch(self.name, join_url(base, listing_name), policy)
+            listing = http(join_url(base, listing_name), policy)
         yield listing_name, listing
         for url in parquet_urls(listing.content, self.name, listing_name):
             relative = parquet_name(url, day)
@@ -191,10 +174,10 @@ class EeaAq(Source):
             conditional = {k: v for k, v in (("If-None-Match", last.get("etag")),
                                              ("If-Modified-Since", last.get("last_modified"))) if v}
             target = url if is_http(base) else join_url(base, relative)
-            yield relative, fetch(self.name, target, replace(policy, headers={**policy.headers, **conditional}))
+            yield relative, http(target, replace(policy, headers={**policy.headers, **conditional}))
 
     def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
-        """Hourly rows of one Parquet file in the ``air_hourly_eea`` schema (UTC); the URL list parses to none."""
+        """Hourly rows of ``partition``'s UTC day in one Parquet file (``air_hourly``); the URL list gives none."""
         if filename.startswith(URLS_FOLDER + "/"):
             parquet_urls(payload, self.name, filename)
             return ParseResult(self.empty_frame())
@@ -203,12 +186,8 @@ class EeaAq(Source):
         offset = timestamp_offset()
         start = _instants(table[col["Start"]], offset)
         end = _instants(table[col["End"]], offset)
-        day = day_of(filename)
-        if day is not None:
-            low = pd.Timestamp(day, tz="UTC")
-            in_day = start.isna() | ((start >= low) & (start < low + pd.Timedelta(days=1)))
-            keep = in_day.to_numpy()
-            table, start, end = table.loc[keep], start[keep], end[keep]
+        keep = (start.isna() | partition.holds(start)).to_numpy()
+        table, start, end = table.loc[keep], start[keep], end[keep]
         rows = table.index.to_numpy() + 1
         f = table.reset_index(drop=True)
         start, end = start.reset_index(drop=True), end.reset_index(drop=True)
@@ -239,12 +218,14 @@ class EeaAq(Source):
         checks.fail(verification_bad | (verification % 1 != 0), "`Verification` is not an integer: "
                     + f[col["Verification"]].astype(str))
         is_valid = (validity.isin(VALID_CODES) & value_raw.notna()).to_numpy(dtype=bool)
+        station = station_ids(point)
+        meta = station_metadata().reindex(station.to_numpy())
         out = pd.DataFrame({
-            "station_id": station_ids(point).astype(object),
-            **{name: _no_text(f.index) for name in STATION_META},
+            "station_id": station.astype(object),
+            **{name: meta[name].set_axis(f.index) for name in STATION_META},
             "pollutant": pollutant.astype(object),
-            "discriminant": _no_text(f.index),
-            "procedure": _no_text(f.index),
+            "discriminant": point.astype(object),
+            "procedure": PROCEDURE,
             "is_regulatory": pd.Series(pd.NA, index=f.index, dtype="boolean"),
             "ts_start_utc": start,
             "ts_end_utc": end,
@@ -257,21 +238,13 @@ class EeaAq(Source):
             "is_valid": is_valid,
             "source_file": filename,
             "source_row": rows.astype("int64"),
-            "sampling_point": point.astype(object),
-            "verification": verification.round().astype("Int64"),
         })
-        out["station_class"] = "unknown"
         checks.duplicated(out, list(self.primary_key), "key (sampling point, start)")
         raw = pd.Series("", index=f.index, dtype=object)
         if checks.bad.any():
             raw[checks.bad] = f.loc[checks.bad].to_json(orient="records", lines=True, date_format="iso").splitlines()
         rejects = checks.rejects(self.name, filename, rows, raw)
         return ParseResult(out.loc[~checks.bad].reset_index(drop=True), rejects)
-
-    def combine(self, parsed: dict[str, ParseResult]) -> ParseResult:
-        """Stack the files, then add the station metadata known from the latest ``air_hourly`` partition."""
-        result = super().combine(parsed)
-        return ParseResult(with_station_metadata(result.frame)[list(self.columns)], result.rejects)
 
 
 def parquet_urls(payload: bytes, feed: str, filename: str) -> list[str]:
@@ -307,18 +280,16 @@ def read_parquet(payload: bytes, feed: str, filename: str) -> pd.DataFrame:
         raise SchemaError(feed, f"not a readable Parquet file ({exc.__class__.__name__})", file=filename) from None
 
 
-def with_station_metadata(frame: pd.DataFrame) -> pd.DataFrame:
-    """Fill the station columns from the latest ``air_hourly`` partition; class ``unknown`` when absent."""
-    partition = lake.latest_partition("air_hourly")
-    out = frame.drop(columns=list(STATION_META))
-    if partition is not None and len(frame):
-        known = (lake.read_partition("air_hourly", partition)[["station_id", *STATION_META]]
-                 .drop_duplicates("station_id", keep="last"))
-        out = out.merge(known.astype(object), on="station_id", how="left")
-    for name in STATION_META:
-        out[name] = out[name].astype("str") if name in out else _no_text(out.index)
-    out["station_class"] = out["station_class"].fillna("unknown")
-    return out
+def station_metadata() -> pd.DataFrame:
+    """E2's station columns of the EU station codes of ``crosswalks/eea_aq_stations.csv``, by ``station_id``.
+
+    ``station_class`` follows from ``influence`` as in :mod:`spse.sources.lcsqa_e2` (NULL
+    when the influence is not one E2 classes).
+    """
+    listed = read_crosswalk("eea_aq", "stations").set_index("station_id")
+    out = listed.reindex(columns=[c for c in STATION_META if c != "station_class"])
+    out["station_class"] = listed["influence"].str.casefold().map(STATION_CLASSES)
+    return out.astype("str")
 
 
 def _no_text(index: pd.Index) -> pd.Series:

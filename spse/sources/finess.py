@@ -18,6 +18,13 @@
 * CRS: `coordxet`/`coordyet` in Lambert-93 (EPSG:2154) for metropolitan France [R];
   projected here to WGS84 lon/lat [°] with pyproj (always_xy).
 * Time base: none (reference data, partition `vintage=current`).
+* Dataset: a producer of the canonical `facilities` (the columns of `paris_facilities`),
+  so its hospitals, EHPAD, health centres and PMI count in the facility marts and alerts.
+  Its ids, `finess:<nofinesset>`, never equal another producer's; `paris_facilities`
+  leaves out its own hospital, EHPAD, health-centre and PMI exports while this source is
+  configured (:func:`spse.sources.paris_facilities.followed_datasets`), so no establishment
+  is listed twice. The `categetab` code and `libcategetab` label are read for the category
+  (and the label check) but not stored.
 * Selection: `departement = 75` and `categetab` in :data:`CATEGORIES`; other rows are
   out of scope, not errors. Codes and their status ([R] reported by feeds.md §h, [M] from
   memory) are listed with the mapping; they are not yet checked against a real file's
@@ -112,7 +119,7 @@ class Finess(Source):
     """Source ``finess``: FINESS health and social establishments of Paris, geolocated."""
 
     name = "finess"
-    dataset = "facilities_finess"
+    dataset = "facilities"
     kind = "reference"
     cadence = "reference"
     schedule = "0 6 2 * *"
@@ -135,9 +142,6 @@ class Finess(Source):
         "dataset_id": Column("VARCHAR", "", "Upstream dataset, 'finess:etalab-cs1100507' plus '@YYYY-MM-DD' "
                              "(extraction date of the metadata line) when known", nullable=False),
         "school_year": Column("VARCHAR", "", "School year; always NULL for FINESS"),
-        "finess_category_code": Column("VARCHAR", "", "FINESS establishment category code (categetab)",
-                                       nullable=False),
-        "finess_category_label": Column("VARCHAR", "", "FINESS establishment category label (libcategetab)"),
         "postcode": Column("VARCHAR", "", "Postcode: first 5 digits of ligneacheminement (a CEDEX code such as "
                            "75571 is kept as written)"),
         "arrondissement": Column("VARCHAR", "", "French label of zone_id, e.g. '12e arrondissement'"),
@@ -161,7 +165,7 @@ class Finess(Source):
         return super().url_for(base, relative)
 
     def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
-        """Paris establishments of :data:`CATEGORIES` in the ``facilities_finess`` schema (lon/lat ° WGS84)."""
+        """Paris establishments of :data:`CATEGORIES` in the ``facilities`` schema (lon/lat ° WGS84)."""
         if b"\x00" in payload[:65536]:
             raise SchemaError(self.name, "NUL bytes: a binary file, not the FINESS CSV", file=filename)
         text = decode_text(payload, self.name, filename, "FINESS CSV")

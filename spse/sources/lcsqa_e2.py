@@ -22,7 +22,7 @@ Quarantined rows: wrong field count, missing key field, unparseable dates, end â
 + 1 h, unknown unit, non-numeric value or validity, a no-data sentinel, a unit that is not
 the pollutant's or a value outside its plausible range (``registers/plausibility.csv``,
 :func:`spse.sources._gate.value_reasons`), unknown `type de valeur`, repeated key; then, in the
-gate (:mod:`spse.sources._gate`), rows dated outside the file's UTC day. A day holding fewer
+gate (:mod:`spse.pipeline.gate`), rows dated outside the file's UTC day. A day holding fewer
 station-hours than expected is recorded ``partial``.
 """
 

@@ -19,6 +19,13 @@
     them fails the ingest: restrict the set with `$SPSE_PARIS_FACILITIES_DATASETS`
     (comma-separated ids).
 * Time base: none (reference data, partition `vintage=current`).
+* Dataset: the first producer of the canonical `facilities`; `finess` and
+  `annuaire_education` feed it too (`[datasets.facilities]` of the registry). Ids of the
+  three never collide (`finess:…`, `uai:…` there). The same school or hospital would
+  still be listed twice under two ids, so while one of them is configured the exports it
+  lists again are not fetched (:data:`LISTED_BY`: the school exports for the annuaire, the
+  PMI, EHPAD, hospital and health-centre ones for FINESS), unless
+  `$SPSE_PARIS_FACILITIES_DATASETS` names them.
 
 `facility_id` = `Identifiant` when present, else `<category>:<sha1(name|address)[:12]>`;
 `zone_id` = `Code INSEE` (751xx), else derived from the postcode (750xx → 751xx);
@@ -76,6 +83,13 @@ DATASETS = {
 SCHOOL_DATASETS = ("etablissements-scolaires-maternelles", "etablissements-scolaires-ecoles-elementaires",
                    "etablissements-scolaires-colleges")
 DATASETS_ENV = "SPSE_PARIS_FACILITIES_DATASETS"
+# The national registries that also feed `facilities`, and the exports here they list again
+# under their own ids (UAI, FINESS number; these exports carry neither): left out while the
+# registry is configured ($SPSE_<NAME>_URL set), so a facility is never counted twice.
+LISTED_BY = {
+    "annuaire_education": SCHOOL_DATASETS,
+    "finess": ("centres-pmi", "ehpad", "hopitaux", "centres-de-sante"),
+}
 # Paris intra-muros with the two woods, in ° WGS84: (lon_min, lon_max, lat_min, lat_max).
 PARIS_BBOX = (2.22, 2.47, 48.81, 48.91)
 
@@ -107,12 +121,19 @@ _PARIS_INSEE = r"^751(?:0[1-9]|1\d|20)$"
 
 
 def followed_datasets() -> list[str]:
-    """Dataset ids fetched: ``$SPSE_PARIS_FACILITIES_DATASETS`` (a subset of :data:`DATASETS`) or all."""
+    """Dataset ids fetched: ``$SPSE_PARIS_FACILITIES_DATASETS`` (a subset of :data:`DATASETS`) or the default.
+
+    The default is every dataset but those a configured national registry lists again
+    (:data:`LISTED_BY`).
+    """
     configured = [d.strip() for d in config.source_setting(DATASETS_ENV).split(",") if d.strip()]
     unknown = [d for d in configured if d not in DATASETS]
     if unknown:
         raise ValueError(f"{DATASETS_ENV} names unknown datasets {unknown}; known: {list(DATASETS)}")
-    return configured or list(DATASETS)
+    if configured:
+        return configured
+    elsewhere = {d for name, listed in LISTED_BY.items() if not config.is_demo(name) for d in listed}
+    return [d for d in DATASETS if d not in elsewhere]
 
 
 class ParisFacilities(Source):

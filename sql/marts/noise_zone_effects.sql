@@ -6,6 +6,10 @@ zone_cells as (
     select * from intermediate.int_zone_cells_allocated
 ),
 
+incidence as (
+    select * from intermediate.int_zone_ihd_incidence_matched
+),
+
 zone_population as (
     select
         zone_id,
@@ -30,7 +34,7 @@ per_source as (
     group by zone_level, zone_id, indicator, source_type
 ),
 
-final as (
+with_paf as (
     select
         per_source.zone_id,
         per_source.zone_level,
@@ -50,6 +54,21 @@ final as (
         on
             per_source.zone_level = zone_population.zone_level
             and per_source.zone_id = zone_population.zone_id
+),
+
+final as (
+    select
+        with_paf.*,
+        incidence.incidence_rate as ihd_incidence_rate,
+        incidence.incidence_zone_id as ihd_incidence_zone,
+        incidence.incidence_year as ihd_incidence_year,
+        -- cases = PAF × incidence × population (methods.md §5.4, Directive 2020/367 Annex III)
+        with_paf.paf_ihd * incidence.incidence_rate * with_paf.zone_population as ihd_cases
+    from with_paf
+    left join incidence
+        on
+            with_paf.zone_level = incidence.zone_level
+            and with_paf.zone_id = incidence.zone_id
 )
 
 select * from final

@@ -33,10 +33,9 @@ def demo_run(tmp_path_factory):
     home = tmp_path_factory.mktemp("spse_home")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SPSE_HOME", str(home))
-        from spse.core import lake
         from spse.core.config import settings
         from spse.pipeline import daily as pipeline
-        from spse.pipeline import demo
+        from spse.pipeline import demo, lake
 
         demo.ensure()
         summary = pipeline.run_day(D2)

@@ -34,8 +34,8 @@ def demo_days(tmp_path_factory, smtp_recorder_module):
         for key in list(os.environ):
             if key.startswith("SPSE_") and (key.endswith("_URL") or key == "SPSE_SUBSCRIPTIONS_FILE"):
                 mp.delenv(key)
-        from spse.core import config, lake
-        from spse.pipeline import daily, demo, notify
+        from spse.core import config
+        from spse.pipeline import daily, demo, lake, notify
         from spse.pipeline.warehouse import connect_readonly
 
         demo.ensure()

@@ -49,6 +49,8 @@ FILES = [
     "insee_filosofi_200m/Filosofi2017_carreaux_200m_met.csv",
     "paris_arrondissements/arrondissements/exports/geojson",
     "insee_deces_zone/deces_domicilies_age_zone.csv", "insee_deces_zone/SYNTHETIC.md",
+    "insee_tables_mortalite/table_mortalite_zone.csv", "insee_tables_mortalite/SYNTHETIC.md",
+    "ihd_incidence_zone/incidence_cardiopathie_ischemique_zone.csv", "ihd_incidence_zone/SYNTHETIC.md",
     "cams_europe_forecast/2026-01-14/cams_europe_ensemble_forecast.nc",
     "cams_europe_forecast/2026-01-15/cams_europe_ensemble_forecast.nc",
     *[f"paris_facilities/{d}/exports/csv" for d in SCHOOL_DATASETS + OTHER_DATASETS],

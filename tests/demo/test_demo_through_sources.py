@@ -12,9 +12,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from spse.core import lake
 from spse.core.config import source_base_url
-from spse.pipeline import demo
+from spse.pipeline import demo, lake
 
 D1, D2 = demo.DEMO_DAYS
 SOURCES = {  # name → days to ingest

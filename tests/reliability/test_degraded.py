@@ -193,8 +193,8 @@ def _facilities_refused(home: Path, monkeypatch) -> None:
 @pytest.mark.parametrize("fault", [_facilities_html, _facilities_refused],
                          ids=["facilities_update_failed", "facilities_update_refused"])
 def test_facilities_update_lost_keeps_the_previous_vintage(home, capsys, monkeypatch, fault):
-    from spse.core import lake
     from spse.pipeline import daily as pipeline
+    from spse.pipeline import lake
 
     before = lake.read_latest("facilities")
     _age(home, "facilities")
@@ -211,8 +211,8 @@ def test_facilities_update_lost_keeps_the_previous_vintage(home, capsys, monkeyp
 
 
 def test_stale_station_list_is_fetched_again(home):
-    from spse.core import lake
     from spse.pipeline import daily as pipeline
+    from spse.pipeline import lake
 
     stations = home / "demo" / "lcsqa_stations" / "stations.csv"
     stations.write_text(stations.read_text().replace("PARIS 18eme", "PARIS 18e arrondissement"))
@@ -230,8 +230,8 @@ def test_stale_station_list_is_fetched_again(home):
 
 
 def test_stale_station_list_unavailable_keeps_the_last_vintage(home, capsys):
-    from spse.core import lake
     from spse.pipeline import daily as pipeline
+    from spse.pipeline import lake
 
     before = lake.read_latest("air_stations")
     _age(home, "air_stations")

@@ -30,11 +30,10 @@ import pytest
 from werkzeug import Response
 
 import spse.pipeline.ingest
-from spse.core import lake
 from spse.core.config import settings
 from spse.core.errors import FeedError, FetchError, SchemaError
-from spse.core.fetch import FetchPolicy
-from spse.pipeline import qualitylog, warehouse
+from spse.core.http import FetchPolicy
+from spse.pipeline import lake, qualitylog, warehouse
 from spse.pipeline.alerts.quality import input_problem_alerts
 from spse.pipeline.alerts.recommendations import recommendations
 from spse.pipeline.cli import main as cli_main

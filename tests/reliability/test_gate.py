@@ -1,4 +1,4 @@
-"""Bad inputs through the data-quality gate (spse.sources._gate), one parametrized id per case.
+"""Bad inputs through the data-quality gate (spse.pipeline.gate), one parametrized id per case.
 
 Each case corrupts a copy of the demo bundle's upstream files (generated once per module)
 the way real feeds go wrong, ingests it through ``spse.pipeline.ingest.ingest`` and asserts the
@@ -22,10 +22,9 @@ import pandas as pd
 import pytest
 
 from spse import sources
-from spse.core import lake
 from spse.core.config import source_url_env
 from spse.core.errors import FeedError, RefusedInput, SchemaError
-from spse.pipeline import qualitylog
+from spse.pipeline import lake, qualitylog
 from spse.pipeline.ingest import ingest, read_quarantine
 
 D1, D2 = dt.date(2026, 1, 14), dt.date(2026, 1, 15)

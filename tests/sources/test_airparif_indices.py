@@ -7,9 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from spse.core import lake
 from spse.core.errors import FeedError, FetchError, SchemaError
-from spse.pipeline import ingest
+from spse.pipeline import ingest, lake
 from spse.sources.airparif_indices import SOURCE
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "airparif_indices"

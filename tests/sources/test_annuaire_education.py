@@ -40,9 +40,7 @@ def test_open_paris_schools_by_category():
                                  "uai:0752345B:ecole_elementaire", "uai:0753456C:college", "uai:0754567D:lycee"]
     assert frame["category"].tolist() == ["ecole_maternelle", "ecole_maternelle", "ecole_elementaire", "college",
                                           "lycee"]
-    assert frame["uai"].tolist() == ["0751234A", "0752345B", "0752345B", "0753456C", "0754567D"]
-    assert frame["public_private"].tolist() == ["public", "private", "private", "public", "public"]
-    assert frame["pupils"].tolist() == [120, 310, 310, 512, 1204]
+    assert frame["capacity"].tolist() == [120, 310, 310, 512, 1204]  # nombre_d_eleves
     assert frame["zone_id"].tolist() == ["75118", "75111", "75111", "75120", "75104"]
     lepic = frame.loc["uai:0751234A:ecole_maternelle"]
     assert (lepic["name"], lepic["lon"], lepic["lat"]) == ("École maternelle Lepic", 2.334, 48.8855)

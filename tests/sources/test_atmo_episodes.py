@@ -6,8 +6,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from spse.core import lake
-from spse.pipeline import ingest
+from spse.pipeline import ingest, lake
 from spse.sources.atmo_episodes import SOURCE, episode_level
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "atmo_episodes"

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 from werkzeug import Response
 
-from spse.core import lake
 from spse.core.errors import FeedError, FetchError
-from spse.pipeline import ingest
+from spse.pipeline import ingest, lake
 from spse.sources.atmo_indices import SOURCE
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "atmo_indices"

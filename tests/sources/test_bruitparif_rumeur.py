@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from spse.core import lake
 from spse.core.errors import SchemaError
+from spse.pipeline import lake
 from spse.pipeline.ingest import ingest, read_quarantine
 from spse.sources.bruitparif_rumeur import DEFAULT_SITES, SITE_LIST, SOURCE
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from spse.core import lake
 from spse.core.errors import FeedError, FetchError, SchemaError
+from spse.pipeline import lake
 from spse.pipeline.ingest import ingest, read_quarantine
 from spse.sources import cams_europe_forecast as cams
 from spse.sources.cams_europe_forecast import SOURCE

@@ -25,11 +25,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from spse.core import lake
 from spse.core.columns import Column
 from spse.core.config import settings, source_url_env
+from spse.pipeline import lake
 from spse.pipeline.ingest import ingest, read_quarantine
-from spse.sources import discover
+from spse.sources import discover, registry
 
 SAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "sources"
 SOURCES = discover()
@@ -84,6 +84,31 @@ def test_declaration(source):
         assert isinstance(column.unit, str), f"{name}: unit must be a string ('' when none)"
         assert column.description.strip(), f"{name}: empty description"
     assert set(source.primary_key) <= set(source.columns)
+
+
+def _contract(dataset: str) -> tuple[str, dict[str, tuple[str, str]]] | None:
+    """The first producer of a canonical dataset (registry priority, else name) and its columns' type and unit."""
+    producers = sorted((s for s in SOURCES if s.dataset == dataset),
+                       key=lambda s: (registry.overlaps()[dataset].rank(s.name), s.name))
+    if not producers:
+        return None
+    return producers[0].name, {n: (c.type, c.unit) for n, c in producers[0].columns.items()}
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=_ids)
+def test_a_producer_of_a_canonical_dataset_keeps_its_columns(source):
+    """Readers take the union of a dataset's producers: every one writes the first producer's columns."""
+    writes = [(source.dataset, source.columns)] + [(a.dataset, a.columns) for a in source.also_writes]
+    for dataset, columns in writes:
+        found = _contract(dataset) if dataset in registry.overlaps() else None
+        if found is None:
+            continue
+        first, expected = found
+        own = {n: (c.type, c.unit) for n, c in columns.items()}
+        assert own == expected and list(own) == list(expected), (
+            f"{source.name} writes {dataset} with other columns than {first}: "
+            f"extra {sorted(set(own) - set(expected))}, missing {sorted(set(expected) - set(own))}, differing "
+            f"{sorted(n for n in set(own) & set(expected) if own[n] != expected[n])}")
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=_ids)

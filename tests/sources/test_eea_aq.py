@@ -1,4 +1,4 @@
-"""eea_aq: Parquet parsing (offset, units, validity), station metadata, and the POST-then-GET fetch."""
+"""eea_aq: Parquet parsing (offset, units, validity), station metadata, the overlap with E2, the POST-then-GET fetch."""
 
 import datetime as dt
 import io
@@ -9,9 +9,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from spse.core import lake
 from spse.core.errors import SchemaError
-from spse.pipeline import ingest
+from spse.pipeline import canonical, ingest, lake
 from spse.sources.eea_aq import SOURCE, parquet_name, parquet_urls, station_ids
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "sources" / "eea_aq"
@@ -74,12 +73,13 @@ def test_parse_shifts_naive_times_keeps_the_day_and_flags_validity():
     assert frame["value_raw"].tolist()[2:] == [38.0, 55.25] and pd.isna(frame["value_raw"].iloc[1])
     assert frame["is_valid"].tolist() == [True, False, False, True]
     assert frame["validity"].tolist() == [1, -1, -99, 1]
-    assert frame["value_type"].tolist() == ["raw", "raw", "raw", "validated"]
-    assert frame["verification"].tolist() == [3, 3, 3, 1]
+    assert frame["value_type"].tolist() == ["raw", "raw", "raw", "validated"]  # Verification 3, 3, 3, 1
     assert frame["source_row"].tolist() == [2, 3, 4, 5]
     assert set(frame["station_id"]) == {"FR04014"} and set(frame["pollutant"]) == {"NO2"}
-    assert set(frame["unit"]) == {"µg/m³"} and set(frame["station_class"]) == {"unknown"}
-    assert frame["sampling_point"].iloc[0] == "FR/SPO-FR04014_8"
+    assert set(frame["unit"]) == {"µg/m³"}
+    # the series is the sampling point; the files name no procedure
+    assert set(frame["discriminant"]) == {"FR/SPO-FR04014_8"} and set(frame["procedure"]) == {"EEA"}
+    SOURCE.check(frame)
 
 
 def test_co_is_stored_in_mg_and_pm25_code_is_mapped():
@@ -136,21 +136,38 @@ def test_not_a_parquet_names_feed_and_file():
         parquet_urls(b"url\nhttps://x/a.parquet\n", "eea_aq", "parquet_urls/2024-01-15.csv")
 
 
-def test_station_metadata_come_from_air_hourly(spse_home, monkeypatch):
-    known = pd.DataFrame({"station_id": ["FR04014", "FR04014"], "station_name": ["PARIS 12eme", "PARIS 12eme"],
-                          "organisation": ["AIRPARIF"] * 2, "zas_code": ["FR11ZAG01"] * 2,
-                          "area_type": ["Urbaine"] * 2, "influence": ["Fond"] * 2,
-                          "station_class": ["background"] * 2, "pollutant": ["NO2", "O3"]})
-    lake.write_partition("air_hourly", "date=2024-01-14", known)
+def test_station_metadata_come_from_the_crosswalk_not_the_lake(spse_home, monkeypatch):
+    # an E2 partition naming FR04014 otherwise: the source does not read the lake
+    lake.write_partition("air_hourly", "date=2024-01-14", pd.DataFrame({
+        "station_id": ["FR04014"], "station_name": ["elsewhere"], "station_class": ["traffic"]}), source="lcsqa_e2")
     monkeypatch.setenv("SPSE_EEA_AQ_URL", str(FIXTURES))
     ingest.ingest(SOURCE, DAY)
-    frame = lake.read_partition("air_hourly_eea", "date=2024-01-15")
+    frame = lake.read_partition("air_hourly", "date=2024-01-15", "eea_aq")
     by_station = frame.drop_duplicates("station_id").set_index("station_id")
-    assert by_station.loc["FR04014", ["station_name", "organisation", "station_class"]].tolist() == [
-        "PARIS 12eme", "AIRPARIF", "background"]
-    assert by_station.loc["FR04143", "station_class"] == "unknown"
-    assert pd.isna(by_station.loc["FR04143", "station_name"])
-    assert len(frame) == 7
+    # crosswalks/eea_aq_stations.csv: "FR04014,PARIS 12eme,AIRPARIF,FR11ZAG01,Urbaine,Fond"
+    assert by_station.loc["FR04014", ["station_name", "organisation", "zas_code", "influence", "station_class"]
+                          ].tolist() == ["PARIS 12eme", "AIRPARIF", "FR11ZAG01", "Fond", "background"]
+    # FR04143 is not in the crosswalk: no name, no class, so never a background station of the surfaces
+    assert pd.isna(by_station.loc["FR04143", "station_name"]) and pd.isna(by_station.loc["FR04143", "station_class"])
+    assert len(frame) == 7 and set(frame["source"]) == {"eea_aq"}
+
+
+def test_e2_keeps_the_station_hours_both_report_and_the_eea_rows_are_set_aside(spse_home, monkeypatch):
+    e2 = pd.DataFrame({"station_id": "FR04014", "pollutant": "NO2", "discriminant": "A", "procedure": "p",
+                       "ts_start_utc": [utc("2024-01-15 00:00"), utc("2024-01-15 01:00")], "value": [40.0, 42.0]})
+    lake.write_partition("air_hourly", "date=2024-01-15", e2, source="lcsqa_e2")
+    monkeypatch.setenv("SPSE_EEA_AQ_URL", str(FIXTURES))
+    ingest.ingest(SOURCE, DAY)
+    no2 = canonical.read_days("air_hourly", [DAY]).query("station_id == 'FR04014'").sort_values("ts_start_utc")
+    # 00:00 and 01:00 UTC are E2's; 02:00 and 23:00 only EEA has (recorded NO2 rows 4 and 5)
+    assert no2["source"].tolist() == ["lcsqa_e2", "lcsqa_e2", "eea_aq", "eea_aq"]
+    assert no2["value"].tolist()[:2] == [40.0, 42.0] and no2["value"].tolist()[3] == 55.25
+    aside = canonical.overlaps("air_hourly", [DAY]).sort_values("ts_start_utc")
+    assert aside["source"].tolist() == ["eea_aq", "eea_aq"]
+    assert aside["ts_start_utc"].tolist() == [utc("2024-01-15 00:00"), utc("2024-01-15 01:00")]
+    assert aside["value"].iloc[0] == 41.5 and pd.isna(aside["value"].iloc[1])  # the -999 of 02:00 +01:00
+    # the stations E2 does not report count as they are
+    assert set(canonical.read_days("air_hourly", [DAY])["station_id"]) == {"FR04014", "FR04143", "FR04024"}
 
 
 def _serve_listing(httpserver, names):
@@ -186,7 +203,7 @@ def test_settings_change_the_request(monkeypatch):
 
 
 def test_a_503_is_retried_then_the_file_is_read(spse_home, httpserver, monkeypatch):
-    monkeypatch.setattr("spse.core.fetch.time.sleep", lambda seconds: None)
+    monkeypatch.setattr("spse.pipeline.fetch.time.sleep", lambda seconds: None)
     monkeypatch.setenv("SPSE_EEA_AQ_URL", httpserver.url_for("/").rstrip("/"))
     _serve_listing(httpserver, ["SPO-FR04143_10"])
     path = "/airquality-p/FR/SPO-FR04143_10.parquet"
@@ -203,7 +220,7 @@ def test_an_html_page_instead_of_a_parquet_is_refused(spse_home, httpserver, mon
         "<!DOCTYPE html><html><body>The specified blob does not exist.</body></html>", content_type="text/html")
     with pytest.raises(SchemaError, match=r"feed eea_aq, file parquet/2024-01-15/FR/SPO-FR04143_10\.parquet"):
         ingest.ingest(SOURCE, DAY)
-    assert not lake.has_partition("air_hourly_eea", "date=2024-01-15")
+    assert not lake.has_partition("air_hourly", "date=2024-01-15", "eea_aq")
 
 
 def test_station_ids_from_sampling_points():

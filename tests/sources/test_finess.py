@@ -43,11 +43,9 @@ def test_parse_keeps_paris_establishments_of_the_mapped_categories():
     assert result.rejects.empty
     # The pharmacy (categetab 620) and the Boulogne hospital (département 92) are out of scope.
     assert list(frame.index) == ["finess:750000481", "finess:750100208", "finess:750200016", "finess:750300014"]
+    # categetab 355, 500, 124, 213
     assert frame["category"].tolist() == ["hospital", "ehpad", "centre_sante", "pmi"]
-    assert frame["finess_category_code"].tolist() == ["355", "500", "124", "213"]
     assert frame.loc["finess:750100208", "name"] == "EHPAD RÉSIDENCE LES ÉGLANTINES"
-    assert frame.loc["finess:750100208", "finess_category_label"] == \
-        "Etablissement d'hébergement pour personnes âgées dépendantes"
     # rslongue is empty for the PMI: rs is used.
     assert frame.loc["finess:750300014", "name"] == "PMI CRIMÉE"
     assert frame.loc["finess:750000481", "address"] == "28 R DE CHARENTON, 75571 PARIS CEDEX 12"

@@ -34,6 +34,18 @@ def test_files_and_dataset_override(monkeypatch):
         SOURCE.files(DAY)
 
 
+def test_exports_a_configured_national_registry_lists_again_are_left_out(monkeypatch):
+    monkeypatch.delenv("SPSE_FINESS_URL", raising=False)
+    monkeypatch.setenv("SPSE_ANNUAIRE_EDUCATION_URL", "https://data.education.gouv.fr/api")
+    assert SOURCE.files(DAY) == ["etablissements-petite-enfance/exports/csv", "centres-pmi/exports/csv",
+                                "ehpad/exports/csv", "hopitaux/exports/csv", "centres-de-sante/exports/csv"]
+    monkeypatch.setenv("SPSE_FINESS_URL", "https://www.data.gouv.fr/fr/datasets/r/abc")
+    assert SOURCE.files(DAY) == ["etablissements-petite-enfance/exports/csv"]
+    # naming the exports keeps them (the operator's choice)
+    monkeypatch.setenv("SPSE_PARIS_FACILITIES_DATASETS", "hopitaux")
+    assert SOURCE.files(DAY) == ["hopitaux/exports/csv"]
+
+
 def test_recorded_sample():
     result = SOURCE.combine({f: SOURCE.parse((FOLDER / f).read_bytes(), f, PART) for f in SOURCE.files(DAY)})
     frame = result.frame.set_index("facility_id")

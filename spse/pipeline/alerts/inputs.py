@@ -16,9 +16,8 @@ import logging
 
 import pandas as pd
 
-from spse.core import lake
 from spse.methods import forecast as cams
-from spse.pipeline import canonical, qualitylog
+from spse.pipeline import canonical, lake, qualitylog
 from spse.pipeline.alerts import impact
 from spse.pipeline.alerts.quality import DAILY_SOURCES
 from spse.pipeline.alerts.schema import DATASET, FORECAST_COLUMNS

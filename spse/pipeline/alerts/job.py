@@ -7,8 +7,9 @@ import logging
 
 import pandas as pd
 
-from spse.core import lake, register
+from spse.core import register
 from spse.methods.forecast import DATASET as FORECAST_DATASET
+from spse.pipeline import lake
 from spse.pipeline.alerts.evaluate import raise_observed, with_lifecycle
 from spse.pipeline.alerts.forecast import evaluate_forecast
 from spse.pipeline.alerts.inputs import AlertInputs

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from spse.core import lake, register
+from spse.core import register
 from spse.core.config import settings
-from spse.pipeline import canonical
+from spse.pipeline import canonical, lake
 from spse.pipeline.alerts.impact import facility_details
 
 log = logging.getLogger(__name__)

@@ -153,7 +153,8 @@ def unlocated_station_alerts(station_hourly: pd.DataFrame, station_cells: pd.Dat
     return pd.DataFrame([row])
 
 
-# Plain French names of the inputs, by source and by dataset, for lacking_lines().
+# Plain French names of the inputs, by source and by dataset, for lacking_lines(). A dataset
+# several sources feed (air_hourly, facilities) is named by the dataset; each producer by its own.
 INPUT_LABELS = {
     "lcsqa_e2": "air, mesures horaires", "air_hourly": "air, mesures horaires",
     "bruitparif_rumeur": "bruit", "noise_hourly": "bruit",
@@ -166,9 +167,9 @@ INPUT_LABELS = {
     "atmo_indices": "indice ATMO", "atmo_index_daily": "indice ATMO",
     "atmo_episodes": "épisodes de pollution", "episode_status": "épisodes de pollution",
     "airparif_indices": "prévision Airparif", "airparif_index_forecast": "prévision Airparif",
-    "eea_aq": "air, mesures EEA", "air_hourly_eea": "air, mesures EEA",
-    "finess": "établissements de santé (FINESS)", "facilities_finess": "établissements de santé (FINESS)",
-    "annuaire_education": "établissements scolaires", "facilities_education": "établissements scolaires",
+    "eea_aq": "air, mesures EEA",
+    "finess": "établissements de santé (FINESS)",
+    "annuaire_education": "établissements scolaires",
     "iris_contours": "contours IRIS", "zones_iris": "contours IRIS",
     "paris_quartiers": "quartiers", "zones_quartiers": "quartiers",
 }

@@ -59,7 +59,19 @@ def _default_root() -> Path:
 
 
 def _write_all(root: Path) -> None:
-    from spse.pipeline.demo import air, air_year, facilities, forecast, mortality, noise, noise_map, population, zones
+    from spse.pipeline.demo import (
+        air,
+        air_year,
+        facilities,
+        forecast,
+        ihd_incidence,
+        life_table,
+        mortality,
+        noise,
+        noise_map,
+        population,
+        zones,
+    )
 
     air.write(root, _rng("air"))
     air_year.write(root, _rng("air_year"))
@@ -71,6 +83,8 @@ def _write_all(root: Path) -> None:
     zones.write(root)
     facilities.write(root, _rng("facilities"))
     mortality.write(root)
+    life_table.write(root)
+    ihd_incidence.write(root)
     (root / MARKER).write_text(bundle_version() + "\n", encoding="utf-8")
 
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from spse.core import lake, register
+from spse.core import register
 from spse.core.config import settings
 from spse.core.errors import WarehouseError
-from spse.pipeline import canonical
+from spse.pipeline import canonical, lake
 from spse.pipeline.warehouse import models
 from spse.pipeline.warehouse.models import REGISTER_TABLES, Model
 from spse.pipeline.warehouse.schemas import EMPTY_SCHEMAS
@@ -180,7 +180,7 @@ def lake_state() -> pd.DataFrame:
 
     One row per partition file: ``dataset``, ``partition`` (its folder under the dataset:
     ``source=<name>/date=...`` for a source's partition, ``date=...`` for a derived one or
-    one of the old layout, :mod:`spse.core.lake`), ``path``, ``kind`` (``date`` or
+    one of the old layout, :mod:`spse.pipeline.lake`), ``path``, ``kind`` (``date`` or
     ``vintage``), ``size_bytes``, ``modified_ns``, ``inode`` (the lake replaces a partition
     by renaming a new file over it: a new inode even when size and mtime tick are equal),
     ``source`` (the producer, ``None`` for derived datasets). Daily datasets: every

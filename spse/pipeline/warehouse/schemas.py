@@ -93,11 +93,17 @@ EMPTY_SCHEMAS: dict[str, DatasetSchema] = {
     # source insee_deces_zone (baseline mortality); derived by spse.pipeline.health (partition date = 1 January)
     "baseline_mortality": _reference(year=INT, zone_id=V, zone_name=V, age_min=INT, age_max=INT, deaths=D,
                                      population=D),
+    # source insee_tables_mortalite (life tables, for the years of life lost of spse.pipeline.health)
+    "life_table": _reference(year=INT, zone_id=V, zone_name=V, sex=V, age=INT, qx=D, ex=D),
+    # source ihd_incidence_zone (IHD incidence, for the noise IHD cases of marts.noise_zone_effects)
+    "ihd_incidence": _reference(year=INT, zone_id=V, zone_name=V, cases=D, population=D),
     "health_impact_zone_year": _daily(
         zone_id=V, year=INT, pollutant=V, counterfactual=V, counterfactual_ug_m3=D, crf_set=V, rr=D, rr_low=D,
         rr_high=D, pop_30p=D, pop_30p_without_value=D, pwm_ug_m3=D, baseline_year=INT, baseline_rate_30p=D,
         baseline_deaths_30p=D, attributable_deaths=D, attributable_deaths_low=D, attributable_deaths_high=D,
-        share_of_deaths=D, exposure_source=V, time_base=V, min_coverage=D, n_cells=INT),
+        share_of_deaths=D, yll_per_death=D, years_of_life_lost=D, years_of_life_lost_low=D,
+        years_of_life_lost_high=D, life_table_zone=V, life_table_year=INT, exposure_source=V, time_base=V,
+        min_coverage=D, n_cells=INT),
     "health_impact_cell_year": _daily(
         zone_id=V, cell_id=V, year=INT, pollutant=V, counterfactual=V, counterfactual_ug_m3=D, pop_30p=D,
         value_ug_m3=D, attributable_deaths=D, attributable_deaths_low=D, attributable_deaths_high=D),

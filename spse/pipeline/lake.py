@@ -34,9 +34,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from spse.core.columns import QUARANTINE_COLUMNS
 from spse.core.config import settings
 
-QUARANTINE_COLUMNS = ["source", "file", "row", "reason", "raw"]
 SOURCE_COLUMN = "source"
 _SOURCE_FOLDER = "source="
 
@@ -170,7 +170,7 @@ def partition_path(dataset: str, partition: str, source: str | None = None) -> P
 def write_partition(dataset: str, partition: str, frame: pd.DataFrame, source: str | None = None) -> Path:
     """Replace ``source``'s partition of ``dataset`` (derived: the partition) with ``frame``, atomically.
 
-    A file of the same source and partition in the old layout (:mod:`spse.core.lake`) is
+    A file of the same source and partition in the old layout (:mod:`spse.pipeline.lake`) is
     removed once the new one is in place. Returns the path written.
     """
     path = partition_path(dataset, partition, source)

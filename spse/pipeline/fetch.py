@@ -1,4 +1,7 @@
-"""Fetching upstream files over HTTP(S), ``file://`` or a local path.
+"""Fetching upstream files over HTTP(S), ``file://`` or a local path: the one place spse sends a request.
+
+Sources never call it: the ingest hands each one :func:`requester` (its feed name bound),
+typed :class:`spse.core.http.Http`, where the request's types also live.
 
 HTTP: connect/read timeouts, retries with exponential backoff on 5xx and 429 (honouring
 ``Retry-After``), redirects followed (files.data.gouv.fr answers 302), a size cap on the
@@ -17,61 +20,18 @@ deadline (a local read cannot stall).
 
 from __future__ import annotations
 
+import functools
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from spse.core.errors import FetchError
+from spse.core.http import Fetched, FetchPolicy, Http
 from spse.core.redaction import redact_url
 
-__all__ = ["DEFAULT_MAX_BYTES", "FetchPolicy", "Fetched", "fetch", "join_url", "redact_url"]
-
-DEFAULT_TIMEOUT_S = (10.0, 60.0)
-DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 RETRY_STATUSES = {429, 500, 502, 503, 504}
 # Bytes asked of the socket per read; a read returns what has arrived, up to this.
 CHUNK_BYTES = 1 << 16
-
-
-@dataclass(frozen=True)
-class FetchPolicy:
-    """How hard to try. Timeouts in seconds (connect, read); ``max_bytes`` caps a decoded body.
-
-    ``deadline_s`` [s] bounds the whole fetch of one file (all attempts, waits and bodies);
-    ``None`` reads the register's ``fetch_deadline_s``.
-    """
-
-    timeout_s: tuple[float, float] = DEFAULT_TIMEOUT_S
-    retries: int = 3
-    backoff_s: float = 1.0
-    max_backoff_s: float = 60.0
-    max_bytes: int = DEFAULT_MAX_BYTES
-    headers: dict[str, str] = field(default_factory=dict)
-    deadline_s: float | None = None
-
-    def deadline(self) -> float:
-        """The overall deadline [s] of one file."""
-        if self.deadline_s is not None:
-            return float(self.deadline_s)
-        from spse.core import register
-
-        return register.parameters().float("fetch_deadline_s")
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """Bytes received; ``url`` is the one requested, credentials removed (for the record)."""
-
-    url: str
-    content: bytes
-    status: int | None
-    headers: dict[str, str]
-
-
-def join_url(base: str, relative: str) -> str:
-    """``relative`` appended to ``base`` with exactly one ``/`` between them."""
-    return f"{base.rstrip('/')}/{relative.lstrip('/')}"
 
 
 def fetch(feed: str, url: str, policy: FetchPolicy | None = None, *,
@@ -91,6 +51,11 @@ def fetch(feed: str, url: str, policy: FetchPolicy | None = None, *,
     if size > policy.max_bytes:
         raise FetchError(feed, f"file of {size} bytes exceeds the cap of {policy.max_bytes}", url=url)
     return Fetched(url=redact_url(url), content=path.read_bytes(), status=None, headers={})
+
+
+def requester(feed: str) -> Http:
+    """:func:`fetch` for ``feed``'s source: errors name ``feed``; what the ingest passes to ``fetch_files``."""
+    return functools.partial(fetch, feed)
 
 
 def _retry_after_s(value: str | None, default: float) -> float:
