@@ -217,3 +217,41 @@ def test_the_lake_and_fetch_are_pipeline_modules():
     elsewhere = [str(p.relative_to(SPSE)) for layer in NO_IO_LAYERS for p in (SPSE / layer).rglob("*.py")
                  if p.stem in ("lake", "fetch")]
     assert elsewhere == []
+
+
+BUILTIN_ERRORS = {"Exception", "ValueError", "RuntimeError", "LookupError", "TimeoutError", "OSError", "KeyError"}
+
+
+def error_classes_outside_errors(root: Path) -> list[str]:
+    """Public classes deriving from an exception, defined anywhere but ``spse/core/errors.py``.
+
+    A class counts as an error when one of its bases is a builtin exception or a class named
+    ``…Error``, ``…Failure`` or ``…Exception``; private ones (``_FullRebuild``: control flow
+    inside one module) are allowed.
+    """
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        if path == root / "core" / "errors.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef) or node.name.startswith("_"):
+                continue
+            bases = {b.id if isinstance(b, ast.Name) else b.attr if isinstance(b, ast.Attribute) else ""
+                     for b in node.bases}
+            if bases & BUILTIN_ERRORS or any(b.endswith(("Error", "Failure", "Exception")) for b in bases):
+                found.append(f"{path.relative_to(root)}:{node.lineno} {node.name}")
+    return found
+
+
+def test_every_error_class_lives_in_core_errors():
+    assert error_classes_outside_errors(SPSE) == []
+
+
+def test_a_fake_error_class_outside_core_errors_is_caught(tmp_path):
+    (tmp_path / "core").mkdir()
+    (tmp_path / "core" / "errors.py").write_text("class FeedError(Exception):\n    pass\n")
+    (tmp_path / "pipeline").mkdir()
+    (tmp_path / "pipeline" / "mail.py").write_text(
+        "from spse.core.errors import FeedError\n\n\nclass Bounce(FeedError):\n    pass\n\n\n"
+        "class _Retry(Exception):\n    pass\n\n\nclass Late(TimeoutError):\n    pass\n")
+    assert error_classes_outside_errors(tmp_path) == ["pipeline/mail.py:4 Bounce", "pipeline/mail.py:12 Late"]

@@ -3,7 +3,8 @@
 Feed errors name the feed, the URL or file, and the row. The other errors were defined next
 to their raiser and are still importable from there (``spse.pipeline.locking.LockTimeout``,
 ``spse.pipeline.warehouse.expert.Refused``, ``spse.pipeline.warehouse.models.WarehouseError``,
-``spse.core.secrets.MissingSecret``, ``spse.pipeline.daily.MissingObservations``).
+``spse.core.secrets.MissingSecret``, ``spse.pipeline.daily.MissingObservations``, the mail and
+notification errors from ``spse.pipeline.mailer``, ``spse.pipeline.subscriptions`` and ``spse.pipeline.notify``).
 """
 
 from __future__ import annotations
@@ -71,3 +72,34 @@ class MissingObservations(RuntimeError):
     The message names the feed and its URL or file (from the underlying
     :class:`spse.core.errors.FeedError`, also recorded as ``failed`` in the quality log).
     """
+
+
+class DeliveryFailure(Exception):
+    """A message was not delivered; ``str()`` is the reason, without secret."""
+
+
+class PermanentFailure(DeliveryFailure):
+    """The server refused this recipient or this message (5xx): trying again will not help."""
+
+
+class TemporaryFailure(DeliveryFailure):
+    """Still a temporary failure (4xx, connection) after every retry: a later run may succeed."""
+
+
+class ServerFailure(TemporaryFailure):
+    """The server cannot be used (unreachable after the retries, sender or login refused).
+
+    ``retry`` is false when trying again within the run will not help (a 5xx, a refused login).
+    """
+
+    def __init__(self, reason: str, *, retry: bool = True) -> None:
+        super().__init__(reason)
+        self.retry = retry
+
+
+class SubscriptionError(ValueError):
+    """The subscriptions file cannot be read at all (not YAML, no ``subscribers`` list)."""
+
+
+class NotificationError(RuntimeError):
+    """The SMTP server of the alert e-mails could not be used; what was sent is in the ledger."""

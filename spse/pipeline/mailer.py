@@ -25,31 +25,9 @@ from email.message import EmailMessage
 
 from spse.core import secrets
 from spse.core.config import SmtpSettings
+from spse.core.errors import DeliveryFailure, PermanentFailure, ServerFailure, TemporaryFailure
 
 log = logging.getLogger(__name__)
-
-
-class DeliveryFailure(Exception):
-    """A message was not delivered; ``str()`` is the reason, without secret."""
-
-
-class PermanentFailure(DeliveryFailure):
-    """The server refused this recipient or this message (5xx): trying again will not help."""
-
-
-class TemporaryFailure(DeliveryFailure):
-    """Still a temporary failure (4xx, connection) after every retry: a later run may succeed."""
-
-
-class ServerFailure(TemporaryFailure):
-    """The server cannot be used (unreachable after the retries, sender or login refused).
-
-    ``retry`` is false when trying again within the run will not help (a 5xx, a refused login).
-    """
-
-    def __init__(self, reason: str, *, retry: bool = True) -> None:
-        super().__init__(reason)
-        self.retry = retry
 
 
 class Mailer:

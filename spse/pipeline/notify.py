@@ -29,10 +29,10 @@ import logging
 
 from spse.core import config
 from spse.core.config import settings
+from spse.core.errors import NotificationError, SubscriptionError
 from spse.core.http import FetchPolicy
 from spse.pipeline import lake
 from spse.pipeline.fetch import fetch
-from spse.pipeline.subscriptions import SubscriptionError
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +55,6 @@ def _headers() -> dict[str, str]:
     except secrets.MissingSecret:
         pass
     return headers
-
-
-class NotificationError(RuntimeError):
-    """The SMTP server of the alert e-mails could not be used; what was sent is in the ledger."""
 
 
 def deliver(day: dt.date) -> dict:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from spse.core.errors import SubscriptionError
 from spse.pipeline.alerts.recommendations import AUDIENCES
 
 log = logging.getLogger(__name__)
@@ -36,10 +37,6 @@ KEYS = {"id", "name", "channel", "address", "zones", "facilities", "pollutants",
 # Deliberately plain: one @, no space, a dot in the domain; the server has the last word.
 EMAIL = re.compile(r"^[^@\s<>,;]+@[^@\s<>,;]+\.[^@\s<>,;]+$")
 URL = re.compile(r"^https?://[^\s/]+")
-
-
-class SubscriptionError(ValueError):
-    """The subscriptions file cannot be read at all (not YAML, no ``subscribers`` list)."""
 
 
 @dataclass(frozen=True)
