@@ -91,3 +91,32 @@ def test_summary_in_english_on_request(published, capsys):
 def test_unknown_language_is_refused(published, capsys):
     with pytest.raises(SystemExit):
         main(["summary", "--date", DAY.isoformat(), "--lang", "de"])
+
+
+def _year_figures(yll: float) -> dict:
+    empty = pd.DataFrame()
+    health = pd.DataFrame({"pollutant": ["PM2.5"], "attributable_deaths": [896.4], "attributable_deaths_low": [320.2],
+                           "attributable_deaths_high": [1400.0], "share_of_deaths": [0.069],
+                           "years_of_life_lost": [yll], "years_of_life_lost_low": [3974.0],
+                           "years_of_life_lost_high": [17378.0]})
+    return {"exposure": empty, "alerts": empty, "health": health}
+
+
+def test_year_summary_gives_years_of_life_lost_beside_the_deaths(capsys):
+    from spse.pipeline.cli import print_year
+
+    print_year(_year_figures(11119.4), 2025)
+    print_year(_year_figures(11119.4), 2025, "en")
+    out = capsys.readouterr().out
+    assert ("décès (30 ans et plus) attribuables à PM2.5 au-dessus de la valeur guide OMS : 896 [320-1\u202f400] ; "
+            "11\u202f119 [3\u202f974-17\u202f378] années de vie perdues (intervalle à 95 % du risque relatif)") in out
+    assert ("deaths (aged 30+) attributable to PM2.5 above the WHO guideline: 896 [320-1,400]; "
+            "11,119 [3,974-17,378] years of life lost (95 % interval of the relative risk)") in out
+
+
+def test_year_summary_says_nothing_of_years_of_life_lost_without_a_life_table(capsys):
+    from spse.pipeline.cli import print_year
+
+    print_year(_year_figures(float("nan")), 2025)
+    out = capsys.readouterr().out
+    assert "896 [320-1\u202f400] (intervalle à 95 % du risque relatif)" in out and "années de vie" not in out

@@ -318,7 +318,19 @@ def print_year(figures: dict, year: int, lang: str = "fr") -> None:
         print("  " + _t(lang, f"décès (30 ans et plus) attribuables à {row.pollutant} au-dessus de la valeur guide "
                               "OMS : ", f"deaths (aged 30+) attributable to {row.pollutant} above the WHO guideline: ")
               + f"{labels.number(row.attributable_deaths, 0, lang)} [{low}-{high}]"
+              + _years_lost(row, lang)
               + _t(lang, " (intervalle à 95 % du risque relatif)", " (95 % interval of the relative risk)"))
+
+
+def _years_lost(row, lang: str) -> str:
+    """`` ; N [low-high] années de vie perdues`` when the life table allowed years of life lost, else nothing."""
+    from spse.pipeline import labels
+
+    if row.years_of_life_lost != row.years_of_life_lost:  # NULL: no usable life table
+        return ""
+    low, high = (labels.number(v, 0, lang) for v in (row.years_of_life_lost_low, row.years_of_life_lost_high))
+    value = labels.number(row.years_of_life_lost, 0, lang)
+    return _t(lang, f" ; {value} [{low}-{high}] années de vie perdues", f"; {value} [{low}-{high}] years of life lost")
 
 
 def print_lacking(lines: list[str], lang: str = "fr") -> None:

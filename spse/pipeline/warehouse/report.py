@@ -243,7 +243,8 @@ def year_figures(con: duckdb.DuckDBPyConnection, year: int) -> dict[str, pd.Data
     if "health_impact_zone_year" not in present:
         return {"exposure": exposure, "alerts": alerts, "health": empty}
     health = fetch_frame(con, """
-        select pollutant, attributable_deaths, attributable_deaths_low, attributable_deaths_high, share_of_deaths
+        select pollutant, attributable_deaths, attributable_deaths_low, attributable_deaths_high, share_of_deaths,
+            years_of_life_lost, years_of_life_lost_low, years_of_life_lost_high
         from marts.health_impact_zone_year
         where zone_id = ? and calendar_year = ? and counterfactual = 'who_2021'
         order by pollutant desc""", [PARIS, year])
