@@ -215,6 +215,28 @@ def numbers(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     return values, ((text != "") & values.isna()).to_numpy()
 
 
+def check_year(checks: RowChecks, years: pd.Series, label: str = "ANNEE") -> None:
+    """Fail the rows whose ``years`` (text) are not a 4-digit year, naming the column ``label``."""
+    checks.fail(~years.str.fullmatch(r"\d{4}"), f"{label} is not a year: " + as_text(years))
+
+
+def check_counts_of_residents(checks: RowChecks, counts_text: pd.Series, population_text: pd.Series,
+                              label: str, events: str) -> tuple[pd.Series, pd.Series]:
+    """Parse and check a count of events among residents (``DECES`` or ``CAS``) and the residents (``POP``).
+
+    Fails a count that is missing, not a number or negative, a population that is not a
+    positive number, and more events than residents. Returns the counts and the population
+    as floats (NaN where unreadable).
+    """
+    counts, counts_bad = numbers(counts_text)
+    population, population_bad = numbers(population_text)
+    checks.fail(counts_bad | counts.isna().to_numpy() | (counts < 0).to_numpy(), f"{label} is not a count: "
+                + counts_text)
+    checks.fail(population_bad | ~(population > 0).to_numpy(), "POP is not a positive number: " + population_text)
+    checks.fail((counts > population).to_numpy(), f"more {events} ({label}) than residents (POP)")
+    return counts, population
+
+
 def blank_to_null(series: pd.Series) -> pd.Series:
     text = series.astype(object)
     return text.where(text.notna() & (text.astype(str).str.strip() != ""), None)

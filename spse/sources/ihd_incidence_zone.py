@@ -41,12 +41,12 @@ import pandas as pd
 from spse.core.columns import Column
 from spse.sources._parsing import (
     RowChecks,
-    as_text,
     blank_to_null,
+    check_counts_of_residents,
+    check_year,
     concat_rejects,
     conform,
     decode_text,
-    numbers,
     read_delimited,
     resolve_columns,
 )
@@ -87,16 +87,10 @@ class IhdIncidenceZone(Source):
         table = read_delimited(decode_text(payload, self.name, filename, "CSV"), ";", self.name, filename)
         cols = resolve_columns(table.header, HEADER, tuple(HEADER), self.name, filename)
         f = table.frame
-        cases, cases_bad = numbers(f[cols["cases"]])
-        population, population_bad = numbers(f[cols["population"]])
         checks = RowChecks(len(f))
-        checks.fail(~f[cols["year"]].str.fullmatch(r"\d{4}"), "ANNEE is not a year: " + as_text(f[cols["year"]]))
+        check_year(checks, f[cols["year"]])
         checks.fail(~f[cols["zone"]].str.match(ZONE_CODE), "CODGEO is not a zone code: " + f[cols["zone"]])
-        checks.fail(cases_bad | cases.isna().to_numpy() | (cases < 0).to_numpy(), "CAS is not a count: "
-                    + f[cols["cases"]])
-        checks.fail(population_bad | ~(population > 0).to_numpy(),
-                    "POP is not a positive number: " + f[cols["population"]])
-        checks.fail((cases > population).to_numpy(), "more cases (CAS) than residents (POP)")
+        cases, population = check_counts_of_residents(checks, f[cols["cases"]], f[cols["population"]], "CAS", "cases")
         good = ~checks.bad
         out = pd.DataFrame({
             "year": pd.to_numeric(f[cols["year"]].where(good), errors="coerce").astype("Int64"),

@@ -41,12 +41,12 @@ import pandas as pd
 from spse.core.columns import Column
 from spse.sources._parsing import (
     RowChecks,
-    as_text,
     blank_to_null,
+    check_counts_of_residents,
+    check_year,
     concat_rejects,
     conform,
     decode_text,
-    numbers,
     read_delimited,
     resolve_columns,
 )
@@ -113,17 +113,12 @@ class InseeDecesZone(Source):
         f = f.loc[keep].reset_index(drop=True)
         lines, raw = table.lines[keep], table.raw[keep].reset_index(drop=True)
         bands = [age_band(code) for code in f[cols["age"]]]
-        deaths, deaths_bad = numbers(f[cols["deaths"]])
-        population, population_bad = numbers(f[cols["population"]])
         checks = RowChecks(len(f))
-        checks.fail(~f[cols["year"]].str.fullmatch(r"\d{4}"), "ANNEE is not a year: " + as_text(f[cols["year"]]))
+        check_year(checks, f[cols["year"]])
         checks.fail(~f[cols["zone"]].str.match(INSEE_CODE), "CODGEO is not an INSEE code: " + f[cols["zone"]])
         checks.fail(np.array([b is None for b in bands], dtype=bool), "unknown AGE code: " + f[cols["age"]])
-        checks.fail(deaths_bad | deaths.isna().to_numpy() | (deaths < 0).to_numpy(),
-                    "DECES is not a count: " + f[cols["deaths"]])
-        checks.fail(population_bad | ~(population > 0).to_numpy(),
-                    "POP is not a positive number: " + f[cols["population"]])
-        checks.fail((deaths > population).to_numpy(), "more deaths (DECES) than residents (POP)")
+        deaths, population = check_counts_of_residents(checks, f[cols["deaths"]], f[cols["population"]], "DECES",
+                                                       "deaths")
         good = ~checks.bad
         out = pd.DataFrame({
             "year": pd.to_numeric(f[cols["year"]].where(good), errors="coerce").astype("Int64"),

@@ -44,8 +44,8 @@ import pandas as pd
 from spse.core.columns import Column
 from spse.sources._parsing import (
     RowChecks,
-    as_text,
     blank_to_null,
+    check_year,
     concat_rejects,
     conform,
     decode_text,
@@ -99,7 +99,7 @@ class InseeTablesMortalite(Source):
         qx, qx_bad = numbers(f[cols["qx"]])
         ex, ex_bad = numbers(f[cols["ex"]])
         checks = RowChecks(len(f))
-        checks.fail(~f[cols["year"]].str.fullmatch(r"\d{4}"), "ANNEE is not a year: " + as_text(f[cols["year"]]))
+        check_year(checks, f[cols["year"]])
         checks.fail(~f[cols["zone"]].str.match(ZONE_CODE), "CODGEO is not a zone code: " + f[cols["zone"]])
         checks.fail(~f[cols["sex"]].isin(SEXES), "SEXE is not M, F or _T: " + f[cols["sex"]])
         checks.fail(age_bad | ~((age >= 0) & (age <= MAX_AGE) & (age == age.round())).to_numpy(),
