@@ -32,6 +32,7 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, as_completed
 
 from spse.core.errors import FeedError
 from spse.pipeline import daily, lake, surfacestore
@@ -94,9 +95,10 @@ def backfill(first: dt.date, last: dt.date, *, force: bool = False, progress: bo
             todo = [d for d in todo if d not in report.missing]
         if todo:
             _timed(report, "grid", daily.build_grid)
-            _timed(report, "surfaces", lambda: _surfaces(todo, bar))
-            _timed(report, "noise_forecast", lambda: _noise_and_forecast(todo, bar))
-            _timed(report, "periods", lambda: _periods(todo))
+            with _stage_workers() as pool:
+                _timed(report, "surfaces", lambda: _surfaces(todo, bar, pool))
+                _timed(report, "noise_forecast", lambda: _noise_and_forecast(todo, bar, pool))
+                _timed(report, "periods", lambda: _periods(todo, pool))
             _timed(report, "health", lambda: _health(todo))
             _timed(report, "alerts", lambda: _alerts(todo, report, bar))
             report.built = todo
@@ -224,29 +226,62 @@ def _with_cams(days: list[dt.date]) -> set[dt.date]:
                                    for back in range(forecast.LOOKBACK_DAYS + 1))}
 
 
-def _surfaces(days: list[dt.date], bar: _Progress) -> None:
+def _surfaces(days: list[dt.date], bar: _Progress, pool: Executor) -> None:
+    """Surfaces of each chunk of days, and of each day with a CAMS run on its own, on ``pool``."""
     with_model = _with_cams(days)
     task = bar.add("surfaces", len(days))
-    for day in sorted(with_model):
-        daily.build_surfaces(day)
-        bar.advance(task)
-    for chunk in _chunks([d for d in days if d not in with_model], CHUNK_DAYS):
-        daily.build_surfaces_days(chunk)
-        bar.advance(task, len(chunk))
+    units = [*([day] for day in sorted(with_model)), *_chunks([d for d in days if d not in with_model], CHUNK_DAYS)]
+    jobs = {pool.submit(daily.build_surfaces, unit[0]) if unit[0] in with_model
+            else pool.submit(daily.build_surfaces_days, unit): len(unit) for unit in units}
+    _wait(jobs, bar, task)
 
 
-def _noise_and_forecast(days: list[dt.date], bar: _Progress) -> None:
+def _noise_and_forecast(days: list[dt.date], bar: _Progress, pool: Executor) -> None:
+    """Noise indicators of every day and forecast statistics of every day with a CAMS run, by chunks on ``pool``."""
     with_runs = {p.removeprefix("date=") for p in lake.partitions("forecast_cams")}
-    for day in bar.track(days, "bruit, prévision"):
+    task = bar.add("bruit, prévision", len(days))
+    jobs = {pool.submit(_noise_and_forecast_days, chunk, [d for d in chunk if d.isoformat() in with_runs]): len(chunk)
+            for chunk in _chunks(days, CHUNK_DAYS)}
+    _wait(jobs, bar, task)
+
+
+def _noise_and_forecast_days(days: list[dt.date], with_runs: list[dt.date]) -> None:
+    for day in days:
         daily.build_noise(day)
-        if day.isoformat() in with_runs:
+        if day in with_runs:
             daily.build_forecast(day)
 
 
-def _periods(days: list[dt.date]) -> None:
+def _periods(days: list[dt.date], pool: Executor) -> None:
     from spse.pipeline import periods
 
-    periods.build_periods_range(days[0], days[-1])
+    periods.build_periods_range(days[0], days[-1], pool=pool)
+
+
+@contextlib.contextmanager
+def _stage_workers() -> Iterator[Executor]:
+    """The pool the surfaces, noise/forecast and period stages share: units of work independent of each other.
+
+    :func:`spse.core.config.backfill_workers` spawned processes, each holding one unit (a chunk
+    of up to :data:`CHUNK_DAYS` days, a period); one thread of this process, so one unit at a
+    time, when there is one worker or this process may not have children.
+    """
+    from spse.core.config import backfill_workers
+
+    with _workers(1 if multiprocessing.current_process().daemon else backfill_workers()) as pool:
+        yield pool
+
+
+def _wait(jobs: dict[Future, int], bar: _Progress, task) -> None:
+    """Wait for ``jobs`` (future → days it covers), advancing ``task`` as each ends; an error cancels the rest."""
+    try:
+        for job in as_completed(jobs):
+            job.result()
+            bar.advance(task, jobs[job])
+    except BaseException:
+        for job in jobs:
+            job.cancel()
+        raise
 
 
 def _health(days: list[dt.date]) -> None:

@@ -26,6 +26,7 @@ import itertools
 import json
 import logging
 from collections.abc import Mapping
+from concurrent.futures import Executor
 
 import duckdb
 import numpy as np
@@ -233,8 +234,12 @@ def stale_periods(seasons: Mapping[str, tuple[int, ...]], version: str) -> list[
     return [pm.period_of_label(label, seasons) for label in sorted(labels)]
 
 
-def _build(periods: list[pm.Period]) -> dict[str, int]:
-    """Compute ``periods`` and, first, every period of the lake computed under another register version."""
+def _build(periods: list[pm.Period], pool: Executor | None = None) -> dict[str, int]:
+    """Compute ``periods`` and, first, every period of the lake computed under another register version.
+
+    Periods starting on the same day share a partition (a year and its January): they are computed
+    and written together, one group per task of ``pool`` when given (longest periods first).
+    """
     params = register.parameters()
     version = register_version()
     stale = stale_periods(pm.parse_seasons(params["seasons"]), version)
@@ -242,20 +247,32 @@ def _build(periods: list[pm.Period]) -> dict[str, int]:
         log.info("periods computed under another register version, recomputed from the lake: %s",
                  ", ".join(p.label for p in stale))
     periods = list({p.label: p for p in [*stale, *periods]}.values())
+    groups = [list(same) for _, same in itertools.groupby(sorted(periods, key=lambda p: p.start),
+                                                          key=lambda p: p.start)]
+    groups.sort(key=lambda group: max(p.stop - p.start for p in group), reverse=True)
     counts = {name: 0 for name in COLUMNS}
+    run = pool.map if pool is not None else map
+    for written in run(_build_group, groups, itertools.repeat(version)):
+        for name, rows in written.items():
+            counts[name] += rows
+    return counts
+
+
+def _build_group(same_start: list[pm.Period], version: str) -> dict[str, int]:
+    """Compute the periods of ``same_start`` (one partition) and write them; rows computed per dataset."""
+    params = register.parameters()
+    counts = {name: 0 for name in COLUMNS}
+    computed = {dataset: [] for dataset in COLUMNS}
     _CONNECTION.append(duckdb.connect())
     _CONNECTION[-1].execute("set enable_progress_bar = false")
     try:
-        # periods starting on the same day share a partition (a year and its January): written once
-        for _, same_start in itertools.groupby(sorted(periods, key=lambda p: p.start), key=lambda p: p.start):
-            computed = {dataset: [] for dataset in COLUMNS}
-            for period in same_start:
-                for dataset, frame in period_tables(period, params).items():
-                    computed[dataset].append((period, frame))
-                    counts[dataset] += len(frame)
-                    log.info("%s %s: %d rows", dataset, period.label, len(frame))
-            for dataset, frames in computed.items():
-                write_periods(dataset, frames, version)
+        for period in same_start:
+            for dataset, frame in period_tables(period, params).items():
+                computed[dataset].append((period, frame))
+                counts[dataset] += len(frame)
+                log.info("%s %s: %d rows", dataset, period.label, len(frame))
+        for dataset, frames in computed.items():
+            write_periods(dataset, frames, version)
     finally:
         _CONNECTION.pop().close()
     return counts
@@ -271,7 +288,10 @@ def build_periods(day: dt.date) -> dict[str, int]:
     return _build(pm.periods_of_day(day, seasons))
 
 
-def build_periods_range(first: dt.date, last: dt.date) -> dict[str, int]:
-    """Recompute every period holding a day of ``first`` … ``last``, each once (backfill); rows per dataset."""
+def build_periods_range(first: dt.date, last: dt.date, pool: Executor | None = None) -> dict[str, int]:
+    """Recompute every period holding a day of ``first`` … ``last``, each once (backfill); rows per dataset.
+
+    ``pool`` (an executor of the backfill) computes the partitions side by side.
+    """
     seasons = pm.parse_seasons(register.parameters()["seasons"])
-    return _build(pm.periods_between(first, last, seasons))
+    return _build(pm.periods_between(first, last, seasons), pool)
