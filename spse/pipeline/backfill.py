@@ -96,8 +96,10 @@ def backfill(first: dt.date, last: dt.date, *, force: bool = False, progress: bo
         if todo:
             _timed(report, "grid", daily.build_grid)
             with _stage_workers() as pool:
-                _timed(report, "surfaces", lambda: _surfaces(todo, bar, pool))
-                _timed(report, "noise_forecast", lambda: _noise_and_forecast(todo, bar, pool))
+                # the noise and forecast chunks queue behind the surfaces: they fill the surfaces' last minutes
+                surfaces, noise = _surfaces(todo, bar, pool), _noise_and_forecast(todo, bar, pool)
+                _timed(report, "surfaces", lambda: _wait(surfaces))
+                _timed(report, "noise_forecast", lambda: _wait(noise))
                 _timed(report, "periods", lambda: _periods(todo, pool))
             _timed(report, "health", lambda: _health(todo))
             _timed(report, "alerts", lambda: _alerts(todo, report, bar))
@@ -226,30 +228,29 @@ def _with_cams(days: list[dt.date]) -> set[dt.date]:
                                    for back in range(forecast.LOOKBACK_DAYS + 1))}
 
 
-def _surfaces(days: list[dt.date], bar: _Progress, pool: Executor) -> None:
-    """Surfaces of each chunk of days, and of each day with a CAMS run on its own, on ``pool``."""
+def _surfaces(days: list[dt.date], bar: _Progress, pool: Executor) -> _Jobs:
+    """Surfaces of each chunk of days, and of each day with a CAMS run on its own, submitted to ``pool``."""
     with_model = _with_cams(days)
-    task = bar.add("surfaces", len(days))
     units = [*([day] for day in sorted(with_model)), *_chunks([d for d in days if d not in with_model], CHUNK_DAYS)]
-    jobs = {pool.submit(daily.build_surfaces, unit[0]) if unit[0] in with_model
-            else pool.submit(daily.build_surfaces_days, unit): len(unit) for unit in units}
-    _wait(jobs, bar, task)
+    return _Jobs({pool.submit(daily.build_surfaces, unit[0]) if unit[0] in with_model
+                  else pool.submit(daily.build_surfaces_days, unit): len(unit) for unit in units},
+                 bar, bar.add("surfaces", len(days)))
 
 
-def _noise_and_forecast(days: list[dt.date], bar: _Progress, pool: Executor) -> None:
-    """Noise indicators of every day and forecast statistics of every day with a CAMS run, by chunks on ``pool``."""
+def _noise_and_forecast(days: list[dt.date], bar: _Progress, pool: Executor) -> _Jobs:
+    """Noise indicators of every day and forecast statistics of every day with a CAMS run, by chunks, submitted."""
     with_runs = {p.removeprefix("date=") for p in lake.partitions("forecast_cams")}
-    task = bar.add("bruit, prévision", len(days))
-    jobs = {pool.submit(_noise_and_forecast_days, chunk, [d for d in chunk if d.isoformat() in with_runs]): len(chunk)
-            for chunk in _chunks(days, CHUNK_DAYS)}
-    _wait(jobs, bar, task)
+    return _Jobs({pool.submit(_noise_and_forecast_days, chunk, [d for d in chunk if d.isoformat() in with_runs]):
+                  len(chunk) for chunk in _chunks(days, CHUNK_DAYS)}, bar, bar.add("bruit, prévision", len(days)))
 
 
 def _noise_and_forecast_days(days: list[dt.date], with_runs: list[dt.date]) -> None:
-    for day in days:
-        daily.build_noise(day)
-        if day in with_runs:
-            daily.build_forecast(day)
+    """Noise of ``days`` and forecast of ``with_runs``, day by day; each lake file read once (a day reads three)."""
+    with lake.cached_reads():
+        for day in days:
+            daily.build_noise(day)
+            if day in with_runs:
+                daily.build_forecast(day)
 
 
 def _periods(days: list[dt.date], pool: Executor) -> None:
@@ -272,14 +273,23 @@ def _stage_workers() -> Iterator[Executor]:
         yield pool
 
 
-def _wait(jobs: dict[Future, int], bar: _Progress, task) -> None:
-    """Wait for ``jobs`` (future → days it covers), advancing ``task`` as each ends; an error cancels the rest."""
+@dataclasses.dataclass
+class _Jobs:
+    """Work submitted to the stage pool: each future with the days it covers, and the stage's progress bar."""
+
+    futures: dict[Future, int]
+    bar: _Progress
+    task: object
+
+
+def _wait(jobs: _Jobs) -> None:
+    """Wait for ``jobs``, advancing their bar as each ends; an error cancels the rest and is raised."""
     try:
-        for job in as_completed(jobs):
+        for job in as_completed(jobs.futures):
             job.result()
-            bar.advance(task, jobs[job])
+            jobs.bar.advance(jobs.task, jobs.futures[job])
     except BaseException:
-        for job in jobs:
+        for job in jobs.futures:
             job.cancel()
         raise
 

@@ -320,11 +320,40 @@ def count_rows(dataset: str, partition: str, source: str | None = None) -> int:
     return sum(pq.read_metadata(p.path).num_rows for p in parts(dataset, source, partition))
 
 
+_READ_CACHE = threading.local()  # .frames: path, size, mtime → frame read in this thread's cached_reads block
+
+
+@contextlib.contextmanager
+def cached_reads() -> Iterator[None]:
+    """Within: :func:`read_parts` reads a file once and hands out copies (keyed by path, size and mtime).
+
+    For a loop over consecutive days that each read the day before and after (the backfill's
+    noise step reads every partition three times); the cache is dropped on leaving.
+    """
+    outer = getattr(_READ_CACHE, "frames", None)
+    _READ_CACHE.frames = {}
+    try:
+        yield
+    finally:
+        _READ_CACHE.frames = outer
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    cache = getattr(_READ_CACHE, "frames", None)
+    if cache is None:
+        return pd.read_parquet(path)
+    stat = path.stat()
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in cache:
+        cache[key] = pd.read_parquet(path)
+    return cache[key].copy()
+
+
 def read_parts(chosen: list[Part]) -> pd.DataFrame:
     """Stack the files of ``chosen``; rows of a producer get its name in ``source`` when the file lacks it."""
     frames = []
     for part in chosen:
-        frame = pd.read_parquet(part.path)
+        frame = _read_parquet(part.path)
         if part.source is not None and SOURCE_COLUMN not in frame.columns:
             frame[SOURCE_COLUMN] = pd.Series(part.source, index=frame.index, dtype="string")
         frames.append(frame)
