@@ -1,4 +1,4 @@
-"""Backfill: build many past days in bulk, in one process, with one warehouse build and one publish.
+"""Backfill: build many past days in bulk, stage by stage, with one warehouse build and one publish.
 
 ``spse backfill --from D1 --to D2`` (local days, Europe/Paris) does what the daily job does for
 each day, stage by stage over all the days instead of day by day:
@@ -11,9 +11,11 @@ each day, stage by stage over all the days instead of day by day:
 3. surfaces: one interpolation over all the hours of up to :data:`CHUNK_DAYS` days at a time
    (:func:`spse.pipeline.daily.build_surfaces_days`); a day with a CAMS run in the lake is built on
    its own, as the daily run does;
-4. noise and forecast statistics, per day (cheap); the period indicators (year, season, month)
-   of every period the days touch, each once (:func:`spse.pipeline.periods.build_periods_range`);
-   the health impact of each calendar year touched (:mod:`spse.pipeline.health`);
+4. noise and forecast statistics, per day; once the surfaces are written, the period indicators
+   (year, season, month) of every period the days touch, each once
+   (:func:`spse.pipeline.periods.build_periods_range`). Stages 3 and 4 share one pool of
+   :func:`spse.core.config.backfill_workers` processes, a chunk of days or a period partition per
+   task; then the health impact of each calendar year touched (:mod:`spse.pipeline.health`);
 5. alerts, day after day in order (persistence reads the day before), under the writer lock;
 6. one warehouse build and one publish, under the writer lock.
 
@@ -96,11 +98,11 @@ def backfill(first: dt.date, last: dt.date, *, force: bool = False, progress: bo
         if todo:
             _timed(report, "grid", daily.build_grid)
             with _stage_workers() as pool:
-                # the noise and forecast chunks queue behind the surfaces: they fill the surfaces' last minutes
+                # queued behind the surfaces, the noise and forecast chunks keep the workers busy while
+                # the last surface chunks end, then the periods (which read the surfaces) are queued
                 surfaces, noise = _surfaces(todo, bar, pool), _noise_and_forecast(todo, bar, pool)
                 _timed(report, "surfaces", lambda: _wait(surfaces))
-                _timed(report, "noise_forecast", lambda: _wait(noise))
-                _timed(report, "periods", lambda: _periods(todo, pool))
+                _timed(report, "noise_forecast_periods", lambda: (_periods(todo, pool), _wait(noise)))
             _timed(report, "health", lambda: _health(todo))
             _timed(report, "alerts", lambda: _alerts(todo, report, bar))
             report.built = todo
