@@ -152,10 +152,11 @@ def build_memory_limit() -> str:
 
 
 def backfill_workers() -> int:
-    """Processes a backfill computes its days' alerts with (``$SPSE_BACKFILL_WORKERS``).
+    """Processes a backfill computes its surfaces, noise, periods and alerts with (``$SPSE_BACKFILL_WORKERS``).
 
-    Default: the CPUs this process may use, at most 4 (each worker holds a day's surfaces, about
-    0.3 GB); 1 computes everything in the calling process.
+    Default: the CPUs this process may use, at most 4 (each worker holds a chunk of 31 days of
+    surfaces, up to about 0.9 GB, or a day's alert inputs, about 0.3 GB); 1 computes everything
+    in the calling process.
     """
     value = os.environ.get("SPSE_BACKFILL_WORKERS")
     if value:

@@ -302,37 +302,55 @@ def stats_days(matrix: np.ndarray, hours_utc: pd.DatetimeIndex, days: Sequence[d
     -----
     Segment sums and maxima with ``numpy.ufunc.reduceat`` over all days: no loop over days.
     """
+    return stats_days_bases(matrix, hours_utc, days, (time_base,), with_8h, rules)[time_base]
+
+
+def stats_days_bases(matrix: np.ndarray, hours_utc: pd.DatetimeIndex, days: Sequence[dt.date],
+                     time_bases: Sequence[str], with_8h: np.ndarray | bool,
+                     rules: CoverageRules) -> dict[str, dict[str, dict[str, np.ndarray]]]:
+    """:func:`stats_days` of the same local days in each of ``time_bases``, by time base.
+
+    The hourly work (validity, 8-hour means) is done once; only the day segments differ.
+    """
     matrix = np.asarray(matrix, dtype=float)
     n_series = matrix.shape[0]
     if matrix.shape[1] != len(hours_utc):
         raise ValueError(f"matrix has {matrix.shape[1]} hours, hours_utc {len(hours_utc)}")
-    first, n_hours = day_segments(hours_utc, days, time_base)
     valid = ~np.isnan(matrix)
-    n_valid = _segment_reduce(np.add, valid.astype(np.int64), first, n_hours, 0)
-    total = _segment_reduce(np.add, np.where(valid, matrix, 0.0), first, n_hours, 0.0)
-    highest = _segment_reduce(np.maximum, np.where(valid, matrix, -np.inf), first, n_hours, -np.inf)
-    ok = n_valid >= rules.min_valid_hours_day
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = total / np.maximum(n_valid, 1)
+    valid_count = valid.astype(np.int64)
+    filled = np.where(valid, matrix, 0.0)
+    highest_in = np.where(valid, matrix, -np.inf)
     everyone = np.arange(n_series)
-    result = {
-        "day_mean": {"value": np.where(ok, mean, np.nan), "n_valid": n_valid, "n_expected": n_hours,
-                     "is_valid": ok, "rows": everyone},
-        "day_max_1h": {"value": np.where(ok, highest, np.nan), "n_valid": n_valid, "n_expected": n_hours,
-                       "is_valid": ok, "rows": everyone},
-    }
     rows = everyone[np.broadcast_to(np.asarray(with_8h, dtype=bool), (n_series,))]
     if rows.size:
         means_8h, hours_8h = running_means_8h(matrix[rows])
         valid_8h = hours_8h >= rules.min_valid_hours_8h
-        # Mean k covers columns k … k + 7: the means ending in a day start LEAD_HOURS columns before it.
-        start_8h = first - LEAD_HOURS
-        n_valid_8h = _segment_reduce(np.add, valid_8h.astype(np.int64), start_8h, n_hours, 0)
-        best = _segment_reduce(np.maximum, np.where(valid_8h, means_8h, -np.inf), start_8h, n_hours, -np.inf)
-        ok_8h = n_valid_8h >= rules.min_valid_8h_means_day
-        result["day_max_8h_mean"] = {"value": np.where(ok_8h, best, np.nan), "n_valid": n_valid_8h,
-                                     "n_expected": n_hours, "is_valid": ok_8h, "rows": rows}
-    return result
+        valid_8h_count, best_in = valid_8h.astype(np.int64), np.where(valid_8h, means_8h, -np.inf)
+    out = {}
+    for time_base in time_bases:
+        first, n_hours = day_segments(hours_utc, days, time_base)
+        n_valid = _segment_reduce(np.add, valid_count, first, n_hours, 0)
+        total = _segment_reduce(np.add, filled, first, n_hours, 0.0)
+        highest = _segment_reduce(np.maximum, highest_in, first, n_hours, -np.inf)
+        ok = n_valid >= rules.min_valid_hours_day
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = total / np.maximum(n_valid, 1)
+        result = {
+            "day_mean": {"value": np.where(ok, mean, np.nan), "n_valid": n_valid, "n_expected": n_hours,
+                         "is_valid": ok, "rows": everyone},
+            "day_max_1h": {"value": np.where(ok, highest, np.nan), "n_valid": n_valid, "n_expected": n_hours,
+                           "is_valid": ok, "rows": everyone},
+        }
+        if rows.size:
+            # Mean k covers columns k … k + 7: the means ending in a day start LEAD_HOURS columns before it.
+            start_8h = first - LEAD_HOURS
+            n_valid_8h = _segment_reduce(np.add, valid_8h_count, start_8h, n_hours, 0)
+            best = _segment_reduce(np.maximum, best_in, start_8h, n_hours, -np.inf)
+            ok_8h = n_valid_8h >= rules.min_valid_8h_means_day
+            result["day_max_8h_mean"] = {"value": np.where(ok_8h, best, np.nan), "n_valid": n_valid_8h,
+                                         "n_expected": n_hours, "is_valid": ok_8h, "rows": rows}
+        out[time_base] = result
+    return out
 
 
 def stats_frame(stats: dict[str, dict[str, np.ndarray]], series: pd.DataFrame, day: dt.date,

@@ -228,7 +228,7 @@ def build_surfaces_days(days: list[dt.date], air_hourly: pd.DataFrame, stations:
                                  "lat": pd.Series(dtype=float)})
     located = points_to_cells(stations.drop_duplicates("station_id"), "station_id").set_index("station_id")
     used = hourly[hourly["station_class"].eq(BACKGROUND)] if background_only else hourly
-    unlocated = sorted(set(used["station_id"]) - set(located.index))
+    unlocated = sorted(set(used["station_id"].unique()) - set(located.index))
     if unlocated:
         log.warning("%d background stations without coordinates left out of the surface (data_quality alert "
                     "DQ_STATIONS_UNLOCATED): %s", len(unlocated), ", ".join(unlocated))
@@ -236,7 +236,8 @@ def build_surfaces_days(days: list[dt.date], air_hourly: pd.DataFrame, stations:
 
     target_xy = np.column_stack([cells["cx_3035"].to_numpy(float), cells["cy_3035"].to_numpy(float)])
     in_surface = window.get_indexer(surface_hours)
-    pollutants = [p for p in SURFACE_POLLUTANTS if p in set(used["pollutant"])]
+    present = set(used["pollutant"].unique())
+    pollutants = [p for p in SURFACE_POLLUTANTS if p in present]
     values = np.full((len(pollutants), len(surface_hours), len(cells)), np.nan, dtype=np.float32)
     n_stations = np.zeros((len(pollutants), len(surface_hours)), dtype=np.int16)
     surface_daily, validation = [], []
@@ -354,8 +355,8 @@ def _daily_frames(matrix: np.ndarray, series: pd.DataFrame, with_8h: np.ndarray,
     Rows are ordered by time base, statistic, series and day (:func:`spse.methods.stats.stats_days`,
     :func:`spse.methods.stats.days_frame`), not computed day by day.
     """
-    frames = [stats.days_frame(stats.stats_days(matrix, window, days, time_base, with_8h, rules), series, days,
-                               time_base) for time_base in time_bases]
+    by_base = stats.stats_days_bases(matrix, window, days, time_bases, with_8h, rules)
+    frames = [stats.days_frame(by_base[time_base], series, days, time_base) for time_base in time_bases]
     frame = pd.concat(frames, ignore_index=True)
     return frame[[c for c in columns if c in frame.columns]]
 

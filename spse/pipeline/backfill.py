@@ -1,4 +1,4 @@
-"""Backfill: build many past days in bulk, in one process, with one warehouse build and one publish.
+"""Backfill: build many past days in bulk, stage by stage, with one warehouse build and one publish.
 
 ``spse backfill --from D1 --to D2`` (local days, Europe/Paris) does what the daily job does for
 each day, stage by stage over all the days instead of day by day:
@@ -11,9 +11,11 @@ each day, stage by stage over all the days instead of day by day:
 3. surfaces: one interpolation over all the hours of up to :data:`CHUNK_DAYS` days at a time
    (:func:`spse.pipeline.daily.build_surfaces_days`); a day with a CAMS run in the lake is built on
    its own, as the daily run does;
-4. noise and forecast statistics, per day (cheap); the period indicators (year, season, month)
-   of every period the days touch, each once (:func:`spse.pipeline.periods.build_periods_range`);
-   the health impact of each calendar year touched (:mod:`spse.pipeline.health`);
+4. noise and forecast statistics, per day; once the surfaces are written, the period indicators
+   (year, season, month) of every period the days touch, each once
+   (:func:`spse.pipeline.periods.build_periods_range`). Stages 3 and 4 share one pool of
+   :func:`spse.core.config.backfill_workers` processes, a chunk of days or a period partition per
+   task; then the health impact of each calendar year touched (:mod:`spse.pipeline.health`);
 5. alerts, day after day in order (persistence reads the day before), under the writer lock;
 6. one warehouse build and one publish, under the writer lock.
 
@@ -32,6 +34,7 @@ import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, as_completed
 
 from spse.core.errors import FeedError
 from spse.pipeline import daily, lake, surfacestore
@@ -94,9 +97,12 @@ def backfill(first: dt.date, last: dt.date, *, force: bool = False, progress: bo
             todo = [d for d in todo if d not in report.missing]
         if todo:
             _timed(report, "grid", daily.build_grid)
-            _timed(report, "surfaces", lambda: _surfaces(todo, bar))
-            _timed(report, "noise_forecast", lambda: _noise_and_forecast(todo, bar))
-            _timed(report, "periods", lambda: _periods(todo))
+            with _stage_workers() as pool:
+                # queued behind the surfaces, the noise and forecast chunks keep the workers busy while
+                # the last surface chunks end, then the periods (which read the surfaces) are queued
+                surfaces, noise = _surfaces(todo, bar, pool), _noise_and_forecast(todo, bar, pool)
+                _timed(report, "surfaces", lambda: _wait(surfaces))
+                _timed(report, "noise_forecast_periods", lambda: (_periods(todo, pool), _wait(noise)))
             _timed(report, "health", lambda: _health(todo))
             _timed(report, "alerts", lambda: _alerts(todo, report, bar))
             report.built = todo
@@ -224,29 +230,70 @@ def _with_cams(days: list[dt.date]) -> set[dt.date]:
                                    for back in range(forecast.LOOKBACK_DAYS + 1))}
 
 
-def _surfaces(days: list[dt.date], bar: _Progress) -> None:
+def _surfaces(days: list[dt.date], bar: _Progress, pool: Executor) -> _Jobs:
+    """Surfaces of each chunk of days, and of each day with a CAMS run on its own, submitted to ``pool``."""
     with_model = _with_cams(days)
-    task = bar.add("surfaces", len(days))
-    for day in sorted(with_model):
-        daily.build_surfaces(day)
-        bar.advance(task)
-    for chunk in _chunks([d for d in days if d not in with_model], CHUNK_DAYS):
-        daily.build_surfaces_days(chunk)
-        bar.advance(task, len(chunk))
+    units = [*([day] for day in sorted(with_model)), *_chunks([d for d in days if d not in with_model], CHUNK_DAYS)]
+    return _Jobs({pool.submit(daily.build_surfaces, unit[0]) if unit[0] in with_model
+                  else pool.submit(daily.build_surfaces_days, unit): len(unit) for unit in units},
+                 bar, bar.add("surfaces", len(days)))
 
 
-def _noise_and_forecast(days: list[dt.date], bar: _Progress) -> None:
+def _noise_and_forecast(days: list[dt.date], bar: _Progress, pool: Executor) -> _Jobs:
+    """Noise indicators of every day and forecast statistics of every day with a CAMS run, by chunks, submitted."""
     with_runs = {p.removeprefix("date=") for p in lake.partitions("forecast_cams")}
-    for day in bar.track(days, "bruit, prévision"):
-        daily.build_noise(day)
-        if day.isoformat() in with_runs:
-            daily.build_forecast(day)
+    return _Jobs({pool.submit(_noise_and_forecast_days, chunk, [d for d in chunk if d.isoformat() in with_runs]):
+                  len(chunk) for chunk in _chunks(days, CHUNK_DAYS)}, bar, bar.add("bruit, prévision", len(days)))
 
 
-def _periods(days: list[dt.date]) -> None:
+def _noise_and_forecast_days(days: list[dt.date], with_runs: list[dt.date]) -> None:
+    """Noise of ``days`` and forecast of ``with_runs``, day by day; each lake file read once (a day reads three)."""
+    with lake.cached_reads():
+        for day in days:
+            daily.build_noise(day)
+            if day in with_runs:
+                daily.build_forecast(day)
+
+
+def _periods(days: list[dt.date], pool: Executor) -> None:
     from spse.pipeline import periods
 
-    periods.build_periods_range(days[0], days[-1])
+    periods.build_periods_range(days[0], days[-1], pool=pool)
+
+
+@contextlib.contextmanager
+def _stage_workers() -> Iterator[Executor]:
+    """The pool the surfaces, noise/forecast and period stages share: units of work independent of each other.
+
+    :func:`spse.core.config.backfill_workers` spawned processes, each holding one unit (a chunk
+    of up to :data:`CHUNK_DAYS` days, a period); one thread of this process, so one unit at a
+    time, when there is one worker or this process may not have children.
+    """
+    from spse.core.config import backfill_workers
+
+    with _workers(1 if multiprocessing.current_process().daemon else backfill_workers()) as pool:
+        yield pool
+
+
+@dataclasses.dataclass
+class _Jobs:
+    """Work submitted to the stage pool: each future with the days it covers, and the stage's progress bar."""
+
+    futures: dict[Future, int]
+    bar: _Progress
+    task: object
+
+
+def _wait(jobs: _Jobs) -> None:
+    """Wait for ``jobs``, advancing their bar as each ends; an error cancels the rest and is raised."""
+    try:
+        for job in as_completed(jobs.futures):
+            job.result()
+            jobs.bar.advance(jobs.task, jobs.futures[job])
+    except BaseException:
+        for job in jobs.futures:
+            job.cancel()
+        raise
 
 
 def _health(days: list[dt.date]) -> None:

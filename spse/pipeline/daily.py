@@ -245,13 +245,9 @@ def build_surfaces_days(days: list[dt.date], model_hourly=None) -> dict[str, int
                                           time_bases=tuple(dict.fromkeys((procedure, eu))),
                                           model_hourly=model_hourly)
     hourly = surfacestore.split_days(tables.pop("surface_hourly"), days, procedure)
-    counts = {name: 0 for name in tables} | {"surface_hourly_cells_hours": 0}
-    by_day = {name: dict(iter(frame.groupby("date", sort=False))) for name, frame in tables.items()}
+    counts = {name: sum(lake.write_day_partitions(name, frame, days).values()) for name, frame in tables.items()}
+    counts["surface_hourly_cells_hours"] = 0
     for day in days:
-        for name, frame in tables.items():
-            part = by_day[name].get(day, frame.iloc[:0])
-            lake.write_partition(name, lake.date_partition(day), part.reset_index(drop=True))
-            counts[name] += len(part)
         surfacestore.write_day(day, hourly[day])
         counts["surface_hourly_cells_hours"] += int(hourly[day]["value"].notnull().sum())
     return counts

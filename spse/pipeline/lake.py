@@ -31,8 +31,12 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from spse.core.columns import QUARANTINE_COLUMNS
 from spse.core.config import settings
@@ -113,13 +117,21 @@ def write_bytes_atomic(path: Path, data: bytes) -> None:
         raise
 
 
-def write_parquet_atomic(path: Path, frame: pd.DataFrame) -> None:
-    """Write ``frame`` (without its index) to ``path`` as Parquet, atomically (see :func:`write_bytes_atomic`)."""
+def write_parquet_atomic(path: Path, frame: pd.DataFrame | pa.Table) -> None:
+    """Write ``frame`` (without its index) to ``path`` as Parquet, atomically (see :func:`write_bytes_atomic`).
+
+    An Arrow table is written as it is (the pandas schema metadata it carries included).
+    """
+    import pyarrow.parquet as pq
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
-        frame.to_parquet(tmp, index=False)
+        if isinstance(frame, pd.DataFrame):
+            frame.to_parquet(tmp, index=False)
+        else:
+            pq.write_table(frame, tmp, compression="snappy")
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -167,7 +179,7 @@ def partition_path(dataset: str, partition: str, source: str | None = None) -> P
     return folder / partition / "data.parquet"
 
 
-def write_partition(dataset: str, partition: str, frame: pd.DataFrame, source: str | None = None) -> Path:
+def write_partition(dataset: str, partition: str, frame: pd.DataFrame | pa.Table, source: str | None = None) -> Path:
     """Replace ``source``'s partition of ``dataset`` (derived: the partition) with ``frame``, atomically.
 
     A file of the same source and partition in the old layout (:mod:`spse.pipeline.lake`) is
@@ -177,6 +189,29 @@ def write_partition(dataset: str, partition: str, frame: pd.DataFrame, source: s
     write_parquet_atomic(path, frame)
     _drop_old_layout(dataset, partition, source)
     return path
+
+
+def write_day_partitions(dataset: str, frame: pd.DataFrame, days: list[dt.date]) -> dict[dt.date, int]:
+    """Write the rows of each local day of ``days`` (``frame``'s ``date`` column) to its ``date=`` partition.
+
+    A derived dataset only. The frame goes to Arrow once and each day's rows, in the frame's order,
+    are a slice of it: the files are those :func:`write_partition` writes day by day, without a
+    pandas frame per day. A day without rows gets an empty partition. Returns the rows per day.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = table.take(pc.sort_indices(table, sort_keys=[("date", "ascending")]))
+    epoch_days = table["date"].cast(pa.int32()).to_numpy(zero_copy_only=False)
+    wanted = np.array([(day - dt.date(1970, 1, 1)).days for day in days])
+    starts, stops = np.searchsorted(epoch_days, wanted, "left"), np.searchsorted(epoch_days, wanted, "right")
+    written = {}
+    for day, start, stop in zip(days, starts, stops, strict=True):
+        write_partition(dataset, date_partition(day), table.slice(start, stop - start))
+        written[day] = int(stop - start)
+    return written
 
 
 def write_partition_if_changed(dataset: str, partition: str, frame: pd.DataFrame, source: str | None = None) -> bool:
@@ -285,11 +320,40 @@ def count_rows(dataset: str, partition: str, source: str | None = None) -> int:
     return sum(pq.read_metadata(p.path).num_rows for p in parts(dataset, source, partition))
 
 
+_READ_CACHE = threading.local()  # .frames: path, size, mtime → frame read in this thread's cached_reads block
+
+
+@contextlib.contextmanager
+def cached_reads() -> Iterator[None]:
+    """Within: :func:`read_parts` reads a file once and hands out copies (keyed by path, size and mtime).
+
+    For a loop over consecutive days that each read the day before and after (the backfill's
+    noise step reads every partition three times); the cache is dropped on leaving.
+    """
+    outer = getattr(_READ_CACHE, "frames", None)
+    _READ_CACHE.frames = {}
+    try:
+        yield
+    finally:
+        _READ_CACHE.frames = outer
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    cache = getattr(_READ_CACHE, "frames", None)
+    if cache is None:
+        return pd.read_parquet(path)
+    stat = path.stat()
+    key = (path, stat.st_size, stat.st_mtime_ns)
+    if key not in cache:
+        cache[key] = pd.read_parquet(path)
+    return cache[key].copy()
+
+
 def read_parts(chosen: list[Part]) -> pd.DataFrame:
     """Stack the files of ``chosen``; rows of a producer get its name in ``source`` when the file lacks it."""
     frames = []
     for part in chosen:
-        frame = pd.read_parquet(part.path)
+        frame = _read_parquet(part.path)
         if part.source is not None and SOURCE_COLUMN not in frame.columns:
             frame[SOURCE_COLUMN] = pd.Series(part.source, index=frame.index, dtype="string")
         frames.append(frame)

@@ -26,6 +26,7 @@ import itertools
 import json
 import logging
 from collections.abc import Mapping
+from concurrent.futures import Executor
 
 import duckdb
 import numpy as np
@@ -140,8 +141,8 @@ def read_hourly(period: pm.Period) -> pd.DataFrame:
     """
     from spse.methods.surfaces import station_hourly
 
-    days = pd.date_range(period.start - dt.timedelta(days=1), period.stop, freq="D").date
-    files = [p for d in days for p in lake.parts("air_hourly", partition=lake.date_partition(d))]
+    wanted = {lake.date_partition(d) for d in pd.date_range(period.start - dt.timedelta(days=1), period.stop).date}
+    files = [p for p in lake.parts("air_hourly") if p.partition in wanted]
     if not files:
         return pd.DataFrame(columns=[*STATION_KEYS, "pollutant", "ts_start_utc", "value"])
     scan = canonical.files_sql("air_hourly", files,
@@ -150,28 +151,32 @@ def read_hourly(period: pm.Period) -> pd.DataFrame:
     return station_hourly(air)
 
 
+# each period dataset's daily input and series keys
+DAILY_INPUTS = {"period_cell": ("surface_daily", CELL_KEYS), "period_station": ("station_daily", STATION_KEYS)}
+
+
 def period_tables(period: pm.Period, params: Mapping[str, str]) -> dict[str, pd.DataFrame]:
     """``period_cell`` and ``period_station`` rows of ``period`` (empty frames when the lake has no daily rows)."""
+    return {dataset: period_table(dataset, period, params) for dataset in COLUMNS}
+
+
+def period_table(dataset: str, period: pm.Period, params: Mapping[str, str]) -> pd.DataFrame:
+    """The rows of ``dataset`` (``period_cell`` or ``period_station``) for ``period``."""
+    source, keys = DAILY_INPUTS[dataset]
     rules = pm.rules_from(params)
     limits = period_thresholds(params)
-    out = {}
-    for dataset, source, keys in (("period_cell", "surface_daily", CELL_KEYS),
-                                  ("period_station", "station_daily", STATION_KEYS)):
-        files = _files(source, period.start, period.stop)
-        time_base = daily_time_base(files, params)
-        if time_base is None:
-            out[dataset] = _empty(dataset)
-            continue
-        hourly = read_hourly(period) if dataset == "period_station" else pd.DataFrame()
-        parts = [pm.group_indicators(rows, keys, pollutant, statistic, period, limits, rules,
-                                     mean_from_daily=hourly.empty)
-                 for pollutant, statistic, rows in read_daily_groups(files, keys, time_base)]
-        if not hourly.empty:
-            parts.append(pm.hourly_indicators(hourly, keys, period, time_base, limits, rules))
-        parts = [p for p in parts if len(p)]
-        out[dataset] = (pm.with_period(pd.concat(parts, ignore_index=True), period, time_base, keys) if parts
-                        else _empty(dataset))
-    return out
+    files = _files(source, period.start, period.stop)
+    time_base = daily_time_base(files, params)
+    if time_base is None:
+        return _empty(dataset)
+    hourly = read_hourly(period) if dataset == "period_station" else pd.DataFrame()
+    parts = [pm.group_indicators(rows, keys, pollutant, statistic, period, limits, rules,
+                                 mean_from_daily=hourly.empty)
+             for pollutant, statistic, rows in read_daily_groups(files, keys, time_base)]
+    if not hourly.empty:
+        parts.append(pm.hourly_indicators(hourly, keys, period, time_base, limits, rules))
+    parts = [p for p in parts if len(p)]
+    return pm.with_period(pd.concat(parts, ignore_index=True), period, time_base, keys) if parts else _empty(dataset)
 
 
 def _empty(dataset: str) -> pd.DataFrame:
@@ -233,8 +238,12 @@ def stale_periods(seasons: Mapping[str, tuple[int, ...]], version: str) -> list[
     return [pm.period_of_label(label, seasons) for label in sorted(labels)]
 
 
-def _build(periods: list[pm.Period]) -> dict[str, int]:
-    """Compute ``periods`` and, first, every period of the lake computed under another register version."""
+def _build(periods: list[pm.Period], pool: Executor | None = None) -> dict[str, int]:
+    """Compute ``periods`` and, first, every period of the lake computed under another register version.
+
+    Each dataset's partition (the periods starting on one day) is one task of ``pool`` when given:
+    the cells first, the longest periods first.
+    """
     params = register.parameters()
     version = register_version()
     stale = stale_periods(pm.parse_seasons(params["seasons"]), version)
@@ -242,23 +251,34 @@ def _build(periods: list[pm.Period]) -> dict[str, int]:
         log.info("periods computed under another register version, recomputed from the lake: %s",
                  ", ".join(p.label for p in stale))
     periods = list({p.label: p for p in [*stale, *periods]}.values())
+    # periods starting on the same day share a partition of each dataset (a year and its January)
+    groups = [list(same) for _, same in itertools.groupby(sorted(periods, key=lambda p: p.start),
+                                                          key=lambda p: p.start)]
+    units = sorted(((dataset, group) for dataset in COLUMNS for group in groups),
+                   key=lambda unit: (unit[0] != "period_cell", -max(p.stop - p.start for p in unit[1])))
     counts = {name: 0 for name in COLUMNS}
+    datasets, partitions = [dataset for dataset, _ in units], [group for _, group in units]
+    run = pool.map if pool is not None else map
+    for dataset, rows in zip(datasets, run(_build_partition, datasets, partitions, itertools.repeat(version)),
+                             strict=True):
+        counts[dataset] += rows
+    return counts
+
+
+def _build_partition(dataset: str, same_start: list[pm.Period], version: str) -> int:
+    """Compute the periods of ``same_start`` for ``dataset`` and write their partition; the rows computed."""
+    params = register.parameters()
+    computed = []
     _CONNECTION.append(duckdb.connect())
     _CONNECTION[-1].execute("set enable_progress_bar = false")
     try:
-        # periods starting on the same day share a partition (a year and its January): written once
-        for _, same_start in itertools.groupby(sorted(periods, key=lambda p: p.start), key=lambda p: p.start):
-            computed = {dataset: [] for dataset in COLUMNS}
-            for period in same_start:
-                for dataset, frame in period_tables(period, params).items():
-                    computed[dataset].append((period, frame))
-                    counts[dataset] += len(frame)
-                    log.info("%s %s: %d rows", dataset, period.label, len(frame))
-            for dataset, frames in computed.items():
-                write_periods(dataset, frames, version)
+        for period in same_start:
+            computed.append((period, period_table(dataset, period, params)))
+            log.info("%s %s: %d rows", dataset, period.label, len(computed[-1][1]))
+        write_periods(dataset, computed, version)
     finally:
         _CONNECTION.pop().close()
-    return counts
+    return sum(len(frame) for _, frame in computed)
 
 
 def build_periods(day: dt.date) -> dict[str, int]:
@@ -271,7 +291,10 @@ def build_periods(day: dt.date) -> dict[str, int]:
     return _build(pm.periods_of_day(day, seasons))
 
 
-def build_periods_range(first: dt.date, last: dt.date) -> dict[str, int]:
-    """Recompute every period holding a day of ``first`` … ``last``, each once (backfill); rows per dataset."""
+def build_periods_range(first: dt.date, last: dt.date, pool: Executor | None = None) -> dict[str, int]:
+    """Recompute every period holding a day of ``first`` … ``last``, each once (backfill); rows per dataset.
+
+    ``pool`` (an executor of the backfill) computes the partitions side by side.
+    """
     seasons = pm.parse_seasons(register.parameters()["seasons"])
-    return _build(pm.periods_between(first, last, seasons))
+    return _build(pm.periods_between(first, last, seasons), pool)

@@ -11,6 +11,7 @@ Its ``[datasets.<name>]`` tables give the overlap rule of the datasets several s
 
 from __future__ import annotations
 
+import copy
 import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -56,9 +57,19 @@ class Overlap:
         return self.priority.index(source) if source in self.priority else len(self.priority)
 
 
+_PARSED: dict[Path, tuple[tuple[int, int], dict]] = {}
+
+
 def _load(path: Path | None) -> dict:
-    with (path or REGISTRY).open("rb") as fh:
-        return tomllib.load(fh)
+    """The registry file parsed, again only when its modification time or size changed (a copy)."""
+    path = path or REGISTRY
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    parsed = _PARSED.get(path)
+    if parsed is None or parsed[0] != stamp:
+        with path.open("rb") as fh:
+            parsed = _PARSED[path] = (stamp, tomllib.load(fh))
+    return copy.deepcopy(parsed[1])
 
 
 def overlaps(path: Path | None = None) -> dict[str, Overlap]:
