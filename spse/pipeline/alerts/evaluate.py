@@ -37,7 +37,7 @@ from spse.methods import alert_rules as rules
 from spse.methods.footprint import CELL_AREA_KM2, footprint_cells
 from spse.methods.stats import exceeds
 from spse.pipeline.alerts import impact, kinds, lifecycle, quality
-from spse.pipeline.alerts.schema import COLUMNS, alert_id, conform
+from spse.pipeline.alerts.schema import COLUMNS, alert_id, conform, present
 
 if TYPE_CHECKING:
     from spse.pipeline.alerts.inputs import AlertInputs
@@ -191,7 +191,8 @@ def cell_lists(affected: pd.DataFrame) -> pd.DataFrame:
 def with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
     """Zero impact where a row has none (data-quality and closed rows, unlocated stations)."""
     frame = frame.reindex(columns=list(dict.fromkeys([*frame.columns, *EMPTY_IMPACT])))
-    filled = {name: frame[name].astype(object).where(frame[name].notna(), default)
+    filled = {name: pd.Series([default if value is None else value for value in present(frame[name])],
+                              index=frame.index, dtype=object)
               for name, default in EMPTY_IMPACT.items()}
     return frame.assign(**filled)
 
@@ -320,11 +321,12 @@ def _raised_rows(table, station_hits, cell_hits, summary, footprints, station_ce
     n_footprint = footprints.groupby("station_id").size()
     summary = summary.set_index("rule")
     rows = []
+    hit = set(station_hits["rule"]) | set(cell_hits["rule"])
     for rule in table.itertuples():
+        if rule.Index not in hit:
+            continue
         st = station_hits[station_hits["rule"] == rule.Index].sort_values("station_id")
         ce = cell_hits[cell_hits["rule"] == rule.Index]
-        if st.empty and ce.empty:
-            continue
         basis = "surface+station" if len(st) and len(ce) else ("station" if len(st) else "surface")
         stations = [{"station_id": r.station_id, "station_class": r.station_class,
                      "cell_id": own_cell.get(r.station_id), "value_max": float(r.value_max),
