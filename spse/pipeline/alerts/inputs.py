@@ -102,7 +102,7 @@ class AlertInputs:
 
     @classmethod
     def from_lake(cls, day: dt.date, reference: dict[str, pd.DataFrame] | None = None, *, observations: bool = True,
-                  follow_up: bool = True) -> AlertInputs:
+                  follow_up: bool = True, previous_alerts: pd.DataFrame | None = None) -> AlertInputs:
         """Read the inputs of the local day ``day`` and of its forecast run J = ``day + 1``.
 
         Reads ``air_hourly`` (UTC partitions ``day - 1`` and ``day``), ``station_daily`` and
@@ -114,6 +114,8 @@ class AlertInputs:
         ``observations`` false leaves out what the observed day raises from (observations,
         surfaces, stale inputs, quality log); ``follow_up`` false what its lifecycle and forecast
         read (the alerts of ``day - 1``, the forecast run): a backfill reads each part where it uses it.
+        ``previous_alerts``, when given, stands for the alerts of ``day - 1`` (a backfill keeps the
+        partition it wrote the day before).
 
         Raises
         ------
@@ -139,7 +141,8 @@ class AlertInputs:
         later = {}
         if follow_up:
             later = {"forecast_daily": lake.read_days(cams.DATASET, [day + dt.timedelta(days=1)]),
-                     "previous_alerts": lake.read_days(DATASET, [previous])}
+                     "previous_alerts": (lake.read_days(DATASET, [previous]) if previous_alerts is None
+                                         else previous_alerts)}
         return cls(**observed, **later, **reference)
 
 
