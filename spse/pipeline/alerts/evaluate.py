@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from spse.core.register import Parameters
 from spse.core.timebase import day_hours_utc
@@ -104,7 +106,7 @@ def raise_observed(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFram
 
     stations = _stations(station_hourly, station_daily)
     footprints = footprint_cells(stations, station_cells, grid_cells, parameters)
-    in_scope = set(footprints.loc[footprints["cell_id"].isin(zone_cells["cell_id"]), "station_id"])
+    in_scope = set(footprints.loc[in_cells(footprints["cell_id"], zone_cells["cell_id"]), "station_id"])
     hourly = station_hourly[station_hourly["station_id"].isin(in_scope)]
     daily = station_daily[station_daily["station_id"].isin(in_scope)]
 
@@ -186,6 +188,14 @@ def cell_lists(affected: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["rule", "cell_ids"])
     lists = affected.groupby("rule")["cell_id"].agg(lambda cells: ",".join(sorted(set(map(str, cells)))))
     return lists.rename("cell_ids").reset_index().astype({"rule": "int64"})
+
+
+def in_cells(cells: pd.Series, cell_ids: pd.Series | pd.api.extensions.ExtensionArray | np.ndarray) -> pd.Series:
+    """``cells.isin(cell_ids)``, by Arrow's hash set when both are text (pandas 3 walks ``cell_ids`` in Python)."""
+    found, ids = pa.array(cells, from_pandas=True), pa.array(cell_ids, from_pandas=True)
+    if not (pa.types.is_string(found.type) and pa.types.is_string(ids.type)):
+        return cells.isin(cell_ids)
+    return pd.Series(pc.is_in(found, value_set=ids).to_numpy(zero_copy_only=False), index=cells.index, dtype=bool)
 
 
 def with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
