@@ -429,3 +429,17 @@ def test_facilities_most_sensitive_first_and_children_in_creches():
     details = impact.facility_details("e-maternelle,zz,g-pmi", facilities)
     assert [d["facility_id"] for d in details] == ["g-pmi", "e-maternelle", "zz"]
     assert details[2] == dict.fromkeys(impact.FACILITY_FIELDS) | {"facility_id": "zz"}
+
+
+
+def test_as_read_gives_what_the_lake_reads_back(spse_home):
+    from spse.pipeline.alerts.evaluate import with_defaults
+    from spse.pipeline.alerts.schema import as_read, conform, storage_frame
+
+    row = {"alert_id": "x", "date": DAY, "kind": "air_quality", "pollutant": "O3", "level": "information",
+           "set_id": "FR_R221-1", "status": "opened", "time_base": "Europe/Paris", "threshold_value": 180.0,
+           "n_cells": 3, "meets_episode_criteria": True, "episode_start_date": DAY}
+    for rows in ([row, {**row, "alert_id": "y", "threshold_value": None}], []):
+        stored = storage_frame(conform(with_defaults(pd.DataFrame(rows))))
+        lake.write_partition("alerts", lake.date_partition(DAY), stored)
+        pd.testing.assert_frame_equal(as_read(stored), lake.read_days("alerts", [DAY]))

@@ -86,3 +86,21 @@ def test_a_partition_of_the_old_layout_is_read_as_its_source_until_rewritten(sps
     lake.write_partition("air_x", "date=2026-01-14", pd.DataFrame({"k": [10]}), source="net_a")
     assert not (old / "data.parquet").exists() and not (old / "provenance.json").exists()
     assert lake.read_days("air_x", [dt.date(2026, 1, 14)])["k"].tolist() == [10]
+
+
+def test_listings_cached_lists_once_and_again_after_its_own_write(spse_home):
+    day = dt.date(2026, 1, 15)
+    lake.write_partition("demo", lake.date_partition(day), pd.DataFrame({"k": [1]}), source="a")
+    with lake.listings_cached():
+        assert lake.partitions("demo") == ["date=2026-01-15"]
+        # a file another writer puts in place is not seen until the block ends...
+        lake.write_parquet_atomic(lake.partition_path("demo", "date=2026-01-16", "b"), pd.DataFrame({"k": [2]}))
+        assert lake.partitions("demo") == ["date=2026-01-15"]
+        assert [p.source for p in lake.parts("demo", partition="date=2026-01-15")] == ["a"]
+        # ...but a partition this thread writes is: the dataset is listed again
+        lake.write_partition("demo", lake.date_partition(day + dt.timedelta(days=2)), pd.DataFrame({"k": [3]}), "a")
+        assert lake.partitions("demo") == ["date=2026-01-15", "date=2026-01-16", "date=2026-01-17"]
+        assert lake.parts("demo", source="b", partition="date=2026-01-16")[0].source == "b"
+        assert lake.parts("demo", source="a", partition="date=2026-01-16") == []
+        assert lake.has_partition("demo", "date=2026-01-17", "a") and not lake.has_partition("none", "date=x")
+    assert lake.parts("demo") == lake._listed("demo")

@@ -305,15 +305,17 @@ def _health(days: list[dt.date]) -> None:
 def _alerts(days: list[dt.date], report: BackfillReport, bar: _Progress) -> None:
     """Raise every day's observed alerts, in worker processes when there are several CPUs.
 
-    Then walk the days in order for their lifecycle, forecast rows and partition, under the writer lock.
+    Then walk the days in order for their lifecycle, forecast rows and partition, under the writer lock
+    (which also lets every process list each lake dataset once, :func:`spse.pipeline.lake.listings_cached`).
     """
-    from spse.pipeline import alerts, locking
+    from spse.pipeline import alerts, lake, locking
     from spse.pipeline.alerts import job
 
     reference = alerts.AlertInputs.read_reference()
-    with locking.writer_lock(f"backfill alerts {days[0]}..{days[-1]}"), _observed_alerts(days, reference) as raised:
-        for day, rows in zip(bar.track(days, "alertes"), raised, strict=True):
-            report.alerts += len(job.run_raised(day, rows, reference))
+    with (locking.writer_lock(f"backfill alerts {days[0]}..{days[-1]}"), lake.listings_cached(),
+          _observed_alerts(days, reference) as raised):
+        for frame in job.run_raised_days(zip(bar.track(days, "alertes"), raised, strict=True), reference):
+            report.alerts += len(frame)
 
 
 @contextlib.contextmanager
@@ -339,12 +341,16 @@ def _observed_alerts(days: list[dt.date], reference: dict) -> Iterator[Iterator]
 
 
 _WORKER_REFERENCE: dict = {}
+_WORKER_CONTEXT = contextlib.ExitStack()
 
 
 def _start_alert_worker() -> None:
+    """Read the reference once; list each lake dataset once for the worker's life (its parent holds the writer lock)."""
+    from spse.pipeline import lake
     from spse.pipeline.alerts import AlertInputs
 
     _WORKER_REFERENCE.update(AlertInputs.read_reference())
+    _WORKER_CONTEXT.enter_context(lake.listings_cached())
 
 
 def _observed_in_worker(day: dt.date):

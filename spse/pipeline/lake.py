@@ -70,6 +70,8 @@ def date_partition(day: dt.date) -> str:
 
 
 _SYNC_AT_END = threading.local()  # .written: the files of this thread's synced_at_end block, or None
+# .found: {(lake, dataset): {partition (None: all): its Parts}} of this thread's listings_cached block, or None
+_LISTINGS = threading.local()
 
 
 @contextlib.contextmanager
@@ -92,6 +94,22 @@ def synced_at_end() -> Iterator[None]:
         for path in dict.fromkeys(written):
             with contextlib.suppress(FileNotFoundError), path.open("rb") as fh:
                 os.fsync(fh.fileno())
+
+
+@contextlib.contextmanager
+def listings_cached() -> Iterator[None]:
+    """Within: :func:`parts` lists each dataset's folder once; a :func:`write_partition` of this thread lists it again.
+
+    For a long reader that asks the same questions day after day (a backfill's alert stage asks,
+    for every day, which partitions each source has): it must be the lake's only writer meanwhile
+    (the writer lock), since partitions another process writes stay unseen until the block ends.
+    """
+    outer = getattr(_LISTINGS, "found", None)
+    _LISTINGS.found = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _LISTINGS.found = outer
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
@@ -188,6 +206,9 @@ def write_partition(dataset: str, partition: str, frame: pd.DataFrame | pa.Table
     path = partition_path(dataset, partition, source)
     write_parquet_atomic(path, frame)
     _drop_old_layout(dataset, partition, source)
+    listed = getattr(_LISTINGS, "found", None)
+    if listed is not None:
+        listed.pop((settings().lake, dataset), None)
     return path
 
 
@@ -257,6 +278,18 @@ def parts(dataset: str, source: str | None = None, partition: str | None = None)
     Old-layout files are attributed to the source of their ``provenance.json`` and hidden
     by a file of the same source and partition in the producer's folder.
     """
+    listed = getattr(_LISTINGS, "found", None)
+    if listed is None:
+        return _listed(dataset, source, partition)
+    key = (settings().lake, dataset)
+    if key not in listed:
+        listed[key] = {None: _listed(dataset)}
+        for part in listed[key][None]:
+            listed[key].setdefault(part.partition, []).append(part)
+    return [p for p in listed[key].get(partition, []) if source is None or p.source == source]
+
+
+def _listed(dataset: str, source: str | None = None, partition: str | None = None) -> list[Part]:
     root = settings().lake / dataset
     if not root.exists():
         return []

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from spse.core.register import Parameters
 from spse.core.timebase import day_hours_utc
@@ -37,7 +39,7 @@ from spse.methods import alert_rules as rules
 from spse.methods.footprint import CELL_AREA_KM2, footprint_cells
 from spse.methods.stats import exceeds
 from spse.pipeline.alerts import impact, kinds, lifecycle, quality
-from spse.pipeline.alerts.schema import COLUMNS, alert_id, conform
+from spse.pipeline.alerts.schema import COLUMNS, alert_id, conform, present
 
 if TYPE_CHECKING:
     from spse.pipeline.alerts.inputs import AlertInputs
@@ -104,7 +106,7 @@ def raise_observed(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFram
 
     stations = _stations(station_hourly, station_daily)
     footprints = footprint_cells(stations, station_cells, grid_cells, parameters)
-    in_scope = set(footprints.loc[footprints["cell_id"].isin(zone_cells["cell_id"]), "station_id"])
+    in_scope = set(footprints.loc[in_cells(footprints["cell_id"], zone_cells["cell_id"]), "station_id"])
     hourly = station_hourly[station_hourly["station_id"].isin(in_scope)]
     daily = station_daily[station_daily["station_id"].isin(in_scope)]
 
@@ -188,10 +190,19 @@ def cell_lists(affected: pd.DataFrame) -> pd.DataFrame:
     return lists.rename("cell_ids").reset_index().astype({"rule": "int64"})
 
 
+def in_cells(cells: pd.Series, cell_ids: pd.Series | pd.api.extensions.ExtensionArray | np.ndarray) -> pd.Series:
+    """``cells.isin(cell_ids)``, by Arrow's hash set when both are text (pandas 3 walks ``cell_ids`` in Python)."""
+    found, ids = pa.array(cells, from_pandas=True), pa.array(cell_ids, from_pandas=True)
+    if not (pa.types.is_string(found.type) and pa.types.is_string(ids.type)):
+        return cells.isin(cell_ids)
+    return pd.Series(pc.is_in(found, value_set=ids).to_numpy(zero_copy_only=False), index=cells.index, dtype=bool)
+
+
 def with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
     """Zero impact where a row has none (data-quality and closed rows, unlocated stations)."""
     frame = frame.reindex(columns=list(dict.fromkeys([*frame.columns, *EMPTY_IMPACT])))
-    filled = {name: frame[name].astype(object).where(frame[name].notna(), default)
+    filled = {name: pd.Series([default if value is None else value for value in present(frame[name])],
+                              index=frame.index, dtype=object)
               for name, default in EMPTY_IMPACT.items()}
     return frame.assign(**filled)
 
@@ -320,11 +331,12 @@ def _raised_rows(table, station_hits, cell_hits, summary, footprints, station_ce
     n_footprint = footprints.groupby("station_id").size()
     summary = summary.set_index("rule")
     rows = []
+    hit = set(station_hits["rule"]) | set(cell_hits["rule"])
     for rule in table.itertuples():
+        if rule.Index not in hit:
+            continue
         st = station_hits[station_hits["rule"] == rule.Index].sort_values("station_id")
         ce = cell_hits[cell_hits["rule"] == rule.Index]
-        if st.empty and ce.empty:
-            continue
         basis = "surface+station" if len(st) and len(ce) else ("station" if len(st) else "surface")
         stations = [{"station_id": r.station_id, "station_class": r.station_class,
                      "cell_id": own_cell.get(r.station_id), "value_max": float(r.value_max),

@@ -40,7 +40,7 @@ from spse.methods import alert_rules as rules
 from spse.methods import forecast as cams
 from spse.methods.stats import exceeds
 from spse.pipeline.alerts import impact, kinds, lifecycle, persistence, versions
-from spse.pipeline.alerts.evaluate import cell_lists, covered_area_km2, with_defaults
+from spse.pipeline.alerts.evaluate import cell_lists, covered_area_km2, in_cells, with_defaults
 from spse.pipeline.alerts.recommendations import recommendation_text
 from spse.pipeline.alerts.schema import COLUMNS, FORECAST_COLUMNS, FORECAST_DATE, alert_id, conform, empty_alerts
 
@@ -139,7 +139,7 @@ def valid_forecast(forecast_daily: pd.DataFrame, zone_cells: pd.DataFrame) -> pd
         return pd.DataFrame(columns=FORECAST_COLUMNS)
     in_scope = zone_cells.loc[zone_cells["area_fraction"] > 0, "cell_id"].unique()
     rows = forecast_daily[forecast_daily["is_valid"].astype(bool) & forecast_daily["value"].notna()
-                          & forecast_daily["cell_id"].isin(in_scope)]
+                          & in_cells(forecast_daily["cell_id"], in_scope)]
     return rows[FORECAST_COLUMNS].reset_index(drop=True)
 
 

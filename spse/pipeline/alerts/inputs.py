@@ -102,7 +102,7 @@ class AlertInputs:
 
     @classmethod
     def from_lake(cls, day: dt.date, reference: dict[str, pd.DataFrame] | None = None, *, observations: bool = True,
-                  follow_up: bool = True) -> AlertInputs:
+                  follow_up: bool = True, previous_alerts: pd.DataFrame | None = None) -> AlertInputs:
         """Read the inputs of the local day ``day`` and of its forecast run J = ``day + 1``.
 
         Reads ``air_hourly`` (UTC partitions ``day - 1`` and ``day``), ``station_daily`` and
@@ -114,6 +114,8 @@ class AlertInputs:
         ``observations`` false leaves out what the observed day raises from (observations,
         surfaces, stale inputs, quality log); ``follow_up`` false what its lifecycle and forecast
         read (the alerts of ``day - 1``, the forecast run): a backfill reads each part where it uses it.
+        ``previous_alerts``, when given, stands for the alerts of ``day - 1`` (a backfill keeps the
+        partition it wrote the day before).
 
         Raises
         ------
@@ -128,31 +130,33 @@ class AlertInputs:
         previous = day - dt.timedelta(days=1)
         observed = {}
         if observations:
+            running = active_sources()
             observed = {
                 "surface_hourly": surfacestore.read_frame(day),
                 "surface_daily": _in_time_base(lake.read_days("surface_daily", [day]), procedure_day),
                 "station_hourly": canonical.read_days("air_hourly", [previous, day]),
                 "station_daily": _in_time_base(lake.read_days("station_daily", [day]), procedure_day),
-                "missing_inputs": stale_inputs(day),
-                "input_problems": qualitylog.concerning(day, active_sources()),
+                "missing_inputs": stale_inputs(day, running),
+                "input_problems": qualitylog.concerning(day, running),
             }
         later = {}
         if follow_up:
             later = {"forecast_daily": lake.read_days(cams.DATASET, [day + dt.timedelta(days=1)]),
-                     "previous_alerts": lake.read_days(DATASET, [previous])}
+                     "previous_alerts": (lake.read_days(DATASET, [previous]) if previous_alerts is None
+                                         else previous_alerts)}
         return cls(**observed, **later, **reference)
 
 
-def stale_inputs(day: dt.date) -> list[str]:
+def stale_inputs(day: dt.date, running: list | None = None) -> list[str]:
     """Return the datasets of the running sources that are stale for ``day`` (``spse.pipeline.freshness``).
 
     A daily source without the day's partition, or any source fetched longer ago than it
-    allows. The air and noise inputs of the alerts always count.
+    allows. The air and noise inputs of the alerts always count. ``running``: the running
+    sources when the caller has them (default :func:`active_sources`).
     """
-    from spse import sources
     from spse.pipeline import freshness
 
-    report = freshness.report(sources.active(), day=day)
+    report = freshness.report(active_sources() if running is None else running, day=day)
     stale = set(report.loc[report["status"] == "stale", "dataset"])
     stale |= {name for name in DAILY_SOURCES if not lake.has_partition(name, lake.date_partition(day))}
     return sorted(stale)

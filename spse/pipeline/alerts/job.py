@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable, Iterator
 
 import pandas as pd
 
@@ -15,7 +16,7 @@ from spse.pipeline.alerts.forecast import evaluate_forecast
 from spse.pipeline.alerts.inputs import AlertInputs
 from spse.pipeline.alerts.outbox import write_outbox
 from spse.pipeline.alerts.recommendations import recommendations
-from spse.pipeline.alerts.schema import DATASET, storage_frame
+from spse.pipeline.alerts.schema import DATASET, as_read, storage_frame
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ def run(day: dt.date, reference: dict[str, pd.DataFrame] | None = None, *, outbo
     """
     inputs = AlertInputs.from_lake(day, reference)
     registers = _registers()
-    return _publish(day, inputs, raise_observed(day, inputs, **registers), registers, outbox)
+    return _publish(day, inputs, raise_observed(day, inputs, **registers), registers, outbox)[0]
 
 
 def observed(day: dt.date, reference: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -50,7 +51,24 @@ def run_raised(day: dt.date, raised: pd.DataFrame, reference: dict[str, pd.DataF
                outbox: bool = False) -> pd.DataFrame:
     """:func:`run` with the rows :func:`observed` raised for ``day``: lifecycle, forecast, partition, outbox."""
     inputs = AlertInputs.from_lake(day, reference, observations=False)
-    return _publish(day, inputs, raised, _registers(), outbox)
+    return _publish(day, inputs, raised, _registers(), outbox)[0]
+
+
+def run_raised_days(raised: Iterable[tuple[dt.date, pd.DataFrame]],
+                    reference: dict[str, pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """:func:`run_raised` for each (day, rows) in day order, without outbox; yields each day's rows.
+
+    A day that follows the one before reads the partition that day wrote from memory
+    (:func:`spse.pipeline.alerts.schema.as_read`), not from the lake.
+    """
+    registers = _registers()
+    written = None
+    for day, rows in raised:
+        previous = written[1] if written is not None and written[0] == day - dt.timedelta(days=1) else None
+        inputs = AlertInputs.from_lake(day, reference, observations=False, previous_alerts=previous)
+        frame, stored = _publish(day, inputs, rows, registers, outbox=False)
+        written = (day, as_read(stored))
+        yield frame
 
 
 def _registers() -> dict:
@@ -58,7 +76,9 @@ def _registers() -> dict:
             "recommendations": recommendations()}
 
 
-def _publish(day: dt.date, inputs: AlertInputs, raised: pd.DataFrame, registers: dict, outbox: bool) -> pd.DataFrame:
+def _publish(day: dt.date, inputs: AlertInputs, raised: pd.DataFrame, registers: dict,
+             outbox: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Evaluate the lifecycle and forecast, write the partition and the outbox; the day's rows and the partition's."""
     frame = with_lifecycle(day, raised, inputs.previous_alerts, registers["recommendations"])
     run_day = day + dt.timedelta(days=1)
     forecast_rows = evaluate_forecast(run_day, inputs, observed=frame, **registers)
@@ -69,9 +89,10 @@ def _publish(day: dt.date, inputs: AlertInputs, raised: pd.DataFrame, registers:
         frame = forecast_rows
     else:
         frame = pd.concat([frame, forecast_rows], ignore_index=True)
-    lake.write_partition(DATASET, lake.date_partition(day), storage_frame(frame))
+    stored = storage_frame(frame)
+    lake.write_partition(DATASET, lake.date_partition(day), stored)
     if outbox:
         write_outbox(frame, day, facilities=inputs.facilities, zones=inputs.zones)
     log.info("alerts %s: %d rows (%s)", day, len(frame), ", ".join(f"{k}={v}" for k, v in
                                                               frame["status"].value_counts().items()))
-    return frame
+    return frame, stored

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from spse.pipeline.alerts import kinds
@@ -29,39 +30,82 @@ ACTIVE = ("opened", "ongoing")
 FORECAST = "forecast"
 OBSERVED = "air_quality"
 INPUT_RULE_PREFIX = "DQ_INPUT_"  # data-quality rules fed by the quality log (spse.pipeline.alerts.quality)
+CARRIED = ("averaging", "threshold_value", "unit", "time_base")  # columns a closed row keeps from the day before
 
 
 def active_on(previous_alerts: pd.DataFrame) -> pd.DataFrame:
     """Alerts of the previous day still active: ``KEY`` columns and ``episode_start_date``."""
-    columns = [*KEY, "episode_start_date"]
-    if previous_alerts is None or previous_alerts.empty:
-        return pd.DataFrame(columns=columns)
-    previous_alerts = with_type(previous_alerts)
-    rows = previous_alerts[previous_alerts["status"].isin(ACTIVE) & previous_alerts["kind"].ne(FORECAST)]
-    start = rows["episode_start_date"].where(rows["episode_start_date"].notna(), rows["date"])
-    return rows.assign(episode_start_date=start.map(_as_date))[columns].drop_duplicates(KEY)
+    active = _active(_records(previous_alerts))
+    return pd.DataFrame([dict(zip(KEY, key, strict=True)) | {"episode_start_date": start}
+                         for key, start in active.items()], columns=[*KEY, "episode_start_date"])
 
 
 def apply(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataFrame,
           recommendations: pd.DataFrame) -> pd.DataFrame:
-    """Set ``status`` and ``episode_start_date`` of ``raised`` and append the closed rows."""
-    before = _keyed(active_on(previous_alerts))
-    raised = _keyed(with_type(raised))
+    """Set ``status`` and ``episode_start_date`` of ``raised`` and append the closed rows.
+
+    A day has a handful of rows: they are matched with the day before's as records (key tuples), not merged as frames.
+    """
     if raised["kind"].eq(FORECAST).any():
         raise ValueError("lifecycle.apply: forecast rows have no lifecycle, use lifecycle.issue_forecast")
-    merged = raised.merge(before, on=KEY, how="left", suffixes=("", "_before"), indicator=True)
-    was_active = merged["_merge"] == "both"
-    merged["status"] = was_active.map({True: "ongoing", False: "opened"})
-    merged["episode_start_date"] = merged["episode_start_date_before"].where(was_active, day)
-    merged = _repeated_quality(merged.drop(columns=["episode_start_date_before", "_merge"]), previous_alerts)
-    ended = before.merge(raised[KEY], on=KEY, how="left", indicator=True)
-    ended = ended[(ended["_merge"] == "left_only") & (ended["kind"] == OBSERVED)].drop(columns="_merge")
-    closed = _closed_rows(day, ended, previous_alerts, recommendations)
-    frames = [frame for frame in (merged, closed) if not frame.empty]
-    return pd.concat(frames, ignore_index=True) if frames else merged
+    previous = _records(previous_alerts)
+    active = _active(previous)
+    reported = _reported(previous)
+    rows = []
+    for row in _records(raised):
+        key = _key(row)
+        row["status"] = "ongoing" if key in active else "opened"
+        row["episode_start_date"] = active.get(key, day)
+        row["issued_on"] = _issued_on(row, reported.get(key))
+        rows.append(row)
+    still = {_key(row) for row in rows}
+    first = {}
+    for row in previous:
+        first.setdefault(_key(row), row)
+    closed = [_closed_row(day, key, start, first[key], recommendations) for key, start in active.items()
+              if key not in still and key[KEY.index("kind")] == OBSERVED]
+    if not rows and not closed:
+        return pd.DataFrame(columns=[*raised.columns, "status", "episode_start_date"])
+    return pd.DataFrame(rows + closed)
 
 
-def _repeated_quality(raised: pd.DataFrame, previous_alerts: pd.DataFrame | None) -> pd.DataFrame:
+def _records(alerts: pd.DataFrame | None) -> list[dict]:
+    """Rows of ``alerts`` as dicts with ``alert_type`` (:func:`with_type`) and their ``KEY`` values as text."""
+    if alerts is None or alerts.empty:
+        return []
+    rows = alerts.to_dict("records")
+    for row in rows:
+        if _missing(row.get("alert_type")):
+            row["alert_type"] = _derived_type(row["kind"])
+        row.update({column: str(row[column]) for column in KEY if not _missing(row[column])})
+    return rows
+
+
+def _key(row: dict) -> tuple[str, ...]:
+    return tuple(row[column] for column in KEY)
+
+
+def _active(previous: list[dict]) -> dict[tuple, dt.date]:
+    """Key → episode start of the alerts of the day before still active (observed, data quality), first of each key."""
+    active: dict[tuple, dt.date] = {}
+    for row in previous:
+        if row.get("status") in ACTIVE and row["kind"] != FORECAST:
+            start = row.get("episode_start_date")
+            active.setdefault(_key(row), _as_date(row["date"] if _missing(start) else start))
+    return active
+
+
+def _reported(previous: list[dict]) -> dict[tuple, tuple[dt.date, object]]:
+    """Key → (``issued_on``, ``triggered_by``) of the data-quality alerts of the day before, first row of each key."""
+    reported: dict[tuple, tuple[dt.date, object]] = {}
+    for row in previous:
+        if "triggered_by" in row and row["kind"] == kinds.DATA_QUALITY:
+            issued = row.get("issued_on")
+            reported.setdefault(_key(row), (_as_date(row["date"] if _missing(issued) else issued), row["triggered_by"]))
+    return reported
+
+
+def _issued_on(row: dict, reported: tuple[dt.date, object] | None) -> object:
     """An input-problem row about the very attempt the day before reported keeps its ``issued_on``: not notified again.
 
     ``DQ_INPUT_*`` rows with the key and ``triggered_by`` of the day before (the quality-log
@@ -70,25 +114,17 @@ def _repeated_quality(raised: pd.DataFrame, previous_alerts: pd.DataFrame | None
     the bulletin's "Ce qui manque"); only the outbox skips it. Other data-quality rules judge the
     day's own data and are notified every day.
     """
-    if previous_alerts is None or previous_alerts.empty or "triggered_by" not in previous_alerts.columns:
-        return raised
-    before = _keyed(with_type(previous_alerts))
-    before = before[before["kind"].eq(kinds.DATA_QUALITY)]
-    if before.empty:
-        return raised
-    issued = before["issued_on"] if "issued_on" in before.columns else pd.Series(None, index=before.index)
-    before = before.assign(issued_before=issued.where(issued.notna(), before["date"]).map(_as_date),
-                           triggered_before=before["triggered_by"])[[*KEY, "issued_before", "triggered_before"]]
-    merged = raised.merge(before.drop_duplicates(KEY), on=KEY, how="left")
-    same = (merged["kind"].eq(kinds.DATA_QUALITY) & merged["set_id"].astype(str).str.startswith(INPUT_RULE_PREFIX)
-            & merged["triggered_by"].eq(merged["triggered_before"]))
-    merged["issued_on"] = merged["issued_before"].where(same, merged["issued_on"])
-    return merged.drop(columns=["issued_before", "triggered_before"])
+    issued_on = row.get("issued_on")
+    if reported is None or row["kind"] != kinds.DATA_QUALITY or not row["set_id"].startswith(INPUT_RULE_PREFIX):
+        return issued_on
+    triggered = row.get("triggered_by")
+    same = not _missing(triggered) and not _missing(reported[1]) and triggered == reported[1]
+    return reported[0] if same else issued_on
 
 
 def with_type(alerts: pd.DataFrame) -> pd.DataFrame:
     """``alerts`` with ``alert_type``; rows of partitions written before it were regulatory or data quality."""
-    derived = alerts["kind"].map(lambda k: kinds.DATA_QUALITY if k == kinds.DATA_QUALITY else kinds.REGULATORY)
+    derived = alerts["kind"].map(_derived_type)
     if "alert_type" not in alerts.columns:
         return alerts.assign(alert_type=derived)
     return alerts.assign(alert_type=alerts["alert_type"].where(alerts["alert_type"].notna(), derived))
@@ -99,40 +135,28 @@ def issue_forecast(raised: pd.DataFrame) -> pd.DataFrame:
     return raised.assign(status="opened", episode_start_date=raised["date"])
 
 
-def _closed_rows(day: dt.date, ended: pd.DataFrame, previous_alerts: pd.DataFrame,
-                 recommendations: pd.DataFrame) -> pd.DataFrame:
-    if ended.empty:
-        return pd.DataFrame()
-    carried = ["averaging", "threshold_value", "unit", "time_base"]
-    last = _keyed(with_type(previous_alerts)).drop_duplicates(KEY)[[*KEY, *carried]]
-    rows = ended.merge(last, on=KEY, how="left")
-    rows["date"] = day
-    rows["alert_id"] = [alert_id(day, p, lv, s, alert_type=t) for p, lv, s, t in
-                        zip(rows["pollutant"], rows["level"], rows["set_id"], rows["alert_type"], strict=True)]
-    rows["label"] = [f"Fin : {kinds.label(t, False)}" for t in rows["alert_type"]]
-    rows["criteria"] = "[]"
-    rows["cell_ids"] = ""
-    rows["population_exposed"] = 0.0
-    rows["population_definition"] = [kinds.POPULATION_DEFINITIONS[t] for t in rows["alert_type"]]
-    rows["alert_version"] = 1
-    rows["issued_on"] = day
-    rows["status"] = "closed"
-    rows["basis"] = None
-    rows["n_cells"] = 0
-    rows["area_km2"] = 0.0
-    for column in ("population_total", "pop_0_5", "pop_65p", "pop_poor_households"):
-        rows[column] = 0.0
-    rows["facility_count"] = 0
-    rows["facilities_by_category"] = "{}"
-    rows["meets_episode_criteria"] = False
-    rows["recommendation"] = [recommendation_text(recommendations, "closed", p) for p in rows["pollutant"]]
-    rows["triggered_by"] = '{"closed": true, "reason": "not raised on this day"}'
-    return rows
+def _derived_type(kind: object) -> str:
+    return kinds.DATA_QUALITY if kind == kinds.DATA_QUALITY else kinds.REGULATORY
 
 
-def _keyed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Key columns as text, so that empty frames (dtype float64 or object) still merge."""
-    return frame.astype({column: "str" for column in KEY})
+def _closed_row(day: dt.date, key: tuple[str, ...], start: dt.date, last: dict, recommendations: pd.DataFrame) -> dict:
+    """The row closing the observed alert ``key`` of the day before (``last``, its first row there) on ``day``."""
+    row = dict(zip(KEY, key, strict=True))
+    alert_type, pollutant = row["alert_type"], row["pollutant"]
+    return row | {
+        "episode_start_date": start, **{column: last.get(column, np.nan) for column in CARRIED}, "date": day,
+        "alert_id": alert_id(day, pollutant, row["level"], row["set_id"], alert_type=alert_type),
+        "label": f"Fin : {kinds.label(alert_type, False)}", "criteria": "[]", "cell_ids": "",
+        "population_exposed": 0.0, "population_definition": kinds.POPULATION_DEFINITIONS[alert_type],
+        "alert_version": 1, "issued_on": day, "status": "closed", "basis": None, "n_cells": 0, "area_km2": 0.0,
+        "population_total": 0.0, "pop_0_5": 0.0, "pop_65p": 0.0, "pop_poor_households": 0.0, "facility_count": 0,
+        "facilities_by_category": "{}", "meets_episode_criteria": False,
+        "recommendation": recommendation_text(recommendations, "closed", pollutant),
+        "triggered_by": '{"closed": true, "reason": "not raised on this day"}'}
+
+
+def _missing(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 def _as_date(value: object) -> dt.date:

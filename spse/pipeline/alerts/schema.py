@@ -150,18 +150,27 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns in contract order with their dtypes (text as object, so empty partitions keep their types)."""
     out = frame.reindex(columns=COLUMNS)
     out["alert_version"] = out["alert_version"].fillna(1)  # rows written before versions are their first
-    for name, col in ALERT_COLUMNS.items():
-        dtype = _DTYPES[col.type]
-        if dtype == "object":
-            out[name] = out[name].astype(object).where(out[name].notna(), None)
-        else:
-            out[name] = out[name].astype(dtype)
-    return out.reset_index(drop=True)
+    return pd.DataFrame({name: (pd.Series(present(out[name]), index=out.index, dtype=object)
+                                if _DTYPES[col.type] == "object" else out[name].astype(_DTYPES[col.type]))
+                         for name, col in ALERT_COLUMNS.items()}).reset_index(drop=True)
 
 
 def storage_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return the frame with Arrow types, so that even an empty partition has the contract's Parquet schema."""
     frame = frame.reindex(columns=COLUMNS)
-    return pd.DataFrame({name: pd.array(frame[name].astype(object).where(frame[name].notna(), None).tolist(),
-                                        dtype=pd.ArrowDtype(_ARROW[col.type]))
+    return pd.DataFrame({name: pd.array(present(frame[name]), dtype=pd.ArrowDtype(_ARROW[col.type]))
                          for name, col in ALERT_COLUMNS.items()})
+
+
+def as_read(stored: pd.DataFrame) -> pd.DataFrame:
+    """The frame :func:`spse.pipeline.lake.read_days` gives back for a partition written from ``stored``.
+
+    Through Arrow, as ``pandas.read_parquet`` does (text as ``string[pyarrow]``, the other columns Arrow types).
+    """
+    return pa.Table.from_pandas(stored, preserve_index=False).to_pandas()
+
+
+def present(column: pd.Series) -> list:
+    """The values of ``column`` as Python objects, ``None`` where missing (NaN, NaT, NA)."""
+    return [None if value is None or (not isinstance(value, str) and pd.isna(value)) else value
+            for value in column.astype(object)]
