@@ -77,6 +77,21 @@ pollutant_classes as (
     group by cell_id, period_kind, date, calendar_year, time_base, pollutant
 ),
 
+cell_classes as (
+    -- calendar_year is the year of date: one group per cell, period, day and time base
+    select
+        cell_id,
+        period_kind,
+        date,
+        calendar_year,
+        time_base,
+        max(pollutant_class) as air_class,
+        list(struct_pack(pollutant, pollutant_class)) as classes,
+        count(*) as n_pollutants
+    from pollutant_classes
+    group by cell_id, period_kind, date, calendar_year, time_base
+),
+
 final as (
     -- the cell's class is its highest pollutant class; the pollutants reaching it, in alphabetical order
     select
@@ -92,20 +107,7 @@ final as (
             )), ',')
         end as air_pollutants,
         n_pollutants
-    from (
-        -- calendar_year is the year of date: one group per cell, period, day and time base
-        select
-            cell_id,
-            period_kind,
-            date,
-            calendar_year,
-            time_base,
-            max(pollutant_class) as air_class,
-            list({'pollutant': pollutant, 'pollutant_class': pollutant_class}) as classes,
-            count(*) as n_pollutants
-        from pollutant_classes
-        group by cell_id, period_kind, date, calendar_year, time_base
-    )
+    from cell_classes
 )
 
 select * from final
