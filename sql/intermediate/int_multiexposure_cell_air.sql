@@ -77,27 +77,37 @@ pollutant_classes as (
     group by cell_id, period_kind, date, calendar_year, time_base, pollutant
 ),
 
-ranked as (
-    select
-        *,
-        max(pollutant_class) over (partition by cell_id, period_kind, date, time_base) as air_class
-    from pollutant_classes
-),
-
-final as (
+cell_classes as (
+    -- calendar_year is the year of date: one group per cell, period, day and time base
     select
         cell_id,
         period_kind,
         date,
         calendar_year,
         time_base,
-        any_value(air_class) as air_class,
-        string_agg(pollutant, ',' order by pollutant) filter (
-            where pollutant_class = air_class and air_class > 0
-        ) as air_pollutants,
+        max(pollutant_class) as air_class,
+        list(struct_pack(pollutant, pollutant_class)) as classes,
         count(*) as n_pollutants
-    from ranked
+    from pollutant_classes
     group by cell_id, period_kind, date, calendar_year, time_base
+),
+
+final as (
+    -- the cell's class is its highest pollutant class; the pollutants reaching it, in alphabetical order
+    select
+        cell_id,
+        period_kind,
+        date,
+        calendar_year,
+        time_base,
+        air_class,
+        case
+            when air_class > 0 then array_to_string(list_sort(list_transform(
+                list_filter(classes, c -> c.pollutant_class = air_class), c -> c.pollutant
+            )), ',')
+        end as air_pollutants,
+        n_pollutants
+    from cell_classes
 )
 
 select * from final

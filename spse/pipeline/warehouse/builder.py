@@ -207,19 +207,27 @@ def lake_state() -> pd.DataFrame:
 
 
 def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None = None,
-                      daily_views: dict[str, tuple[str, bool]] | None = None) -> pd.DataFrame:
+                      daily_views: dict[str, bool] | None = None, keep: frozenset[str] = frozenset()
+                      ) -> pd.DataFrame:
     """One ``lake.<dataset>`` view per dataset of ``state`` (default: :func:`lake_state`).
 
     Datasets of ``EMPTY_SCHEMAS`` absent from the lake get an empty typed view. Replaces
-    existing views. Returns ``state``; ``daily_views`` receives each daily dataset's
-    :func:`daily_view_sql`.
+    existing views, except those of ``keep``: datasets whose view already reads exactly their
+    partition files of ``state`` (an incremental build's copy; creating a view reads every
+    file's Parquet footer). Returns ``state``; ``daily_views`` receives, for each daily
+    dataset, whether its files have their own ``date`` (:func:`daily_view_sql`).
     """
     state = lake_state() if state is None else state
     for name, in con.execute("select view_name from duckdb_views() where schema_name = 'lake' "
                              "and not internal").fetchall():
-        con.execute(f"drop view lake.{name}")
+        if name not in keep:
+            con.execute(f"drop view lake.{name}")
     for dataset, rows in state.groupby("dataset", sort=True):
         chosen = rows["partition"].tolist()
+        if dataset in keep:
+            if rows["kind"].iloc[0] != "vintage" and daily_views is not None:
+                daily_views[dataset] = _own_date(con, dataset)
+            continue
         if rows["kind"].iloc[0] == "vintage":
             source = _daily_source(rows["path"].tolist())
             columns = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
@@ -230,7 +238,7 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
             statement, own_date = daily_view_sql(con, dataset, rows)
             con.execute(statement)
             if daily_views is not None:
-                daily_views[dataset] = (statement, own_date)
+                daily_views[dataset] = own_date
         _check_lake_columns(con, dataset, Path(rows["path"].iloc[-1]))
         con.execute(lake_comment_sql(dataset, chosen))
     present = set(state["dataset"])
@@ -242,6 +250,16 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
         con.execute(f"comment on view lake.{dataset} is "
                     f"{_sql_string(f'Lake dataset {dataset}: absent from the lake, empty view')}")
     return state
+
+
+def _own_date(con: duckdb.DuckDBPyConnection, dataset: str) -> bool:
+    """Whether the existing daily view ``lake.<dataset>`` takes ``date`` from its files.
+
+    :func:`daily_view_sql` puts a file's own ``date`` before ``partition_date``, a date
+    taken from the partition after it.
+    """
+    columns = _columns(con, "lake", dataset)
+    return columns.index("date") < columns.index("partition_date")
 
 
 def lake_comment_sql(dataset: str, chosen: list[str]) -> str:

@@ -119,6 +119,21 @@ def changed_partitions(old: pd.DataFrame, new: pd.DataFrame, datasets: set[str])
     return changed
 
 
+def unchanged_datasets(old: pd.DataFrame, new: pd.DataFrame) -> frozenset[str]:
+    """Datasets whose partition files (path, size, mtime, inode) are the same in both lake states.
+
+    Their ``lake`` views in the copy read exactly the files the build would list.
+    """
+    columns = ["partition", "path", "kind", "size_bytes", "modified_ns", "inode"]
+
+    def files(frame: pd.DataFrame) -> dict[str, set[tuple]]:
+        rows = frame[["dataset", *columns]].astype({c: "int64" for c in columns[3:]})
+        return {d: set(g[columns].itertuples(index=False, name=None)) for d, g in rows.groupby("dataset")}
+
+    before, after = files(old), files(new)
+    return frozenset(d for d, parts in after.items() if before.get(d) == parts)
+
+
 def _dates_of(con: duckdb.DuckDBPyConnection, changed: dict[str, set[str]]) -> dict[str, set[dt.date]]:
     found: dict[str, set[dt.date]] = {}
     for dataset, partitions in changed.items():
@@ -138,7 +153,7 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     found = context.found
     deps = models.lake_dependencies(found)
     read = set().union(*(deps[m.qualified] for m in found if m.layer == "marts"))
-    old = con.execute("select dataset, partition, kind, size_bytes, modified_ns, inode, provenance_json "
+    old = con.execute("select dataset, partition, path, kind, size_bytes, modified_ns, inode, provenance_json "
                       "from meta.lake_partitions").df()
     known = dict(zip(builder.partition_key(old), old["provenance_json"].astype(object), strict=True))
     changed = changed_partitions(old, context.state, read)
@@ -153,8 +168,8 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
             for m in context.incremental_marts()}
     all_days = sorted(set().union(*plan.values()))
 
-    daily_views: dict[str, tuple[str, bool]] = {}
-    builder.create_lake_views(con, context.state, daily_views)
+    daily_views: dict[str, bool] = {}
+    builder.create_lake_views(con, context.state, daily_views, keep=unchanged_datasets(old, context.state))
     views = _RestrictedViews(con, _restricted_views(con, context, tracked, all_days, daily_views))
     builder.create_register_tables(con)
     recreated = {f"marts.{t}" for t in models.REGISTER_TABLES}
@@ -193,7 +208,7 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
 
 
 def _restricted_views(con: duckdb.DuckDBPyConnection, context: builder.BuildContext, tracked: set[str],
-                      days: list[dt.date], daily_views: dict[str, tuple[str, bool]]) -> dict[str, str]:
+                      days: list[dt.date], daily_views: dict[str, bool]) -> dict[str, str]:
     """``create or replace view`` statements reading only ``days`` of the daily datasets incremental marts read."""
     if not days:
         return {}
@@ -206,7 +221,7 @@ def _restricted_views(con: duckdb.DuckDBPyConnection, context: builder.BuildCont
         holding = {r[0] for r in con.execute("select distinct partition from meta.lake_partition_dates "
                                              f"where dataset = ? and date in {wanted}", [dataset]).fetchall()}
         restricted[dataset] = builder.restricted_view_sql(con, dataset, rows[rows["partition"].isin(holding)],
-                                                          daily_views[dataset][1], columns, days)
+                                                          daily_views[dataset], columns, days)
     return restricted
 
 
