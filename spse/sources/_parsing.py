@@ -99,18 +99,30 @@ def read_delimited(text: str, sep: str, feed: str, file: str) -> Delimited:
         frame.columns = header
         frame = frame.apply(lambda col: col.str.strip())
         return Delimited(header, frame.reset_index(drop=True), numbers[good], pd.Series(kept, dtype="str"), rejects)
-    frame = pd.read_csv(io.StringIO("\n".join(kept)), sep=sep, header=None, names=list(range(width)),
-                        dtype=str, keep_default_na=False, skip_blank_lines=False)
-    if len(frame) != len(kept):
-        raise SchemaError(feed, f"read {len(frame)} records from {len(kept)} lines", file=file)
-    stripped = {name: pd.Series(pc.utf8_trim_whitespace(pa.array(frame[i])), dtype="str")
-                for i, name in enumerate(header)} if _arrow_text(frame) else None
-    if stripped is None or len(set(header)) != width:
+    frame = _split_plain(text, kept, sep, header)
+    if frame is None:
+        frame = pd.read_csv(io.StringIO("\n".join(kept)), sep=sep, header=None, names=list(range(width)),
+                            dtype=str, keep_default_na=False, skip_blank_lines=False)
+        if len(frame) != len(kept):
+            raise SchemaError(feed, f"read {len(frame)} records from {len(kept)} lines", file=file)
         frame.columns = header
         frame = frame.apply(lambda col: col.str.strip())
-    else:
-        frame = pd.DataFrame(stripped)
     return Delimited(header, frame.reset_index(drop=True), numbers[good], pd.Series(kept, dtype="str"), rejects)
+
+
+def _split_plain(text: str, kept: list[str], sep: str, header: list[str]) -> pd.DataFrame | None:
+    """The stripped text columns of ``kept`` lines when no quote, NUL or repeated label can make ``read_csv`` differ.
+
+    Each line holds exactly ``len(header)`` fields (checked before), so splitting on a
+    one-character ``sep`` gives what the C parser reads; the strip is Arrow's, as
+    pandas' ``str.strip``. ``None`` when the file needs ``read_csv``.
+    """
+    width = len(header)
+    if len(sep) != 1 or '"' in text or "\x00" in text or len(set(header)) != width:
+        return None
+    cells = pc.utf8_trim_whitespace(pa.array(sep.join(kept).split(sep), pa.large_string()))
+    return pd.DataFrame({name: pd.Series(cells.take(np.arange(i, len(cells), width)), dtype="str")
+                         for i, name in enumerate(header)})
 
 
 @lru_cache(maxsize=64)
@@ -122,12 +134,6 @@ def _header_fields(header_line: str, sep: str) -> tuple[str, ...]:
 def _header_of(header_line: str, sep: str) -> list[str]:
     """The column labels of a header line, stripped (read once per distinct header)."""
     return list(_header_fields(header_line, sep))
-
-
-def _arrow_text(frame: pd.DataFrame) -> bool:
-    """Whether every column of ``frame`` is pandas ``str`` backed by pyarrow (whose ``.str.strip`` is Arrow's trim)."""
-    return all(isinstance(d, pd.StringDtype) and d.storage == "pyarrow" and d.na_value is not pd.NA
-               for d in frame.dtypes)
 
 
 def resolve_columns(header: list[str], wanted: dict[str, tuple[str, ...]], required: tuple[str, ...],
@@ -181,6 +187,9 @@ def as_records(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
+_NO_REJECTS = reject_rows("", "", [], [], [])
+
+
 class RowChecks:
     """The first failing check of each row; failing rows go to quarantine with that reason."""
 
@@ -213,7 +222,7 @@ class RowChecks:
     def rejects(self, feed: str, file: str, rows, raw) -> pd.DataFrame:
         bad = self.bad
         if not bad.any():
-            return reject_rows(feed, file, [], [], [])
+            return _NO_REJECTS.copy()
         return reject_rows(feed, file, np.asarray(rows)[bad].tolist(), self.reason[bad].tolist(),
                            as_text(pd.Series(raw, dtype=object))[bad].tolist())
 
@@ -221,7 +230,8 @@ class RowChecks:
         """Reject rows repeating the key of an earlier row that passed the checks so far."""
         ok = ~self.bad
         dup = np.zeros(len(frame), dtype=bool)
-        dup[ok] = frame.loc[ok, key].duplicated(keep="first").to_numpy()
+        kept = frame[key] if ok.all() else frame.loc[ok, key]
+        dup[ok] = (kept.iloc[:, 0] if len(key) == 1 else kept).duplicated(keep="first").to_numpy()
         self.fail(dup, f"duplicate {what} of an earlier row")
 
 
