@@ -32,9 +32,12 @@ The per-value checks, which parsers call too, are :mod:`spse.sources._gate`. Onl
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -98,7 +101,7 @@ def inspect(source: Source, day: dt.date, result: ParseResult, files: list[str],
             raise RefusedInput(source.name, f"no usable row in the day's files ({received} row(s) received, all "
                                "quarantined or none); the previous partition, if any, is kept", file=label)
         verdict.completeness = completeness(source, day, frame, kept, now or dt.datetime.now(dt.UTC),
-                                            previous_day(source, day))
+                                            _previous_series(source, day))
         c = verdict.completeness
         minimum = register.parameters().float("completeness_min_fraction")
         if c["fraction"] < minimum:
@@ -116,6 +119,35 @@ def previous_day(source: Source, day: dt.date) -> pd.DataFrame | None:
     if not lake.has_partition(source.dataset, previous, source.name):
         return None
     return lake.read_partition(source.dataset, previous, source.name)
+
+
+def written(source: Source, day: dt.date, frame: pd.DataFrame, path: Path) -> None:
+    """Note that this thread's ingest just wrote ``frame`` to ``path``, ``source``'s partition of ``day``.
+
+    The next day's gate then takes that day's series from ``frame`` instead of reading the
+    file back, as long as the file at ``path`` is still the one written (a backfill ingests
+    a source's days in order, one thread or process per source).
+    """
+    _WRITTEN.last = (source.name, source.partition_for(day), path, _file_id(path), frame[list(source.series_key)])
+
+
+def _previous_series(source: Source, day: dt.date) -> pd.DataFrame | None:
+    """The series-key columns of :func:`previous_day`, from :func:`written` when its file is still in place."""
+    last = getattr(_WRITTEN, "last", None)
+    if last is not None and last[:2] == (source.name, source.partition_for(day - dt.timedelta(days=1))):
+        with contextlib.suppress(OSError):
+            if _file_id(last[2]) == last[3]:
+                return last[4]
+    return previous_day(source, day)
+
+
+def _file_id(path: Path) -> tuple[int, int, int, int]:
+    """What changes when a file is replaced or rewritten: device, inode, size, modification time [ns]."""
+    st = path.stat()
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+_WRITTEN = threading.local()  # .last: (source, partition, path, file id, series columns) of this thread's last write
 
 
 def previous_vintage(source: Source) -> pd.DataFrame | None:

@@ -107,7 +107,10 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
     result = source.combine(parsed)
     source.check(result.frame, ",".join(parsed))
     verdict = gate.inspect(source, day, result, list(parsed), now=dt.datetime.fromisoformat(fetched_at))
-    lake.write_partition(source.dataset, partition, with_source(verdict.frame, source.name), source.name)
+    written = with_source(verdict.frame, source.name)
+    path = lake.write_partition(source.dataset, partition, written, source.name)
+    if source.series_key and day is not None:
+        gate.written(source, day, written, path)
     _write_also(source, result.also, ",".join(parsed))
     lake.write_quarantine(source.name, partition, verdict.rejects)
     report = IngestReport(source.name, source.dataset, partition, len(verdict.frame), len(verdict.rejects), files,

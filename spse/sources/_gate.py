@@ -41,6 +41,15 @@ def sentinels() -> frozenset[float]:
     return frozenset(float(v) for v in register.parameters().words("no_data_sentinels"))
 
 
+def _per_value(value, n: int) -> np.ndarray:
+    """``value`` (a Series, or one value for all) as an object array of ``n`` values, by position."""
+    if isinstance(value, pd.Series):
+        return value.astype(object).to_numpy()
+    out = np.empty(n, dtype=object)
+    out[:] = [value] * n
+    return out
+
+
 def _as_series(value, n: int, index) -> pd.Series:
     if isinstance(value, pd.Series):
         return value.astype(object).reset_index(drop=True).set_axis(index)
@@ -56,20 +65,20 @@ def check_values(values: pd.Series, quantity, unit=None, *, with_sentinels: bool
     pass (an invalid hour carries no value).
     """
     values = pd.Series(values, dtype="float64").reset_index(drop=True)
-    n, index = len(values), values.index
-    quantity = _as_series(quantity, n, index)
+    n, v = len(values), values.to_numpy()
     ranges = _Ranges.of(register.plausibility())
-    q_codes, q_names = pd.factorize(quantity.to_numpy(object), use_na_sentinel=False)
+    q_codes, q_names = pd.factorize(_per_value(quantity, n), use_na_sentinel=False)
     units = np.array([ranges.units.get(q, np.nan) for q in q_names], dtype=object)
-    expected_unit = pd.Series(units[q_codes], index=index, dtype=object)
-    used_unit = expected_unit if unit is None else _as_series(unit, n, index)
-    present = values.notna().to_numpy()
-    wrong_unit = present & (expected_unit.notna() & used_unit.notna() & (used_unit != expected_unit)).to_numpy()
-    low, high = ranges.bounds_of(q_codes, q_names, used_unit)
-    sentinel = present & values.isin(sentinels()).to_numpy() if with_sentinels else np.zeros(n, dtype=bool)
+    expected = units[q_codes]
+    used = expected if unit is None else _per_value(unit, n)
+    present = ~np.isnan(v)
+    wrong_unit = present & ~pd.isna(expected) & ~pd.isna(used) & (used != expected).astype(bool)
+    low, high = ranges.bounds_of(q_codes, q_names, used)
+    sentinel = present & np.isin(v, list(sentinels())) if with_sentinels else np.zeros(n, dtype=bool)
     no_range = present & ~wrong_unit & np.isnan(low)
     with np.errstate(invalid="ignore"):
-        outside = present & ~wrong_unit & ~no_range & ((values.to_numpy() < low) | (values.to_numpy() > high))
+        outside = present & ~wrong_unit & ~no_range & ((v < low) | (v > high))
+    expected_unit = pd.Series(expected, index=values.index, dtype=object)
     return Plausibility(sentinel, wrong_unit, no_range, outside, expected_unit, low, high)
 
 
@@ -91,12 +100,12 @@ class _Ranges:
                                    table[["quantity", "unit", "min", "max"]].itertuples(index=False, name=None)})]
         return _RANGES[0]
 
-    def bounds_of(self, q_codes: np.ndarray, q_names, unit: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    def bounds_of(self, q_codes: np.ndarray, q_names, unit: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """[min, max] of each value: its (quantity, unit) row, else the ``*`` row of its unit, else NaN.
 
         ``q_codes``, ``q_names`` are the factorised quantities; looked up once per distinct pair.
         """
-        u_codes, u_names = pd.factorize(unit.to_numpy(object), use_na_sentinel=False)
+        u_codes, u_names = pd.factorize(np.asarray(unit, dtype=object), use_na_sentinel=False)
         pairs, codes = np.unique(q_codes.astype(np.int64) * len(u_names) + u_codes, return_inverse=True)
         none = (np.nan, np.nan)
         found = np.array([self.bounds.get((q, u), self.bounds.get(("*", u), none)) for q, u in
@@ -113,9 +122,11 @@ def value_reasons(label: str, values: pd.Series, quantity, unit=None, *,
     """Quarantine reason of each value (``None`` when plausible); see :func:`check_values`."""
     values = pd.Series(values, dtype="float64").reset_index(drop=True)
     p = check_values(values, quantity, unit, with_sentinels=with_sentinels)
+    why = np.full(len(values), None, dtype=object)
+    if not p.bad.any():
+        return why
     quantity = _as_series(quantity, len(values), values.index)
     unit = p.expected_unit if unit is None else _as_series(unit, len(values), values.index)
-    why = np.full(len(values), None, dtype=object)
     for i in np.flatnonzero(p.bad):
         v, q, u = _number(values.iloc[i]), quantity.iloc[i], unit.iloc[i]
         if p.sentinel[i]:

@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from spse.core import register
 from spse.core.errors import SchemaError
@@ -73,33 +75,65 @@ def read_delimited(text: str, sep: str, feed: str, file: str) -> Delimited:
     Assumes one record per physical line (true of the E2, ODS and INSEE exports): a quoted
     field holding a line break leaves unbalanced quotes on both lines, and both are rejected.
     """
-    lines = pd.Series(text.replace("\r\n", "\n").replace("\r", "\n").split("\n"), dtype="str")
-    header_line = lines.iloc[0]
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    header_line = lines[0]
     if not header_line.strip():
         raise SchemaError(feed, "no header on the first line", file=file, row=1)
-    header = [h.strip() for h in next(iter(pd.read_csv(io.StringIO(header_line), sep=sep, header=None,
-                                                       dtype=str, keep_default_na=False).itertuples(index=False)))]
-    body = lines.iloc[1:]
-    body = body[body.str.strip() != ""]
-    numbers = body.index.to_numpy() + 1
-    unquoted = body.str.replace(_QUOTED, "", regex=True) if '"' in text else body
-    fields = unquoted.str.count(re.escape(sep)) + 1
-    balanced = unquoted.str.count('"') == 0
-    good = (fields == len(header)).to_numpy() & balanced.to_numpy()
-    reasons = np.where(balanced.to_numpy(), "expected " + str(len(header)) + " fields, found "
-                       + fields.astype(str).to_numpy(dtype=object), "unbalanced quote")
-    rejects = reject_rows(feed, file, numbers[~good].tolist(), reasons[~good].tolist(), body[~good].tolist())
-    kept = body[good]
-    if len(kept):
-        frame = pd.read_csv(io.StringIO("\n".join(kept)), sep=sep, header=None, names=list(range(len(header))),
+    header = _header_of(header_line, sep)
+    filled = pc.not_equal(pc.utf8_trim_whitespace(pa.array(lines[1:], pa.large_string())), "")
+    at = np.flatnonzero(filled.to_numpy(zero_copy_only=False))
+    numbers = at + 2
+    body = [lines[i] for i in (at + 1).tolist()]
+    unquoted = (pd.Series(body, dtype="str").str.replace(_QUOTED, "", regex=True).tolist() if '"' in text
+                else body)
+    width = len(header)
+    fields = np.array([line.count(sep) + 1 for line in unquoted], dtype=np.int64)
+    balanced = np.array(['"' not in line for line in unquoted], dtype=bool)
+    good = (fields == width) & balanced
+    wrong = np.flatnonzero(~good).tolist()
+    reasons = [f"expected {width} fields, found {fields[i]}" if balanced[i] else "unbalanced quote" for i in wrong]
+    rejects = reject_rows(feed, file, numbers[~good].tolist(), reasons, [body[i] for i in wrong])
+    kept = [line for line, ok in zip(body, good.tolist(), strict=True) if ok]
+    if not kept:
+        frame = pd.DataFrame({i: pd.Series(dtype=str) for i in range(width)})
+        frame.columns = header
+        frame = frame.apply(lambda col: col.str.strip())
+        return Delimited(header, frame.reset_index(drop=True), numbers[good], pd.Series(kept, dtype="str"), rejects)
+    frame = _split_plain(text, kept, sep, header)
+    if frame is None:
+        frame = pd.read_csv(io.StringIO("\n".join(kept)), sep=sep, header=None, names=list(range(width)),
                             dtype=str, keep_default_na=False, skip_blank_lines=False)
-    else:
-        frame = pd.DataFrame({i: pd.Series(dtype=str) for i in range(len(header))})
-    if len(frame) != len(kept):
-        raise SchemaError(feed, f"read {len(frame)} records from {len(kept)} lines", file=file)
-    frame.columns = header
-    frame = frame.apply(lambda col: col.str.strip())
-    return Delimited(header, frame.reset_index(drop=True), numbers[good], kept.reset_index(drop=True), rejects)
+        if len(frame) != len(kept):
+            raise SchemaError(feed, f"read {len(frame)} records from {len(kept)} lines", file=file)
+        frame.columns = header
+        frame = frame.apply(lambda col: col.str.strip())
+    return Delimited(header, frame.reset_index(drop=True), numbers[good], pd.Series(kept, dtype="str"), rejects)
+
+
+def _split_plain(text: str, kept: list[str], sep: str, header: list[str]) -> pd.DataFrame | None:
+    """The stripped text columns of ``kept`` lines when no quote, NUL or repeated label can make ``read_csv`` differ.
+
+    Each line holds exactly ``len(header)`` fields (checked before), so splitting on a
+    one-character ``sep`` gives what the C parser reads; the strip is Arrow's, as
+    pandas' ``str.strip``. ``None`` when the file needs ``read_csv``.
+    """
+    width = len(header)
+    if len(sep) != 1 or '"' in text or "\x00" in text or len(set(header)) != width:
+        return None
+    cells = pc.utf8_trim_whitespace(pa.array(sep.join(kept).split(sep), pa.large_string()))
+    return pd.DataFrame({name: pd.Series(cells.take(np.arange(i, len(cells), width)), dtype="str")
+                         for i, name in enumerate(header)})
+
+
+@lru_cache(maxsize=64)
+def _header_fields(header_line: str, sep: str) -> tuple[str, ...]:
+    return tuple(h.strip() for h in next(iter(pd.read_csv(io.StringIO(header_line), sep=sep, header=None, dtype=str,
+                                                          keep_default_na=False).itertuples(index=False))))
+
+
+def _header_of(header_line: str, sep: str) -> list[str]:
+    """The column labels of a header line, stripped (read once per distinct header)."""
+    return list(_header_fields(header_line, sep))
 
 
 def resolve_columns(header: list[str], wanted: dict[str, tuple[str, ...]], required: tuple[str, ...],
@@ -153,6 +187,9 @@ def as_records(value: object) -> list:
     return value if isinstance(value, list) else [value]
 
 
+_NO_REJECTS = reject_rows("", "", [], [], [])
+
+
 class RowChecks:
     """The first failing check of each row; failing rows go to quarantine with that reason."""
 
@@ -162,6 +199,8 @@ class RowChecks:
     def fail(self, mask, reason) -> None:
         """Mark the rows of ``mask`` with ``reason`` (a text, or one text per row) unless already marked.
 
+        ``reason`` may also be a function of no argument returning either: it is called only
+        when some row is newly marked, so per-row texts are not built for a clean file.
         A per-row reason that is NULL (text concatenated with a missing value) still marks
         the row, so a missing detail never lets a bad row through; build details with
         :func:`as_text` to keep them.
@@ -169,6 +208,8 @@ class RowChecks:
         mask = np.asarray(mask, dtype=bool) & pd.isna(self.reason)
         if not mask.any():
             return
+        if callable(reason):
+            reason = reason()
         if not isinstance(reason, str):
             reason = np.asarray(pd.Series(reason, dtype=object).to_numpy(), dtype=object)
             reason = np.where(pd.isna(reason), "failed a check (value missing)", reason)
@@ -181,7 +222,7 @@ class RowChecks:
     def rejects(self, feed: str, file: str, rows, raw) -> pd.DataFrame:
         bad = self.bad
         if not bad.any():
-            return reject_rows(feed, file, [], [], [])
+            return _NO_REJECTS.copy()
         return reject_rows(feed, file, np.asarray(rows)[bad].tolist(), self.reason[bad].tolist(),
                            as_text(pd.Series(raw, dtype=object))[bad].tolist())
 
@@ -189,7 +230,8 @@ class RowChecks:
         """Reject rows repeating the key of an earlier row that passed the checks so far."""
         ok = ~self.bad
         dup = np.zeros(len(frame), dtype=bool)
-        dup[ok] = frame.loc[ok, key].duplicated(keep="first").to_numpy()
+        kept = frame[key] if ok.all() else frame.loc[ok, key]
+        dup[ok] = (kept.iloc[:, 0] if len(key) == 1 else kept).duplicated(keep="first").to_numpy()
         self.fail(dup, f"duplicate {what} of an earlier row")
 
 
@@ -238,7 +280,11 @@ def check_counts_of_residents(checks: RowChecks, counts_text: pd.Series, populat
 
 
 def blank_to_null(series: pd.Series) -> pd.Series:
+    """``series`` as objects, with ``None`` for missing values and texts that are blank once stripped."""
     text = series.astype(object)
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        blank = pc.equal(pc.utf8_trim_whitespace(pa.array(series)), "").fill_null(True)
+        return text.where(~blank.to_numpy(zero_copy_only=False), None)
     return text.where(text.notna() & (text.astype(str).str.strip() != ""), None)
 
 

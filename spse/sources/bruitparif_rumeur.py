@@ -56,6 +56,7 @@ LAEQ = Measure(("laeq_dba",), quantity="LAeq", unit="dB(A)")
 
 _VALUES_FILE = re.compile(r"^PeriodicValues2/(?P<site>[^/]+)/(?P<day>\d{4}-\d{2}-\d{2})\.json$")
 _OFFSET = r"(?:Z|[+-]\d{2}:?\d{2})$"
+_INT64 = (-(2**63), 2**63 - 1)
 
 
 def followed_sites() -> list[str]:
@@ -156,28 +157,26 @@ class BruitparifRumeur(Source):
                            checks.rejects(self.name, filename, rows, raw))
 
     def _parse_hours(self, records: list, site: str, day: dt.date, filename: str) -> ParseResult:
-        hours = pd.DataFrame(records).reindex(columns=["i", "LAeq", "weight"])
-        text = hours["i"].astype(object).where(hours["i"].notna(), "").astype(str).str.strip()
-        start = pd.to_datetime(text.where(text.str.contains(_OFFSET), None), utc=True, errors="coerce",
-                               format="ISO8601")
-        laeq, laeq_bad = numbers(hours["LAeq"])
-        weight, weight_bad = numbers(hours["weight"])
-        local_day = start.dt.tz_convert(DEFAULT_TIME_BASE).dt.date
+        text, laeq, laeq_bad, weight, weight_bad = _hour_fields(records)
+        offset = text.str.contains(_OFFSET).to_numpy(dtype=bool)
+        start = pd.to_datetime(text.where(offset, None), utc=True, errors="coerce", format="ISO8601")
+        first, end = local_day(day, DEFAULT_TIME_BASE)
+        in_day = ((start >= first) & (start < end)).to_numpy(dtype=bool)
         plausible = check_values(laeq, LAEQ.quantity, LAEQ.unit)
-        checks = RowChecks(len(hours))
-        checks.fail(~text.str.contains(_OFFSET), "timestamp `i` without a UTC offset: " + text)
-        checks.fail(start.isna(), "unparseable timestamp `i`: " + text)
-        checks.fail(local_day != day, f"hour outside the local day {day.isoformat()} of the file: " + text)
+        checks = RowChecks(len(text))
+        checks.fail(~offset, lambda: "timestamp `i` without a UTC offset: " + text)
+        checks.fail(start.isna(), lambda: "unparseable timestamp `i`: " + text)
+        checks.fail(~in_day, lambda: f"hour outside the local day {day.isoformat()} of the file: " + text)
         checks.fail(laeq_bad, "LAeq is not a number")
-        checks.fail(plausible.sentinel, "LAeq is a no-data sentinel: " + as_text(laeq))
-        checks.fail(plausible.outside, "LAeq outside the plausible range: " + as_text(laeq) + " dB(A)")
+        checks.fail(plausible.sentinel, lambda: "LAeq is a no-data sentinel: " + as_text(laeq))
+        checks.fail(plausible.outside, lambda: "LAeq outside the plausible range: " + as_text(laeq) + " dB(A)")
         checks.fail(weight_bad | (weight < 0) | (weight > 1), "weight is not a fraction in 0-1")
         threshold = register.parameters().float("noise_min_valid_fraction")
         frame = pd.DataFrame({
             "site_name": site, "ts_start_utc": start.astype("datetime64[ns, UTC]"),
             "laeq_dba": laeq, "coverage": weight,
             "is_valid": (laeq.notna() & (weight >= threshold)).astype(bool),
-            "_file": filename, "_row": np.arange(1, len(hours) + 1),
+            "_file": filename, "_row": np.arange(1, len(text) + 1),
             "_raw": [json.dumps(r, ensure_ascii=False, default=str) for r in records],
         })
         frame["ts_end_utc"] = frame["ts_start_utc"] + pd.Timedelta(hours=1)
@@ -204,6 +203,49 @@ class BruitparifRumeur(Source):
                                          "reason": "site " + lost["site_name"] + f" is not in {SITE_LIST} "
                                          "(or has no coordinates)", "raw": lost["_raw"]}))
         return ParseResult(conform(joined.loc[~unknown], self.columns), concat_rejects(*rejects))
+
+
+def _hour_fields(records: list) -> tuple[pd.Series, pd.Series, np.ndarray, pd.Series, np.ndarray]:
+    """Per hourly record: the stripped text of ``i``, LAeq and weight as floats with masks of non-numbers.
+
+    Records that are all objects holding printable ASCII times and JSON numbers (the usual
+    answer) are read without a frame of the records; anything else goes through pandas,
+    with the same results.
+    """
+    plain = _plain_hours(records)
+    if plain is not None:
+        return plain
+    hours = pd.DataFrame(records).reindex(columns=["i", "LAeq", "weight"])
+    text = hours["i"].astype(object).where(hours["i"].notna(), "").astype(str).str.strip()
+    laeq, laeq_bad = numbers(hours["LAeq"])
+    weight, weight_bad = numbers(hours["weight"])
+    return text, laeq, laeq_bad, weight, weight_bad
+
+
+def _plain_hours(records: list) -> tuple[pd.Series, pd.Series, np.ndarray, pd.Series, np.ndarray] | None:
+    """:func:`_hour_fields` of records that need no pandas to read, else ``None``.
+
+    Printable ASCII holds no other white space than the space, so Python's ``strip`` and
+    pandas' (Arrow's) agree on it; JSON numbers (not booleans) are what pandas reads as a
+    numeric column.
+    """
+    if not records or not all(type(r) is dict for r in records):
+        return None
+    times, levels, weights = [], [], []
+    for r in records:
+        i, level, weight = r.get("i"), r.get("LAeq"), r.get("weight")
+        if i is not None and not (type(i) is str and i.isascii() and i.isprintable()):
+            return None
+        if any(v is not None and not (type(v) is float or (type(v) is int and _INT64[0] <= v <= _INT64[1]))
+               for v in (level, weight)):
+            return None
+        times.append("" if i is None else i.strip(" "))
+        levels.append(np.nan if level is None else level)
+        weights.append(np.nan if weight is None else weight)
+    laeq = pd.Series(np.array(levels, dtype="float64"))
+    weight = np.array(weights, dtype="float64")
+    none = np.zeros(len(records), dtype=bool)
+    return pd.Series(times, dtype="str"), laeq, none, pd.Series(weight), none
 
 
 SOURCE = BruitparifRumeur()

@@ -134,24 +134,24 @@ class LcsqaE2(Source):
             checks.fail(f[label] == "", f"empty key field `{label}`")
         start = pd.to_datetime(f["Date de début"], format=TIME_FORMAT, errors="coerce", utc=True)
         end = pd.to_datetime(f["Date de fin"], format=TIME_FORMAT, errors="coerce", utc=True)
-        checks.fail(start.isna(), "unparseable `Date de début`: " + f["Date de début"])
-        checks.fail(end.isna(), "unparseable `Date de fin`: " + f["Date de fin"])
+        checks.fail(start.isna(), lambda: "unparseable `Date de début`: " + f["Date de début"])
+        checks.fail(end.isna(), lambda: "unparseable `Date de fin`: " + f["Date de fin"])
         checks.fail(end - start != pd.Timedelta(hours=1), "`Date de fin` is not `Date de début` + 1 h")
         unit = f["unité de mesure"].map(UNITS)
-        checks.fail(unit.isna(), "unknown unit: " + f["unité de mesure"])
+        checks.fail(unit.isna(), lambda: "unknown unit: " + f["unité de mesure"])
         value, value_bad = numbers(f["valeur"])
         value_raw, raw_bad = numbers(f["valeur brute"])
         validity, validity_bad = numbers(f["validité"])
-        checks.fail(value_bad, "`valeur` is not a number: " + f["valeur"])
-        checks.fail(raw_bad, "`valeur brute` is not a number: " + f["valeur brute"])
-        checks.fail(validity_bad | (validity.notna() & (validity % 1 != 0)), "`validité` is not an integer: "
+        checks.fail(value_bad, lambda: "`valeur` is not a number: " + f["valeur"])
+        checks.fail(raw_bad, lambda: "`valeur brute` is not a number: " + f["valeur brute"])
+        checks.fail(validity_bad | (validity.notna() & (validity % 1 != 0)), lambda: "`validité` is not an integer: "
                     + f["validité"])
         pollutant = f["Polluant"].str.casefold().map(POLLUTANTS).fillna(f["Polluant"])
         for col, series in (("valeur", value), ("valeur brute", value_raw)):
             why = value_reasons(col, series, pollutant, unit)
             checks.fail(pd.notna(why), why)
         value_type = f["type de valeur"].str.casefold().map(VALUE_TYPES)
-        checks.fail(value_type.isna(), "unknown `type de valeur`: " + f["type de valeur"])
+        checks.fail(value_type.isna(), lambda: "unknown `type de valeur`: " + f["type de valeur"])
         out = pd.DataFrame({
             "station_id": f["code site"],
             "station_name": blank_to_null(f["nom site"]),
