@@ -195,6 +195,33 @@ def test_no2_at_traffic_station_affects_its_cell_and_cells_within_100_m(world):
     assert alert["cell_ids"] == ",".join(sorted(TRAFFIC_CELLS))
 
 
+def test_run_constants_keep_the_footprints_of_each_set_of_stations(world):
+    # one RunConstants for two days with other stations: the second day's background station must
+    # get its own footprint (a cache keyed on nothing would leave it out of scope and raise nothing)
+    from spse.pipeline.alerts.evaluate import RunConstants, raise_observed
+
+    parameters, thresholds = params(), register.thresholds()
+    constants = RunConstants(thresholds, parameters, world["grid_cells"], world["zone_cells"],
+                             world["station_cells"])
+    traffic = hourly("FR04TRAF", "traffic", "NO2", [150, 212, 180], 8)
+    background = hourly("FR04BG1", "background", "NO2", [150, 212, 180], 8)
+    raised = {}
+    for name, frame in (("traffic", traffic), ("background", background), ("traffic again", traffic)):
+        inputs = AlertInputs(surface_hourly=EMPTY_SURFACE_HOURLY, surface_daily=EMPTY_SURFACE_DAILY,
+                             station_hourly=frame, station_daily=daily([]), **world)
+        kept = raise_observed(DAY, inputs, thresholds=thresholds, parameters=parameters,
+                              recommendations=alerts.recommendations(), constants=constants)
+        fresh = raise_observed(DAY, inputs, thresholds=thresholds, parameters=parameters,
+                               recommendations=alerts.recommendations())
+        pd.testing.assert_frame_equal(kept, fresh)
+        raised[name] = air(kept).set_index("alert_type")
+    assert raised["traffic"].loc["local_exceedance", "cell_ids"] == ",".join(sorted(TRAFFIC_CELLS))
+    # FR04BG1 in cell (0, 2), 1 000 m footprint: every cell of the toy grid
+    assert raised["background"].loc["regulatory_episode", "station_ids"] == "FR04BG1"
+    assert raised["background"].loc["regulatory_episode", "n_cells"] == len(POPULATION)
+    assert constants.covered_km2 == pytest.approx(len(POPULATION) * 0.04)
+
+
 def test_three_hour_rule_needs_three_consecutive_valid_hours(world):
     two_and_two = hourly("FR04TRAF", "traffic", "NO2", [410, 420, 150, 430, 405], 12)
     out = air(run_evaluate(world, station_hourly=two_and_two))

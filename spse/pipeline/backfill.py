@@ -331,7 +331,8 @@ def _observed_alerts(days: list[dt.date], reference: dict) -> Iterator[Iterator]
 
     workers = backfill_workers()
     if workers < 2 or len(days) < 2 * workers or multiprocessing.current_process().daemon:
-        yield (job.observed(day, reference) for day in days)
+        observe = job.ObservedDays(reference)
+        yield (observe(day) for day in days)
         return
     from concurrent.futures import ProcessPoolExecutor
 
@@ -340,23 +341,24 @@ def _observed_alerts(days: list[dt.date], reference: dict) -> Iterator[Iterator]
         yield pool.map(_observed_in_worker, days, chunksize=4)
 
 
-_WORKER_REFERENCE: dict = {}
+_WORKER_OBSERVE: list = []
 _WORKER_CONTEXT = contextlib.ExitStack()
 
 
 def _start_alert_worker() -> None:
-    """Read the reference once; list each lake dataset once for the worker's life (its parent holds the writer lock)."""
-    from spse.pipeline import lake
-    from spse.pipeline.alerts import AlertInputs
+    """Read the reference and registers once, and list each lake dataset once, for the worker's life.
 
-    _WORKER_REFERENCE.update(AlertInputs.read_reference())
+    The day evaluator is a :class:`spse.pipeline.alerts.job.ObservedDays`; the parent holds the writer lock.
+    """
+    from spse.pipeline import lake
+    from spse.pipeline.alerts import AlertInputs, job
+
+    _WORKER_OBSERVE.append(job.ObservedDays(AlertInputs.read_reference()))
     _WORKER_CONTEXT.enter_context(lake.listings_cached())
 
 
 def _observed_in_worker(day: dt.date):
-    from spse.pipeline.alerts import job
-
-    return job.observed(day, _WORKER_REFERENCE)
+    return _WORKER_OBSERVE[0](day)
 
 
 def _published() -> bool:

@@ -92,21 +92,24 @@ def evaluate(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFrame, par
 
 
 def raise_observed(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFrame, parameters: Parameters,
-                   recommendations: pd.DataFrame) -> pd.DataFrame:
+                   recommendations: pd.DataFrame, constants: RunConstants | None = None) -> pd.DataFrame:
     """The observed and data-quality rows ``day`` raises, described, before their lifecycle.
 
     Reads every input of :func:`evaluate` but ``inputs.previous_alerts``; see :func:`evaluate`.
+    ``constants``, when given, must be built from the same ``thresholds``, ``parameters`` and the
+    grid and crosswalks of ``inputs`` (a run of many days builds it once, :class:`RunConstants`).
     """
     station_hourly, station_daily = inputs.station_hourly, inputs.station_daily
     station_cells, grid_cells, zone_cells = inputs.station_cells, inputs.grid_cells, inputs.zone_cells
     time_base = parameters.text("day_time_base")
     hours = day_hours_utc(day, time_base)
     rounding = parameters.bool("round_before_compare")
-    table = alert_rules(thresholds, parameters)
+    if constants is None:
+        constants = RunConstants(thresholds, parameters, grid_cells, zone_cells, station_cells)
+    table = constants.table
 
     stations = _stations(station_hourly, station_daily)
-    footprints = footprint_cells(stations, station_cells, grid_cells, parameters)
-    in_scope = set(footprints.loc[in_cells(footprints["cell_id"], zone_cells["cell_id"]), "station_id"])
+    footprints, in_scope = constants.footprints(stations)
     hourly = station_hourly[station_hourly["station_id"].isin(in_scope)]
     daily = station_daily[station_daily["station_id"].isin(in_scope)]
 
@@ -142,8 +145,42 @@ def raise_observed(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFram
     raised["date"] = day
     raised["time_base"] = time_base
     raised["issued_on"] = day
-    return kinds.describe(raised, covered_km2=covered_area_km2(zone_cells), parameters=parameters,
+    return kinds.describe(raised, covered_km2=constants.covered_km2, parameters=parameters,
                           recommendations=recommendations)
+
+
+class RunConstants:
+    """What :func:`raise_observed` derives from the registers and the reference alone, the same every day.
+
+    Built once for a run of days from the threshold and parameter registers and the grid,
+    zone crosswalk and station cells (:meth:`spse.pipeline.alerts.inputs.AlertInputs.read_reference`):
+    the rule table (:func:`alert_rules`), the area the grid covers [km²] (:func:`covered_area_km2`),
+    and the station footprints with the stations in scope, kept for each set of stations seen
+    (most days see the same stations).
+    """
+
+    def __init__(self, thresholds: pd.DataFrame, parameters: Parameters, grid_cells: pd.DataFrame,
+                 zone_cells: pd.DataFrame, station_cells: pd.DataFrame) -> None:
+        self.table = alert_rules(thresholds, parameters)
+        self.covered_km2 = covered_area_km2(zone_cells)
+        self._parameters = parameters
+        self._grid_cells, self._zone_cells, self._station_cells = grid_cells, zone_cells, station_cells
+        self._footprints: dict[tuple, tuple[pd.DataFrame, set]] = {}
+
+    def footprints(self, stations: pd.DataFrame) -> tuple[pd.DataFrame, set]:
+        """Footprint cells of ``stations`` (:func:`spse.methods.footprint.footprint_cells`) and the ids in scope.
+
+        A station is in scope when its footprint touches the zone crosswalk. ``stations`` holds
+        ``station_id`` and ``station_class`` (the first row of a station gives its class).
+        """
+        first = stations.drop_duplicates("station_id")
+        key = tuple(sorted(zip(first["station_id"].astype(str), first["station_class"].astype(str), strict=True)))
+        if key not in self._footprints:
+            footprints = footprint_cells(first, self._station_cells, self._grid_cells, self._parameters)
+            in_scope = set(footprints.loc[in_cells(footprints["cell_id"], self._zone_cells["cell_id"]),
+                                          "station_id"])
+            self._footprints[key] = (footprints, in_scope)
+        return self._footprints[key]
 
 
 def with_lifecycle(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataFrame | None,
@@ -193,9 +230,14 @@ def cell_lists(affected: pd.DataFrame) -> pd.DataFrame:
 def in_cells(cells: pd.Series, cell_ids: pd.Series | pd.api.extensions.ExtensionArray | np.ndarray) -> pd.Series:
     """``cells.isin(cell_ids)``, by Arrow's hash set when both are text (pandas 3 walks ``cell_ids`` in Python)."""
     found, ids = pa.array(cells, from_pandas=True), pa.array(cell_ids, from_pandas=True)
-    if not (pa.types.is_string(found.type) and pa.types.is_string(ids.type)):
+    if not (_is_text(found.type) and _is_text(ids.type)):
         return cells.isin(cell_ids)
+    found, ids = found.cast(pa.large_string()), ids.cast(pa.large_string())
     return pd.Series(pc.is_in(found, value_set=ids).to_numpy(zero_copy_only=False), index=cells.index, dtype=bool)
+
+
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
 
 
 def with_defaults(frame: pd.DataFrame) -> pd.DataFrame:

@@ -11,7 +11,7 @@ import pandas as pd
 from spse.core import register
 from spse.methods.forecast import DATASET as FORECAST_DATASET
 from spse.pipeline import lake
-from spse.pipeline.alerts.evaluate import raise_observed, with_lifecycle
+from spse.pipeline.alerts.evaluate import RunConstants, raise_observed, with_lifecycle
 from spse.pipeline.alerts.forecast import evaluate_forecast
 from spse.pipeline.alerts.inputs import AlertInputs
 from spse.pipeline.alerts.outbox import write_outbox
@@ -43,8 +43,28 @@ def observed(day: dt.date, reference: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
     Reads nothing of the day before: a backfill computes many days at once, then :func:`run_raised` each in order.
     """
-    inputs = AlertInputs.from_lake(day, reference, follow_up=False)
-    return raise_observed(day, inputs, **_registers())
+    return ObservedDays(reference)(day)
+
+
+class ObservedDays:
+    """:func:`observed` for many days with one ``reference``: the registers and their rules are read once.
+
+    Calling it with a day returns the rows that day raises; the rule table, the covered area and
+    the station footprints are those of :class:`spse.pipeline.alerts.evaluate.RunConstants`,
+    built from the registers and ``reference`` (:meth:`AlertInputs.read_reference`) at construction.
+    """
+
+    def __init__(self, reference: dict[str, pd.DataFrame]) -> None:
+        self.reference = reference
+        self.registers = _registers()
+        shaped = AlertInputs(**reference)
+        self.constants = RunConstants(self.registers["thresholds"], self.registers["parameters"], shaped.grid_cells,
+                                      shaped.zone_cells, shaped.station_cells)
+
+    def __call__(self, day: dt.date) -> pd.DataFrame:
+        """The observed and data-quality rows ``day`` raises (:func:`observed`)."""
+        inputs = AlertInputs.from_lake(day, self.reference, follow_up=False)
+        return raise_observed(day, inputs, **self.registers, constants=self.constants)
 
 
 def run_raised(day: dt.date, raised: pd.DataFrame, reference: dict[str, pd.DataFrame], *,
