@@ -278,6 +278,41 @@ def test_surface_cells_and_station_footprint_are_united(world):
     assert "intérieur" in pm.set_index("level").loc["alerte", "recommendation"]  # particles, alert level
 
 
+def test_hourly_surface_read_as_arrays_raises_what_the_long_frame_does(world):
+    # the day's surface file as arrays (pollutant × time × cell) and as the long frame give the same rows
+    import xarray as xr
+
+    from spse.methods.surfaces import hourly_frame
+    from spse.pipeline.alerts.evaluate import raise_observed
+
+    hours = pd.date_range(day_bounds_utc(DAY)[0], periods=24, freq="h")
+    cells = [cell(i, j) for i, j in POPULATION]
+    values = np.full((2, 24, len(cells)), np.nan, dtype="float32")
+    values[0, 14, 6] = 190.0  # O3 > 180 one hour in cell (0, 2)
+    values[0, 10:13, 7] = [245.0, 250.0, 248.0]  # O3 > 240 three hours in (1, 2): the first alert level too
+    values[0, 9, :] = 100.0
+    values[1, 12, 3] = 230.0  # NO2 > 200 in (0, 1)
+    grid = xr.Dataset({"value": (("pollutant", "time", "cell"), values),
+                       "n_stations": (("pollutant", "time"), np.full((2, 24), 3, dtype="int16"))},
+                      coords={"pollutant": ["O3", "NO2"], "time": hours.tz_localize(None).to_numpy(),
+                              "cell": np.arange(len(cells), dtype="int32"), "cell_id": ("cell", cells)})
+    parameters, thresholds = params(), register.thresholds()
+    out = {}
+    for name, surface in (("grid", {"surface_grid": grid}), ("frame", {"surface_hourly": hourly_frame(grid)})):
+        inputs = AlertInputs(surface_daily=EMPTY_SURFACE_DAILY, station_hourly=hourly("FR04BG1", "background", "NO2",
+                                                                                     [20.0]),
+                             station_daily=daily([]), **surface, **world)
+        out[name] = raise_observed(DAY, inputs, thresholds=thresholds, parameters=parameters,
+                                   recommendations=alerts.recommendations())
+    pd.testing.assert_frame_equal(out["grid"], out["frame"])
+    regulatory = air(out["grid"])
+    regulatory = regulatory[regulatory["alert_type"] == "regulatory_episode"].set_index(["pollutant", "level"])
+    assert regulatory.loc[("O3", "information"), "cell_ids"] == ",".join(sorted([cell(0, 2), cell(1, 2)]))
+    assert regulatory.loc[("O3", "information"), "value_max"] == 250.0
+    assert regulatory.loc[("O3", "alerte_mesures_1"), "cell_ids"] == cell(1, 2)
+    assert regulatory.loc[("NO2", "information"), "cell_ids"] == cell(0, 1)
+
+
 def test_data_quality_alerts(world):
     two_valid = daily([("FR04BG1", "background", "PM10", 20.0, True), ("FR04BG2", "background", "PM10", 22.0, True),
                        ("FR04BG3", "background", "PM10", 25.0, False), ("FR04TRAF", "traffic", "PM10", 30.0, True)])

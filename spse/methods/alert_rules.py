@@ -104,17 +104,6 @@ def station_hourly_hits(station_hourly: pd.DataFrame, pollutant: str, hours: pd.
             .agg(value_max=("value_max", "max"), longest_run_h=("longest_run_h", "max")))[columns]
 
 
-def surface_hourly_hits(surface_hourly: pd.DataFrame, pollutant: str, hours: pd.DatetimeIndex, threshold: float,
-                        periods: int, rounding: bool) -> pd.DataFrame:
-    """Cells of the hourly background surface meeting the hourly rule: ``cell_id``, ``value_max``."""
-    if surface_hourly.empty:
-        return pd.DataFrame(columns=["cell_id", "value_max", "longest_run_h"])
-    rows = surface_hourly[surface_hourly["pollutant"] == pollutant]
-    if not _any_above(rows, threshold, rounding):
-        return pd.DataFrame(columns=["cell_id", "value_max", "longest_run_h"])
-    return hourly_hits(hourly_matrix(rows, ["cell_id"], hours), threshold, periods, rounding)
-
-
 def _any_above(rows: pd.DataFrame, threshold: float, rounding: bool) -> bool:
     """Whether any hourly value of ``rows`` exceeds ``threshold`` (a day without one has no hit, skip the pivot)."""
     return bool(len(rows)) and bool(np.any(exceeds(rows["value"].to_numpy(float), threshold, rounding)))

@@ -39,6 +39,7 @@ from spse.methods import alert_rules as rules
 from spse.methods.footprint import CELL_AREA_KM2, footprint_cells
 from spse.methods.stats import exceeds
 from spse.pipeline.alerts import impact, kinds, lifecycle, quality
+from spse.pipeline.alerts.hourly_surface import HourlySurface
 from spse.pipeline.alerts.schema import COLUMNS, alert_id, conform, present
 
 if TYPE_CHECKING:
@@ -113,8 +114,8 @@ def raise_observed(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFram
     hourly = station_hourly[station_hourly["station_id"].isin(in_scope)]
     daily = station_daily[station_daily["station_id"].isin(in_scope)]
 
-    station_hits, cell_hits = _all_hits(table, hourly, daily, inputs.surface_hourly, inputs.surface_daily, hours,
-                                       rounding)
+    surface = HourlySurface(hours, inputs.surface_grid, inputs.surface_hourly)
+    station_hits, cell_hits = _all_hits(table, hourly, daily, surface, inputs.surface_daily, hours, rounding)
     from_stations = station_hits[["rule", "station_id"]].merge(footprints, on="station_id")[["rule", "cell_id"]]
     affected = pd.concat([cell_hits[["rule", "cell_id"]], from_stations], ignore_index=True).drop_duplicates()
     summary = impact.summarise(affected, grid_cells, zone_cells, inputs.zones, inputs.facility_cells,
@@ -259,7 +260,8 @@ def _stations(station_hourly: pd.DataFrame, station_daily: pd.DataFrame) -> pd.D
     return both.assign(station_class=both["station_class"].fillna("")).drop_duplicates()
 
 
-def _all_hits(table, hourly, daily, surface_hourly, surface_daily, hours, rounding) -> tuple[pd.DataFrame, ...]:
+def _all_hits(table, hourly, daily, surface_hourly: HourlySurface, surface_daily, hours,
+              rounding) -> tuple[pd.DataFrame, ...]:
     """Exceeding stations and surface cells of every rule, as long frames keyed by ``rule``.
 
     The frames are split once per scope and pollutant (:class:`_RuleRows`), not once per rule, and
@@ -287,12 +289,14 @@ class _RuleRows:
     HOURLY_COLUMNS = ("station_id", "station_class", *rules.SERIES_KEYS, "pollutant", "ts_start_utc", "value",
                       "is_valid")
 
-    def __init__(self, hourly, daily, surface_hourly, surface_daily):
+    def __init__(self, hourly, daily, surface_hourly: HourlySurface, surface_daily):
         self._frames = {"station_hourly": hourly[[c for c in self.HOURLY_COLUMNS if c in hourly.columns]],
-                        "station_daily": daily, "surface_hourly": surface_hourly, "surface_daily": surface_daily}
+                        "station_daily": daily, "surface_daily": surface_daily}
+        self.surface_hourly = surface_hourly
         self._cache: dict[tuple, pd.DataFrame] = {}
         self._highest = {name: ({} if frame.empty else frame.groupby("pollutant", sort=False)["value"].max().to_dict())
                          for name, frame in self._frames.items()}
+        self._highest["surface_hourly"] = surface_hourly.highest
 
     def may_exceed(self, name: str, pollutant: str, threshold: float, rounding: bool) -> bool:
         """Whether any value of ``pollutant`` in frame ``name`` exceeds ``threshold``."""
@@ -310,7 +314,7 @@ class _RuleRows:
             self._cut((name, scope), lambda: _in_scope(self._frames[name], scope)), pollutant))
 
     def surface(self, name: str, pollutant: str) -> pd.DataFrame:
-        """Rows of frame ``name`` (``surface_hourly`` or ``surface_daily``) of ``pollutant``."""
+        """Rows of frame ``name`` (``surface_daily``) of ``pollutant``."""
         return self._cut((name, pollutant), lambda: _of_pollutant(self._frames[name], pollutant))
 
 
@@ -339,10 +343,10 @@ def _hits(rule, rows: _RuleRows, hours, rounding) -> tuple[pd.DataFrame, pd.Data
                         else rules.daily_hits(stations, ["station_id", "station_class"], rule.pollutant,
                                               rule.averaging, rule.value, rounding))
     if with_surface and rows.may_exceed(surface_frame, rule.pollutant, rule.value, rounding):
-        cells = rows.surface(surface_frame, rule.pollutant)
-        cell_hits = (rules.surface_hourly_hits(cells, rule.pollutant, hours, rule.value, rule.consecutive_periods,
-                                               rounding) if hourly
-                     else rules.daily_hits(cells, ["cell_id"], rule.pollutant, rule.averaging, rule.value, rounding))
+        cell_hits = (rules.hourly_hits(rows.surface_hourly.matrix(rule.pollutant), rule.value,
+                                       rule.consecutive_periods, rounding) if hourly
+                     else rules.daily_hits(rows.surface(surface_frame, rule.pollutant), ["cell_id"], rule.pollutant,
+                                           rule.averaging, rule.value, rounding))
     return station_hits, cell_hits
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -21,6 +22,9 @@ from spse.pipeline import canonical, lake, qualitylog
 from spse.pipeline.alerts import impact
 from spse.pipeline.alerts.quality import DAILY_SOURCES
 from spse.pipeline.alerts.schema import DATASET, FORECAST_COLUMNS
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +58,10 @@ class AlertInputs:
     surface_hourly, surface_daily : DataFrame
         Background surfaces of the day (``surface_hourly`` UTC hours; ``surface_daily``
         statistics of the local day). µg/m³ (CO mg/m³).
+    surface_grid : xarray.Dataset or None
+        The hourly surface file of the day as arrays (:func:`spse.pipeline.surfacestore.read_day`);
+        when it has pollutants, the rules read it instead of ``surface_hourly`` (which
+        :meth:`from_lake` leaves empty: the long frame would be 0.2 M rows a day).
     station_hourly : DataFrame
         ``air_hourly`` partitions of the day before and the day (UTC), which hold the local
         day's hours; only those hours are used.
@@ -73,6 +81,7 @@ class AlertInputs:
 
     surface_hourly: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     surface_daily: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
+    surface_grid: xr.Dataset | None = None
     station_hourly: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     station_daily: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     grid_cells: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
@@ -132,7 +141,7 @@ class AlertInputs:
         if observations:
             running = active_sources()
             observed = {
-                "surface_hourly": surfacestore.read_frame(day),
+                "surface_grid": surfacestore.read_day(day),
                 "surface_daily": _in_time_base(lake.read_days("surface_daily", [day]), procedure_day),
                 "station_hourly": canonical.read_days("air_hourly", [previous, day]),
                 "station_daily": _in_time_base(lake.read_days("station_daily", [day]), procedure_day),
