@@ -282,8 +282,9 @@ class _RuleRows:
 
     Each subset is cut once and shared by the rules asking for it (a day has about 30 rules over
     five pollutants); rows keep their order, so the hits are those of the whole frames. The
-    highest value of each frame and pollutant tells which rules cannot be exceeded at all
-    (:func:`spse.methods.stats.exceeds` is monotonic in the value, rounded or not).
+    highest value of each frame and pollutant (and, in a daily frame, statistic, over its valid
+    rows) tells which rules cannot be exceeded at all (:func:`spse.methods.stats.exceeds` is
+    monotonic in the value, rounded or not).
     """
 
     HOURLY_COLUMNS = ("station_id", "station_class", *rules.SERIES_KEYS, "pollutant", "ts_start_utc", "value",
@@ -294,13 +295,17 @@ class _RuleRows:
                         "station_daily": daily, "surface_daily": surface_daily}
         self.surface_hourly = surface_hourly
         self._cache: dict[tuple, pd.DataFrame] = {}
-        self._highest = {name: ({} if frame.empty else frame.groupby("pollutant", sort=False)["value"].max().to_dict())
-                         for name, frame in self._frames.items()}
-        self._highest["surface_hourly"] = surface_hourly.highest
+        self._highest = {"station_hourly": _highest(self._frames["station_hourly"], "pollutant"),
+                         "surface_hourly": surface_hourly.highest,
+                         **{name: _highest(self._frames[name], ["pollutant", "statistic"])
+                            for name in ("station_daily", "surface_daily")}}
 
-    def may_exceed(self, name: str, pollutant: str, threshold: float, rounding: bool) -> bool:
-        """Whether any value of ``pollutant`` in frame ``name`` exceeds ``threshold``."""
-        highest = self._highest[name].get(pollutant)
+    def may_exceed(self, name: str, key: str | tuple[str, str], threshold: float, rounding: bool) -> bool:
+        """Whether any value of frame ``name`` under ``key`` exceeds ``threshold``.
+
+        ``key`` is the pollutant in an hourly frame, (pollutant, statistic) in a daily one (valid rows).
+        """
+        highest = self._highest[name].get(key)
         return highest is not None and not pd.isna(highest) and exceeds(float(highest), threshold, rounding)
 
     def _cut(self, key: tuple, make) -> pd.DataFrame:
@@ -316,6 +321,15 @@ class _RuleRows:
     def surface(self, name: str, pollutant: str) -> pd.DataFrame:
         """Rows of frame ``name`` (``surface_daily``) of ``pollutant``."""
         return self._cut((name, pollutant), lambda: _of_pollutant(self._frames[name], pollutant))
+
+
+def _highest(frame: pd.DataFrame, keys: str | list[str]) -> dict:
+    """Highest ``value`` of each group of ``keys``; of the valid rows only when grouped by ``statistic``."""
+    if frame.empty:
+        return {}
+    if "statistic" in keys:
+        frame = frame[frame["is_valid"].astype(bool) & frame["value"].notna()]
+    return frame.groupby(keys, sort=False)["value"].max().to_dict()
 
 
 def _of_pollutant(frame: pd.DataFrame, pollutant: str) -> pd.DataFrame:
@@ -335,14 +349,15 @@ def _hits(rule, rows: _RuleRows, hours, rounding) -> tuple[pd.DataFrame, pd.Data
     hourly = rule.averaging == rules.HOURLY
     station_frame, surface_frame = ("station_hourly", "surface_hourly") if hourly else ("station_daily",
                                                                                         "surface_daily")
+    key = rule.pollutant if hourly else (rule.pollutant, rule.averaging)
     station_hits, cell_hits = _NO_HITS, _NO_HITS
-    if scope != "none" and rows.may_exceed(station_frame, rule.pollutant, rule.value, rounding):
+    if scope != "none" and rows.may_exceed(station_frame, key, rule.value, rounding):
         stations = rows.stations(station_frame, scope, rule.pollutant)
         station_hits = (rules.station_hourly_hits(stations, rule.pollutant, hours, rule.value,
                                                   rule.consecutive_periods, rounding) if hourly
                         else rules.daily_hits(stations, ["station_id", "station_class"], rule.pollutant,
                                               rule.averaging, rule.value, rounding))
-    if with_surface and rows.may_exceed(surface_frame, rule.pollutant, rule.value, rounding):
+    if with_surface and rows.may_exceed(surface_frame, key, rule.value, rounding):
         cell_hits = (rules.hourly_hits(rows.surface_hourly.matrix(rule.pollutant), rule.value,
                                        rule.consecutive_periods, rounding) if hourly
                      else rules.daily_hits(rows.surface(surface_frame, rule.pollutant), ["cell_id"], rule.pollutant,
