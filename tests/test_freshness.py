@@ -23,6 +23,10 @@ def test_daily_source_is_fresh_then_stale_by_age_or_missing_day(spse_home, monke
     assert freshness.status(source, fetched + dt.timedelta(hours=1), day)["status"] == "fresh"
     assert freshness.status(source, fetched + dt.timedelta(hours=37), day)["status"] == "stale"  # > 36 h
     assert freshness.status(source, fetched + dt.timedelta(hours=1), day + dt.timedelta(days=1))["status"] == "stale"
+    # the alerts' lighter test says the same
+    assert freshness.stale_datasets([source], day, fetched + dt.timedelta(hours=1)) == set()
+    assert freshness.stale_datasets([source], day, fetched + dt.timedelta(hours=37)) == {"air_hourly"}
+    assert freshness.stale_datasets([source], day + dt.timedelta(days=1), fetched) == {"air_hourly"}
 
 
 def test_never_ingested_source(spse_home):

@@ -70,22 +70,46 @@ def status(source: Source, now: dt.datetime, day: dt.date | None = None) -> dict
     if latest is None:
         return row
     row["rows"] = lake.count_rows(source.dataset, latest, source.name)
-    provenance = lake.provenance_path(source.dataset, latest, source.name)
-    if provenance.exists():
-        fetched = json.loads(provenance.read_text()).get("ingested_at_utc")
-        if fetched:
-            row["last_fetch_utc"] = fetched
-            row["age_hours"] = round((now - dt.datetime.fromisoformat(fetched)).total_seconds() / 3600, 1)
-    stale_age = row["age_hours"] is not None and row["age_hours"] > row["max_age_hours"]
-    # A forecast source (not backfilled) has no runs for past days by design: only a day after its latest run misses.
-    missing_day = (day is not None and source.cadence == "daily"
-                   and (getattr(source, "backfilled", True) or source.partition_for(day) > latest)
-                   and not lake.has_partition(source.dataset, source.partition_for(day), source.name))
-    if stale_age or missing_day:
+    row["last_fetch_utc"], row["age_hours"] = _last_fetch(source, latest, now)
+    if _stale(source, latest, row["age_hours"], day):
         row["status"] = "stale"
     else:
         row["status"] = "fresh" if row["age_hours"] is not None else "unknown"  # written without provenance
     return row
+
+
+def stale_datasets(sources: list[Source], day: dt.date, now: dt.datetime | None = None) -> set[str]:
+    """Datasets of the ``sources`` whose :func:`status` is ``stale`` for local day ``day`` at ``now`` (UTC).
+
+    The same test as :func:`report`, without the row counts and quality records it also reads.
+    """
+    now = now or dt.datetime.now(dt.UTC)
+    out = set()
+    for source in sources:
+        latest = lake.latest_partition(source.dataset, source.name)
+        if latest is not None and _stale(source, latest, _last_fetch(source, latest, now)[1], day):
+            out.add(source.dataset)
+    return out
+
+
+def _last_fetch(source: Source, latest: str, now: dt.datetime) -> tuple[str | None, float | None]:
+    """When the ``latest`` partition was ingested (ISO 8601 UTC) and its age at ``now`` [h], from its provenance."""
+    provenance = lake.provenance_path(source.dataset, latest, source.name)
+    if provenance.exists():
+        fetched = json.loads(provenance.read_text()).get("ingested_at_utc")
+        if fetched:
+            return fetched, round((now - dt.datetime.fromisoformat(fetched)).total_seconds() / 3600, 1)
+    return None, None
+
+
+def _stale(source: Source, latest: str, age_hours: float | None, day: dt.date | None) -> bool:
+    """Older than the source allows, or (a daily source) without ``day``'s partition."""
+    stale_age = age_hours is not None and age_hours > max_age_hours(source)
+    # A forecast source (not backfilled) has no runs for past days by design: only a day after its latest run misses.
+    missing_day = (day is not None and source.cadence == "daily"
+                   and (getattr(source, "backfilled", True) or source.partition_for(day) > latest)
+                   and not lake.has_partition(source.dataset, source.partition_for(day), source.name))
+    return stale_age or missing_day
 
 
 def shown_status(row: dict) -> str:

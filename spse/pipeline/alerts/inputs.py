@@ -165,8 +165,7 @@ def stale_inputs(day: dt.date, running: list | None = None) -> list[str]:
     """
     from spse.pipeline import freshness
 
-    report = freshness.report(active_sources() if running is None else running, day=day)
-    stale = set(report.loc[report["status"] == "stale", "dataset"])
+    stale = freshness.stale_datasets(active_sources() if running is None else running, day)
     stale |= {name for name in DAILY_SOURCES if not lake.has_partition(name, lake.date_partition(day))}
     return sorted(stale)
 
