@@ -505,3 +505,20 @@ def test_as_read_gives_what_the_lake_reads_back(spse_home):
         stored = storage_frame(conform(with_defaults(pd.DataFrame(rows))))
         lake.write_partition("alerts", lake.date_partition(DAY), stored)
         pd.testing.assert_frame_equal(as_read(stored), lake.read_days("alerts", [DAY]))
+
+
+def test_present_values_match_present_column_by_column():
+    from spse.pipeline.alerts.schema import present, present_values
+
+    frame = pd.DataFrame({"text": pd.array(["a", None, "c"], dtype="str"),
+                          "number": [1.5, np.nan, 3.0],
+                          "count": pd.array([1, None, 3], dtype="Int64"),
+                          "when": pd.to_datetime(["2025-07-02", None, "2025-07-03"]),
+                          "day": [DAY, None, DAY],
+                          "mixed": ["x", pd.NA, 2.0]})
+    values = present_values(frame)
+    assert values.shape == (3, 6)
+    for i, name in enumerate(frame.columns):
+        assert list(values[:, i]) == present(frame[name])
+    assert [values[1, i] for i in range(6)] == [None] * 6
+    assert present_values(frame.iloc[0:0]).shape == (0, 6)

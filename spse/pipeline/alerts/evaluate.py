@@ -40,7 +40,7 @@ from spse.methods.footprint import CELL_AREA_KM2, footprint_cells
 from spse.methods.stats import exceeds
 from spse.pipeline.alerts import impact, kinds, lifecycle, quality
 from spse.pipeline.alerts.hourly_surface import HourlySurface
-from spse.pipeline.alerts.schema import COLUMNS, alert_id, conform, present
+from spse.pipeline.alerts.schema import COLUMNS, alert_id, conform, present_values
 
 if TYPE_CHECKING:
     from spse.pipeline.alerts.inputs import AlertInputs
@@ -244,9 +244,10 @@ def _is_text(kind: pa.DataType) -> bool:
 def with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
     """Zero impact where a row has none (data-quality and closed rows, unlocated stations)."""
     frame = frame.reindex(columns=list(dict.fromkeys([*frame.columns, *EMPTY_IMPACT])))
-    filled = {name: pd.Series([default if value is None else value for value in present(frame[name])],
-                              index=frame.index, dtype=object)
-              for name, default in EMPTY_IMPACT.items()}
+    values = present_values(frame[list(EMPTY_IMPACT)])
+    filled = {name: pd.Series([default if value is None else value for value in values[:, i]], index=frame.index,
+                              dtype=object)
+              for i, (name, default) in enumerate(EMPTY_IMPACT.items())}
     return frame.assign(**filled)
 
 

@@ -13,6 +13,7 @@ import datetime as dt
 import functools
 import hashlib
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -148,18 +149,21 @@ def _empty_alerts() -> pd.DataFrame:
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns in contract order with their dtypes (text as object, so empty partitions keep their types)."""
-    out = frame.reindex(columns=COLUMNS)
+    out = frame.reindex(columns=COLUMNS).reset_index(drop=True)
     out["alert_version"] = out["alert_version"].fillna(1)  # rows written before versions are their first
-    return pd.DataFrame({name: (pd.Series(present(out[name]), index=out.index, dtype=object)
-                                if _DTYPES[col.type] == "object" else out[name].astype(_DTYPES[col.type]))
-                         for name, col in ALERT_COLUMNS.items()}).reset_index(drop=True)
+    text = [name for name, col in ALERT_COLUMNS.items() if _DTYPES[col.type] == "object"]
+    conformed = pd.DataFrame(present_values(out[text]), columns=text, dtype=object)
+    for name, col in ALERT_COLUMNS.items():
+        if _DTYPES[col.type] != "object":
+            conformed[name] = out[name].astype(_DTYPES[col.type])
+    return conformed[COLUMNS]
 
 
 def storage_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """Return the frame with Arrow types, so that even an empty partition has the contract's Parquet schema."""
-    frame = frame.reindex(columns=COLUMNS)
-    return pd.DataFrame({name: pd.array(present(frame[name]), dtype=pd.ArrowDtype(_ARROW[col.type]))
-                         for name, col in ALERT_COLUMNS.items()})
+    values = present_values(frame.reindex(columns=COLUMNS))
+    return pd.DataFrame({name: pd.array(values[:, i], dtype=pd.ArrowDtype(_ARROW[col.type]))
+                         for i, (name, col) in enumerate(ALERT_COLUMNS.items())})
 
 
 def as_read(stored: pd.DataFrame) -> pd.DataFrame:
@@ -168,6 +172,14 @@ def as_read(stored: pd.DataFrame) -> pd.DataFrame:
     Through Arrow, as ``pandas.read_parquet`` does (text as ``string[pyarrow]``, the other columns Arrow types).
     """
     return pa.Table.from_pandas(stored, preserve_index=False).to_pandas()
+
+
+def present_values(frame: pd.DataFrame) -> np.ndarray:
+    """The values of ``frame`` as a (rows × columns) array of Python objects, ``None`` where missing."""
+    objects = frame.astype(object)
+    values = objects.to_numpy(dtype=object, copy=True).reshape(frame.shape)
+    values[objects.isna().to_numpy().reshape(frame.shape)] = None
+    return values
 
 
 def present(column: pd.Series) -> list:
