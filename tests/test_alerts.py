@@ -491,6 +491,13 @@ def test_facilities_most_sensitive_first_and_children_in_creches():
     details = impact.facility_details("e-maternelle,zz,g-pmi", facilities)
     assert [d["facility_id"] for d in details] == ["g-pmi", "e-maternelle", "zz"]
     assert details[2] == dict.fromkeys(impact.FACILITY_FIELDS) | {"facility_id": "zz"}
+    # a located facility missing from the list: category "unknown" (after the ranked ones), fields empty
+    located = pd.concat([cells, pd.DataFrame({"facility_id": ["zz"], "cell_id": ["C"]})], ignore_index=True)
+    rule1 = impact._facilities(affected, located, facilities, ["creche", "pmi"]).set_index("rule").loc[1]
+    assert [f["facility_id"] for f in json.loads(rule1["facilities"])] == ["g-pmi", "zz"]
+    assert json.loads(rule1["facilities"])[1] == dict.fromkeys(impact.FACILITY_FIELDS) | {"facility_id": "zz",
+                                                                                          "category": "unknown"}
+    assert json.loads(rule1["facilities_by_category"]) == {"pmi": 1, "unknown": 1}
 
 
 

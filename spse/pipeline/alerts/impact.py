@@ -13,6 +13,8 @@ the capacities [places] of the crèches concerned. Reference: methods.md §1.2, 
 from __future__ import annotations
 
 import json
+import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 
 import pandas as pd
@@ -86,59 +88,78 @@ def ordered(facilities: pd.DataFrame, order: Sequence[str]) -> pd.DataFrame:
     Categories in ``order`` come in that order, any other after them; then by name (ignoring
     case and accents), then id.
     """
-    rows = facilities.reindex(columns=list(dict.fromkeys([*facilities.columns, *FACILITY_FIELDS])))
+    rows = _with_fields(facilities)
     rank = rows["category"].map({c: i for i, c in enumerate(order)}).fillna(len(order))
     name = rows["name"].fillna("").astype(str).str.normalize("NFKD").str.encode("ascii", "ignore").str.decode(
         "ascii").str.casefold()
-    rows = rows.assign(_rank=rank.to_numpy(), _name=name.to_numpy(),
-                       facility_id=rows["facility_id"].astype(str))
+    rows = rows.assign(_rank=rank.to_numpy(), _name=name.to_numpy())
     return rows.sort_values(["_rank", "_name", "facility_id"], kind="stable").drop(columns=["_rank", "_name"])
+
+
+def _with_fields(facilities: pd.DataFrame) -> pd.DataFrame:
+    """``facilities`` with :data:`FACILITY_FIELDS` (missing ones NULL) and ``facility_id`` as text."""
+    rows = facilities.reindex(columns=list(dict.fromkeys([*facilities.columns, *FACILITY_FIELDS])))
+    return rows.assign(facility_id=rows["facility_id"].astype(str))
+
+
+def _sort_key(row: dict, rank: dict[str, int], unranked: int) -> tuple:
+    """The place of a facility in :func:`ordered`: category rank (``unranked`` if none), plain name, id."""
+    name = "" if _missing(row["name"]) else str(row["name"])
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").casefold()
+    return rank.get(row["category"], unranked), plain, row["facility_id"]
 
 
 def records(facilities: pd.DataFrame) -> list[dict]:
     """:data:`FACILITY_FIELDS` of each row as JSON-ready dicts (capacity an int or None)."""
-    out = []
-    for row in facilities[FACILITY_FIELDS].to_dict("records"):
-        item = {k: (None if v is None or (not isinstance(v, str) and pd.isna(v)) else v) for k, v in row.items()}
-        item = {k: (v if k == "capacity" or v is None else str(v)) for k, v in item.items()}
-        item["capacity"] = None if item["capacity"] is None else int(item["capacity"])
-        out.append(item)
-    return out
+    return [_record(row) for row in facilities[FACILITY_FIELDS].to_dict("records")]
+
+
+def _record(row: dict) -> dict:
+    item = {k: (None if _missing(row[k]) else row[k]) for k in FACILITY_FIELDS}
+    item = {k: (v if k == "capacity" or v is None else str(v)) for k, v in item.items()}
+    item["capacity"] = None if item["capacity"] is None else int(item["capacity"])
+    return item
+
+
+def _missing(value: object) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 def _facilities(affected: pd.DataFrame, facility_cells: pd.DataFrame, facilities: pd.DataFrame,
                 order: Sequence[str]) -> pd.DataFrame:
+    """Per rule: facilities in its cells, their ids, counts by category, listing (:func:`ordered`) and crèche places.
+
+    A rule has a few hundred facilities at most: each one's rows are gathered in Python, not grouped as frames.
+    """
     columns = ["rule", "facility_count", "facility_ids", "facilities_by_category", "facilities",
                "children_in_creches", "creches_without_capacity"]
     hit = affected.merge(facility_cells[["facility_id", "cell_id"]], on="cell_id")[["rule", "facility_id"]]
-    known = ordered(facilities.drop_duplicates("facility_id"), order).drop(columns=["cell_id"], errors="ignore")
+    known = _with_fields(facilities.drop_duplicates("facility_id")).drop(columns=["cell_id"], errors="ignore")
     hit = hit.drop_duplicates().assign(facility_id=lambda f: f["facility_id"].astype(str))
     hit = hit.merge(known, on="facility_id", how="left")
     if hit.empty:
         return pd.DataFrame(columns=columns)
     hit = hit.assign(category=hit["category"].fillna("unknown"))
-    by_id = hit.sort_values(["rule", "facility_id"])
-    ids = by_id.groupby("rule", as_index=False).agg(facility_count=("facility_id", "size"),
-                                                    facility_ids=("facility_id", ",".join))
-    counts = hit.groupby(["rule", "category"]).size()
-    by_category = pd.DataFrame({"facilities_by_category": {
-        rule: json.dumps({str(k): int(v) for k, v in group.droplevel("rule").items()}, sort_keys=True,
-                         ensure_ascii=False)
-        for rule, group in counts.groupby(level="rule")}})
-    by_category.index.name = "rule"
-    listed = ordered(hit, order)
-    details = pd.DataFrame({"facilities": {rule: json.dumps(records(group), ensure_ascii=False)
-                                           for rule, group in listed.groupby("rule", sort=True)}})
-    details.index.name = "rule"
-    creches = hit[hit["category"] == CRECHE]
-    capacity = pd.to_numeric(creches["capacity"], errors="coerce")
-    children = pd.DataFrame({"children_in_creches": capacity.groupby(creches["rule"]).sum(min_count=0),
-                             "creches_without_capacity": capacity.isna().groupby(creches["rule"]).sum()})
-    children.index.name = "rule"
-    out = ids.merge(by_category.reset_index(), on="rule").merge(details.reset_index(), on="rule")
-    out = out.merge(children.reset_index(), on="rule", how="left")
-    return out.fillna({"children_in_creches": 0, "creches_without_capacity": 0}).astype(
-        {"children_in_creches": "int64", "creches_without_capacity": "int64"})[columns]
+    by_rule: dict[int, list[dict]] = {}
+    for row in hit.to_dict("records"):
+        by_rule.setdefault(row["rule"], []).append(row)
+    rank = {c: i for i, c in enumerate(order)}
+    out = {name: [] for name in columns}
+    for rule in sorted(by_rule):
+        rows = by_rule[rule]
+        listed = sorted(rows, key=lambda row: _sort_key(row, rank, len(order)))
+        creches = [row["capacity"] for row in rows if row["category"] == CRECHE]
+        capacity = pd.to_numeric(pd.Series(creches, dtype=object), errors="coerce")
+        categories = Counter(str(row["category"]) for row in rows)
+        out["rule"].append(rule)
+        out["facility_count"].append(len(rows))
+        out["facility_ids"].append(",".join(sorted(row["facility_id"] for row in rows)))
+        out["facilities_by_category"].append(json.dumps(dict(categories), sort_keys=True, ensure_ascii=False))
+        out["facilities"].append(json.dumps([_record(row) for row in listed], ensure_ascii=False))
+        out["children_in_creches"].append(int(capacity.sum()))
+        out["creches_without_capacity"].append(int(capacity.isna().sum()))
+    return pd.DataFrame(out).astype({"rule": "int64", "facility_count": "int64", "children_in_creches": "int64",
+                                     "creches_without_capacity": "int64"})
 
 
 def facility_details(facility_ids: str, facilities: pd.DataFrame, order: Sequence[str] | None = None) -> list[dict]:
