@@ -53,10 +53,15 @@ def messages_for(register: pd.DataFrame, level: str, pollutant: str) -> pd.DataF
 
 def recommendation_text(register: pd.DataFrame, level: str, pollutant: str,
                         audiences: tuple[str, ...] | None = None) -> str:
-    """Return the alert's text: its level's messages, one paragraph per audience (only ``audiences`` if given)."""
-    rows = messages_for(register, level, pollutant)
-    if audiences is not None:
-        rows = rows[rows["audience"].isin(audiences)]
-    parts = [f"{AUDIENCES[audience]} : {' '.join(group['message'])}"
-             for audience, group in rows.groupby("audience", sort=False)]
-    return "\n".join(parts)
+    """Return the alert's text: its level's messages, one paragraph per audience (only ``audiences`` if given).
+
+    The rows of :func:`messages_for`, walked as records (the register has a few dozen rows).
+    """
+    order = {audience: i for i, audience in enumerate(AUDIENCES)}
+    rows = [row for row in register[["level", "pollutant", "audience", "message"]].to_dict("records")
+            if (row["level"] == level or level.startswith(f"{row['level']}_")) and row["pollutant"] in ("*", pollutant)
+            and (audiences is None or row["audience"] in audiences)]
+    paragraphs: dict[str, list[str]] = {}
+    for row in sorted(rows, key=lambda row: order.get(row["audience"], len(order))):
+        paragraphs.setdefault(row["audience"], []).append(row["message"])
+    return "\n".join(f"{AUDIENCES[audience]} : {' '.join(messages)}" for audience, messages in paragraphs.items())
