@@ -70,11 +70,18 @@ def _zones(affected: pd.DataFrame, zone_cells: pd.DataFrame, zones: pd.DataFrame
     # zone_ids name arrondissements only; a crosswalk without zone_level predates the IRIS and quartier levels
     level = zone_cells.get("zone_level", pd.Series(index=zone_cells.index, dtype="str")).fillna(ARRONDISSEMENT)
     crosswalk = zone_cells[(zone_cells["area_fraction"] > 0) & (level == ARRONDISSEMENT)][["zone_id", "cell_id"]]
-    hit = affected.merge(crosswalk, on="cell_id")[["rule", "zone_id"]].drop_duplicates()
-    hit = hit.merge(zones[["zone_id", "zone_name"]].drop_duplicates("zone_id"), on="zone_id", how="left")
-    hit = hit.assign(zone_name=hit["zone_name"].fillna(hit["zone_id"])).sort_values(["rule", "zone_id"])
-    return hit.groupby("rule", as_index=False).agg(zone_ids=("zone_id", ",".join),
-                                                    zone_names=("zone_name", ", ".join))
+    hit = affected.merge(crosswalk, on="cell_id")[["rule", "zone_id"]]
+    by_rule: dict[int, set] = {}
+    for rule, zone_id in zip(hit["rule"].tolist(), hit["zone_id"].tolist(), strict=True):
+        by_rule.setdefault(rule, set()).add(zone_id)
+    names = {z: n for z, n in zones[["zone_id", "zone_name"]].drop_duplicates("zone_id").itertuples(index=False)
+             if not _missing(n)}
+    rules = sorted(by_rule)
+    ids = [sorted(by_rule[rule]) for rule in rules]
+    return pd.DataFrame({"rule": pd.Series(rules, dtype="int64"),
+                         "zone_ids": pd.Series([",".join(z) for z in ids], dtype="str"),
+                         "zone_names": pd.Series([", ".join(names.get(z, z) for z in zone_ids) for zone_ids in ids],
+                                                 dtype="str")})
 
 
 def sensitivity_order() -> list[str]:
