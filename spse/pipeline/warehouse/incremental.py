@@ -55,8 +55,7 @@ def try_build(context: builder.BuildContext) -> str | None:
     con = builder.connect_build(context.path)
     try:
         days = _update(con, context)
-        con.execute("commit")
-        con.execute("checkpoint")
+        builder.commit_checkpointed(con)
     except _FullRebuild as reason:
         con.close()
         return str(reason)
