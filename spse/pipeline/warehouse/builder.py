@@ -162,7 +162,8 @@ def _build_full(context: BuildContext, reason: str) -> None:
         document_meta(con)
         write_meta(con, context.day, context.root, files, context.state, len(found), started=context.started,
                    build_name=path.name, sql_sha=context.sql_sha256, mode="full", reason=reason)
-        commit_checkpointed(con)
+        con.execute("commit")
+        con.execute("checkpoint")
     except WarehouseError:
         raise
     except duckdb.Error as exc:
@@ -170,19 +171,6 @@ def _build_full(context: BuildContext, reason: str) -> None:
     finally:
         con.close()
     log.info("warehouse built: %s (full, %d models: %s)", path, len(found), reason)
-
-
-def commit_checkpointed(con: duckdb.DuckDBPyConnection) -> None:
-    """Commit the open transaction straight into the database file, then ``checkpoint``.
-
-    With ``checkpoint_threshold`` at 0 the commit checkpoints at once instead of first writing
-    every change to the WAL and then again into the file at the ``checkpoint`` (half the
-    writes: about 1 s of a day's incremental build on a year of history). The ``checkpoint``
-    after it is then a no-op, and still folds the WAL in if DuckDB could not checkpoint at commit.
-    """
-    con.execute("set checkpoint_threshold = '0b'")
-    con.execute("commit")
-    con.execute("checkpoint")
 
 
 def _sql_string(text: str) -> str:

@@ -55,7 +55,8 @@ def try_build(context: builder.BuildContext) -> str | None:
     con = builder.connect_build(context.path)
     try:
         days = _update(con, context)
-        builder.commit_checkpointed(con)
+        con.execute("commit")
+        con.execute("checkpoint")
     except _FullRebuild as reason:
         con.close()
         return str(reason)
