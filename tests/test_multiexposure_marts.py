@@ -35,6 +35,7 @@ from spse.methods import equity, grid
 from spse.pipeline import daily as pipeline
 from spse.pipeline import lake, warehouse
 from spse.pipeline.warehouse import EMPTY_SCHEMAS, models
+from tests.test_warehouse_incremental import assert_same_marts
 from tests.test_zone_levels import strip, write, write_zones
 
 DAY = dt.date(2025, 6, 12)
@@ -89,16 +90,7 @@ def write_lake() -> None:
           pollutant=[r[1] for r in rows], statistic=["day_mean"] * len(rows), value=[r[2] for r in rows],
           n_valid=[24] * len(rows), n_expected=[24] * len(rows), coverage=[1.0] * len(rows),
           is_valid=[r[3] for r in rows], time_base=["Europe/Paris"] * len(rows))
-    rows = [(c, p, v, ok) for c, values in YEAR_VALUES.items() for p, (v, ok) in values.items()]
-    rows.append(("a", "PM2.5", 999.0, True))  # a month row, never an annual mean
-    kinds = ["year"] * (len(rows) - 1) + ["month"]
-    write("period_cell", "date=2025-01-01", cell_id=[cell(r[0]) for r in rows], pollutant=[r[1] for r in rows],
-          period=["2025"] * (len(rows) - 1) + ["2025-01"], period_kind=kinds,
-          period_start=[dt.date(2025, 1, 1)] * len(rows),
-          period_end=[dt.date(2025, 12, 31)] * (len(rows) - 1) + [dt.date(2025, 1, 31)], time_base=["UTC"] * len(rows),
-          indicator=["mean"] * len(rows), statistic=["day_mean"] * len(rows), value=[r[2] for r in rows],
-          unit=["µg/m³"] * len(rows), n_valid=[360] * len(rows), n_expected=[365] * len(rows),
-          coverage=[0.986] * len(rows), coverage_met=[r[3] for r in rows])
+    write_period_cell(YEAR_VALUES)
     # the health step's cell deaths (hand-made): who_2021 PM2.5 per cell, plus rows the mart must not add
     deaths = {"a": 0.5, "b": 0.25, "c": 0.1, "d": 0.0, "e": 0.2}
     zone = {"a": "75101", "b": "75101", "c": "75101", "d": "75102", "e": "75102"}
@@ -109,6 +101,20 @@ def write_lake() -> None:
           counterfactual=[r[2] for r in rows], pop_30p=[600.0] * len(rows),
           attributable_deaths=[r[3] for r in rows], attributable_deaths_low=[r[3] / 2 for r in rows],
           attributable_deaths_high=[r[3] * 2 for r in rows])
+
+
+def write_period_cell(year_values: dict[str, dict[str, tuple[float, bool]]]) -> None:
+    """The 2025 annual means of ``year_values`` and a January month row, in the partition date=2025-01-01."""
+    rows = [(c, p, v, ok) for c, values in year_values.items() for p, (v, ok) in values.items()]
+    rows.append(("a", "PM2.5", 999.0, True))  # a month row, never an annual mean
+    kinds = ["year"] * (len(rows) - 1) + ["month"]
+    write("period_cell", "date=2025-01-01", cell_id=[cell(r[0]) for r in rows], pollutant=[r[1] for r in rows],
+          period=["2025"] * (len(rows) - 1) + ["2025-01"], period_kind=kinds,
+          period_start=[dt.date(2025, 1, 1)] * len(rows),
+          period_end=[dt.date(2025, 12, 31)] * (len(rows) - 1) + [dt.date(2025, 1, 31)], time_base=["UTC"] * len(rows),
+          indicator=["mean"] * len(rows), statistic=["day_mean"] * len(rows), value=[r[2] for r in rows],
+          unit=["µg/m³"] * len(rows), n_valid=[360] * len(rows), n_expected=[365] * len(rows),
+          coverage=[0.986] * len(rows), coverage_met=[r[3] for r in rows])
 
 
 @pytest.fixture
@@ -168,6 +174,25 @@ def test_year_classes_from_the_annual_means_meeting_coverage(built):
     by_class = zones.groupby("combined_class")["population"].sum()
     # a 3+2; b 1+1 (500) and 1+0 (500); c 2+1; d 0+0; e 1+0
     assert by_class.to_dict() == pytest.approx({0: 1000.0, 1: 1500.0, 2: 500.0, 3: 1000.0, 5: 1000.0})
+
+
+def test_year_marts_follow_a_changed_annual_mean_incrementally(built):
+    # cell a's NO2 annual mean drops from 45 to 15 µg/m³ (class 3 → 1): PM2.5 12 (class 2) now sets its class
+    values = {**YEAR_VALUES, "a": {"PM2.5": (12.0, True), "NO2": (15.0, True)}}
+    write_period_cell(values)
+    incremental = warehouse.build(DAY)
+    con = duckdb.connect(str(incremental), read_only=True)
+    try:
+        assert con.execute("select build_mode, days_rebuilt from meta.build_info").fetchone() == ("incremental", 1)
+        assert con.execute("select air_class, air_pollutants from marts.multiexposure_cell_year "
+                           "where cell_id = ?", [cell("a")]).fetchone() == (2, "PM2.5")
+        # a is now 2 (air) + 2 (noise) = 4 for its 1000 residents instead of 5
+        zones = con.execute("select combined_class, sum(population) from marts.multiexposure_zone_year "
+                            "where zone_id = '75056' group by all").fetchall()
+        assert dict(zones) == pytest.approx({0: 1000.0, 1: 1500.0, 2: 500.0, 3: 1000.0, 4: 1000.0})
+    finally:
+        con.close()
+    assert_same_marts(incremental, warehouse.build(DAY, full=True))
 
 
 def test_equity_by_income_quintile(built):

@@ -22,6 +22,7 @@ allocated as (
         cell_thresholds.pollutant,
         cell_thresholds.statistic,
         cell_thresholds.time_base,
+        cell_thresholds.threshold_key,
         cell_thresholds.set_id,
         cell_thresholds.level,
         cell_thresholds.averaging,
@@ -36,28 +37,27 @@ allocated as (
 ),
 
 aggregated as (
+    -- grouped by the compact threshold_key: its threshold row's columns are the same in every row of a group
     select
         zone_id,
         zone_level,
         date,
-        pollutant,
-        statistic,
+        any_value(pollutant) as pollutant,
+        any_value(statistic) as statistic,
         time_base,
-        set_id,
-        level,
-        averaging,
-        threshold_value,
-        comparison,
-        threshold_status,
+        any_value(set_id) as set_id,
+        any_value(level) as level,
+        any_value(averaging) as averaging,
+        any_value(threshold_value) as threshold_value,
+        any_value(comparison) as comparison,
+        any_value(threshold_status) as threshold_status,
         coalesce(sum(population) filter (where is_valid), 0) as population_valid,
         coalesce(sum(population) filter (where is_above), 0) as pop_total_above,
         coalesce(sum(pop_0_5) filter (where is_above), 0) as pop_0_5_above,
         coalesce(sum(pop_65p) filter (where is_above), 0) as pop_65p_above,
         coalesce(sum(pop_poor_households) filter (where is_above), 0) as pop_poor_households_above
     from allocated
-    group by
-        zone_level, zone_id, date, pollutant, statistic, time_base,
-        set_id, level, averaging, threshold_value, comparison, threshold_status
+    group by zone_level, zone_id, date, time_base, threshold_key
 ),
 
 final as (

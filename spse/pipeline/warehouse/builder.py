@@ -139,8 +139,10 @@ def connect_build(path: Path) -> duckdb.DuckDBPyConnection:
 
     spill = path.parent / "spill"
     spill.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(path), config={"memory_limit": config.build_memory_limit(),
-                                             "temp_directory": str(spill)})
+    con = duckdb.connect(str(path), config={"memory_limit": config.build_memory_limit(),
+                                            "temp_directory": str(spill)})
+    con.execute("set parquet_metadata_cache = true")
+    return con
 
 
 def _build_full(context: BuildContext, reason: str) -> None:
@@ -218,6 +220,7 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
     dataset, whether its files have their own ``date`` (:func:`daily_view_sql`).
     """
     state = lake_state() if state is None else state
+    kept_columns = _all_columns(con) if keep else {}
     for name, in con.execute("select view_name from duckdb_views() where schema_name = 'lake' "
                              "and not internal").fetchall():
         if name not in keep:
@@ -226,7 +229,7 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
         chosen = rows["partition"].tolist()
         if dataset in keep:
             if rows["kind"].iloc[0] != "vintage" and daily_views is not None:
-                daily_views[dataset] = _own_date(con, dataset)
+                daily_views[dataset] = _own_date(kept_columns[("lake", dataset)])
             continue
         if rows["kind"].iloc[0] == "vintage":
             source = _daily_source(rows["path"].tolist())
@@ -252,13 +255,12 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
     return state
 
 
-def _own_date(con: duckdb.DuckDBPyConnection, dataset: str) -> bool:
-    """Whether the existing daily view ``lake.<dataset>`` takes ``date`` from its files.
+def _own_date(columns: list[str]) -> bool:
+    """Whether an existing daily view of ``columns`` (in order) takes ``date`` from its files.
 
     :func:`daily_view_sql` puts a file's own ``date`` before ``partition_date``, a date
     taken from the partition after it.
     """
-    columns = _columns(con, "lake", dataset)
     return columns.index("date") < columns.index("partition_date")
 
 
@@ -545,10 +547,11 @@ def write_mart_partitions(con: duckdb.DuckDBPyConnection, context: BuildContext,
         mart varchar, date date, built_at_utc timestamptz, build_name varchar,
         thresholds_sha256 varchar, parameters_sha256 varchar, sql_sha256 varchar)""")
     now = dt.datetime.now(dt.UTC)
+    catalog = _all_columns(con)
     for qualified, days in rebuilt.items():
         layer, name = qualified.split(".", 1)
         column = context.sidecars[qualified].partition_by or "date"
-        if column not in _columns(con, layer, name):
+        if column not in catalog.get((layer, name), []):
             continue
         where = "" if days is None else f" and date in {date_list(days)}"
         con.execute(f"delete from meta.mart_partitions where mart = ?{where}", [name])
