@@ -3,13 +3,7 @@ with cell_exposures as (
 ),
 
 thresholds as (
-    -- threshold_key: one small integer per distinct threshold row, for compact group-bys downstream
-    select
-        *,
-        dense_rank() over (
-            order by pollutant, statistic, set_id, level, averaging, threshold_value, comparison, threshold_status
-        ) as threshold_key
-    from intermediate.int_air_thresholds_mapped
+    select * from intermediate.int_air_thresholds_mapped
 ),
 
 paired as (
@@ -20,7 +14,6 @@ paired as (
         cell_exposures.statistic,
         cell_exposures.time_base,
         cell_exposures.is_valid,
-        thresholds.threshold_key,
         thresholds.set_id,
         thresholds.level,
         thresholds.averaging,

@@ -6,88 +6,113 @@ zone_population as (
     select * from intermediate.int_zone_population_summed
 ),
 
+cell_exposures as (
+    select * from intermediate.int_cell_exposures_joined
+),
+
 cell_thresholds as (
     select * from intermediate.int_cell_thresholds_compared
 ),
 
-allocated as (
+thresholds as (
+    select distinct
+        pollutant,
+        statistic,
+        set_id,
+        level,
+        averaging,
+        threshold_value,
+        comparison,
+        threshold_status
+    from intermediate.int_air_thresholds_mapped
+),
+
+valid as (
+    -- the zone's residents with a valid value, once per day and statistic, whatever the threshold
     select
-        zone_cells.zone_id,
         zone_cells.zone_level,
-        zone_cells.population,
-        zone_cells.pop_0_5,
-        zone_cells.pop_65p,
-        zone_cells.pop_poor_households,
+        zone_cells.zone_id,
+        cell_exposures.date,
+        cell_exposures.pollutant,
+        cell_exposures.statistic,
+        cell_exposures.time_base,
+        coalesce(sum(zone_cells.population) filter (where cell_exposures.is_valid), 0) as population_valid
+    from zone_cells
+    inner join cell_exposures
+        on zone_cells.cell_id = cell_exposures.cell_id
+    group by all
+),
+
+above as (
+    -- only the cells above a threshold are allocated to their zones
+    select
+        zone_cells.zone_level,
+        zone_cells.zone_id,
         cell_thresholds.date,
         cell_thresholds.pollutant,
         cell_thresholds.statistic,
         cell_thresholds.time_base,
-        cell_thresholds.threshold_key,
         cell_thresholds.set_id,
         cell_thresholds.level,
         cell_thresholds.averaging,
         cell_thresholds.threshold_value,
         cell_thresholds.comparison,
-        cell_thresholds.threshold_status,
-        cell_thresholds.is_valid,
-        cell_thresholds.is_above
-    from zone_cells
-    inner join cell_thresholds
-        on zone_cells.cell_id = cell_thresholds.cell_id
-),
-
-aggregated as (
-    -- grouped by the compact threshold_key: its threshold row's columns are the same in every row of a group
-    select
-        zone_id,
-        zone_level,
-        date,
-        any_value(pollutant) as pollutant,
-        any_value(statistic) as statistic,
-        time_base,
-        any_value(set_id) as set_id,
-        any_value(level) as level,
-        any_value(averaging) as averaging,
-        any_value(threshold_value) as threshold_value,
-        any_value(comparison) as comparison,
-        any_value(threshold_status) as threshold_status,
-        coalesce(sum(population) filter (where is_valid), 0) as population_valid,
-        coalesce(sum(population) filter (where is_above), 0) as pop_total_above,
-        coalesce(sum(pop_0_5) filter (where is_above), 0) as pop_0_5_above,
-        coalesce(sum(pop_65p) filter (where is_above), 0) as pop_65p_above,
-        coalesce(sum(pop_poor_households) filter (where is_above), 0) as pop_poor_households_above
-    from allocated
-    group by zone_level, zone_id, date, time_base, threshold_key
+        sum(zone_cells.population) as pop_total_above,
+        sum(zone_cells.pop_0_5) as pop_0_5_above,
+        sum(zone_cells.pop_65p) as pop_65p_above,
+        sum(zone_cells.pop_poor_households) as pop_poor_households_above
+    from cell_thresholds
+    inner join zone_cells
+        on cell_thresholds.cell_id = zone_cells.cell_id
+    where cell_thresholds.is_above
+    group by all
 ),
 
 final as (
     select
-        aggregated.zone_id,
-        aggregated.zone_level,
+        valid.zone_id,
+        valid.zone_level,
         zone_population.zone_name,
         zone_population.parent_zone_id,
-        aggregated.date,
-        aggregated.pollutant,
-        aggregated.statistic,
-        aggregated.time_base,
-        aggregated.set_id,
-        aggregated.level,
-        aggregated.averaging,
-        aggregated.threshold_value,
-        aggregated.comparison,
-        aggregated.threshold_status,
+        valid.date,
+        valid.pollutant,
+        valid.statistic,
+        valid.time_base,
+        thresholds.set_id,
+        thresholds.level,
+        thresholds.averaging,
+        thresholds.threshold_value,
+        thresholds.comparison,
+        thresholds.threshold_status,
         zone_population.population,
-        aggregated.pop_total_above,
-        aggregated.pop_0_5_above,
-        aggregated.pop_65p_above,
-        aggregated.pop_poor_households_above,
-        aggregated.pop_total_above / nullif(zone_population.population, 0) as share_total_above,
-        aggregated.population_valid / nullif(zone_population.population, 0) as share_population_valid
-    from aggregated
+        coalesce(above.pop_total_above, 0) as pop_total_above,
+        coalesce(above.pop_0_5_above, 0) as pop_0_5_above,
+        coalesce(above.pop_65p_above, 0) as pop_65p_above,
+        coalesce(above.pop_poor_households_above, 0) as pop_poor_households_above,
+        coalesce(above.pop_total_above, 0) / nullif(zone_population.population, 0) as share_total_above,
+        valid.population_valid / nullif(zone_population.population, 0) as share_population_valid
+    from valid
+    inner join thresholds
+        on
+            valid.pollutant = thresholds.pollutant
+            and valid.statistic = thresholds.statistic
     inner join zone_population
         on
-            aggregated.zone_level = zone_population.zone_level
-            and aggregated.zone_id = zone_population.zone_id
+            valid.zone_level = zone_population.zone_level
+            and valid.zone_id = zone_population.zone_id
+    left join above
+        on
+            valid.zone_level = above.zone_level
+            and valid.zone_id = above.zone_id
+            and valid.date = above.date
+            and valid.pollutant = above.pollutant
+            and valid.statistic = above.statistic
+            and valid.time_base = above.time_base
+            and thresholds.set_id = above.set_id
+            and thresholds.level = above.level
+            and thresholds.averaging = above.averaging
+            and thresholds.threshold_value = above.threshold_value
+            and thresholds.comparison = above.comparison
 )
 
 select * from final
