@@ -573,6 +573,13 @@ def group_indicators(daily: pd.DataFrame, keys: list[str], pollutant: str, stati
                      thresholds: pd.DataFrame, rules: PeriodRules, mean_from_daily: bool = True) -> pd.DataFrame:
     """:func:`daily_indicators` of one pollutant and statistic; ``daily`` is ``[*keys, date, value, is_valid]``."""
     matrix, series = day_matrix(daily, keys, period)
+    return matrix_indicators(matrix, series, keys, pollutant, statistic, period, thresholds, rules, mean_from_daily)
+
+
+def matrix_indicators(matrix: np.ndarray, series: pd.DataFrame, keys: list[str], pollutant: str, statistic: str,
+                      period: Period, thresholds: pd.DataFrame, rules: PeriodRules,
+                      mean_from_daily: bool = True) -> pd.DataFrame:
+    """:func:`group_indicators` of the (series × day of ``period``) matrix of :func:`day_matrix` and its ``series``."""
     if not len(series):
         return _finish([], keys)
     series = series.assign(pollutant=pollutant)

@@ -35,7 +35,7 @@ import pandas as pd
 from spse.core import register
 from spse.core.columns import Column
 from spse.methods import period as pm
-from spse.pipeline import canonical, lake
+from spse.pipeline import canonical, lake, periodstore
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +160,15 @@ def period_tables(period: pm.Period, params: Mapping[str, str]) -> dict[str, pd.
     return {dataset: period_table(dataset, period, params) for dataset in COLUMNS}
 
 
-def period_table(dataset: str, period: pm.Period, params: Mapping[str, str]) -> pd.DataFrame:
-    """The rows of ``dataset`` (``period_cell`` or ``period_station``) for ``period``."""
+def period_table(dataset: str, period: pm.Period, params: Mapping[str, str],
+                 stores: Mapping[dt.date, periodstore.MonthStore] | None = None) -> pd.DataFrame:
+    """The rows of ``dataset`` (``period_cell`` or ``period_station``) for ``period``.
+
+    With ``stores`` (the :mod:`spse.pipeline.periodstore` arrays of the period's years, up to
+    date), the cells' daily values come from them instead of the ``surface_daily`` files.
+    """
+    if dataset == "period_cell" and stores is not None:
+        return _cell_table_from_store(period, params, stores)
     source, keys = DAILY_INPUTS[dataset]
     rules = pm.rules_from(params)
     limits = period_thresholds(params)
@@ -177,6 +184,20 @@ def period_table(dataset: str, period: pm.Period, params: Mapping[str, str]) -> 
         parts.append(pm.hourly_indicators(hourly, keys, period, time_base, limits, rules))
     parts = [p for p in parts if len(p)]
     return pm.with_period(pd.concat(parts, ignore_index=True), period, time_base, keys) if parts else _empty(dataset)
+
+
+def _cell_table_from_store(period: pm.Period, params: Mapping[str, str],
+                           stores: Mapping[dt.date, periodstore.MonthStore]) -> pd.DataFrame:
+    """``period_cell`` rows of ``period`` from the store's arrays, as :func:`period_table` computes from the lake."""
+    time_base = choose_time_base(periodstore.present_time_bases(period, stores), params)
+    if time_base is None:
+        return _empty("period_cell")
+    rules, limits = pm.rules_from(params), period_thresholds(params)
+    parts = [pm.matrix_indicators(matrix, series, CELL_KEYS, pollutant, statistic, period, limits, rules)
+             for pollutant, statistic, matrix, series in periodstore.period_matrices(period, stores, time_base)]
+    parts = [p for p in parts if len(p)]
+    return pm.with_period(pd.concat(parts, ignore_index=True), period, time_base, CELL_KEYS) if parts \
+        else _empty("period_cell")
 
 
 def _empty(dataset: str) -> pd.DataFrame:
@@ -241,8 +262,10 @@ def stale_periods(seasons: Mapping[str, tuple[int, ...]], version: str) -> list[
 def _build(periods: list[pm.Period], pool: Executor | None = None) -> dict[str, int]:
     """Compute ``periods`` and, first, every period of the lake computed under another register version.
 
-    Each dataset's partition (the periods starting on one day) is one task of ``pool`` when given:
-    the cells first, the longest periods first.
+    The cells of ``periods`` come from the :mod:`spse.pipeline.periodstore` arrays of their years,
+    refreshed here from the lake first; the periods recomputed for a register change are read
+    from the lake's daily files. Each dataset's partition (the periods starting on one day) is one
+    task of ``pool`` when given: the cells first, the longest periods first.
     """
     params = register.parameters()
     version = register_version()
@@ -250,6 +273,9 @@ def _build(periods: list[pm.Period], pool: Executor | None = None) -> dict[str, 
     if stale:
         log.info("periods computed under another register version, recomputed from the lake: %s",
                  ", ".join(p.label for p in stale))
+    from_lake = frozenset(p.label for p in stale)
+    stores = periodstore.refresh(month for p in periods if p.label not in from_lake
+                                 for month in periodstore.months_of(p.start, p.stop))
     periods = list({p.label: p for p in [*stale, *periods]}.values())
     # periods starting on the same day share a partition of each dataset (a year and its January)
     groups = [list(same) for _, same in itertools.groupby(sorted(periods, key=lambda p: p.start),
@@ -259,21 +285,31 @@ def _build(periods: list[pm.Period], pool: Executor | None = None) -> dict[str, 
     counts = {name: 0 for name in COLUMNS}
     datasets, partitions = [dataset for dataset, _ in units], [group for _, group in units]
     run = pool.map if pool is not None else map
-    for dataset, rows in zip(datasets, run(_build_partition, datasets, partitions, itertools.repeat(version)),
-                             strict=True):
+    # a pool's worker loads the saved arrays itself rather than receiving them
+    held = None if pool is not None else stores
+    for dataset, rows in zip(datasets, run(_build_partition, datasets, partitions, itertools.repeat(version),
+                                           itertools.repeat(from_lake), itertools.repeat(held)), strict=True):
         counts[dataset] += rows
     return counts
 
 
-def _build_partition(dataset: str, same_start: list[pm.Period], version: str) -> int:
-    """Compute the periods of ``same_start`` for ``dataset`` and write their partition; the rows computed."""
+def _build_partition(dataset: str, same_start: list[pm.Period], version: str, from_lake: frozenset[str],
+                     stores: dict[dt.date, periodstore.MonthStore] | None) -> int:
+    """Compute the periods of ``same_start`` for ``dataset`` and write their partition; the rows computed.
+
+    The cells of a period not in ``from_lake`` come from ``stores`` (default: the saved arrays).
+    """
     params = register.parameters()
     computed = []
+    if stores is None and dataset == "period_cell":
+        stores = {month: periodstore.MonthStore.load(month) for p in same_start if p.label not in from_lake
+                  for month in periodstore.months_of(p.start, p.stop)}
     _CONNECTION.append(duckdb.connect())
     _CONNECTION[-1].execute("set enable_progress_bar = false")
     try:
         for period in same_start:
-            computed.append((period, period_table(dataset, period, params)))
+            held = None if period.label in from_lake else stores
+            computed.append((period, period_table(dataset, period, params, held)))
             log.info("%s %s: %d rows", dataset, period.label, len(computed[-1][1]))
         write_periods(dataset, computed, version)
     finally:
