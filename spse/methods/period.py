@@ -485,12 +485,13 @@ def _percentiles_for(pollutant: str, statistic: str, rules: PeriodRules) -> list
     return sorted({q for p, s, q in rules.percentiles if s == statistic and p in ("*", pollutant)})
 
 
-def _rows(series: pd.DataFrame, **columns) -> pd.DataFrame:
-    frame = series.reset_index(drop=True)
-    # one frame of the new columns, then one concat: setting them one by one costs a block copy each
-    extra = {name: np.full(len(frame), None, dtype=object) if value is None else value
-             for name, value in columns.items()}
-    return pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
+def _rows(series: pd.DataFrame, **columns) -> dict[str, np.ndarray]:
+    """A block of rows: the ``series`` columns and ``columns`` (a scalar repeated) as arrays (:func:`_finish`)."""
+    n = len(series)
+    block = {name: series[name].to_numpy(dtype=object) for name in series.columns}
+    for name, value in columns.items():
+        block[name] = np.asarray(value) if np.ndim(value) else np.full(n, value, dtype=object)
+    return block
 
 
 def _coverage_met(matrix: np.ndarray, coverage: np.ndarray, pollutant: str, period: Period,
@@ -644,15 +645,28 @@ def hourly_indicators(hourly: pd.DataFrame, keys: list[str], period: Period, tim
     return _finish(parts, keys)
 
 
-def _finish(parts: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+FLOAT_COLUMNS = ("q", "threshold_value", "allowed_exceedances", "value", "coverage", "judged_value")
+INT_COLUMNS = ("n_valid", "n_expected")
+
+
+def _finish(parts: list[dict[str, np.ndarray]], keys: list[str]) -> pd.DataFrame:
+    """One frame of the blocks of :func:`_rows`, columns ``[*keys, pollutant, ...]``; a column a block lacks is null."""
     columns = [*keys, *(c for c in COLUMNS if c not in PERIOD_COLUMNS)]
     if not parts:
         return pd.DataFrame(columns=columns)
-    frame = pd.concat(parts, ignore_index=True)
+    sizes = [len(part[keys[0]]) for part in parts]
+    data = {}
     for name in columns:
-        if name not in frame:
-            frame[name] = None
-    return frame[columns]
+        pieces = [part.get(name, np.full(size, None, dtype=object)) for part, size in zip(parts, sizes, strict=True)]
+        if name in FLOAT_COLUMNS:
+            data[name] = np.concatenate([np.asarray(piece, dtype=float) for piece in pieces])
+        elif name in INT_COLUMNS:
+            data[name] = np.concatenate(pieces).astype(np.int64)
+        elif name == "coverage_met":
+            data[name] = np.concatenate(pieces).astype(bool)
+        else:
+            data[name] = np.concatenate([np.asarray(piece, dtype=object) for piece in pieces])
+    return pd.DataFrame(data, columns=columns)
 
 
 PERIOD_COLUMNS = ("period", "period_kind", "period_start", "period_end", "time_base")
@@ -666,9 +680,9 @@ def with_period(frame: pd.DataFrame, period: Period, time_base: str, keys: list[
     frame["period_start"] = period.start
     frame["period_end"] = period.end
     frame["time_base"] = time_base
-    for name in ("q", "threshold_value", "allowed_exceedances", "value", "coverage", "judged_value"):
+    for name in FLOAT_COLUMNS:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
-    for name in ("n_valid", "n_expected"):
+    for name in INT_COLUMNS:
         frame[name] = frame[name].astype(np.int64)
     frame["coverage_met"] = frame["coverage_met"].astype(bool)
     for name in ("statistic", "set_id", "level", "averaging", "unit", "judged_by", "compliance"):
