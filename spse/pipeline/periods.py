@@ -230,7 +230,11 @@ def write_periods(dataset: str, computed: list[tuple[pm.Period, pd.DataFrame]], 
     if any(period.start != computed[0][0].start for period, _ in computed):
         raise ValueError(f"write_periods: the periods {[p.label for p, _ in computed]} do not share a partition")
     frames = [frame for _, frame in computed]
-    if lake.has_partition(dataset, partition):
+    versions = lake.partition_path(dataset, partition).with_name(REGISTER_VERSIONS)
+    recorded = json.loads(versions.read_text(encoding="utf-8")) if versions.exists() else None
+    replaced = {period.label for period, _ in computed}
+    # a partition whose record names only periods recomputed here has no rows to keep: not read
+    if lake.has_partition(dataset, partition) and (recorded is None or not set(recorded) <= replaced):
         kept = lake.read_partition(dataset, partition)
         kept = kept[~kept["period"].isin([period.label for period, _ in computed])]
         frames = [kept, *frames] if len(kept) else frames
@@ -238,24 +242,29 @@ def write_periods(dataset: str, computed: list[tuple[pm.Period, pd.DataFrame]], 
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if frame.empty and not lake.has_partition(dataset, partition):
         return 0
-    path = lake.write_partition(dataset, partition, frame[list(COLUMNS[dataset])])
-    versions = path.with_name(REGISTER_VERSIONS)
-    recorded = json.loads(versions.read_text(encoding="utf-8")) if versions.exists() else {}
+    lake.write_partition(dataset, partition, frame[list(COLUMNS[dataset])])
+    recorded = recorded or {}
     recorded.update({period.label: version or register_version() for period, _ in computed})
     lake.write_bytes_atomic(versions, json.dumps(recorded, indent=1, sort_keys=True).encode())
     return len(frame)
 
 
 def stale_periods(seasons: Mapping[str, tuple[int, ...]], version: str) -> list[pm.Period]:
-    """Periods in the lake computed with another register version (or none recorded): to recompute from the lake."""
+    """Periods in the lake computed with another register version (or none recorded): to recompute from the lake.
+
+    A partition's periods are those its ``register_versions.json`` records (:func:`write_periods`
+    records each period it writes), or, without that file, those of its rows.
+    """
     labels = set()
     for dataset in COLUMNS:
         for partition in lake.partitions(dataset):
             path = lake.partition_path(dataset, partition)
             versions = path.with_name(REGISTER_VERSIONS)
-            recorded = json.loads(versions.read_text(encoding="utf-8")) if versions.exists() else {}
-            present = set(pd.read_parquet(path, columns=["period"])["period"].unique())
-            labels |= {label for label in present if recorded.get(label) != version}
+            if versions.exists():
+                recorded = json.loads(versions.read_text(encoding="utf-8"))
+                labels |= {label for label, used in recorded.items() if used != version}
+            else:
+                labels |= set(pd.read_parquet(path, columns=["period"])["period"].unique())
     return [pm.period_of_label(label, seasons) for label in sorted(labels)]
 
 
