@@ -283,8 +283,8 @@ def _build(periods: list[pm.Period], pool: Executor | None = None) -> dict[str, 
         log.info("periods computed under another register version, recomputed from the lake: %s",
                  ", ".join(p.label for p in stale))
     from_lake = frozenset(p.label for p in stale)
-    stores = periodstore.refresh(month for p in periods if p.label not in from_lake
-                                 for month in periodstore.months_of(p.start, p.stop))
+    stores = periodstore.refresh((month for p in periods if p.label not in from_lake
+                                  for month in periodstore.months_of(p.start, p.stop)), pool)
     periods = list({p.label: p for p in [*stale, *periods]}.values())
     # periods starting on the same day share a partition of each dataset (a year and its January)
     groups = [list(same) for _, same in itertools.groupby(sorted(periods, key=lambda p: p.start),
@@ -294,10 +294,9 @@ def _build(periods: list[pm.Period], pool: Executor | None = None) -> dict[str, 
     counts = {name: 0 for name in COLUMNS}
     datasets, partitions = [dataset for dataset, _ in units], [group for _, group in units]
     run = pool.map if pool is not None else map
-    # a pool's worker loads the saved arrays itself rather than receiving them
-    held = None if pool is not None else stores
+    # with a pool, each task loads the saved arrays rather than receiving them
     for dataset, rows in zip(datasets, run(_build_partition, datasets, partitions, itertools.repeat(version),
-                                           itertools.repeat(from_lake), itertools.repeat(held)), strict=True):
+                                           itertools.repeat(from_lake), itertools.repeat(stores)), strict=True):
         counts[dataset] += rows
     return counts
 

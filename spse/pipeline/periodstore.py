@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 from collections.abc import Iterable, Iterator, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -208,26 +209,39 @@ def _stamps(month: dt.date, days: int) -> tuple[np.ndarray, list[str]]:
     return stamps, paths
 
 
-def refresh(months: Iterable[dt.date]) -> dict[dt.date, MonthStore]:
-    """The stores of ``months`` brought up to the lake's files (rereading only changed days, saved when changed)."""
-    stores = {}
-    con = None
+def refresh(months: Iterable[dt.date], pool: Executor | None = None) -> dict[dt.date, MonthStore] | None:
+    """The stores of ``months`` brought up to the lake's files (rereading only changed days, saved when changed).
+
+    With ``pool`` (a backfill's executor), the months are refreshed side by side and only saved:
+    None is returned, the readers load them (:meth:`MonthStore.load`).
+    """
+    months = sorted(set(months))
+    if pool is not None:
+        list(pool.map(_refresh_saved, months))
+        return None
+    return {month: refresh_month(month) for month in months}
+
+
+def refresh_month(month: dt.date) -> MonthStore:
+    """The store of ``month`` brought up to the lake's files (:func:`refresh`)."""
+    store = MonthStore.load(month)
+    stamps, paths = _stamps(month, store.days)
+    changed = np.flatnonzero((stamps != store.stamp).any(axis=1))
+    if not len(changed):
+        return store
+    store.clear(changed)
+    con = duckdb.connect()
     try:
-        for month in sorted(set(months)):
-            store = stores[month] = MonthStore.load(month)
-            stamps, paths = _stamps(month, store.days)
-            changed = np.flatnonzero((stamps != store.stamp).any(axis=1))
-            if not len(changed):
-                continue
-            con = con or duckdb.connect()
-            store.clear(changed)
-            store.fill([paths[i] for i in changed if stamps[i].any()], con)
-            store.stamp[changed] = stamps[changed]
-            store.save()
+        store.fill([paths[i] for i in changed if stamps[i].any()], con)
     finally:
-        if con is not None:
-            con.close()
-    return stores
+        con.close()
+    store.stamp[changed] = stamps[changed]
+    store.save()
+    return store
+
+
+def _refresh_saved(month: dt.date) -> None:
+    refresh_month(month)
 
 
 def present_time_bases(period, stores: Mapping[dt.date, MonthStore]) -> set[str]:
