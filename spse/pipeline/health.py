@@ -62,6 +62,7 @@ import pandas as pd
 
 from spse.core import register
 from spse.core.columns import EMPTY_DTYPES, Column
+from spse.core.config import settings
 from spse.methods import impact, noise_effects
 from spse.pipeline import lake
 
@@ -474,12 +475,13 @@ INPUTS_RECORD = "inputs.json"
 
 
 def _stamp(path: Path) -> list:
-    """``path``, its size, modification time and inode (a replaced lake file has a new inode), or None: absent."""
+    """``path`` under the lake, its size, modification time and inode (a replaced lake file has a new inode)."""
+    name = path.relative_to(settings().lake).as_posix()
     try:
         st = path.stat()
     except FileNotFoundError:
-        return [str(path), None]
-    return [str(path), st.st_size, st.st_mtime_ns, st.st_ino]
+        return [name, None]
+    return [name, st.st_size, st.st_mtime_ns, st.st_ino]
 
 
 def _inputs_key(year: int, params: Mapping[str, str]) -> str:
