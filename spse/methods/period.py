@@ -485,10 +485,16 @@ def _percentiles_for(pollutant: str, statistic: str, rules: PeriodRules) -> list
     return sorted({q for p, s, q in rules.percentiles if s == statistic and p in ("*", pollutant)})
 
 
-def _rows(series: pd.DataFrame, **columns) -> dict[str, np.ndarray]:
-    """A block of rows: the ``series`` columns and ``columns`` (a scalar repeated) as arrays (:func:`_finish`)."""
-    n = len(series)
-    block = {name: series[name].to_numpy(dtype=object) for name in series.columns}
+def _key_arrays(series: pd.DataFrame, pollutant: str) -> dict[str, np.ndarray]:
+    """The series' key columns and their pollutant as object arrays, the first columns of each block of rows."""
+    return {**{name: series[name].to_numpy(dtype=object) for name in series.columns},
+            "pollutant": np.full(len(series), pollutant, dtype=object)}
+
+
+def _rows(series: dict[str, np.ndarray], **columns) -> dict[str, np.ndarray]:
+    """A block of rows: the ``series`` arrays and ``columns`` (a scalar repeated) as arrays (:func:`_finish`)."""
+    n = len(series["pollutant"])
+    block = dict(series)
     for name, value in columns.items():
         block[name] = np.asarray(value) if np.ndim(value) else np.full(n, value, dtype=object)
     return block
@@ -502,7 +508,7 @@ def _coverage_met(matrix: np.ndarray, coverage: np.ndarray, pollutant: str, peri
     return np.asarray(coverage) >= minimum
 
 
-def _threshold_rows(matrix: np.ndarray, series: pd.DataFrame, pollutant: str, statistic: str, period: Period,
+def _threshold_rows(matrix: np.ndarray, series: dict[str, np.ndarray], pollutant: str, statistic: str, period: Period,
                     thresholds: pd.DataFrame, rules: PeriodRules, cover: dict, unit: str) -> list[pd.DataFrame]:
     rows = []
     selected = thresholds[(thresholds["pollutant"] == pollutant) & (thresholds["averaging"] == statistic)]
@@ -523,7 +529,7 @@ def _threshold_rows(matrix: np.ndarray, series: pd.DataFrame, pollutant: str, st
     return rows
 
 
-def _mean_rows(mean: np.ndarray, series: pd.DataFrame, pollutant: str, statistic: str, period: Period,
+def _mean_rows(mean: np.ndarray, series: dict[str, np.ndarray], pollutant: str, statistic: str, period: Period,
                thresholds: pd.DataFrame, cover: dict) -> list[pd.DataFrame]:
     common = dict(statistic=statistic, value=mean, unit="µg/m³", **cover)
     rows = [_rows(series, indicator="mean", **common)]
@@ -583,7 +589,7 @@ def matrix_indicators(matrix: np.ndarray, series: pd.DataFrame, keys: list[str],
     """:func:`group_indicators` of the (series × day of ``period``) matrix of :func:`day_matrix` and its ``series``."""
     if not len(series):
         return _finish([], keys)
-    series = series.assign(pollutant=pollutant)
+    series = _key_arrays(series, pollutant)
     mean, n_valid, n_expected, coverage = mean_and_coverage(matrix)
     met = _coverage_met(matrix, coverage, pollutant, period, rules, np.asarray(period.days.month))
     cover = dict(n_valid=n_valid, n_expected=n_expected, coverage=coverage, coverage_met=met)
@@ -626,7 +632,7 @@ def hourly_indicators(hourly: pd.DataFrame, keys: list[str], period: Period, tim
         matrix, series = hour_matrix(group, keys, hours)
         if not len(series):
             continue
-        series = series.assign(pollutant=pollutant)
+        series = _key_arrays(series, pollutant)
         mean, n_valid, n_expected, coverage = mean_and_coverage(matrix)
         met = _coverage_met(matrix, coverage, pollutant, period, rules, months)
         cover = dict(n_valid=n_valid, n_expected=n_expected, coverage=coverage, coverage_met=met)
