@@ -416,3 +416,24 @@ def test_bulletin_shows_years_of_life_lost_and_ihd_cases_where_present():
             '<td class="n">3 [1–5] (1,0 %)</td>') in part  # NO2 without a life table: deaths only
     assert '<td class="n">1\u202f500 (10,0 %)<br>2,3 cas de cardiopathie ischémique par an</td>' in part
     assert '<td class="n">600 (4,0 %)</td>' in part
+
+
+def test_a_year_is_recomputed_only_when_an_input_or_its_partition_changed(spse_home, low_coverage, monkeypatch):
+    _write_lake()
+    assert health.build_health(dt.date(2025, 6, 1)) == {"health_impact_zone_year": 3}
+    computed = []
+    compute = health._compute_health_year
+    monkeypatch.setattr(health, "_compute_health_year", lambda *a: (computed.append(a[0]), compute(*a))[1])
+    assert health.build_health(dt.date(2025, 6, 1)) == {"health_impact_zone_year": 3}
+    assert computed == []
+    # a day of 2025 rewritten (a higher PM2.5 mean): 2025 again, 2024 (no data, unchanged) not
+    rows = lake.read_partition("surface_daily", "date=2025-01-02").assign(value=lambda f: f["value"] + 10.0)
+    lake.write_partition("surface_daily", "date=2025-01-02", rows.drop(columns="source", errors="ignore"))
+    before = lake.read_partition("health_impact_zone_year", "date=2025-01-01")["attributable_deaths"].sum()
+    health.build_health(dt.date(2025, 6, 1))
+    assert computed == [2025]
+    assert lake.read_partition("health_impact_zone_year", "date=2025-01-01")["attributable_deaths"].sum() > before
+    # the written partition removed: recomputed and written again
+    lake.partition_path("health_impact_zone_year", "date=2025-01-01").unlink()
+    assert health.build_health(dt.date(2025, 6, 1)) == {"health_impact_zone_year": 3}
+    assert computed == [2025, 2025] and lake.has_partition("health_impact_zone_year", "date=2025-01-01")

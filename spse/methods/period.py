@@ -485,12 +485,19 @@ def _percentiles_for(pollutant: str, statistic: str, rules: PeriodRules) -> list
     return sorted({q for p, s, q in rules.percentiles if s == statistic and p in ("*", pollutant)})
 
 
-def _rows(series: pd.DataFrame, **columns) -> pd.DataFrame:
-    frame = series.reset_index(drop=True)
-    # one frame of the new columns, then one concat: setting them one by one costs a block copy each
-    extra = {name: np.full(len(frame), None, dtype=object) if value is None else value
-             for name, value in columns.items()}
-    return pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1)
+def _key_arrays(series: pd.DataFrame, pollutant: str) -> dict[str, np.ndarray]:
+    """The series' key columns and their pollutant as object arrays, the first columns of each block of rows."""
+    return {**{name: series[name].to_numpy(dtype=object) for name in series.columns},
+            "pollutant": np.full(len(series), pollutant, dtype=object)}
+
+
+def _rows(series: dict[str, np.ndarray], **columns) -> dict[str, np.ndarray]:
+    """A block of rows: the ``series`` arrays and ``columns`` (a scalar repeated) as arrays (:func:`_finish`)."""
+    n = len(series["pollutant"])
+    block = dict(series)
+    for name, value in columns.items():
+        block[name] = np.asarray(value) if np.ndim(value) else np.full(n, value, dtype=object)
+    return block
 
 
 def _coverage_met(matrix: np.ndarray, coverage: np.ndarray, pollutant: str, period: Period,
@@ -501,7 +508,7 @@ def _coverage_met(matrix: np.ndarray, coverage: np.ndarray, pollutant: str, peri
     return np.asarray(coverage) >= minimum
 
 
-def _threshold_rows(matrix: np.ndarray, series: pd.DataFrame, pollutant: str, statistic: str, period: Period,
+def _threshold_rows(matrix: np.ndarray, series: dict[str, np.ndarray], pollutant: str, statistic: str, period: Period,
                     thresholds: pd.DataFrame, rules: PeriodRules, cover: dict, unit: str) -> list[pd.DataFrame]:
     rows = []
     selected = thresholds[(thresholds["pollutant"] == pollutant) & (thresholds["averaging"] == statistic)]
@@ -522,7 +529,7 @@ def _threshold_rows(matrix: np.ndarray, series: pd.DataFrame, pollutant: str, st
     return rows
 
 
-def _mean_rows(mean: np.ndarray, series: pd.DataFrame, pollutant: str, statistic: str, period: Period,
+def _mean_rows(mean: np.ndarray, series: dict[str, np.ndarray], pollutant: str, statistic: str, period: Period,
                thresholds: pd.DataFrame, cover: dict) -> list[pd.DataFrame]:
     common = dict(statistic=statistic, value=mean, unit="µg/m³", **cover)
     rows = [_rows(series, indicator="mean", **common)]
@@ -573,9 +580,16 @@ def group_indicators(daily: pd.DataFrame, keys: list[str], pollutant: str, stati
                      thresholds: pd.DataFrame, rules: PeriodRules, mean_from_daily: bool = True) -> pd.DataFrame:
     """:func:`daily_indicators` of one pollutant and statistic; ``daily`` is ``[*keys, date, value, is_valid]``."""
     matrix, series = day_matrix(daily, keys, period)
+    return matrix_indicators(matrix, series, keys, pollutant, statistic, period, thresholds, rules, mean_from_daily)
+
+
+def matrix_indicators(matrix: np.ndarray, series: pd.DataFrame, keys: list[str], pollutant: str, statistic: str,
+                      period: Period, thresholds: pd.DataFrame, rules: PeriodRules,
+                      mean_from_daily: bool = True) -> pd.DataFrame:
+    """:func:`group_indicators` of the (series × day of ``period``) matrix of :func:`day_matrix` and its ``series``."""
     if not len(series):
         return _finish([], keys)
-    series = series.assign(pollutant=pollutant)
+    series = _key_arrays(series, pollutant)
     mean, n_valid, n_expected, coverage = mean_and_coverage(matrix)
     met = _coverage_met(matrix, coverage, pollutant, period, rules, np.asarray(period.days.month))
     cover = dict(n_valid=n_valid, n_expected=n_expected, coverage=coverage, coverage_met=met)
@@ -618,7 +632,7 @@ def hourly_indicators(hourly: pd.DataFrame, keys: list[str], period: Period, tim
         matrix, series = hour_matrix(group, keys, hours)
         if not len(series):
             continue
-        series = series.assign(pollutant=pollutant)
+        series = _key_arrays(series, pollutant)
         mean, n_valid, n_expected, coverage = mean_and_coverage(matrix)
         met = _coverage_met(matrix, coverage, pollutant, period, rules, months)
         cover = dict(n_valid=n_valid, n_expected=n_expected, coverage=coverage, coverage_met=met)
@@ -637,15 +651,28 @@ def hourly_indicators(hourly: pd.DataFrame, keys: list[str], period: Period, tim
     return _finish(parts, keys)
 
 
-def _finish(parts: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
+FLOAT_COLUMNS = ("q", "threshold_value", "allowed_exceedances", "value", "coverage", "judged_value")
+INT_COLUMNS = ("n_valid", "n_expected")
+
+
+def _finish(parts: list[dict[str, np.ndarray]], keys: list[str]) -> pd.DataFrame:
+    """One frame of the blocks of :func:`_rows`, columns ``[*keys, pollutant, ...]``; a column a block lacks is null."""
     columns = [*keys, *(c for c in COLUMNS if c not in PERIOD_COLUMNS)]
     if not parts:
         return pd.DataFrame(columns=columns)
-    frame = pd.concat(parts, ignore_index=True)
+    sizes = [len(part[keys[0]]) for part in parts]
+    data = {}
     for name in columns:
-        if name not in frame:
-            frame[name] = None
-    return frame[columns]
+        pieces = [part.get(name, np.full(size, None, dtype=object)) for part, size in zip(parts, sizes, strict=True)]
+        if name in FLOAT_COLUMNS:
+            data[name] = np.concatenate([np.asarray(piece, dtype=float) for piece in pieces])
+        elif name in INT_COLUMNS:
+            data[name] = np.concatenate(pieces).astype(np.int64)
+        elif name == "coverage_met":
+            data[name] = np.concatenate(pieces).astype(bool)
+        else:
+            data[name] = np.concatenate([np.asarray(piece, dtype=object) for piece in pieces])
+    return pd.DataFrame(data, columns=columns)
 
 
 PERIOD_COLUMNS = ("period", "period_kind", "period_start", "period_end", "time_base")
@@ -659,9 +686,9 @@ def with_period(frame: pd.DataFrame, period: Period, time_base: str, keys: list[
     frame["period_start"] = period.start
     frame["period_end"] = period.end
     frame["time_base"] = time_base
-    for name in ("q", "threshold_value", "allowed_exceedances", "value", "coverage", "judged_value"):
+    for name in FLOAT_COLUMNS:
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
-    for name in ("n_valid", "n_expected"):
+    for name in INT_COLUMNS:
         frame[name] = frame[name].astype(np.int64)
     frame["coverage_met"] = frame["coverage_met"].astype(bool)
     for name in ("statistic", "set_id", "level", "averaging", "unit", "judged_by", "compliance"):

@@ -51,14 +51,18 @@ without one, or with a table that is not one (ages not consecutive), YLL is NULL
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 from collections.abc import Mapping
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from spse.core import register
 from spse.core.columns import EMPTY_DTYPES, Column
+from spse.core.config import settings
 from spse.methods import impact, noise_effects
 from spse.pipeline import lake
 
@@ -467,9 +471,58 @@ def _cells() -> pd.DataFrame:
     return cells.assign(population=cells["population"].fillna(0.0))
 
 
+INPUTS_RECORD = "inputs.json"
+
+
+def _stamp(path: Path) -> list:
+    """``path`` under the lake, its size, modification time and inode (a replaced lake file has a new inode)."""
+    name = path.relative_to(settings().lake).as_posix()
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return [name, None]
+    return [name, st.st_size, st.st_mtime_ns, st.st_ino]
+
+
+def _inputs_key(year: int, params: Mapping[str, str]) -> str:
+    """SHA-256 of what the rows of ``year`` are computed from: parameters, this code, the lake files it reads."""
+    digest = hashlib.sha256(json.dumps(sorted(params.items())).encode())
+    for module in (__file__, impact.__file__):
+        digest.update(Path(module).read_bytes())
+    files = [p.path for p in lake.parts("period_cell", partition=lake.date_partition(dt.date(year, 1, 1)))]
+    if not files:
+        files = [lake.partition_path("surface_daily", lake.date_partition(day)) for day in
+                 pd.date_range(dt.date(year, 1, 1), dt.date(year, 12, 31), freq="D").date]
+    files += [p.path for dataset in ("baseline_mortality", "life_table", "grid_cells", "zone_cells")
+              for p in lake.latest_parts(dataset)]
+    digest.update(json.dumps([_stamp(path) for path in files]).encode())
+    return digest.hexdigest()
+
+
+def _output_stamps(partition: str) -> list:
+    return [_stamp(lake.partition_path(dataset, partition)) for dataset in (IMPACT_DATASET, CELL_DATASET)]
+
+
 def build_health_year(year: int, params: Mapping[str, str]) -> int:
-    """Write the ``health_impact_zone_year`` partition of ``year``; return its rows (0: no data, nothing written)."""
+    """Write the ``health_impact_zone_year`` partition of ``year``; return its rows (0: no data, nothing written).
+
+    The year is not recomputed when neither its inputs (:func:`_inputs_key`) nor its written
+    partitions changed since the last computation (``inputs.json`` beside the partition): the
+    daily run, which asks for the previous year every day, recomputes it only when one did.
+    """
     partition = lake.date_partition(dt.date(year, 1, 1))
+    record = lake.partition_path(IMPACT_DATASET, partition).with_name(INPUTS_RECORD)
+    inputs = _inputs_key(year, params)
+    recorded = json.loads(record.read_text(encoding="utf-8")) if record.exists() else {}
+    if recorded.get("inputs") == inputs and recorded.get("outputs") == _output_stamps(partition):
+        return int(recorded["rows"])
+    rows = _compute_health_year(year, partition, params)
+    lake.write_bytes_atomic(record, json.dumps({"inputs": inputs, "outputs": _output_stamps(partition),
+                                                "rows": rows}).encode())
+    return rows
+
+
+def _compute_health_year(year: int, partition: str, params: Mapping[str, str]) -> int:
     means, source, time_base = annual_means(year, params)
     minimum = float(params["health_min_year_coverage"])
     means = means[means["coverage"] >= minimum]

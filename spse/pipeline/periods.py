@@ -35,7 +35,7 @@ import pandas as pd
 from spse.core import register
 from spse.core.columns import Column
 from spse.methods import period as pm
-from spse.pipeline import canonical, lake
+from spse.pipeline import canonical, lake, periodstore
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +160,15 @@ def period_tables(period: pm.Period, params: Mapping[str, str]) -> dict[str, pd.
     return {dataset: period_table(dataset, period, params) for dataset in COLUMNS}
 
 
-def period_table(dataset: str, period: pm.Period, params: Mapping[str, str]) -> pd.DataFrame:
-    """The rows of ``dataset`` (``period_cell`` or ``period_station``) for ``period``."""
+def period_table(dataset: str, period: pm.Period, params: Mapping[str, str],
+                 stores: Mapping[dt.date, periodstore.MonthStore] | None = None) -> pd.DataFrame:
+    """The rows of ``dataset`` (``period_cell`` or ``period_station``) for ``period``.
+
+    With ``stores`` (the :mod:`spse.pipeline.periodstore` arrays of the period's years, up to
+    date), the cells' daily values come from them instead of the ``surface_daily`` files.
+    """
+    if dataset == "period_cell" and stores is not None:
+        return _cell_table_from_store(period, params, stores)
     source, keys = DAILY_INPUTS[dataset]
     rules = pm.rules_from(params)
     limits = period_thresholds(params)
@@ -177,6 +184,20 @@ def period_table(dataset: str, period: pm.Period, params: Mapping[str, str]) -> 
         parts.append(pm.hourly_indicators(hourly, keys, period, time_base, limits, rules))
     parts = [p for p in parts if len(p)]
     return pm.with_period(pd.concat(parts, ignore_index=True), period, time_base, keys) if parts else _empty(dataset)
+
+
+def _cell_table_from_store(period: pm.Period, params: Mapping[str, str],
+                           stores: Mapping[dt.date, periodstore.MonthStore]) -> pd.DataFrame:
+    """``period_cell`` rows of ``period`` from the store's arrays, as :func:`period_table` computes from the lake."""
+    time_base = choose_time_base(periodstore.present_time_bases(period, stores), params)
+    if time_base is None:
+        return _empty("period_cell")
+    rules, limits = pm.rules_from(params), period_thresholds(params)
+    parts = [pm.matrix_indicators(matrix, series, CELL_KEYS, pollutant, statistic, period, limits, rules)
+             for pollutant, statistic, matrix, series in periodstore.period_matrices(period, stores, time_base)]
+    parts = [p for p in parts if len(p)]
+    return pm.with_period(pd.concat(parts, ignore_index=True), period, time_base, CELL_KEYS) if parts \
+        else _empty("period_cell")
 
 
 def _empty(dataset: str) -> pd.DataFrame:
@@ -209,7 +230,11 @@ def write_periods(dataset: str, computed: list[tuple[pm.Period, pd.DataFrame]], 
     if any(period.start != computed[0][0].start for period, _ in computed):
         raise ValueError(f"write_periods: the periods {[p.label for p, _ in computed]} do not share a partition")
     frames = [frame for _, frame in computed]
-    if lake.has_partition(dataset, partition):
+    versions = lake.partition_path(dataset, partition).with_name(REGISTER_VERSIONS)
+    recorded = json.loads(versions.read_text(encoding="utf-8")) if versions.exists() else None
+    replaced = {period.label for period, _ in computed}
+    # a partition whose record names only periods recomputed here has no rows to keep: not read
+    if lake.has_partition(dataset, partition) and (recorded is None or not set(recorded) <= replaced):
         kept = lake.read_partition(dataset, partition)
         kept = kept[~kept["period"].isin([period.label for period, _ in computed])]
         frames = [kept, *frames] if len(kept) else frames
@@ -217,32 +242,39 @@ def write_periods(dataset: str, computed: list[tuple[pm.Period, pd.DataFrame]], 
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if frame.empty and not lake.has_partition(dataset, partition):
         return 0
-    path = lake.write_partition(dataset, partition, frame[list(COLUMNS[dataset])])
-    versions = path.with_name(REGISTER_VERSIONS)
-    recorded = json.loads(versions.read_text(encoding="utf-8")) if versions.exists() else {}
+    lake.write_partition(dataset, partition, frame[list(COLUMNS[dataset])])
+    recorded = recorded or {}
     recorded.update({period.label: version or register_version() for period, _ in computed})
     lake.write_bytes_atomic(versions, json.dumps(recorded, indent=1, sort_keys=True).encode())
     return len(frame)
 
 
 def stale_periods(seasons: Mapping[str, tuple[int, ...]], version: str) -> list[pm.Period]:
-    """Periods in the lake computed with another register version (or none recorded): to recompute from the lake."""
+    """Periods in the lake computed with another register version (or none recorded): to recompute from the lake.
+
+    A partition's periods are those its ``register_versions.json`` records (:func:`write_periods`
+    records each period it writes), or, without that file, those of its rows.
+    """
     labels = set()
     for dataset in COLUMNS:
         for partition in lake.partitions(dataset):
             path = lake.partition_path(dataset, partition)
             versions = path.with_name(REGISTER_VERSIONS)
-            recorded = json.loads(versions.read_text(encoding="utf-8")) if versions.exists() else {}
-            present = set(pd.read_parquet(path, columns=["period"])["period"].unique())
-            labels |= {label for label in present if recorded.get(label) != version}
+            if versions.exists():
+                recorded = json.loads(versions.read_text(encoding="utf-8"))
+                labels |= {label for label, used in recorded.items() if used != version}
+            else:
+                labels |= set(pd.read_parquet(path, columns=["period"])["period"].unique())
     return [pm.period_of_label(label, seasons) for label in sorted(labels)]
 
 
 def _build(periods: list[pm.Period], pool: Executor | None = None) -> dict[str, int]:
     """Compute ``periods`` and, first, every period of the lake computed under another register version.
 
-    Each dataset's partition (the periods starting on one day) is one task of ``pool`` when given:
-    the cells first, the longest periods first.
+    The cells of ``periods`` come from the :mod:`spse.pipeline.periodstore` arrays of their years,
+    refreshed here from the lake first; the periods recomputed for a register change are read
+    from the lake's daily files. Each dataset's partition (the periods starting on one day) is one
+    task of ``pool`` when given: the cells first, the longest periods first.
     """
     params = register.parameters()
     version = register_version()
@@ -250,6 +282,9 @@ def _build(periods: list[pm.Period], pool: Executor | None = None) -> dict[str, 
     if stale:
         log.info("periods computed under another register version, recomputed from the lake: %s",
                  ", ".join(p.label for p in stale))
+    from_lake = frozenset(p.label for p in stale)
+    stores = periodstore.refresh((month for p in periods if p.label not in from_lake
+                                  for month in periodstore.months_of(p.start, p.stop)), pool)
     periods = list({p.label: p for p in [*stale, *periods]}.values())
     # periods starting on the same day share a partition of each dataset (a year and its January)
     groups = [list(same) for _, same in itertools.groupby(sorted(periods, key=lambda p: p.start),
@@ -259,21 +294,30 @@ def _build(periods: list[pm.Period], pool: Executor | None = None) -> dict[str, 
     counts = {name: 0 for name in COLUMNS}
     datasets, partitions = [dataset for dataset, _ in units], [group for _, group in units]
     run = pool.map if pool is not None else map
-    for dataset, rows in zip(datasets, run(_build_partition, datasets, partitions, itertools.repeat(version)),
-                             strict=True):
+    # with a pool, each task loads the saved arrays rather than receiving them
+    for dataset, rows in zip(datasets, run(_build_partition, datasets, partitions, itertools.repeat(version),
+                                           itertools.repeat(from_lake), itertools.repeat(stores)), strict=True):
         counts[dataset] += rows
     return counts
 
 
-def _build_partition(dataset: str, same_start: list[pm.Period], version: str) -> int:
-    """Compute the periods of ``same_start`` for ``dataset`` and write their partition; the rows computed."""
+def _build_partition(dataset: str, same_start: list[pm.Period], version: str, from_lake: frozenset[str],
+                     stores: dict[dt.date, periodstore.MonthStore] | None) -> int:
+    """Compute the periods of ``same_start`` for ``dataset`` and write their partition; the rows computed.
+
+    The cells of a period not in ``from_lake`` come from ``stores`` (default: the saved arrays).
+    """
     params = register.parameters()
     computed = []
+    if stores is None and dataset == "period_cell":
+        stores = {month: periodstore.MonthStore.load(month) for p in same_start if p.label not in from_lake
+                  for month in periodstore.months_of(p.start, p.stop)}
     _CONNECTION.append(duckdb.connect())
     _CONNECTION[-1].execute("set enable_progress_bar = false")
     try:
         for period in same_start:
-            computed.append((period, period_table(dataset, period, params)))
+            held = None if period.label in from_lake else stores
+            computed.append((period, period_table(dataset, period, params, held)))
             log.info("%s %s: %d rows", dataset, period.label, len(computed[-1][1]))
         write_periods(dataset, computed, version)
     finally:
