@@ -42,7 +42,10 @@ HEADER = ("Date de début;Date de fin;Organisme;code zas;Zas;code site;nom site;
 CHILD = r"""
 import datetime as dt, json, resource, sys, time
 from spse import sources
-from spse.pipeline.ingest import ingest
+try:
+    from spse.pipeline.ingest import ingest
+except ImportError:  # the baseline tree, before the pipeline became a package
+    from spse.ingest import ingest
 source = sources.get("lcsqa_e2")
 start = time.perf_counter()
 report = ingest(source, dt.date.fromisoformat(sys.argv[1]))
