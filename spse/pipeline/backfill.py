@@ -16,7 +16,8 @@ each day, stage by stage over all the days instead of day by day:
    (:func:`spse.pipeline.periods.build_periods_range`). Stages 3 and 4 share one pool of
    :func:`spse.core.config.backfill_workers` processes, a chunk of days or a period partition per
    task; then the health impact of each calendar year touched (:mod:`spse.pipeline.health`);
-5. alerts, day after day in order (persistence reads the day before), under the writer lock;
+5. alerts, day after day in order (persistence reads the day before), under the writer lock; what
+   each day raises is computed ahead by the same pool;
 6. one warehouse build and one publish, under the writer lock.
 
 Resumable: a day whose alerts and surfaces are in the lake and newer than its air observations
@@ -103,8 +104,8 @@ def backfill(first: dt.date, last: dt.date, *, force: bool = False, progress: bo
                 surfaces, noise = _surfaces(todo, bar, pool), _noise_and_forecast(todo, bar, pool)
                 _timed(report, "surfaces", lambda: _wait(surfaces))
                 _timed(report, "noise_forecast_periods", lambda: (_periods(todo, pool), _wait(noise)))
-            _timed(report, "health", lambda: _health(todo))
-            _timed(report, "alerts", lambda: _alerts(todo, report, bar))
+                _timed(report, "health", lambda: _health(todo))
+                _timed(report, "alerts", lambda: _alerts(todo, report, bar, pool))
             report.built = todo
         if publish and (todo or not _published()):
             _timed(report, "warehouse", lambda: _warehouse(last, report))
@@ -263,10 +264,11 @@ def _periods(days: list[dt.date], pool: Executor) -> None:
 
 @contextlib.contextmanager
 def _stage_workers() -> Iterator[Executor]:
-    """The pool the surfaces, noise/forecast and period stages share: units of work independent of each other.
+    """The pool the surfaces, noise/forecast, period and alert stages share: units of work independent of each other.
 
     :func:`spse.core.config.backfill_workers` spawned processes, each holding one unit (a chunk
-    of up to :data:`CHUNK_DAYS` days, a period); one thread of this process, so one unit at a
+    of up to :data:`CHUNK_DAYS` days, a period, a few days' observed alerts); spawned once, so the
+    workers' imports are paid once for all those stages; one thread of this process, so one unit at a
     time, when there is one worker or this process may not have children.
     """
     from spse.core.config import backfill_workers
@@ -302,8 +304,8 @@ def _health(days: list[dt.date]) -> None:
     health.build_health_years(days[0].year, days[-1].year)
 
 
-def _alerts(days: list[dt.date], report: BackfillReport, bar: _Progress) -> None:
-    """Raise every day's observed alerts, in worker processes when there are several CPUs.
+def _alerts(days: list[dt.date], report: BackfillReport, bar: _Progress, pool: Executor) -> None:
+    """Raise every day's observed alerts, in the stage pool's worker processes when it has them.
 
     Then walk the days in order for their lifecycle, forecast rows and partition, under the writer lock
     (which also lets every process list each lake dataset once, :func:`spse.pipeline.lake.listings_cached`).
@@ -313,51 +315,47 @@ def _alerts(days: list[dt.date], report: BackfillReport, bar: _Progress) -> None
 
     reference = alerts.AlertInputs.read_reference()
     with (locking.writer_lock(f"backfill alerts {days[0]}..{days[-1]}"), lake.listings_cached(),
-          _observed_alerts(days, reference) as raised):
+          _observed_alerts(days, reference, pool) as raised):
         for frame in job.run_raised_days(zip(bar.track(days, "alertes"), raised, strict=True), reference):
             report.alerts += len(frame)
 
 
 @contextlib.contextmanager
-def _observed_alerts(days: list[dt.date], reference: dict) -> Iterator[Iterator]:
+def _observed_alerts(days: list[dt.date], reference: dict, pool: Executor) -> Iterator[Iterator]:
     """The rows each day raises (:func:`spse.pipeline.alerts.job.observed`), in day order.
 
-    Computed by :func:`spse.core.config.backfill_workers` processes (spawned: they inherit no lock
-    and no thread) ahead of the caller, which walks them in order; in this process when there is
-    one worker, few days, or this process may not have children (a daemonic worker).
+    Computed by the worker processes of ``pool`` (the stage pool: spawned, they inherit no lock and
+    no thread) ahead of the caller, which walks them in order; in this process when ``pool`` has
+    threads (one worker, or this process may not have children) or there are few days.
     """
+    from concurrent.futures import ProcessPoolExecutor
+
     from spse.core.config import backfill_workers
     from spse.pipeline.alerts import job
 
-    workers = backfill_workers()
-    if workers < 2 or len(days) < 2 * workers or multiprocessing.current_process().daemon:
+    if not isinstance(pool, ProcessPoolExecutor) or len(days) < 2 * backfill_workers():
         observe = job.ObservedDays(reference)
         yield (observe(day) for day in days)
         return
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_start_alert_worker) as pool:
-        yield pool.map(_observed_in_worker, days, chunksize=4)
+    yield pool.map(_observed_in_worker, days, chunksize=4)
 
 
 _WORKER_OBSERVE: list = []
 _WORKER_CONTEXT = contextlib.ExitStack()
 
 
-def _start_alert_worker() -> None:
-    """Read the reference and registers once, and list each lake dataset once, for the worker's life.
-
-    The day evaluator is a :class:`spse.pipeline.alerts.job.ObservedDays`; the parent holds the writer lock.
-    """
-    from spse.pipeline import lake
-    from spse.pipeline.alerts import AlertInputs, job
-
-    _WORKER_OBSERVE.append(job.ObservedDays(AlertInputs.read_reference()))
-    _WORKER_CONTEXT.enter_context(lake.listings_cached())
-
-
 def _observed_in_worker(day: dt.date):
+    """:func:`spse.pipeline.alerts.job.observed` in a stage worker, set up at its first day.
+
+    The reference and registers are read once, and each lake dataset listed once, for the rest of
+    the worker's life: the alerts are the pool's last stage, and the parent holds the writer lock.
+    """
+    if not _WORKER_OBSERVE:
+        from spse.pipeline import lake
+        from spse.pipeline.alerts import AlertInputs, job
+
+        _WORKER_OBSERVE.append(job.ObservedDays(AlertInputs.read_reference()))
+        _WORKER_CONTEXT.enter_context(lake.listings_cached())
     return _WORKER_OBSERVE[0](day)
 
 
