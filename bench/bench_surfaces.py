@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from spse.core import register
 from spse.methods import surfaces
 
 RNG = np.random.default_rng(20260115)
@@ -101,7 +102,8 @@ def build_surfaces_scenario(n_cells: int, n_stations: int) -> dict:
     xs, ys = np.meshgrid(np.arange(side) * 200 + 3750000, np.arange(side) * 200 + 2880000)
     cells = pd.DataFrame({"cell_id": [f"c{i}" for i in range(xs.size)], "x_3035": xs.ravel().astype(float),
                           "y_3035": ys.ravel().astype(float)})
-    tables, seconds, peak = measure(surfaces.build_surfaces, day, air, stations, cells)
+    tables, seconds, peak = measure(lambda *a: surfaces.build_surfaces(*a, params=register.parameters()),
+                                    day, air, stations, cells)
     return {"scenario": f"build_surfaces {len(cells)} cells × {n_stations} stations × 4 pollutants",
             "seconds": round(seconds, 2), "peak_mib": round(peak, 1),
             "rows": {k: len(v) for k, v in tables.items()}}
