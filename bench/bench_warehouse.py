@@ -90,11 +90,16 @@ def demo_home(home: Path) -> None:
         subprocess.run([*spse, *args], env=env, check=True, capture_output=True, cwd=REPO)
 
 
+# ``date=<period_start>`` partitions (spse.pipeline.periods, spse.pipeline.health): one per period,
+# not per day, so they are not copied under earlier days (30 copies of a year would each be a year)
+PERIOD_DATASETS = frozenset({"period_cell", "period_station", "health_impact_zone_year", "health_impact_cell_year"})
+
+
 def take_templates(lake: Path, into: Path) -> list[tuple[str, str]]:
     """Move every daily partition of ``lake`` to ``into``; the (dataset, partition) moved."""
     moved = []
     for partition in sorted(lake.glob("*/date=*")):
-        if (partition / "data.parquet").exists():
+        if partition.parent.name not in PERIOD_DATASETS and (partition / "data.parquet").exists():
             target = into / partition.parent.name / partition.name
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(partition, target)
