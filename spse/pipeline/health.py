@@ -476,12 +476,8 @@ INPUTS_RECORD = "inputs.json"
 
 def _stamp(path: Path) -> list:
     """``path`` under the lake, its size, modification time and inode (a replaced lake file has a new inode)."""
-    name = path.relative_to(settings().lake).as_posix()
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return [name, None]
-    return [name, st.st_size, st.st_mtime_ns, st.st_ino]
+    stamp = lake.file_stamp(path)
+    return [path.relative_to(settings().lake).as_posix(), *(stamp or [None])]
 
 
 def _inputs_key(year: int, params: Mapping[str, str]) -> str:

@@ -212,6 +212,19 @@ def write_partition(dataset: str, partition: str, frame: pd.DataFrame | pa.Table
     return path
 
 
+def file_stamp(path: Path) -> tuple[int, int, int] | None:
+    """Size, modification time [ns] and inode of a lake file; ``None`` when it is absent.
+
+    The lake replaces a file by renaming a new one over it, so a rewritten file has a new stamp
+    even when its size and time are the same.
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return None
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
 def write_day_partitions(dataset: str, frame: pd.DataFrame, days: list[dt.date]) -> dict[dt.date, int]:
     """Write the rows of each local day of ``days`` (``frame``'s ``date`` column) to its ``date=`` partition.
 

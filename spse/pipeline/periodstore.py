@@ -201,11 +201,9 @@ def _stamps(month: dt.date, days: int) -> tuple[np.ndarray, list[str]]:
     for i in range(days):
         path = lake.partition_path(SOURCE, lake.date_partition(month + dt.timedelta(days=i)))
         paths.append(str(path))
-        try:
-            st = path.stat()
-        except FileNotFoundError:
-            continue
-        stamps[i] = (st.st_size, st.st_mtime_ns, st.st_ino)
+        stamp = lake.file_stamp(path)
+        if stamp is not None:
+            stamps[i] = stamp
     return stamps, paths
 
 
