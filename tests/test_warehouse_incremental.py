@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -284,7 +286,8 @@ def test_a_changed_partition_of_any_producer_is_seen(home):
     assert sorted(before["partition"]) == ["source=net_a/date=2025-01-15", "source=net_b/date=2025-01-15"]
     lake.write_partition("noise_hourly", lake.date_partition(DAY1), rows.assign(laeq_dba=61.0), source="net_b")
     after = builder.lake_state()
-    assert incremental.changed_partitions(before, after, {"noise_hourly"}) == {
+    assert incremental.changed_partitions(incremental.partition_files(before), incremental.partition_files(after),
+                                          {"noise_hourly"}) == {
         "noise_hourly": {"source=net_b/date=2025-01-15"}}
     # the days each partition holds are keyed like the lake state
     con = duckdb.connect()
@@ -307,3 +310,59 @@ def test_a_second_producer_of_the_station_list_rebuilds_in_full_and_counts(home)
     # S1 from both lists: the test lake's file has no known producer (written without provenance), which
     # ranks after every named one
     assert stations.values.tolist() == [["RN1", "Réseau 1", "net_a"], ["S1", "Other name", "net_a"]]
+
+
+def test_the_previous_warehouse_is_updated_in_place_and_equals_a_full_build(home):
+    write_lake(DAY1)
+    first = warehouse.publish(warehouse.build(DAY1))
+    first_inode = first.stat().st_ino
+    write_day(DAY2, dict.fromkeys(W1_CELLS, 10.0))
+    warehouse.publish(warehouse.build(DAY2))
+    standby = warehouse.publisher.standby_path()
+    assert standby.stat().st_ino == first_inode  # the day-1 warehouse, kept by the publish
+    write_day(DAY3, dict.fromkeys(W1_CELLS, 11.0))
+    third = warehouse.build(DAY3)
+    assert third.stat().st_ino == first_inode and not standby.exists()
+    info = build_info(third)
+    # the standby holds day 1 only: days 2 and 3, and the day-3 forecast's day 4, are rebuilt
+    assert (info["build_mode"], info["days_rebuilt"]) == ("incremental", 3)
+    assert zone_means(third)[DAY3] == pytest.approx(11.0)
+    assert_same_marts(third, warehouse.build(DAY3, full=True))
+
+
+def test_a_previous_warehouse_still_read_is_not_written(home):
+    write_lake(DAY1)
+    warehouse.publish(warehouse.build(DAY1))
+    reader = warehouse.connect_readonly(lake=False)  # opened on the day-1 warehouse
+    try:
+        write_day(DAY2, dict.fromkeys(W1_CELLS, 10.0))
+        warehouse.publish(warehouse.build(DAY2))
+        write_day(DAY3, dict.fromkeys(W1_CELLS, 11.0))
+        third = warehouse.build(DAY3)
+        info = build_info(third)
+        assert (info["build_mode"], info["days_rebuilt"]) == ("incremental", 2)  # from the copy of day 2's
+        assert reader.execute("select count(distinct date) from marts.exposure_zone_daily").fetchone()[0] == 1
+        assert_same_marts(third, warehouse.build(DAY3, full=True))
+    finally:
+        reader.close()
+
+
+def test_a_previous_warehouse_read_by_another_process_is_not_written(home):
+    write_lake(DAY1)
+    first = warehouse.publish(warehouse.build(DAY1))
+    reader = subprocess.Popen([sys.executable, "-c", (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(con.execute('select count(*) from marts.exposure_zone_daily').fetchone()[0], flush=True); "
+        "sys.stdin.read(); print(con.execute('select count(*) from marts.exposure_zone_daily').fetchone()[0])"),
+        str(first)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        before = reader.stdout.readline().strip()
+        write_day(DAY2, dict.fromkeys(W1_CELLS, 10.0))
+        warehouse.publish(warehouse.build(DAY2))
+        write_day(DAY3, dict.fromkeys(W1_CELLS, 11.0))
+        third = warehouse.build(DAY3)
+        assert build_info(third)["days_rebuilt"] == 2  # from the copy of day 2's warehouse
+        after, _ = reader.communicate("", timeout=60)
+        assert after.strip() == before
+    finally:
+        reader.kill()

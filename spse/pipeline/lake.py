@@ -61,7 +61,9 @@ class Part:
     @property
     def key(self) -> str:
         """The partition's folder under ``lake/<dataset>/``."""
-        return self.path.parent.relative_to(settings().lake / self.dataset).as_posix()
+        folder = self.path.parent
+        producer = folder.parent.name
+        return f"{producer}/{folder.name}" if producer.startswith(_SOURCE_FOLDER) else folder.name
 
 
 def date_partition(day: dt.date) -> str:

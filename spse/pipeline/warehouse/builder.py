@@ -221,6 +221,7 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
     """
     state = lake_state() if state is None else state
     kept_columns = _all_columns(con) if keep else {}
+    created: dict[str, Path] = {}
     for name, in con.execute("select view_name from duckdb_views() where schema_name = 'lake' "
                              "and not internal").fetchall():
         if name not in keep:
@@ -242,8 +243,9 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
             con.execute(statement)
             if daily_views is not None:
                 daily_views[dataset] = own_date
-        _check_lake_columns(con, dataset, Path(rows["path"].iloc[-1]))
+        created[dataset] = Path(rows["path"].iloc[-1])
         con.execute(lake_comment_sql(dataset, chosen))
+    _check_lake_columns(con, created)
     present = set(state["dataset"])
     for dataset, schema in EMPTY_SCHEMAS.items():
         if dataset in present:
@@ -370,15 +372,18 @@ def partition_dates(con: duckdb.DuckDBPyConnection, dataset: str, files: list[st
         from {source} where {day} is not null""").df()
 
 
-def _check_lake_columns(con: duckdb.DuckDBPyConnection, dataset: str, example: Path) -> None:
-    schema = EMPTY_SCHEMAS.get(dataset)
-    if schema is None:
-        return
-    actual = set(_columns(con, "lake", dataset))
-    missing = [c for c in schema.view_columns() if c not in actual]
-    if missing:
-        raise WarehouseError(f"lake dataset {dataset} (e.g. file {example}) lacks the columns {missing} "
-                             "of its contract in docs/architecture.md")
+def _check_lake_columns(con: duckdb.DuckDBPyConnection, created: dict[str, Path]) -> None:
+    """Raise unless each view of ``created`` (dataset: an example file) has its contract's columns."""
+    catalog = _all_columns(con) if any(d in EMPTY_SCHEMAS for d in created) else {}
+    for dataset, example in created.items():
+        schema = EMPTY_SCHEMAS.get(dataset)
+        if schema is None:
+            continue
+        actual = set(catalog.get(("lake", dataset), []))
+        missing = [c for c in schema.view_columns() if c not in actual]
+        if missing:
+            raise WarehouseError(f"lake dataset {dataset} (e.g. file {example}) lacks the columns {missing} "
+                                 "of its contract in docs/architecture.md")
 
 
 def create_register_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Path]:

@@ -1,7 +1,9 @@
-"""Incremental warehouse builds: start from a copy of the published file, rebuild only the changed days.
+"""Incremental warehouse builds: start from a previous warehouse, rebuild only the changed days.
 
-The published file is copied (a plain file copy: it is checkpointed and never written) into
-``warehouse/build/``; the copy is then updated and published like any build. Days to rebuild
+The build starts from the standby (the warehouse published before the current one, kept by
+:mod:`spse.pipeline.warehouse.publisher`), moved into ``warehouse/build/`` and updated in
+place, or else from a plain file copy of the published file (checkpointed and never written);
+the file is then updated and published like any build. Days to rebuild
 come from comparing the lake partitions (``size_bytes``, ``modified_ns``) with the copy's
 ``meta.lake_partitions``, and ``meta.lake_partition_dates`` (the local days each partition
 holds, Europe/Paris): a partition added, changed or deleted makes its days, before and
@@ -9,7 +11,7 @@ after the change, rebuilt in every ``materialized: incremental`` mart reading it
 The lake views read only those partitions and days while such a mart is rebuilt (delete
 then insert of those days), and every partition again for ``table`` marts and at the end.
 
-Anything the copy cannot be trusted for returns a reason and the build runs in full:
+Anything the file cannot be trusted for returns a reason and the build runs in full:
 no published warehouse, one built before incremental builds, changed ``sql/`` models or
 sidecars, a changed register (thresholds or parameters), another DuckDB version, a
 changed reference dataset (new ``vintage=``), a mart whose columns would change.
@@ -22,6 +24,7 @@ import datetime as dt
 import logging
 import shutil
 import time
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -29,7 +32,7 @@ import pandas as pd
 from spse.core import register
 from spse.core.config import settings
 from spse.core.errors import WarehouseError
-from spse.pipeline.warehouse import builder, models
+from spse.pipeline.warehouse import builder, models, publisher
 
 log = logging.getLogger(__name__)
 
@@ -41,33 +44,60 @@ class _FullRebuild(Exception):
 
 
 def try_build(context: builder.BuildContext) -> str | None:
-    """Build ``context.path`` from the published warehouse; ``None`` when done, else why a full build is needed.
+    """Build ``context.path`` from a published warehouse; ``None`` when done, else why a full build is needed.
 
-    When it returns a reason, the caller removes the copy and builds in full. A model's SQL
+    Starts from the standby (the warehouse published before the current one,
+    :func:`spse.pipeline.warehouse.publisher.take_standby`), updated in place: what changed in
+    the lake since it was built is rebuilt, which costs the same with a month or years of
+    history. Without a usable standby (none, an expert still reading it, or built from other
+    models or registers), starts from a file copy of the published warehouse.
+
+    When it returns a reason, the caller removes the file and builds in full. A model's SQL
     error raises :class:`WarehouseError` as in a full build.
     """
     published = settings().warehouse
     if not published.exists():
         return "no published warehouse"
     began = time.perf_counter()
-    shutil.copyfile(published, context.path)
-    copied = time.perf_counter() - began
-    con = builder.connect_build(context.path)
-    try:
-        days = _update(con, context)
-        con.execute("commit")
-        con.execute("checkpoint")
-    except _FullRebuild as reason:
-        con.close()
-        return str(reason)
-    except duckdb.Error as exc:
-        con.close()
-        raise WarehouseError(f"warehouse incremental build {context.path}: {exc}") from exc
-    finally:
-        con.close()
-    log.info("warehouse built: %s (incremental, %d day(s) rebuilt, copy %.2f s, total %.2f s)",
-             context.path, days, copied, time.perf_counter() - began)
-    return None
+    reason = ""
+    for start in ("standby", "copy"):
+        con = _open_start(context.path, published, start)
+        if con is None:
+            continue
+        try:
+            days = _update(con, context)
+            con.execute("commit")
+            con.execute("checkpoint")
+        except _FullRebuild as exc:
+            reason = str(exc)
+            con.close()
+            context.path.unlink(missing_ok=True)
+            Path(f"{context.path}.wal").unlink(missing_ok=True)
+            continue
+        except duckdb.Error as exc:
+            raise WarehouseError(f"warehouse incremental build {context.path}: {exc}") from exc
+        finally:
+            con.close()
+        log.info("warehouse built: %s (incremental from the %s, %d day(s) rebuilt, %.2f s)",
+                 context.path, "standby" if start == "standby" else "published file's copy", days,
+                 time.perf_counter() - began)
+        return None
+    return reason
+
+
+def _open_start(path: Path, published: Path, start: str) -> duckdb.DuckDBPyConnection | None:
+    """A writable connection to ``path`` holding the standby or a copy of ``published``; None without a standby."""
+    if start == "standby":
+        if not publisher.take_standby(path):
+            return None
+        try:
+            return builder.connect_build(path)
+        except duckdb.IOException as exc:  # an expert's connection still holds the previous file
+            log.info("standby warehouse not used (%s): copying the published file", exc)
+            path.unlink(missing_ok=True)
+            return None
+    shutil.copyfile(published, path)
+    return builder.connect_build(path)
 
 
 def _published_info(con: duckdb.DuckDBPyConnection) -> dict:
@@ -94,20 +124,28 @@ def _check_same_inputs(info: dict, context: builder.BuildContext) -> None:
                            f"this is {duckdb.__version__}")
 
 
-def changed_partitions(old: pd.DataFrame, new: pd.DataFrame, datasets: set[str]) -> dict[str, set[str]]:
+PartitionFiles = dict[str, dict[str, tuple[str, str, int, int, int]]]
+
+
+def partition_files(state: pd.DataFrame) -> PartitionFiles:
+    """``{dataset: {partition: (path, kind, size_bytes, modified_ns, inode)}}`` of a lake state."""
+    found: PartitionFiles = {}
+    for dataset, partition, path, kind, size, modified, inode in zip(
+            state["dataset"], state["partition"], state["path"], state["kind"], state["size_bytes"].astype("int64"),
+            state["modified_ns"].astype("int64"), state["inode"].astype("int64"), strict=True):
+        found.setdefault(dataset, {})[partition] = (path, kind, int(size), int(modified), int(inode))
+    return found
+
+
+def changed_partitions(old: PartitionFiles, new: PartitionFiles, datasets: set[str]) -> dict[str, set[str]]:
     """Daily partitions of ``datasets`` added, changed (size, mtime or inode) or deleted between two lake states.
 
     Raises ``_FullRebuild`` when a reference dataset (``vintage=``) among them changed.
     """
-    def keyed(frame: pd.DataFrame, dataset: str) -> dict[str, tuple[str, int, int, int]]:
-        rows = frame[frame["dataset"] == dataset]
-        return {p: (k, int(s), int(m), int(i)) for p, k, s, m, i in
-                zip(rows["partition"], rows["kind"], rows["size_bytes"], rows["modified_ns"], rows["inode"],
-                    strict=True)}
-
     changed = {}
     for dataset in sorted(datasets):
-        before, after = keyed(old, dataset), keyed(new, dataset)
+        before = {p: key[1:] for p, key in old.get(dataset, {}).items()}
+        after = {p: key[1:] for p, key in new.get(dataset, {}).items()}
         kinds = {key[0] for key in [*before.values(), *after.values()]}
         if "vintage" in kinds:
             if before != after:
@@ -119,19 +157,12 @@ def changed_partitions(old: pd.DataFrame, new: pd.DataFrame, datasets: set[str])
     return changed
 
 
-def unchanged_datasets(old: pd.DataFrame, new: pd.DataFrame) -> frozenset[str]:
+def unchanged_datasets(old: PartitionFiles, new: PartitionFiles) -> frozenset[str]:
     """Datasets whose partition files (path, size, mtime, inode) are the same in both lake states.
 
     Their ``lake`` views in the copy read exactly the files the build would list.
     """
-    columns = ["partition", "path", "kind", "size_bytes", "modified_ns", "inode"]
-
-    def files(frame: pd.DataFrame) -> dict[str, set[tuple]]:
-        rows = frame[["dataset", *columns]].astype({c: "int64" for c in columns[3:]})
-        return {d: set(g[columns].itertuples(index=False, name=None)) for d, g in rows.groupby("dataset")}
-
-    before, after = files(old), files(new)
-    return frozenset(d for d, parts in after.items() if before.get(d) == parts)
+    return frozenset(d for d, files in new.items() if old.get(d) == files)
 
 
 def _dates_of(con: duckdb.DuckDBPyConnection, changed: dict[str, set[str]]) -> dict[str, set[dt.date]]:
@@ -156,7 +187,8 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     old = con.execute("select dataset, partition, path, kind, size_bytes, modified_ns, inode, provenance_json "
                       "from meta.lake_partitions").df()
     known = dict(zip(builder.partition_key(old), old["provenance_json"].astype(object), strict=True))
-    changed = changed_partitions(old, context.state, read)
+    old_files, new_files = partition_files(old), partition_files(context.state)
+    changed = changed_partitions(old_files, new_files, read)
     tracked = set(builder.tracked_datasets(context))
     changed_tracked = {d: p for d, p in changed.items() if d in tracked}
     before = _dates_of(con, changed_tracked)
@@ -169,7 +201,7 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     all_days = sorted(set().union(*plan.values()))
 
     daily_views: dict[str, bool] = {}
-    builder.create_lake_views(con, context.state, daily_views, keep=unchanged_datasets(old, context.state))
+    builder.create_lake_views(con, context.state, daily_views, keep=unchanged_datasets(old_files, new_files))
     views = _RestrictedViews(con, _restricted_views(con, context, tracked, all_days, daily_views))
     builder.create_register_tables(con)
     recreated = {f"marts.{t}" for t in models.REGISTER_TABLES}

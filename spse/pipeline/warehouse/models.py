@@ -20,6 +20,7 @@ of that same day (and on reference datasets): no window over days, no lag or lea
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,9 +148,19 @@ def check_references(model: Model, earlier: set[str]) -> None:
 
 
 def load_sidecar(path: Path, what: str) -> Sidecar:
-    """Read and check one sidecar; ``what`` names the model in error messages."""
-    if not path.exists():
-        raise WarehouseError(f"{what} has no documentation sidecar {path}")
+    """Read and check one sidecar; ``what`` names the model in error messages.
+
+    Parsed once per file version (path, size, mtime) in a process: a build reads each twice.
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        raise WarehouseError(f"{what} has no documentation sidecar {path}") from None
+    return _parsed_sidecar(path, what, st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=512)
+def _parsed_sidecar(path: Path, what: str, size: int, mtime_ns: int) -> Sidecar:
     try:
         doc = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
     except yaml.YAMLError as exc:

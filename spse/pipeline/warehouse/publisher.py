@@ -5,6 +5,11 @@ connection keeps reading the file it opened (the old inode stays alive until clo
 and every new connection opens the new file. A failed run never reaches this step, so
 the last good file stays published.
 
+The file it replaces is kept as ``warehouse/build/standby.duckdb`` (a hard link to the old
+inode) when the new build is an incremental one that rebuilt few days: the next incremental
+build updates it in place instead of copying the published file (:func:`take_standby`),
+which makes adding a day independent of the warehouse's size.
+
 Newer wins: under the writer lock (:mod:`spse.pipeline.locking`), a build whose
 ``meta.build_info.build_started_utc`` is older than the published file's is not published
 (two runs at once, or a retried task, must not bring back an older state of the lake).
@@ -27,6 +32,8 @@ from spse.core.errors import WarehouseError
 log = logging.getLogger(__name__)
 
 KEEP_OLD_BUILDS = 2
+# a standby further behind than this many rebuilt days is dropped: copying the published file is cheaper
+STANDBY_MAX_DAYS = 7
 _BUILD_NAME = re.compile(r"^spse-(\d{8}T\d{6}\d*Z)-(\d+)\.duckdb$")
 
 
@@ -69,7 +76,7 @@ def publish_build(build_path: Path) -> Published:
                 log.info("%s", reason)
                 return Published(target, build_path, replaced=False, reason=reason)
             raise FileNotFoundError(f"warehouse build file {build_path} does not exist")
-        started = _checkpoint(build_path)
+        started, close_to_published = _checkpoint(build_path)
         current = build_started(target) if target.exists() else None
         if current is not None and started < current:
             reason = (f"build {build_path.name} started at {started.isoformat()}, before the published warehouse's "
@@ -81,6 +88,7 @@ def publish_build(build_path: Path) -> Published:
         # A WAL beside the published name would be replayed into the new file: it can only come
         # from someone who opened the published file read-write, which the contract forbids.
         Path(f"{target}.wal").unlink(missing_ok=True)
+        _keep_as_standby(target if target.exists() and close_to_published else None)
         os.replace(build_path, target)
         _fsync(target.parent)
         Path(f"{build_path}.wal").unlink(missing_ok=True)
@@ -89,8 +97,73 @@ def publish_build(build_path: Path) -> Published:
     return Published(target, build_path, replaced=True)
 
 
-def _checkpoint(build_path: Path) -> dt.datetime:
-    """Checkpoint a complete build and return its ``build_started_utc``."""
+def standby_path() -> Path:
+    """The previously published warehouse file, kept for the next incremental build to update in place."""
+    return settings().warehouse_dir / "build" / "standby.duckdb"
+
+
+def _keep_as_standby(published: Path | None) -> None:
+    """Make ``published`` (about to be replaced) the standby; ``None`` drops the standby."""
+    standby = standby_path()
+    standby.parent.mkdir(parents=True, exist_ok=True)
+    standby.unlink(missing_ok=True)
+    Path(f"{standby}.wal").unlink(missing_ok=True)
+    if published is None:
+        return
+    try:
+        os.link(published, standby)
+    except OSError as exc:  # no hard links here: the next build copies the published file
+        log.info("no standby warehouse kept (%s): the next incremental build copies the published file", exc)
+
+
+def take_standby(path: Path) -> bool:
+    """Move the standby warehouse to ``path`` for an incremental build; False when there is none.
+
+    The standby is the warehouse published before the current one: a complete, checkpointed
+    build that nothing writes. A connection opened before it was replaced may still read it:
+    in this process, it is not taken (False, the file is dropped; the reader keeps its inode);
+    in another, DuckDB's file lock refuses the build's writable connection. Either way the
+    build copies the published file instead (:mod:`spse.pipeline.warehouse.incremental`).
+    """
+    standby = standby_path()
+    Path(f"{standby}.wal").unlink(missing_ok=True)
+    try:
+        os.replace(standby, path)
+    except FileNotFoundError:
+        return False
+    if _open_in_this_process(path):
+        path.unlink()
+        return False
+    return True
+
+
+def _open_in_this_process(path: Path) -> bool:
+    """Whether a file descriptor of this process reads ``path``'s inode (True when it cannot tell).
+
+    DuckDB's file locks are per process: they do not keep a connection of this process from
+    writing a file another connection of it has open.
+    """
+    descriptors = Path("/proc/self/fd")
+    if not descriptors.is_dir():
+        return True
+    target = path.stat()
+    for fd in descriptors.iterdir():
+        try:
+            st = fd.stat()
+        except OSError:
+            continue
+        if (st.st_ino, st.st_dev) == (target.st_ino, target.st_dev):
+            return True
+    return False
+
+
+def _checkpoint(build_path: Path) -> tuple[dt.datetime, bool]:
+    """Checkpoint a complete build; its ``build_started_utc``, and whether it differs little from the published.
+
+    Little: an incremental build that rebuilt at most ``STANDBY_MAX_DAYS`` days. Only then is
+    the published file worth keeping as the standby (after a backfill, updating it would
+    rebuild the whole backfill again).
+    """
     con = duckdb.connect(str(build_path))
     try:
         complete = con.execute("select count(*) from duckdb_tables() "
@@ -98,7 +171,12 @@ def _checkpoint(build_path: Path) -> dt.datetime:
         if not complete:
             raise WarehouseError(f"warehouse build {build_path} is incomplete (no meta.build_info): not published")
         con.execute("checkpoint")
-        return _started(con, "meta.build_info")
+        columns = {row[0] for row in con.execute("describe meta.build_info").fetchall()}
+        close = False
+        if {"build_mode", "days_rebuilt"} <= columns:
+            mode, days = con.execute("select build_mode, days_rebuilt from meta.build_info").fetchone()
+            close = mode == "incremental" and days is not None and days <= STANDBY_MAX_DAYS
+        return _started(con, "meta.build_info"), close
     finally:
         con.close()
 
