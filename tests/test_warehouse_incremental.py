@@ -20,6 +20,7 @@ from test_warehouse import THRESHOLDS_CSV, W1_CELLS, W1_GROUPS, frame, write_cel
 
 from spse.core.config import settings
 from spse.pipeline import lake, warehouse
+from spse.pipeline.warehouse import builder
 
 DAY1 = dt.date(2025, 1, 15)
 DAY2 = dt.date(2025, 1, 16)
@@ -259,7 +260,6 @@ def test_an_interrupted_incremental_build_leaves_a_file_publish_refuses(home, mo
     published = warehouse.publish(warehouse.build(DAY1))
     before = hashlib.sha256(published.read_bytes()).hexdigest()
     write_day(DAY2, dict.fromkeys(W1_CELLS, 10.0))
-    from spse.pipeline.warehouse import builder
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -276,7 +276,7 @@ def test_an_interrupted_incremental_build_leaves_a_file_publish_refuses(home, mo
 
 
 def test_a_changed_partition_of_any_producer_is_seen(home):
-    from spse.pipeline.warehouse import builder, incremental
+    from spse.pipeline.warehouse import incremental
 
     rows = frame("noise_hourly", site_id=["N1"], ts_start_utc=[dt.datetime(2025, 1, 15, tzinfo=dt.UTC)],
                  laeq_dba=[60.0], is_valid=[True])
@@ -366,3 +366,78 @@ def test_a_previous_warehouse_read_by_another_process_is_not_written(home):
         assert after.strip() == before
     finally:
         reader.kill()
+
+
+def test_a_file_with_another_schema_makes_the_view_read_by_name(home):
+    write_lake(DAY1, DAY2)
+    first = warehouse.publish(warehouse.build(DAY2))
+
+    def view(path: Path) -> tuple[str, list]:
+        con = duckdb.connect(str(path), read_only=True)
+        try:
+            comment = con.execute("select comment from duckdb_views() where view_name = 'station_daily'").fetchone()[0]
+            columns = [r[0] for r in con.execute("describe lake.station_daily").fetchall()]
+            return comment, columns
+        finally:
+            con.close()
+
+    assert view(first)[0].endswith("files of one schema, read by position")
+    write_day(DAY3, dict.fromkeys(W1_CELLS, 11.0))
+    lake.write_partition("station_daily", lake.date_partition(DAY3), frame(
+        "station_daily", station_id=["S1"], station_class=["background"], date=[DAY3], pollutant=["PM2.5"],
+        statistic=["day_mean"], value=[11.0], is_valid=[True], time_base=["Europe/Paris"]).assign(note="new column"))
+    third = warehouse.build(DAY3)
+    comment, columns = view(third)
+    assert comment == "Lake dataset station_daily: 3 partition(s) read, last date=2025-01-17" and "note" in columns
+    notes = warehouse.query("select date, note from lake.station_daily order by date", third)
+    assert notes["note"].isna().tolist() == [True, True, False]
+    assert_same_marts(third, warehouse.build(DAY3, full=True))
+
+
+def test_uniform_files_compare_names_order_and_types(tmp_path):
+    con = duckdb.connect()
+    files = {}
+    for name, select in {"a": "1.5::double as v, 'x' as s", "b": "2.5::double as v, 'y' as s",
+                         "ints": "2::bigint as v, 'y' as s", "order": "'y' as s, 2.5::double as v"}.items():
+        files[name] = str(tmp_path / f"{name}.parquet")
+        con.execute(f"copy (select {select}) to '{files[name]}'")
+    assert builder.uniform_files(con, [files["a"], files["b"]])
+    assert not builder.uniform_files(con, [files["a"], files["ints"]])
+    assert not builder.uniform_files(con, [files["a"], files["order"]])
+    # a file known to be of the view's one schema stands for the others: only the new one is read
+    assert not builder.uniform_files(con, [files["a"], files["b"], files["ints"]], checked={files["a"], files["b"]})
+    assert builder.uniform_files(con, [files["a"], files["b"]], checked={files["a"]})
+
+
+def _air_hours(day: dt.date, source: str, hours: dict[dt.datetime, float]) -> None:
+    """NO2 hourly values of station S1 in ``source``'s partition of ``day``."""
+    starts = list(hours)
+    lake.write_partition("air_hourly", lake.date_partition(day), frame(
+        "air_hourly", station_id=["S1"] * len(starts), pollutant=["NO2"] * len(starts), ts_start_utc=starts,
+        ts_end_utc=[s + dt.timedelta(hours=1) for s in starts], value=list(hours.values()),
+        unit=["µg/m³"] * len(starts),
+        is_valid=[True] * len(starts), source=[source] * len(starts)), source=source)
+
+
+def test_an_overlap_across_a_day_boundary_is_rebuilt_with_its_neighbour_days(home):
+    # E2 files hold the hours of their UTC day, another producer's the hours of its local day: the
+    # hour 23:00 UTC of day 1 is in E2's day-1 partition and in eea_aq's day-2 one (00:00 in Paris)
+    late = dt.datetime.combine(DAY1, dt.time(23), tzinfo=dt.UTC)
+    write_lake(DAY1)
+    _air_hours(DAY1, "lcsqa_e2", {late - dt.timedelta(hours=11): 20.0, late: 10.0})
+    warehouse.publish(warehouse.build(DAY1))
+    _air_hours(DAY2, "eea_aq", {late: 12.0, late + dt.timedelta(hours=13): 5.0})
+    second = warehouse.build(DAY2)
+    overlaps = warehouse.query("select date, source, value, kept_source, kept_value, difference "
+                               "from marts.air_hourly_overlaps", second)
+    # eea_aq's row is set aside (E2 first in the registry's priority), dated by its own partition
+    assert overlaps.assign(date=overlaps["date"].map(day)).to_dict("records") == [
+        {"date": DAY2, "source": "eea_aq", "value": 12.0, "kept_source": "lcsqa_e2", "kept_value": 10.0,
+         "difference": 2.0}]
+    assert_same_marts(second, warehouse.build(DAY2, full=True))
+    # E2 corrects its day-1 value: the day-2 overlap row follows
+    warehouse.publish(second)
+    _air_hours(DAY1, "lcsqa_e2", {late - dt.timedelta(hours=11): 20.0, late: 11.0})
+    third = warehouse.build(DAY2)
+    assert warehouse.query("select difference from marts.air_hourly_overlaps", third)["difference"].tolist() == [1.0]
+    assert_same_marts(third, warehouse.build(DAY2, full=True))

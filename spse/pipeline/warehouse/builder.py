@@ -141,6 +141,7 @@ def connect_build(path: Path) -> duckdb.DuckDBPyConnection:
     spill.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(path), config={"memory_limit": config.build_memory_limit(),
                                             "temp_directory": str(spill)})
+    con.execute("set enable_progress_bar = false")  # DuckDB prints it on stdout: noise in task logs
     con.execute("set parquet_metadata_cache = true")
     return con
 
@@ -209,8 +210,8 @@ def lake_state() -> pd.DataFrame:
 
 
 def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None = None,
-                      daily_views: dict[str, bool] | None = None, keep: frozenset[str] = frozenset()
-                      ) -> pd.DataFrame:
+                      daily_views: dict[str, bool] | None = None, keep: frozenset[str] = frozenset(),
+                      unchanged_files: dict[str, set[str]] | None = None) -> pd.DataFrame:
     """One ``lake.<dataset>`` view per dataset of ``state`` (default: :func:`lake_state`).
 
     Datasets of ``EMPTY_SCHEMAS`` absent from the lake get an empty typed view. Replaces
@@ -218,9 +219,12 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
     partition files of ``state`` (an incremental build's copy; creating a view reads every
     file's Parquet footer). Returns ``state``; ``daily_views`` receives, for each daily
     dataset, whether its files have their own ``date`` (:func:`daily_view_sql`).
+    ``unchanged_files`` (an incremental build): each dataset's files the existing view already
+    read, unchanged since; when that view found its files uniform, only the others are checked.
     """
     state = lake_state() if state is None else state
     kept_columns = _all_columns(con) if keep else {}
+    uniform_before = _uniform_views(con) if unchanged_files else set()
     created: dict[str, Path] = {}
     for name, in con.execute("select view_name from duckdb_views() where schema_name = 'lake' "
                              "and not internal").fetchall():
@@ -232,6 +236,7 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
             if rows["kind"].iloc[0] != "vintage" and daily_views is not None:
                 daily_views[dataset] = _own_date(kept_columns[("lake", dataset)])
             continue
+        uniform = False
         if rows["kind"].iloc[0] == "vintage":
             source = _daily_source(rows["path"].tolist())
             columns = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
@@ -239,12 +244,13 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
             con.execute(f"create view lake.{dataset} as select {_producer_columns(dataset, rows, columns)}{vintage} "
                         f"from {source}")
         else:
-            statement, own_date = daily_view_sql(con, dataset, rows)
+            checked = (unchanged_files or {}).get(dataset, set()) if dataset in uniform_before else set()
+            statement, own_date, uniform = daily_view_sql(con, dataset, rows, checked)
             con.execute(statement)
             if daily_views is not None:
                 daily_views[dataset] = own_date
         created[dataset] = Path(rows["path"].iloc[-1])
-        con.execute(lake_comment_sql(dataset, chosen))
+        con.execute(lake_comment_sql(dataset, chosen, uniform))
     _check_lake_columns(con, created)
     present = set(state["dataset"])
     for dataset, schema in EMPTY_SCHEMAS.items():
@@ -266,10 +272,10 @@ def _own_date(columns: list[str]) -> bool:
     return columns.index("date") < columns.index("partition_date")
 
 
-def lake_comment_sql(dataset: str, chosen: list[str]) -> str:
-    """``COMMENT ON`` the lake view of ``dataset`` read from the partitions ``chosen``."""
-    return (f"comment on view lake.{dataset} is "
-            f"{_sql_string(f'Lake dataset {dataset}: {len(chosen)} partition(s) read, last {chosen[-1]}')}")
+def lake_comment_sql(dataset: str, chosen: list[str], uniform: bool = False) -> str:
+    """``COMMENT ON`` the lake view of ``dataset`` read from the partitions ``chosen``, ``uniform`` or by name."""
+    text = f"Lake dataset {dataset}: {len(chosen)} partition(s) read, last {chosen[-1]}"
+    return f"comment on view lake.{dataset} is {_sql_string(text + (_UNIFORM if uniform else ''))}"
 
 
 _PARTITION_DATE = r"cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1) as date)"
@@ -277,9 +283,42 @@ _PARTITION_DATE = r"cast(regexp_extract(filename, 'date=(\d{4}-\d{2}-\d{2})', 1)
 _PARTITION_KEY = r"regexp_extract(filename, '((source=[^/]+/)?date=[^/]+)/data\.parquet$', 1)"
 
 
-def _daily_source(files: list[str]) -> str:
+def _daily_source(files: list[str], uniform: bool = False) -> str:
+    """``read_parquet`` of ``files``; ``uniform`` when they all have the same columns and types.
+
+    Uniform files are read by position of the first file's schema (binding reads one footer);
+    others by name, the union of their columns (binding reads every footer).
+    """
     listed = "[" + ", ".join(map(_sql_string, files)) + "]"
-    return f"read_parquet({listed}, hive_partitioning = false, union_by_name = true, filename = true)"
+    by_name = "false" if uniform else "true"
+    return f"read_parquet({listed}, hive_partitioning = false, union_by_name = {by_name}, filename = true)"
+
+
+_UNIFORM = "; files of one schema, read by position"
+
+
+def _uniform_views(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The ``lake`` views reading uniform files (:func:`_daily_source`), as their comment says."""
+    return {name for name, comment in con.execute(
+        "select view_name, comment from duckdb_views() where schema_name = 'lake' and not internal").fetchall()
+        if comment and comment.endswith(_UNIFORM)}
+
+
+def uniform_files(con: duckdb.DuckDBPyConnection, files: list[str], checked: set[str] = frozenset()) -> bool:
+    """Whether ``files`` all have the same columns, in order, with the same types.
+
+    ``checked``: files already known to share one schema; one of them stands for all.
+    """
+    reference = next((f for f in files if f in checked), None)
+    to_read = [f for f in files if f not in checked] + ([reference] if reference else [])
+    if len(to_read) <= 1:
+        return True
+    listed = "[" + ", ".join(map(_sql_string, to_read)) + "]"
+    found = con.execute(f"""
+        select count(distinct signature) from (
+            select file_name, string_agg(name || ' ' || duckdb_type, ', ' order by column_id) as signature
+            from parquet_schema({listed}) where num_children is null group by file_name)""").fetchone()[0]
+    return found == 1
 
 
 def _producer_exprs(dataset: str, rows: pd.DataFrame, columns: set[str]) -> dict[str, str]:
@@ -308,21 +347,25 @@ def _producer_columns(dataset: str, rows: pd.DataFrame, columns: set[str]) -> st
     return head + "".join(f", {e} as {n}" for n, e in exprs.items())
 
 
-def daily_view_sql(con: duckdb.DuckDBPyConnection, dataset: str, rows: pd.DataFrame) -> tuple[str, bool]:
+def daily_view_sql(con: duckdb.DuckDBPyConnection, dataset: str, rows: pd.DataFrame,
+                   checked: set[str] = frozenset()) -> tuple[str, bool, bool]:
     """``create or replace view lake.<dataset>`` over daily partition files ``rows`` (of :func:`lake_state`).
 
     The partition's day is ``partition_date``. A file's own ``date`` column wins over the
     partition's (hive partitioning would hide it: a forecast or forecast alert is about
     another day than the run that wrote it); files without one get ``date`` =
     ``partition_date``. Datasets written by sources get ``source`` and ``source_rank``
-    (:func:`_producer_columns`). Returns the statement and whether the files have their own ``date``.
+    (:func:`_producer_columns`). ``checked``: files known to share one schema
+    (:func:`uniform_files`). Returns the statement, whether the files have their own ``date``
+    and whether they are uniform.
     """
     files = rows["path"].tolist()
-    source = _daily_source(files)
+    uniform = uniform_files(con, files, checked)
+    source = _daily_source(files, uniform)
     columns = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
     own_date = "" if "date" in columns else f", {_PARTITION_DATE} as date"
     return (f"create or replace view lake.{dataset} as select {_producer_columns(dataset, rows, columns)}, "
-            f"{_PARTITION_DATE} as partition_date{own_date} from {source}"), "date" in columns
+            f"{_PARTITION_DATE} as partition_date{own_date} from {source}"), "date" in columns, uniform
 
 
 def restricted_view_sql(con: duckdb.DuckDBPyConnection, dataset: str, rows: pd.DataFrame, own_date: bool,

@@ -165,6 +165,11 @@ def unchanged_datasets(old: PartitionFiles, new: PartitionFiles) -> frozenset[st
     return frozenset(d for d, files in new.items() if old.get(d) == files)
 
 
+def unchanged_paths(old: PartitionFiles, new: PartitionFiles) -> dict[str, set[str]]:
+    """Each dataset's partition files that are the same (path, size, mtime, inode) in both lake states."""
+    return {d: {key[0] for p, key in files.items() if old.get(d, {}).get(p) == key} for d, files in new.items()}
+
+
 def _dates_of(con: duckdb.DuckDBPyConnection, changed: dict[str, set[str]]) -> dict[str, set[dt.date]]:
     found: dict[str, set[dt.date]] = {}
     for dataset, partitions in changed.items():
@@ -196,21 +201,30 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     after = _dates_of(con, changed_tracked)
     affected = {d: before[d] | after[d] for d in changed_tracked}
     forced = set(context.forced_days)
-    plan = {m.qualified: sorted(forced.union(*(affected.get(d, set()) for d in deps[m.qualified])))
-            for m in context.incremental_marts()}
+    plan, read_days = {}, set()
+    for m in context.incremental_marts():
+        around = context.sidecars[m.qualified].neighbour_days
+        changed_days = set().union(*(affected.get(d, set()) for d in deps[m.qualified]))
+        plan[m.qualified] = sorted(forced | _widened(changed_days, around))
+        read_days |= _widened(set(plan[m.qualified]), around)
     all_days = sorted(set().union(*plan.values()))
 
     daily_views: dict[str, bool] = {}
-    builder.create_lake_views(con, context.state, daily_views, keep=unchanged_datasets(old_files, new_files))
-    views = _RestrictedViews(con, _restricted_views(con, context, tracked, all_days, daily_views))
+    builder.create_lake_views(con, context.state, daily_views, keep=unchanged_datasets(old_files, new_files),
+                              unchanged_files=unchanged_paths(old_files, new_files))
+    views = _RestrictedViews(con, _restricted_views(con, context, tracked, sorted(read_days), daily_views))
     builder.create_register_tables(con)
     recreated = {f"marts.{t}" for t in models.REGISTER_TABLES}
+    kept: dict[str, list[dt.date]] = {}
     for index, model in enumerate(found):
         if model.layer != "marts":
             continue
         earlier = {m.qualified for m in found[:index]}
         sidecar = context.sidecars[model.qualified]
         if not sidecar.incremental:
+            if not forced and not deps[model.qualified] & changed.keys():
+                kept[model.qualified] = []  # same models, registers and lake inputs: the same rows
+                continue
             views.full(deps[model.qualified])
             builder.run_model(con, model, earlier, [f"create or replace table {model.qualified} as\n{model.select()}"])
             recreated.add(model.qualified)
@@ -229,6 +243,7 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     builder.document(con, context.root, found, only=recreated)
     rebuilt: dict[str, list[dt.date] | None] = {m.qualified: None for m in found if m.layer == "marts"}
     rebuilt.update(plan)
+    rebuilt.update(kept)
     builder.write_mart_partitions(con, context, rebuilt)
     builder.document_meta(con)
     builder.write_meta(con, context.day, context.root, register.files(), context.state, len(found),
@@ -237,6 +252,11 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     log.info("incremental build: changed partitions %s; days rebuilt %s",
              {d: sorted(p) for d, p in changed.items()}, [d.isoformat() for d in all_days])
     return len(all_days)
+
+
+def _widened(days: set[dt.date], around: int) -> set[dt.date]:
+    """``days`` and the ``around`` days either side of each."""
+    return {d + dt.timedelta(days=k) for d in days for k in range(-around, around + 1)}
 
 
 def _restricted_views(con: duckdb.DuckDBPyConnection, context: builder.BuildContext, tracked: set[str],

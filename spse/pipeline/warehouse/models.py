@@ -57,6 +57,7 @@ class Sidecar:
     columns: dict[str, tuple[str, str]]
     materialized: str = "table"
     partition_by: str | None = None
+    neighbour_days: int = 0
 
     @property
     def incremental(self) -> bool:
@@ -183,8 +184,12 @@ def _parsed_sidecar(path: Path, what: str, size: int, mtime_ns: int) -> Sidecar:
     if materialized == "incremental" and (partition_by is None or str(partition_by) not in columns):
         raise WarehouseError(f"{what}: sidecar {path} is incremental: partition_by must name one of its "
                              f"documented columns (the local day column, e.g. date), not {partition_by!r}")
+    neighbour_days = doc.get("neighbour_days", 0)
+    if not isinstance(neighbour_days, int) or neighbour_days < 0 or (neighbour_days and materialized != "incremental"):
+        raise WarehouseError(f"{what}: sidecar {path} neighbour_days must be a whole number of days >= 0, "
+                             f"and only for an incremental mart, not {neighbour_days!r}")
     return Sidecar(path, " ".join(description.split()), columns, materialized,
-                   str(partition_by) if partition_by is not None else None)
+                   str(partition_by) if partition_by is not None else None, neighbour_days)
 
 
 def check_columns(sidecar: Sidecar, actual: list[str], what: str) -> None:
