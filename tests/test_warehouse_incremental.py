@@ -441,3 +441,25 @@ def test_an_overlap_across_a_day_boundary_is_rebuilt_with_its_neighbour_days(hom
     third = warehouse.build(DAY2)
     assert warehouse.query("select difference from marts.air_hourly_overlaps", third)["difference"].tolist() == [1.0]
     assert_same_marts(third, warehouse.build(DAY2, full=True))
+
+
+def test_a_renamed_noise_site_keeps_its_former_name_on_earlier_days(home):
+    def noise_day(day: dt.date, name: str, lon: float) -> None:
+        start = dt.datetime.combine(day, dt.time(9), tzinfo=dt.UTC)
+        lake.write_partition("noise_hourly", lake.date_partition(day), frame(
+            "noise_hourly", site_id=["N1", "N1"], site_name=[f"{name} (matin)", name], lon=[lon, lon],
+            lat=[48.85, 48.85], ts_start_utc=[start, start + dt.timedelta(hours=1)], laeq_dba=[60.0, 62.0],
+            is_valid=[True, True], source=["bruitparif_rumeur"] * 2), source="bruitparif_rumeur")
+        lake.write_partition("noise_station_daily", lake.date_partition(day), frame(
+            "noise_station_daily", site_id=["N1"], date=[day], ld_dba=[61.0], n_valid_hours=[2], is_valid=[False]))
+
+    write_lake(DAY1)
+    noise_day(DAY1, "Rue de Rivoli", 2.35)
+    warehouse.publish(warehouse.build(DAY1))
+    write_day(DAY2, W1_VALUES)
+    noise_day(DAY2, "Rivoli - Louvre", 2.34)  # renamed and moved on day 2; its last hour's name wins
+    second = warehouse.build(DAY2)
+    rows = warehouse.query("select date, site_name, lon from marts.noise_station_daily order by date", second)
+    assert list(zip(rows["date"].map(day), rows["site_name"], rows["lon"], strict=True)) == [
+        (DAY1, "Rue de Rivoli", 2.35), (DAY2, "Rivoli - Louvre", 2.34)]
+    assert_same_marts(second, warehouse.build(DAY2, full=True))

@@ -3,7 +3,7 @@ with noise_daily as (
 ),
 
 sites as (
-    select * from intermediate.int_noise_sites_deduplicated
+    select * from intermediate.int_noise_sites_daily
 ),
 
 final as (
@@ -21,7 +21,9 @@ final as (
         noise_daily.is_valid
     from noise_daily
     left join sites
-        on noise_daily.site_id = sites.site_id
+        on
+            noise_daily.site_id = sites.site_id
+            and noise_daily.date = sites.date
 )
 
 select * from final

@@ -3,8 +3,11 @@ with facilities as (
 ),
 
 cell_periods as (
+    -- only the cells holding a facility: the days-above lists are built for them alone
     select * from intermediate.int_cell_periods_joined
-    where period_kind in ('year', 'season')
+    where
+        period_kind in ('year', 'season')
+        and cell_id in (select facilities.cell_id from facilities)
 ),
 
 means as (

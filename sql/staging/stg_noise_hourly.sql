@@ -10,6 +10,7 @@ final as (
         cast(lat as double) as lat,
         cast(ts_start_utc as timestamptz) as ts_start_utc,
         cast(ts_end_utc as timestamptz) as ts_end_utc,
+        cast(date as date) as date,
         cast(laeq_dba as double) as laeq_dba,
         cast(coverage as double) as coverage,
         coalesce(cast(is_valid as boolean), false) as is_valid

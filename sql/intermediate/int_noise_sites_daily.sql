@@ -3,16 +3,16 @@ with noise_hourly as (
 ),
 
 final as (
-    -- name and position as last reported, in case a site was renamed or moved
+    -- name and position as last reported that day: a site renamed or moved keeps, on the
+    -- days before, the name and position it had then
     select
         site_id,
+        date,
         arg_max(site_name, ts_start_utc) as site_name,
         arg_max(lon, ts_start_utc) as lon,
-        arg_max(lat, ts_start_utc) as lat,
-        min(ts_start_utc) as first_hour_utc,
-        max(ts_start_utc) as last_hour_utc
+        arg_max(lat, ts_start_utc) as lat
     from noise_hourly
-    group by site_id
+    group by site_id, date
 )
 
 select * from final
