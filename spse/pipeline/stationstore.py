@@ -76,10 +76,8 @@ def _listing(dataset: str, months: list[dt.date]) -> dict[str, list[list]]:
     wanted = {lake.date_partition(day): day.isoformat() for month in months
               for day in (month + dt.timedelta(days=i) for i in range(31)) if month_start(day) == month}
     found: dict[str, list[list]] = {}
-    for part in lake.parts(dataset):
-        day = wanted.get(part.partition)
-        if day is None:
-            continue
+    for part in lake.parts_in(dataset, wanted):
+        day = wanted[part.partition]
         stamp = lake.file_stamp(part.path)
         if stamp is not None:
             found.setdefault(day, []).append([part.source, part.path.relative_to(settings().lake).as_posix(), *stamp])
