@@ -135,19 +135,23 @@ def refresh_month(dataset: str, month: dt.date, listing: dict[str, list[list]],
     return table, current
 
 
-def refresh(dataset: str, months: Iterable[dt.date]) -> None:
-    """Bring the store of ``dataset`` for ``months`` (first days) up to the lake's files; only changed days are read."""
+def refresh(dataset: str, months: Iterable[dt.date], con: duckdb.DuckDBPyConnection | None = None) -> None:
+    """Bring the store of ``dataset`` for ``months`` (first days) up to the lake's files; only changed days are read.
+
+    The days are read on ``con`` when given, else on a connection of their own.
+    """
     months = sorted(set(months))
     if not months:
         return
     listing = _listing(dataset, months)
-    con = duckdb.connect()
+    own = con is None
+    con = duckdb.connect() if own else con
     try:
-        con.execute("set enable_progress_bar = false")
         for month in months:
             refresh_month(dataset, month, listing, con)
     finally:
-        con.close()
+        if own:
+            con.close()
 
 
 def read(dataset: str, first: dt.date, last: dt.date) -> tuple[pa.Table | None, list[str | None]]:
