@@ -21,7 +21,8 @@ whose files are new, replaced or gone (a daily run: its day; a missing store: it
 read), so the store always holds what the lake's files hold.
 
 Layout: ``lake/period_station/daily_inputs/<dataset>/month=<YYYY-MM>.arrow`` (Arrow IPC file,
-uncompressed, replaced atomically, under 1 MB a month); the lake's partition listing and the
+uncompressed, replaced atomically; with the demo's 15 stations about 1.6 MB a month of
+hourly rows and 0.3 MB of daily rows); the lake's partition listing and the
 warehouse skip it (no ``data.parquet``).
 """
 
