@@ -233,3 +233,23 @@ def test_forecast_zone_mart(spse_home):
     paris = warehouse.query("select * from marts.forecast_zone_daily where zone_id = '75056' and pollutant = 'NO2' "
                             "and lead_day = 0")
     assert paris["pop_weighted_mean"].iloc[0] == pytest.approx(175.0)
+
+
+def test_bilinear_inside_gives_xarray_interp_values_to_the_last_bit():
+    import xarray as xr
+
+    from spse.methods.forecast import bilinear_inside
+
+    rng = np.random.default_rng(7)
+    for trial in range(40):
+        lats = 48.0 + 0.1 * np.arange(rng.integers(2, 9))
+        lons = np.sort(rng.choice(np.round(np.arange(1.5, 3.5, 0.1), 2), rng.integers(2, 9), replace=False))
+        grid = rng.normal(30.0, 10.0, (3, len(lats), len(lons)))
+        grid[rng.random(grid.shape) < 0.05] = np.nan
+        at_lat, at_lon = rng.uniform(lats[0], lats[-1], 300), rng.uniform(lons[0], lons[-1], 300)
+        at_lat[:20], at_lon[20:40] = rng.choice(lats, 20), rng.choice(lons, 20)  # on grid lines too
+        ds = xr.Dataset({"value": (("field", "lat", "lon"), grid)}, coords={"lat": lats, "lon": lons})
+        expected = ds.interp(lat=xr.DataArray(at_lat, dims="cell"), lon=xr.DataArray(at_lon, dims="cell"),
+                             method="linear")["value"].transpose("field", "cell").to_numpy()
+        got = bilinear_inside(lats, lons, grid, at_lat, at_lon)
+        np.testing.assert_array_equal(got, expected, err_msg=f"trial {trial}")

@@ -104,3 +104,20 @@ def test_listings_cached_lists_once_and_again_after_its_own_write(spse_home):
         assert lake.parts("demo", source="a", partition="date=2026-01-16") == []
         assert lake.has_partition("demo", "date=2026-01-17", "a") and not lake.has_partition("none", "date=x")
     assert lake.parts("demo") == lake._listed("demo")
+
+
+def test_parts_in_gives_the_listing_of_those_partitions(spse_home):
+    for day, source in (("2026-01-13", "net_a"), ("2026-01-14", "net_b"), ("2026-01-15", "net_a"),
+                        ("2026-01-15", "net_b")):
+        lake.write_partition("air_x", f"date={day}", pd.DataFrame({"k": [1]}), source=source)
+    for day, source in (("2026-01-14", "net_a"), ("2026-01-15", "net_b")):  # old layout; the second is hidden
+        old = spse_home / f"lake/air_x/date={day}"
+        old.mkdir(parents=True)
+        pd.DataFrame({"k": [9]}).to_parquet(old / "data.parquet")
+        (old / "provenance.json").write_text(json.dumps({"source": source, "partition": f"date={day}"}))
+    wanted = ["date=2026-01-15", "date=2026-01-14", "date=2026-01-20"]
+    expected = [p for p in lake.parts("air_x") if p.partition in wanted]
+    assert len(expected) == 4 and lake.parts_in("air_x", wanted) == expected
+    with lake.listings_cached():
+        assert lake.parts_in("air_x", wanted) == expected
+    assert lake.parts_in("none", wanted) == []

@@ -653,6 +653,8 @@ def hourly_indicators(hourly: pd.DataFrame, keys: list[str], period: Period, tim
 
 FLOAT_COLUMNS = ("q", "threshold_value", "allowed_exceedances", "value", "coverage", "judged_value")
 INT_COLUMNS = ("n_valid", "n_expected")
+# text columns the contract holds as Python objects (None when missing), not the string dtype
+OBJECT_TEXT_COLUMNS = ("statistic", "set_id", "level", "averaging", "unit", "judged_by", "compliance")
 
 
 def _finish(parts: list[dict[str, np.ndarray]], keys: list[str]) -> pd.DataFrame:
@@ -670,6 +672,9 @@ def _finish(parts: list[dict[str, np.ndarray]], keys: list[str]) -> pd.DataFrame
             data[name] = np.concatenate(pieces).astype(np.int64)
         elif name == "coverage_met":
             data[name] = np.concatenate(pieces).astype(bool)
+        elif name in OBJECT_TEXT_COLUMNS:  # kept as objects: no conversion to the string dtype and back
+            data[name] = pd.Series(np.concatenate([np.asarray(piece, dtype=object) for piece in pieces]),
+                                   dtype=object)
         else:
             data[name] = np.concatenate([np.asarray(piece, dtype=object) for piece in pieces])
     return pd.DataFrame(data, columns=columns)
@@ -691,6 +696,6 @@ def with_period(frame: pd.DataFrame, period: Period, time_base: str, keys: list[
     for name in INT_COLUMNS:
         frame[name] = frame[name].astype(np.int64)
     frame["coverage_met"] = frame["coverage_met"].astype(bool)
-    for name in ("statistic", "set_id", "level", "averaging", "unit", "judged_by", "compliance"):
+    for name in OBJECT_TEXT_COLUMNS:
         frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     return frame[[*keys, *COLUMNS]]

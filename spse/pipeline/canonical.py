@@ -73,6 +73,12 @@ def _without_hidden(dataset: str, chosen: list[lake.Part]) -> list[lake.Part]:
     return [p for p in chosen if p.source not in gone]
 
 
+def visible(dataset: str, producers: list[str | None]) -> list[str | None]:
+    """``producers`` (of the files read) without those another one present stands in for (``replaces``)."""
+    gone = hidden(dataset, sorted({p for p in producers if p}))
+    return [p for p in producers if p not in gone]
+
+
 def read_days(dataset: str, days: list[dt.date]) -> pd.DataFrame:
     """The ``date=`` partitions of ``days`` of every producer of ``dataset``, overlaps resolved."""
     chosen = [p for d in days for p in lake.parts(dataset, partition=lake.date_partition(d))]
@@ -104,11 +110,20 @@ def files_sql(dataset: str, chosen: list[lake.Part], columns: str) -> str:
     registry, as :func:`split`.
     """
     chosen = _without_hidden(dataset, chosen)
-    listed = "[" + ", ".join(_quote(str(p.path)) for p in chosen) + "]"
+    listed = "[" + ", ".join(quote(str(p.path)) for p in chosen) + "]"
     source = source_sql([p for p in chosen if p.source], "filename")
-    found = rule(dataset)
     scan = f"select {columns}, {source} as source from read_parquet({listed}, union_by_name = true, filename = true)"
-    if found is None or len({p.source for p in chosen}) < 2:  # one producer: nothing overlaps
+    return resolved_sql(dataset, scan, [p.source for p in chosen])
+
+
+def resolved_sql(dataset: str, scan: str, producers: list[str | None]) -> str:
+    """``scan`` (a ``select`` with a ``source`` column) without its ``source``, overlaps resolved.
+
+    ``producers`` are those of the files ``scan`` reads (hidden ones already left out): with
+    fewer than two, nothing overlaps and ``scan`` is returned as it is.
+    """
+    found = rule(dataset)
+    if found is None or len(set(producers)) < 2:
         return scan
     rank = rank_sql(dataset, "source")
     keys = ", ".join(found.key)
@@ -122,7 +137,7 @@ def source_sql(chosen: list[lake.Part], filename: str) -> str:
     folder = f"nullif(regexp_extract({filename}, '/source=([^/]+)/', 1), '')"
     if not old:
         return folder
-    cases = " ".join(f"when {_quote(str(p.path))} then {_quote(p.source)}" for p in old)
+    cases = " ".join(f"when {quote(str(p.path))} then {quote(p.source)}" for p in old)
     return f"coalesce({folder}, case {filename} {cases} end)"
 
 
@@ -131,9 +146,10 @@ def rank_sql(dataset: str, column: str) -> str:
     found = rule(dataset)
     if found is None or not found.priority:
         return "0"
-    cases = " ".join(f"when {_quote(n)} then {found.rank(n)}" for n in found.priority)
+    cases = " ".join(f"when {quote(n)} then {found.rank(n)}" for n in found.priority)
     return f"(case {column} {cases} else {len(found.priority)} end)"
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
+    """``text`` as a SQL string literal."""
     return "'" + text.replace("'", "''") + "'"

@@ -207,32 +207,36 @@ def _stamps(month: dt.date, days: int) -> tuple[np.ndarray, list[str]]:
     return stamps, paths
 
 
-def refresh(months: Iterable[dt.date], pool: Executor | None = None) -> dict[dt.date, MonthStore] | None:
+def refresh(months: Iterable[dt.date], pool: Executor | None = None,
+            con: duckdb.DuckDBPyConnection | None = None) -> dict[dt.date, MonthStore] | None:
     """The stores of ``months`` brought up to the lake's files (rereading only changed days, saved when changed).
 
     With ``pool`` (a backfill's executor), the months are refreshed side by side and only saved:
-    None is returned, the readers load them (:meth:`MonthStore.load`).
+    None is returned, the readers load them (:meth:`MonthStore.load`). Without, the days are read
+    on ``con`` when given (else on a connection of their own).
     """
     months = sorted(set(months))
     if pool is not None:
         list(pool.map(_refresh_saved, months))
         return None
-    return {month: refresh_month(month) for month in months}
+    return {month: refresh_month(month, con) for month in months}
 
 
-def refresh_month(month: dt.date) -> MonthStore:
-    """The store of ``month`` brought up to the lake's files (:func:`refresh`)."""
+def refresh_month(month: dt.date, con: duckdb.DuckDBPyConnection | None = None) -> MonthStore:
+    """The store of ``month`` brought up to the lake's files (:func:`refresh`), read on ``con`` when given."""
     store = MonthStore.load(month)
     stamps, paths = _stamps(month, store.days)
     changed = np.flatnonzero((stamps != store.stamp).any(axis=1))
     if not len(changed):
         return store
     store.clear(changed)
-    con = duckdb.connect()
+    own = con is None
+    con = duckdb.connect() if own else con
     try:
         store.fill([paths[i] for i in changed if stamps[i].any()], con)
     finally:
-        con.close()
+        if own:
+            con.close()
     store.stamp[changed] = stamps[changed]
     store.save()
     return store
