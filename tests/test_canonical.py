@@ -57,3 +57,16 @@ def test_the_sql_reading_of_many_partitions_applies_the_same_rule(spse_home):
                          source="aaa_net")
     sql = canonical.files_sql("air_hourly", lake.parts("air_hourly"), "station_id, pollutant, ts_start_utc, value")
     assert sorted(duckdb.sql(sql).df()["value"]) == [10.0, 11.0, 52.0]
+
+
+def test_an_old_layout_file_without_provenance_has_no_producer(spse_home):
+    import duckdb
+
+    # a partition written before the source= layout, and without a provenance naming its source
+    path = lake.partition_path("air_hourly", "date=2026-01-15")
+    path.parent.mkdir(parents=True)
+    _rows("x", "FR1", [10.0]).drop(columns="source").to_parquet(path)
+    found = lake.parts("air_hourly")
+    assert [(p.source, p.key) for p in found] == [(None, "date=2026-01-15")]
+    sql = f"select {canonical.source_sql(found, 'filename')} as source from read_parquet('{path}', filename = true)"
+    assert duckdb.sql(sql).fetchall() == [(None,)]

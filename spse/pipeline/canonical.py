@@ -137,7 +137,8 @@ def source_sql(chosen: list[lake.Part], filename: str) -> str:
     folder = f"nullif(regexp_extract({filename}, '/source=([^/]+)/', 1), '')"
     if not old:
         return folder
-    cases = " ".join(f"when {quote(str(p.path))} then {quote(p.source)}" for p in old)
+    # an old-layout file without a provenance naming its source has no known producer: NULL
+    cases = " ".join(f"when {quote(str(p.path))} then {quote(p.source) if p.source else 'null'}" for p in old)
     return f"coalesce({folder}, case {filename} {cases} end)"
 
 
