@@ -267,13 +267,19 @@ def _restricted_views(con: duckdb.DuckDBPyConnection, context: builder.BuildCont
     restricted = {}
     state = context.state
     wanted = builder.date_list(days)
+    columns: dict[str, list[tuple[str, str]]] = {}
+    for view, column, type_ in con.execute(
+            "select table_name, column_name, data_type from duckdb_columns() where database_name = current_database() "
+            "and schema_name = 'lake' order by table_name, column_index").fetchall():
+        columns.setdefault(view, []).append((column, type_))
+    holding: dict[str, set[str]] = {}
+    for dataset, partition in con.execute("select distinct dataset, partition from meta.lake_partition_dates "
+                                          f"where date in {wanted}").fetchall():
+        holding.setdefault(dataset, set()).add(partition)
     for dataset, rows in state[state["dataset"].isin(tracked) & (state["kind"] == "date")].groupby("dataset"):
-        columns = con.execute("select column_name, data_type from duckdb_columns() where schema_name = 'lake' "
-                              "and table_name = ? order by column_index", [dataset]).fetchall()
-        holding = {r[0] for r in con.execute("select distinct partition from meta.lake_partition_dates "
-                                             f"where dataset = ? and date in {wanted}", [dataset]).fetchall()}
-        restricted[dataset] = builder.restricted_view_sql(con, dataset, rows[rows["partition"].isin(holding)],
-                                                          daily_views[dataset], columns, days)
+        chosen = rows[rows["partition"].isin(holding.get(dataset, set()))]
+        restricted[dataset] = builder.restricted_view_sql(con, dataset, chosen, daily_views[dataset],
+                                                          columns[dataset], days)
     return restricted
 
 
