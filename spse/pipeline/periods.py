@@ -225,13 +225,12 @@ def period_table(dataset: str, period: pm.Period, params: Mapping[str, str],
     if time_base is None:
         return _empty(dataset)
     hourly = read_hourly(period) if dataset == "period_station" else pd.DataFrame()
-    parts = [pm.group_indicators(rows, keys, pollutant, statistic, period, limits, rules,
-                                 mean_from_daily=hourly.empty)
-             for pollutant, statistic, rows in read_daily_groups(files, keys, time_base)]
+    parts = [block for pollutant, statistic, rows in read_daily_groups(files, keys, time_base)
+             for block in pm.group_blocks(rows, keys, pollutant, statistic, period, limits, rules,
+                                          mean_from_daily=hourly.empty)]
     if not hourly.empty:
-        parts.append(pm.hourly_indicators(hourly, keys, period, time_base, limits, rules))
-    parts = [p for p in parts if len(p)]
-    return pm.with_period(pd.concat(parts, ignore_index=True), period, time_base, keys) if parts else _empty(dataset)
+        parts += pm.hourly_blocks(hourly, keys, period, time_base, limits, rules)
+    return _frame(dataset, parts, period, time_base, keys)
 
 
 def _station_table_from_store(period: pm.Period, params: Mapping[str, str]) -> pd.DataFrame:
@@ -253,17 +252,15 @@ def _station_rows(period: pm.Period, params: Mapping[str, str], daily, con: duck
             return _empty("period_station")
         rules, limits = pm.rules_from(params), period_thresholds(params)
         hourly = read_hourly_stored(period)
-        parts = [pm.group_indicators(rows, STATION_KEYS, pollutant, statistic, period, limits, rules,
-                                     mean_from_daily=hourly.empty)
-                 for pollutant, statistic, rows in read_daily_groups([], STATION_KEYS, time_base,
-                                                                     "stored_station_daily")]
+        parts = [block for pollutant, statistic, rows in read_daily_groups([], STATION_KEYS, time_base,
+                                                                           "stored_station_daily")
+                 for block in pm.group_blocks(rows, STATION_KEYS, pollutant, statistic, period, limits, rules,
+                                              mean_from_daily=hourly.empty)]
     finally:
         con.unregister("stored_station_daily")
     if not hourly.empty:
-        parts.append(pm.hourly_indicators(hourly, STATION_KEYS, period, time_base, limits, rules))
-    parts = [p for p in parts if len(p)]
-    return pm.with_period(pd.concat(parts, ignore_index=True), period, time_base, STATION_KEYS) if parts \
-        else _empty("period_station")
+        parts += pm.hourly_blocks(hourly, STATION_KEYS, period, time_base, limits, rules)
+    return _frame("period_station", parts, period, time_base, STATION_KEYS)
 
 
 def _cell_table_from_store(period: pm.Period, params: Mapping[str, str],
@@ -273,11 +270,20 @@ def _cell_table_from_store(period: pm.Period, params: Mapping[str, str],
     if time_base is None:
         return _empty("period_cell")
     rules, limits = pm.rules_from(params), period_thresholds(params)
-    parts = [pm.matrix_indicators(matrix, series, CELL_KEYS, pollutant, statistic, period, limits, rules)
-             for pollutant, statistic, matrix, series in periodstore.period_matrices(period, stores, time_base)]
-    parts = [p for p in parts if len(p)]
-    return pm.with_period(pd.concat(parts, ignore_index=True), period, time_base, CELL_KEYS) if parts \
-        else _empty("period_cell")
+    parts = [block for pollutant, statistic, matrix, series in periodstore.period_matrices(period, stores, time_base)
+             for block in pm.matrix_blocks(matrix, series, CELL_KEYS, pollutant, statistic, period, limits, rules)]
+    return _frame("period_cell", parts, period, time_base, CELL_KEYS)
+
+
+def _frame(dataset: str, parts: list[dict], period: pm.Period, time_base: str, keys: list[str]) -> pd.DataFrame:
+    """The rows of ``dataset`` from the indicator blocks of ``period`` (:func:`spse.methods.period.period_frame`)."""
+    frame = pm.period_frame(parts, period, time_base, keys)
+    if frame is not None:
+        return frame
+    frames = [pm._finish([part], keys) for part in parts]
+    frames = [f for f in frames if len(f)]
+    return pm.with_period(pd.concat(frames, ignore_index=True), period, time_base, keys) if frames \
+        else _empty(dataset)
 
 
 def _empty(dataset: str) -> pd.DataFrame:
