@@ -302,7 +302,7 @@ def day_matrix(daily: pd.DataFrame, keys: list[str], period: Period) -> tuple[np
     dates = pd.to_datetime(daily["date"])
     inside = ((dates >= pd.Timestamp(period.start)) & (dates < pd.Timestamp(period.stop))).to_numpy()
     valid = inside & daily["is_valid"].fillna(False).astype(bool).to_numpy() & daily["value"].notna().to_numpy()
-    series, code = _series_codes(daily[inside], keys)
+    series, code = _series_codes(daily if inside.all() else daily[inside], keys)
     matrix = np.full((len(series), len(period.days)), np.nan)
     column = ((dates[valid] - pd.Timestamp(period.start)).dt.days).to_numpy()
     matrix[code[valid[inside]], column] = daily["value"].to_numpy(dtype=float)[valid]
@@ -314,6 +314,15 @@ def _series_codes(rows: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np
     if len(keys) == 1:
         code, uniques = pd.factorize(rows[keys[0]], sort=True)
         return pd.DataFrame({keys[0]: np.asarray(uniques, dtype=object)}), code
+    columns = [rows[name] for name in keys]
+    if len(rows) and not any(column.isna().any() for column in columns):
+        # each key's sorted codes combined: their order is the rows' sort order on the keys
+        combined = np.zeros(len(rows), dtype=np.int64)
+        for column in columns:
+            code, uniques = pd.factorize(column, sort=True)
+            combined = combined * len(uniques) + code
+        _, first, code = np.unique(combined, return_index=True, return_inverse=True)
+        return rows[keys].iloc[first].reset_index(drop=True), code.reshape(-1)
     series = rows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
     if rows.empty:
         return series, np.zeros(0, dtype=np.int64)
@@ -517,11 +526,30 @@ def _coverage_met(matrix: np.ndarray, coverage: np.ndarray, pollutant: str, peri
     return np.asarray(coverage) >= minimum
 
 
+@dataclass(frozen=True)
+class _Threshold:
+    """The fields of a register threshold row the indicators use, as ``itertuples`` gives them."""
+
+    set_id: object
+    level: object
+    value: object
+    allowed_exceedances: object
+
+
+def _selected(thresholds: pd.DataFrame, pollutant: str, averaging: str) -> list[_Threshold]:
+    """The threshold rows of ``pollutant`` and ``averaging``, in the table's order (no frame filtered)."""
+    keep = np.flatnonzero((thresholds["pollutant"].to_numpy(dtype=object) == pollutant)
+                          & (thresholds["averaging"].to_numpy(dtype=object) == averaging))
+    if not len(keep):
+        return []
+    fields = [list(thresholds[name].iloc[keep]) for name in ("set_id", "level", "value", "allowed_exceedances")]
+    return [_Threshold(*values) for values in zip(*fields, strict=True)]
+
+
 def _threshold_rows(matrix: np.ndarray, series: dict[str, np.ndarray], pollutant: str, statistic: str, period: Period,
                     thresholds: pd.DataFrame, rules: PeriodRules, cover: dict, unit: str) -> list[pd.DataFrame]:
     rows = []
-    selected = thresholds[(thresholds["pollutant"] == pollutant) & (thresholds["averaging"] == statistic)]
-    for threshold in selected.itertuples(index=False):
+    for threshold in _selected(thresholds, pollutant, statistic):
         count = exceedance_count(matrix, threshold.value, rules.round_values)
         allowed = 0.0 if pd.isna(threshold.allowed_exceedances) else float(threshold.allowed_exceedances)
         if threshold.set_id in rules.percentile_judged_sets and statistic in DAILY_AVERAGINGS:
@@ -544,8 +572,7 @@ def _mean_rows(mean: np.ndarray, series: dict[str, np.ndarray], pollutant: str, 
     rows = [_rows(series, indicator="mean", **common)]
     if period.kind != YEAR:
         return rows
-    selected = thresholds[(thresholds["pollutant"] == pollutant) & (thresholds["averaging"] == YEAR_MEAN)]
-    for threshold in selected.itertuples(index=False):
+    for threshold in _selected(thresholds, pollutant, YEAR_MEAN):
         rows.append(_rows(series, indicator="mean_vs_threshold", set_id=threshold.set_id, level=threshold.level,
                           averaging=YEAR_MEAN, threshold_value=float(threshold.value), judged_by="mean",
                           judged_value=mean, compliance=compliance(mean, threshold.value, cover["coverage_met"]),
