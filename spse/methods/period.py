@@ -345,7 +345,7 @@ def hour_matrix(hourly: pd.DataFrame, keys: list[str], hours: pd.DatetimeIndex) 
     ts = pd.to_datetime(hourly["ts_start_utc"], utc=True)
     offset = ((ts - hours[0]) / pd.Timedelta(hours=1)).to_numpy()
     inside = (offset >= 0) & (offset < len(hours)) & (offset == np.floor(offset))
-    rows = hourly[inside]
+    rows = hourly.loc[inside, [*keys, "value"]]
     series, code = _series_codes(rows, keys)
     if rows.empty:
         return np.full((0, len(hours)), np.nan), series
@@ -814,12 +814,13 @@ def period_frame(parts: list[dict], period: Period, time_base: str, keys: list[s
     for name in COLUMNS:
         if name in data:
             continue
+        if name in FLOAT_COLUMNS or name in INT_COLUMNS:
+            dtype = float if name in FLOAT_COLUMNS else np.int64
+            data[name] = np.concatenate([_number_piece(part.get(name), size, dtype)
+                                         for part, size in zip(parts, sizes, strict=True)])
+            continue
         pieces = [_column_piece(part, name, size) for part, size in zip(parts, sizes, strict=True)]
-        if name in FLOAT_COLUMNS:
-            data[name] = np.concatenate([np.asarray(piece, dtype=float) for piece in pieces])
-        elif name in INT_COLUMNS:
-            data[name] = np.concatenate(pieces).astype(np.int64)
-        elif name == "coverage_met":
+        if name == "coverage_met":
             data[name] = np.concatenate(pieces).astype(bool)
         elif name in OBJECT_TEXT_COLUMNS:
             values = np.concatenate([np.asarray(piece, dtype=object) for piece in pieces])
@@ -828,3 +829,12 @@ def period_frame(parts: list[dict], period: Period, time_base: str, keys: list[s
         else:
             raise ValueError(f"period_frame: no rule for column {name!r}")
     return pd.DataFrame(data, columns=[*keys, *COLUMNS], copy=False)
+
+
+def _number_piece(piece, size: int, dtype) -> np.ndarray:
+    """A numeric column of a block as :func:`_finish` converts it, a repeated value filled without objects."""
+    if piece is None or (isinstance(piece, _Repeat) and piece.value is None):
+        return np.asarray(np.full(size, None, dtype=object), dtype=dtype)
+    if isinstance(piece, _Repeat):
+        return np.full(size, dtype(piece.value), dtype=dtype)
+    return np.asarray(piece, dtype=dtype)
