@@ -302,7 +302,7 @@ def day_matrix(daily: pd.DataFrame, keys: list[str], period: Period) -> tuple[np
     dates = pd.to_datetime(daily["date"])
     inside = ((dates >= pd.Timestamp(period.start)) & (dates < pd.Timestamp(period.stop))).to_numpy()
     valid = inside & daily["is_valid"].fillna(False).astype(bool).to_numpy() & daily["value"].notna().to_numpy()
-    series, code = _series_codes(daily[inside], keys)
+    series, code = _series_codes(daily if inside.all() else daily[inside], keys)
     matrix = np.full((len(series), len(period.days)), np.nan)
     column = ((dates[valid] - pd.Timestamp(period.start)).dt.days).to_numpy()
     matrix[code[valid[inside]], column] = daily["value"].to_numpy(dtype=float)[valid]
@@ -314,6 +314,15 @@ def _series_codes(rows: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np
     if len(keys) == 1:
         code, uniques = pd.factorize(rows[keys[0]], sort=True)
         return pd.DataFrame({keys[0]: np.asarray(uniques, dtype=object)}), code
+    columns = [rows[name] for name in keys]
+    if len(rows) and not any(column.isna().any() for column in columns):
+        # each key's sorted codes combined: their order is the rows' sort order on the keys
+        combined = np.zeros(len(rows), dtype=np.int64)
+        for column in columns:
+            code, uniques = pd.factorize(column, sort=True)
+            combined = combined * len(uniques) + code
+        _, first, code = np.unique(combined, return_index=True, return_inverse=True)
+        return rows[keys].iloc[first].reset_index(drop=True), code.reshape(-1)
     series = rows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
     if rows.empty:
         return series, np.zeros(0, dtype=np.int64)
@@ -336,7 +345,7 @@ def hour_matrix(hourly: pd.DataFrame, keys: list[str], hours: pd.DatetimeIndex) 
     ts = pd.to_datetime(hourly["ts_start_utc"], utc=True)
     offset = ((ts - hours[0]) / pd.Timedelta(hours=1)).to_numpy()
     inside = (offset >= 0) & (offset < len(hours)) & (offset == np.floor(offset))
-    rows = hourly[inside]
+    rows = hourly.loc[inside, [*keys, "value"]]
     series, code = _series_codes(rows, keys)
     if rows.empty:
         return np.full((0, len(hours)), np.nan), series
@@ -491,12 +500,21 @@ def _key_arrays(series: pd.DataFrame, pollutant: str) -> dict[str, np.ndarray]:
             "pollutant": np.full(len(series), pollutant, dtype=object)}
 
 
-def _rows(series: dict[str, np.ndarray], **columns) -> dict[str, np.ndarray]:
-    """A block of rows: the ``series`` arrays and ``columns`` (a scalar repeated) as arrays (:func:`_finish`)."""
-    n = len(series["pollutant"])
+@dataclass(frozen=True)
+class _Repeat:
+    """A column of a block holding one value on every row."""
+
+    value: object
+
+
+def _rows(series: dict[str, np.ndarray], **columns) -> dict[str, np.ndarray | _Repeat]:
+    """A block of rows: the ``series`` arrays and ``columns`` as arrays, a scalar kept as a :class:`_Repeat`.
+
+    The blocks become a frame in :func:`_finish` (or :func:`period_frame`).
+    """
     block = dict(series)
     for name, value in columns.items():
-        block[name] = np.asarray(value) if np.ndim(value) else np.full(n, value, dtype=object)
+        block[name] = np.asarray(value) if np.ndim(value) else _Repeat(value)
     return block
 
 
@@ -508,11 +526,30 @@ def _coverage_met(matrix: np.ndarray, coverage: np.ndarray, pollutant: str, peri
     return np.asarray(coverage) >= minimum
 
 
+@dataclass(frozen=True)
+class _Threshold:
+    """The fields of a register threshold row the indicators use, as ``itertuples`` gives them."""
+
+    set_id: object
+    level: object
+    value: object
+    allowed_exceedances: object
+
+
+def _selected(thresholds: pd.DataFrame, pollutant: str, averaging: str) -> list[_Threshold]:
+    """The threshold rows of ``pollutant`` and ``averaging``, in the table's order (no frame filtered)."""
+    keep = np.flatnonzero((thresholds["pollutant"].to_numpy(dtype=object) == pollutant)
+                          & (thresholds["averaging"].to_numpy(dtype=object) == averaging))
+    if not len(keep):
+        return []
+    fields = [list(thresholds[name].iloc[keep]) for name in ("set_id", "level", "value", "allowed_exceedances")]
+    return [_Threshold(*values) for values in zip(*fields, strict=True)]
+
+
 def _threshold_rows(matrix: np.ndarray, series: dict[str, np.ndarray], pollutant: str, statistic: str, period: Period,
                     thresholds: pd.DataFrame, rules: PeriodRules, cover: dict, unit: str) -> list[pd.DataFrame]:
     rows = []
-    selected = thresholds[(thresholds["pollutant"] == pollutant) & (thresholds["averaging"] == statistic)]
-    for threshold in selected.itertuples(index=False):
+    for threshold in _selected(thresholds, pollutant, statistic):
         count = exceedance_count(matrix, threshold.value, rules.round_values)
         allowed = 0.0 if pd.isna(threshold.allowed_exceedances) else float(threshold.allowed_exceedances)
         if threshold.set_id in rules.percentile_judged_sets and statistic in DAILY_AVERAGINGS:
@@ -535,8 +572,7 @@ def _mean_rows(mean: np.ndarray, series: dict[str, np.ndarray], pollutant: str, 
     rows = [_rows(series, indicator="mean", **common)]
     if period.kind != YEAR:
         return rows
-    selected = thresholds[(thresholds["pollutant"] == pollutant) & (thresholds["averaging"] == YEAR_MEAN)]
-    for threshold in selected.itertuples(index=False):
+    for threshold in _selected(thresholds, pollutant, YEAR_MEAN):
         rows.append(_rows(series, indicator="mean_vs_threshold", set_id=threshold.set_id, level=threshold.level,
                           averaging=YEAR_MEAN, threshold_value=float(threshold.value), judged_by="mean",
                           judged_value=mean, compliance=compliance(mean, threshold.value, cover["coverage_met"]),
@@ -579,16 +615,30 @@ def daily_indicators(daily: pd.DataFrame, keys: list[str], period: Period, thres
 def group_indicators(daily: pd.DataFrame, keys: list[str], pollutant: str, statistic: str, period: Period,
                      thresholds: pd.DataFrame, rules: PeriodRules, mean_from_daily: bool = True) -> pd.DataFrame:
     """:func:`daily_indicators` of one pollutant and statistic; ``daily`` is ``[*keys, date, value, is_valid]``."""
+    return _finish(group_blocks(daily, keys, pollutant, statistic, period, thresholds, rules, mean_from_daily), keys)
+
+
+def group_blocks(daily: pd.DataFrame, keys: list[str], pollutant: str, statistic: str, period: Period,
+                 thresholds: pd.DataFrame, rules: PeriodRules, mean_from_daily: bool = True) -> list[dict]:
+    """:func:`group_indicators` as blocks of rows, for :func:`period_frame`."""
     matrix, series = day_matrix(daily, keys, period)
-    return matrix_indicators(matrix, series, keys, pollutant, statistic, period, thresholds, rules, mean_from_daily)
+    return matrix_blocks(matrix, series, keys, pollutant, statistic, period, thresholds, rules, mean_from_daily)
 
 
 def matrix_indicators(matrix: np.ndarray, series: pd.DataFrame, keys: list[str], pollutant: str, statistic: str,
                       period: Period, thresholds: pd.DataFrame, rules: PeriodRules,
                       mean_from_daily: bool = True) -> pd.DataFrame:
     """:func:`group_indicators` of the (series × day of ``period``) matrix of :func:`day_matrix` and its ``series``."""
+    return _finish(matrix_blocks(matrix, series, keys, pollutant, statistic, period, thresholds, rules,
+                                 mean_from_daily), keys)
+
+
+def matrix_blocks(matrix: np.ndarray, series: pd.DataFrame, keys: list[str], pollutant: str, statistic: str,
+                  period: Period, thresholds: pd.DataFrame, rules: PeriodRules,
+                  mean_from_daily: bool = True) -> list[dict]:
+    """:func:`matrix_indicators` as blocks of rows, for :func:`period_frame`."""
     if not len(series):
-        return _finish([], keys)
+        return []
     series = _key_arrays(series, pollutant)
     mean, n_valid, n_expected, coverage = mean_and_coverage(matrix)
     met = _coverage_met(matrix, coverage, pollutant, period, rules, np.asarray(period.days.month))
@@ -603,7 +653,7 @@ def matrix_indicators(matrix: np.ndarray, series: pd.DataFrame, keys: list[str],
         parts.append(_rows(series, indicator="somo35", statistic=statistic, unit="µg/m³·days",
                            value=np.where(n_valid > 0, somo(matrix, rules.somo35_cutoff), np.nan), **cover))
     parts += _threshold_rows(matrix, series, pollutant, statistic, period, thresholds, rules, cover, "days")
-    return _finish(parts, keys)
+    return parts
 
 
 def hourly_indicators(hourly: pd.DataFrame, keys: list[str], period: Period, time_base: str,
@@ -624,6 +674,12 @@ def hourly_indicators(hourly: pd.DataFrame, keys: list[str], period: Period, tim
     -------
     DataFrame as :func:`daily_indicators`; coverage in hours.
     """
+    return _finish(hourly_blocks(hourly, keys, period, time_base, thresholds, rules), keys)
+
+
+def hourly_blocks(hourly: pd.DataFrame, keys: list[str], period: Period, time_base: str,
+                  thresholds: pd.DataFrame, rules: PeriodRules) -> list[dict]:
+    """:func:`hourly_indicators` as blocks of rows, for :func:`period_frame`."""
     hours = period_hours_utc(period, time_base)
     months = np.asarray(hours.tz_convert(tz_for(time_base)).month)
     mask = aot40_hours_mask(hours, rules.aot40_months, rules.aot40_hours)
@@ -648,7 +704,7 @@ def hourly_indicators(hourly: pd.DataFrame, keys: list[str], period: Period, tim
             parts.append(_rows(series, indicator="aot40", statistic=HOURLY, unit="µg/m³·h",
                                value=np.where(n_aot > 0, total, np.nan), n_valid=n_aot, n_expected=n_aot_expected,
                                coverage=aot_coverage, coverage_met=aot_coverage >= rules.min_coverage_year))
-    return _finish(parts, keys)
+    return parts
 
 
 FLOAT_COLUMNS = ("q", "threshold_value", "allowed_exceedances", "value", "coverage", "judged_value")
@@ -665,7 +721,7 @@ def _finish(parts: list[dict[str, np.ndarray]], keys: list[str]) -> pd.DataFrame
     sizes = [len(part[keys[0]]) for part in parts]
     data = {}
     for name in columns:
-        pieces = [part.get(name, np.full(size, None, dtype=object)) for part, size in zip(parts, sizes, strict=True)]
+        pieces = [_column_piece(part, name, size) for part, size in zip(parts, sizes, strict=True)]
         if name in FLOAT_COLUMNS:
             data[name] = np.concatenate([np.asarray(piece, dtype=float) for piece in pieces])
         elif name in INT_COLUMNS:
@@ -678,6 +734,16 @@ def _finish(parts: list[dict[str, np.ndarray]], keys: list[str]) -> pd.DataFrame
         else:
             data[name] = np.concatenate([np.asarray(piece, dtype=object) for piece in pieces])
     return pd.DataFrame(data, columns=columns)
+
+
+def _column_piece(part, name: str, size: int):
+    """Column ``name`` of a block of :func:`_rows` (or a frame) as ``size`` values; None where the block lacks it."""
+    piece = part.get(name) if isinstance(part, dict) else (part[name] if name in part else None)
+    if piece is None:
+        return np.full(size, None, dtype=object)
+    if isinstance(piece, _Repeat):
+        return np.full(size, piece.value, dtype=object)
+    return piece
 
 
 PERIOD_COLUMNS = ("period", "period_kind", "period_start", "period_end", "time_base")
@@ -699,3 +765,76 @@ def with_period(frame: pd.DataFrame, period: Period, time_base: str, keys: list[
     for name in OBJECT_TEXT_COLUMNS:
         frame[name] = frame[name].astype(object).where(frame[name].notna(), None)
     return frame[[*keys, *COLUMNS]]
+
+
+def period_frame(parts: list[dict], period: Period, time_base: str, keys: list[str]) -> pd.DataFrame | None:
+    """:func:`with_period` of the :func:`_finish` frame of ``parts`` (blocks of :func:`_rows`), built at once.
+
+    The same frame, values and dtypes, without a frame per block: the text columns of the
+    string dtype are made in Arrow from each distinct block array once (a block's series keys
+    are shared by the blocks of its matrix), repeated values as dictionary arrays. None when a
+    block holds a key column without any value (its dtype would depend on the block: left to
+    :func:`with_period`).
+    """
+    import pyarrow as pa
+
+    parts = [part for part in parts if len(part[keys[0]])]
+    if not parts:
+        return None
+    sizes = [len(part[keys[0]]) for part in parts]
+    total = sum(sizes)
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    converted: dict[int, pa.Array] = {}
+
+    def arrow_text(piece, size: int) -> pa.Array:
+        if isinstance(piece, _Repeat):
+            return pa.DictionaryArray.from_arrays(pa.array(np.zeros(size, dtype=np.int32)),
+                                                  pa.array([piece.value], type=pa.large_string()))
+        if id(piece) not in converted:
+            converted[id(piece)] = pa.array(piece, type=pa.large_string(), from_pandas=True)
+        return converted[id(piece)]
+
+    def text_column(pieces: list, sizes: list[int]) -> pd.Series:
+        arrays = [arrow_text(piece, size) for piece, size in zip(pieces, sizes, strict=True)]
+        arrays = [a.cast(pa.large_string()) if isinstance(a, pa.DictionaryArray) else a for a in arrays]
+        return pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(arrays, pa.large_string()).combine_chunks(),
+                                                    dtype=text), copy=False)
+
+    data = {}
+    for name in [*keys, "pollutant", "indicator"]:
+        pieces = [part.get(name) for part in parts]
+        if any(piece is None or (not isinstance(piece, _Repeat) and pd.isna(piece).all()) for piece in pieces):
+            return None
+        data[name] = text_column(pieces, sizes)
+    data["period"] = text_column([_Repeat(period.label)], [total])
+    data["period_kind"] = text_column([_Repeat(period.kind)], [total])
+    data["period_start"] = pd.Series(np.full(total, period.start, dtype=object), dtype=object)
+    data["period_end"] = pd.Series(np.full(total, period.end, dtype=object), dtype=object)
+    data["time_base"] = text_column([_Repeat(time_base)], [total])
+    for name in COLUMNS:
+        if name in data:
+            continue
+        if name in FLOAT_COLUMNS or name in INT_COLUMNS:
+            dtype = float if name in FLOAT_COLUMNS else np.int64
+            data[name] = np.concatenate([_number_piece(part.get(name), size, dtype)
+                                         for part, size in zip(parts, sizes, strict=True)])
+            continue
+        pieces = [_column_piece(part, name, size) for part, size in zip(parts, sizes, strict=True)]
+        if name == "coverage_met":
+            data[name] = np.concatenate(pieces).astype(bool)
+        elif name in OBJECT_TEXT_COLUMNS:
+            values = np.concatenate([np.asarray(piece, dtype=object) for piece in pieces])
+            values[pd.isna(values)] = None
+            data[name] = pd.Series(values, dtype=object, copy=False)
+        else:
+            raise ValueError(f"period_frame: no rule for column {name!r}")
+    return pd.DataFrame(data, columns=[*keys, *COLUMNS], copy=False)
+
+
+def _number_piece(piece, size: int, dtype) -> np.ndarray:
+    """A numeric column of a block as :func:`_finish` converts it, a repeated value filled without objects."""
+    if piece is None or (isinstance(piece, _Repeat) and piece.value is None):
+        return np.asarray(np.full(size, None, dtype=object), dtype=dtype)
+    if isinstance(piece, _Repeat):
+        return np.full(size, dtype(piece.value), dtype=dtype)
+    return np.asarray(piece, dtype=dtype)

@@ -114,6 +114,19 @@ def _query(sql: str, parameters: list) -> pd.DataFrame:
         return fetch_frame(con, sql, parameters)
 
 
+def _query_arrow(sql: str, parameters: list) -> pd.DataFrame:
+    """:func:`_query` through Arrow: the same frame (text in the default string dtype), a fifth of the CPU.
+
+    DuckDB's own pandas conversion of a year of station hours (about 0.6 M rows) cost 0.3 s.
+    """
+    import pyarrow as pa
+
+    with _connection() as con:
+        table = con.execute(sql, parameters).to_arrow_table()
+    text = pd.StringDtype("pyarrow", na_value=np.nan)
+    return table.to_pandas(types_mapper={pa.string(): text, pa.large_string(): text}.get)
+
+
 def daily_time_base(files: list[str], params: Mapping[str, str]) -> str | None:
     """The time base the period uses among those of the daily rows in ``files`` (:func:`choose_time_base`)."""
     if not files:
@@ -181,7 +194,7 @@ def read_hourly_stored(period: pm.Period) -> pd.DataFrame:
     with _connection() as con:
         con.register("stored_air_hourly", rows)
         try:
-            air = _query(f"select * from ({scan}) where pollutant in ?", [list(POLLUTANTS)])
+            air = _query_arrow(f"select * from ({scan}) where pollutant in ?", [list(POLLUTANTS)])
         finally:
             con.unregister("stored_air_hourly")
     return station_hourly(air)
@@ -225,13 +238,12 @@ def period_table(dataset: str, period: pm.Period, params: Mapping[str, str],
     if time_base is None:
         return _empty(dataset)
     hourly = read_hourly(period) if dataset == "period_station" else pd.DataFrame()
-    parts = [pm.group_indicators(rows, keys, pollutant, statistic, period, limits, rules,
-                                 mean_from_daily=hourly.empty)
-             for pollutant, statistic, rows in read_daily_groups(files, keys, time_base)]
+    parts = [block for pollutant, statistic, rows in read_daily_groups(files, keys, time_base)
+             for block in pm.group_blocks(rows, keys, pollutant, statistic, period, limits, rules,
+                                          mean_from_daily=hourly.empty)]
     if not hourly.empty:
-        parts.append(pm.hourly_indicators(hourly, keys, period, time_base, limits, rules))
-    parts = [p for p in parts if len(p)]
-    return pm.with_period(pd.concat(parts, ignore_index=True), period, time_base, keys) if parts else _empty(dataset)
+        parts += pm.hourly_blocks(hourly, keys, period, time_base, limits, rules)
+    return _frame(dataset, parts, period, time_base, keys)
 
 
 def _station_table_from_store(period: pm.Period, params: Mapping[str, str]) -> pd.DataFrame:
@@ -253,17 +265,15 @@ def _station_rows(period: pm.Period, params: Mapping[str, str], daily, con: duck
             return _empty("period_station")
         rules, limits = pm.rules_from(params), period_thresholds(params)
         hourly = read_hourly_stored(period)
-        parts = [pm.group_indicators(rows, STATION_KEYS, pollutant, statistic, period, limits, rules,
-                                     mean_from_daily=hourly.empty)
-                 for pollutant, statistic, rows in read_daily_groups([], STATION_KEYS, time_base,
-                                                                     "stored_station_daily")]
+        parts = [block for pollutant, statistic, rows in read_daily_groups([], STATION_KEYS, time_base,
+                                                                           "stored_station_daily")
+                 for block in pm.group_blocks(rows, STATION_KEYS, pollutant, statistic, period, limits, rules,
+                                              mean_from_daily=hourly.empty)]
     finally:
         con.unregister("stored_station_daily")
     if not hourly.empty:
-        parts.append(pm.hourly_indicators(hourly, STATION_KEYS, period, time_base, limits, rules))
-    parts = [p for p in parts if len(p)]
-    return pm.with_period(pd.concat(parts, ignore_index=True), period, time_base, STATION_KEYS) if parts \
-        else _empty("period_station")
+        parts += pm.hourly_blocks(hourly, STATION_KEYS, period, time_base, limits, rules)
+    return _frame("period_station", parts, period, time_base, STATION_KEYS)
 
 
 def _cell_table_from_store(period: pm.Period, params: Mapping[str, str],
@@ -273,11 +283,20 @@ def _cell_table_from_store(period: pm.Period, params: Mapping[str, str],
     if time_base is None:
         return _empty("period_cell")
     rules, limits = pm.rules_from(params), period_thresholds(params)
-    parts = [pm.matrix_indicators(matrix, series, CELL_KEYS, pollutant, statistic, period, limits, rules)
-             for pollutant, statistic, matrix, series in periodstore.period_matrices(period, stores, time_base)]
-    parts = [p for p in parts if len(p)]
-    return pm.with_period(pd.concat(parts, ignore_index=True), period, time_base, CELL_KEYS) if parts \
-        else _empty("period_cell")
+    parts = [block for pollutant, statistic, matrix, series in periodstore.period_matrices(period, stores, time_base)
+             for block in pm.matrix_blocks(matrix, series, CELL_KEYS, pollutant, statistic, period, limits, rules)]
+    return _frame("period_cell", parts, period, time_base, CELL_KEYS)
+
+
+def _frame(dataset: str, parts: list[dict], period: pm.Period, time_base: str, keys: list[str]) -> pd.DataFrame:
+    """The rows of ``dataset`` from the indicator blocks of ``period`` (:func:`spse.methods.period.period_frame`)."""
+    frame = pm.period_frame(parts, period, time_base, keys)
+    if frame is not None:
+        return frame
+    frames = [pm._finish([part], keys) for part in parts]
+    frames = [f for f in frames if len(f)]
+    return pm.with_period(pd.concat(frames, ignore_index=True), period, time_base, keys) if frames \
+        else _empty(dataset)
 
 
 def _empty(dataset: str) -> pd.DataFrame:

@@ -77,11 +77,12 @@ def _listing(dataset: str, months: list[dt.date]) -> dict[str, list[list]]:
     wanted = {lake.date_partition(day): day.isoformat() for month in months
               for day in (month + dt.timedelta(days=i) for i in range(31)) if month_start(day) == month}
     found: dict[str, list[list]] = {}
+    root = settings().lake
     for part in lake.parts_in(dataset, wanted):
         day = wanted[part.partition]
         stamp = lake.file_stamp(part.path)
         if stamp is not None:
-            found.setdefault(day, []).append([part.source, part.path.relative_to(settings().lake).as_posix(), *stamp])
+            found.setdefault(day, []).append([part.source, part.path.relative_to(root).as_posix(), *stamp])
     return found
 
 
