@@ -123,11 +123,16 @@ def test_build_periods_from_the_arrays_equals_a_recompute_from_the_lake(winter_l
     periods.build_periods_range(dt.date(2024, 12, 1), dt.date(2025, 3, 31))
     write_day(dt.date(2025, 3, 15), {"c0": 99.0, "c1": None, "c2": 1.0})
     periods.build_periods(dt.date(2025, 3, 15))
+    assert_written_equals_a_recompute("period_cell", ("2025", "2025-S-spring", "2025-03"))
+
+
+def assert_written_equals_a_recompute(dataset: str, labels: tuple[str, ...]) -> None:
+    """The rows of ``dataset`` written for each period label equal those recomputed from the lake files."""
     params = register.parameters()
-    for label in ("2025", "2025-S-spring", "2025-03"):
+    for label in labels:
         period = pm.period_of_label(label, pm.parse_seasons(params["seasons"]))
-        expected = periods.period_table("period_cell", period, params)
-        written = lake.read_partition("period_cell", lake.date_partition(period.start))
+        expected = periods.period_table(dataset, period, params)
+        written = lake.read_partition(dataset, lake.date_partition(period.start))
         written = written[written["period"] == label].reset_index(drop=True)
         assert len(written) == len(expected) > 0
         pd.testing.assert_frame_equal(plain(written), plain(expected[written.columns]), check_dtype=False)
