@@ -392,6 +392,14 @@ def test_a_file_with_another_schema_makes_the_view_read_by_name(home):
     notes = warehouse.query("select date, note from lake.station_daily order by date", third)
     assert notes["note"].isna().tolist() == [True, True, False]
     assert_same_marts(third, warehouse.build(DAY3, full=True))
+    # the next day's file has the first schema again: the view, of several schemas, stays read by name
+    warehouse.publish(third)
+    day4 = DAY3 + dt.timedelta(days=1)
+    write_day(day4, dict.fromkeys(W1_CELLS, 12.0))
+    fourth = warehouse.build(day4)
+    comment, columns = view(fourth)
+    assert comment == "Lake dataset station_daily: 4 partition(s) read, last date=2025-01-18" and "note" in columns
+    assert_same_marts(fourth, warehouse.build(day4, full=True))
 
 
 def test_uniform_files_compare_names_order_and_types(tmp_path):

@@ -220,16 +220,17 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
     file's Parquet footer). Returns ``state``; ``daily_views`` receives, for each daily
     dataset, whether its files have their own ``date`` (:func:`daily_view_sql`).
     ``unchanged_files`` (an incremental build): each dataset's files the existing view already
-    read, unchanged since; when that view found its files uniform, only the others are checked.
+    read, unchanged since; when that view found its files uniform, only the others are checked,
+    and when it did not, they still are not (until a full build).
     """
     state = lake_state() if state is None else state
     kept_columns = _all_columns(con) if keep else {}
     uniform_before = _uniform_views(con) if unchanged_files else set()
     created: dict[str, Path] = {}
-    for name, in con.execute("select view_name from duckdb_views() where schema_name = 'lake' "
-                             "and not internal").fetchall():
-        if name not in keep:
-            con.execute(f"drop view lake.{name}")
+    existing = {name for name, in con.execute("select view_name from duckdb_views() where schema_name = 'lake' "
+                                              "and not internal").fetchall()}
+    for name in existing - keep:
+        con.execute(f"drop view lake.{name}")
     for dataset, rows in state.groupby("dataset", sort=True):
         chosen = rows["partition"].tolist()
         if dataset in keep:
@@ -244,8 +245,14 @@ def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None
             con.execute(f"create view lake.{dataset} as select {_producer_columns(dataset, rows, columns)}{vintage} "
                         f"from {source}")
         else:
-            checked = (unchanged_files or {}).get(dataset, set()) if dataset in uniform_before else set()
-            statement, own_date, uniform = daily_view_sql(con, dataset, rows, checked)
+            unchanged = (unchanged_files or {}).get(dataset, set())
+            if dataset in uniform_before:
+                uniform = uniform_files(con, rows["path"].tolist(), unchanged)
+            elif unchanged and dataset in existing:  # files of several schemas: still so, but for a full build
+                uniform = False
+            else:
+                uniform = uniform_files(con, rows["path"].tolist())
+            statement, own_date = daily_view_sql(con, dataset, rows, uniform)
             con.execute(statement)
             if daily_views is not None:
                 daily_views[dataset] = own_date
@@ -348,24 +355,21 @@ def _producer_columns(dataset: str, rows: pd.DataFrame, columns: set[str]) -> st
 
 
 def daily_view_sql(con: duckdb.DuckDBPyConnection, dataset: str, rows: pd.DataFrame,
-                   checked: set[str] = frozenset()) -> tuple[str, bool, bool]:
+                   uniform: bool = False) -> tuple[str, bool]:
     """``create or replace view lake.<dataset>`` over daily partition files ``rows`` (of :func:`lake_state`).
 
     The partition's day is ``partition_date``. A file's own ``date`` column wins over the
     partition's (hive partitioning would hide it: a forecast or forecast alert is about
     another day than the run that wrote it); files without one get ``date`` =
     ``partition_date``. Datasets written by sources get ``source`` and ``source_rank``
-    (:func:`_producer_columns`). ``checked``: files known to share one schema
-    (:func:`uniform_files`). Returns the statement, whether the files have their own ``date``
-    and whether they are uniform.
+    (:func:`_producer_columns`). ``uniform``: the files share one schema (:func:`uniform_files`),
+    read by position. Returns the statement and whether the files have their own ``date``.
     """
-    files = rows["path"].tolist()
-    uniform = uniform_files(con, files, checked)
-    source = _daily_source(files, uniform)
+    source = _daily_source(rows["path"].tolist(), uniform)
     columns = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
     own_date = "" if "date" in columns else f", {_PARTITION_DATE} as date"
     return (f"create or replace view lake.{dataset} as select {_producer_columns(dataset, rows, columns)}, "
-            f"{_PARTITION_DATE} as partition_date{own_date} from {source}"), "date" in columns, uniform
+            f"{_PARTITION_DATE} as partition_date{own_date} from {source}"), "date" in columns
 
 
 def restricted_view_sql(con: duckdb.DuckDBPyConnection, dataset: str, rows: pd.DataFrame, own_date: bool,

@@ -4,12 +4,13 @@ The build starts from the standby (the warehouse published before the current on
 :mod:`spse.pipeline.warehouse.publisher`), moved into ``warehouse/build/`` and updated in
 place, or else from a plain file copy of the published file (checkpointed and never written);
 the file is then updated and published like any build. Days to rebuild
-come from comparing the lake partitions (``size_bytes``, ``modified_ns``) with the copy's
-``meta.lake_partitions``, and ``meta.lake_partition_dates`` (the local days each partition
+come from comparing the lake partitions (``size_bytes``, ``modified_ns``, ``inode``) with the
+starting file's ``meta.lake_partitions``, and ``meta.lake_partition_dates`` (the local days each partition
 holds, Europe/Paris): a partition added, changed or deleted makes its days, before and
 after the change, rebuilt in every ``materialized: incremental`` mart reading its dataset.
 The lake views read only those partitions and days while such a mart is rebuilt (delete
-then insert of those days), and every partition again for ``table`` marts and at the end.
+then insert of those days; ``neighbour_days`` widens both), and every partition again for the
+``table`` marts whose lake inputs changed (the others keep their rows) and at the end.
 
 Anything the file cannot be trusted for returns a reason and the build runs in full:
 no published warehouse, one built before incremental builds, changed ``sql/`` models or
@@ -160,7 +161,7 @@ def changed_partitions(old: PartitionFiles, new: PartitionFiles, datasets: set[s
 def unchanged_datasets(old: PartitionFiles, new: PartitionFiles) -> frozenset[str]:
     """Datasets whose partition files (path, size, mtime, inode) are the same in both lake states.
 
-    Their ``lake`` views in the copy read exactly the files the build would list.
+    Their ``lake`` views in the starting file read exactly the files the build would list.
     """
     return frozenset(d for d, files in new.items() if old.get(d) == files)
 
