@@ -304,3 +304,14 @@ def test_o3_hourly_year_uses_the_half_year_rule_not_90_percent(winter_hours_miss
     mean = out[out["indicator"] == "mean"].iloc[0]
     assert mean["coverage"] == pytest.approx((8760 - winter_hours_missing) / 8760)
     assert bool(mean["coverage_met"]) is met
+
+
+def test_series_of_several_keys_are_sorted_and_each_row_finds_its_own():
+    rng = np.random.default_rng(7)
+    rows = pd.DataFrame({"station_id": rng.choice(["FR3", "FR1", "FR2"], 50),
+                         "station_class": rng.choice(["traffic", "background"], 50), "value": rng.random(50)})
+    keys = ["station_id", "station_class"]
+    series, code = pm._series_codes(rows, keys)
+    expected = rows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(series, expected)
+    pd.testing.assert_frame_equal(series.iloc[code].reset_index(drop=True), rows[keys])

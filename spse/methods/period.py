@@ -317,12 +317,13 @@ def _series_codes(rows: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np
     columns = [rows[name] for name in keys]
     if len(rows) and not any(column.isna().any() for column in columns):
         # each key's sorted codes combined: their order is the rows' sort order on the keys
-        combined = np.zeros(len(rows), dtype=np.int64)
-        for column in columns:
-            code, uniques = pd.factorize(column, sort=True)
-            combined = combined * len(uniques) + code
-        _, first, code = np.unique(combined, return_index=True, return_inverse=True)
-        return rows[keys].iloc[first].reset_index(drop=True), code.reshape(-1)
+        factorized = [pd.factorize(column, sort=True) for column in columns]
+        if np.prod([float(len(uniques)) for _, uniques in factorized]) < 2.0**62:  # no int64 overflow
+            combined = np.zeros(len(rows), dtype=np.int64)
+            for code, uniques in factorized:
+                combined = combined * len(uniques) + code
+            _, first, code = np.unique(combined, return_index=True, return_inverse=True)
+            return rows[keys].iloc[first].reset_index(drop=True), code.reshape(-1)
     series = rows[keys].drop_duplicates().sort_values(keys).reset_index(drop=True)
     if rows.empty:
         return series, np.zeros(0, dtype=np.int64)
