@@ -39,7 +39,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from spse.core.config import settings
-from spse.pipeline import canonical, lake
+from spse.pipeline import canonical, lake, periodstore
 
 COLUMNS = {
     "station_daily": "station_id, station_class, pollutant, statistic, date, value, is_valid, time_base",
@@ -61,11 +61,7 @@ def month_start(day: dt.date) -> dt.date:
 
 def months_between(first: dt.date, last: dt.date) -> list[dt.date]:
     """First days of the months holding a day of ``first`` … ``last`` (both included)."""
-    found, month = [], month_start(first)
-    while month <= last:
-        found.append(month)
-        month = dt.date(month.year + month.month // 12, month.month % 12 + 1, 1)
-    return found
+    return periodstore.months_of(month_start(first), last + dt.timedelta(days=1))
 
 
 def _listing(dataset: str, months: list[dt.date]) -> dict[str, list[list]]:
