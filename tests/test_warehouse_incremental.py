@@ -195,6 +195,27 @@ def test_changed_models_or_reference_data_force_a_full_rebuild(home, tmp_path):
     assert info["full_rebuild_reason"] == "requested (full=True)"
 
 
+def test_a_warehouse_of_another_storage_format_is_rebuilt_in_it(home, monkeypatch):
+    def storage(path: Path) -> str:
+        con = duckdb.connect()
+        try:
+            con.execute(f"attach '{path}' as w (read_only)")
+            return con.execute("select tags['storage_version'] from duckdb_databases() where database_name = 'w'"
+                               ).fetchone()[0]
+        finally:
+            con.close()
+
+    write_lake(DAY1)
+    current = builder.STORAGE_VERSION
+    monkeypatch.setattr(builder, "STORAGE_VERSION", "v0.10.2")
+    old = warehouse.publish(warehouse.build(DAY1))
+    monkeypatch.setattr(builder, "STORAGE_VERSION", current)
+    rebuilt = warehouse.build(DAY1)
+    assert build_info(rebuilt)["build_mode"] == "full"
+    assert storage(old) != storage(rebuilt) == "v1.2.0+"
+    assert_same_marts(rebuilt, old)
+
+
 def test_published_file_is_untouched_until_publish_and_readers_keep_reading(home):
     write_lake(DAY1)
     published = warehouse.publish(warehouse.build(DAY1))
