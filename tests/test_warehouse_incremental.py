@@ -423,6 +423,32 @@ def test_a_file_with_another_schema_makes_the_view_read_by_name(home):
     assert_same_marts(fourth, warehouse.build(day4, full=True))
 
 
+def test_mart_columns_are_checked_only_when_a_lake_view_they_read_changed_columns(home, monkeypatch):
+    from spse.pipeline.warehouse import incremental, models
+
+    checked = []
+    original = incremental._check_columns
+    monkeypatch.setattr(incremental, "_check_columns", lambda con, model: (checked.append(model.qualified),
+                                                                            original(con, model)))
+    write_lake(DAY1, DAY2)
+    warehouse.publish(warehouse.build(DAY2))
+    write_day(DAY3, dict.fromkeys(W1_CELLS, 11.0))
+    warehouse.publish(warehouse.build(DAY3))
+    assert checked == []  # new files of the same schemas: the same views, the same mart columns
+    day4 = DAY3 + dt.timedelta(days=1)
+    write_day(day4, dict.fromkeys(W1_CELLS, 12.0))
+    lake.write_partition("station_daily", lake.date_partition(day4), frame(
+        "station_daily", station_id=["S1"], station_class=["background"], date=[day4], pollutant=["PM2.5"],
+        statistic=["day_mean"], value=[12.0], is_valid=[True], time_base=["Europe/Paris"]).assign(note="new column"))
+    fourth = warehouse.build(day4)
+    found = models.discover(models.sql_dir())
+    deps = models.lake_dependencies(found)
+    readers = {m.qualified for m in found if m.layer == "marts" and "station_daily" in deps[m.qualified]
+               and builder.load_sidecars(found)[m.qualified].incremental}
+    assert readers and set(checked) == readers
+    assert_same_marts(fourth, warehouse.build(day4, full=True))
+
+
 def test_uniform_files_compare_names_order_and_types(tmp_path):
     con = duckdb.connect()
     files = {}

@@ -211,9 +211,12 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     all_days = sorted(set().union(*plan.values()))
 
     daily_views: dict[str, bool] = {}
+    columns_before = _lake_columns(con)
     builder.create_lake_views(con, context.state, daily_views, keep=unchanged_datasets(old_files, new_files),
                               unchanged_files=unchanged_paths(old_files, new_files))
-    views = _RestrictedViews(con, _restricted_views(con, context, tracked, sorted(read_days), daily_views))
+    columns = _lake_columns(con)
+    reshaped = {d for d in columns if columns_before.get(d) != columns[d]}
+    views = _RestrictedViews(con, _restricted_views(con, context, tracked, sorted(read_days), daily_views, columns))
     builder.create_register_tables(con)
     recreated = {f"marts.{t}" for t in models.REGISTER_TABLES}
     kept: dict[str, list[dt.date]] = {}
@@ -234,7 +237,8 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
         if not days:
             continue
         views.restricted(deps[model.qualified])
-        _check_columns(con, model)
+        if deps[model.qualified] & reshaped:  # else the same models, registers and inputs: the same columns
+            _check_columns(con, model)
         column, in_days = sidecar.partition_by, builder.date_list(days)
         builder.run_model(con, model, earlier, [
             f"delete from {model.qualified} where {column} in {in_days}",
@@ -260,19 +264,28 @@ def _widened(days: set[dt.date], around: int) -> set[dt.date]:
     return {d + dt.timedelta(days=k) for d in days for k in range(-around, around + 1)}
 
 
-def _restricted_views(con: duckdb.DuckDBPyConnection, context: builder.BuildContext, tracked: set[str],
-                      days: list[dt.date], daily_views: dict[str, bool]) -> dict[str, str]:
-    """``create or replace view`` statements reading only ``days`` of the daily datasets incremental marts read."""
-    if not days:
-        return {}
-    restricted = {}
-    state = context.state
-    wanted = builder.date_list(days)
+def _lake_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    """``{dataset: [(column, type), ...]}`` of the ``lake`` views, in order."""
     columns: dict[str, list[tuple[str, str]]] = {}
     for view, column, type_ in con.execute(
             "select table_name, column_name, data_type from duckdb_columns() where database_name = current_database() "
             "and schema_name = 'lake' order by table_name, column_index").fetchall():
         columns.setdefault(view, []).append((column, type_))
+    return columns
+
+
+def _restricted_views(con: duckdb.DuckDBPyConnection, context: builder.BuildContext, tracked: set[str],
+                      days: list[dt.date], daily_views: dict[str, bool],
+                      columns: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
+    """``create or replace view`` statements reading only ``days`` of the daily datasets incremental marts read.
+
+    ``columns``: the lake views' columns and types (:func:`_lake_columns`).
+    """
+    if not days:
+        return {}
+    restricted = {}
+    state = context.state
+    wanted = builder.date_list(days)
     holding: dict[str, set[str]] = {}
     for dataset, partition in con.execute("select distinct dataset, partition from meta.lake_partition_dates "
                                           f"where date in {wanted}").fetchall():
