@@ -151,12 +151,12 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns in contract order with their dtypes (text as object, so empty partitions keep their types)."""
     out = frame.reindex(columns=COLUMNS).reset_index(drop=True)
     out["alert_version"] = out["alert_version"].fillna(1)  # rows written before versions are their first
-    text = [name for name, col in ALERT_COLUMNS.items() if _DTYPES[col.type] == "object"]
-    conformed = pd.DataFrame(present_values(out[text]), columns=text, dtype=object)
-    for name, col in ALERT_COLUMNS.items():
-        if _DTYPES[col.type] != "object":
-            conformed[name] = out[name].astype(_DTYPES[col.type])
-    return conformed[COLUMNS]
+    values = dict(zip(_TEXT, present_values(out[_TEXT]).T, strict=True))
+    return pd.DataFrame({name: pd.Series(values[name], dtype=object) if name in values
+                         else out[name].astype(_DTYPES[col.type]) for name, col in ALERT_COLUMNS.items()})
+
+
+_TEXT = [name for name, col in ALERT_COLUMNS.items() if _DTYPES[col.type] == "object"]
 
 
 def storage_frame(frame: pd.DataFrame) -> pd.DataFrame:
