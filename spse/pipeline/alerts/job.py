@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable, Iterator
 
 import pandas as pd
+import pyarrow as pa
 
 from spse.core import register
 from spse.methods.forecast import DATASET as FORECAST_DATASET
@@ -16,7 +17,7 @@ from spse.pipeline.alerts.forecast import evaluate_forecast
 from spse.pipeline.alerts.inputs import AlertInputs
 from spse.pipeline.alerts.outbox import write_outbox
 from spse.pipeline.alerts.recommendations import recommendations
-from spse.pipeline.alerts.schema import DATASET, as_read, storage_frame
+from spse.pipeline.alerts.schema import DATASET, as_read, storage_table
 
 log = logging.getLogger(__name__)
 
@@ -97,8 +98,11 @@ def _registers() -> dict:
 
 
 def _publish(day: dt.date, inputs: AlertInputs, raised: pd.DataFrame, registers: dict,
-             outbox: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Evaluate the lifecycle and forecast, write the partition and the outbox; the day's rows and the partition's."""
+             outbox: bool) -> tuple[pd.DataFrame, pa.Table]:
+    """Evaluate the lifecycle and forecast, write the partition and the outbox; the day's rows and the partition's.
+
+    The partition is written from the Arrow table returned (:func:`spse.pipeline.alerts.schema.storage_table`).
+    """
     frame = with_lifecycle(day, raised, inputs.previous_alerts, registers["recommendations"])
     run_day = day + dt.timedelta(days=1)
     forecast_rows = evaluate_forecast(run_day, inputs, observed=frame, **registers)
@@ -109,7 +113,7 @@ def _publish(day: dt.date, inputs: AlertInputs, raised: pd.DataFrame, registers:
         frame = forecast_rows
     else:
         frame = pd.concat([frame, forecast_rows], ignore_index=True)
-    stored = storage_frame(frame)
+    stored = storage_table(frame)
     lake.write_partition(DATASET, lake.date_partition(day), stored)
     if outbox:
         write_outbox(frame, day, facilities=inputs.facilities, zones=inputs.zones)

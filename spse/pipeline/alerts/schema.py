@@ -166,12 +166,19 @@ def storage_frame(frame: pd.DataFrame) -> pd.DataFrame:
                          for i, (name, col) in enumerate(ALERT_COLUMNS.items())})
 
 
-def as_read(stored: pd.DataFrame) -> pd.DataFrame:
+def storage_table(frame: pd.DataFrame) -> pa.Table:
+    """:func:`storage_frame` as the Arrow table ``DataFrame.to_parquet`` writes (its pandas metadata included)."""
+    return pa.Table.from_pandas(storage_frame(frame), preserve_index=False)
+
+
+def as_read(stored: pd.DataFrame | pa.Table) -> pd.DataFrame:
     """The frame :func:`spse.pipeline.lake.read_days` gives back for a partition written from ``stored``.
 
-    Through Arrow, as ``pandas.read_parquet`` does (text as ``string[pyarrow]``, the other columns Arrow types).
+    Through Arrow, as ``pandas.read_parquet`` does (text as ``string[pyarrow]``, the other columns Arrow types);
+    ``stored`` is a :func:`storage_frame` or a :func:`storage_table`.
     """
-    return pa.Table.from_pandas(stored, preserve_index=False).to_pandas()
+    table = stored if isinstance(stored, pa.Table) else pa.Table.from_pandas(stored, preserve_index=False)
+    return table.to_pandas()
 
 
 def present_values(frame: pd.DataFrame) -> np.ndarray:
