@@ -170,14 +170,19 @@ def completeness(source: Source, day: dt.date, received: pd.DataFrame, kept: pd.
     lag = pd.Timedelta(hours=register.parameters().float("completeness_publication_lag_hours"))
     cutoff = min(end, max(start, pd.Timestamp(now).tz_convert("UTC").floor("h") - lag))
     hours = int((cutoff - start) / HOUR)
-    series = received[key].drop_duplicates()
-    if before is not None and set(key) <= set(before.columns):
-        series = pd.concat([series, before[key]]).drop_duplicates()
+    found = [received, before] if before is not None and set(key) <= set(before.columns) else [received]
+    series = _distinct(found, key)
     ts = kept[source.time_column]
-    present = kept.loc[(ts >= start) & (ts < cutoff), [*key, source.time_column]].drop_duplicates()
-    expected = len(series) * hours
-    return {"series": len(series), "hours": hours, "expected": expected, "present": len(present),
-            "fraction": len(present) / expected if expected else 1.0}
+    present = _distinct([kept.loc[(ts >= start) & (ts < cutoff)]], [*key, source.time_column])
+    expected = series * hours
+    return {"series": series, "hours": hours, "expected": expected, "present": present,
+            "fraction": present / expected if expected else 1.0}
+
+
+def _distinct(frames: list[pd.DataFrame], columns: list[str]) -> int:
+    """Distinct rows of ``columns`` over ``frames``, missing values equal, as ``drop_duplicates`` counts them."""
+    codes = [pd.factorize(pd.concat([f[c] for f in frames], ignore_index=True))[0] for c in columns]
+    return len(set(zip(*codes, strict=True)))
 
 
 def check_reference(source: Source, frame: pd.DataFrame, label: str, previous: pd.DataFrame | None) -> None:
