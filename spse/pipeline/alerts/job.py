@@ -61,11 +61,22 @@ class ObservedDays:
         shaped = AlertInputs(**reference)
         self.constants = RunConstants(self.registers["thresholds"], self.registers["parameters"], shaped.grid_cells,
                                       shaped.zone_cells, shaped.station_cells)
+        self._files: dict = {}
 
     def __call__(self, day: dt.date) -> pd.DataFrame:
-        """The observed and data-quality rows ``day`` raises (:func:`observed`)."""
-        inputs = AlertInputs.from_lake(day, self.reference, follow_up=False)
+        """The observed and data-quality rows ``day`` raises (:func:`observed`).
+
+        The lake files of the last day asked stay in memory (:func:`spse.pipeline.lake.cached_reads`),
+        so that the next day reads its day before (``air_hourly``) from them.
+        """
+        with lake.cached_reads(self._files, keep=READS_KEPT):
+            inputs = AlertInputs.from_lake(day, self.reference, follow_up=False)
         return raise_observed(day, inputs, **self.registers, constants=self.constants)
+
+
+# Files one day's observed alerts read from the lake: air_hourly of the day before and of the day, station_daily
+# and surface_daily of the day.
+READS_KEPT = 4
 
 
 def run_raised(day: dt.date, raised: pd.DataFrame, reference: dict[str, pd.DataFrame], *,
