@@ -154,6 +154,16 @@ def test_series_of_the_previous_day_are_expected(spse_home):
     assert verdict.problems[0]["detail"].startswith("48 of 96 expected station-hours (4 series × 24 h, 50% < 90%)")
 
 
+def test_completeness_counts_each_series_and_station_hour_once():
+    received = _frame(_hours("A", range(3)), _hours("A", range(3)), _hours(None, range(2)))
+    received.loc[0, "ts_start_utc"] = pd.Timestamp("2026-01-16 00:00", tz="UTC")  # outside the day: not present
+    before = pd.DataFrame({"site": ["B", "A", "B"]})
+    found = gate.completeness(_Hourly(), DAY, received, received, LATER, before)
+    # series A, B and the one without a site: 3 × 24 h = 72 expected; present: A at 00-02 h and the site-less
+    # series at 00-01 h, A's 00 h being there once (its first copy moved out of the day): 5
+    assert found == {"series": 3, "hours": 24, "expected": 72, "present": 5, "fraction": 5 / 72}
+
+
 def test_a_running_day_expects_only_hours_published_by_now(spse_home):
     # Fetched at 10:20 UTC: hours ending by 08:00 (lag 2 h) are expected, i.e. 00-07, 8 hours.
     now = dt.datetime(2026, 1, 15, 10, 20, tzinfo=dt.UTC)

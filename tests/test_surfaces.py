@@ -180,3 +180,26 @@ def test_surface_validation(network):
     day_mean = validation.loc[("NO2", "day_mean")]
     assert day_mean["n_stations"] == 0 and np.isnan(day_mean["loo_rmse"])
     assert validation.loc[("O3", "1h"), "n_stations"] == 0
+
+
+def test_the_alerts_read_of_a_surface_file_gives_its_values_hours_and_cells(spse_home):
+    import xarray as xr
+
+    from spse.pipeline import surfacestore
+
+    day = dt.date(2025, 3, 30)  # 23 hours in Paris: 2025-03-29 23:00 to 2025-03-30 21:00 UTC
+    hours = pd.date_range("2025-03-29 23:00", periods=23, freq="h").to_numpy()
+    value = np.arange(2 * 23 * 3, dtype="float32").reshape(2, 23, 3)
+    value[1, 5, 2] = np.nan
+    surfacestore.write_day(day, xr.Dataset(
+        {"value": (("pollutant", "time", "cell"), value),
+         "n_stations": (("pollutant", "time"), np.full((2, 23), 4, dtype="int16"))},
+        coords={"pollutant": ["NO2", "PM10"], "time": hours, "cell": np.arange(3, dtype="int32"),
+                "cell_id": ("cell", ["CRS3035RES200mN1E1", "CRS3035RES200mN1E2", "CRS3035RES200mN2E1"])}))
+    read = surfacestore.read_values(day)
+    assert read["pollutant"].to_numpy().tolist() == ["NO2", "PM10"]
+    assert read["time"].dtype == "datetime64[ns]"
+    np.testing.assert_array_equal(read["time"].to_numpy(), hours.astype("datetime64[ns]"))
+    assert read["cell_id"].to_numpy().tolist() == ["CRS3035RES200mN1E1", "CRS3035RES200mN1E2", "CRS3035RES200mN2E1"]
+    np.testing.assert_array_equal(read["value"].to_numpy(), value)  # the NaN where it was
+    assert surfacestore.read_values(day + dt.timedelta(days=1)) is None

@@ -35,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -170,14 +171,35 @@ def completeness(source: Source, day: dt.date, received: pd.DataFrame, kept: pd.
     lag = pd.Timedelta(hours=register.parameters().float("completeness_publication_lag_hours"))
     cutoff = min(end, max(start, pd.Timestamp(now).tz_convert("UTC").floor("h") - lag))
     hours = int((cutoff - start) / HOUR)
-    series = received[key].drop_duplicates()
-    if before is not None and set(key) <= set(before.columns):
-        series = pd.concat([series, before[key]]).drop_duplicates()
+    found = [received, before] if before is not None and set(key) <= set(before.columns) else [received]
+    series = _distinct(found, key)
     ts = kept[source.time_column]
-    present = kept.loc[(ts >= start) & (ts < cutoff), [*key, source.time_column]].drop_duplicates()
-    expected = len(series) * hours
-    return {"series": len(series), "hours": hours, "expected": expected, "present": len(present),
-            "fraction": len(present) / expected if expected else 1.0}
+    present = _distinct([kept], [*key, source.time_column], ((ts >= start) & (ts < cutoff)).to_numpy(dtype=bool))
+    expected = series * hours
+    return {"series": series, "hours": hours, "expected": expected, "present": present,
+            "fraction": present / expected if expected else 1.0}
+
+
+def _distinct(frames: list[pd.DataFrame], columns: list[str], rows: np.ndarray | None = None) -> int:
+    """Distinct rows of ``columns`` over ``frames`` (of the ``rows`` mask), as ``drop_duplicates`` counts them.
+
+    Like ``DataFrame.duplicated``: one column compares its values (``None`` and NaN apart), several
+    compare factorized codes (every missing value alike), here combined into one integer per row.
+    """
+    stacked = [frames[0][c] if len(frames) == 1 else pd.concat([f[c] for f in frames], ignore_index=True)
+               for c in columns]
+    if rows is not None:
+        stacked = [column[rows] for column in stacked]
+    if len(stacked) == 1:
+        return int((~stacked[0].duplicated()).sum())
+    codes = [pd.factorize(column)[0] + 1 for column in stacked]  # 0: missing
+    sizes = [int(code.max(initial=0)) + 1 for code in codes]
+    if math.prod(sizes) >= 2**63:
+        return len(set(zip(*codes, strict=True)))
+    combined = np.zeros(len(codes[0]), dtype=np.int64)
+    for code, size in zip(codes, sizes, strict=True):
+        combined = combined * size + code
+    return len(pd.unique(combined))
 
 
 def check_reference(source: Source, frame: pd.DataFrame, label: str, previous: pd.DataFrame | None) -> None:

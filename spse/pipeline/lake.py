@@ -396,22 +396,24 @@ def count_rows(dataset: str, partition: str, source: str | None = None) -> int:
     return sum(pq.read_metadata(p.path).num_rows for p in parts(dataset, source, partition))
 
 
-_READ_CACHE = threading.local()  # .frames: path, size, mtime → frame read in this thread's cached_reads block
+_READ_CACHE = threading.local()  # .frames: path, size, mtime → frame read in this thread's cached_reads block; .keep
 
 
 @contextlib.contextmanager
-def cached_reads() -> Iterator[None]:
+def cached_reads(frames: dict | None = None, keep: int | None = None) -> Iterator[None]:
     """Within: :func:`read_parts` reads a file once and hands out copies (keyed by path, size and mtime).
 
     For a loop over consecutive days that each read the day before and after (the backfill's
-    noise step reads every partition three times); the cache is dropped on leaving.
+    noise step reads every partition three times); the cache is dropped on leaving, unless
+    the caller gives its own ``frames`` dict to keep it from one block to the next. ``keep``:
+    at most that many files stay, the least recently read one leaving first.
     """
-    outer = getattr(_READ_CACHE, "frames", None)
-    _READ_CACHE.frames = {}
+    outer = getattr(_READ_CACHE, "frames", None), getattr(_READ_CACHE, "keep", None)
+    _READ_CACHE.frames, _READ_CACHE.keep = ({} if frames is None else frames), keep
     try:
         yield
     finally:
-        _READ_CACHE.frames = outer
+        _READ_CACHE.frames, _READ_CACHE.keep = outer
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
@@ -420,9 +422,12 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         return pd.read_parquet(path)
     stat = path.stat()
     key = (path, stat.st_size, stat.st_mtime_ns)
-    if key not in cache:
-        cache[key] = pd.read_parquet(path)
-    return cache[key].copy()
+    frame = cache.pop(key) if key in cache else pd.read_parquet(path)
+    cache[key] = frame
+    keep = getattr(_READ_CACHE, "keep", None)
+    while keep is not None and len(cache) > keep:
+        del cache[next(iter(cache))]
+    return frame.copy()
 
 
 def read_parts(chosen: list[Part]) -> pd.DataFrame:

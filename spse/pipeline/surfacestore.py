@@ -80,6 +80,35 @@ def read_day(day: dt.date) -> xr.Dataset | None:
         return data.load()
 
 
+def read_values(day: dt.date) -> xr.Dataset | None:
+    """The ``value`` of ``day``'s hourly surface with its coordinates (``pollutant``, ``time`` UTC, ``cell_id``).
+
+    What the alert rules read (:class:`spse.pipeline.alerts.hourly_surface.HourlySurface`), read
+    with netCDF4 and decoded here (hours since 1970-01-01 UTC, as :func:`write_day` encodes them;
+    ``_FillValue`` is NaN, so the float32 values need no masking): a quarter of
+    :func:`read_day`'s time, which a backfill pays for every day. ``None`` when the day has no file;
+    a file with other time units is read by :func:`read_day`.
+    """
+    import netCDF4
+    import numpy as np
+
+    target = path(day)
+    if not target.exists():
+        return None
+    with netCDF4.Dataset(target) as data:
+        data.set_auto_mask(False)
+        if data["time"].units not in HOURS_SINCE_EPOCH:
+            return read_day(day)
+        hours = np.asarray(data["time"][:], dtype="int64")
+        return xr.Dataset({"value": (("pollutant", "time", "cell"), data["value"][:])},
+                          coords={"pollutant": np.asarray(data["pollutant"][:], dtype=str),
+                                  "time": np.datetime64("1970-01-01T00:00:00", "ns") + hours.astype("timedelta64[h]"),
+                                  "cell_id": ("cell", np.asarray(data["cell_id"][:], dtype=str))})
+
+
+HOURS_SINCE_EPOCH = ("hours since 1970-01-01", "hours since 1970-01-01 00:00:00")
+
+
 def read_frame(day: dt.date) -> pd.DataFrame:
     """The hourly surface of ``day`` as the long ``surface_hourly`` frame (empty when the day has no file)."""
     from spse.methods import surfaces

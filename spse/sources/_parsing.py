@@ -230,8 +230,8 @@ class RowChecks:
         """Reject rows repeating the key of an earlier row that passed the checks so far."""
         ok = ~self.bad
         dup = np.zeros(len(frame), dtype=bool)
-        kept = frame[key] if ok.all() else frame.loc[ok, key]
-        dup[ok] = (kept.iloc[:, 0] if len(key) == 1 else kept).duplicated(keep="first").to_numpy()
+        kept = frame[key[0] if len(key) == 1 else key]
+        dup[ok] = (kept if ok.all() else kept[ok]).duplicated(keep="first").to_numpy()
         self.fail(dup, f"duplicate {what} of an earlier row")
 
 
@@ -367,7 +367,7 @@ def conform(frame: pd.DataFrame, columns: dict) -> pd.DataFrame:
     """``frame`` with the schema's columns in order, text columns as pandas ``str``."""
     out = frame[list(columns)].reset_index(drop=True)
     for name, col in columns.items():
-        if col.type == "VARCHAR":
+        if col.type == "VARCHAR" and out[name].dtype != "str":
             out[name] = out[name].astype("str")
     return out
 

@@ -152,7 +152,8 @@ class BruitparifRumeur(Source):
         checks = RowChecks(len(sites))
         checks.fail(sites["site_id"].isna() | sites["site_name"].isna(), "site without `site_id` or `site_name`")
         checks.fail(lon_bad | lat_bad | lon.isna() | lat.isna(), "site without numeric coordinates")
-        raw = [json.dumps(r, ensure_ascii=False, default=str) for r in sites.to_dict("records")]
+        raw = ([json.dumps(r, ensure_ascii=False, default=str) for r in sites.to_dict("records")]
+               if checks.bad.any() else [])  # quoted by the rejects only
         return ParseResult(frame.loc[~checks.bad].reset_index(drop=True),
                            checks.rejects(self.name, filename, rows, raw))
 
@@ -172,14 +173,15 @@ class BruitparifRumeur(Source):
         checks.fail(plausible.outside, lambda: "LAeq outside the plausible range: " + as_text(laeq) + " dB(A)")
         checks.fail(weight_bad | (weight < 0) | (weight > 1), "weight is not a fraction in 0-1")
         threshold = register.parameters().float("noise_min_valid_fraction")
+        start = start.astype("datetime64[ns, UTC]")
         frame = pd.DataFrame({
-            "site_name": site, "ts_start_utc": start.astype("datetime64[ns, UTC]"),
+            "site_name": site, "ts_start_utc": start,
             "laeq_dba": laeq, "coverage": weight,
             "is_valid": (laeq.notna() & (weight >= threshold)).astype(bool),
             "_file": filename, "_row": np.arange(1, len(text) + 1),
             "_raw": [json.dumps(r, ensure_ascii=False, default=str) for r in records],
+            "ts_end_utc": start + pd.Timedelta(hours=1),
         })
-        frame["ts_end_utc"] = frame["ts_start_utc"] + pd.Timedelta(hours=1)
         checks.duplicated(frame, ["ts_start_utc"], "hour")
         rejects = checks.rejects(self.name, filename, frame["_row"], frame["_raw"])
         return ParseResult(frame.loc[~checks.bad].reset_index(drop=True), rejects)
@@ -194,15 +196,17 @@ class BruitparifRumeur(Source):
         if not values:
             return ParseResult(self.empty_frame(), concat_rejects(*rejects))
         hours = pd.concat(values, ignore_index=True)
-        site_table = sites.frame.drop_duplicates("site_name").drop(columns="_row")
-        joined = hours.merge(site_table, on="site_name", how="left", validate="many_to_one")
-        unknown = joined["site_id"].isna()
+        site_table = sites.frame.drop_duplicates("site_name")
+        at = pd.Index(site_table["site_name"]).get_indexer(hours["site_name"])
+        unknown = at < 0
         if unknown.any():
-            lost = joined.loc[unknown]
+            lost = hours.loc[unknown]
             rejects.append(pd.DataFrame({"source": self.name, "file": lost["_file"], "row": lost["_row"],
                                          "reason": "site " + lost["site_name"] + f" is not in {SITE_LIST} "
                                          "(or has no coordinates)", "raw": lost["_raw"]}))
-        return ParseResult(conform(joined.loc[~unknown], self.columns), concat_rejects(*rejects))
+        placed = site_table[["site_id", "lon", "lat"]].iloc[at[~unknown]].reset_index(drop=True)
+        joined = pd.concat([hours.loc[~unknown].reset_index(drop=True), placed], axis=1)
+        return ParseResult(conform(joined, self.columns), concat_rejects(*rejects))
 
 
 def _hour_fields(records: list) -> tuple[pd.Series, pd.Series, np.ndarray, pd.Series, np.ndarray]:

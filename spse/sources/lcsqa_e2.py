@@ -178,7 +178,9 @@ class LcsqaE2(Source):
         })
         checks.duplicated(out, list(self.primary_key), "key (site, pollutant, discriminant, procedure, start)")
         rejects = checks.rejects(self.name, filename, table.lines, table.raw)
-        return ParseResult(conform(out.loc[~checks.bad], self.columns), concat_rejects(table.rejects, rejects))
+        bad = checks.bad
+        return ParseResult(conform(out.loc[~bad] if bad.any() else out, self.columns),
+                           concat_rejects(table.rejects, rejects))
 
 
 def _check_header(header: list[str], feed: str, filename: str) -> None:

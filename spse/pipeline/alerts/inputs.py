@@ -59,7 +59,7 @@ class AlertInputs:
         Background surfaces of the day (``surface_hourly`` UTC hours; ``surface_daily``
         statistics of the local day). µg/m³ (CO mg/m³).
     surface_grid : xarray.Dataset or None
-        The hourly surface file of the day as arrays (:func:`spse.pipeline.surfacestore.read_day`);
+        The hourly surface of the day as arrays (:func:`spse.pipeline.surfacestore.read_values`);
         when it has pollutants, the rules read it instead of ``surface_hourly`` (which
         :meth:`from_lake` leaves empty: the long frame would be 0.2 M rows a day).
     station_hourly : DataFrame
@@ -141,7 +141,7 @@ class AlertInputs:
         if observations:
             running = active_sources()
             observed = {
-                "surface_grid": surfacestore.read_day(day),
+                "surface_grid": surfacestore.read_values(day),
                 "surface_daily": _in_time_base(lake.read_days("surface_daily", [day]), procedure_day),
                 "station_hourly": canonical.read_days("air_hourly", [previous, day]),
                 "station_daily": _in_time_base(lake.read_days("station_daily", [day]), procedure_day),

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Iterable, Iterator
 
 import pandas as pd
+import pyarrow as pa
 
 from spse.core import register
 from spse.methods.forecast import DATASET as FORECAST_DATASET
@@ -16,7 +17,7 @@ from spse.pipeline.alerts.forecast import evaluate_forecast
 from spse.pipeline.alerts.inputs import AlertInputs
 from spse.pipeline.alerts.outbox import write_outbox
 from spse.pipeline.alerts.recommendations import recommendations
-from spse.pipeline.alerts.schema import DATASET, as_read, storage_frame
+from spse.pipeline.alerts.schema import DATASET, as_read, storage_table
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,22 @@ class ObservedDays:
         shaped = AlertInputs(**reference)
         self.constants = RunConstants(self.registers["thresholds"], self.registers["parameters"], shaped.grid_cells,
                                       shaped.zone_cells, shaped.station_cells)
+        self._files: dict = {}
 
     def __call__(self, day: dt.date) -> pd.DataFrame:
-        """The observed and data-quality rows ``day`` raises (:func:`observed`)."""
-        inputs = AlertInputs.from_lake(day, self.reference, follow_up=False)
+        """The observed and data-quality rows ``day`` raises (:func:`observed`).
+
+        The lake files of the last day asked stay in memory (:func:`spse.pipeline.lake.cached_reads`),
+        so that the next day reads its day before (``air_hourly``) from them.
+        """
+        with lake.cached_reads(self._files, keep=READS_KEPT):
+            inputs = AlertInputs.from_lake(day, self.reference, follow_up=False)
         return raise_observed(day, inputs, **self.registers, constants=self.constants)
+
+
+# Files one day's observed alerts read from the lake: air_hourly of the day before and of the day, station_daily
+# and surface_daily of the day.
+READS_KEPT = 4
 
 
 def run_raised(day: dt.date, raised: pd.DataFrame, reference: dict[str, pd.DataFrame], *,
@@ -97,8 +109,11 @@ def _registers() -> dict:
 
 
 def _publish(day: dt.date, inputs: AlertInputs, raised: pd.DataFrame, registers: dict,
-             outbox: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Evaluate the lifecycle and forecast, write the partition and the outbox; the day's rows and the partition's."""
+             outbox: bool) -> tuple[pd.DataFrame, pa.Table]:
+    """Evaluate the lifecycle and forecast, write the partition and the outbox; the day's rows and the partition's.
+
+    The partition is written from the Arrow table returned (:func:`spse.pipeline.alerts.schema.storage_table`).
+    """
     frame = with_lifecycle(day, raised, inputs.previous_alerts, registers["recommendations"])
     run_day = day + dt.timedelta(days=1)
     forecast_rows = evaluate_forecast(run_day, inputs, observed=frame, **registers)
@@ -109,7 +124,7 @@ def _publish(day: dt.date, inputs: AlertInputs, raised: pd.DataFrame, registers:
         frame = forecast_rows
     else:
         frame = pd.concat([frame, forecast_rows], ignore_index=True)
-    stored = storage_frame(frame)
+    stored = storage_table(frame)
     lake.write_partition(DATASET, lake.date_partition(day), stored)
     if outbox:
         write_outbox(frame, day, facilities=inputs.facilities, zones=inputs.zones)

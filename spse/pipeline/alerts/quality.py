@@ -129,9 +129,9 @@ def unlocated_station_alerts(station_hourly: pd.DataFrame, station_cells: pd.Dat
     list (``air_stations``): a station has a row there only when the list gives its
     coordinates, so the others are used neither by the surfaces nor by the station rules.
     """
-    day_rows = station_hourly[pd.to_datetime(station_hourly["ts_start_utc"], utc=True).isin(pd.DatetimeIndex(hours))]
+    in_day = pd.to_datetime(station_hourly["ts_start_utc"], utc=True).isin(pd.DatetimeIndex(hours))
     located = set(station_cells["station_id"].astype(str))
-    lost = day_rows[~day_rows["station_id"].astype(str).isin(located)]
+    lost = station_hourly[in_day & ~station_hourly["station_id"].astype(str).isin(located)]
     if lost.empty:
         return pd.DataFrame()
     names = lost.get("station_name", pd.Series(index=lost.index, dtype=object))

@@ -151,12 +151,12 @@ def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns in contract order with their dtypes (text as object, so empty partitions keep their types)."""
     out = frame.reindex(columns=COLUMNS).reset_index(drop=True)
     out["alert_version"] = out["alert_version"].fillna(1)  # rows written before versions are their first
-    text = [name for name, col in ALERT_COLUMNS.items() if _DTYPES[col.type] == "object"]
-    conformed = pd.DataFrame(present_values(out[text]), columns=text, dtype=object)
-    for name, col in ALERT_COLUMNS.items():
-        if _DTYPES[col.type] != "object":
-            conformed[name] = out[name].astype(_DTYPES[col.type])
-    return conformed[COLUMNS]
+    values = dict(zip(_TEXT, present_values(out[_TEXT]).T, strict=True))
+    return pd.DataFrame({name: pd.Series(values[name], dtype=object) if name in values
+                         else out[name].astype(_DTYPES[col.type]) for name, col in ALERT_COLUMNS.items()})
+
+
+_TEXT = [name for name, col in ALERT_COLUMNS.items() if _DTYPES[col.type] == "object"]
 
 
 def storage_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -166,12 +166,19 @@ def storage_frame(frame: pd.DataFrame) -> pd.DataFrame:
                          for i, (name, col) in enumerate(ALERT_COLUMNS.items())})
 
 
-def as_read(stored: pd.DataFrame) -> pd.DataFrame:
+def storage_table(frame: pd.DataFrame) -> pa.Table:
+    """:func:`storage_frame` as the Arrow table ``DataFrame.to_parquet`` writes (its pandas metadata included)."""
+    return pa.Table.from_pandas(storage_frame(frame), preserve_index=False)
+
+
+def as_read(stored: pd.DataFrame | pa.Table) -> pd.DataFrame:
     """The frame :func:`spse.pipeline.lake.read_days` gives back for a partition written from ``stored``.
 
-    Through Arrow, as ``pandas.read_parquet`` does (text as ``string[pyarrow]``, the other columns Arrow types).
+    Through Arrow, as ``pandas.read_parquet`` does (text as ``string[pyarrow]``, the other columns Arrow types);
+    ``stored`` is a :func:`storage_frame` or a :func:`storage_table`.
     """
-    return pa.Table.from_pandas(stored, preserve_index=False).to_pandas()
+    table = stored if isinstance(stored, pa.Table) else pa.Table.from_pandas(stored, preserve_index=False)
+    return table.to_pandas()
 
 
 def present_values(frame: pd.DataFrame) -> np.ndarray:
