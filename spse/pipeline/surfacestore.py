@@ -27,6 +27,8 @@ import xarray as xr
 from spse.core.config import settings
 
 CONVENTIONS = "CF-1.10"
+# How write_day encodes the UTC hours (as xarray writes them back), which read_values decodes itself.
+TIME_UNITS = "hours since 1970-01-01"
 
 
 def folder() -> Path:
@@ -59,7 +61,7 @@ def write_day(day: dt.date, surface: xr.Dataset) -> Path:
     surface["cell_id"].attrs.update(long_name="INSEE/INSPIRE 200 m cell id (EPSG:3035)")
     encoding = {"value": {"zlib": False, "dtype": "float32", "_FillValue": float("nan")},
                 "n_stations": {"zlib": True, "dtype": "int16"},
-                "time": {"units": "hours since 1970-01-01 00:00:00", "calendar": "standard", "dtype": "int64"}}
+                "time": {"units": TIME_UNITS, "calendar": "standard", "dtype": "int64"}}
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
     try:
@@ -84,7 +86,7 @@ def read_values(day: dt.date) -> xr.Dataset | None:
     """The ``value`` of ``day``'s hourly surface with its coordinates (``pollutant``, ``time`` UTC, ``cell_id``).
 
     What the alert rules read (:class:`spse.pipeline.alerts.hourly_surface.HourlySurface`), read
-    with netCDF4 and decoded here (hours since 1970-01-01 UTC, as :func:`write_day` encodes them;
+    with netCDF4 and decoded here (:data:`TIME_UNITS`, as :func:`write_day` encodes them;
     ``_FillValue`` is NaN, so the float32 values need no masking): a quarter of
     :func:`read_day`'s time, which a backfill pays for every day. ``None`` when the day has no file;
     a file with other time units is read by :func:`read_day`.
@@ -97,16 +99,13 @@ def read_values(day: dt.date) -> xr.Dataset | None:
         return None
     with netCDF4.Dataset(target) as data:
         data.set_auto_mask(False)
-        if data["time"].units not in HOURS_SINCE_EPOCH:
+        if data["time"].units != TIME_UNITS:
             return read_day(day)
         hours = np.asarray(data["time"][:], dtype="int64")
         return xr.Dataset({"value": (("pollutant", "time", "cell"), data["value"][:])},
                           coords={"pollutant": np.asarray(data["pollutant"][:], dtype=str),
                                   "time": np.datetime64("1970-01-01T00:00:00", "ns") + hours.astype("timedelta64[h]"),
                                   "cell_id": ("cell", np.asarray(data["cell_id"][:], dtype=str))})
-
-
-HOURS_SINCE_EPOCH = ("hours since 1970-01-01", "hours since 1970-01-01 00:00:00")
 
 
 def read_frame(day: dt.date) -> pd.DataFrame:

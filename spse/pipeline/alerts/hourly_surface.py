@@ -1,6 +1,6 @@
 """The hourly background surface as the alert rules read it: per pollutant, a (cells × hours) matrix.
 
-Either from the day's surface file as arrays (:func:`spse.pipeline.surfacestore.read_day`:
+Either from the day's surface file as arrays (:func:`spse.pipeline.surfacestore.read_values`:
 ``value`` [pollutant, time, cell], µg/m³, NaN where no background station was valid) or from
 the long ``surface_hourly`` frame (``cell_id``, ``pollutant``, ``ts_start_utc``, ``value``). Both give
 the matrix of :func:`spse.methods.alert_rules.hourly_matrix`: rows are the cells with a value in
