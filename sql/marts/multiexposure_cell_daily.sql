@@ -21,7 +21,4 @@ final as (
     from classed
 )
 
--- stored by day: an incremental build deletes whole days, and DuckDB rewrites every row group
--- that lost rows (docs/architecture.md, "Incremental builds")
 select * from final
-order by date

@@ -169,7 +169,7 @@ def _build_full(context: BuildContext, reason: str) -> None:
         create_lake_views(con, context.state)
         files = create_register_tables(con)
         for index, model in enumerate(found):
-            run_model(con, model, {m.qualified for m in found[:index]})
+            run_model(con, model, {m.qualified for m in found[:index]}, [full_statement(model, context.sidecars)])
         document(con, context.root, found)
         write_partition_dates(con, context, full=True)
         write_mart_partitions(con, context, {m.qualified: None for m in found if m.layer == "marts"})
@@ -185,6 +185,18 @@ def _build_full(context: BuildContext, reason: str) -> None:
     finally:
         con.close()
     log.info("warehouse built: %s (full, %d models: %s)", path, len(found), reason)
+
+
+def full_statement(model: Model, sidecars: dict[str, models.Sidecar]) -> str:
+    """The ``create`` statement of ``model`` in a full build; a ``clustered`` mart's rows stored in ``partition_by`` order.
+
+    An incremental build deletes whole partitions and DuckDB rewrites, at the checkpoint,
+    every row group that lost rows: stored in order, a partition's rows lie in one or two.
+    """
+    sidecar = sidecars[model.qualified]
+    if not sidecar.clustered:
+        return model.statement()
+    return f"create table {model.qualified} as\nselect * from (\n{model.select()}\n)\norder by {sidecar.partition_by}"
 
 
 def _sql_string(text: str) -> str:
