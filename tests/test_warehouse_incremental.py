@@ -274,8 +274,8 @@ def test_materialization_keys_are_checked(home, tmp_path):
                     encoding="utf-8")
     with pytest.raises(warehouse.WarehouseError, match="partition_by must name one of its documented columns"):
         warehouse.build(DAY1, sql_dir=sql)
-    mart.write_text(mart.read_text(encoding="utf-8").replace("partition_by: day", "partition_by: date\nclustered: date"),
-                    encoding="utf-8")
+    mart.write_text(mart.read_text(encoding="utf-8").replace("partition_by: day", "partition_by: date\n"
+                                                             "clustered: date"), encoding="utf-8")
     with pytest.raises(warehouse.WarehouseError, match="clustered must be true or false"):
         warehouse.build(DAY1, sql_dir=sql)
     table_mart = sql / "marts" / "compliance_period.yml"

@@ -188,7 +188,7 @@ def _build_full(context: BuildContext, reason: str) -> None:
 
 
 def full_statement(model: Model, sidecars: dict[str, models.Sidecar]) -> str:
-    """The ``create`` statement of ``model`` in a full build; a ``clustered`` mart's rows stored in ``partition_by`` order.
+    """A full build's ``create`` statement of ``model``; a ``clustered`` mart's rows in ``partition_by`` order.
 
     An incremental build deletes whole partitions and DuckDB rewrites, at the checkpoint,
     every row group that lost rows: stored in order, a partition's rows lie in one or two.
