@@ -8,8 +8,8 @@ come from comparing the lake partitions (``size_bytes``, ``modified_ns``, ``inod
 starting file's ``meta.lake_partitions``, and ``meta.lake_partition_dates`` (the local days each partition
 holds, Europe/Paris): a partition added, changed or deleted makes its days, before and
 after the change, rebuilt in every ``materialized: incremental`` mart reading its dataset.
-The lake views read only those partitions and days while such a mart is rebuilt (delete
-then insert of those days; ``neighbour_days`` widens both), and every partition again for the
+While such a mart is rebuilt, the lake views read only the partitions and rows of its own days
+(delete then insert of those days; ``neighbour_days`` widens both), and every partition again for the
 ``table`` marts whose lake inputs changed (the others keep their rows) and at the end.
 
 Anything the file cannot be trusted for returns a reason and the build runs in full:
@@ -202,12 +202,12 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     after = _dates_of(con, changed_tracked)
     affected = {d: before[d] | after[d] for d in changed_tracked}
     forced = set(context.forced_days)
-    plan, read_days = {}, set()
+    plan, read_days = {}, {}
     for m in context.incremental_marts():
         around = context.sidecars[m.qualified].neighbour_days
         changed_days = set().union(*(affected.get(d, set()) for d in deps[m.qualified]))
         plan[m.qualified] = sorted(forced | _widened(changed_days, around))
-        read_days |= _widened(set(plan[m.qualified]), around)
+        read_days[m.qualified] = tuple(sorted(_widened(set(plan[m.qualified]), around)))
     all_days = sorted(set().union(*plan.values()))
 
     daily_views: dict[str, bool] = {}
@@ -216,7 +216,8 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
                               unchanged_files=unchanged_paths(old_files, new_files))
     columns = _lake_columns(con)
     reshaped = {d for d in columns if columns_before.get(d) != columns[d]}
-    views = _RestrictedViews(con, _restricted_views(con, context, tracked, sorted(read_days), daily_views, columns))
+    views = _RestrictedViews(con, context.state, tracked, daily_views, columns,
+                             sorted(set().union(*read_days.values())))
     builder.create_register_tables(con)
     recreated = {f"marts.{t}" for t in models.REGISTER_TABLES}
     kept: dict[str, list[dt.date]] = {}
@@ -236,7 +237,7 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
         days = plan[model.qualified]
         if not days:
             continue
-        views.restricted(deps[model.qualified])
+        views.restricted(deps[model.qualified], read_days[model.qualified])
         if deps[model.qualified] & reshaped:  # else the same models, registers and inputs: the same columns
             _check_columns(con, model)
         column, in_days = sidecar.partition_by, builder.date_list(days)
@@ -274,53 +275,50 @@ def _lake_columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, s
     return columns
 
 
-def _restricted_views(con: duckdb.DuckDBPyConnection, context: builder.BuildContext, tracked: set[str],
-                      days: list[dt.date], daily_views: dict[str, bool],
-                      columns: dict[str, list[tuple[str, str]]]) -> dict[str, str]:
-    """``create or replace view`` statements reading only ``days`` of the daily datasets incremental marts read.
-
-    ``columns``: the lake views' columns and types (:func:`_lake_columns`).
-    """
-    if not days:
-        return {}
-    restricted = {}
-    state = context.state
-    wanted = builder.date_list(days)
-    holding: dict[str, set[str]] = {}
-    for dataset, partition in con.execute("select distinct dataset, partition from meta.lake_partition_dates "
-                                          f"where date in {wanted}").fetchall():
-        holding.setdefault(dataset, set()).add(partition)
-    for dataset, rows in state[state["dataset"].isin(tracked) & (state["kind"] == "date")].groupby("dataset"):
-        chosen = rows[rows["partition"].isin(holding.get(dataset, set()))]
-        restricted[dataset] = builder.restricted_view_sql(con, dataset, chosen, daily_views[dataset],
-                                                          columns[dataset], days)
-    return restricted
-
-
 class _RestrictedViews:
-    """Swaps ``lake.<dataset>`` between its full view and one restricted to the rebuilt days.
+    """Swaps ``lake.<dataset>`` between its full view and one restricted to the days a mart rebuilds.
 
-    The full view is renamed aside (``<dataset>__full``) rather than re-created: renaming
-    does not re-read every partition's Parquet footer as creating it does.
+    Each incremental mart reads, of the daily datasets incremental marts read (``tracked``),
+    only the partitions holding its own days and the rows of those days
+    (:func:`spse.pipeline.warehouse.builder.restricted_view_sql`). The full view is renamed
+    aside (``<dataset>__full``) rather than re-created: renaming does not re-read every
+    partition's Parquet footer as creating it does. ``columns``: the full views' columns and
+    types (:func:`_lake_columns`); ``days``: every day any mart reads.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, statements: dict[str, str]) -> None:
-        self.con, self.statements = con, statements
-        self.current: set[str] = set()
+    def __init__(self, con: duckdb.DuckDBPyConnection, state: pd.DataFrame, tracked: set[str],
+                 daily_views: dict[str, bool], columns: dict[str, list[tuple[str, str]]],
+                 days: list[dt.date]) -> None:
+        self.con, self.daily_views, self.columns = con, daily_views, columns
+        daily = state[state["dataset"].isin(tracked) & (state["kind"] == "date")]
+        self.files = {dataset: rows for dataset, rows in daily.groupby("dataset")}
+        self.holding: dict[tuple[str, dt.date], set[str]] = {}
+        if days:
+            for dataset, partition, date in con.execute(
+                    "select distinct dataset, partition, date from meta.lake_partition_dates "
+                    f"where date in {builder.date_list(days)}").fetchall():
+                self.holding.setdefault((dataset, date), set()).add(partition)
+        self.current: dict[str, tuple[dt.date, ...]] = {}
 
-    def restricted(self, datasets: set[str]) -> None:
-        """Datasets among ``datasets`` that have a restricted view read only the rebuilt days."""
-        for dataset in sorted((datasets & set(self.statements)) - self.current):
-            self.con.execute(f"alter view lake.{dataset} rename to {dataset}__full")
-            self.con.execute(self.statements[dataset])
-            self.current.add(dataset)
+    def restricted(self, datasets: set[str], days: tuple[dt.date, ...]) -> None:
+        """Datasets among ``datasets`` that have a restricted view read only ``days``."""
+        for dataset in sorted(datasets & self.files.keys()):
+            if self.current.get(dataset) == days:
+                continue
+            if dataset not in self.current:
+                self.con.execute(f"alter view lake.{dataset} rename to {dataset}__full")
+            rows = self.files[dataset]
+            held = set().union(*(self.holding.get((dataset, d), set()) for d in days))
+            self.con.execute(builder.restricted_view_sql(self.con, dataset, rows[rows["partition"].isin(held)],
+                                                         self.daily_views[dataset], self.columns[dataset], list(days)))
+            self.current[dataset] = days
 
     def full(self, datasets: set[str]) -> None:
         """Datasets among ``datasets`` read every partition again."""
-        for dataset in sorted(datasets & self.current):
+        for dataset in sorted(datasets & self.current.keys()):
             self.con.execute(f"drop view lake.{dataset}")
             self.con.execute(f"alter view lake.{dataset}__full rename to {dataset}")
-            self.current.discard(dataset)
+            del self.current[dataset]
 
 
 def _check_columns(con: duckdb.DuckDBPyConnection, model: models.Model) -> None:
