@@ -560,20 +560,25 @@ def write_partition_dates(con: duckdb.DuckDBPyConnection, context: BuildContext,
         targets = {dataset: rows["path"].tolist() for dataset, rows in daily.groupby("dataset", sort=True)}
     else:
         targets = {}
-        for dataset, partitions in sorted((changed or {}).items()):
-            if not partitions:
-                continue
-            con.execute("delete from meta.lake_partition_dates where dataset = ? and partition in "
-                        f"({', '.join(map(_sql_string, sorted(partitions)))})", [dataset])
+        changed = {dataset: partitions for dataset, partitions in sorted((changed or {}).items()) if partitions}
+        if changed:
+            con.execute(f"delete from meta.lake_partition_dates where {partitions_in(changed)}")
+        for dataset, partitions in changed.items():
             rows = daily[(daily["dataset"] == dataset) & daily["partition"].isin(partitions)]
             targets[dataset] = rows["path"].tolist()
-    for dataset, files in targets.items():
-        found = partition_dates(con, dataset, files)
-        if len(found):
-            con.register("partition_dates", found)
-            con.execute("insert into meta.lake_partition_dates select dataset, partition, cast(date as date) "
-                        "from partition_dates")
-            con.unregister("partition_dates")
+    found = [f for f in (partition_dates(con, dataset, files) for dataset, files in targets.items()) if len(f)]
+    if found:
+        con.register("partition_dates", pd.concat(found, ignore_index=True))
+        con.execute("insert into meta.lake_partition_dates select dataset, partition, cast(date as date) "
+                    "from partition_dates")
+        con.unregister("partition_dates")
+
+
+def partitions_in(partitions: dict[str, set[str]]) -> str:
+    """SQL condition on ``dataset`` and ``partition`` matching the partitions of each dataset."""
+    return " or ".join([f"(dataset = {_sql_string(dataset)} and partition in "
+                        f"({', '.join(map(_sql_string, sorted(names)))}))"
+                        for dataset, names in partitions.items() if names] or ["false"])
 
 
 def tracked_datasets(context: BuildContext) -> list[str]:
@@ -625,19 +630,25 @@ def write_mart_partitions(con: duckdb.DuckDBPyConnection, context: BuildContext,
         thresholds_sha256 varchar, parameters_sha256 varchar, sql_sha256 varchar)""")
     now = dt.datetime.now(dt.UTC)
     catalog = _all_columns(con)
+    deleted, selects = [], []
     for qualified, days in rebuilt.items():
         layer, name = qualified.split(".", 1)
         column = context.sidecars[qualified].partition_by or "date"
         if column not in catalog.get((layer, name), []):
             continue
         where = "" if days is None else f" and date in {date_list(days)}"
-        con.execute(f"delete from meta.mart_partitions where mart = ?{where}", [name])
+        deleted.append(f"(mart = {_sql_string(name)}{where})")
         if days is not None and not days:
             continue
         source_where = "" if days is None else f" where {column} in {date_list(days)}"
+        selects.append(f"select distinct {_sql_string(name)} as mart, cast({column} as date) as d "
+                       f"from {qualified}{source_where}")
+    if deleted:
+        con.execute(f"delete from meta.mart_partitions where {' or '.join(deleted)}")
+    if selects:
         con.execute(f"""insert into meta.mart_partitions
-            select ?, d, ?, ?, ?, ?, ? from (select distinct {column} as d from {qualified}{source_where})
-            where d is not null order by d""", [name, now, *stamp])
+            select mart, d, ?, ?, ?, ?, ? from ({' union all '.join(selects)})
+            where d is not null order by mart, d""", [now, *stamp])
 
 
 def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, files: dict[str, Path],

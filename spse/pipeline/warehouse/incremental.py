@@ -172,11 +172,11 @@ def unchanged_paths(old: PartitionFiles, new: PartitionFiles) -> dict[str, set[s
 
 
 def _dates_of(con: duckdb.DuckDBPyConnection, changed: dict[str, set[str]]) -> dict[str, set[dt.date]]:
-    found: dict[str, set[dt.date]] = {}
-    for dataset, partitions in changed.items():
-        rows = con.execute("select distinct date from meta.lake_partition_dates where dataset = ? and partition in "
-                           f"({', '.join(map(builder._sql_string, sorted(partitions)))})", [dataset]).fetchall()
-        found[dataset] = {r[0] for r in rows}
+    found: dict[str, set[dt.date]] = {dataset: set() for dataset in changed}
+    if changed:
+        for dataset, date in con.execute("select distinct dataset, date from meta.lake_partition_dates "
+                                         f"where {builder.partitions_in(changed)}").fetchall():
+            found[dataset].add(date)
     return found
 
 
@@ -218,8 +218,7 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     reshaped = {d for d in columns if columns_before.get(d) != columns[d]}
     views = _RestrictedViews(con, context.state, tracked, daily_views, columns,
                              sorted(set().union(*read_days.values())))
-    builder.create_register_tables(con)
-    recreated = {f"marts.{t}" for t in models.REGISTER_TABLES}
+    recreated: set[str] = set()  # the register tables stand: the same registers (_check_same_inputs)
     kept: dict[str, list[dt.date]] = {}
     for index, model in enumerate(found):
         if model.layer != "marts":
@@ -299,6 +298,7 @@ class _RestrictedViews:
                     f"where date in {builder.date_list(days)}").fetchall():
                 self.holding.setdefault((dataset, date), set()).add(partition)
         self.current: dict[str, tuple[dt.date, ...]] = {}
+        self.statements: dict[tuple[str, tuple[dt.date, ...]], str] = {}
 
     def restricted(self, datasets: set[str], days: tuple[dt.date, ...]) -> None:
         """Datasets among ``datasets`` that have a restricted view read only ``days``."""
@@ -307,11 +307,17 @@ class _RestrictedViews:
                 continue
             if dataset not in self.current:
                 self.con.execute(f"alter view lake.{dataset} rename to {dataset}__full")
+            self.con.execute(self._statement(dataset, days))
+            self.current[dataset] = days
+
+    def _statement(self, dataset: str, days: tuple[dt.date, ...]) -> str:
+        if (dataset, days) not in self.statements:
             rows = self.files[dataset]
             held = set().union(*(self.holding.get((dataset, d), set()) for d in days))
-            self.con.execute(builder.restricted_view_sql(self.con, dataset, rows[rows["partition"].isin(held)],
-                                                         self.daily_views[dataset], self.columns[dataset], list(days)))
-            self.current[dataset] = days
+            self.statements[(dataset, days)] = builder.restricted_view_sql(
+                self.con, dataset, rows[rows["partition"].isin(held)], self.daily_views[dataset],
+                self.columns[dataset], list(days))
+        return self.statements[(dataset, days)]
 
     def full(self, datasets: set[str]) -> None:
         """Datasets among ``datasets`` read every partition again."""
