@@ -261,7 +261,7 @@ def test_build_health_writes_years_of_life_lost_with_a_life_table_in_the_lake(sp
 def test_period_cell_is_preferred_when_present(spse_home):
     # c1 has 97 % of the year; c2's year mean (90 % needed) is left out
     _write_lake()
-    lake.write_partition("period_cell", "date=2025-01-01", pd.DataFrame({
+    lake.write_partition("period_cell", "date=2025-12-31", pd.DataFrame({
         "cell_id": ["c1", "c1", "c2"], "pollutant": "PM2.5", "period_kind": ["year", "month", "year"],
         "indicator": "mean", "statistic": "day_mean", "value": [15.0, 50.0, 30.0], "coverage": [0.97, 1.0, 0.8],
         "time_base": "UTC"}))

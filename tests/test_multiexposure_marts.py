@@ -104,14 +104,14 @@ def write_lake() -> None:
 
 
 def write_period_cell(year_values: dict[str, dict[str, tuple[float, bool]]]) -> None:
-    """The 2025 annual means of ``year_values`` and a January month row, in the partition date=2025-01-01."""
+    """The 2025 annual means of ``year_values`` and a December month row, in the partition date=2025-12-31."""
     rows = [(c, p, v, ok) for c, values in year_values.items() for p, (v, ok) in values.items()]
     rows.append(("a", "PM2.5", 999.0, True))  # a month row, never an annual mean
     kinds = ["year"] * (len(rows) - 1) + ["month"]
-    write("period_cell", "date=2025-01-01", cell_id=[cell(r[0]) for r in rows], pollutant=[r[1] for r in rows],
-          period=["2025"] * (len(rows) - 1) + ["2025-01"], period_kind=kinds,
-          period_start=[dt.date(2025, 1, 1)] * len(rows),
-          period_end=[dt.date(2025, 12, 31)] * (len(rows) - 1) + [dt.date(2025, 1, 31)], time_base=["UTC"] * len(rows),
+    write("period_cell", "date=2025-12-31", cell_id=[cell(r[0]) for r in rows], pollutant=[r[1] for r in rows],
+          period=["2025"] * (len(rows) - 1) + ["2025-12"], period_kind=kinds,
+          period_start=[dt.date(2025, 1, 1)] * (len(rows) - 1) + [dt.date(2025, 12, 1)],
+          period_end=[dt.date(2025, 12, 31)] * len(rows), time_base=["UTC"] * len(rows),
           indicator=["mean"] * len(rows), statistic=["day_mean"] * len(rows), value=[r[2] for r in rows],
           unit=["µg/m³"] * len(rows), n_valid=[360] * len(rows), n_expected=[365] * len(rows),
           coverage=[0.986] * len(rows), coverage_met=[r[3] for r in rows])

@@ -9,6 +9,7 @@ in the comments.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from pathlib import Path
 
@@ -118,20 +119,27 @@ def expert_query(label: str) -> str:
     return re.search(r'spse sql "(.*?)"', section, re.S).group(1)
 
 
-def test_step_writes_each_period_once_year_and_january_share_a_partition(built):
+def test_step_writes_each_period_once_periods_ending_together_share_a_partition(built):
     assert built["period_cell"] > 0 and built["period_station"] > 0
-    shared = lake.read_partition("period_cell", "date=2025-01-01")
-    assert set(shared["period"]) == {"2025", "2025-01"}
-    december = lake.read_partition("period_cell", "date=2024-12-01")
-    assert set(december["period"]) == {"2024-12", "2025-S-winter"}
+    assert lake.partitions("period_cell") == [
+        "date=2024-12-31", "date=2025-01-31", "date=2025-02-28", "date=2025-03-31", "date=2025-04-30",
+        "date=2025-05-31", "date=2025-06-30", "date=2025-07-31", "date=2025-08-31", "date=2025-09-30",
+        "date=2025-10-31", "date=2025-11-30", "date=2025-12-31", "date=2026-02-28"]
+    shared = lake.read_partition("period_cell", "date=2025-12-31")
+    assert set(shared["period"]) == {"2025", "2025-12"}
+    assert set(lake.read_partition("period_cell", "date=2024-12-31")["period"]) == {"2024", "2024-12"}
+    assert set(lake.read_partition("period_cell", "date=2025-01-31")["period"]) == {"2025-01"}
+    assert set(lake.read_partition("period_cell", "date=2025-02-28")["period"]) == {"2025-02", "2025-S-winter"}
+    # the winter of December 2025 ends in February 2026: its partition is written before its last day
+    assert set(lake.read_partition("period_cell", "date=2026-02-28")["period"]) == {"2026-S-winter"}
     keys = ["period", "cell_id", "pollutant", "indicator", "set_id", "q"]
     assert shared.groupby(keys, dropna=False).size().max() == 1
     # rewriting the month keeps the year's rows of the same partition
-    periods.write_period("period_cell", pm.month_period(2025, 1), periods._empty("period_cell"))
-    assert set(lake.read_partition("period_cell", "date=2025-01-01")["period"]) == {"2025"}
-    periods.build_periods(dt.date(2025, 1, 15))
-    rebuilt = lake.read_partition("period_cell", "date=2025-01-01")
-    assert set(rebuilt["period"]) == {"2025", "2025-01"} and len(rebuilt) == len(shared)
+    periods.write_period("period_cell", pm.month_period(2025, 12), periods._empty("period_cell"))
+    assert set(lake.read_partition("period_cell", "date=2025-12-31")["period"]) == {"2025"}
+    periods.build_periods(dt.date(2025, 12, 15))
+    rebuilt = lake.read_partition("period_cell", "date=2025-12-31")
+    assert set(rebuilt["period"]) == {"2025", "2025-12"} and len(rebuilt) == len(shared)
 
 
 def test_a_children_above_the_who_no2_guideline_last_winter(built):
@@ -207,7 +215,7 @@ def test_period_uses_the_eu_time_base_rows_when_present(spse_home, tmp_path, mon
                         time_base=register.parameters()["eu_day_time_base"]),
         ], ignore_index=True))
     periods.build_periods(dt.date(2025, 3, 15))
-    month = lake.read_partition("period_cell", "date=2025-03-01")
+    month = lake.read_partition("period_cell", "date=2025-03-31")
     mean = month[(month["period"] == "2025-03") & (month["indicator"] == "mean")].iloc[0]
     assert mean["value"] == 30.0 and mean["n_valid"] == 31
     assert mean["time_base"] == register.parameters()["eu_day_time_base"]
@@ -293,7 +301,7 @@ def test_a_corrected_threshold_recomputes_the_past_periods_from_the_lake(spse_ho
     periods.build_periods_range(dt.date(2024, 12, 1), dt.date(2025, 12, 31))
 
     def december_days_above(cell: str) -> float:
-        rows = lake.read_partition("period_cell", "date=2024-12-01")
+        rows = lake.read_partition("period_cell", "date=2024-12-31")
         row = rows[(rows["period"] == "2024-12") & (rows["cell_id"] == cell) & (rows["pollutant"] == "NO2")
                    & (rows["set_id"] == "WHO_2021") & (rows["averaging"] == "day_mean")
                    & (rows["indicator"] == "exceedance_count")]
@@ -332,3 +340,39 @@ def test_period_marts_rebuilt_incrementally_equal_a_full_build(built):
                                 f"select {select} from {b}.marts.{mart})").fetchone()[0]
             assert extra == 0, (mart, a)
     assert settings().warehouse.exists()
+
+
+def test_partitions_of_the_former_layout_are_moved_to_the_period_end(spse_home):
+    # date=<period start>: the year 2025 with its January, and the December 2024 with the winter 2025
+    def rows(*periods_: tuple[str, str, dt.date, dt.date], value: float = 1.0) -> pd.DataFrame:
+        frame = pd.DataFrame([{"cell_id": "c1", "pollutant": "NO2", "period": label, "period_kind": kind,
+                               "period_start": start, "period_end": end, "indicator": "mean", "value": value}
+                              for label, kind, start, end in periods_])
+        return frame.reindex(columns=list(periods.COLUMNS["period_cell"]))
+    year = ("2025", "year", dt.date(2025, 1, 1), dt.date(2025, 12, 31))
+    january = ("2025-01", "month", dt.date(2025, 1, 1), dt.date(2025, 1, 31))
+    december = ("2024-12", "month", dt.date(2024, 12, 1), dt.date(2024, 12, 31))
+    winter = ("2025-S-winter", "season", dt.date(2024, 12, 1), dt.date(2025, 2, 28))
+    lake.write_partition("period_cell", "date=2025-01-01", rows(year, january))
+    lake.write_bytes_atomic(lake.partition_path("period_cell", "date=2025-01-01").with_name("register_versions.json"),
+                            b'{"2025": "v1", "2025-01": "v1"}')
+    lake.write_partition("period_cell", "date=2024-12-01", rows(december, winter))  # no versions recorded
+    # a partition of the new layout already there keeps its other periods
+    lake.write_partition("period_cell", "date=2024-12-31", rows(("2024", "year", dt.date(2024, 1, 1),
+                                                                  dt.date(2024, 12, 31)), value=7.0))
+
+    assert sorted(periods.relayout("period_cell")) == ["date=2024-12-01", "date=2025-01-01"]
+
+    assert lake.partitions("period_cell") == ["date=2024-12-31", "date=2025-01-31", "date=2025-02-28",
+                                              "date=2025-12-31"]
+    held = {p: sorted(lake.read_partition("period_cell", p)["period"]) for p in lake.partitions("period_cell")}
+    assert held == {"date=2024-12-31": ["2024", "2024-12"], "date=2025-01-31": ["2025-01"],
+                    "date=2025-02-28": ["2025-S-winter"], "date=2025-12-31": ["2025"]}
+    versions = {p: json.loads(lake.partition_path("period_cell", p).with_name("register_versions.json").read_text())
+                for p in ["date=2025-01-31", "date=2025-12-31", "date=2025-02-28"]}
+    assert versions == {"date=2025-01-31": {"2025-01": "v1"}, "date=2025-12-31": {"2025": "v1"},
+                        "date=2025-02-28": {"2025-S-winter": ""}}
+    # periods moved without a recorded version are recomputed, as they were before the move
+    stale = {p.label for p in periods.stale_periods(pm.parse_seasons(register.parameters()["seasons"]), "v1")}
+    assert stale == {"2024", "2024-12", "2025-S-winter"}
+    assert periods.relayout("period_cell") == []

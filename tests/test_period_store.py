@@ -132,7 +132,7 @@ def assert_written_equals_a_recompute(dataset: str, labels: tuple[str, ...]) -> 
     for label in labels:
         period = pm.period_of_label(label, pm.parse_seasons(params["seasons"]))
         expected = periods.period_table(dataset, period, params)
-        written = lake.read_partition(dataset, lake.date_partition(period.start))
+        written = lake.read_partition(dataset, lake.date_partition(period.end))
         written = written[written["period"] == label].reset_index(drop=True)
         assert len(written) == len(expected) > 0
         pd.testing.assert_frame_equal(plain(written), plain(expected[written.columns]), check_dtype=False)

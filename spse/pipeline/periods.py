@@ -12,10 +12,14 @@ Time base: the EU and WHO period statistics use the daily rows of the EU statist
 (``day_time_base``), else the one time base present; the rows of one period are never mixed
 across time bases, and the chosen one is stored in ``time_base``.
 
-Lake layout: ``period_cell`` and ``period_station``, one partition per first day of a period,
-``date=<period_start>`` (the warehouse reads ``date=`` partitions): ``date=2025-01-01`` holds
-the year 2025 and the month 2025-01, ``date=2024-12-01`` the month 2024-12 and the winter
-2025-S-winter. Rewriting a period replaces its rows in that partition and keeps the others.
+Lake layout: ``period_cell`` and ``period_station``, one partition per last day of a period,
+``date=<period_end>`` (the warehouse reads ``date=`` partitions): ``date=2025-12-31`` holds
+the year 2025 and the month 2025-12, ``date=2025-02-28`` the month 2025-02 and the winter
+2025-S-winter. Periods sharing a partition end together, so they are current together: a day
+rewrites the partitions of its month, season and year only, never a closed month's. Rewriting a
+period replaces its rows in that partition and keeps the others. Partitions of the former layout
+(``date=<period_start>``, always a first of the month, when no period ends) are moved to this one
+by :func:`relayout` before any period is written.
 """
 
 from __future__ import annotations
@@ -315,7 +319,7 @@ def register_version() -> str:
 
 
 def write_period(dataset: str, period: pm.Period, frame: pd.DataFrame, version: str | None = None) -> int:
-    """Replace the rows of ``period`` in its partition ``date=<period start>``; return the rows written.
+    """Replace the rows of ``period`` in its partition ``date=<period end>``; return the rows written.
 
     ``version`` (the register's, :func:`register_version`) is recorded per period beside the
     partition (``register_versions.json``), so that a corrected register recomputes the period.
@@ -324,28 +328,67 @@ def write_period(dataset: str, period: pm.Period, frame: pd.DataFrame, version: 
 
 
 def write_periods(dataset: str, computed: list[tuple[pm.Period, pd.DataFrame]], version: str | None = None) -> int:
-    """:func:`write_period` of several periods starting on the same day, in one write of their partition."""
-    partition = lake.date_partition(computed[0][0].start)
-    if any(period.start != computed[0][0].start for period, _ in computed):
+    """:func:`write_period` of several periods ending on the same day, in one write of their partition."""
+    partition = lake.date_partition(computed[0][0].end)
+    if any(period.end != computed[0][0].end for period, _ in computed):
         raise ValueError(f"write_periods: the periods {[p.label for p, _ in computed]} do not share a partition")
+    return _replace_periods(dataset, partition, [(p.label, frame) for p, frame in computed],
+                            {p.label: version or register_version() for p, _ in computed})
+
+
+def _replace_periods(dataset: str, partition: str, computed: list[tuple[str, pd.DataFrame]],
+                     versions_of: dict[str, str]) -> int:
+    """Replace the rows of the periods ``computed`` (label, rows) in ``partition``; record their register versions."""
     frames = [frame for _, frame in computed]
     versions = lake.partition_path(dataset, partition).with_name(REGISTER_VERSIONS)
     recorded = json.loads(versions.read_text(encoding="utf-8")) if versions.exists() else None
-    replaced = {period.label for period, _ in computed}
+    replaced = {label for label, _ in computed}
     # a partition whose record names only periods recomputed here has no rows to keep: not read
     if lake.has_partition(dataset, partition) and (recorded is None or not set(recorded) <= replaced):
         kept = lake.read_partition(dataset, partition)
-        kept = kept[~kept["period"].isin([period.label for period, _ in computed])]
+        kept = kept[~kept["period"].isin(replaced)]
         frames = [kept, *frames] if len(kept) else frames
+        if recorded is None:  # the kept periods' versions are unknown: stale_periods recomputes them
+            recorded = {str(label): "" for label in kept["period"].unique()}
     frames = [f for f in frames if len(f)] or frames[:1]
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     if frame.empty and not lake.has_partition(dataset, partition):
         return 0
     lake.write_partition(dataset, partition, frame[list(COLUMNS[dataset])])
     recorded = recorded or {}
-    recorded.update({period.label: version or register_version() for period, _ in computed})
+    recorded.update(versions_of)
     lake.write_bytes_atomic(versions, json.dumps(recorded, indent=1, sort_keys=True).encode())
     return len(frame)
+
+
+def relayout(dataset: str) -> list[str]:
+    """Move the partitions of ``dataset`` in the former layout, ``date=<period start>``, to ``date=<period end>``.
+
+    Each period's rows go to the partition of its last day with the register version its
+    partition recorded (none recorded: an unknown version, so :func:`stale_periods` recomputes
+    it); the former partition is then removed. Returns the partitions moved.
+    """
+    moved = []
+    for partition in lake.partitions(dataset):
+        if not partition.endswith("-01"):  # no period ends on a first of the month
+            continue
+        path = lake.partition_path(dataset, partition)
+        versions = path.with_name(REGISTER_VERSIONS)
+        recorded = json.loads(versions.read_text(encoding="utf-8")) if versions.exists() else {}
+        frame = lake.read_partition(dataset, partition)
+        for end, rows in frame.groupby(pd.to_datetime(frame["period_end"]).dt.date, sort=True):
+            by_period = [(str(label), same) for label, same in rows.groupby("period", sort=True)]
+            _replace_periods(dataset, lake.date_partition(end), by_period,
+                             {label: recorded.get(label, "") for label, _ in by_period})
+        for name in (path, versions, path.with_name("provenance.json")):
+            name.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()
+        moved.append(partition)
+    if moved:
+        log.info("%s: partitions of the former layout (date=<period start>) moved to date=<period end>: %s",
+                 dataset, ", ".join(moved))
+    return moved
 
 
 def stale_periods(seasons: Mapping[str, tuple[int, ...]], version: str) -> list[pm.Period]:
@@ -373,7 +416,7 @@ def _build(periods: list[pm.Period], pool: Executor | None = None) -> dict[str, 
     The cells of ``periods`` come from the :mod:`spse.pipeline.periodstore` arrays of their years,
     and the stations' rows from the :mod:`spse.pipeline.stationstore`, both refreshed here from the
     lake first; the periods recomputed for a register change are read from the lake's daily files.
-    Each dataset's partition (the periods starting on one day) is one task of ``pool`` when given:
+    Each dataset's partition (the periods ending on one day) is one task of ``pool`` when given:
     the cells first, the longest periods first. Without a pool, one DuckDB connection serves it all.
     """
     if pool is not None:
@@ -383,6 +426,8 @@ def _build(periods: list[pm.Period], pool: Executor | None = None) -> dict[str, 
 
 
 def _build_all(periods: list[pm.Period], pool: Executor | None) -> dict[str, int]:
+    for dataset in COLUMNS:
+        relayout(dataset)
     params = register.parameters()
     version = register_version()
     stale = stale_periods(pm.parse_seasons(params["seasons"]), version)
@@ -396,9 +441,9 @@ def _build_all(periods: list[pm.Period], pool: Executor | None) -> dict[str, int
         for source, months in station_store_months([p for p in periods if p.label not in from_lake]).items():
             stationstore.refresh(source, months, con)
     periods = list({p.label: p for p in [*stale, *periods]}.values())
-    # periods starting on the same day share a partition of each dataset (a year and its January)
-    groups = [list(same) for _, same in itertools.groupby(sorted(periods, key=lambda p: p.start),
-                                                          key=lambda p: p.start)]
+    # periods ending on the same day share a partition of each dataset (a year and its December)
+    groups = [list(same) for _, same in itertools.groupby(sorted(periods, key=lambda p: p.end),
+                                                          key=lambda p: p.end)]
     units = sorted(((dataset, group) for dataset in COLUMNS for group in groups),
                    key=lambda unit: (unit[0] != "period_cell", -max(p.stop - p.start for p in unit[1])))
     counts = {name: 0 for name in COLUMNS}
@@ -411,19 +456,19 @@ def _build_all(periods: list[pm.Period], pool: Executor | None) -> dict[str, int
     return counts
 
 
-def _build_partition(dataset: str, same_start: list[pm.Period], version: str, from_lake: frozenset[str],
+def _build_partition(dataset: str, same_end: list[pm.Period], version: str, from_lake: frozenset[str],
                      stores: dict[dt.date, periodstore.MonthStore] | None) -> int:
-    """Compute the periods of ``same_start`` for ``dataset`` and write their partition; the rows computed.
+    """Compute the periods of ``same_end`` for ``dataset`` and write their partition; the rows computed.
 
     The cells of a period not in ``from_lake`` come from ``stores`` (default: the saved arrays).
     """
     params = register.parameters()
     computed = []
     if stores is None and dataset == "period_cell":
-        stores = {month: periodstore.MonthStore.load(month) for p in same_start if p.label not in from_lake
+        stores = {month: periodstore.MonthStore.load(month) for p in same_end if p.label not in from_lake
                   for month in periodstore.months_of(p.start, p.stop)}
     with _connection():
-        for period in same_start:
+        for period in same_end:
             held = None if period.label in from_lake else stores
             computed.append((period, period_table(dataset, period, params, held, period.label not in from_lake)))
             log.info("%s %s: %d rows", dataset, period.label, len(computed[-1][1]))

@@ -8,6 +8,7 @@ final as (
         cell_id,
         cast(year(period_start) as integer) as calendar_year,
         period_start,
+        period_end,
         time_base,
         pollutant,
         value as value_ug_m3,

@@ -15,7 +15,7 @@ with cell_values as (
     select
         cell_id,
         'year' as period_kind,
-        period_start as date,
+        period_end as date,
         calendar_year,
         time_base,
         pollutant,

@@ -7,7 +7,8 @@ final as (
     select
         cell_id,
         calendar_year,
-        date as period_start,
+        make_date(calendar_year, 1, 1) as period_start,
+        date as period_end,
         time_base,
         air_class,
         air_pollutants,
