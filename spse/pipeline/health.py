@@ -64,7 +64,8 @@ from spse.core import register
 from spse.core.columns import EMPTY_DTYPES, Column
 from spse.core.config import settings
 from spse.methods import impact, noise_effects
-from spse.pipeline import lake
+from spse.methods import period as pm
+from spse.pipeline import lake, periods
 
 log = logging.getLogger(__name__)
 
@@ -438,7 +439,7 @@ def annual_means(year: int, params: Mapping[str, str]) -> tuple[pd.DataFrame, st
     ``period_cell`` (H5) when its partition of the year holds year means, else the mean of the
     valid ``surface_daily`` day means of the year's days (EU statistics time base first).
     """
-    partition = _year_partition(year)
+    partition = periods.partition_of(pm.year_period(year))
     if lake.has_partition("period_cell", partition):
         rows = lake.read_partition("period_cell", partition)
         rows = rows[(rows["period_kind"] == "year") & (rows["indicator"] == "mean")
@@ -460,11 +461,6 @@ def annual_means(year: int, params: Mapping[str, str]) -> tuple[pd.DataFrame, st
     means = pd.DataFrame({"cell_id": grouped["cell_id"], "pollutant": grouped["pollutant"], "value": grouped["mean"],
                           "coverage": grouped["count"] / len(days)})
     return means, "surface_daily", time_base
-
-
-def _year_partition(year: int) -> str:
-    """The ``period_cell`` partition holding the year's rows: its last day's (:mod:`spse.pipeline.periods`)."""
-    return lake.date_partition(dt.date(year, 12, 31))
 
 
 def _cells() -> pd.DataFrame:
@@ -490,7 +486,7 @@ def _inputs_key(year: int, params: Mapping[str, str]) -> str:
     digest = hashlib.sha256(json.dumps(sorted(params.items())).encode())
     for module in (__file__, impact.__file__):
         digest.update(Path(module).read_bytes())
-    files = [p.path for p in lake.parts("period_cell", partition=_year_partition(year))]
+    files = [p.path for p in lake.parts("period_cell", partition=periods.partition_of(pm.year_period(year)))]
     if not files:
         files = [lake.partition_path("surface_daily", lake.date_partition(day)) for day in
                  pd.date_range(dt.date(year, 1, 1), dt.date(year, 12, 31), freq="D").date]

@@ -327,10 +327,15 @@ def write_period(dataset: str, period: pm.Period, frame: pd.DataFrame, version: 
     return write_periods(dataset, [(period, frame)], version)
 
 
+def partition_of(period: pm.Period) -> str:
+    """The partition of ``period_cell`` and ``period_station`` holding ``period``'s rows: ``date=<its last day>``."""
+    return lake.date_partition(period.end)
+
+
 def write_periods(dataset: str, computed: list[tuple[pm.Period, pd.DataFrame]], version: str | None = None) -> int:
     """:func:`write_period` of several periods ending on the same day, in one write of their partition."""
-    partition = lake.date_partition(computed[0][0].end)
-    if any(period.end != computed[0][0].end for period, _ in computed):
+    partition = partition_of(computed[0][0])
+    if any(partition_of(period) != partition for period, _ in computed):
         raise ValueError(f"write_periods: the periods {[p.label for p, _ in computed]} do not share a partition")
     return _replace_periods(dataset, partition, [(p.label, frame) for p, frame in computed],
                             {p.label: version or register_version() for p, _ in computed})
