@@ -274,18 +274,9 @@ def test_materialization_keys_are_checked(home, tmp_path):
                     encoding="utf-8")
     with pytest.raises(warehouse.WarehouseError, match="partition_by must name one of its documented columns"):
         warehouse.build(DAY1, sql_dir=sql)
-    mart.write_text(mart.read_text(encoding="utf-8").replace("partition_by: day", "partition_by: date\n"
-                                                             "clustered: date"), encoding="utf-8")
-    with pytest.raises(warehouse.WarehouseError, match="clustered must be true or false"):
-        warehouse.build(DAY1, sql_dir=sql)
-    table_mart = sql / "marts" / "compliance_period.yml"
-    table_mart.write_text(table_mart.read_text(encoding="utf-8").replace("\ncolumns:", "\nclustered: true\ncolumns:"),
-                          encoding="utf-8")
-    with pytest.raises(warehouse.WarehouseError, match="true only for an incremental mart"):
-        warehouse.build(DAY1, sql_dir=sql)
 
 
-def test_a_full_build_stores_a_clustered_mart_in_partition_order(home, tmp_path):
+def test_a_full_build_stores_an_incremental_mart_in_partition_order(home, tmp_path):
     write_lake(DAY1, DAY2, DAY3)
     sql = tmp_path / "sql"
     shutil.copytree(warehouse.sql_dir(), sql)
@@ -293,12 +284,12 @@ def test_a_full_build_stores_a_clustered_mart_in_partition_order(home, tmp_path)
     model.write_text(model.read_text(encoding="utf-8").rstrip() + "\norder by date desc\n", encoding="utf-8")
     stored = "select date from marts.station_daily order by rowid"
     path = warehouse.build(DAY3, sql_dir=sql, full=True)
-    assert [day(d) for d in warehouse.query(stored, path)["date"]] == [DAY3, DAY2, DAY1]
-    sidecar = sql / "marts" / "station_daily.yml"
-    sidecar.write_text(sidecar.read_text(encoding="utf-8").replace("partition_by: date", "partition_by: date\n"
-                                                                   "clustered: true"), encoding="utf-8")
-    path = warehouse.build(DAY3, sql_dir=sql, full=True)
     assert [day(d) for d in warehouse.query(stored, path)["date"]] == [DAY1, DAY2, DAY3]
+    sidecar = sql / "marts" / "station_daily.yml"
+    sidecar.write_text(sidecar.read_text(encoding="utf-8").replace("materialized: incremental\n", ""),
+                       encoding="utf-8")
+    path = warehouse.build(DAY3, sql_dir=sql, full=True)
+    assert [day(d) for d in warehouse.query(stored, path)["date"]] == [DAY3, DAY2, DAY1]
 
 
 def test_an_interrupted_incremental_build_leaves_a_file_publish_refuses(home, monkeypatch):

@@ -188,13 +188,13 @@ def _build_full(context: BuildContext, reason: str) -> None:
 
 
 def full_statement(model: Model, sidecars: dict[str, models.Sidecar]) -> str:
-    """A full build's ``create`` statement of ``model``; a ``clustered`` mart's rows in ``partition_by`` order.
+    """A full build's ``create`` statement of ``model``; an incremental mart's rows in ``partition_by`` order.
 
     An incremental build deletes whole partitions and DuckDB rewrites, at the checkpoint,
     every row group that lost rows: stored in order, a partition's rows lie in one or two.
     """
     sidecar = sidecars[model.qualified]
-    if not sidecar.clustered:
+    if not sidecar.incremental:
         return model.statement()
     return f"create table {model.qualified} as\nselect * from (\n{model.select()}\n)\norder by {sidecar.partition_by}"
 

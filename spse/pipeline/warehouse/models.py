@@ -5,7 +5,6 @@ A model is ``sql/<layer>/<name>.sql`` (one ``select``) with ``sql/<layer>/<name>
     description: One row per <grain>. <what it is, method reference>
     materialized: incremental   # marts only; optional, default table
     partition_by: date          # with incremental: the day column rebuilt per changed day
-    clustered: true             # with incremental: a full build stores the rows in partition_by order
     columns:
       <column>: {description: <definition>, unit: <unit, "-" when dimensionless or an identifier>}
 
@@ -59,7 +58,6 @@ class Sidecar:
     materialized: str = "table"
     partition_by: str | None = None
     neighbour_days: int = 0
-    clustered: bool = False
 
     @property
     def incremental(self) -> bool:
@@ -190,12 +188,8 @@ def _parsed_sidecar(path: Path, what: str, size: int, mtime_ns: int) -> Sidecar:
     if not isinstance(neighbour_days, int) or neighbour_days < 0 or (neighbour_days and materialized != "incremental"):
         raise WarehouseError(f"{what}: sidecar {path} neighbour_days must be a whole number of days >= 0, "
                              f"and only for an incremental mart, not {neighbour_days!r}")
-    clustered = doc.get("clustered", False)
-    if not isinstance(clustered, bool) or (clustered and materialized != "incremental"):
-        raise WarehouseError(f"{what}: sidecar {path} clustered must be true or false, "
-                             f"and true only for an incremental mart, not {clustered!r}")
     return Sidecar(path, " ".join(description.split()), columns, materialized,
-                   str(partition_by) if partition_by is not None else None, neighbour_days, clustered)
+                   str(partition_by) if partition_by is not None else None, neighbour_days)
 
 
 def check_columns(sidecar: Sidecar, actual: list[str], what: str) -> None:
