@@ -367,6 +367,20 @@ def test_the_previous_warehouse_is_updated_in_place_and_equals_a_full_build(home
     assert_same_marts(third, warehouse.build(DAY3, full=True))
 
 
+def test_no_standby_is_kept_after_a_build_that_rebuilt_many_days(home, monkeypatch):
+    write_lake(DAY1)
+    warehouse.publish(warehouse.build(DAY1))
+    write_day(DAY2, dict.fromkeys(W1_CELLS, 10.0))
+    second = warehouse.build(DAY2)
+    assert build_info(second)["days_rebuilt"] == 2  # day 2 and its forecast's day 3
+    monkeypatch.setattr(warehouse.publisher, "STANDBY_MAX_DAYS", 1)
+    warehouse.publish(second)
+    assert not warehouse.publisher.standby_path().exists()
+    write_day(DAY3, dict.fromkeys(W1_CELLS, 11.0))
+    third = warehouse.build(DAY3)
+    assert build_info(third)["days_rebuilt"] == 2  # from the copy of day 2's warehouse
+
+
 def test_a_previous_warehouse_still_read_is_not_written(home):
     write_lake(DAY1)
     warehouse.publish(warehouse.build(DAY1))
