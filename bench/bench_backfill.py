@@ -12,11 +12,14 @@ one's own:
 * adding the day before the demo day to each (the first daily run after a backfill, whose
   warehouse build starts from a copy of the published file), then the demo day itself (a
   daily run as every day after: the build updates the previous warehouse in place): the
-  pipeline steps up to the alerts, then the warehouse build and the publish, separately;
+  pipeline steps up to the alerts, then the warehouse build and the publish, separately.
+  The demo day runs ``--day-runs`` times, each on a fresh copy of the same home after an
+  ``os.sync()`` (yesterday's files are on disk when a daily run starts), and the median is
+  printed with the range: this machine's speed drifts by 0.1-0.2 s between runs;
 * the documented expert queries (``docs/expert-queries.md``) on the year's warehouse, p95
   over ``--repeat`` runs.
 
-    uv run python bench/bench_backfill.py [--loop-days 7] [--repeat 20]
+    uv run python bench/bench_backfill.py [--loop-days 7] [--repeat 20] [--day-runs 3]
 
 Writes ``bench/out/backfill.json`` and prints a table. Nothing here is asserted by tests.
 """
@@ -28,6 +31,8 @@ import datetime as dt
 import json
 import os
 import re
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -99,6 +104,52 @@ def child(home: Path, **args) -> dict:
         return {**json.loads(out.read().strip().splitlines()[-1]), "tree_peak_mb": peak / 2**20}
 
 
+def copy_home(home: Path, into: Path) -> None:
+    """A copy of ``home`` a run may change without touching it, then ``os.sync()``.
+
+    The lake, raw, surface and demo files are hard links (the pipeline replaces a file by
+    renaming a new one over it, never writes one in place); the rest, the warehouse files
+    above all (a build updates the standby in place), are copied.
+    """
+    shutil.rmtree(into, ignore_errors=True)
+    into.mkdir(parents=True)
+    for entry in home.iterdir():
+        if entry.name in ("lake", "raw", "surfaces", "demo"):
+            shutil.copytree(entry, into / entry.name, copy_function=os.link)
+        elif entry.is_dir():
+            shutil.copytree(entry, into / entry.name)
+        else:
+            shutil.copy2(entry, into / entry.name)
+    os.sync()
+
+
+def add_day_runs(home: Path, day: dt.date, runs: int) -> list[dict]:
+    """Add ``day`` to ``runs`` fresh copies of ``home``, one child each; their results. ``home`` is left as it was.
+
+    Each copy is made at ``home``'s own path: the warehouse records the lake files' paths, and
+    a lake seen at another path would have every view re-created.
+    """
+    snapshot = home.with_name(f"{home.name}-snapshot")
+    home.rename(snapshot)
+    results = []
+    try:
+        for _ in range(runs):
+            copy_home(snapshot, home)
+            results.append(child(home, kind="add_day", day=day.isoformat()))
+            shutil.rmtree(home)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+        snapshot.rename(home)
+    return results
+
+
+def median_timings(results: list[dict]) -> dict[str, list[float]]:
+    """``{step: [median, min, max]}`` over ``results`` (:func:`child`'s), seconds."""
+    steps = results[0]["timings"]
+    return {step: [statistics.median(r["timings"][step] for r in results), min(r["timings"][step] for r in results),
+                   max(r["timings"][step] for r in results)] for step in steps}
+
+
 def _tree_peak_rss(process: subprocess.Popen) -> int:
     """Largest sum of the RSS [bytes] of ``process`` and its descendants, sampled every 50 ms until it ends."""
     import psutil
@@ -131,6 +182,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--loop-days", type=int, default=7)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--day-runs", type=int, default=3)
     args = parser.parse_args()
     from spse.pipeline.demo import DEMO_YEAR
 
@@ -151,7 +203,8 @@ def main() -> None:
                                           last=backfilled.isoformat())
         for home in ("year", "month"):
             results[f"first_day_{home}"] = child(tmp / home, kind="add_day", day=before_last.isoformat())
-            results[f"add_day_{home}"] = child(tmp / home, kind="add_day", day=last.isoformat())
+            results[f"add_day_{home}_runs"] = add_day_runs(tmp / home, last, args.day_runs)
+            results[f"add_day_{home}"] = {"timings": median_timings(results[f"add_day_{home}_runs"])}
         queries = expert_queries()
         if queries:
             results["queries_year"] = child(tmp / "year", kind="queries", queries=queries, repeat=args.repeat)
@@ -175,13 +228,18 @@ def main() -> None:
         if stage.startswith("stage "):
             print(f"{'    ' + stage:<58} {seconds:9.1f}")
     for home in ("month", "year"):
-        t = results[f"add_day_{home}"]["timings"]
+        runs = [r["timings"] for r in results[f"add_day_{home}_runs"]]
         first_build = results[f"first_day_{home}"]["timings"].get("build_warehouse", float("nan"))
-        pipeline = sum(v for k, v in t.items() if k not in ("build_warehouse", "publish"))
         history = f"1 {home}"
-        print(f"{f'add one day to {history}: pipeline (ingest → alerts)':<58} {pipeline:9.2f}")
-        print(f"{f'add one day to {history}: warehouse build':<58} {t.get('build_warehouse', float('nan')):9.2f}")
-        print(f"{f'add one day to {history}: publish':<58} {t.get('publish', float('nan')):9.3f}")
+        for label, value in (
+                ("pipeline (ingest → alerts)", lambda t: sum(v for k, v in t.items()
+                                                              if k not in ("build_warehouse", "publish"))),
+                ("warehouse build", lambda t: t["build_warehouse"]),
+                ("publish", lambda t: t["publish"]),
+                ("warehouse build + publish", lambda t: t["build_warehouse"] + t["publish"])):
+            values = [value(t) for t in runs]
+            print(f"{f'add one day to {history}: {label}':<58} {statistics.median(values):9.2f} "
+                  f"(median of {len(values)}, {min(values):.2f}-{max(values):.2f})")
         print(f"{'  first day after the backfill: warehouse build (copy)':<58} {first_build:9.2f}")
     for name, seconds in results.get("queries_year", {}).get("timings", {}).items():
         print(f"{'expert query ' + name[4:][:40]:<58} {seconds * 1000:8.1f} ms (p95)")
