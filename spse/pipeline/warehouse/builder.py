@@ -40,8 +40,9 @@ STORAGE_VERSION = "v1.2.0"
 # the file once, not to the WAL and again to the file (duckdb ``auto_checkpoint_skip_wal_threshold``).
 CHECKPOINT_THRESHOLD = "1MB"
 # Compression methods a build does not try: analysing FSST for every text column of the rows a
-# day rewrites cost 0.1-0.18 s of the 1.6-1.7 s of SQL of adding a day to the demo year, for
-# 0.8 MB (0.3 %) more file (7 paired runs, 2026-12-06); the texts get dictionary or ZSTD instead.
+# day rewrites cost 0.1-0.18 s of the 1.6-1.7 s of SQL of adding a day to the demo year (7 paired
+# runs, 2026-12-06), for a file 0.5 % larger (255.3 against 254.0 MB after the backfill); the texts
+# get dictionary or ZSTD instead.
 DISABLED_COMPRESSION = "fsst"
 
 
