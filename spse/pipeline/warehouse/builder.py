@@ -225,18 +225,15 @@ def lake_state() -> pd.DataFrame:
     present = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
     rows = []
     for dataset in present:
-        found = lake.parts(dataset)
-        if not found:
-            continue
-        daily = any(p.partition.startswith("date=") for p in found)
-        chosen = [p for p in found if p.partition.startswith("date=")] if daily else lake.latest_parts(dataset)
-        for part in chosen:
-            try:
-                st = part.path.stat()
-            except FileNotFoundError:  # deleted since listed: the next build sees it gone
-                continue
-            rows.append((dataset, part.key, str(part.path), "date" if daily else "vintage", st.st_size,
-                         st.st_mtime_ns, st.st_ino, part.source))
+        found = lake.stat_parts(dataset)
+        daily = any(partition.startswith("date=") for _, partition, _, _, _ in found)
+        if daily:
+            chosen = [item for item in found if item[1].startswith("date=")]
+        else:  # each producer's latest vintage (lake.latest_parts)
+            chosen = sorted({item[0]: item for item in found}.values(), key=lambda item: item[0] or "")
+        for source, _, path, key, st in chosen:
+            rows.append((dataset, key, path, "date" if daily else "vintage", st.st_size, st.st_mtime_ns, st.st_ino,
+                         source))
     return pd.DataFrame(rows, columns=["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode",
                                        "source"])
 
