@@ -32,7 +32,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 import pandas as pd
 
@@ -62,9 +62,25 @@ class Part:
     @property
     def key(self) -> str:
         """The partition's folder under ``lake/<dataset>/``."""
-        folder, partition = os.path.split(os.path.dirname(self.path))
-        producer = os.path.basename(folder)
-        return f"{producer}/{partition}" if producer.startswith(_SOURCE_FOLDER) else partition
+        folder = self.path.parent
+        producer = folder.parent.name
+        return f"{producer}/{folder.name}" if producer.startswith(_SOURCE_FOLDER) else folder.name
+
+
+class PartFile(NamedTuple):
+    """A :class:`Part`'s file as a listing found it, with its ``os.stat``.
+
+    ``path`` is a string and ``key`` the part's :attr:`Part.key`.
+    """
+
+    source: str | None
+    partition: str
+    path: str
+    key: str
+    stat: os.stat_result
+
+
+_Listed = TypeVar("_Listed", Part, PartFile)
 
 
 def date_partition(day: dt.date) -> str:
@@ -306,22 +322,24 @@ def parts(dataset: str, source: str | None = None, partition: str | None = None)
 
 
 def _listed(dataset: str, source: str | None = None, partition: str | None = None) -> list[Part]:
-    return [Part(dataset, producer, name, Path(path))
-            for producer, name, path, _, _ in _scan(dataset, source, partition)]
+    return [Part(dataset, f.source, f.partition, Path(f.path)) for f in _scan(dataset, source, partition)]
 
 
-def stat_parts(dataset: str) -> list[tuple[str | None, str, str, str, os.stat_result]]:
-    """``(source, partition, path, key, os.stat)`` of each :func:`parts` file of ``dataset``, listed now.
+def read_files(dataset: str) -> tuple[bool, list[PartFile]]:
+    """Whether ``dataset`` is daily, and the files a reader of it reads, listed now with one ``stat`` each.
 
-    ``key`` is :attr:`Part.key`. Never from a cached listing, and one ``stat`` a file: a
-    warehouse build lists every partition of the lake (2 600 a year of a dozen daily datasets)
-    to find what changed.
+    Every ``date=`` partition of a daily dataset (one with any), each producer's latest
+    partition of a reference one (:func:`latest_parts`). Never from a cached listing: a
+    warehouse build lists the whole lake (2 600 files a year of a dozen daily datasets) to find
+    what changed.
     """
-    return _scan(dataset)
+    found = _scan(dataset)
+    daily = any(f.partition.startswith("date=") for f in found)
+    return daily, [f for f in found if f.partition.startswith("date=")] if daily else _latest_by_source(found)
 
 
-def _scan(dataset: str, source: str | None = None,
-          partition: str | None = None) -> list[tuple[str | None, str, str, str, os.stat_result]]:
+def _scan(dataset: str, source: str | None = None, partition: str | None = None) -> list[PartFile]:
+    """:func:`parts` of ``dataset`` as :class:`PartFile` (os.scandir and plain strings: a build lists them all)."""
     root = os.path.join(settings().lake, dataset)
     try:
         folders = [e.name for e in os.scandir(root) if e.is_dir()]
@@ -338,7 +356,7 @@ def _scan(dataset: str, source: str | None = None,
             path = f"{folder}/{child}/data.parquet"
             st = _file_stat(path)
             if st is not None:
-                found[(producer, child)] = (producer, child, path, f"{name}/{child}", st)
+                found[(producer, child)] = PartFile(producer, child, path, f"{name}/{child}", st)
     for name in folders:
         if name.startswith(_SOURCE_FOLDER) or (partition is not None and name != partition):
             continue
@@ -348,8 +366,8 @@ def _scan(dataset: str, source: str | None = None,
             continue
         producer = _old_layout_source(path)
         if source is None or producer == source:
-            found.setdefault((producer, name), (producer, name, path, name, st))
-    return sorted(found.values(), key=lambda item: (item[1], item[0] or ""))
+            found.setdefault((producer, name), PartFile(producer, name, path, name, st))
+    return sorted(found.values(), key=lambda f: (f.partition, f.source or ""))
 
 
 def _file_stat(path: str) -> os.stat_result | None:
@@ -491,10 +509,13 @@ def read_partition(dataset: str, partition: str, source: str | None = None) -> p
 
 def latest_parts(dataset: str) -> list[Part]:
     """Each producer's latest partition of ``dataset`` (reference datasets: each one's latest vintage)."""
-    latest: dict[str | None, Part] = {}
-    for part in parts(dataset):
-        latest[part.source] = part
-    return sorted(latest.values(), key=lambda p: p.source or "")
+    return _latest_by_source(parts(dataset))
+
+
+def _latest_by_source(found: list[_Listed]) -> list[_Listed]:
+    """The last of ``found`` (sorted by partition) of each producer, by producer."""
+    latest = {item.source: item for item in found}
+    return sorted(latest.values(), key=lambda item: item.source or "")
 
 
 def read_latest(dataset: str) -> pd.DataFrame:

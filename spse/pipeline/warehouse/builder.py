@@ -225,15 +225,9 @@ def lake_state() -> pd.DataFrame:
     present = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
     rows = []
     for dataset in present:
-        found = lake.stat_parts(dataset)
-        daily = any(partition.startswith("date=") for _, partition, _, _, _ in found)
-        if daily:
-            chosen = [item for item in found if item[1].startswith("date=")]
-        else:  # each producer's latest vintage (lake.latest_parts)
-            chosen = sorted({item[0]: item for item in found}.values(), key=lambda item: item[0] or "")
-        for source, _, path, key, st in chosen:
-            rows.append((dataset, key, path, "date" if daily else "vintage", st.st_size, st.st_mtime_ns, st.st_ino,
-                         source))
+        daily, files = lake.read_files(dataset)
+        rows.extend((dataset, f.key, f.path, "date" if daily else "vintage", f.stat.st_size, f.stat.st_mtime_ns,
+                     f.stat.st_ino, f.source) for f in files)
     return pd.DataFrame(rows, columns=["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode",
                                        "source"])
 
