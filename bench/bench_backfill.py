@@ -111,7 +111,6 @@ def copy_home(home: Path, into: Path) -> None:
     renaming a new one over it, never writes one in place); the rest, the warehouse files
     above all (a build updates the standby in place), are copied.
     """
-    shutil.rmtree(into, ignore_errors=True)
     into.mkdir(parents=True)
     for entry in home.iterdir():
         if entry.name in ("lake", "raw", "surfaces", "demo"):
@@ -141,13 +140,6 @@ def add_day_runs(home: Path, day: dt.date, runs: int) -> list[dict]:
         shutil.rmtree(home, ignore_errors=True)
         snapshot.rename(home)
     return results
-
-
-def median_timings(results: list[dict]) -> dict[str, list[float]]:
-    """``{step: [median, min, max]}`` over ``results`` (:func:`child`'s), seconds."""
-    steps = results[0]["timings"]
-    return {step: [statistics.median(r["timings"][step] for r in results), min(r["timings"][step] for r in results),
-                   max(r["timings"][step] for r in results)] for step in steps}
 
 
 def _tree_peak_rss(process: subprocess.Popen) -> int:
@@ -204,7 +196,6 @@ def main() -> None:
         for home in ("year", "month"):
             results[f"first_day_{home}"] = child(tmp / home, kind="add_day", day=before_last.isoformat())
             results[f"add_day_{home}_runs"] = add_day_runs(tmp / home, last, args.day_runs)
-            results[f"add_day_{home}"] = {"timings": median_timings(results[f"add_day_{home}_runs"])}
         queries = expert_queries()
         if queries:
             results["queries_year"] = child(tmp / "year", kind="queries", queries=queries, repeat=args.repeat)
