@@ -88,6 +88,20 @@ def test_a_partition_of_the_old_layout_is_read_as_its_source_until_rewritten(sps
     assert lake.read_days("air_x", [dt.date(2026, 1, 14)])["k"].tolist() == [10]
 
 
+def test_read_files_attributes_old_layout_files_only_where_a_source_may_have_written_them(spse_home):
+    old = spse_home / "lake/air_x/date=2026-01-14"
+    old.mkdir(parents=True)
+    pd.DataFrame({"k": [9]}).to_parquet(old / "data.parquet")
+    (old / "provenance.json").write_text(json.dumps({"source": "net_a", "partition": "date=2026-01-14"}))
+    assert [f.source for f in lake.read_files("air_x")[1]] == ["net_a"]
+    # a dataset no source writes: its files have no producer, their provenance is not read
+    assert [f.source for f in lake.read_files("air_x", sourced=False)[1]] == [None]
+    # unless a source's folder shows that one does
+    lake.write_partition("air_x", "date=2026-01-15", pd.DataFrame({"k": [1]}), source="net_b")
+    assert [(f.partition, f.source) for f in lake.read_files("air_x", sourced=False)[1]] == [
+        ("date=2026-01-14", "net_a"), ("date=2026-01-15", "net_b")]
+
+
 def test_listings_cached_lists_once_and_again_after_its_own_write(spse_home):
     day = dt.date(2026, 1, 15)
     lake.write_partition("demo", lake.date_partition(day), pd.DataFrame({"k": [1]}), source="a")

@@ -157,6 +157,37 @@ def test_a_deleted_partition_removes_its_days(home):
     assert_same_marts(incremental, warehouse.build(DAY2, full=True))
 
 
+def test_the_lake_partitions_an_incremental_build_records_are_those_a_full_build_lists(home):
+    write_lake(DAY1, DAY2)
+    warehouse.publish(warehouse.build(DAY2))
+    write_surface([(c, "PM2.5", "day_mean", 20.0, True) for c in W1_CELLS], day=DAY1)  # changed
+    shutil.rmtree(settings().lake / "station_daily" / lake.date_partition(DAY2))  # deleted
+    write_day(DAY3, W1_VALUES)  # added, with a provenance holding a credential
+    added = settings().lake / "surface_daily" / lake.date_partition(DAY3) / "provenance.json"
+    added.write_text('{"url": "https://user:secret@example.org/surface"}', encoding="utf-8")
+    incremental = warehouse.build(DAY3)
+    assert build_info(incremental)["build_mode"] == "incremental"
+    full = warehouse.build(DAY3, full=True)
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{incremental}' as a (read_only)")
+        con.execute(f"attach '{full}' as b (read_only)")
+        for x, y in (("a", "b"), ("b", "a")):
+            extra = con.execute(f"select dataset, partition from {x}.meta.lake_partitions "
+                                f"except all select dataset, partition from {y}.meta.lake_partitions").fetchall()
+            assert extra == [], f"meta.lake_partitions rows of {x} not in {y}"
+            assert con.execute(f"select count(*) from (select * from {x}.meta.lake_partitions "
+                               f"except all select * from {y}.meta.lake_partitions)").fetchone()[0] == 0
+        # 3 surface days, station days 1 and 3, 3 forecast runs; grid and zone cells, zones, stations, station cells
+        assert con.execute("select count(*) from a.meta.lake_partitions").fetchone()[0] == 3 + 2 + 3 + 5
+        stored = con.execute("select provenance_json from a.meta.lake_partitions where dataset = 'surface_daily' "
+                             f"and partition = '{lake.date_partition(DAY3)}'").fetchone()[0]
+        assert "example.org/surface" in stored and "secret" not in stored
+    finally:
+        con.close()
+    assert build_info(incremental)["lake_state_sha256"] == build_info(full)["lake_state_sha256"]
+
+
 def test_a_changed_threshold_register_recomputes_the_history(home, tmp_path, monkeypatch):
     write_lake(DAY1, DAY2)
     warehouse.publish(warehouse.build(DAY2))

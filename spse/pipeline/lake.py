@@ -325,21 +325,28 @@ def _listed(dataset: str, source: str | None = None, partition: str | None = Non
     return [Part(dataset, f.source, f.partition, Path(f.path)) for f in _scan(dataset, source, partition)]
 
 
-def read_files(dataset: str) -> tuple[bool, list[PartFile]]:
+def read_files(dataset: str, sourced: bool = True) -> tuple[bool, list[PartFile]]:
     """Whether ``dataset`` is daily, and the files a reader of it reads, listed now with one ``stat`` each.
 
     Every ``date=`` partition of a daily dataset (one with any), each producer's latest
     partition of a reference one (:func:`latest_parts`). Never from a cached listing: a
     warehouse build lists the whole lake (2 600 files a year of a dozen daily datasets) to find
-    what changed.
+    what changed. ``sourced=False``: no source writes ``dataset`` (a derived one), so its files
+    are not looked up as old-layout files of a source (:func:`_scan`).
     """
-    found = _scan(dataset)
+    found = _scan(dataset, old_layout=sourced)
     daily = any(f.partition.startswith("date=") for f in found)
     return daily, [f for f in found if f.partition.startswith("date=")] if daily else _latest_by_source(found)
 
 
-def _scan(dataset: str, source: str | None = None, partition: str | None = None) -> list[PartFile]:
-    """:func:`parts` of ``dataset`` as :class:`PartFile` (os.scandir and plain strings: a build lists them all)."""
+def _scan(dataset: str, source: str | None = None, partition: str | None = None,
+          old_layout: bool = True) -> list[PartFile]:
+    """:func:`parts` of ``dataset`` as :class:`PartFile` (os.scandir and plain strings: a build lists them all).
+
+    ``old_layout=False`` (a dataset no source writes) attributes files outside ``source=``
+    folders to no producer without opening their ``provenance.json``, unless the dataset has
+    ``source=`` folders: opening the missing file costs a derived dataset as much as its ``stat``.
+    """
     root = os.path.join(settings().lake, dataset)
     try:
         folders = [e.name for e in os.scandir(root) if e.is_dir()]
@@ -357,6 +364,7 @@ def _scan(dataset: str, source: str | None = None, partition: str | None = None)
             st = _file_stat(path)
             if st is not None:
                 found[(producer, child)] = PartFile(producer, child, path, f"{name}/{child}", st)
+    attributed = old_layout or bool(found) or any(name.startswith(_SOURCE_FOLDER) for name in folders)
     for name in folders:
         if name.startswith(_SOURCE_FOLDER) or (partition is not None and name != partition):
             continue
@@ -364,7 +372,7 @@ def _scan(dataset: str, source: str | None = None, partition: str | None = None)
         st = _file_stat(path)
         if st is None:
             continue
-        producer = _old_layout_source(path)
+        producer = _old_layout_source(path) if attributed else None
         if source is None or producer == source:
             found.setdefault((producer, name), PartFile(producer, name, path, name, st))
     return sorted(found.values(), key=lambda f: (f.partition, f.source or ""))

@@ -25,6 +25,7 @@ from spse.pipeline import canonical, lake
 from spse.pipeline.warehouse import models
 from spse.pipeline.warehouse.models import REGISTER_TABLES, Model
 from spse.pipeline.warehouse.schemas import EMPTY_SCHEMAS
+from spse.sources import registry
 
 log = logging.getLogger(__name__)
 
@@ -223,13 +224,16 @@ def lake_state() -> pd.DataFrame:
     """
     root = settings().lake
     present = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.exists() else []
+    sourced = {entry.dataset for entry in registry.entries()}
     rows = []
     for dataset in present:
-        daily, files = lake.read_files(dataset)
+        daily, files = lake.read_files(dataset, sourced=dataset in sourced)
         rows.extend((dataset, f.key, f.path, "date" if daily else "vintage", f.stat.st_size, f.stat.st_mtime_ns,
                      f.stat.st_ino, f.source) for f in files)
-    return pd.DataFrame(rows, columns=["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode",
-                                       "source"])
+    # Python strings (object), not pandas' Arrow strings: a build walks these rows in Python, 4 times faster
+    frame = pd.DataFrame(rows, columns=["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode",
+                                        "source"], dtype=object)
+    return frame.astype({"size_bytes": "int64", "modified_ns": "int64", "inode": "int64"})
 
 
 def create_lake_views(con: duckdb.DuckDBPyConnection, state: pd.DataFrame | None = None,
@@ -362,7 +366,9 @@ def _producer_exprs(dataset: str, rows: pd.DataFrame, columns: set[str]) -> dict
     produced = rows[rows["source"].notna()] if "source" in rows.columns else rows.iloc[0:0]
     if produced.empty and canonical.rule(dataset) is None:
         return {}
-    parts = [lake.Part(dataset, s, "", Path(p)) for s, p in zip(produced["source"], produced["path"], strict=True)]
+    # files in source= folders are named by their folder: only the old layout's need listing
+    parts = [lake.Part(dataset, s, "", Path(p)) for s, p in zip(produced["source"], produced["path"], strict=True)
+             if f"/{lake.SOURCE_COLUMN}=" not in p]
     derived = canonical.source_sql(parts, "filename")
     named = f"coalesce(cast(source as varchar), {derived})" if "source" in columns else derived
     return {"source": named, "source_rank": f"cast({canonical.rank_sql(dataset, named)} as integer)"}
@@ -386,10 +392,14 @@ def daily_view_sql(con: duckdb.DuckDBPyConnection, dataset: str, rows: pd.DataFr
     another day than the run that wrote it); files without one get ``date`` =
     ``partition_date``. Datasets written by sources get ``source`` and ``source_rank``
     (:func:`_producer_columns`). ``uniform``: the files share one schema (:func:`uniform_files`),
-    read by position. Returns the statement and whether the files have their own ``date``.
+    read by position; their columns are then those of the last one (describing every file
+    stats each: a year costs 5 ms more per dataset). Returns the statement and whether the
+    files have their own ``date``.
     """
-    source = _daily_source(rows["path"].tolist(), uniform)
-    columns = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
+    files = rows["path"].tolist()
+    source = _daily_source(files, uniform)
+    described = _daily_source(files[-1:], uniform) if uniform else source
+    columns = {row[0] for row in con.execute(f"describe select * from {described}").fetchall()}
     own_date = "" if "date" in columns else f", {_PARTITION_DATE} as date"
     return (f"create or replace view lake.{dataset} as select {_producer_columns(dataset, rows, columns)}, "
             f"{_PARTITION_DATE} as partition_date{own_date} from {source}"), "date" in columns
@@ -652,36 +662,23 @@ def write_mart_partitions(con: duckdb.DuckDBPyConnection, context: BuildContext,
 def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, files: dict[str, Path],
                partitions: pd.DataFrame, n_models: int, *, started: dt.datetime | None = None,
                build_name: str | None = None, sql_sha: str | None = None, mode: str = "full",
-               reason: str = "", days_rebuilt: int | None = None, known: dict[str, str | None] | None = None
-               ) -> None:
+               reason: str = "", days_rebuilt: int | None = None,
+               stored: dict[str, tuple[str, str]] | None = None) -> None:
     """Provenance: what this file was built from.
 
     ``meta.build_info`` is written last: a file without it is an incomplete build and
     :func:`spse.pipeline.warehouse.publish` refuses it.
 
-    ``partitions`` is the :func:`lake_state` the build read. ``build_started_utc`` is
-    ``started`` (default: now); ``lake_state_sha256`` the SHA-256 of the sorted
-    ``dataset/partition size mtime_ns`` lines of the partitions read, and
+    ``partitions`` is the :func:`lake_state` the build read (:func:`write_lake_partitions`,
+    ``stored``). ``build_started_utc`` is ``started`` (default: now); ``lake_state_sha256`` the
+    SHA-256 of the sorted ``dataset/partition size mtime_ns`` lines of the partitions read, and
     ``lake_modified_max_utc`` the newest of their modification times; ``build_name`` the build
     file's name (a retried publish recognises its build already published); ``sql_sha256``
     (:func:`sql_sha256`), ``build_mode`` (``full`` or ``incremental``), ``full_rebuild_reason``
     and ``days_rebuilt`` (distinct local days recomputed by an incremental build) say how it was built.
-    ``known`` maps a partition key (:func:`partition_key`) to its provenance already read.
     """
-    known = known or {}
-    provenance = [known[k] if k in known else _provenance(Path(p))
-                  for k, p in zip(partition_key(partitions), partitions["path"], strict=True)]
-    partitions = partitions.assign(
-        modified_utc=pd.to_datetime(partitions["modified_ns"].astype("int64"), unit="ns", utc=True),
-        provenance_json=pd.Series(provenance, dtype="object", index=partitions.index),
-    )[["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode", "modified_utc",
-       "provenance_json"]]
-    con.execute("drop table if exists meta.lake_partitions")
     con.execute("drop table if exists meta.build_info")
-    con.register("lake_partitions", partitions)
-    con.execute("create table meta.lake_partitions as select * replace (cast(size_bytes as bigint) as size_bytes, "
-                "cast(modified_ns as bigint) as modified_ns, cast(inode as bigint) as inode) from lake_partitions")
-    con.unregister("lake_partitions")
+    write_lake_partitions(con, partitions, stored)
     state = "\n".join(sorted(f"{d}/{p} {size} {ns}" for d, p, size, ns in
                              zip(partitions["dataset"], partitions["partition"], partitions["size_bytes"],
                                  partitions["modified_ns"], strict=True)))
@@ -690,7 +687,8 @@ def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, 
         "build_started_utc": pd.Timestamp(started or dt.datetime.now(dt.UTC)),
         "build_name": build_name,
         "lake_state_sha256": hashlib.sha256(state.encode()).hexdigest(),
-        "lake_modified_max_utc": partitions["modified_utc"].max() if len(partitions) else pd.NaT,
+        "lake_modified_max_utc": (pd.Timestamp(int(partitions["modified_ns"].max()), unit="ns", tz="UTC")
+                                  if len(partitions) else pd.NaT),
         "target_day": day,
         "duckdb_version": duckdb.__version__,
         "sql_dir": str(root),
@@ -710,10 +708,54 @@ def write_meta(con: duckdb.DuckDBPyConnection, day: dt.date | None, root: Path, 
     con.unregister("build_info")
 
 
+def write_lake_partitions(con: duckdb.DuckDBPyConnection, partitions: pd.DataFrame,
+                          stored: dict[str, tuple[str, str]] | None = None) -> None:
+    """``meta.lake_partitions``: a row per partition file of ``partitions`` (a :func:`lake_state`), with its provenance.
+
+    ``stored``: the rows the table already holds (an incremental build's copy), their
+    ``dataset`` and ``partition`` by key (:func:`partition_key`). Rows of partitions gone or
+    changed are then deleted and only the new files' rows written, their ``provenance.json``
+    read: the cost follows what changed, not the history's length. Without it, the table is
+    written anew.
+    """
+    keys = partition_key(partitions)
+    if stored is None:
+        con.execute("drop table if exists meta.lake_partitions")
+        new = partitions
+    else:
+        gone: dict[str, set[str]] = {}
+        for key in stored.keys() - set(keys):
+            dataset, partition = stored[key]
+            gone.setdefault(dataset, set()).add(partition)
+        if gone:
+            con.execute(f"delete from meta.lake_partitions where {partitions_in(gone)}")
+        new = partitions[pd.Series([k not in stored for k in keys], index=partitions.index, dtype=bool)]
+    rows = new.assign(
+        modified_utc=pd.to_datetime(new["modified_ns"].astype("int64"), unit="ns", utc=True),
+        provenance_json=pd.Series([_provenance(Path(p)) for p in new["path"]], dtype="object", index=new.index),
+    )[["dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode", "modified_utc",
+       "provenance_json"]]
+    con.register("lake_partitions", rows)
+    # typed here: a frame's column of Nones (no provenance) would otherwise be an INTEGER column
+    select = ("select * replace (cast(size_bytes as bigint) as size_bytes, cast(modified_ns as bigint) as modified_ns, "
+              "cast(inode as bigint) as inode, cast(provenance_json as varchar) as provenance_json) "
+              "from lake_partitions")
+    if stored is None:
+        con.execute(f"create table meta.lake_partitions as {select}")
+    else:
+        con.execute(f"insert into meta.lake_partitions by name {select}")
+    con.unregister("lake_partitions")
+
+
 def partition_key(frame: pd.DataFrame) -> list[str]:
-    """``dataset/partition size mtime_ns inode`` of each row: equal keys, same partition file."""
-    return [f"{d}/{p} {s} {m} {i}" for d, p, s, m, i in zip(
-        frame["dataset"], frame["partition"], frame["size_bytes"], frame["modified_ns"], frame["inode"], strict=True)]
+    """:func:`file_key` of each row of a :func:`lake_state`."""
+    return [file_key(*row) for row in zip(*(frame[c].tolist() for c in ("dataset", "partition", "size_bytes",
+                                                                          "modified_ns", "inode")), strict=True)]
+
+
+def file_key(dataset: str, partition: str, size_bytes: int, modified_ns: int, inode: int) -> str:
+    """``dataset/partition size mtime_ns inode``: equal keys, same partition file."""
+    return f"{dataset}/{partition} {size_bytes} {modified_ns} {inode}"
 
 
 def _provenance(partition_file: Path) -> str | None:

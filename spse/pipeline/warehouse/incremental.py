@@ -128,12 +128,18 @@ def _check_same_inputs(info: dict, context: builder.BuildContext) -> None:
 PartitionFiles = dict[str, dict[str, tuple[str, str, int, int, int]]]
 
 
-def partition_files(state: pd.DataFrame) -> PartitionFiles:
-    """``{dataset: {partition: (path, kind, size_bytes, modified_ns, inode)}}`` of a lake state."""
+_STATE_COLUMNS = ("dataset", "partition", "path", "kind", "size_bytes", "modified_ns", "inode")
+
+
+def partition_files(state: pd.DataFrame | list[tuple]) -> PartitionFiles:
+    """``{dataset: {partition: (path, kind, size_bytes, modified_ns, inode)}}`` of a lake state.
+
+    ``state``: a :func:`spse.pipeline.warehouse.builder.lake_state`, or rows of
+    :data:`_STATE_COLUMNS` (``meta.lake_partitions``).
+    """
+    rows = zip(*(state[c].tolist() for c in _STATE_COLUMNS), strict=True) if isinstance(state, pd.DataFrame) else state
     found: PartitionFiles = {}
-    for dataset, partition, path, kind, size, modified, inode in zip(
-            state["dataset"], state["partition"], state["path"], state["kind"], state["size_bytes"].astype("int64"),
-            state["modified_ns"].astype("int64"), state["inode"].astype("int64"), strict=True):
+    for dataset, partition, path, kind, size, modified, inode in rows:
         found.setdefault(dataset, {})[partition] = (path, kind, int(size), int(modified), int(inode))
     return found
 
@@ -190,10 +196,11 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     found = context.found
     deps = models.lake_dependencies(found)
     read = set().union(*(deps[m.qualified] for m in found if m.layer == "marts"))
-    old = con.execute("select dataset, partition, path, kind, size_bytes, modified_ns, inode, provenance_json "
-                      "from meta.lake_partitions").df()
-    known = dict(zip(builder.partition_key(old), old["provenance_json"].astype(object), strict=True))
-    old_files, new_files = partition_files(old), partition_files(context.state)
+    old = con.execute("select dataset, partition, path, kind, size_bytes, modified_ns, inode "
+                      "from meta.lake_partitions").fetchall()
+    stored = {builder.file_key(d, p, s, m, i): (d, p) for d, p, _, _, s, m, i in old}
+    old_files = partition_files(old)
+    new_files = partition_files(context.state)
     changed = changed_partitions(old_files, new_files, read)
     tracked = set(builder.tracked_datasets(context))
     changed_tracked = {d: p for d, p in changed.items() if d in tracked}
@@ -253,7 +260,7 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     builder.document_meta(con)
     builder.write_meta(con, context.day, context.root, register.files(), context.state, len(found),
                        started=context.started, build_name=context.path.name, sql_sha=context.sql_sha256,
-                       mode="incremental", days_rebuilt=len(all_days), known=known)
+                       mode="incremental", days_rebuilt=len(all_days), stored=stored)
     log.info("incremental build: changed partitions %s; days rebuilt %s",
              {d: sorted(p) for d, p in changed.items()}, [d.isoformat() for d in all_days])
     return len(all_days)
