@@ -359,7 +359,7 @@ def test_a_changed_partition_of_any_producer_is_seen(home):
         "noise_hourly": {"source=net_b/date=2025-01-15"}}
     # the days each partition holds are keyed like the lake state
     con = duckdb.connect()
-    dates = builder.partition_dates(con, "noise_hourly", after["path"].tolist())
+    dates = builder.partition_dates(con, {"noise_hourly": after["path"].tolist()}, {"noise_hourly": False})
     assert sorted(dates["partition"]) == sorted(after["partition"])
     assert {day(d) for d in dates["date"]} == {DAY1}
 

@@ -174,12 +174,13 @@ def _build_full(context: BuildContext, reason: str) -> None:
         con.execute("begin transaction")  # one commit, not one per statement (hundreds of COMMENT ON)
         for schema in ("lake", *models.LAYERS, "meta"):
             con.execute(f"create schema {schema}")
-        create_lake_views(con, context.state)
+        daily_views: dict[str, bool] = {}
+        create_lake_views(con, context.state, daily_views)
         files = create_register_tables(con)
         for index, model in enumerate(found):
             run_model(con, model, {m.qualified for m in found[:index]}, [full_statement(model, context.sidecars)])
         document(con, context.root, found)
-        write_partition_dates(con, context, full=True)
+        write_partition_dates(con, context, daily_views, full=True)
         write_mart_partitions(con, context, {m.qualified: None for m in found if m.layer == "marts"})
         document_meta(con)
         write_meta(con, context.day, context.root, files, context.state, len(found), started=context.started,
@@ -440,16 +441,23 @@ def date_list(dates: list[dt.date]) -> str:
     return "(" + (", ".join(f"date '{d.isoformat()}'" for d in dates) or "null") + ")"
 
 
-def partition_dates(con: duckdb.DuckDBPyConnection, dataset: str, files: list[str]) -> pd.DataFrame:
-    """The local days (``date``) each of ``files`` (daily partitions of ``dataset``) holds rows for."""
-    if not files:
+def partition_dates(con: duckdb.DuckDBPyConnection, files: dict[str, list[str]],
+                    dated: dict[str, bool]) -> pd.DataFrame:
+    """The local days (``date``) each daily partition file holds rows for; ``files``: by dataset.
+
+    ``dated``: whether a dataset's files have their own ``date`` (as its lake view found,
+    :func:`daily_view_sql`), else the partition's day counts. One query for every dataset.
+    """
+    selects = []
+    for dataset, paths in sorted(files.items()):
+        if not paths:
+            continue
+        day = "cast(date as date)" if dated[dataset] else _PARTITION_DATE
+        selects.append(f"select distinct {_sql_string(dataset)} as dataset, {_PARTITION_KEY} as partition, "
+                       f"{day} as date from {_daily_source(paths)} where {day} is not null")
+    if not selects:
         return pd.DataFrame({"dataset": [], "partition": [], "date": []})
-    source = _daily_source(files)
-    columns = {row[0] for row in con.execute(f"describe select * from {source}").fetchall()}
-    day = "cast(date as date)" if "date" in columns else _PARTITION_DATE
-    return con.execute(f"""
-        select distinct {_sql_string(dataset)} as dataset, {_PARTITION_KEY} as partition, {day} as date
-        from {source} where {day} is not null""").df()
+    return con.execute("\nunion all\n".join(selects)).df()
 
 
 def _check_lake_columns(con: duckdb.DuckDBPyConnection, created: dict[str, Path]) -> None:
@@ -553,12 +561,13 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def write_partition_dates(con: duckdb.DuckDBPyConnection, context: BuildContext, *, full: bool,
-                          changed: dict[str, set[str]] | None = None) -> None:
+def write_partition_dates(con: duckdb.DuckDBPyConnection, context: BuildContext, dated: dict[str, bool], *,
+                          full: bool, changed: dict[str, set[str]] | None = None) -> None:
     """``meta.lake_partition_dates``: the local days each daily partition read by an incremental mart holds.
 
     A later build finds the days to rebuild from it when a partition changes or disappears.
     ``full`` recomputes every row; otherwise only the ``changed`` partitions (by dataset) are.
+    ``dated``: :func:`create_lake_views`'s ``daily_views`` (datasets whose files have a ``date``).
     """
     daily = context.state[(context.state["kind"] == "date")
                           & context.state["dataset"].isin(tracked_datasets(context))]
@@ -574,9 +583,9 @@ def write_partition_dates(con: duckdb.DuckDBPyConnection, context: BuildContext,
         for dataset, partitions in changed.items():
             rows = daily[(daily["dataset"] == dataset) & daily["partition"].isin(partitions)]
             targets[dataset] = rows["path"].tolist()
-    found = [f for f in (partition_dates(con, dataset, files) for dataset, files in targets.items()) if len(f)]
-    if found:
-        con.register("partition_dates", pd.concat(found, ignore_index=True))
+    found = partition_dates(con, targets, dated)
+    if len(found):
+        con.register("partition_dates", found)
         con.execute("insert into meta.lake_partition_dates select dataset, partition, cast(date as date) "
                     "from partition_dates")
         con.unregister("partition_dates")

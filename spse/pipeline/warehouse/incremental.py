@@ -204,8 +204,14 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     changed = changed_partitions(old_files, new_files, read)
     tracked = set(builder.tracked_datasets(context))
     changed_tracked = {d: p for d, p in changed.items() if d in tracked}
+    daily_views: dict[str, bool] = {}
+    columns_before = _lake_columns(con)
+    builder.create_lake_views(con, context.state, daily_views, keep=unchanged_datasets(old_files, new_files),
+                              unchanged_files=unchanged_paths(old_files, new_files))
+    columns = _lake_columns(con)
+    reshaped = {d for d in columns if columns_before.get(d) != columns[d]}
     before = _dates_of(con, changed_tracked)
-    builder.write_partition_dates(con, context, full=False, changed=changed_tracked)
+    builder.write_partition_dates(con, context, daily_views, full=False, changed=changed_tracked)
     after = _dates_of(con, changed_tracked)
     affected = {d: before[d] | after[d] for d in changed_tracked}
     forced = set(context.forced_days)
@@ -216,13 +222,6 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
         plan[m.qualified] = sorted(forced | _widened(changed_days, around))
         read_days[m.qualified] = tuple(sorted(_widened(set(plan[m.qualified]), around)))
     all_days = sorted(set().union(*plan.values()))
-
-    daily_views: dict[str, bool] = {}
-    columns_before = _lake_columns(con)
-    builder.create_lake_views(con, context.state, daily_views, keep=unchanged_datasets(old_files, new_files),
-                              unchanged_files=unchanged_paths(old_files, new_files))
-    columns = _lake_columns(con)
-    reshaped = {d for d in columns if columns_before.get(d) != columns[d]}
     views = _RestrictedViews(con, context.state, tracked, daily_views, columns,
                              sorted(set().union(*read_days.values())))
     recreated: set[str] = set()  # the register tables stand: the same registers (_check_same_inputs)
