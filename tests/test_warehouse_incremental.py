@@ -297,7 +297,7 @@ def test_materialization_keys_are_checked(home, tmp_path):
     original = staging.read_text(encoding="utf-8")
     staging.write_text(original.replace("\ncolumns:", "\nmaterialized: incremental\npartition_by: date\ncolumns:"),
                        encoding="utf-8")
-    with pytest.raises(warehouse.WarehouseError, match="only marts can be materialized incremental"):
+    with pytest.raises(warehouse.WarehouseError, match=r"materialized 'incremental' is not one of \('view', 'table'\)"):
         warehouse.build(DAY1, sql_dir=sql)
     staging.write_text(original, encoding="utf-8")
     mart = sql / "marts" / "station_daily.yml"
@@ -321,6 +321,44 @@ def test_a_full_build_stores_an_incremental_mart_in_partition_order(home, tmp_pa
                        encoding="utf-8")
     path = warehouse.build(DAY3, sql_dir=sql, full=True)
     assert [day(d) for d in warehouse.query(stored, path)["date"]] == [DAY3, DAY2, DAY1]
+
+
+def test_an_intermediate_table_is_built_once_and_follows_its_lake_inputs(home, tmp_path):
+    sql = tmp_path / "sql"
+    shutil.copytree(warehouse.sql_dir(), sql)
+    (sql / "intermediate" / "int_surface_days_counted.sql").write_text(
+        "with surface as (\n    select * from staging.stg_surface_daily\n),\n\n"
+        "final as (\n    select date, count(*) as n_rows from surface group by date\n)\n\nselect * from final\n",
+        encoding="utf-8")
+    (sql / "intermediate" / "int_surface_days_counted.yml").write_text(
+        "description: One row per day of surface_daily, its number of rows.\nmaterialized: table\ncolumns:\n"
+        "  date: {description: Local day, unit: '-'}\n  n_rows: {description: Rows of the day, unit: '-'}\n",
+        encoding="utf-8")
+    write_lake(DAY1)
+    warehouse.publish(warehouse.build(DAY1, sql_dir=sql))
+    write_day(DAY2, W1_VALUES)
+    incremental = warehouse.build(DAY2, sql_dir=sql)
+    assert build_info(incremental)["build_mode"] == "incremental"
+    con = duckdb.connect(str(incremental), read_only=True)
+    try:
+        kinds = dict(con.execute("select table_name, 'table' from duckdb_tables() where schema_name = 'intermediate' "
+                                 "union all select view_name, 'view' from duckdb_views() "
+                                 "where schema_name = 'intermediate'").fetchall())
+        assert kinds["int_surface_days_counted"] == "table" and kinds["int_zone_cells_allocated"] == "table"
+        assert kinds["int_cell_exposures_joined"] == "view"
+        # the 4 W1 cells' PM2.5 day mean, each day: recomputed with the new day, from every partition
+        rows = con.execute("select date, n_rows from intermediate.int_surface_days_counted order by date").fetchall()
+        assert [(day(d), n) for d, n in rows] == [(DAY1, 4), (DAY2, 4)]
+        assert con.execute("select comment from duckdb_tables() where table_name = 'int_surface_days_counted'"
+                           ).fetchone()[0] == "One row per day of surface_daily, its number of rows."
+    finally:
+        con.close()
+    assert_same_marts(incremental, warehouse.build(DAY2, sql_dir=sql, full=True))
+    mart = sql / "marts" / "station_daily.yml"
+    mart.write_text(mart.read_text(encoding="utf-8").replace("materialized: incremental", "materialized: view"),
+                    encoding="utf-8")
+    with pytest.raises(warehouse.WarehouseError, match=r"materialized 'view' is not one of \('table', 'incremental'\)"):
+        warehouse.build(DAY2, sql_dir=sql)
 
 
 def test_an_interrupted_incremental_build_leaves_a_file_publish_refuses(home, monkeypatch):

@@ -124,15 +124,8 @@ class BuildContext:
 
 
 def load_sidecars(found: list[Model]) -> dict[str, models.Sidecar]:
-    """Every model's sidecar by qualified name; only marts may be ``incremental``."""
-    sidecars = {}
-    for model in found:
-        sidecar = models.load_sidecar(model.path.with_suffix(".yml"), model.label)
-        if sidecar.incremental and model.layer != "marts":
-            raise WarehouseError(f"{model.label}: only marts can be materialized incremental "
-                                 f"({model.layer} models are views)")
-        sidecars[model.qualified] = sidecar
-    return sidecars
+    """Every model's sidecar by qualified name (only marts may be ``incremental``: :func:`models.load_sidecar`)."""
+    return {model.qualified: models.load_sidecar(model.path.with_suffix(".yml"), model.label) for model in found}
 
 
 def sql_sha256(root: Path) -> str:
@@ -204,7 +197,7 @@ def full_statement(model: Model, sidecars: dict[str, models.Sidecar]) -> str:
     """
     sidecar = sidecars[model.qualified]
     if not sidecar.incremental:
-        return model.statement()
+        return f"create {sidecar.kind} {model.qualified} as\n{model.select()}"
     return f"create table {model.qualified} as\nselect * from (\n{model.select()}\n)\norder by {sidecar.partition_by}"
 
 
@@ -500,17 +493,16 @@ def create_register_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Path]:
     return {"thresholds": thresholds_file, "parameters": parameters_file}
 
 
-def run_model(con: duckdb.DuckDBPyConnection, model: Model, earlier: set[str],
-              statements: list[str] | None = None) -> None:
-    """Build ``model`` on ``con`` after checking its references against the ``earlier`` models.
+def run_model(con: duckdb.DuckDBPyConnection, model: Model, earlier: set[str], statements: list[str]) -> None:
+    """Run ``statements`` building ``model`` on ``con``, after checking its references against the ``earlier`` models.
 
-    ``statements`` replace the model's ``create`` statement (an incremental build's delete
-    and insert of the changed days). Raises :class:`WarehouseError` naming the model and its
-    file when DuckDB refuses a statement.
+    ``statements``: a full build's ``create`` (:func:`full_statement`), or an incremental
+    build's delete and insert of the changed days. Raises :class:`WarehouseError` naming the
+    model and its file when DuckDB refuses a statement.
     """
     models.check_references(model, earlier)
     try:
-        for statement in statements or [model.statement()]:
+        for statement in statements:
             con.execute(statement)
     except duckdb.Error as exc:
         raise WarehouseError(f"{model.label} failed: {exc}") from exc
@@ -551,8 +543,7 @@ def document(con: duckdb.DuckDBPyConnection, root: Path, found: list[Model], onl
         models.check_columns(sidecar, columns.get((layer, name), []), label)
         if only is not None and f"{layer}.{name}" not in only:
             continue
-        kind = "table" if layer == "marts" else "view"
-        con.execute(f"comment on {kind} {layer}.{name} is {_sql_string(sidecar.description)}")
+        con.execute(f"comment on {sidecar.kind} {layer}.{name} is {_sql_string(sidecar.description)}")
         for column in sidecar.columns:
             con.execute(f"comment on column {layer}.{name}.{column} is {_sql_string(sidecar.comment(column))}")
 

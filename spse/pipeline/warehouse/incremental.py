@@ -10,7 +10,8 @@ holds, Europe/Paris): a partition added, changed or deleted makes its days, befo
 after the change, rebuilt in every ``materialized: incremental`` mart reading its dataset.
 While such a mart is rebuilt, the lake views read only the partitions and rows of its own days
 (delete then insert of those days; ``neighbour_days`` widens both), and every partition again for the
-``table`` marts whose lake inputs changed (the others keep their rows) and at the end.
+``table`` models (marts, and intermediate models materialised as tables) whose lake inputs
+changed (the others keep their rows) and at the end.
 
 Anything the file cannot be trusted for returns a reason and the build runs in full:
 no published warehouse, one built before incremental builds, changed ``sql/`` models or
@@ -195,7 +196,7 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     con.execute("begin transaction")  # then one commit, not one per statement (hundreds of COMMENT ON)
     found = context.found
     deps = models.lake_dependencies(found)
-    read = set().union(*(deps[m.qualified] for m in found if m.layer == "marts"))
+    read = set().union(*(deps[m.qualified] for m in found if context.sidecars[m.qualified].kind == "table"))
     old = con.execute("select dataset, partition, path, kind, size_bytes, modified_ns, inode "
                       "from meta.lake_partitions").fetchall()
     stored = {builder.file_key(d, p, s, m, i): (d, p) for d, p, _, _, s, m, i in old}
@@ -227,13 +228,14 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
     recreated: set[str] = set()  # the register tables stand: the same registers (_check_same_inputs)
     kept: dict[str, list[dt.date]] = {}
     for index, model in enumerate(found):
-        if model.layer != "marts":
+        sidecar = context.sidecars[model.qualified]
+        if sidecar.kind == "view":
             continue
         earlier = {m.qualified for m in found[:index]}
-        sidecar = context.sidecars[model.qualified]
         if not sidecar.incremental:
             if not forced and not deps[model.qualified] & changed.keys():
-                kept[model.qualified] = []  # same models, registers and lake inputs: the same rows
+                if model.layer == "marts":
+                    kept[model.qualified] = []  # same models, registers and lake inputs: the same rows
                 continue
             views.full(deps[model.qualified])
             builder.run_model(con, model, earlier, [f"create or replace table {model.qualified} as\n{model.select()}"])

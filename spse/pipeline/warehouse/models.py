@@ -3,13 +3,14 @@
 A model is ``sql/<layer>/<name>.sql`` (one ``select``) with ``sql/<layer>/<name>.yml``::
 
     description: One row per <grain>. <what it is, method reference>
-    materialized: incremental   # marts only; optional, default table
-    partition_by: date          # with incremental: the day column rebuilt per changed day
+    materialized: incremental   # optional: marts table (default) or incremental;
+    partition_by: date          # staging and intermediate view (default) or table
+                                # with incremental: the day column rebuilt per changed day
     columns:
       <column>: {description: <definition>, unit: <unit, "-" when dimensionless or an identifier>}
 
-Layers run in order: ``staging`` (views over ``lake``), ``intermediate`` (views),
-``marts`` (tables); alphabetically within a layer. A model reads only the layer below,
+Layers run in order: ``staging`` (views over ``lake``), ``intermediate`` (views, or tables
+computed once per build), ``marts`` (tables); alphabetically within a layer. A model reads only the layer below,
 models of its own layer that run before it, ``lake`` views and the register tables
 ``marts.thresholds`` and ``marts.parameters``.
 
@@ -33,7 +34,7 @@ from spse.core.errors import WarehouseError  # re-exported: callers import it fr
 LAYERS = ("staging", "intermediate", "marts")
 REGISTER_TABLES = ("thresholds", "parameters")
 GRAIN_PREFIX = "One row per"
-MATERIALIZATIONS = ("table", "incremental")
+MATERIALIZATIONS = {"staging": ("view", "table"), "intermediate": ("view", "table"), "marts": ("table", "incremental")}
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's safe loader: 20 times faster
 _BELOW = {"staging": "lake", "intermediate": "staging", "marts": "intermediate"}
 _REFERENCE = re.compile(r"\b(lake|staging|intermediate|marts)\s*\.\s*([a-z_][a-z0-9_]*)", re.IGNORECASE)
@@ -50,7 +51,10 @@ def sql_dir() -> Path:
 
 @dataclass(frozen=True)
 class Sidecar:
-    """A model's documentation: the table description and ``{column: (description, unit)}``."""
+    """A model's documentation: the table description and ``{column: (description, unit)}``.
+
+    ``materialized``: ``view``, ``table`` or ``incremental`` (:data:`MATERIALIZATIONS` of its layer).
+    """
 
     path: Path
     description: str
@@ -58,6 +62,11 @@ class Sidecar:
     materialized: str = "table"
     partition_by: str | None = None
     neighbour_days: int = 0
+
+    @property
+    def kind(self) -> str:
+        """``view`` or ``table``: what the build creates (an incremental mart is a table)."""
+        return "view" if self.materialized == "view" else "table"
 
     @property
     def incremental(self) -> bool:
@@ -91,11 +100,6 @@ class Model:
     def select(self) -> str:
         """The model's ``select`` statement, without a trailing semicolon."""
         return self.path.read_text(encoding="utf-8").strip().rstrip(";").rstrip()
-
-    def statement(self) -> str:
-        """``create view`` (staging, intermediate) or ``create table`` (marts) of the model."""
-        kind = "table" if self.layer == "marts" else "view"
-        return f"create {kind} {self.qualified} as\n{self.select()}"
 
 
 def discover(root: Path) -> list[Model]:
@@ -177,9 +181,12 @@ def _parsed_sidecar(path: Path, what: str, size: int, mtime_ns: int) -> Sidecar:
             raise WarehouseError(f"{what}: sidecar {path} column {name!r} needs a description and a unit "
                                  "(unit '-' when dimensionless or an identifier)")
         columns[str(name)] = (" ".join(text.split()), unit)
-    materialized = str(doc.get("materialized") or "table").strip()
-    if materialized not in MATERIALIZATIONS:
-        raise WarehouseError(f"{what}: sidecar {path} materialized {materialized!r} is not one of {MATERIALIZATIONS}")
+    # the layer is the sidecar's folder (sql/<layer>/<model>.yml); the register tables' are marts
+    allowed = MATERIALIZATIONS.get(path.parent.name, MATERIALIZATIONS["marts"])
+    materialized = str(doc.get("materialized") or allowed[0]).strip()
+    if materialized not in allowed:
+        raise WarehouseError(f"{what}: sidecar {path} materialized {materialized!r} is not one of {allowed} "
+                             f"(a {path.parent.name} model)")
     partition_by = doc.get("partition_by")
     if materialized == "incremental" and (partition_by is None or str(partition_by) not in columns):
         raise WarehouseError(f"{what}: sidecar {path} is incremental: partition_by must name one of its "
