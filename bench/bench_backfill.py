@@ -13,9 +13,10 @@ one's own:
   warehouse build starts from a copy of the published file), then the demo day itself (a
   daily run as every day after: the build updates the previous warehouse in place): the
   pipeline steps up to the alerts, then the warehouse build and the publish, separately.
-  The demo day runs ``--day-runs`` times, each on a fresh copy of the same home after an
-  ``os.sync()`` (yesterday's files are on disk when a daily run starts), and the median is
-  printed with the range: this machine's speed drifts by 0.1-0.2 s between runs;
+  The demo day runs ``--day-runs`` times on each home, the month's and the year's runs
+  alternated, each on a fresh copy of the home after an ``os.sync()`` (yesterday's files are on
+  disk when a daily run starts), and the median is printed with the range: this machine's
+  speed drifts by 20-40 % within minutes;
 * the documented expert queries (``docs/expert-queries.md``) on the year's warehouse, p95
   over ``--repeat`` runs.
 
@@ -122,23 +123,28 @@ def copy_home(home: Path, into: Path) -> None:
     os.sync()
 
 
-def add_day_runs(home: Path, day: dt.date, runs: int) -> list[dict]:
-    """Add ``day`` to ``runs`` fresh copies of ``home``, one child each; their results. ``home`` is left as it was.
+def add_day_runs(homes: list[Path], day: dt.date, runs: int) -> dict[Path, list[dict]]:
+    """Add ``day`` to ``runs`` fresh copies of each of ``homes``, one child each; their results by home.
 
-    Each copy is made at ``home``'s own path: the warehouse records the lake files' paths, and
-    a lake seen at another path would have every view re-created.
+    The homes are left as they were. They take turns (one run each, in turn, the order reversed every round): this
+    machine's speed drifts by 20-40 % within minutes, and a month's runs after a year's would
+    compare two speeds. Each copy is made at its home's own path: the warehouse records the
+    lake files' paths, and a lake seen at another path would have every view re-created.
     """
-    snapshot = home.with_name(f"{home.name}-snapshot")
-    home.rename(snapshot)
-    results = []
+    snapshots = {home: home.with_name(f"{home.name}-snapshot") for home in homes}
+    for home, snapshot in snapshots.items():
+        home.rename(snapshot)
+    results: dict[Path, list[dict]] = {home: [] for home in homes}
     try:
-        for _ in range(runs):
-            copy_home(snapshot, home)
-            results.append(child(home, kind="add_day", day=day.isoformat()))
-            shutil.rmtree(home)
+        for round_ in range(runs):
+            for home in homes if round_ % 2 == 0 else homes[::-1]:
+                copy_home(snapshots[home], home)
+                results[home].append(child(home, kind="add_day", day=day.isoformat()))
+                shutil.rmtree(home)
     finally:
-        shutil.rmtree(home, ignore_errors=True)
-        snapshot.rename(home)
+        for home, snapshot in snapshots.items():
+            shutil.rmtree(home, ignore_errors=True)
+            snapshot.rename(home)
     return results
 
 
@@ -195,7 +201,9 @@ def main() -> None:
                                           last=backfilled.isoformat())
         for home in ("year", "month"):
             results[f"first_day_{home}"] = child(tmp / home, kind="add_day", day=before_last.isoformat())
-            results[f"add_day_{home}_runs"] = add_day_runs(tmp / home, last, args.day_runs)
+        runs = add_day_runs([tmp / "year", tmp / "month"], last, args.day_runs)
+        for home in ("year", "month"):
+            results[f"add_day_{home}_runs"] = runs[tmp / home]
         queries = expert_queries()
         if queries:
             results["queries_year"] = child(tmp / "year", kind="queries", queries=queries, repeat=args.repeat)
