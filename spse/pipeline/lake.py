@@ -364,7 +364,7 @@ def _scan(dataset: str, source: str | None = None, partition: str | None = None,
             st = _file_stat(path)
             if st is not None:
                 found[(producer, child)] = PartFile(producer, child, path, f"{name}/{child}", st)
-    attributed = old_layout or bool(found) or any(name.startswith(_SOURCE_FOLDER) for name in folders)
+    attributed = old_layout or any(name.startswith(_SOURCE_FOLDER) for name in folders)
     for name in folders:
         if name.startswith(_SOURCE_FOLDER) or (partition is not None and name != partition):
             continue

@@ -718,11 +718,11 @@ def write_lake_partitions(con: duckdb.DuckDBPyConnection, partitions: pd.DataFra
     read: the cost follows what changed, not the history's length. Without it, the table is
     written anew.
     """
-    keys = partition_key(partitions)
     if stored is None:
         con.execute("drop table if exists meta.lake_partitions")
         new = partitions
     else:
+        keys = partition_key(partitions)
         gone: dict[str, set[str]] = {}
         for key in stored.keys() - set(keys):
             dataset, partition = stored[key]
