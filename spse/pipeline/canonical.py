@@ -133,7 +133,7 @@ def resolved_sql(dataset: str, scan: str, producers: list[str | None]) -> str:
 
 def source_sql(chosen: list[lake.Part], filename: str) -> str:
     """SQL naming each file's producer from ``filename``: its ``source=`` folder, or the listing (old layout)."""
-    old = [p for p in chosen if f"/{lake.SOURCE_COLUMN}=" not in p.path.as_posix()]
+    old = [p for p in chosen if not lake.in_producer_folder(p.path)]
     folder = f"nullif(regexp_extract({filename}, '/source=([^/]+)/', 1), '')"
     if not old:
         return folder

@@ -83,6 +83,11 @@ class PartFile(NamedTuple):
 _Listed = TypeVar("_Listed", Part, PartFile)
 
 
+def in_producer_folder(path: Path | str) -> bool:
+    """Whether a partition file lies in a producer's ``source=<name>/`` folder (else: old layout or derived)."""
+    return f"/{_SOURCE_FOLDER}" in (path.as_posix() if isinstance(path, Path) else path)
+
+
 def date_partition(day: dt.date) -> str:
     """The partition name of ``day``, ``date=YYYY-MM-DD`` (the day of the source's file convention)."""
     return f"date={day.isoformat()}"

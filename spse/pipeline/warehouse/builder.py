@@ -190,15 +190,17 @@ def _build_full(context: BuildContext, reason: str) -> None:
 
 
 def full_statement(model: Model, sidecars: dict[str, models.Sidecar]) -> str:
-    """A full build's ``create`` statement of ``model``; an incremental mart's rows in ``partition_by`` order.
+    """The statement creating (or replacing) ``model`` whole; an incremental mart's rows in ``partition_by`` order.
 
-    An incremental build deletes whole partitions and DuckDB rewrites, at the checkpoint,
-    every row group that lost rows: stored in order, a partition's rows lie in one or two.
+    A full build runs it for every model, an incremental build for a ``table`` model whose
+    lake inputs changed. An incremental build deletes whole partitions and DuckDB rewrites, at
+    the checkpoint, every row group that lost rows: stored in order, a partition's rows lie in one or two.
     """
     sidecar = sidecars[model.qualified]
     if not sidecar.incremental:
-        return f"create {sidecar.kind} {model.qualified} as\n{model.select()}"
-    return f"create table {model.qualified} as\nselect * from (\n{model.select()}\n)\norder by {sidecar.partition_by}"
+        return f"create or replace {sidecar.kind} {model.qualified} as\n{model.select()}"
+    return (f"create or replace table {model.qualified} as\nselect * from (\n{model.select()}\n)\n"
+            f"order by {sidecar.partition_by}")
 
 
 def _sql_string(text: str) -> str:
@@ -362,7 +364,7 @@ def _producer_exprs(dataset: str, rows: pd.DataFrame, columns: set[str]) -> dict
         return {}
     # files in source= folders are named by their folder: only the old layout's need listing
     parts = [lake.Part(dataset, s, "", Path(p)) for s, p in zip(produced["source"], produced["path"], strict=True)
-             if f"/{lake.SOURCE_COLUMN}=" not in p]
+             if not lake.in_producer_folder(p)]
     derived = canonical.source_sql(parts, "filename")
     named = f"coalesce(cast(source as varchar), {derived})" if "source" in columns else derived
     return {"source": named, "source_rank": f"cast({canonical.rank_sql(dataset, named)} as integer)"}

@@ -238,7 +238,7 @@ def _update(con: duckdb.DuckDBPyConnection, context: builder.BuildContext) -> in
                     kept[model.qualified] = []  # same models, registers and lake inputs: the same rows
                 continue
             views.full(deps[model.qualified])
-            builder.run_model(con, model, earlier, [f"create or replace table {model.qualified} as\n{model.select()}"])
+            builder.run_model(con, model, earlier, [builder.full_statement(model, context.sidecars)])
             recreated.add(model.qualified)
             continue
         days = plan[model.qualified]
