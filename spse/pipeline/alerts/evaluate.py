@@ -40,7 +40,7 @@ from spse.methods.footprint import CELL_AREA_KM2, footprint_cells
 from spse.methods.stats import exceeds
 from spse.pipeline.alerts import impact, kinds, lifecycle, quality
 from spse.pipeline.alerts.hourly_surface import HourlySurface
-from spse.pipeline.alerts.schema import COLUMNS, alert_id, conform, present_values
+from spse.pipeline.alerts.schema import COLUMNS, alert_id, conform_records, missing
 
 if TYPE_CHECKING:
     from spse.pipeline.alerts.inputs import AlertInputs
@@ -125,11 +125,11 @@ def raise_observed(day: dt.date, inputs: AlertInputs, *, thresholds: pd.DataFram
     raised = _raised_rows(table, station_hits, cell_hits, summary, footprints, station_cells, hourly, hours,
                           time_base, rounding)
     no_air = not station_hourly["ts_start_utc"].isin(hours).any()
-    missing = set(inputs.missing_inputs) | ({"air_hourly"} if no_air else set())
+    absent = set(inputs.missing_inputs) | ({"air_hourly"} if no_air else set())
     procedure = table[table["alert_type"] != kinds.ADVISORY]
     dq_pollutants = set(procedure["pollutant"]) & set(stations.loc[stations["station_id"].isin(in_scope),
                                                                    "pollutant"])
-    dq = pd.concat([quality.missing_partition_alerts(day.isoformat(), missing, recommendations),
+    dq = pd.concat([quality.missing_partition_alerts(day.isoformat(), absent, recommendations),
                     quality.background_station_alerts(dq_pollutants, station_daily, in_scope, parameters,
                                                       recommendations),
                     quality.input_problem_alerts(inputs.input_problems, recommendations),
@@ -190,9 +190,20 @@ def with_lifecycle(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataF
 
     The status follows the alerts of the day before, ``previous_alerts`` (``spse.pipeline.alerts.lifecycle``).
     """
-    out = conform(with_defaults(lifecycle.apply(day, raised, previous_alerts, recommendations)))
-    return out.sort_values(["kind", "alert_type", "pollutant", "set_id", "threshold_value", "level", "status"],
-                           na_position="last", kind="stable").reset_index(drop=True)
+    rows = [_defaults_filled(row) for row in lifecycle.apply_records(day, raised, previous_alerts, recommendations)]
+    return conform_records(sorted(rows, key=_row_order))
+
+
+# Order of a day's rows: by these columns, missing values last.
+ROW_ORDER = ("kind", "alert_type", "pollutant", "set_id", "threshold_value", "level", "status")
+
+
+def _row_order(row: dict) -> tuple:
+    return tuple((1, 0) if missing(row.get(column)) else (0, row[column]) for column in ROW_ORDER)
+
+
+def _defaults_filled(row: dict) -> dict:
+    return row | {name: default for name, default in EMPTY_IMPACT.items() if missing(row.get(name))}
 
 
 def alert_rules(thresholds: pd.DataFrame, parameters: Parameters) -> pd.DataFrame:
@@ -243,11 +254,11 @@ def _is_text(kind: pa.DataType) -> bool:
 
 def with_defaults(frame: pd.DataFrame) -> pd.DataFrame:
     """Zero impact where a row has none (data-quality and closed rows, unlocated stations)."""
-    frame = frame.reindex(columns=list(dict.fromkeys([*frame.columns, *EMPTY_IMPACT])))
-    values = present_values(frame[list(EMPTY_IMPACT)])
-    filled = {name: pd.Series([default if value is None else value for value in values[:, i]], index=frame.index,
-                              dtype=object)
-              for i, (name, default) in enumerate(EMPTY_IMPACT.items())}
+    absent = [None] * len(frame)
+    filled = {name: pd.Series([default if missing(value) else value
+                               for value in (frame[name].tolist() if name in frame.columns else absent)],
+                              index=frame.index, dtype=object)
+              for name, default in EMPTY_IMPACT.items()}
     return frame.assign(**filled)
 
 

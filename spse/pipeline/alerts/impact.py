@@ -22,6 +22,7 @@ import pandas as pd
 from spse.core import register
 from spse.methods.footprint import CELL_AREA_KM2
 from spse.methods.grid import ZONE_LEVELS
+from spse.pipeline.alerts.schema import missing
 
 POPULATION_COLUMNS = ["population", "pop_0_5", "pop_65p", "pop_poor_households"]
 ARRONDISSEMENT = ZONE_LEVELS["zones"]
@@ -75,7 +76,7 @@ def _zones(affected: pd.DataFrame, zone_cells: pd.DataFrame, zones: pd.DataFrame
     for rule, zone_id in zip(hit["rule"].tolist(), hit["zone_id"].tolist(), strict=True):
         by_rule.setdefault(rule, set()).add(zone_id)
     names = {z: n for z, n in zones[["zone_id", "zone_name"]].drop_duplicates("zone_id").itertuples(index=False)
-             if not _missing(n)}
+             if not missing(n)}
     rules = sorted(by_rule)
     ids = [sorted(by_rule[rule]) for rule in rules]
     return pd.DataFrame({"rule": pd.Series(rules, dtype="int64"),
@@ -111,7 +112,7 @@ def _with_fields(facilities: pd.DataFrame) -> pd.DataFrame:
 
 def _sort_key(row: dict, rank: dict[str, int], unranked: int) -> tuple:
     """The place of a facility in :func:`ordered`: category rank (``unranked`` if none), plain name, id."""
-    name = "" if _missing(row["name"]) else str(row["name"])
+    name = "" if missing(row["name"]) else str(row["name"])
     plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii").casefold()
     return rank.get(row["category"], unranked), plain, row["facility_id"]
 
@@ -122,14 +123,11 @@ def records(facilities: pd.DataFrame) -> list[dict]:
 
 
 def _record(row: dict) -> dict:
-    item = {k: (None if _missing(row[k]) else row[k]) for k in FACILITY_FIELDS}
+    item = {k: (None if missing(row[k]) else row[k]) for k in FACILITY_FIELDS}
     item = {k: (v if k == "capacity" or v is None else str(v)) for k, v in item.items()}
     item["capacity"] = None if item["capacity"] is None else int(item["capacity"])
     return item
 
-
-def _missing(value: object) -> bool:
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 def _facilities(affected: pd.DataFrame, facility_cells: pd.DataFrame, facilities: pd.DataFrame,

@@ -24,7 +24,7 @@ import pandas as pd
 
 from spse.pipeline.alerts import kinds
 from spse.pipeline.alerts.recommendations import recommendation_text
-from spse.pipeline.alerts.schema import KEY, alert_id
+from spse.pipeline.alerts.schema import KEY, alert_id, missing
 
 ACTIVE = ("opened", "ongoing")
 FORECAST = "forecast"
@@ -46,6 +46,15 @@ def apply(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataFrame,
 
     A day has a handful of rows: they are matched with the day before's as records (key tuples), not merged as frames.
     """
+    rows = apply_records(day, raised, previous_alerts, recommendations)
+    if not rows:
+        return pd.DataFrame(columns=[*raised.columns, "status", "episode_start_date"])
+    return pd.DataFrame(rows)
+
+
+def apply_records(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataFrame,
+                  recommendations: pd.DataFrame) -> list[dict]:
+    """:func:`apply` as the rows' records (``raised``'s then the closed ones)."""
     if raised["kind"].eq(FORECAST).any():
         raise ValueError("lifecycle.apply: forecast rows have no lifecycle, use lifecycle.issue_forecast")
     previous = _records(previous_alerts)
@@ -64,9 +73,7 @@ def apply(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataFrame,
         first.setdefault(_key(row), row)
     closed = [_closed_row(day, key, start, first[key], recommendations) for key, start in active.items()
               if key not in still and key[KEY.index("kind")] == OBSERVED]
-    if not rows and not closed:
-        return pd.DataFrame(columns=[*raised.columns, "status", "episode_start_date"])
-    return pd.DataFrame(rows + closed)
+    return rows + closed
 
 
 def _records(alerts: pd.DataFrame | None) -> list[dict]:
@@ -75,9 +82,9 @@ def _records(alerts: pd.DataFrame | None) -> list[dict]:
         return []
     rows = alerts.to_dict("records")
     for row in rows:
-        if _missing(row.get("alert_type")):
+        if missing(row.get("alert_type")):
             row["alert_type"] = _derived_type(row["kind"])
-        row.update({column: str(row[column]) for column in KEY if not _missing(row[column])})
+        row.update({column: str(row[column]) for column in KEY if not missing(row[column])})
     return rows
 
 
@@ -91,7 +98,7 @@ def _active(previous: list[dict]) -> dict[tuple, dt.date]:
     for row in previous:
         if row.get("status") in ACTIVE and row["kind"] != FORECAST:
             start = row.get("episode_start_date")
-            active.setdefault(_key(row), _as_date(row["date"] if _missing(start) else start))
+            active.setdefault(_key(row), _as_date(row["date"] if missing(start) else start))
     return active
 
 
@@ -101,7 +108,7 @@ def _reported(previous: list[dict]) -> dict[tuple, tuple[dt.date, object]]:
     for row in previous:
         if "triggered_by" in row and row["kind"] == kinds.DATA_QUALITY:
             issued = row.get("issued_on")
-            reported.setdefault(_key(row), (_as_date(row["date"] if _missing(issued) else issued), row["triggered_by"]))
+            reported.setdefault(_key(row), (_as_date(row["date"] if missing(issued) else issued), row["triggered_by"]))
     return reported
 
 
@@ -118,7 +125,7 @@ def _issued_on(row: dict, reported: tuple[dt.date, object] | None) -> object:
     if reported is None or row["kind"] != kinds.DATA_QUALITY or not row["set_id"].startswith(INPUT_RULE_PREFIX):
         return issued_on
     triggered = row.get("triggered_by")
-    same = not _missing(triggered) and not _missing(reported[1]) and triggered == reported[1]
+    same = not missing(triggered) and not missing(reported[1]) and triggered == reported[1]
     return reported[0] if same else issued_on
 
 
@@ -154,9 +161,6 @@ def _closed_row(day: dt.date, key: tuple[str, ...], start: dt.date, last: dict, 
         "recommendation": recommendation_text(recommendations, "closed", pollutant),
         "triggered_by": '{"closed": true, "reason": "not raised on this day"}'}
 
-
-def _missing(value: object) -> bool:
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 def _as_date(value: object) -> dt.date:

@@ -155,6 +155,9 @@ def connect_build(path: Path) -> duckdb.DuckDBPyConnection:
                                             "checkpoint_threshold": CHECKPOINT_THRESHOLD})
     con.execute("set enable_progress_bar = false")  # DuckDB prints it on stdout: noise in task logs
     con.execute("set parquet_metadata_cache = true")
+    # no model's rows are ordered but by an ORDER BY (an incremental mart's partition_by): the
+    # joins and aggregations of a full build need not keep their inputs' order (10 % less time)
+    con.execute("set preserve_insertion_order = false")
     # a SET: DuckDB 1.5.5 takes this key in the connect config without applying it
     con.execute(f"set disabled_compression_methods = '{DISABLED_COMPRESSION}'")
     return con
