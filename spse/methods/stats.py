@@ -369,8 +369,9 @@ def days_frame(stats: dict[str, dict[str, np.ndarray]], series: pd.DataFrame, da
     """Long frame of :func:`stats_days` (or one day of :func:`stats_from_matrix`), built from numpy arrays.
 
     Columns ``[*series columns, date, statistic, value, n_valid, n_expected, coverage, is_valid,
-    time_base]``; rows ordered by statistic, series and day. ``coverage`` = n_valid / n_expected
-    (0 when nothing is expected).
+    time_base]``; rows ordered by statistic, day and series, so that a day's rows of one statistic
+    are contiguous (:func:`spse.pipeline.lake.write_day_partitions` writes them without copying).
+    ``coverage`` = n_valid / n_expected (0 when nothing is expected).
     """
     parts = []
     dates = np.array(list(days), dtype=object)
@@ -378,23 +379,28 @@ def days_frame(stats: dict[str, dict[str, np.ndarray]], series: pd.DataFrame, da
         if statistic not in stats:
             continue
         s = stats[statistic]
-        n_rows, n_days = np.shape(s["value"])
-        expected = np.broadcast_to(np.asarray(s["n_expected"], dtype=np.int64), (n_rows, n_days)).reshape(-1)
-        n_valid = np.asarray(s["n_valid"], dtype=np.int64).reshape(-1)
-        part = series.iloc[np.repeat(np.asarray(s["rows"]), n_days)].reset_index(drop=True)
-        part["date"] = np.tile(dates, n_rows)
+        n_rows, n_days = shape = np.shape(s["value"])
+        expected = _day_major(s["n_expected"], np.int64, shape)
+        n_valid = _day_major(s["n_valid"], np.int64, shape)
+        part = series.iloc[np.tile(np.asarray(s["rows"]), n_days)].reset_index(drop=True)
+        part["date"] = np.repeat(dates, n_rows)
         part["statistic"] = statistic
-        part["value"] = np.asarray(s["value"], dtype=float).reshape(-1)
+        part["value"] = _day_major(s["value"], float, shape)
         part["n_valid"] = n_valid
         part["n_expected"] = expected
         part["coverage"] = np.where(expected > 0, n_valid / np.maximum(expected, 1), 0.0)
-        part["is_valid"] = np.asarray(s["is_valid"], dtype=bool).reshape(-1)
+        part["is_valid"] = _day_major(s["is_valid"], bool, shape)
         part["time_base"] = time_base
         parts.append(part)
     columns = [*series.columns, *COLUMNS]
     if not parts:
         return pd.DataFrame(columns=columns)
     return pd.concat(parts, ignore_index=True)[columns]
+
+
+def _day_major(values: np.ndarray, dtype, shape: tuple[int, int]) -> np.ndarray:
+    """``values`` broadcast to (rows × days) ``shape``, flattened day by day."""
+    return np.broadcast_to(np.asarray(values, dtype=dtype), shape).T.reshape(-1)
 
 
 def to_window_matrix(hourly: pd.DataFrame, keys: list[str], window: pd.DatetimeIndex,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import itertools
 import json
 import os
 import stat
@@ -253,23 +254,38 @@ def write_day_partitions(dataset: str, frame: pd.DataFrame, days: list[dt.date])
     """Write the rows of each local day of ``days`` (``frame``'s ``date`` column) to its ``date=`` partition.
 
     A derived dataset only. The frame goes to Arrow once and each day's rows, in the frame's order,
-    are a slice of it: the files are those :func:`write_partition` writes day by day, without a
+    are slices of it: the files are those :func:`write_partition` writes day by day, without a
     pandas frame per day. A day without rows gets an empty partition. Returns the rows per day.
+    A day's rows lying in a few runs (:func:`spse.methods.stats.days_frame`) are written from
+    those runs, not copied (a million texts a month of surfaces).
     """
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     table = pa.Table.from_pandas(frame, preserve_index=False)
-    table = table.take(pc.sort_indices(table, sort_keys=[("date", "ascending")]))
     epoch_days = table["date"].cast(pa.int32()).to_numpy(zero_copy_only=False)
+    order = np.argsort(epoch_days, kind="stable")
     wanted = np.array([(day - dt.date(1970, 1, 1)).days for day in days])
-    starts, stops = np.searchsorted(epoch_days, wanted, "left"), np.searchsorted(epoch_days, wanted, "right")
+    sorted_days = epoch_days[order]
+    starts, stops = np.searchsorted(sorted_days, wanted, "left"), np.searchsorted(sorted_days, wanted, "right")
+    breaks = np.flatnonzero(np.diff(order) != 1) + 1  # where the sorted rows stop following the frame's order
+    copy = len(breaks) > len(order) // RUN_ROWS
+    if copy:
+        table = table.take(pa.array(order))
     written = {}
     for day, start, stop in zip(days, starts, stops, strict=True):
-        write_partition(dataset, date_partition(day), table.slice(start, stop - start))
+        if copy or start == stop:
+            rows = table.slice(start, stop - start)
+        else:
+            cuts = [start, *breaks[(breaks > start) & (breaks < stop)].tolist(), stop]
+            rows = pa.concat_tables([table.slice(order[a], b - a) for a, b in itertools.pairwise(cuts)])
+        write_partition(dataset, date_partition(day), rows)
         written[day] = int(stop - start)
     return written
+
+
+# Rows per run below which a day's rows are copied in order rather than written from their runs.
+RUN_ROWS = 64
 
 
 def write_partition_if_changed(dataset: str, partition: str, frame: pd.DataFrame, source: str | None = None) -> bool:
