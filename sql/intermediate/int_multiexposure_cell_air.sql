@@ -25,15 +25,22 @@ with cell_values as (
 ),
 
 cutoffs as (
-    select * from intermediate.int_exposure_class_cutoffs
+    -- each pollutant's cut-offs as one list, so that a value meets its own in one row
+    select
+        pollutant,
+        averaging,
+        list(struct_pack(rung, threshold_value, comparison)) as cuts
+    from intermediate.int_exposure_class_cutoffs
     where kind = 'air'
+    group by pollutant, averaging
 ),
 
 settings as (
     select * from intermediate.int_exposure_class_settings
 ),
 
-compared as (
+pollutant_classes as (
+    -- the highest cut-off exceeded, 0 when none
     select
         cell_values.cell_id,
         cell_values.period_kind,
@@ -41,11 +48,16 @@ compared as (
         cell_values.calendar_year,
         cell_values.time_base,
         cell_values.pollutant,
-        cutoffs.rung,
-        case
-            when cutoffs.comparison = '>=' then cell_values.compared_ug_m3 >= cutoffs.threshold_value
-            else cell_values.compared_ug_m3 > cutoffs.threshold_value
-        end as is_above
+        coalesce(list_max(list_transform(
+            list_filter(
+                cutoffs.cuts,
+                c -> case
+                    when c.comparison = '>=' then cell_values.compared_ug_m3 >= c.threshold_value
+                    else cell_values.compared_ug_m3 > c.threshold_value
+                end
+            ),
+            c -> c.rung
+        )), 0) as pollutant_class
     from (
         select
             cell_values.*,
@@ -63,22 +75,9 @@ compared as (
             and cell_values.averaging = cutoffs.averaging
 ),
 
-pollutant_classes as (
-    -- the highest cut-off exceeded, 0 when none
-    select
-        cell_id,
-        period_kind,
-        date,
-        calendar_year,
-        time_base,
-        pollutant,
-        coalesce(max(rung) filter (where is_above), 0) as pollutant_class
-    from compared
-    group by cell_id, period_kind, date, calendar_year, time_base, pollutant
-),
-
 cell_classes as (
-    -- calendar_year is the year of date: one group per cell, period, day and time base
+    -- calendar_year is the year of date: one group per cell, period, day and time base; a pollutant
+    -- with two values in a group counts once, at its highest class
     select
         cell_id,
         period_kind,
@@ -87,7 +86,7 @@ cell_classes as (
         time_base,
         max(pollutant_class) as air_class,
         list(struct_pack(pollutant, pollutant_class)) as classes,
-        count(*) as n_pollutants
+        count(distinct pollutant) as n_pollutants
     from pollutant_classes
     group by cell_id, period_kind, date, calendar_year, time_base
 ),
@@ -102,9 +101,9 @@ final as (
         time_base,
         air_class,
         case
-            when air_class > 0 then array_to_string(list_sort(list_transform(
+            when air_class > 0 then array_to_string(list_sort(list_distinct(list_transform(
                 list_filter(classes, c -> c.pollutant_class = air_class), c -> c.pollutant
-            )), ',')
+            ))), ',')
         end as air_pollutants,
         n_pollutants
     from cell_classes
