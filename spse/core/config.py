@@ -7,6 +7,7 @@ from environment variables read by the source that needs them.
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -65,8 +66,17 @@ class Settings:
 
 
 def settings() -> Settings:
-    """The settings of this process: ``$SPSE_HOME`` (default ``./var``), made absolute."""
-    return Settings(home=Path(os.environ.get("SPSE_HOME", "var")).resolve())
+    """The settings of this process: ``$SPSE_HOME`` (default ``./var``), made absolute.
+
+    Read at every call; the absolute path is resolved once per value and working directory
+    (a backfill asks thousands of times, and resolving walks the path's folders each time).
+    """
+    return _settings(os.environ.get("SPSE_HOME", "var"), os.getcwd())
+
+
+@functools.lru_cache(maxsize=16)
+def _settings(home: str, cwd: str) -> Settings:
+    return Settings(home=(Path(cwd) / home).resolve())
 
 
 def source_url_env(source_name: str) -> str:
