@@ -16,6 +16,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import pandas as pd
+import pyarrow as pa
 
 from spse.methods import forecast as cams
 from spse.pipeline import canonical, lake, qualitylog
@@ -71,8 +72,9 @@ class AlertInputs:
         Latest grid, crosswalks, zones and facilities (docs/architecture.md).
     forecast_daily : DataFrame
         ``forecast_cell_daily/date=J`` of the run day J = day + 1 (``spse.methods.forecast.COLUMNS``).
-    previous_alerts : DataFrame or None
-        The ``alerts`` partition of the day before (lifecycle).
+    previous_alerts : DataFrame, pyarrow.Table or None
+        The ``alerts`` partition of the day before (lifecycle); a backfill passes the Arrow table
+        it wrote the day before (:func:`spse.pipeline.alerts.schema.as_frame` makes it a frame).
     missing_inputs : tuple of str
         Datasets stale or without the day's partition (data-quality alerts).
     input_problems : tuple of dict
@@ -91,7 +93,7 @@ class AlertInputs:
     zones: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     facilities: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
     forecast_daily: pd.DataFrame = dataclasses.field(default_factory=pd.DataFrame)
-    previous_alerts: pd.DataFrame | None = None
+    previous_alerts: pd.DataFrame | pa.Table | None = None
     missing_inputs: tuple[str, ...] = ()
     input_problems: tuple[dict, ...] = ()
 
@@ -111,7 +113,7 @@ class AlertInputs:
 
     @classmethod
     def from_lake(cls, day: dt.date, reference: dict[str, pd.DataFrame] | None = None, *, observations: bool = True,
-                  follow_up: bool = True, previous_alerts: pd.DataFrame | None = None) -> AlertInputs:
+                  follow_up: bool = True, previous_alerts: pd.DataFrame | pa.Table | None = None) -> AlertInputs:
         """Read the inputs of the local day ``day`` and of its forecast run J = ``day + 1``.
 
         Reads ``air_hourly`` (UTC partitions ``day - 1`` and ``day``), ``station_daily`` and

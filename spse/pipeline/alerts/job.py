@@ -17,7 +17,7 @@ from spse.pipeline.alerts.forecast import evaluate_forecast
 from spse.pipeline.alerts.inputs import AlertInputs
 from spse.pipeline.alerts.outbox import write_outbox
 from spse.pipeline.alerts.recommendations import recommendations
-from spse.pipeline.alerts.schema import DATASET, as_read, storage_table
+from spse.pipeline.alerts.schema import DATASET, storage_table
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +90,8 @@ def run_raised_days(raised: Iterable[tuple[dt.date, pd.DataFrame]],
                     reference: dict[str, pd.DataFrame]) -> Iterator[pd.DataFrame]:
     """:func:`run_raised` for each (day, rows) in day order, without outbox; yields each day's rows.
 
-    A day that follows the one before reads the partition that day wrote from memory
-    (:func:`spse.pipeline.alerts.schema.as_read`), not from the lake.
+    A day that follows the one before reads the partition that day wrote from memory (its Arrow
+    table), not from the lake.
     """
     registers = _registers()
     written = None
@@ -99,7 +99,7 @@ def run_raised_days(raised: Iterable[tuple[dt.date, pd.DataFrame]],
         previous = written[1] if written is not None and written[0] == day - dt.timedelta(days=1) else None
         inputs = AlertInputs.from_lake(day, reference, observations=False, previous_alerts=previous)
         frame, stored = _publish(day, inputs, rows, registers, outbox=False)
-        written = (day, as_read(stored))
+        written = (day, stored)
         yield frame
 
 

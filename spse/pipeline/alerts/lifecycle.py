@@ -21,6 +21,7 @@ import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from spse.pipeline.alerts import kinds
 from spse.pipeline.alerts.recommendations import recommendation_text
@@ -33,7 +34,7 @@ INPUT_RULE_PREFIX = "DQ_INPUT_"  # data-quality rules fed by the quality log (sp
 CARRIED = ("averaging", "threshold_value", "unit", "time_base")  # columns a closed row keeps from the day before
 
 
-def active_on(previous_alerts: pd.DataFrame) -> pd.DataFrame:
+def active_on(previous_alerts: pd.DataFrame | pa.Table) -> pd.DataFrame:
     """Alerts of the previous day still active: ``KEY`` columns and ``episode_start_date``."""
     active = _active(_records(previous_alerts))
     return pd.DataFrame([dict(zip(KEY, key, strict=True)) | {"episode_start_date": start}
@@ -76,11 +77,14 @@ def apply_records(day: dt.date, raised: pd.DataFrame, previous_alerts: pd.DataFr
     return rows + closed
 
 
-def _records(alerts: pd.DataFrame | None) -> list[dict]:
-    """Rows of ``alerts`` as dicts with ``alert_type`` (:func:`with_type`) and their ``KEY`` values as text."""
-    if alerts is None or alerts.empty:
+def _records(alerts: pd.DataFrame | pa.Table | None) -> list[dict]:
+    """Rows of ``alerts`` as dicts with ``alert_type`` (:func:`with_type`) and their ``KEY`` values as text.
+
+    ``alerts`` may be the Arrow table of a partition just written (read as records, not as a frame first).
+    """
+    if alerts is None:
         return []
-    rows = alerts.to_dict("records")
+    rows = alerts.to_pylist() if isinstance(alerts, pa.Table) else alerts.to_dict("records")
     for row in rows:
         if missing(row.get("alert_type")):
             row["alert_type"] = _derived_type(row["kind"])

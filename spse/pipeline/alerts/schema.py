@@ -165,8 +165,10 @@ def conform_records(rows: list[dict]) -> pd.DataFrame:
             values = [1 if missing(value) else value for value in values]
         if name in _TEXT_NAMES:  # a Series keeps them objects: pandas would make an array of texts ``str``
             columns[name] = pd.Series([None if missing(value) else value for value in values], dtype=object)
-        else:  # an array, not a Series.astype (ten times slower)
-            columns[name] = np.array(values, dtype=object).astype(_DTYPES[col.type])
+            continue
+        if col.type == "DOUBLE":
+            values = [np.nan if missing(value) else value for value in values]
+        columns[name] = np.array(values, dtype=object).astype(_DTYPES[col.type])  # not Series.astype: 10× slower
     return pd.DataFrame(columns, copy=False)
 
 
@@ -203,6 +205,11 @@ def storage_table(frame: pd.DataFrame) -> pa.Table:
 def _storage_schema() -> pa.Schema:
     """The Arrow schema of :func:`storage_frame` with its pandas metadata, which does not depend on the rows."""
     return pa.Table.from_pandas(storage_frame(_empty_alerts()), preserve_index=False).schema
+
+
+def as_frame(alerts: pd.DataFrame | pa.Table | None) -> pd.DataFrame | None:
+    """``alerts`` as a frame: an Arrow table (a partition just written) as :func:`as_read` gives it back."""
+    return as_read(alerts) if isinstance(alerts, pa.Table) else alerts
 
 
 def as_read(stored: pd.DataFrame | pa.Table) -> pd.DataFrame:

@@ -29,7 +29,7 @@ import pandas as pd
 from spse.pipeline.alerts import kinds
 from spse.pipeline.alerts.lifecycle import FORECAST, with_type
 from spse.pipeline.alerts.recommendations import recommendation_text
-from spse.pipeline.alerts.schema import COLUMNS
+from spse.pipeline.alerts.schema import COLUMNS, as_frame
 
 ENDED = ("closed", "de-escalated")
 # Content compared between versions; value_max to 0.1 µg/m³, population to the person.
@@ -77,6 +77,7 @@ def revise(issued: pd.DataFrame, previous_alerts: pd.DataFrame | None, run_obser
 
 def _previous(previous_alerts: pd.DataFrame | None, days: list[dt.date], run_observed_day: dt.date) -> pd.DataFrame:
     """The previous run's forecast rows of ``days``, with ``version`` and ``issued_on`` (older partitions lack them)."""
+    previous_alerts = as_frame(previous_alerts)
     if previous_alerts is None or previous_alerts.empty:
         return pd.DataFrame(columns=COLUMNS)
     rows = with_type(previous_alerts)
