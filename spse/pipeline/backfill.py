@@ -13,12 +13,14 @@ each day, stage by stage over all the days instead of day by day:
    its own, as the daily run does;
 4. noise and forecast statistics, per day; once the surfaces are written, the period indicators
    (year, season, month) of every period the days touch, each once
-   (:func:`spse.pipeline.periods.build_periods_range`). Stages 3 and 4 share one pool of
-   :func:`spse.core.config.backfill_workers` processes, a chunk of days or a period partition per
-   task; then the health impact of each calendar year touched (:mod:`spse.pipeline.health`);
+   (:func:`spse.pipeline.periods.build_periods_range`); then the health impact of each calendar
+   year touched (:mod:`spse.pipeline.health`);
 5. alerts, day after day in order (persistence reads the day before), under the writer lock; what
    each day raises is computed ahead by the same pool;
 6. one warehouse build and one publish, under the writer lock.
+
+Stages 1 and 3 to 5 share one pool of :func:`spse.core.config.backfill_workers` processes, a
+source's chunk of days, a chunk of surfaces, a period partition or a few days' alerts per task.
 
 Resumable: a day whose alerts and surfaces are in the lake and newer than its air observations
 is skipped unless ``force``. A day whose air observations cannot be had is reported and left out;
@@ -93,12 +95,12 @@ def backfill(first: dt.date, last: dt.date, *, force: bool = False, progress: bo
     todo = days if force else [d for d in days if not is_built(d)]
     report.skipped = [d for d in days if d not in set(todo)]
     with _Progress(progress) as bar:
-        if todo:
-            _timed(report, "ingest", lambda: _ingest(todo, report, bar, force))
-            todo = [d for d in todo if d not in report.missing]
-        if todo:
-            _timed(report, "grid", daily.build_grid)
-            with _stage_workers() as pool:
+        with _stage_workers() as pool:  # ended before the warehouse build: the workers' memory is freed
+            if todo:
+                _timed(report, "ingest", lambda: _ingest(todo, report, bar, force, pool))
+                todo = [d for d in todo if d not in report.missing]
+            if todo:
+                _timed(report, "grid", daily.build_grid)
                 # queued behind the surfaces, the noise and forecast chunks keep the workers busy while
                 # the last surface chunks end, then the periods (which read the surfaces) are queued
                 surfaces, noise = _surfaces(todo, bar, pool), _noise_and_forecast(todo, bar, pool)
@@ -106,7 +108,7 @@ def backfill(first: dt.date, last: dt.date, *, force: bool = False, progress: bo
                 _timed(report, "noise_forecast_periods", lambda: (_periods(todo, pool), _wait(noise)))
                 _timed(report, "health", lambda: _health(todo))
                 _timed(report, "alerts", lambda: _alerts(todo, report, bar, pool))
-            report.built = todo
+                report.built = todo
         if publish and (todo or not _published()):
             _timed(report, "warehouse", lambda: _warehouse(last, report))
     log.info("backfill %s..%s: %d days built, %d skipped, %d missing (%s)", first, last, len(report.built),
@@ -121,13 +123,12 @@ def _timed(report: BackfillReport, stage: str, work: Callable[[], object]) -> No
     report.seconds[stage] = time.perf_counter() - start
 
 
-def _ingest(days: list[dt.date], report: BackfillReport, bar: _Progress, force: bool) -> None:
-    """Reference sources once; each daily source over the days in order, in its own worker process.
+def _ingest(days: list[dt.date], report: BackfillReport, bar: _Progress, force: bool, pool: Executor) -> None:
+    """Reference sources once; each daily source over the days in order, chunk after chunk in ``pool``.
 
     A source's days are ingested in date order (the gate's completeness reads the day before);
-    sources write disjoint files, so they run side by side, in :func:`spse.core.config.backfill_workers`
-    spawned processes (threads of this one when there is one worker or this process may not have
-    children). The files landed are fsynced once per chunk of days (:func:`spse.pipeline.lake.synced_at_end`).
+    sources write disjoint files, so they run side by side in the stage pool (:func:`_stage_workers`).
+    The files landed are fsynced once per chunk of days (:func:`spse.pipeline.lake.synced_at_end`).
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -149,18 +150,18 @@ def _ingest(days: list[dt.date], report: BackfillReport, bar: _Progress, force: 
     task = bar.add("ingestion", len(wanted) * len(daily_sources))
 
     counted = threading.Lock()
-    with _workers(len(daily_sources)) as pool:
-        def one_source(source) -> None:
-            for chunk in _chunks(wanted, INGEST_CHUNK_DAYS):
-                ingested, missing = pool.submit(_ingest_days, source.name, chunk, days, force, now).result()
-                with counted:
-                    report.ingested += ingested
-                    report.missing.update(missing)
-                bar.advance(task, len(chunk))
 
-        with ThreadPoolExecutor(max_workers=max(1, len(daily_sources)), thread_name_prefix="backfill-ingest") as each:
-            for done in [each.submit(one_source, source) for source in daily_sources]:
-                done.result()
+    def one_source(source) -> None:
+        for chunk in _chunks(wanted, INGEST_CHUNK_DAYS):
+            ingested, missing = pool.submit(_ingest_days, source.name, chunk, days, force, now).result()
+            with counted:
+                report.ingested += ingested
+                report.missing.update(missing)
+            bar.advance(task, len(chunk))
+
+    with ThreadPoolExecutor(max_workers=max(1, len(daily_sources)), thread_name_prefix="backfill-ingest") as each:
+        for done in [each.submit(one_source, source) for source in daily_sources]:
+            done.result()
 
 
 INGEST_CHUNK_DAYS = 16
@@ -168,7 +169,7 @@ INGEST_CHUNK_DAYS = 16
 
 @contextlib.contextmanager
 def _workers(wanted: int) -> Iterator:
-    """A pool of up to ``wanted`` spawned processes, or of threads of this process (see :func:`_ingest`)."""
+    """A pool of up to ``wanted`` spawned processes, or of threads of this process (see :func:`_stage_workers`)."""
     from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
     from spse.core.config import backfill_workers
@@ -264,12 +265,13 @@ def _periods(days: list[dt.date], pool: Executor) -> None:
 
 @contextlib.contextmanager
 def _stage_workers() -> Iterator[Executor]:
-    """The pool the surfaces, noise/forecast, period and alert stages share: units of work independent of each other.
+    """The pool every stage shares: units of work independent of each other.
 
-    :func:`spse.core.config.backfill_workers` spawned processes, each holding one unit (a chunk
-    of up to :data:`CHUNK_DAYS` days, a period, a few days' observed alerts); spawned once, so the
-    workers' imports are paid once for all those stages; one thread of this process, so one unit at a
-    time, when there is one worker or this process may not have children.
+    :func:`spse.core.config.backfill_workers` spawned processes, each holding one unit (a source's
+    chunk of days to ingest, a chunk of up to :data:`CHUNK_DAYS` days of surfaces, a period, a few
+    days' observed alerts); spawned once, so the workers' imports are paid once for all the stages;
+    one thread of this process, so one unit at a time, when there is one worker or this process may
+    not have children.
     """
     from spse.core.config import backfill_workers
 
