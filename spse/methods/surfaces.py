@@ -352,7 +352,7 @@ def _daily_frames(matrix: np.ndarray, series: pd.DataFrame, with_8h: np.ndarray,
                   columns: dict[str, Column]) -> pd.DataFrame:
     """Daily statistics of each (series × ``window`` hour) ``matrix`` row, every day and time base, one long frame.
 
-    Rows are ordered by time base, statistic, series and day (:func:`spse.methods.stats.stats_days`,
+    Rows are ordered by time base, statistic, day and series (:func:`spse.methods.stats.stats_days`,
     :func:`spse.methods.stats.days_frame`), not computed day by day.
     """
     by_base = stats.stats_days_bases(matrix, window, days, time_bases, with_8h, rules)
