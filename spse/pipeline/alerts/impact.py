@@ -129,7 +129,6 @@ def _record(row: dict) -> dict:
     return item
 
 
-
 def _facilities(affected: pd.DataFrame, facility_cells: pd.DataFrame, facilities: pd.DataFrame,
                 order: Sequence[str]) -> pd.DataFrame:
     """Per rule: facilities in its cells, their ids, counts by category, listing (:func:`ordered`) and crèche places.

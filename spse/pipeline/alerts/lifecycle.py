@@ -166,6 +166,5 @@ def _closed_row(day: dt.date, key: tuple[str, ...], start: dt.date, last: dict, 
         "triggered_by": '{"closed": true, "reason": "not raised on this day"}'}
 
 
-
 def _as_date(value: object) -> dt.date:
     return pd.Timestamp(value).date()
