@@ -167,22 +167,6 @@ def _ingest(days: list[dt.date], report: BackfillReport, bar: _Progress, force: 
 INGEST_CHUNK_DAYS = 16
 
 
-@contextlib.contextmanager
-def _workers(wanted: int) -> Iterator:
-    """A pool of up to ``wanted`` spawned processes, or of threads of this process (see :func:`_stage_workers`)."""
-    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-
-    from spse.core.config import backfill_workers
-
-    workers = min(wanted, backfill_workers())
-    if workers < 2 or multiprocessing.current_process().daemon:
-        with ThreadPoolExecutor(max_workers=max(1, wanted)) as threads:
-            yield threads
-        return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as processes:
-        yield processes
-
-
 def _ingest_days(name: str, chunk: list[dt.date], days: list[dt.date], force: bool,
                  now: dt.datetime) -> tuple[int, dict[dt.date, str]]:
     """Ingest source ``name`` for each day of ``chunk`` it lacks (all with ``force``); ingested, missing days."""
@@ -273,10 +257,17 @@ def _stage_workers() -> Iterator[Executor]:
     one thread of this process, so one unit at a time, when there is one worker or this process may
     not have children.
     """
+    from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
     from spse.core.config import backfill_workers
 
-    with _workers(1 if multiprocessing.current_process().daemon else backfill_workers()) as pool:
-        yield pool
+    workers = backfill_workers()
+    if workers < 2 or multiprocessing.current_process().daemon:
+        with ThreadPoolExecutor(max_workers=1) as thread:
+            yield thread
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as processes:
+        yield processes
 
 
 @dataclasses.dataclass
