@@ -149,15 +149,15 @@ def _empty_alerts() -> pd.DataFrame:
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns in contract order with their dtypes (text as object, so empty partitions keep their types)."""
-    out = frame.reindex(columns=COLUMNS).reset_index(drop=True)
-    out["alert_version"] = out["alert_version"].fillna(1)  # rows written before versions are their first
-    values = dict(zip(_TEXT, present_values(out[_TEXT]).T, strict=True))
-    return pd.DataFrame({name: pd.Series(values[name], dtype=object) if name in values
-                         else out[name].astype(_DTYPES[col.type]) for name, col in ALERT_COLUMNS.items()})
+    return conform_records(frame.to_dict("records"))
 
 
 def conform_records(rows: list[dict]) -> pd.DataFrame:
-    """:func:`conform` of the frame ``rows`` make, built once from them: a day has a handful of rows."""
+    """:func:`conform` of the rows as records (a day has a handful: the frame is made once, from them).
+
+    Missing text is ``None``, a missing number NaN; a row without ``alert_version`` was written
+    before versions existed and is its first.
+    """
     columns = {}
     for name, col in ALERT_COLUMNS.items():
         values = [row.get(name, np.nan) for row in rows]
@@ -177,8 +177,7 @@ def missing(value: object) -> bool:
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
-_TEXT = [name for name, col in ALERT_COLUMNS.items() if _DTYPES[col.type] == "object"]
-_TEXT_NAMES = frozenset(_TEXT)
+_TEXT_NAMES = frozenset(name for name, col in ALERT_COLUMNS.items() if _DTYPES[col.type] == "object")
 
 
 def storage_frame(frame: pd.DataFrame) -> pd.DataFrame:
