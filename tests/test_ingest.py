@@ -99,3 +99,26 @@ def test_changed_header_names_feed_file_and_row(spse_home, tmp_path, monkeypatch
     with pytest.raises(SchemaError, match=r"feed toy_feed, file 2026/toy_2026-01-15\.csv, row 1: unexpected header"):
         ingest.ingest(ToySource(), DAY)
     assert not lake.has_partition("toy", "date=2026-01-15")
+
+
+def test_days_ingested_together_go_on_past_a_bad_day(spse_home, tmp_path, monkeypatch):
+    """``ingest_days``: each day its own partition, quarantine and quality record; a bad day is its error only."""
+    from spse.pipeline import qualitylog
+
+    folder = tmp_path / "up" / "2026"
+    folder.mkdir(parents=True)
+    (folder / "toy_2026-01-15.csv").write_text("k;v\na;1\nb;oops\n")
+    (folder / "toy_2026-01-16.csv").write_text("key;value\na;1\n")
+    (folder / "toy_2026-01-18.csv").write_text("k;v\na;4\nb;5\n")
+    monkeypatch.setenv("SPSE_TOY_FEED_URL", str(tmp_path / "up"))
+    days = [dt.date(2026, 1, d) for d in (15, 16, 17, 18)]
+    done = ingest.ingest_days(ToySource(), days)
+    assert list(done) == days
+    assert (done[days[0]].rows, done[days[0]].rejected) == (1, 1)
+    assert isinstance(done[days[1]], SchemaError) and "unexpected header" in done[days[1]].problem
+    assert "not found" in str(done[days[2]])
+    assert lake.read_partition("toy", "date=2026-01-18")["v"].tolist() == [4.0, 5.0]
+    assert not lake.has_partition("toy", "date=2026-01-16")
+    outcomes = [qualitylog.read("toy_feed", f"date={day}")["outcome"] for day in days]
+    assert outcomes == ["ok", "failed", "failed", "ok"]
+    assert qualitylog.read("toy_feed", "date=2026-01-15")["quarantined"] == 1

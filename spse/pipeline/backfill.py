@@ -169,21 +169,27 @@ INGEST_CHUNK_DAYS = 16
 
 def _ingest_days(name: str, chunk: list[dt.date], days: list[dt.date], force: bool,
                  now: dt.datetime) -> tuple[int, dict[dt.date, str]]:
-    """Ingest source ``name`` for each day of ``chunk`` it lacks (all with ``force``); ingested, missing days."""
+    """Ingest source ``name`` for each day of ``chunk`` it lacks (all with ``force``); ingested, missing days.
+
+    The days' files are parsed together (:func:`spse.pipeline.ingest.ingest_days`).
+    """
     from spse import sources
     from spse.pipeline import freshness
-    from spse.pipeline.ingest import ingest
+    from spse.pipeline.ingest import ingest_days
 
     source = sources.get(name)
-    done = BackfillReport(days[0], days[-1])
+    wanted = [day for day in chunk if force or freshness.needs_refetch(source, day, now)]
+    ingested, missing = 0, {}
     with lake.synced_at_end():
-        for day in chunk:
-            if force or freshness.needs_refetch(source, day, now):
-                error = _try_ingest(ingest, source, day, done)
-                if error and source.dataset == daily.AIR_DATASET and day in days and not lake.has_partition(
-                        daily.AIR_DATASET, lake.date_partition(day)):
-                    done.missing[day] = error
-    return done.ingested, done.missing
+        for day, outcome in ingest_days(source, wanted).items():
+            if not isinstance(outcome, FeedError):
+                ingested += 1
+                continue
+            log.warning("backfill: %s %s unavailable: %s", source.name, day, outcome)
+            if source.dataset == daily.AIR_DATASET and day in days and not lake.has_partition(
+                    daily.AIR_DATASET, lake.date_partition(day)):
+                missing[day] = str(outcome)
+    return ingested, missing
 
 
 def _try_ingest(ingest, source, day: dt.date, report: BackfillReport) -> str | None:

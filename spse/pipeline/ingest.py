@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -52,9 +53,44 @@ def ingest(source: Source, day: dt.date) -> IngestReport:
     (with the feed, file and row it names), before it is raised again. A written partition
     is recorded ``ok`` or ``partial`` (incomplete day) with its quarantined rows.
     """
+    return _recorded(source, day, lambda: _ingest(source, day))
+
+
+def ingest_days(source: Source, days: list[dt.date]) -> dict[dt.date, IngestReport | FeedError]:
+    """:func:`ingest` of each of ``days`` in order, their files parsed together; each day's report or error.
+
+    Every day's files are fetched and landed first, then parsed in one call of
+    :meth:`spse.sources.base.Source.parse_batch` (a backfill's chunk of days: one pass over
+    their rows instead of one per file), then each day goes through the checks, the gate and
+    the lake write in day order, as :func:`ingest` does, and is recorded in the quality log.
+    A day whose files cannot be fetched or read gets its error; the other days go on.
+    """
+    landed: dict[dt.date, _Landed] = {}
+    failed: dict[dt.date, FeedError] = {}
+    for day in days:
+        try:
+            landed[day] = _land(source, day)
+        except FeedError as exc:
+            failed[day] = exc
+    parsed = _parse_landed(source, landed)
+    done: dict[dt.date, IngestReport | FeedError] = {}
+    for day in days:
+        def finish(day: dt.date = day) -> IngestReport:
+            if day in failed:
+                raise failed[day]
+            return _finish(source, day, landed[day], parsed[day])
+        try:
+            done[day] = _recorded(source, day, finish)
+        except FeedError as exc:
+            done[day] = exc
+    return done
+
+
+def _recorded(source: Source, day: dt.date, work: Callable[[], IngestReport]) -> IngestReport:
+    """Run ``work`` (one partition's ingest) and record its outcome in the quality log (see :func:`ingest`)."""
     partition = source.partition_for(day)
     try:
-        report = _ingest(source, day)
+        report = work()
     except FeedError as exc:
         outcome = "refused" if isinstance(exc, RefusedInput) else "failed"
         qualitylog.record(source.name, source.dataset, partition, outcome,
@@ -69,6 +105,16 @@ def ingest(source: Source, day: dt.date) -> IngestReport:
     return report
 
 
+@dataclass
+class _Landed:
+    """One partition's files, fetched and landed raw: ``(relative name, raw folder, content)``, their metadata."""
+
+    target: Partition
+    fetched_at: str  # UTC, ISO 8601
+    files: list[tuple[str, str, bytes]] = field(default_factory=list)
+    meta: list[dict] = field(default_factory=list)
+
+
 def _ingest(source: Source, day: dt.date) -> IngestReport:
     """Ingest one partition of ``source`` (the day's files, or the reference vintage).
 
@@ -78,18 +124,21 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
     are kept even when the parse fails; the lake partition is replaced only when every
     file of it parsed and the gate let it through.
     """
+    landed = _land(source, day)
+    parsed = _parse_landed(source, {day: landed})[day]
+    return _finish(source, day, landed, parsed)
+
+
+def _land(source: Source, day: dt.date) -> _Landed:
+    """Fetch the files of ``source``'s partition of ``day`` and land each raw, with its metadata."""
     base = source_base_url(source.name)
-    target = source.partition(day)
-    partition = target.label
-    fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    landed = _Landed(source.partition(day), dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
     policy = FetchPolicy(headers=source.auth_headers(base), max_bytes=source.max_bytes,
                          deadline_s=source.fetch_deadline_s)
     previous = _LandedMeta(source, day)
-    parsed: dict[str, ParseResult] = {}
-    files = []
     for relative, got in source.fetch_files(base, day, policy, previous, requester(source.name)):
         folder = source.raw_folder(relative, day)
-        meta = {"source": source.name, "url": redact_url(got.url), "fetched_at_utc": fetched_at,
+        meta = {"source": source.name, "url": redact_url(got.url), "fetched_at_utc": landed.fetched_at,
                 "http_status": got.status, "etag": got.headers.get("ETag"),
                 "last_modified": got.headers.get("Last-Modified")}
         if got.status == 304 and previous.get(relative):
@@ -101,21 +150,44 @@ def _ingest(source: Source, day: dt.date) -> IngestReport:
             content = got.content
         lake.land_raw(source.name, folder, relative, content, meta)
         _refuse_html(source, relative, content)
-        result = source.parse(content, relative, target)
-        parsed[relative] = _rows_of(source, target, result) if folder != partition else result
-        files.append(lake.latest_raw_meta(source.name, folder, relative))
+        landed.files.append((relative, folder, content))
+        landed.meta.append(lake.latest_raw_meta(source.name, folder, relative))
+    return landed
+
+
+def _parse_landed(source: Source, landed: dict[dt.date, _Landed]
+                  ) -> dict[dt.date, dict[str, ParseResult] | FeedError]:
+    """Each day's files parsed (one :meth:`Source.parse_batch` call): relative name → rows, or the first error."""
+    items = [(content, relative, each.target) for each in landed.values() for relative, _, content in each.files]
+    results = iter(source.parse_batch(items))
+    parsed: dict[dt.date, dict[str, ParseResult] | FeedError] = {}
+    for day, each in landed.items():
+        mine = [next(results) for _ in each.files]
+        error = next((r for r in mine if isinstance(r, FeedError)), None)
+        parsed[day] = error if error is not None else {
+            relative: _rows_of(source, each.target, result) if folder != each.target.label else result
+            for (relative, folder, _), result in zip(each.files, mine, strict=True)}
+    return parsed
+
+
+def _finish(source: Source, day: dt.date, landed: _Landed, parsed: dict[str, ParseResult] | FeedError
+            ) -> IngestReport:
+    """Combine, check and gate one partition's parsed files, then write its lake partition and provenance."""
+    if isinstance(parsed, FeedError):
+        raise parsed
+    partition = landed.target.label
     result = source.combine(parsed)
     source.check(result.frame, ",".join(parsed))
-    verdict = gate.inspect(source, day, result, list(parsed), now=dt.datetime.fromisoformat(fetched_at))
+    verdict = gate.inspect(source, day, result, list(parsed), now=dt.datetime.fromisoformat(landed.fetched_at))
     written = with_source(verdict.frame, source.name)
     path = lake.write_partition(source.dataset, partition, written, source.name)
     if source.series_key and day is not None:
         gate.written(source, day, written, path)
     _write_also(source, result.also, ",".join(parsed))
     lake.write_quarantine(source.name, partition, verdict.rejects)
-    report = IngestReport(source.name, source.dataset, partition, len(verdict.frame), len(verdict.rejects), files,
-                          verdict.outcome, verdict.problems, verdict.completeness)
-    provenance = {**asdict(report), "parser_version": source.parser_version, "ingested_at_utc": fetched_at}
+    report = IngestReport(source.name, source.dataset, partition, len(verdict.frame), len(verdict.rejects),
+                          landed.meta, verdict.outcome, verdict.problems, verdict.completeness)
+    provenance = {**asdict(report), "parser_version": source.parser_version, "ingested_at_utc": landed.fetched_at}
     lake.write_bytes_atomic(lake.partition_path(source.dataset, partition, source.name).with_name("provenance.json"),
                             json.dumps(provenance, indent=2).encode())
     if len(verdict.rejects):

@@ -7,6 +7,7 @@ Row-level problems are not raised: :class:`RowChecks` collects them for the quar
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import re
@@ -60,13 +61,29 @@ def normalise_label(label: str) -> str:
 
 @dataclass
 class Delimited:
-    """Rows of a delimited file as text, with their 1-based line numbers (header = line 1)."""
+    """Rows of a delimited file as text, with their 1-based line numbers (header = line 1).
+
+    Read from several files of one header (:func:`join_delimited`), ``part`` gives each row's
+    file, by its index among them (rows in file order); ``rejects`` are those of every file.
+    """
 
     header: list[str]
     frame: pd.DataFrame
     lines: np.ndarray
     raw: pd.Series
     rejects: pd.DataFrame
+    part: np.ndarray | None = None
+
+
+@dataclass
+class DelimitedLines:
+    """A delimited file split into lines (:func:`split_delimited`): the well-formed ones and the rejected ones."""
+
+    header: list[str]
+    kept: list[str]
+    lines: np.ndarray  # 1-based line numbers of ``kept``
+    rejects: pd.DataFrame
+    plain: bool  # no quote or NUL, one-character separator, no repeated label: split on the separator
 
 
 def read_delimited(text: str, sep: str, feed: str, file: str) -> Delimited:
@@ -75,6 +92,11 @@ def read_delimited(text: str, sep: str, feed: str, file: str) -> Delimited:
     Assumes one record per physical line (true of the E2, ODS and INSEE exports): a quoted
     field holding a line break leaves unbalanced quotes on both lines, and both are rejected.
     """
+    return join_delimited([split_delimited(text, sep, feed, file)], sep, feed, file)
+
+
+def split_delimited(text: str, sep: str, feed: str, file: str) -> DelimitedLines:
+    """The header and lines of ``text`` (:func:`read_delimited`), lines of a wrong field count rejected."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     header_line = lines[0]
     if not header_line.strip():
@@ -94,35 +116,63 @@ def read_delimited(text: str, sep: str, feed: str, file: str) -> Delimited:
     reasons = [f"expected {width} fields, found {fields[i]}" if balanced[i] else "unbalanced quote" for i in wrong]
     rejects = reject_rows(feed, file, numbers[~good].tolist(), reasons, [body[i] for i in wrong])
     kept = [line for line, ok in zip(body, good.tolist(), strict=True) if ok]
+    plain = len(sep) == 1 and '"' not in text and "\x00" not in text and len(set(header)) == width
+    return DelimitedLines(header, kept, numbers[good], rejects, plain)
+
+
+def join_delimited(parts: list[DelimitedLines], sep: str, feed: str, file: str) -> Delimited:
+    """The rows of ``parts`` (files with the same header, ``file`` naming them in errors) as one :class:`Delimited`.
+
+    Split on the separator in one pass when every part is :attr:`DelimitedLines.plain`, else
+    read by ``read_csv`` part by part; the same text columns either way.
+    """
+    header = parts[0].header
+    if any(part.header != header for part in parts):
+        raise ValueError("join_delimited: the parts have different headers")
+    width = len(header)
+    kept = [line for part in parts for line in part.kept]
+    numbers = np.concatenate([part.lines for part in parts])
+    part_of = np.repeat(np.arange(len(parts)), [len(part.kept) for part in parts])
+    rejects = concat_rejects(*(part.rejects for part in parts))
     if not kept:
         frame = pd.DataFrame({i: pd.Series(dtype=str) for i in range(width)})
         frame.columns = header
         frame = frame.apply(lambda col: col.str.strip())
-        return Delimited(header, frame.reset_index(drop=True), numbers[good], pd.Series(kept, dtype="str"), rejects)
-    frame = _split_plain(text, kept, sep, header)
-    if frame is None:
-        frame = pd.read_csv(io.StringIO("\n".join(kept)), sep=sep, header=None, names=list(range(width)),
-                            dtype=str, keep_default_na=False, skip_blank_lines=False)
-        if len(frame) != len(kept):
-            raise SchemaError(feed, f"read {len(frame)} records from {len(kept)} lines", file=file)
-        frame.columns = header
-        frame = frame.apply(lambda col: col.str.strip())
-    return Delimited(header, frame.reset_index(drop=True), numbers[good], pd.Series(kept, dtype="str"), rejects)
+    elif all(part.plain for part in parts):
+        frame = _split_plain(kept, sep, header)
+    else:
+        frame = pd.concat([_read_csv(part.kept, sep, header, feed, file) for part in parts if part.kept],
+                          ignore_index=True)
+    return Delimited(header, frame.reset_index(drop=True), numbers, pd.Series(kept, dtype="str"), rejects, part_of)
 
 
-def _split_plain(text: str, kept: list[str], sep: str, header: list[str]) -> pd.DataFrame | None:
-    """The stripped text columns of ``kept`` lines when no quote, NUL or repeated label can make ``read_csv`` differ.
+def _read_csv(kept: list[str], sep: str, header: list[str], feed: str, file: str) -> pd.DataFrame:
+    width = len(header)
+    frame = pd.read_csv(io.StringIO("\n".join(kept)), sep=sep, header=None, names=list(range(width)),
+                        dtype=str, keep_default_na=False, skip_blank_lines=False)
+    if len(frame) != len(kept):
+        raise SchemaError(feed, f"read {len(frame)} records from {len(kept)} lines", file=file)
+    frame.columns = header
+    return frame.apply(lambda col: col.str.strip())
+
+
+def _split_plain(kept: list[str], sep: str, header: list[str]) -> pd.DataFrame:
+    """The stripped text columns of ``kept`` lines of a plain file (:attr:`DelimitedLines.plain`).
 
     Each line holds exactly ``len(header)`` fields (checked before), so splitting on a
     one-character ``sep`` gives what the C parser reads; the strip is Arrow's, as
-    pandas' ``str.strip``. ``None`` when the file needs ``read_csv``.
+    pandas' ``str.strip``. The columns are cut from the cells as one Arrow table.
     """
     width = len(header)
-    if len(sep) != 1 or '"' in text or "\x00" in text or len(set(header)) != width:
-        return None
     cells = pc.utf8_trim_whitespace(pa.array(sep.join(kept).split(sep), pa.large_string()))
-    return pd.DataFrame({name: pd.Series(cells.take(np.arange(i, len(cells), width)), dtype="str")
-                         for i, name in enumerate(header)})
+    table = pa.table([cells.take(np.arange(i, len(cells), width)) for i in range(width)],
+                     names=[str(i) for i in range(width)])
+    frame = table.to_pandas(types_mapper=lambda _: _TEXT)
+    frame.columns = header
+    return frame
+
+
+_TEXT = pd.StringDtype("pyarrow", na_value=np.nan)
 
 
 @lru_cache(maxsize=64)
@@ -219,8 +269,9 @@ class RowChecks:
     def bad(self) -> np.ndarray:
         return ~pd.isna(self.reason)
 
-    def rejects(self, feed: str, file: str, rows, raw) -> pd.DataFrame:
-        bad = self.bad
+    def rejects(self, feed: str, file: str, rows, raw, among: np.ndarray | None = None) -> pd.DataFrame:
+        """Quarantine rows of the failing rows (of those in ``among``, a mask, when given)."""
+        bad = self.bad if among is None else self.bad & among
         if not bad.any():
             return _NO_REJECTS.copy()
         return reject_rows(feed, file, np.asarray(rows)[bad].tolist(), self.reason[bad].tolist(),
@@ -253,7 +304,12 @@ def numbers(series: pd.Series) -> tuple[pd.Series, np.ndarray]:
     try:
         values = text.where(text != "", None).astype("float64")
     except (ValueError, TypeError):
+        # each number read as astype reads it, whatever the other cells: a file read alone or
+        # among others (Source.parse_batch) gives the same values
         values = pd.to_numeric(text.where(text != "", None), errors="coerce").astype("float64")
+        readable = values.notna()
+        with contextlib.suppress(ValueError, TypeError):
+            values[readable] = text[readable].astype("float64")
     return values, ((text != "") & values.isna()).to_numpy()
 
 

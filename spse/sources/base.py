@@ -24,7 +24,7 @@ import pandas as pd
 
 from spse.core.columns import EMPTY_DTYPES, QUARANTINE_COLUMNS, TYPE_CHECKS
 from spse.core.columns import Column as Column  # re-exported: source plug-ins import it from here
-from spse.core.errors import SchemaError
+from spse.core.errors import FeedError, SchemaError
 from spse.core.http import Fetched, FetchPolicy, Http, join_url
 
 CROSSWALKS = Path(__file__).parent / "crosswalks"
@@ -230,6 +230,28 @@ class Source:
         file is not in the documented format.
         """
         raise NotImplementedError
+
+    def parse_batch(self, items: list[tuple[bytes, str, Partition]]) -> list[ParseResult | FeedError]:
+        """:meth:`parse` of each ``(payload, filename, partition)``, in order; a file that fails gives its error.
+
+        The ingest of many days (:func:`spse.pipeline.ingest.ingest_days`) parses their files in
+        one call. The default parses them one by one; a source whose per-file cost is mostly
+        fixed overhead reads them in one pass, with the same results file by file.
+        """
+        results: list[ParseResult | FeedError] = []
+        for payload, filename, partition in items:
+            try:
+                results.append(self.parse(payload, filename, partition))
+            except FeedError as exc:
+                results.append(exc)
+        return results
+
+    def parse_alone(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
+        """:meth:`parse` of a source whose :meth:`parse_batch` reads the files: a batch of one."""
+        result = self.parse_batch([(payload, filename, partition)])[0]
+        if isinstance(result, FeedError):
+            raise result
+        return result
 
     def combine(self, parsed: dict[str, ParseResult]) -> ParseResult:
         """Join the per-file results of one partition (default: stack them)."""

@@ -42,7 +42,7 @@ import pandas as pd
 
 from spse.core import config, register
 from spse.core.columns import Column
-from spse.core.errors import SchemaError
+from spse.core.errors import FeedError, SchemaError
 from spse.core.timebase import DEFAULT_TIME_BASE
 from spse.sources._gate import check_values
 from spse.sources._parsing import RowChecks, as_records, as_text, concat_rejects, conform, load_json, numbers
@@ -122,20 +122,43 @@ class BruitparifRumeur(Source):
 
     def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """The site list, or one site-day of hourly values (joined to the sites by :meth:`combine`)."""
+        return self.parse_alone(payload, filename, partition)
+
+    def parse_batch(self, items: list[tuple[bytes, str, Partition]]) -> list[ParseResult | FeedError]:
+        """:meth:`parse` of each file: a site list read once per content, the hourly values of all files in one pass."""
+        results: list[ParseResult | FeedError | None] = [None] * len(items)
+        site_lists: dict[bytes, ParseResult | FeedError] = {}
+        hours: list[tuple[int, list, str, dt.date]] = []
+        for k, (payload, filename, _) in enumerate(items):
+            try:
+                opendata = self._opendata(payload, filename)
+                if PurePosixPath(filename).name == SITE_LIST:
+                    if payload not in site_lists:
+                        site_lists[payload] = self._parse_sites(opendata, filename)
+                    results[k] = site_lists[payload]
+                    continue
+                match = _VALUES_FILE.match(filename)
+                if not match:
+                    raise SchemaError(self.name, "file name is neither the site list nor "
+                                      "PeriodicValues2/<site>/<day>.json", file=filename)
+                if opendata and "H" not in opendata:
+                    raise SchemaError(self.name, f"no hourly `H` list in `opendata` (keys {sorted(opendata)})",
+                                      file=filename)
+            except FeedError as exc:
+                results[k] = exc
+                continue
+            hours.append((k, as_records(opendata.get("H")), filename, dt.date.fromisoformat(match.group("day"))))
+        if hours:
+            for (k, *_), result in zip(hours, self._parse_hours(hours), strict=True):
+                results[k] = result
+        return results
+
+    def _opendata(self, payload: bytes, filename: str) -> dict:
         doc = load_json(payload, self.name, filename)
         opendata = doc.get("opendata") if isinstance(doc, dict) else None
         if not isinstance(opendata, dict):
             raise SchemaError(self.name, "no `opendata` object at the top level", file=filename)
-        if PurePosixPath(filename).name == SITE_LIST:
-            return self._parse_sites(opendata, filename)
-        match = _VALUES_FILE.match(filename)
-        if not match:
-            raise SchemaError(self.name, "file name is neither the site list nor PeriodicValues2/<site>/<day>.json",
-                              file=filename)
-        if opendata and "H" not in opendata:
-            raise SchemaError(self.name, f"no hourly `H` list in `opendata` (keys {sorted(opendata)})", file=filename)
-        return self._parse_hours(as_records(opendata.get("H")), match.group("site"),
-                                 dt.date.fromisoformat(match.group("day")), filename)
+        return opendata
 
     def _parse_sites(self, opendata: dict, filename: str) -> ParseResult:
         sites = pd.DataFrame(as_records(opendata.get("site")))
@@ -157,34 +180,48 @@ class BruitparifRumeur(Source):
         return ParseResult(frame.loc[~checks.bad].reset_index(drop=True),
                            checks.rejects(self.name, filename, rows, raw))
 
-    def _parse_hours(self, records: list, site: str, day: dt.date, filename: str) -> ParseResult:
+    def _parse_hours(self, files: list[tuple[int, list, str, dt.date]]) -> list[ParseResult]:
+        """Each ``(index, records, file name, local day)``'s hourly values and rejects, the records read together."""
+        records = [r for _, file_records, _, _ in files for r in file_records]
+        counts = [len(file_records) for _, file_records, _, _ in files]
+        part = np.repeat(np.arange(len(files)), counts)
         text, laeq, laeq_bad, weight, weight_bad = _hour_fields(records)
         offset = text.str.contains(_OFFSET).to_numpy(dtype=bool)
         start = pd.to_datetime(text.where(offset, None), utc=True, errors="coerce", format="ISO8601")
-        first, end = local_day(day, DEFAULT_TIME_BASE)
-        in_day = ((start >= first) & (start < end)).to_numpy(dtype=bool)
+        windows = [local_day(day, DEFAULT_TIME_BASE) for *_, day in files]
+        first, end = (pd.DatetimeIndex([w[i] for w in windows]).tz_localize(None).to_numpy()[part] for i in (0, 1))
+        utc = start.dt.tz_localize(None).to_numpy()
+        in_day = (utc >= first) & (utc < end)
+        days = pd.Series(np.asarray([day.isoformat() for *_, day in files], dtype=object)[part], dtype="str")
         plausible = check_values(laeq, LAEQ.quantity, LAEQ.unit)
         checks = RowChecks(len(text))
         checks.fail(~offset, lambda: "timestamp `i` without a UTC offset: " + text)
         checks.fail(start.isna(), lambda: "unparseable timestamp `i`: " + text)
-        checks.fail(~in_day, lambda: f"hour outside the local day {day.isoformat()} of the file: " + text)
+        checks.fail(~in_day, lambda: "hour outside the local day " + days + " of the file: " + text)
         checks.fail(laeq_bad, "LAeq is not a number")
         checks.fail(plausible.sentinel, lambda: "LAeq is a no-data sentinel: " + as_text(laeq))
         checks.fail(plausible.outside, lambda: "LAeq outside the plausible range: " + as_text(laeq) + " dB(A)")
         checks.fail(weight_bad | (weight < 0) | (weight > 1), "weight is not a fraction in 0-1")
         threshold = register.parameters().float("noise_min_valid_fraction")
         start = start.astype("datetime64[ns, UTC]")
+        names = np.asarray([filename for _, _, filename, _ in files], dtype=object)
+        sites = np.asarray([_VALUES_FILE.match(filename).group("site") for _, _, filename, _ in files], dtype=object)
         frame = pd.DataFrame({
-            "site_name": site, "ts_start_utc": start,
+            "site_name": sites[part], "ts_start_utc": start,
             "laeq_dba": laeq, "coverage": weight,
             "is_valid": (laeq.notna() & (weight >= threshold)).astype(bool),
-            "_file": filename, "_row": np.arange(1, len(text) + 1),
+            "_file": names[part], "_row": np.concatenate([np.arange(1, n + 1) for n in counts]),
             "_raw": [json.dumps(r, ensure_ascii=False, default=str) for r in records],
             "ts_end_utc": start + pd.Timedelta(hours=1),
         })
-        checks.duplicated(frame, ["ts_start_utc"], "hour")
-        rejects = checks.rejects(self.name, filename, frame["_row"], frame["_raw"])
-        return ParseResult(frame.loc[~checks.bad].reset_index(drop=True), rejects)
+        # an hour repeats within a file only: the file is part of the key
+        checks.duplicated(frame, ["_file", "ts_start_utc"], "hour")
+        bad = checks.bad
+        kept = frame.loc[~bad]
+        bounds = np.searchsorted(part[~bad], np.arange(len(files) + 1))
+        return [ParseResult(kept.iloc[bounds[i]:bounds[i + 1]].reset_index(drop=True),
+                            checks.rejects(self.name, filename, frame["_row"], frame["_raw"], among=part == i))
+                for i, (_, _, filename, _) in enumerate(files)]
 
     def combine(self, parsed: dict[str, ParseResult]) -> ParseResult:
         """Hourly values of every followed site joined to the site list's id and coordinates."""

@@ -31,20 +31,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import ClassVar
 
+import numpy as np
 import pandas as pd
 
 from spse.core.columns import Column
-from spse.core.errors import SchemaError
+from spse.core.errors import FeedError, SchemaError
 from spse.sources._gate import value_reasons
 from spse.sources._parsing import (
+    Delimited,
+    DelimitedLines,
     RowChecks,
     blank_to_null,
     concat_rejects,
     conform,
     decode_text,
+    join_delimited,
     normalise_label,
     numbers,
-    read_delimited,
+    split_delimited,
 )
 from spse.sources.base import Measure, ParseResult, Partition, Source, utc_day
 
@@ -126,8 +130,43 @@ class LcsqaE2(Source):
 
     def parse(self, payload: bytes, filename: str, partition: Partition) -> ParseResult:
         """Rows of one E2 day file in the ``air_hourly`` schema; timestamps UTC."""
-        table = read_delimited(decode_text(payload, self.name, filename, "CSV"), ";", self.name, filename)
-        _check_header(table.header, self.name, filename)
+        return self.parse_alone(payload, filename, partition)
+
+    def parse_batch(self, items: list[tuple[bytes, str, Partition]]) -> list[ParseResult | FeedError]:
+        """:meth:`parse` of each E2 file, the rows of the files read and checked in one pass."""
+        results: list[ParseResult | FeedError | None] = [None] * len(items)
+        readable: list[tuple[int, DelimitedLines]] = []
+        for k, (payload, filename, _) in enumerate(items):
+            try:
+                lines = split_delimited(decode_text(payload, self.name, filename, "CSV"), ";", self.name, filename)
+                _check_header(lines.header, self.name, filename)
+            except FeedError as exc:
+                results[k] = exc
+                continue
+            lines.header = list(HEADER)  # the same labels, maybe in another case or spacing
+            readable.append((k, lines))
+        if not readable:
+            return results
+        files = [items[k][1] for k, _ in readable]
+        try:
+            table = join_delimited([lines for _, lines in readable], ";", self.name, ",".join(files))
+        except FeedError as exc:  # read_csv, for a file with quotes, found other records: file by file
+            if len(readable) == 1:
+                results[readable[0][0]] = exc
+                return results
+            for k, _ in readable:
+                results[k] = self.parse_batch([items[k]])[0]
+            return results
+        own = [lines.rejects for _, lines in readable]
+        for (k, _), result in zip(readable, self._rows(table, files, own), strict=True):
+            results[k] = result
+        return results
+
+    def _rows(self, table: Delimited, files: list[str], own: list[pd.DataFrame]) -> list[ParseResult]:
+        """Each file's rows in the ``air_hourly`` schema and rejects, from the files' text columns read together.
+
+        ``own``: each file's rows rejected when split into fields (:func:`split_delimited`).
+        """
         f = table.frame
         checks = RowChecks(len(f))
         for label in ("code site", "Polluant", "discriminant", "procédure de mesure"):
@@ -173,14 +212,22 @@ class LcsqaE2(Source):
             "quality_code": blank_to_null(f["code qualité"]),
             "validity": validity.round().astype("Int64"),
             "is_valid": (validity.isin(VALID_CODES) & value.notna()).astype(bool),
-            "source_file": filename,
+            "source_file": np.asarray(files, dtype=object)[table.part],
             "source_row": table.lines.astype("int64"),
         })
-        checks.duplicated(out, list(self.primary_key), "key (site, pollutant, discriminant, procedure, start)")
-        rejects = checks.rejects(self.name, filename, table.lines, table.raw)
+        # a key repeats within a file only: the file is part of the key
+        checks.duplicated(out, [*self.primary_key, "source_file"],
+                          "key (site, pollutant, discriminant, procedure, start)")
         bad = checks.bad
-        return ParseResult(conform(out.loc[~bad] if bad.any() else out, self.columns),
-                           concat_rejects(table.rejects, rejects))
+        kept = conform(out.loc[~bad] if bad.any() else out, self.columns)
+        bounds = np.searchsorted(table.part[~bad], np.arange(len(files) + 1))
+        results = []
+        for k, filename in enumerate(files):
+            mine = table.part == k
+            rejects = checks.rejects(self.name, filename, table.lines, table.raw, among=mine)
+            results.append(ParseResult(kept.iloc[bounds[k]:bounds[k + 1]].reset_index(drop=True),
+                                       concat_rejects(own[k], rejects)))
+        return results
 
 
 def _check_header(header: list[str], feed: str, filename: str) -> None:

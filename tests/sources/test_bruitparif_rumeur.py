@@ -147,3 +147,38 @@ def test_ingest_over_http_uses_the_query_urls(httpserver, spse_home, monkeypatch
     frame = lake.read_partition("noise_hourly", "date=2026-01-15")
     assert set(frame["site_id"]) == {"7"}
     assert read_quarantine(SOURCE, DAY).empty
+
+
+def test_a_batch_reads_each_file_as_it_is_read_alone():
+    """Two days of one site, a refused file and the site list: each file's rows, rejects and errors its own."""
+    next_day = SOURCE.partition(dt.date(2026, 1, 16))
+    items = [
+        (json.dumps(SITES).encode(), SITE_LIST, PART),
+        (values(("2026-01-15T09:00:00+01:00", 60.0, 1.0), ("2026-01-16T09:00:00+01:00", 61.0, 1.0)),
+         "PeriodicValues2/PARIS-BD-SOULT/2026-01-15.json", PART),
+        (b'{"opendata": {"Y": []}}', "PeriodicValues2/PARIS-BD-SOULT/2026-01-17.json", next_day),
+        (values(("2026-01-15T09:00:00+01:00", 62.0, 1.0), ("2026-01-16T09:00:00+01:00", 63.0, 1.0),
+                ("2026-01-16T09:00:00+01:00", 64.0, 1.0)),
+         "PeriodicValues2/PARIS-BD-SOULT/2026-01-16.json", next_day),
+        (json.dumps(SITES).encode(), SITE_LIST, next_day),
+        # the first file's hour at another site: an hour repeats within one file only
+        (values(("2026-01-15T09:00:00+01:00", 65.0, 1.0)), "PeriodicValues2/PARIS-RUE-DE-RIVOLI/2026-01-15.json", PART),
+    ]
+    batch = SOURCE.parse_batch(items)
+    assert isinstance(batch[2], SchemaError) and "no hourly `H` list" in batch[2].problem
+    first, second = batch[1], batch[3]
+    assert first.frame["laeq_dba"].tolist() == [60.0]
+    assert first.rejects["row"].tolist() == [2] and "outside the local day 2026-01-15" in first.rejects["reason"][0]
+    assert second.frame["laeq_dba"].tolist() == [63.0]
+    assert second.rejects["row"].tolist() == [1, 3]
+    assert "outside the local day 2026-01-16" in second.rejects["reason"][0]
+    assert "duplicate hour" in second.rejects["reason"][1]
+    assert set(second.rejects["file"]) == {"PeriodicValues2/PARIS-BD-SOULT/2026-01-16.json"}
+    assert batch[5].frame["laeq_dba"].tolist() == [65.0] and batch[5].rejects.empty
+    assert batch[5].frame["site_name"].tolist() == ["PARIS-RUE-DE-RIVOLI"]
+    for item, got in zip(items, batch, strict=True):
+        if isinstance(got, SchemaError):
+            continue
+        alone = SOURCE.parse(*item)
+        pd.testing.assert_frame_equal(got.frame, alone.frame)
+        pd.testing.assert_frame_equal(got.rejects, alone.rejects)

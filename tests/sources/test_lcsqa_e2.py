@@ -160,3 +160,44 @@ def test_second_series_of_a_site_is_a_distinct_key():
     frame = SOURCE.parse(e2({}, {"discriminant": "B", "valeur": "25.0"}), NAME, PARTITION).frame
     assert len(frame) == 2
     SOURCE.check(frame)
+
+
+def test_header_in_another_case_is_read_by_its_labels():
+    result = SOURCE.parse(e2({}, header=[h.upper() for h in HEADER]), NAME, PARTITION)
+    assert len(result.frame) == 1 and result.frame.loc[0, "station_id"] == "FR04037"
+    assert result.frame.loc[0, "value"] == 24.5
+
+
+def test_a_batch_reads_each_file_as_it_is_read_alone():
+    """Rows, rejects with their file and line, and errors are each file's own, whatever the files beside it."""
+    day = dt.date(2026, 1, 16)
+    items = [
+        (SAMPLE.read_bytes(), NAME, PARTITION),
+        (e2({"valeur": "abc"}, {"Date de début": "2026/01/16 01:00:00", "Date de fin": "2026/01/16 02:00:00"},
+            {"Date de début": "2026/01/16 01:00:00", "Date de fin": "2026/01/16 02:00:00"}),
+         "2026/FR_E2_2026-01-16.csv", SOURCE.partition(day)),
+        (b"<html><body>busy</body></html>", "2026/FR_E2_2026-01-17.csv", SOURCE.partition(day)),
+        (e2({}, {"unité de mesure": "ppm"}), "2026/FR_E2_2026-01-18.csv", SOURCE.partition(day)),
+        # the row kept from the file before: a key repeats within one file only
+        (e2({}), "2026/FR_E2_2026-01-19.csv", SOURCE.partition(day)),
+    ]
+    batch = SOURCE.parse_batch(items)
+    assert isinstance(batch[2], SchemaError) and "HTML" in batch[2].problem
+    second = batch[1]
+    assert len(second.frame) == 1 and second.frame.loc[0, "source_row"] == 3
+    assert second.rejects["row"].tolist() == [2, 4]
+    assert set(second.rejects["file"]) == {"2026/FR_E2_2026-01-16.csv"}
+    assert "not a number" in second.rejects.loc[0, "reason"] and "duplicate" in second.rejects.loc[1, "reason"]
+    fourth = batch[3]
+    assert len(fourth.frame) == 1 and fourth.rejects["row"].tolist() == [3]
+    assert "unknown unit: ppm" in fourth.rejects.loc[0, "reason"]
+    assert len(batch[4].frame) == 1 and batch[4].rejects.empty
+    assert batch[4].frame.loc[0, "source_file"] == "2026/FR_E2_2026-01-19.csv"
+    for item, got in zip(items, batch, strict=True):
+        if isinstance(got, SchemaError):
+            with pytest.raises(SchemaError):
+                SOURCE.parse(*item)
+            continue
+        alone = SOURCE.parse(*item)
+        pd.testing.assert_frame_equal(got.frame, alone.frame)
+        pd.testing.assert_frame_equal(got.rejects, alone.rejects)
