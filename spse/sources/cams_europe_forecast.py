@@ -305,13 +305,14 @@ class CamsEuropeForecast(Source):
         reason[negative] = ("negative concentration below −" + f"{tolerance:g}" + " µg/m³ (register "
                             "cams_negative_tolerance)")
         bad = pd.notna(reason)
-        raw = (long["variable"] + "[time=" + long["lead"].map("{:g} h".format) + ", level="
-               + long["level"].map("{:g} m".format) + ", latitude=" + long["lat"].map("{:g}".format)
-               + ", longitude=" + long["lon"].map("{:g}".format) + "] = " + long["file_value"].map("{:g}".format))
+        quoted = long.loc[bad]  # the raw text of a value is written for the rejected ones only
+        raw = (quoted["variable"] + "[time=" + quoted["lead"].map("{:g} h".format) + ", level="
+               + quoted["level"].map("{:g} m".format) + ", latitude=" + quoted["lat"].map("{:g}".format)
+               + ", longitude=" + quoted["lon"].map("{:g}".format) + "] = "
+               + quoted["file_value"].map("{:g}".format))
         if member:
             raw = member + ": " + raw
-        rejects = reject_rows(self.name, filename, long.loc[bad, "row"].tolist(), reason[bad].tolist(),
-                              raw[bad].tolist())
+        rejects = reject_rows(self.name, filename, quoted["row"].tolist(), reason[bad].tolist(), raw.tolist())
         good = long.loc[~bad].reset_index(drop=True)
         lead = good["lead"].to_numpy()
         factor = good["variable"].map({v: f for v, (_, _, f) in VARIABLES.items()}).to_numpy(dtype=float)
