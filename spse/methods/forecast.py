@@ -154,7 +154,7 @@ def regrid_to_cells(forecast: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame
             values[:, block] = nearest
     n_cells = len(cells)
     out = fields.iloc[np.repeat(np.arange(len(fields)), n_cells)].reset_index(drop=True)
-    out.insert(0, "cell_id", np.tile(cells["cell_id"].to_numpy(dtype=object), len(fields)))
+    out.insert(0, "cell_id", cells["cell_id"].astype("str").array.take(np.tile(np.arange(n_cells), len(fields))))
     out["value"] = values.ravel()
     return out[REGRID_COLUMNS]
 
@@ -209,19 +209,19 @@ def forecast_daily(forecast: pd.DataFrame, cells: pd.DataFrame, day: dt.date, ti
     last, _ = stats.window_hours_utc(day + dt.timedelta(days=LEAD_DAYS[-1]), time_base)
     ts = pd.to_datetime(run["ts_start_utc"], utc=True)
     run = run[(ts >= first[0]) & (ts <= last[-1])]
-    parts = []
-    for pollutant in sorted(run["pollutant"].unique()):
-        hourly = regrid_to_cells(run[run["pollutant"] == pollutant], cells)
-        for lead_day in LEAD_DAYS:
-            target = day + dt.timedelta(days=lead_day)
-            daily = stats.daily_stats(hourly[["cell_id", "pollutant", "ts_start_utc", "value"]],
-                                      ["cell_id", "pollutant"], target, time_base=time_base, rules=rules)
-            daily["base_time_utc"] = base_time
-            daily["lead_day"] = np.int64(lead_day)
-            parts.append(daily)
-    if not parts:
+    if run.empty:
         return empty_frame()
-    frame = pd.concat(parts, ignore_index=True)[list(COLUMNS)]
+    hourly = regrid_to_cells(run, cells)[["cell_id", "pollutant", "ts_start_utc", "value"]]
+    parts = []
+    for lead_day in LEAD_DAYS:
+        daily = stats.daily_stats(hourly, ["cell_id", "pollutant"], day + dt.timedelta(days=lead_day),
+                                  time_base=time_base, rules=rules)
+        daily["lead_day"] = np.int64(lead_day)
+        parts.append(daily)
+    frame = pd.concat(parts, ignore_index=True)
+    # by pollutant, then lead day: each pollutant's rows in the order its statistics are laid out
+    frame = frame.iloc[np.lexsort((frame["lead_day"].to_numpy(), frame["pollutant"].to_numpy(dtype=str)))]
+    frame = frame.reset_index(drop=True).assign(base_time_utc=base_time)[list(COLUMNS)]
     frame["base_time_utc"] = frame["base_time_utc"].astype("datetime64[ns, UTC]")
     frame["lead_day"] = frame["lead_day"].astype(np.int64)
     return frame
