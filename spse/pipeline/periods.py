@@ -37,6 +37,7 @@ from concurrent.futures import Executor
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from spse.core import register
 from spse.core.columns import Column
@@ -263,8 +264,7 @@ def _station_rows(period: pm.Period, params: Mapping[str, str], daily, con: duck
                   ) -> pd.DataFrame:
     con.register("stored_station_daily", daily)
     try:
-        present = _query("select distinct time_base from stored_station_daily", [])
-        time_base = choose_time_base(set(present["time_base"].dropna()), params)
+        time_base = choose_time_base(set(pc.unique(daily["time_base"]).drop_null().to_pylist()), params)
         if time_base is None:
             return _empty("period_station")
         rules, limits = pm.rules_from(params), period_thresholds(params)
