@@ -122,3 +122,25 @@ def test_days_ingested_together_go_on_past_a_bad_day(spse_home, tmp_path, monkey
     outcomes = [qualitylog.read("toy_feed", f"date={day}")["outcome"] for day in days]
     assert outcomes == ["ok", "failed", "failed", "ok"]
     assert qualitylog.read("toy_feed", "date=2026-01-15")["quarantined"] == 1
+
+
+def test_days_ingested_together_are_parsed_in_batches_of_bounded_size(spse_home, tmp_path, monkeypatch):
+    """Files go to ``parse_batch`` a few at a time, never more than ``PARSE_BATCH_BYTES`` (a larger one alone)."""
+    batches = []
+
+    class Recording(ToySource):
+        def parse_batch(self, items):
+            batches.append([filename for _, filename, _ in items])
+            return super().parse_batch(items)
+
+    folder = tmp_path / "up" / "2026"
+    folder.mkdir(parents=True)
+    bodies = {15: "k;v\na;1\n", 16: "k;v\na;2\n", 17: "k;v\n" + "".join(f"k{i};{i}\n" for i in range(10)),
+              18: "k;v\nb;3\n"}
+    for d, body in bodies.items():
+        (folder / f"toy_2026-01-{d}.csv").write_text(body)
+    monkeypatch.setenv("SPSE_TOY_FEED_URL", str(tmp_path / "up"))
+    monkeypatch.setattr(ingest, "PARSE_BATCH_BYTES", 16)
+    done = ingest.ingest_days(Recording(), [dt.date(2026, 1, d) for d in bodies])
+    assert [len(b) for b in batches] == [2, 1, 1]  # 8 + 8 bytes, then 54 bytes alone, then 8
+    assert [done[dt.date(2026, 1, d)].rows for d in bodies] == [1, 1, 10, 1]

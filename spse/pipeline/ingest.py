@@ -159,7 +159,7 @@ def _parse_landed(source: Source, landed: dict[dt.date, _Landed]
                   ) -> dict[dt.date, dict[str, ParseResult] | FeedError]:
     """Each day's files parsed (one :meth:`Source.parse_batch` call): relative name → rows, or the first error."""
     items = [(content, relative, each.target) for each in landed.values() for relative, _, content in each.files]
-    results = iter(source.parse_batch(items))
+    results = iter([result for batch in _batches(items, PARSE_BATCH_BYTES) for result in source.parse_batch(batch)])
     parsed: dict[dt.date, dict[str, ParseResult] | FeedError] = {}
     for day, each in landed.items():
         mine = [next(results) for _ in each.files]
@@ -168,6 +168,25 @@ def _parse_landed(source: Source, landed: dict[dt.date, _Landed]
             relative: _rows_of(source, each.target, result) if folder != each.target.label else result
             for (relative, folder, _), result in zip(each.files, mine, strict=True)}
     return parsed
+
+
+# Files parsed in one Source.parse_batch call hold at most this many bytes (one file at least): the
+# gain is on small files, whose parse is mostly fixed cost; large ones (a national E2 day, about
+# 8 MB) are parsed a few at a time, so that their rows never all sit in memory at once.
+PARSE_BATCH_BYTES = 16 * 2**20
+
+
+def _batches(items: list[tuple[bytes, str, Partition]], limit: int) -> list[list[tuple[bytes, str, Partition]]]:
+    """``items`` in order, cut into runs of at most ``limit`` bytes of payload (a larger item alone)."""
+    batches: list[list] = []
+    size = limit + 1
+    for item in items:
+        if size + len(item[0]) > limit:
+            batches.append([])
+            size = 0
+        batches[-1].append(item)
+        size += len(item[0])
+    return batches
 
 
 def _finish(source: Source, day: dt.date, landed: _Landed, parsed: dict[str, ParseResult] | FeedError
