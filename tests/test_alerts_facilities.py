@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from spse.pipeline import lake, warehouse
-from spse.pipeline.alerts.schema import conform, storage_frame
+from spse.pipeline.alerts.schema import conform, frame_records, storage_frame
 from spse.pipeline.warehouse import EMPTY_SCHEMAS
 
 DAY = dt.date(2026, 1, 15)
@@ -113,3 +114,28 @@ def test_facility_exposure_has_address_and_capacity(spse_home, with_capacity):
             "75019", "19e arrondissement", 66, "places")
     else:
         assert pd.isna(row["capacity"]) and row["postcode"] is None
+
+
+def test_frame_records_are_what_pandas_to_dict_gives():
+    """The rows read column by column equal ``DataFrame.to_dict("records")``, value and type, on every dtype."""
+    frame = pd.DataFrame({
+        "rule": np.array([3, 4, 5], dtype=np.int64),
+        "value": [1.5, np.nan, -2.0],
+        "name": pd.Series(["Crèche A", None, "École"], dtype="str"),
+        "capacity": pd.Series([60, None, 12], dtype="Int64"),
+        "open": pd.Series([True, None, False], dtype="boolean"),
+        "flag": [True, False, True],
+        "at": pd.to_datetime(["2026-01-15 10:00", None, "2026-01-16 00:00"], utc=True),
+        "mixed": pd.Series([np.int64(7), None, pd.NA], dtype=object),
+        "more": pd.Series([np.float32(0.5), np.datetime64("2026-01-15"), "x"], dtype=object),
+    })
+    expected = frame.to_dict("records")
+    got = frame_records(frame)
+    assert len(got) == len(expected) == 3
+    for mine, theirs in zip(got, expected, strict=True):
+        assert list(mine) == list(theirs)
+        for name in theirs:
+            a, b = mine[name], theirs[name]
+            assert type(a) is type(b), (name, a, b)
+            assert a == b or (a is b) or (pd.isna(a) and pd.isna(b)), (name, a, b)
+    assert frame_records(frame.iloc[:, :0]) == [{}, {}, {}]

@@ -22,7 +22,7 @@ import pandas as pd
 from spse.core import register
 from spse.methods.footprint import CELL_AREA_KM2
 from spse.methods.grid import ZONE_LEVELS
-from spse.pipeline.alerts.schema import missing
+from spse.pipeline.alerts.schema import frame_records, missing
 
 POPULATION_COLUMNS = ["population", "pop_0_5", "pop_65p", "pop_poor_households"]
 ARRONDISSEMENT = ZONE_LEVELS["zones"]
@@ -145,7 +145,7 @@ def _facilities(affected: pd.DataFrame, facility_cells: pd.DataFrame, facilities
         return pd.DataFrame(columns=columns)
     hit = hit.assign(category=hit["category"].fillna("unknown"))
     by_rule: dict[int, list[dict]] = {}
-    for row in hit.to_dict("records"):
+    for row in frame_records(hit):
         by_rule.setdefault(row["rule"], []).append(row)
     rank = {c: i for i, c in enumerate(order)}
     out = {name: [] for name in columns}

@@ -29,6 +29,7 @@ import pandas as pd
 
 from spse.core.register import Parameters
 from spse.pipeline.alerts.recommendations import recommendation_text
+from spse.pipeline.alerts.schema import frame_records
 
 REGULATORY = "regulatory_episode"
 LOCAL = "local_exceedance"
@@ -139,7 +140,9 @@ def describe(frame: pd.DataFrame, *, covered_km2: float, parameters: Parameters,
     """
     out = frame.copy()
     lists, met, labels, texts = [], [], [], []
-    for row in out.to_dict("records"):
+    used = [c for c in ("alert_type", "area_km2", "population_total", "recommendation", "level", "pollutant")
+            if c in out.columns]
+    for row in frame_records(out[used]):
         kind = row["alert_type"]
         listed = criteria(kind, background=kind == REGULATORY, area_km2=float(row["area_km2"] or 0.0),
                           population=float(row["population_total"] or 0.0), covered_km2=covered_km2,

@@ -172,6 +172,36 @@ def conform_records(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(columns, copy=False)
 
 
+def frame_records(frame: pd.DataFrame) -> list[dict]:
+    """``frame.to_dict("records")`` read column by column: the same values, a few times faster on hundreds of rows.
+
+    As ``to_dict`` gives them: in an object or extension column, NA is None and a numpy number a Python one.
+    """
+    names = list(frame.columns)
+    columns = [_boxed(frame[name]) for name in names]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)] if names else [
+        {} for _ in range(len(frame))]
+
+
+def _boxed(column: pd.Series) -> list:
+    values = column.tolist()
+    if column.dtype == object or isinstance(column.dtype, pd.api.extensions.ExtensionDtype):
+        return [_native(value) for value in values]
+    return values
+
+
+def _native(value: object) -> object:
+    if value is pd.NA:
+        return None
+    if isinstance(value, np.integer | np.floating | np.bool_):
+        return value.item()
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value)
+    if isinstance(value, np.timedelta64):
+        return pd.Timedelta(value)
+    return value
+
+
 def missing(value: object) -> bool:
     """Whether one value is missing: ``None``, NaN, NaT or NA."""
     return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
