@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from spse.pipeline.alerts import kinds
 from spse.pipeline.alerts.recommendations import recommendation_text
-from spse.pipeline.alerts.schema import KEY, alert_id, missing
+from spse.pipeline.alerts.schema import KEY, alert_id, frame_records, missing
 
 ACTIVE = ("opened", "ongoing")
 FORECAST = "forecast"
@@ -84,7 +84,7 @@ def _records(alerts: pd.DataFrame | pa.Table | None) -> list[dict]:
     """
     if alerts is None:
         return []
-    rows = alerts.to_pylist() if isinstance(alerts, pa.Table) else alerts.to_dict("records")
+    rows = alerts.to_pylist() if isinstance(alerts, pa.Table) else frame_records(alerts)
     for row in rows:
         if missing(row.get("alert_type")):
             row["alert_type"] = _derived_type(row["kind"])

@@ -21,6 +21,7 @@ from spse.core import register
 from spse.core.config import settings
 from spse.pipeline import canonical, lake
 from spse.pipeline.alerts.impact import facility_details
+from spse.pipeline.alerts.schema import frame_records
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def write_outbox(alerts: pd.DataFrame, day: dt.date, *, facilities: pd.DataFrame
     thresholds = register.thresholds() if thresholds is None else thresholds
     folder = outbox_dir(day)
     written = []
-    for record in alerts.to_dict("records"):
+    for record in frame_records(alerts):
         if not _issued_by(record, day):
             continue
         message = notification(record, facilities, zones, thresholds)

@@ -149,7 +149,7 @@ def _empty_alerts() -> pd.DataFrame:
 
 def conform(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns in contract order with their dtypes (text as object, so empty partitions keep their types)."""
-    return conform_records(frame.to_dict("records"))
+    return conform_records(frame_records(frame))
 
 
 def conform_records(rows: list[dict]) -> pd.DataFrame:
