@@ -213,11 +213,12 @@ class BruitparifRumeur(Source):
             "_file": names[part], "_row": np.concatenate([np.arange(1, n + 1) for n in counts]),
             "_raw": [json.dumps(r, ensure_ascii=False, default=str) for r in records],
             "ts_end_utc": start + pd.Timedelta(hours=1),
+            "_part": part,
         })
         # an hour repeats within a file only: the file is part of the key
-        checks.duplicated(frame, ["_file", "ts_start_utc"], "hour")
+        checks.duplicated(frame, ["_part", "ts_start_utc"], "hour")
         bad = checks.bad
-        kept = frame.loc[~bad]
+        kept = frame.loc[~bad].drop(columns="_part")
         bounds = np.searchsorted(part[~bad], np.arange(len(files) + 1))
         return [ParseResult(kept.iloc[bounds[i]:bounds[i + 1]].reset_index(drop=True),
                             checks.rejects(self.name, filename, frame["_row"], frame["_raw"], among=part == i))

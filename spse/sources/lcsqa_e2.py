@@ -214,10 +214,10 @@ class LcsqaE2(Source):
             "is_valid": (validity.isin(VALID_CODES) & value.notna()).astype(bool),
             "source_file": np.asarray(files, dtype=object)[table.part],
             "source_row": table.lines.astype("int64"),
+            "_file": table.part,
         })
         # a key repeats within a file only: the file is part of the key
-        checks.duplicated(out, [*self.primary_key, "source_file"],
-                          "key (site, pollutant, discriminant, procedure, start)")
+        checks.duplicated(out, [*self.primary_key, "_file"], "key (site, pollutant, discriminant, procedure, start)")
         bad = checks.bad
         kept = conform(out.loc[~bad] if bad.any() else out, self.columns)
         bounds = np.searchsorted(table.part[~bad], np.arange(len(files) + 1))
