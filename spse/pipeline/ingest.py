@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -46,41 +47,44 @@ class IngestReport:
 
 
 def ingest(source: Source, day: dt.date) -> IngestReport:
-    """Ingest one partition of ``source`` and record the outcome in the quality log.
+    """Ingest one partition of ``source`` (the day's files, or the reference vintage) and record it.
 
-    See :func:`_ingest`; a :class:`spse.core.errors.RefusedInput` (the gate refused the input)
-    is recorded as ``refused``, any other :class:`spse.core.errors.FeedError` as ``failed``
-    (with the feed, file and row it names), before it is raised again. A written partition
-    is recorded ``ok`` or ``partial`` (incomplete day) with its quarantined rows.
+    Raw files are landed before parsing, so they are kept even when the parse fails; the lake
+    partition is replaced only when every file of it parsed and the data-quality gate
+    (:func:`spse.pipeline.gate.inspect`) let it through. Raises
+    :class:`spse.core.errors.FeedError` (naming feed, URL, file, row) if a file cannot be fetched
+    or read, :class:`spse.core.errors.RefusedInput` if the gate refuses it. The quality log
+    records a refusal as ``refused``, any other error as ``failed`` (with the feed, file and row
+    it names), a written partition as ``ok`` or ``partial`` (incomplete day) with its
+    quarantined rows.
     """
-    return _recorded(source, day, lambda: _ingest(source, day))
+    report = ingest_days(source, [day])[day]
+    if isinstance(report, FeedError):
+        raise report
+    return report
 
 
 def ingest_days(source: Source, days: list[dt.date]) -> dict[dt.date, IngestReport | FeedError]:
     """:func:`ingest` of each of ``days`` in order, their files parsed together; each day's report or error.
 
-    Every day's files are fetched and landed first, then parsed in one call of
+    Every day's files are fetched and landed first, then parsed by
     :meth:`spse.sources.base.Source.parse_batch` (a backfill's chunk of days: one pass over
     their rows instead of one per file), then each day goes through the checks, the gate and
-    the lake write in day order, as :func:`ingest` does, and is recorded in the quality log.
-    A day whose files cannot be fetched or read gets its error; the other days go on.
+    the lake write in day order and is recorded in the quality log. A day whose files cannot
+    be fetched or read gets its error; the other days go on.
     """
     landed: dict[dt.date, _Landed] = {}
-    failed: dict[dt.date, FeedError] = {}
+    parsed: dict[dt.date, dict[str, ParseResult] | FeedError] = {}
     for day in days:
         try:
             landed[day] = _land(source, day)
         except FeedError as exc:
-            failed[day] = exc
-    parsed = _parse_landed(source, landed)
+            parsed[day] = exc
+    parsed.update(_parse_landed(source, landed))
     done: dict[dt.date, IngestReport | FeedError] = {}
     for day in days:
-        def finish(day: dt.date = day) -> IngestReport:
-            if day in failed:
-                raise failed[day]
-            return _finish(source, day, landed[day], parsed[day])
         try:
-            done[day] = _recorded(source, day, finish)
+            done[day] = _recorded(source, day, functools.partial(_finish, source, day, landed.get(day), parsed[day]))
         except FeedError as exc:
             done[day] = exc
     return done
@@ -113,20 +117,6 @@ class _Landed:
     fetched_at: str  # UTC, ISO 8601
     files: list[tuple[str, str, bytes]] = field(default_factory=list)
     meta: list[dict] = field(default_factory=list)
-
-
-def _ingest(source: Source, day: dt.date) -> IngestReport:
-    """Ingest one partition of ``source`` (the day's files, or the reference vintage).
-
-    Raises :class:`spse.core.errors.FeedError` (naming feed, URL, file, row) if a file cannot be
-    fetched or read, :class:`spse.core.errors.RefusedInput` if the data-quality gate
-    (:func:`spse.pipeline.gate.inspect`) refuses it. Raw files are landed before parsing, so they
-    are kept even when the parse fails; the lake partition is replaced only when every
-    file of it parsed and the gate let it through.
-    """
-    landed = _land(source, day)
-    parsed = _parse_landed(source, {day: landed})[day]
-    return _finish(source, day, landed, parsed)
 
 
 def _land(source: Source, day: dt.date) -> _Landed:
@@ -189,9 +179,12 @@ def _batches(items: list[tuple[bytes, str, Partition]], limit: int) -> list[list
     return batches
 
 
-def _finish(source: Source, day: dt.date, landed: _Landed, parsed: dict[str, ParseResult] | FeedError
+def _finish(source: Source, day: dt.date, landed: _Landed | None, parsed: dict[str, ParseResult] | FeedError
             ) -> IngestReport:
-    """Combine, check and gate one partition's parsed files, then write its lake partition and provenance."""
+    """Combine, check and gate one partition's parsed files, then write its lake partition and provenance.
+
+    ``parsed`` is the error of a partition that could not be fetched or read (``landed`` is then None).
+    """
     if isinstance(parsed, FeedError):
         raise parsed
     partition = landed.target.label

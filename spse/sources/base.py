@@ -290,8 +290,8 @@ def check_frame(source: str, columns: dict[str, Column], primary_key: tuple[str,
         raise SchemaError(source, f"columns differ from the schema: missing {missing}, extra {extra}", file=filename)
     for name, col in columns.items():
         series = frame[name]
-        missing = series.isna().to_numpy()
-        if missing.all() and len(series):
+        null = series.isna().to_numpy()
+        if null.all() and len(series):
             if not col.nullable:
                 raise SchemaError(source, f"column {name} is empty", file=filename)
             if pd.api.types.is_object_dtype(series):
@@ -300,8 +300,8 @@ def check_frame(source: str, columns: dict[str, Column], primary_key: tuple[str,
         if len(series) and not TYPE_CHECKS[col.type](series):
             raise SchemaError(source, f"column {name} has dtype {series.dtype}, expected {col.type}; "
                               f"{_dtype_fix(col.type)}", file=filename)
-        if not col.nullable and missing.any():
-            row = int(missing.nonzero()[0][0])
+        if not col.nullable and null.any():
+            row = int(null.nonzero()[0][0])
             raise SchemaError(source, f"column {name} has nulls", file=filename, row=row)
     dup = frame.duplicated(list(primary_key), keep=False)
     if dup.any():
