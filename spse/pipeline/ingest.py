@@ -147,7 +147,10 @@ def _land(source: Source, day: dt.date) -> _Landed:
 
 def _parse_landed(source: Source, landed: dict[dt.date, _Landed]
                   ) -> dict[dt.date, dict[str, ParseResult] | FeedError]:
-    """Each day's files parsed (one :meth:`Source.parse_batch` call): relative name → rows, or the first error."""
+    """Each day's parsed files by relative name, or the day's first error.
+
+    The files go to :meth:`Source.parse_batch` at most :data:`PARSE_BATCH_BYTES` at a time.
+    """
     items = [(content, relative, each.target) for each in landed.values() for relative, _, content in each.files]
     results = iter([result for batch in _batches(items, PARSE_BATCH_BYTES) for result in source.parse_batch(batch)])
     parsed: dict[dt.date, dict[str, ParseResult] | FeedError] = {}

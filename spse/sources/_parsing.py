@@ -61,10 +61,10 @@ def normalise_label(label: str) -> str:
 
 @dataclass
 class Delimited:
-    """Rows of a delimited file as text, with their 1-based line numbers (header = line 1).
+    """Rows of delimited files of one header as text, with their 1-based line numbers (header = line 1).
 
-    Read from several files of one header (:func:`join_delimited`), ``part`` gives each row's
-    file, by its index among them (rows in file order); ``rejects`` are those of every file.
+    ``part`` gives each row's file by its index among the files read (:func:`join_delimited`;
+    all 0 for one file), rows in file order; ``rejects`` are those of every file.
     """
 
     header: list[str]
@@ -72,7 +72,7 @@ class Delimited:
     lines: np.ndarray
     raw: pd.Series
     rejects: pd.DataFrame
-    part: np.ndarray | None = None
+    part: np.ndarray
 
 
 @dataclass
