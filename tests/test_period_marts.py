@@ -189,6 +189,29 @@ def test_d_annual_compliance_per_threshold_set(built):
     assert set(rows["period"]) == {"2025"}
 
 
+def test_the_questions_take_the_last_ended_period_when_the_lake_goes_on(spse_home):
+    # five days of 2026 begin a year and go on with the winter 2026: PM2.5 at 30 in every cell,
+    # which would rank the crèches all equal if the year 2026 were taken
+    write_lake()
+    for day in pd.date_range("2026-01-01", "2026-01-05", freq="D"):
+        lake.write_partition("surface_daily", lake.date_partition(day.date()), pd.concat(
+            [daily_frame("surface_daily", {"cell_id": cell}, day.date(), [("NO2", "day_mean", 40.0),
+                                                                          ("PM2.5", "day_mean", 30.0)])
+             for cell in CELLS], ignore_index=True))
+        station = {"station_id": "s1", "station_class": "background"}
+        lake.write_partition("station_daily", lake.date_partition(day.date()),
+                             daily_frame("station_daily", station, day.date(), [("NO2", "day_mean", 30.0)]))
+    periods.build_periods_range(dt.date(2024, 12, 1), dt.date(2026, 1, 5))
+    warehouse.publish(warehouse.build(dt.date(2026, 1, 5)))
+    winter = expert.frame(expert_query("a")).set_index("zone_id")
+    assert set(winter["period"]) == {"2025-S-winter"}
+    assert winter["pop_0_5_above"].to_dict() == pytest.approx({"75101": 10.0, "75102": 40.0})
+    creches = expert.frame(expert_query("b"))
+    assert set(creches["period"]) == {"2025"}
+    assert creches["mean_ug_m3"].tolist() == pytest.approx([12.0, 10.0, 8.0])
+    assert set(expert.frame(expert_query("d"))["period"]) == {"2025"}
+
+
 def test_zone_mean_is_population_weighted(built):
     rows = expert.frame(
         "select zone_id, pop_weighted_mean, population_valid from marts.exposure_zone_period "

@@ -41,6 +41,8 @@ final as (
         yearly.station_name,
         yearly.station_class,
         yearly.period,
+        yearly.period_start,
+        yearly.period_end,
         yearly.time_base,
         yearly.set_id,
         yearly.pollutant,
