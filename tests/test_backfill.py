@@ -32,6 +32,16 @@ def test_backfill_builds_every_day_then_skips_them(backfilled):
     assert again.built == [] and again.skipped == [D1, D2]
 
 
+def test_the_command_says_the_days_were_already_built(backfilled, monkeypatch, capsys):
+    monkeypatch.setenv("SPSE_HOME", str(backfilled["home"]))
+    from spse.pipeline import cli
+
+    assert cli.main(["backfill", "--from", D1.isoformat(), "--to", D2.isoformat(), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "0 jours construits, 2 déjà construits" in out and "entrepôt inchangé" in out
+    assert "durées" not in out  # nothing was built, nothing was timed
+
+
 def test_one_pass_over_many_days_equals_the_day_by_day_surfaces(backfilled, monkeypatch):
     """The multi-day interpolation against the single-day one (the previous implementation), same inputs."""
     monkeypatch.setenv("SPSE_HOME", str(backfilled["home"]))

@@ -56,7 +56,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
           f"observations ; {report.alerts} lignes d'alerte ; entrepôt {report.warehouse or 'inchangé'}")
     for day, why in sorted(report.missing.items()):
         print(f"  {day} : observations de l'air manquantes : {why}")
-    print("  durées : " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in report.seconds.items()))
+    if report.seconds:
+        print("  durées : " + ", ".join(f"{stage} {seconds:.1f} s" for stage, seconds in report.seconds.items()))
     return 0 if not report.missing else 2
 
 
