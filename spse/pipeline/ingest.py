@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import logging
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -84,17 +82,18 @@ def ingest_days(source: Source, days: list[dt.date]) -> dict[dt.date, IngestRepo
     done: dict[dt.date, IngestReport | FeedError] = {}
     for day in days:
         try:
-            done[day] = _recorded(source, day, functools.partial(_finish, source, day, landed.get(day), parsed[day]))
+            done[day] = _recorded(source, day, landed.get(day), parsed[day])
         except FeedError as exc:
             done[day] = exc
     return done
 
 
-def _recorded(source: Source, day: dt.date, work: Callable[[], IngestReport]) -> IngestReport:
-    """Run ``work`` (one partition's ingest) and record its outcome in the quality log (see :func:`ingest`)."""
+def _recorded(source: Source, day: dt.date, landed: _Landed | None, parsed: dict[str, ParseResult] | FeedError
+              ) -> IngestReport:
+    """:func:`_finish` one partition and record its outcome in the quality log (see :func:`ingest`)."""
     partition = source.partition_for(day)
     try:
-        report = work()
+        report = _finish(source, day, landed, parsed)
     except FeedError as exc:
         outcome = "refused" if isinstance(exc, RefusedInput) else "failed"
         qualitylog.record(source.name, source.dataset, partition, outcome,
